@@ -1,0 +1,241 @@
+// Package config reads the Hub's settings: config/hub-config.json under the
+// install dir, then <install-dir>/.env, then EXEKRA_* environment variables,
+// each overriding the one before. A key maps to its variable by upper-casing
+// and turning dots into underscores (database.url <-> EXEKRA_DATABASE_URL).
+// Unknown keys and unknown EXEKRA_* variables are errors that name the key.
+package config
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// FileName is the settings file, relative to the install dir.
+const FileName = "config/hub-config.json"
+
+// EnvPrefix starts every variable that overrides a key.
+const EnvPrefix = "EXEKRA_"
+
+// Config is every setting of every Hub process. Each process reads the parts it needs.
+type Config struct {
+	Home       string     `json:"-"`
+	Hub        Hub        `json:"hub"`
+	Gateway    Gateway    `json:"gateway"`
+	TLS        TLS        `json:"tls"`
+	Database   Database   `json:"database"`
+	Redis      Redis      `json:"redis"`
+	NATS       NATS       `json:"nats"`
+	Log        Log        `json:"log"`
+	License    License    `json:"license"`
+	Identity   Service    `json:"identity"`
+	Licensing  Service    `json:"licensing"`
+	Runners    Service    `json:"runners"`
+	Audit      Service    `json:"audit"`
+	Supervisor Supervisor `json:"supervisor"`
+}
+
+// Hub holds installation-wide settings.
+type Hub struct {
+	HostNames []string `json:"host_names" doc:"names clients use to reach the Hub; they go into the self-signed certificate"`
+}
+
+// Gateway holds the HTTPS front door's settings.
+type Gateway struct {
+	Listen         string   `json:"listen" doc:"HTTPS address of the API and console"`
+	MetricsListen  string   `json:"metrics_listen" doc:"address of the gateway's /metrics"`
+	PlainHTTP      bool     `json:"plain_http" doc:"serve plain HTTP instead of HTTPS (tests only)"`
+	MaxBodyBytes   int64    `json:"max_body_bytes" doc:"largest accepted request body"`
+	TrustedProxies []string `json:"trusted_proxies" doc:"addresses whose X-Forwarded-For is believed"`
+}
+
+// TLS names the gateway's certificate.
+type TLS struct {
+	SelfSigned bool   `json:"self_signed" doc:"generate a self-signed certificate at first start when none exists"`
+	CertFile   string `json:"cert_file" doc:"certificate (PEM), relative to the install dir"`
+	KeyFile    string `json:"key_file" doc:"private key (PEM), relative to the install dir"`
+}
+
+// Database holds PostgreSQL connection strings; each service may have its own.
+type Database struct {
+	URL            string   `json:"url" secret:"true" doc:"PostgreSQL connection string shared by all services; empty in the pilot starts a private cluster"`
+	IdentityURL    string   `json:"identity_url" secret:"true" doc:"identity's own connection string (default: url)"`
+	LicensingURL   string   `json:"licensing_url" secret:"true" doc:"licensing's own connection string (default: url)"`
+	RunnersURL     string   `json:"runners_url" secret:"true" doc:"runners' own connection string (default: url)"`
+	AuditURL       string   `json:"audit_url" secret:"true" doc:"audit's own connection string (default: url)"`
+	MaxConns       int      `json:"max_conns" doc:"pool size per service instance"`
+	ConnectTimeout Duration `json:"connect_timeout" doc:"how long a service waits for PostgreSQL at start-up"`
+	PrivateListen  string   `json:"private_listen" doc:"address of the pilot's private PostgreSQL"`
+	PrivateOSUser  string   `json:"private_os_user" doc:"system user that runs the private PostgreSQL when the Hub runs as root"`
+}
+
+// Redis holds the queue store's settings.
+type Redis struct {
+	URL        string `json:"url" secret:"true" doc:"Redis URL; empty in the pilot starts the bundled redis-server"`
+	Listen     string `json:"listen" doc:"address of the pilot's bundled redis-server"`
+	ServerPath string `json:"server_path" doc:"the redis-server program the pilot starts"`
+}
+
+// NATS holds the message bus settings.
+type NATS struct {
+	URL      string `json:"url" doc:"NATS URL(s), comma-separated; empty in the pilot uses the embedded server"`
+	Listen   string `json:"listen" doc:"address of the pilot's embedded NATS server"`
+	StoreDir string `json:"store_dir" doc:"JetStream storage of the embedded server, relative to the install dir"`
+}
+
+// Log holds logging settings.
+type Log struct {
+	Level     string `json:"level" doc:"debug, info, warn or error"`
+	Dir       string `json:"dir" doc:"log directory, relative to the install dir"`
+	MaxSizeMB int    `json:"max_size_mb" doc:"rotate a log file at this size"`
+	MaxFiles  int    `json:"max_files" doc:"rotated files kept per log"`
+}
+
+// License holds the trusted license signing keys.
+type License struct {
+	PublicKeys []string `json:"public_keys" doc:"Ed25519 public keys (base64) trusted to sign licenses"`
+}
+
+// Service holds one back-end service's own settings.
+type Service struct {
+	MetricsListen string `json:"metrics_listen" doc:"address of the service's /metrics"`
+}
+
+// Supervisor holds the pilot supervisor's settings.
+type Supervisor struct {
+	MetricsListen string   `json:"metrics_listen" doc:"address of the supervisor's /metrics"`
+	BinDir        string   `json:"bin_dir" doc:"where the service binaries are (default: beside exekra-hub)"`
+	StopTimeout   Duration `json:"stop_timeout" doc:"how long a child gets to stop before it is killed"`
+}
+
+// Default returns the settings of a fresh pilot installed in home.
+func Default(home string) *Config {
+	return &Config{
+		Home:    home,
+		Gateway: Gateway{Listen: ":8443", MetricsListen: "127.0.0.1:17100", MaxBodyBytes: 1 << 20},
+		TLS:     TLS{SelfSigned: true, CertFile: "config/certs/hub.crt", KeyFile: "config/certs/hub.key"},
+		Database: Database{
+			MaxConns: 10, ConnectTimeout: Duration(10 * time.Second),
+			PrivateListen: "127.0.0.1:15432", PrivateOSUser: "exekra",
+		},
+		Redis:      Redis{Listen: "127.0.0.1:16379", ServerPath: "redis-server"},
+		NATS:       NATS{Listen: "127.0.0.1:14222", StoreDir: "var/nats"},
+		Log:        Log{Level: "info", Dir: "logs", MaxSizeMB: 50, MaxFiles: 10},
+		Identity:   Service{MetricsListen: "127.0.0.1:17101"},
+		Licensing:  Service{MetricsListen: "127.0.0.1:17102"},
+		Runners:    Service{MetricsListen: "127.0.0.1:17103"},
+		Audit:      Service{MetricsListen: "127.0.0.1:17104"},
+		Supervisor: Supervisor{MetricsListen: "127.0.0.1:17105", StopTimeout: Duration(20 * time.Second)},
+	}
+}
+
+// DefaultHome is the install dir when none is given.
+func DefaultHome() string {
+	if runtime.GOOS == "windows" {
+		return `C:\Program Files\Exekra\Hub`
+	}
+	return "/opt/exekra/hub"
+}
+
+// Path resolves p against the install dir unless it is absolute.
+func (c *Config) Path(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.Home, p)
+}
+
+// DatabaseURL returns the connection string of one service (its own or the shared one).
+func (c *Config) DatabaseURL(service string) string {
+	own := map[string]string{
+		"identity": c.Database.IdentityURL, "licensing": c.Database.LicensingURL,
+		"runners": c.Database.RunnersURL, "audit": c.Database.AuditURL,
+	}[service]
+	if own != "" {
+		return own
+	}
+	return c.Database.URL
+}
+
+// Load reads the settings of the install dir home, with environ (os.Environ form)
+// overriding. The settings file must exist.
+func Load(home string, environ []string) (*Config, error) {
+	abs, err := filepath.Abs(home)
+	if err != nil {
+		return nil, fmt.Errorf("install dir %q: %w", home, err)
+	}
+	c := Default(abs)
+	file := filepath.Join(abs, FileName)
+	data, err := os.ReadFile(file)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, fmt.Errorf("%s not found (start exekra-hub once to create it, or pass --home)", file)
+		}
+		return nil, fmt.Errorf("read %s: %w", file, err)
+	}
+	if err := c.applyJSON(data); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	dotenv := filepath.Join(abs, ".env")
+	if data, err := os.ReadFile(dotenv); err == nil {
+		vars, err := parseDotenv(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", dotenv, err)
+		}
+		if err := c.applyEnv(vars); err != nil {
+			return nil, fmt.Errorf("%s: %w", dotenv, err)
+		}
+	} else if !os.IsNotExist(err) {
+		return nil, fmt.Errorf("read %s: %w", dotenv, err)
+	}
+	if err := c.applyEnv(environ); err != nil {
+		return nil, fmt.Errorf("environment: %w", err)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Validate checks the values every process relies on.
+func (c *Config) Validate() error {
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log.level: %q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	addrs := map[string]string{
+		"gateway.listen": c.Gateway.Listen, "gateway.metrics_listen": c.Gateway.MetricsListen,
+		"identity.metrics_listen": c.Identity.MetricsListen, "licensing.metrics_listen": c.Licensing.MetricsListen,
+		"runners.metrics_listen": c.Runners.MetricsListen, "audit.metrics_listen": c.Audit.MetricsListen,
+		"supervisor.metrics_listen": c.Supervisor.MetricsListen, "nats.listen": c.NATS.Listen,
+		"redis.listen": c.Redis.Listen, "database.private_listen": c.Database.PrivateListen,
+	}
+	for key, addr := range addrs {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return fmt.Errorf("%s: %q is not a host:port address", key, addr)
+		}
+	}
+	positive := map[string]int64{
+		"gateway.max_body_bytes": c.Gateway.MaxBodyBytes, "database.max_conns": int64(c.Database.MaxConns),
+		"log.max_size_mb": int64(c.Log.MaxSizeMB), "log.max_files": int64(c.Log.MaxFiles),
+	}
+	for key, v := range positive {
+		if v <= 0 {
+			return fmt.Errorf("%s: must be positive, got %d", key, v)
+		}
+	}
+	if c.Database.ConnectTimeout <= 0 || c.Supervisor.StopTimeout <= 0 {
+		return fmt.Errorf("database.connect_timeout and supervisor.stop_timeout must be positive")
+	}
+	return nil
+}
+
+// EnvName is the environment variable of a dotted key.
+func EnvName(key string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}

@@ -1,0 +1,175 @@
+// Package natsrpc carries typed JSON requests between Hub processes over NATS
+// request/reply, served with nats.go/micro so every instance of a service
+// joins its queue group. Errors cross the wire as micro service-error headers
+// holding an errs.Kind and a caller-safe message; caller info travels in
+// Exekra-* headers.
+package natsrpc
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/exekra/hub/libs/caller"
+	"github.com/exekra/hub/libs/errs"
+	"github.com/exekra/hub/libs/metrics"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+)
+
+// Header names of caller info.
+const (
+	HeaderRequestID = "Exekra-Request-Id"
+	HeaderActor     = "Exekra-Actor"
+	HeaderSourceIP  = "Exekra-Source-Ip"
+)
+
+// DefaultTimeout bounds a request whose context has no deadline.
+const DefaultTimeout = 10 * time.Second
+
+// Client sends typed requests.
+type Client struct {
+	nc      *nats.Conn
+	metrics *metrics.Registry
+}
+
+// NewClient wraps a connection; reg may be nil.
+func NewClient(nc *nats.Conn, reg *metrics.Registry) *Client { return &Client{nc: nc, metrics: reg} }
+
+// Conn is the underlying connection.
+func (c *Client) Conn() *nats.Conn { return c.nc }
+
+// Call sends req to subject and decodes the reply into Resp.
+func Call[Resp any](ctx context.Context, c *Client, subject string, req any) (Resp, error) {
+	var out Resp
+	err := c.call(ctx, subject, req, &out)
+	return out, err
+}
+
+func (c *Client) call(ctx context.Context, subject string, req, out any) (err error) {
+	defer func() { c.count(subject, err) }()
+	body, err := json.Marshal(req)
+	if err != nil {
+		return fmt.Errorf("encode %s request: %w", subject, err)
+	}
+	msg := nats.NewMsg(subject)
+	msg.Data = body
+	info := caller.From(ctx)
+	msg.Header.Set(HeaderRequestID, info.RequestID)
+	msg.Header.Set(HeaderActor, info.Actor.String())
+	msg.Header.Set(HeaderSourceIP, info.SourceIP)
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
+		defer cancel()
+	}
+	reply, err := c.nc.RequestMsgWithContext(ctx, msg)
+	if err != nil {
+		if errors.Is(err, nats.ErrNoResponders) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) {
+			return errs.Wrap(errs.Unavailable, "a Hub service is unavailable; try again shortly", fmt.Errorf("%s: %w", subject, err))
+		}
+		return errs.Wrap(errs.Unavailable, "the Hub's message bus is unavailable", fmt.Errorf("%s: %w", subject, err))
+	}
+	if code := reply.Header.Get(micro.ErrorCodeHeader); code != "" {
+		kind := errs.Kind(code)
+		if !kind.Known() {
+			kind = errs.Internal
+		}
+		return &errs.Error{Kind: kind, Message: reply.Header.Get(micro.ErrorHeader)}
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(reply.Data, out); err != nil {
+		return fmt.Errorf("decode %s reply: %w", subject, err)
+	}
+	return nil
+}
+
+func (c *Client) count(subject string, err error) {
+	if c.metrics == nil {
+		return
+	}
+	outcome := "ok"
+	if err != nil {
+		outcome = string(errs.KindOf(err))
+	}
+	c.metrics.NATSRequests.WithLabelValues(subject, outcome).Inc()
+}
+
+// Endpoint is one operation a service answers.
+type Endpoint struct {
+	Subject string
+	Handle  func(ctx context.Context, data []byte) (any, error)
+}
+
+// Handle makes an Endpoint from a typed function. Unknown JSON fields are refused.
+func Handle[Req, Resp any](subject string, fn func(ctx context.Context, req Req) (Resp, error)) Endpoint {
+	return Endpoint{Subject: subject, Handle: func(ctx context.Context, data []byte) (any, error) {
+		var req Req
+		if len(data) > 0 {
+			if err := decodeStrict(data, &req); err != nil {
+				return nil, errs.Wrap(errs.InvalidArgument, "malformed request", err)
+			}
+		}
+		return fn(ctx, req)
+	}}
+}
+
+func decodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
+
+// handler adapts an Endpoint to micro, running each request on its own
+// goroutine (bounded by sem) so a slow request never blocks the next.
+func handler(ctx context.Context, log *slog.Logger, reg *metrics.Registry, sem chan struct{}, ep Endpoint) micro.Handler {
+	return micro.HandlerFunc(func(req micro.Request) {
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem }()
+			serve(ctx, log, reg, ep, req)
+		}()
+	})
+}
+
+func serve(ctx context.Context, log *slog.Logger, reg *metrics.Registry, ep Endpoint, req micro.Request) {
+	h := req.Headers()
+	actor, err := caller.ParseActor(h.Get(HeaderActor))
+	if err != nil {
+		actor = caller.Actor{Type: "anonymous"}
+	}
+	ctx = caller.With(ctx, caller.Info{RequestID: h.Get(HeaderRequestID), Actor: actor, SourceIP: h.Get(HeaderSourceIP)})
+	ctx, cancel := context.WithTimeout(ctx, DefaultTimeout)
+	defer cancel()
+	resp, err := safeHandle(ctx, ep, req.Data())
+	outcome := "ok"
+	if err != nil {
+		kind, msg := errs.Public(err)
+		outcome = string(kind)
+		if kind == errs.Internal || kind == errs.Unavailable {
+			log.ErrorContext(ctx, "request failed", "subject", ep.Subject, "err", err)
+		}
+		req.Error(string(kind), msg, nil)
+	} else if rerr := req.RespondJSON(resp); rerr != nil {
+		log.ErrorContext(ctx, "respond", "subject", ep.Subject, "err", rerr)
+	}
+	if reg != nil {
+		reg.NATSRequests.WithLabelValues(ep.Subject, outcome).Inc()
+	}
+}
+
+// safeHandle turns a panic in a handler into an internal error, not a dead process.
+func safeHandle(ctx context.Context, ep Endpoint, data []byte) (resp any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic in %s: %v", ep.Subject, r)
+		}
+	}()
+	return ep.Handle(ctx, data)
+}

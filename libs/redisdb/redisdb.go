@@ -1,0 +1,50 @@
+// Package redisdb opens the shared Redis client that holds transient state:
+// job queues, presence and rate-limit counters.
+package redisdb
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Open parses url and checks the server answers within wait.
+func Open(ctx context.Context, url string, wait time.Duration) (*redis.Client, error) {
+	if url == "" {
+		return nil, fmt.Errorf("no Redis URL: set redis.url (EXEKRA_REDIS_URL)")
+	}
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("redis.url is malformed: %w", err)
+	}
+	opts.DialTimeout = 2 * time.Second
+	opts.ReadTimeout = 3 * time.Second
+	opts.WriteTimeout = 3 * time.Second
+	client := redis.NewClient(opts)
+	deadline := time.Now().Add(wait)
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err = client.Ping(pctx).Err()
+		cancel()
+		if err == nil {
+			return client, nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			client.Close()
+			return nil, fmt.Errorf("Redis at %s is unreachable: %w", opts.Addr, err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// Ping reports whether Redis answers now.
+func Ping(ctx context.Context, client *redis.Client) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return client.Ping(ctx).Err()
+}
