@@ -1,0 +1,37 @@
+# Exekra Hub. `make pilot` starts the all-in-one Hub; `make test` runs every test.
+SHELL := /bin/bash
+VERSION ?= 0.1.0-dev
+LDFLAGS := -X github.com/exekra/hub/libs/buildinfo.Version=$(VERSION)
+HOME_DIR ?= ./var/hub
+MODULES := ./libs/... ./services/gateway/... ./services/identity/... ./services/licensing/... \
+           ./services/runners/... ./services/audit/... ./tools/... ./e2e/...
+BINARIES := github.com/exekra/hub/services/gateway/cmd/exekra-gateway \
+            github.com/exekra/hub/services/identity/cmd/exekra-identity \
+            github.com/exekra/hub/services/licensing/cmd/exekra-licensing \
+            github.com/exekra/hub/services/runners/cmd/exekra-runners \
+            github.com/exekra/hub/services/audit/cmd/exekra-audit \
+            github.com/exekra/hub/tools/cmd/exekra-hub
+
+.PHONY: build pilot test test-unit lint fmt clean
+
+build:
+	@mkdir -p bin
+	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/ $(BINARIES)
+
+pilot:
+	@deploy/scripts/debian-deps.sh pilot
+	@$(MAKE) --no-print-directory build
+	@echo "Starting the pilot Hub in $(HOME_DIR) (Ctrl-C stops it)."
+	./bin/exekra-hub --home $(HOME_DIR)
+
+test:
+	@deploy/scripts/debian-deps.sh test
+	@url="$$(deploy/scripts/test-postgres.sh)" && export TEST_DATABASE_URL="$$url" && \
+	  go test -race -count=1 -timeout 20m $(MODULES)
+
+lint:
+	@test -z "$$(gofmt -l libs services tools e2e)" || { gofmt -l libs services tools e2e; exit 1; }
+	go vet $(MODULES)
+
+clean:
+	rm -rf bin

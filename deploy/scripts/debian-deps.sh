@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian packages a purpose needs, when they are missing.
+#   debian-deps.sh pilot   redis-server and PostgreSQL (for the pilot's bundled servers)
+#   debian-deps.sh test    the same plus Chromium (browser test)
+# Installs only as root; otherwise it says what to install and fails.
+set -euo pipefail
+purpose=${1:?usage: debian-deps.sh pilot|test}
+
+have_pg() { command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+have_pg || missing+=(postgresql)
+if [ "$purpose" = test ]; then
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+fi
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+  echo "missing Debian packages: ${missing[*]} — run: sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "installing Debian packages: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >&2
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2

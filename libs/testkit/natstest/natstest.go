@@ -1,0 +1,65 @@
+// Package natstest runs an in-process nats-server with JetStream for a test.
+package natstest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+// Server starts a nats-server with JetStream on a random loopback port, its
+// store in a temporary directory, and shuts it down when t ends.
+func Server(t testing.TB) *server.Server {
+	t.Helper()
+	opts := &server.Options{
+		ServerName: "natstest",
+		Host:       "127.0.0.1",
+		Port:       server.RANDOM_PORT,
+		HTTPPort:   0,
+		JetStream:  true,
+		StoreDir:   t.TempDir(),
+		NoLog:      true,
+		NoSigs:     true,
+		// Keep JetStream's reservations small: many tests run side by side.
+		JetStreamMaxMemory: 64 << 20,
+		JetStreamMaxStore:  256 << 20,
+	}
+	s, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatalf("natstest: configure nats-server: %v", err)
+	}
+	s.Start()
+	t.Cleanup(func() {
+		s.Shutdown()
+		s.WaitForShutdown()
+	})
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatalf("natstest: nats-server did not accept connections within 10s")
+	}
+	return s
+}
+
+// URL starts a server (see Server) and returns its client URL.
+func URL(t testing.TB) string {
+	t.Helper()
+	return Server(t).ClientURL()
+}
+
+// Conn starts a server (see Server) and returns a connection to it.
+func Conn(t testing.TB) *nats.Conn {
+	t.Helper()
+	return Connect(t, URL(t))
+}
+
+// Connect dials url and closes the connection when t ends.
+func Connect(t testing.TB, url string) *nats.Conn {
+	t.Helper()
+	nc, err := nats.Connect(url, nats.Name(t.Name()), nats.Timeout(5*time.Second))
+	if err != nil {
+		t.Fatalf("natstest: connect to %s: %v", url, err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}

@@ -1,0 +1,112 @@
+// Command exekra-gateway is the Hub's only user-facing listener: HTTPS API,
+// web console and /api/health, translating HTTP to NATS requests.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/exekra/hub/libs/buildinfo"
+	"github.com/exekra/hub/libs/config"
+	"github.com/exekra/hub/libs/logger"
+	"github.com/exekra/hub/libs/metrics"
+	"github.com/exekra/hub/libs/natsrpc"
+	"github.com/exekra/hub/libs/redisdb"
+	"github.com/exekra/hub/services/gateway/internal/console"
+	"github.com/exekra/hub/services/gateway/internal/healthcheck"
+	"github.com/exekra/hub/services/gateway/internal/httpapi"
+	"github.com/exekra/hub/services/gateway/internal/tlscert"
+	"github.com/gin-gonic/gin"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Environ(), os.Stdout); err != nil {
+		fmt.Fprintf(os.Stderr, "exekra-gateway: %v\n", err)
+		stop()
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args, environ []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("exekra-gateway", flag.ContinueOnError)
+	home := fs.String("home", config.DefaultHome(), "install dir (config/, logs/, var/)")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, buildinfo.Version)
+		return nil
+	}
+	cfg, err := config.Load(*home, environ)
+	if err != nil {
+		return err
+	}
+	log, closer, err := logger.New(cfg, "gateway")
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	started := time.Now()
+	log.Info("starting", "version", buildinfo.Version, "home", cfg.Home, "config", cfg.Effective())
+
+	reg := metrics.New("gateway")
+	msrv, err := metrics.Listen("gateway.metrics_listen", cfg.Gateway.MetricsListen, reg)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Gateway.Listen)
+	if err != nil {
+		return fmt.Errorf("gateway.listen %s: %w", cfg.Gateway.Listen, err)
+	}
+	defer ln.Close()
+	var certs *tlscert.Source
+	if !cfg.Gateway.PlainHTTP {
+		if certs, err = tlscert.Open(cfg.Path(cfg.TLS.CertFile), cfg.Path(cfg.TLS.KeyFile), cfg.TLS.SelfSigned, cfg.Hub.HostNames); err != nil {
+			return err
+		}
+	}
+	rdb, err := redisdb.Open(ctx, cfg.Redis.URL, cfg.Database.ConnectTimeout.D())
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	nc, err := natsrpc.Connect(cfg.NATS.URL, "exekra-gateway", log)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	client := natsrpc.NewClient(nc, reg)
+
+	checker := &healthcheck.Checker{NATS: client, Redis: rdb, Started: started, Timeout: 2 * time.Second}
+	api := &httpapi.Server{
+		Log: log, Metrics: reg, NATS: client, Health: checker,
+		MaxBodyBytes: cfg.Gateway.MaxBodyBytes, HTTPS: certs != nil, TrustedProxies: cfg.Gateway.TrustedProxies,
+	}
+	con := &console.Console{Log: log, Health: checker, Setup: func(c *gin.Context) (console.SetupState, error) {
+		st, err := api.SetupState(c)
+		return console.SetupState{Licensed: st.Licensed, Bootstrapped: st.Bootstrapped}, err
+	}}
+	var mountErr error
+	engine, err := api.Engine(func(e *gin.Engine) { mountErr = con.Mount(e) })
+	if err != nil || mountErr != nil {
+		return fmt.Errorf("build routes: %w", errors.Join(err, mountErr))
+	}
+	srv := &http.Server{Handler: engine, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	if certs != nil {
+		srv.TLSConfig = certs.Config()
+	}
+	go msrv.Serve(ctx, log)
+	return serve(ctx, srv, ln, log, started)
+}

@@ -1,0 +1,26 @@
+// Refreshes the health card of the status page every 5 seconds.
+(function () {
+  var card = document.getElementById("health");
+  if (!card) return;
+  function set(id, state, text) {
+    var el = document.getElementById(id);
+    if (!el) return;
+    el.textContent = text || state;
+    el.className = state;
+  }
+  function refresh() {
+    fetch("/api/health", { cache: "no-store" }).then(function (r) { return r.json(); }).then(function (h) {
+      card.dataset.status = h.status;
+      var badge = document.getElementById("health-status");
+      badge.textContent = h.status;
+      badge.className = "badge " + h.status;
+      var db = h.database || {};
+      set("health-database", db.status, db.status === "up" ? "up (" + (db.latency_ms || 0).toFixed(1) + " ms)" : db.status);
+      set("health-nats", h.nats);
+      set("health-redis", h.redis);
+      Object.keys(h.services || {}).forEach(function (name) { set("health-service-" + name, h.services[name]); });
+      set("health-uptime", "", h.uptime_seconds + " s");
+    }).catch(function () { set("health-status", "down", "unreachable"); });
+  }
+  setInterval(refresh, 5000);
+})();
