@@ -6,8 +6,8 @@ import (
 
 	"github.com/exekra/hub/libs/daemon"
 	"github.com/exekra/hub/libs/natsrpc"
-	"github.com/exekra/hub/services/identity/internal/postgres"
 	"github.com/exekra/hub/services/identity/internal/natsapi"
+	"github.com/exekra/hub/services/identity/internal/postgres"
 )
 
 func main() { daemon.Main(spec()) }

@@ -6,8 +6,8 @@ import (
 
 	"github.com/exekra/hub/libs/daemon"
 	"github.com/exekra/hub/libs/natsrpc"
-	"github.com/exekra/hub/services/licensing/internal/postgres"
 	"github.com/exekra/hub/services/licensing/internal/natsapi"
+	"github.com/exekra/hub/services/licensing/internal/postgres"
 )
 
 func main() { daemon.Main(spec()) }
