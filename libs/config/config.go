@@ -35,7 +35,7 @@ type Config struct {
 	Identity   Service    `json:"identity"`
 	Licensing  Service    `json:"licensing"`
 	Runners    Service    `json:"runners"`
-	Audit      Service    `json:"audit"`
+	Audit      Audit      `json:"audit"`
 	Supervisor Supervisor `json:"supervisor"`
 }
 
@@ -105,6 +105,14 @@ type Service struct {
 	MetricsListen string `json:"metrics_listen" doc:"address of the service's /metrics"`
 }
 
+// Audit holds the audit service's settings.
+type Audit struct {
+	MetricsListen      string   `json:"metrics_listen" doc:"address of the service's /metrics"`
+	CheckpointInterval Duration `json:"checkpoint_interval" doc:"how often a signed checkpoint of the log's head is taken"`
+	SigningKeyFile     string   `json:"signing_key_file" doc:"Ed25519 key that signs checkpoints, relative to the install dir (created at first start)"`
+	StreamReplicas     int      `json:"stream_replicas" doc:"JetStream replicas of the AUDIT stream (3 in an enterprise NATS cluster)"`
+}
+
 // Supervisor holds the pilot supervisor's settings.
 type Supervisor struct {
 	MetricsListen string   `json:"metrics_listen" doc:"address of the supervisor's /metrics"`
@@ -122,13 +130,14 @@ func Default(home string) *Config {
 			MaxConns: 10, ConnectTimeout: Duration(10 * time.Second),
 			PrivateListen: "127.0.0.1:15432", PrivateOSUser: "exekra",
 		},
-		Redis:      Redis{Listen: "127.0.0.1:16379", ServerPath: "redis-server"},
-		NATS:       NATS{Listen: "127.0.0.1:14222", StoreDir: "var/nats"},
-		Log:        Log{Level: "info", Dir: "logs", MaxSizeMB: 50, MaxFiles: 10},
-		Identity:   Service{MetricsListen: "127.0.0.1:17101"},
-		Licensing:  Service{MetricsListen: "127.0.0.1:17102"},
-		Runners:    Service{MetricsListen: "127.0.0.1:17103"},
-		Audit:      Service{MetricsListen: "127.0.0.1:17104"},
+		Redis:     Redis{Listen: "127.0.0.1:16379", ServerPath: "redis-server"},
+		NATS:      NATS{Listen: "127.0.0.1:14222", StoreDir: "var/nats"},
+		Log:       Log{Level: "info", Dir: "logs", MaxSizeMB: 50, MaxFiles: 10},
+		Identity:  Service{MetricsListen: "127.0.0.1:17101"},
+		Licensing: Service{MetricsListen: "127.0.0.1:17102"},
+		Runners:   Service{MetricsListen: "127.0.0.1:17103"},
+		Audit: Audit{MetricsListen: "127.0.0.1:17104", CheckpointInterval: Duration(15 * time.Minute),
+			SigningKeyFile: "config/audit-signing.key", StreamReplicas: 1},
 		Supervisor: Supervisor{MetricsListen: "127.0.0.1:17105", StopTimeout: Duration(20 * time.Second)},
 	}
 }
@@ -229,8 +238,17 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("%s: must be positive, got %d", key, v)
 		}
 	}
-	if c.Database.ConnectTimeout <= 0 || c.Supervisor.StopTimeout <= 0 {
-		return fmt.Errorf("database.connect_timeout and supervisor.stop_timeout must be positive")
+	durations := map[string]Duration{
+		"database.connect_timeout": c.Database.ConnectTimeout, "supervisor.stop_timeout": c.Supervisor.StopTimeout,
+		"audit.checkpoint_interval": c.Audit.CheckpointInterval,
+	}
+	for key, d := range durations {
+		if d <= 0 {
+			return fmt.Errorf("%s: must be positive, got %s", key, d.D())
+		}
+	}
+	if c.Audit.StreamReplicas < 1 || c.Audit.StreamReplicas > 5 {
+		return fmt.Errorf("audit.stream_replicas: must be 1 to 5, got %d", c.Audit.StreamReplicas)
 	}
 	return nil
 }

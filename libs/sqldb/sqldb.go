@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Open connects to url with search_path set to schema, waiting up to wait for
 // the server to answer. Errors name the host, never the password.
-func Open(ctx context.Context, url, schema string, maxConns int, wait time.Duration) (*pgxpool.Pool, error) {
+func Open(ctx context.Context, url, schema string, maxConns int, wait time.Duration, opts ...Option) (*pgxpool.Pool, error) {
 	if url == "" {
 		return nil, fmt.Errorf("no database connection string: set database.url (EXEKRA_DATABASE_URL)")
 	}
@@ -23,6 +24,9 @@ func Open(ctx context.Context, url, schema string, maxConns int, wait time.Durat
 	cfg.ConnConfig.RuntimeParams["search_path"] = schema
 	cfg.ConnConfig.RuntimeParams["application_name"] = "exekra-" + schema
 	cfg.ConnConfig.ConnectTimeout = 3 * time.Second
+	for _, opt := range opts {
+		opt(cfg)
+	}
 	where := fmt.Sprintf("%s:%d/%s", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -43,6 +47,20 @@ func Open(ctx context.Context, url, schema string, maxConns int, wait time.Durat
 		select {
 		case <-ctx.Done():
 		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// Option adjusts a pool's configuration.
+type Option func(*pgxpool.Config)
+
+// AsRole makes every connection act as role (SET ROLE), so the pool holds only
+// that role's privileges, e.g. the audit writer's INSERT and SELECT.
+func AsRole(role string) Option {
+	return func(cfg *pgxpool.Config) {
+		cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
+			_, err := conn.Exec(ctx, "SET ROLE "+pgx.Identifier{role}.Sanitize())
+			return err
 		}
 	}
 }

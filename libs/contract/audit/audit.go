@@ -1,0 +1,146 @@
+// Package audit is the contract of the audit log (v1): the event every
+// service writes to its outbox, the JetStream stream that carries it, and
+// the audit service's NATS operations.
+package audit
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Stream is the JetStream stream that carries events from the outboxes to the log.
+const Stream = "AUDIT"
+
+// SubjectEvents prefixes the subjects of the stream: exekra.audit.events.<service>.
+const SubjectEvents = "exekra.audit.events"
+
+// Subjects of the audit service's operations.
+const (
+	SubjectConfirm     = "exekra.audit.v1.events.confirm"
+	SubjectQuery       = "exekra.audit.v1.query"
+	SubjectVerify      = "exekra.audit.v1.verify"
+	SubjectCheckpoints = "exekra.audit.v1.checkpoints"
+)
+
+// Outcomes of an action.
+const (
+	Success = "success"
+	Failure = "failure"
+)
+
+// Actor types.
+const (
+	ActorUser   = "user"
+	ActorRunner = "runner"
+	ActorSystem = "system"
+)
+
+// Event is one audited action. Details never hold a password, token or secret.
+type Event struct {
+	ID        string         `json:"id"`
+	At        time.Time      `json:"at"`
+	Actor     Actor          `json:"actor"`
+	Action    string         `json:"action"`
+	Target    Target         `json:"target"`
+	Outcome   string         `json:"outcome"`
+	Reason    string         `json:"reason,omitempty"`
+	SourceIP  string         `json:"source_ip"`
+	RequestID string         `json:"request_id"`
+	Service   string         `json:"service"`
+	Version   string         `json:"version"`
+	Details   map[string]any `json:"details"`
+}
+
+// Actor is who acted.
+type Actor struct {
+	Type  string `json:"type"` // user | runner | system
+	ID    string `json:"id"`
+	Email string `json:"email,omitempty"`
+	Name  string `json:"name,omitempty"`
+	Role  string `json:"role,omitempty"`
+}
+
+// Target is what was acted upon.
+type Target struct {
+	Type string `json:"type"`
+	ID   string `json:"id"`
+}
+
+// Record is an event as the log holds it.
+type Record struct {
+	Seq int64 `json:"seq"`
+	Event
+	PrevHash string `json:"prev_hash"`
+	Hash     string `json:"hash"`
+}
+
+// ConfirmRequest asks which of these event ids the log holds.
+type ConfirmRequest struct {
+	IDs []string `json:"ids"`
+}
+
+// ConfirmResponse lists the ids the log holds.
+type ConfirmResponse struct {
+	Present []string `json:"present"`
+}
+
+// QueryRequest filters the log. Order is newest first unless Ascending.
+type QueryRequest struct {
+	Actor     string    `json:"actor,omitempty"` // actor id or email
+	Action    string    `json:"action,omitempty"`
+	Target    string    `json:"target,omitempty"` // target id
+	Since     time.Time `json:"since,omitzero"`
+	Until     time.Time `json:"until,omitzero"`
+	AfterSeq  int64     `json:"after_seq,omitempty"`  // ascending paging
+	BeforeSeq int64     `json:"before_seq,omitempty"` // descending paging
+	Ascending bool      `json:"ascending,omitempty"`
+	Limit     int       `json:"limit"`
+}
+
+// QueryResponse is one page of records.
+type QueryResponse struct {
+	Items []Record `json:"items"`
+	More  bool     `json:"more"`
+}
+
+// VerifyRequest walks the chain (optionally from a checkpoint).
+type VerifyRequest struct{}
+
+// VerifyResponse is the outcome of a walk.
+type VerifyResponse struct {
+	OK          bool   `json:"ok"`
+	Checked     int64  `json:"checked"`
+	HeadHash    string `json:"head_hash,omitempty"`
+	FirstBadSeq int64  `json:"first_bad_seq,omitempty"`
+	Reason      string `json:"reason,omitempty"`
+}
+
+// Checkpoint is a signed statement that the log held seq with hash.
+type Checkpoint struct {
+	Seq       int64     `json:"seq"`
+	Hash      string    `json:"hash"`
+	At        time.Time `json:"at"`
+	PublicKey string    `json:"public_key"` // base64 Ed25519
+	Signature string    `json:"signature"`  // base64 Ed25519 over CheckpointPayload
+}
+
+// CheckpointPayload is the byte string a checkpoint signs.
+func CheckpointPayload(seq int64, hash string, at time.Time) []byte {
+	b, _ := json.Marshal(struct {
+		Domain string `json:"domain"`
+		Seq    int64  `json:"seq"`
+		Hash   string `json:"hash"`
+		At     string `json:"at"`
+	}{"exekra-audit-checkpoint-v1", seq, hash, at.UTC().Format(time.RFC3339Nano)})
+	return b
+}
+
+// CheckpointsRequest lists checkpoints, newest first.
+type CheckpointsRequest struct {
+	Limit int `json:"limit"`
+}
+
+// CheckpointsResponse lists checkpoints.
+type CheckpointsResponse struct {
+	Items []Checkpoint `json:"items"`
+}

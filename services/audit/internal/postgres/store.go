@@ -1,0 +1,167 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/exekra/hub/libs/contract/audit"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// WriterRole is the PostgreSQL role the service works as (see migration 0002).
+const WriterRole = "exekra_audit_writer"
+
+// chainLock serializes chain writers across every audit instance.
+const chainLock = "exekra.audit.chain"
+
+// Store reads and appends the log.
+type Store struct{ pool *pgxpool.Pool }
+
+// NewStore wraps a pool acting as WriterRole.
+func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+const columns = `seq, event_id::text, at, actor_type, actor_id, actor_email, actor_name, actor_role, action,
+	target_type, target_id, outcome, reason, source_ip, request_id, service, version, details, prev_hash, hash`
+
+// Append chains the events not yet in the log onto its head, in order, in one
+// transaction under the chain lock. It returns how many it added.
+func (s *Store) Append(ctx context.Context, events []audit.Event) (int, error) {
+	added := 0
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext($1))", chainLock); err != nil {
+			return fmt.Errorf("chain lock: %w", err)
+		}
+		fresh, err := s.unseen(ctx, tx, events)
+		if err != nil || len(fresh) == 0 {
+			return err
+		}
+		seq, prev, err := head(ctx, tx)
+		if err != nil {
+			return err
+		}
+		rows := make([][]any, 0, len(fresh))
+		for _, ev := range fresh {
+			if ev, err = audit.Normalize(ev); err != nil {
+				return err
+			}
+			hash, err := audit.ChainHash(prev, ev)
+			if err != nil {
+				return err
+			}
+			seq++
+			details, _ := json.Marshal(ev.Details)
+			rows = append(rows, []any{seq, ev.ID, ev.At, ev.Actor.Type, ev.Actor.ID, ev.Actor.Email, ev.Actor.Name, ev.Actor.Role,
+				ev.Action, ev.Target.Type, ev.Target.ID, ev.Outcome, ev.Reason, ev.SourceIP, ev.RequestID, ev.Service, ev.Version,
+				string(details), prev, hash})
+			prev = hash
+		}
+		added = len(rows)
+		return insert(ctx, tx, rows)
+	})
+	return added, err
+}
+
+// insert adds rows; ON CONFLICT guards the unique event id, and a skipped row
+// would break the chain, so any shortfall aborts the transaction.
+func insert(ctx context.Context, tx pgx.Tx, rows [][]any) error {
+	batch := &pgx.Batch{}
+	for _, r := range rows {
+		batch.Queue(`INSERT INTO audit_log (seq, event_id, at, actor_type, actor_id, actor_email, actor_name, actor_role, action,
+			target_type, target_id, outcome, reason, source_ip, request_id, service, version, details, prev_hash, hash)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18::jsonb,$19,$20)
+			ON CONFLICT (event_id) DO NOTHING`, r...)
+	}
+	br := tx.SendBatch(ctx, batch)
+	for range rows {
+		tag, err := br.Exec()
+		if err != nil {
+			br.Close()
+			return fmt.Errorf("append to audit log: %w", err)
+		}
+		if tag.RowsAffected() != 1 {
+			br.Close()
+			return errors.New("append to audit log: an event appeared twice under the chain lock")
+		}
+	}
+	return br.Close()
+}
+
+// unseen drops events already in the log and repeats within the batch.
+func (s *Store) unseen(ctx context.Context, tx pgx.Tx, events []audit.Event) ([]audit.Event, error) {
+	ids := make([]string, 0, len(events))
+	for _, ev := range events {
+		ids = append(ids, ev.ID)
+	}
+	rows, err := tx.Query(ctx, "SELECT event_id::text FROM audit_log WHERE event_id = ANY($1::uuid[])", ids)
+	if err != nil {
+		return nil, fmt.Errorf("find logged events: %w", err)
+	}
+	logged, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("find logged events: %w", err)
+	}
+	seen := map[string]bool{}
+	for _, id := range logged {
+		seen[id] = true
+	}
+	var fresh []audit.Event
+	for _, ev := range events {
+		if !seen[strings.ToLower(ev.ID)] {
+			seen[strings.ToLower(ev.ID)] = true
+			fresh = append(fresh, ev)
+		}
+	}
+	return fresh, nil
+}
+
+func head(ctx context.Context, tx pgx.Tx) (int64, string, error) {
+	var seq int64
+	var hash string
+	err := tx.QueryRow(ctx, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").Scan(&seq, &hash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, audit.GenesisHash, nil
+	}
+	if err != nil {
+		return 0, "", fmt.Errorf("read chain head: %w", err)
+	}
+	return seq, hash, nil
+}
+
+// Head returns the last seq and hash (0 and the genesis hash when empty).
+func (s *Store) Head(ctx context.Context) (int64, string, error) {
+	var seq int64
+	var hash string
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) (err error) {
+		seq, hash, err = head(ctx, tx)
+		return err
+	})
+	return seq, hash, err
+}
+
+// Present returns which of ids the log holds.
+func (s *Store) Present(ctx context.Context, ids []string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, "SELECT event_id::text FROM audit_log WHERE event_id = ANY($1::uuid[])", ids)
+	if err != nil {
+		return nil, fmt.Errorf("confirm events: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+func scanRecord(row pgx.CollectableRow) (audit.Record, error) {
+	var r audit.Record
+	var details []byte
+	err := row.Scan(&r.Seq, &r.ID, &r.At, &r.Actor.Type, &r.Actor.ID, &r.Actor.Email, &r.Actor.Name, &r.Actor.Role, &r.Action,
+		&r.Target.Type, &r.Target.ID, &r.Outcome, &r.Reason, &r.SourceIP, &r.RequestID, &r.Service, &r.Version, &details, &r.PrevHash, &r.Hash)
+	if err != nil {
+		return r, err
+	}
+	r.At = r.At.UTC()
+	if err := json.Unmarshal(details, &r.Details); err != nil {
+		return r, fmt.Errorf("details of seq %d: %w", r.Seq, err)
+	}
+	return r, nil
+}
