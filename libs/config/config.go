@@ -82,7 +82,7 @@ type Redis struct {
 
 // NATS holds the message bus settings.
 type NATS struct {
-	URL      string `json:"url" doc:"NATS URL(s), comma-separated; empty in the pilot uses the embedded server"`
+	URL      string `json:"url" secret:"true" doc:"NATS URL(s), comma-separated; empty in the pilot uses the embedded server"`
 	Listen   string `json:"listen" doc:"address of the pilot's embedded NATS server"`
 	StoreDir string `json:"store_dir" doc:"JetStream storage of the embedded server, relative to the install dir"`
 }

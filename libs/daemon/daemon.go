@@ -22,6 +22,7 @@ import (
 	"github.com/exekra/hub/libs/metrics"
 	"github.com/exekra/hub/libs/migrate"
 	"github.com/exekra/hub/libs/natsrpc"
+	"github.com/exekra/hub/libs/outbox"
 	"github.com/exekra/hub/libs/redisdb"
 	"github.com/exekra/hub/libs/sqldb"
 	"github.com/google/uuid"
@@ -37,6 +38,7 @@ type Deps struct {
 	DB      *pgxpool.Pool
 	Redis   *redis.Client // nil unless Spec.UsesRedis
 	Metrics *metrics.Registry
+	Outbox  outbox.Writer // records audit events in the caller's transaction (Spec.Outbox)
 }
 
 // Spec describes one service.
@@ -45,10 +47,16 @@ type Spec struct {
 	Description string
 	Migrations  []migrate.File
 	UsesRedis   bool
+	// Outbox adds the audit outbox table (migration 1000) and runs its relay.
+	Outbox bool
 	// Setup wires the domain and returns its endpoints. Background work it
 	// starts must end when ctx ends.
 	Setup func(ctx context.Context, d *Deps) ([]natsrpc.Endpoint, error)
 }
+
+// outboxMigration is the version of the outbox table among a service's
+// migrations; service-owned files stay below it.
+const outboxMigration = 1000
 
 // Main runs spec as the process's main and exits non-zero with one clear line on failure.
 func Main(spec Spec) {
@@ -94,19 +102,35 @@ func Run(ctx context.Context, spec Spec, args, environ []string, stdout io.Write
 	started := time.Now()
 	log.Info("starting", "version", buildinfo.Version, "home", cfg.Home, "config", cfg.Effective())
 
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	reg := metrics.New(spec.Name)
 	key, addr := metricsListen(cfg, spec.Name)
 	msrv, err := metrics.Listen(key, addr, reg)
 	if err != nil {
 		return err
 	}
+	// Serve /metrics from now on, and free its port on every way out of Run.
+	metricsDone := make(chan struct{})
+	go func() {
+		defer close(metricsDone)
+		msrv.Serve(runCtx, log)
+	}()
+	defer func() {
+		cancel()
+		<-metricsDone
+	}()
 	wait := cfg.Database.ConnectTimeout.D()
 	pool, err := sqldb.Open(ctx, cfg.DatabaseURL(spec.Name), spec.Name, cfg.Database.MaxConns, wait)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	n, err := migrate.Apply(ctx, pool, spec.Name, spec.Migrations)
+	migrations := spec.Migrations
+	if spec.Outbox {
+		migrations = append(migrations[:len(migrations):len(migrations)], outbox.Migration(outboxMigration))
+	}
+	n, err := migrate.Apply(ctx, pool, spec.Name, migrations)
 	if err != nil {
 		return err
 	}
@@ -126,9 +150,14 @@ func Run(ctx context.Context, spec Spec, args, environ []string, stdout io.Write
 	defer nc.Close()
 	client := natsrpc.NewClient(nc, reg)
 
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	deps := &Deps{Config: cfg, Log: log, NATS: client, DB: pool, Redis: rdb, Metrics: reg}
+	deps := &Deps{Config: cfg, Log: log, NATS: client, DB: pool, Redis: rdb, Metrics: reg, Outbox: outbox.Writer{Service: spec.Name}}
+	if spec.Outbox {
+		relay, err := outbox.NewRelay(pool, nc, client, spec.Name, log)
+		if err != nil {
+			return err
+		}
+		go relay.Run(runCtx)
+	}
 	var endpoints []natsrpc.Endpoint
 	if spec.Setup != nil {
 		if endpoints, err = spec.Setup(runCtx, deps); err != nil {
@@ -141,7 +170,6 @@ func Run(ctx context.Context, spec Spec, args, environ []string, stdout io.Write
 			return status(ctx, deps, spec.Name, instance, started), nil
 		}))
 
-	go msrv.Serve(runCtx, log)
 	err = natsrpc.Serve(runCtx, nc, log, reg, natsrpc.Service{
 		Name: "exekra-" + spec.Name, Version: semver(buildinfo.Version), Description: spec.Description, Endpoints: endpoints,
 	})

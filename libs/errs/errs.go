@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // Kind is an API error code (see API.md).
@@ -67,9 +68,10 @@ func (k Kind) Known() bool {
 
 // Error is an error with a kind and a message safe to show to a caller.
 type Error struct {
-	Kind    Kind
-	Message string
-	Err     error // cause, for logs only
+	Kind       Kind
+	Message    string
+	Err        error         // cause, for logs only
+	RetryAfter time.Duration // for RateLimited: when to try again
 }
 
 func (e *Error) Error() string {
@@ -92,6 +94,20 @@ func Ef(kind Kind, format string, args ...any) error {
 // Wrap attaches a kind and caller-safe message to a cause.
 func Wrap(kind Kind, msg string, cause error) error {
 	return &Error{Kind: kind, Message: msg, Err: cause}
+}
+
+// Throttled is a RateLimited error that says when to try again.
+func Throttled(msg string, after time.Duration) error {
+	return &Error{Kind: RateLimited, Message: msg, RetryAfter: after}
+}
+
+// RetryAfter returns the wait an error asks for (zero when none).
+func RetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }
 
 // KindOf returns the kind of the first *Error in err's chain, Internal otherwise.

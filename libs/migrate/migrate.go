@@ -37,7 +37,7 @@ func Load(fsys fs.FS, dir string) ([]File, error) {
 		}
 		num, _, ok := strings.Cut(e.Name(), "_")
 		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
+		if !ok || err != nil || v <= 0 || strings.Trim(num, "0123456789") != "" {
 			return nil, fmt.Errorf("migration %s: name must start with a positive number and _", e.Name())
 		}
 		if prev, dup := seen[v]; dup {

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/exekra/hub/libs/caller"
@@ -26,6 +27,8 @@ const (
 	HeaderRequestID = "Exekra-Request-Id"
 	HeaderActor     = "Exekra-Actor"
 	HeaderSourceIP  = "Exekra-Source-Ip"
+	// HeaderRetryAfter carries errs.Error.RetryAfter (milliseconds) on an error reply.
+	HeaderRetryAfter = "Exekra-Retry-After-Ms"
 )
 
 // DefaultTimeout bounds a request whose context has no deadline.
@@ -79,7 +82,11 @@ func (c *Client) call(ctx context.Context, subject string, req, out any) (err er
 		if !kind.Known() {
 			kind = errs.Internal
 		}
-		return &errs.Error{Kind: kind, Message: reply.Header.Get(micro.ErrorHeader)}
+		e := &errs.Error{Kind: kind, Message: reply.Header.Get(micro.ErrorHeader)}
+		if ms, err := strconv.ParseInt(reply.Header.Get(HeaderRetryAfter), 10, 64); err == nil && ms > 0 {
+			e.RetryAfter = time.Duration(ms) * time.Millisecond
+		}
+		return e
 	}
 	if out == nil {
 		return nil
@@ -127,15 +134,25 @@ func decodeStrict(data []byte, v any) error {
 }
 
 // handler adapts an Endpoint to micro, running each request on its own
-// goroutine (bounded by sem) so a slow request never blocks the next.
-func handler(ctx context.Context, log *slog.Logger, reg *metrics.Registry, sem chan struct{}, ep Endpoint) micro.Handler {
+// goroutine (bounded by f) so a slow request never blocks the next.
+func handler(ctx context.Context, log *slog.Logger, reg *metrics.Registry, f *flight, ep Endpoint) micro.Handler {
 	return micro.HandlerFunc(func(req micro.Request) {
-		sem <- struct{}{}
+		if !f.enter() {
+			req.Error(string(errs.Unavailable), "the service is stopping; try again", nil)
+			count(reg, ep.Subject, string(errs.Unavailable))
+			return
+		}
 		go func() {
-			defer func() { <-sem }()
+			defer f.leave()
 			serve(ctx, log, reg, ep, req)
 		}()
 	})
+}
+
+func count(reg *metrics.Registry, subject, outcome string) {
+	if reg != nil {
+		reg.NATSRequests.WithLabelValues(subject, outcome).Inc()
+	}
 }
 
 func serve(ctx context.Context, log *slog.Logger, reg *metrics.Registry, ep Endpoint, req micro.Request) {
@@ -145,7 +162,8 @@ func serve(ctx context.Context, log *slog.Logger, reg *metrics.Registry, ep Endp
 		actor = caller.Actor{Type: "anonymous"}
 	}
 	ctx = caller.With(ctx, caller.Info{RequestID: h.Get(HeaderRequestID), Actor: actor, SourceIP: h.Get(HeaderSourceIP)})
-	ctx, cancel := context.WithTimeout(ctx, DefaultTimeout)
+	// A request accepted before Serve's ctx ended is still answered (see Serve).
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DefaultTimeout)
 	defer cancel()
 	resp, err := safeHandle(ctx, ep, req.Data())
 	outcome := "ok"
@@ -155,13 +173,15 @@ func serve(ctx context.Context, log *slog.Logger, reg *metrics.Registry, ep Endp
 		if kind == errs.Internal || kind == errs.Unavailable {
 			log.ErrorContext(ctx, "request failed", "subject", ep.Subject, "err", err)
 		}
-		req.Error(string(kind), msg, nil)
+		var opts []micro.RespondOpt
+		if after := errs.RetryAfter(err); after > 0 {
+			opts = append(opts, micro.WithHeaders(micro.Headers{HeaderRetryAfter: {strconv.FormatInt(after.Milliseconds(), 10)}}))
+		}
+		req.Error(string(kind), msg, nil, opts...)
 	} else if rerr := req.RespondJSON(resp); rerr != nil {
 		log.ErrorContext(ctx, "respond", "subject", ep.Subject, "err", rerr)
 	}
-	if reg != nil {
-		reg.NATSRequests.WithLabelValues(ep.Subject, outcome).Inc()
-	}
+	count(reg, ep.Subject, outcome)
 }
 
 // safeHandle turns a panic in a handler into an internal error, not a dead process.

@@ -22,26 +22,37 @@ type Service struct {
 	MaxInFlight int
 }
 
-// Serve runs the service until ctx ends. If the micro service stops by itself
-// (for example after its connection was closed and reopened) it is added again.
+// addService is micro.AddService; tests replace it to reach the micro service.
+var addService = micro.AddService
+
+// Serve runs the service until ctx ends. Then it stops taking requests, answers
+// any that still arrive with unavailable, and waits for those in flight (each
+// bounded by DefaultTimeout) before it returns, so that a stopping process
+// still answers what it accepted. If the micro service is stopped by anything
+// else while the connection is open, it is added again. A service that cannot
+// be added, or a connection that is closed for good, is an error: the process
+// should exit and be restarted rather than sit there serving nothing.
 func Serve(ctx context.Context, nc *nats.Conn, log *slog.Logger, reg *metrics.Registry, s Service) error {
 	if s.MaxInFlight <= 0 {
 		s.MaxInFlight = 256
 	}
-	sem := make(chan struct{}, s.MaxInFlight)
+	f := newFlight(s.MaxInFlight)
+	defer f.wait()
 	for {
-		svc, done, err := start(ctx, nc, log, reg, sem, s)
+		svc, done, err := start(ctx, nc, log, reg, f, s)
 		if err != nil {
-			log.Error("start micro service", "err", err)
-		} else {
-			log.Info("micro service serving", "name", s.Name, "id", svc.Info().ID)
-			select {
-			case <-ctx.Done():
-				return svc.Stop()
-			case <-done:
-				log.Warn("micro service stopped by itself; restarting", "name", s.Name)
-			}
+			return err
 		}
+		log.Info("micro service serving", "name", s.Name, "id", svc.Info().ID)
+		select {
+		case <-ctx.Done():
+			return svc.Stop()
+		case <-done:
+		}
+		if nc.IsClosed() {
+			return fmt.Errorf("serve %s: the NATS connection is closed", s.Name)
+		}
+		log.Warn("micro service stopped by itself; adding it again", "name", s.Name)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -50,9 +61,9 @@ func Serve(ctx context.Context, nc *nats.Conn, log *slog.Logger, reg *metrics.Re
 	}
 }
 
-func start(ctx context.Context, nc *nats.Conn, log *slog.Logger, reg *metrics.Registry, sem chan struct{}, s Service) (micro.Service, <-chan struct{}, error) {
+func start(ctx context.Context, nc *nats.Conn, log *slog.Logger, reg *metrics.Registry, f *flight, s Service) (micro.Service, <-chan struct{}, error) {
 	done := make(chan struct{})
-	svc, err := micro.AddService(nc, micro.Config{
+	svc, err := addService(nc, micro.Config{
 		Name:        s.Name,
 		Version:     s.Version,
 		Description: s.Description,
@@ -66,12 +77,48 @@ func start(ctx context.Context, nc *nats.Conn, log *slog.Logger, reg *metrics.Re
 	}
 	for _, ep := range s.Endpoints {
 		name := strings.NewReplacer(".", "-", "*", "any", ">", "all").Replace(ep.Subject)
-		if err := svc.AddEndpoint(name, handler(ctx, log, reg, sem, ep), micro.WithEndpointSubject(ep.Subject)); err != nil {
+		if err := svc.AddEndpoint(name, handler(ctx, log, reg, f, ep), micro.WithEndpointSubject(ep.Subject)); err != nil {
 			svc.Stop()
 			return nil, nil, fmt.Errorf("add endpoint %s: %w", ep.Subject, err)
 		}
 	}
 	return svc, done, nil
+}
+
+// flight bounds the requests handled at once and lets Serve wait for them.
+type flight struct {
+	slots    chan struct{}
+	stopping chan struct{}
+}
+
+func newFlight(max int) *flight {
+	return &flight{slots: make(chan struct{}, max), stopping: make(chan struct{})}
+}
+
+// enter takes a slot, waiting for one while all are taken; it reports false
+// once the service is stopping.
+func (f *flight) enter() bool {
+	select {
+	case <-f.stopping:
+		return false
+	default:
+	}
+	select {
+	case f.slots <- struct{}{}:
+		return true
+	case <-f.stopping:
+		return false
+	}
+}
+
+func (f *flight) leave() { <-f.slots }
+
+// wait refuses new requests and returns when none is in flight.
+func (f *flight) wait() {
+	close(f.stopping)
+	for range cap(f.slots) {
+		f.slots <- struct{}{}
+	}
 }
 
 // Connect dials NATS with unlimited reconnects, so a bus restart is survived.

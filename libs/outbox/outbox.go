@@ -35,7 +35,6 @@ CREATE TABLE audit_outbox (
 );`}
 }
 
-
 // Writer appends events for one service.
 type Writer struct {
 	Service string

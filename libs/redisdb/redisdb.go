@@ -4,7 +4,9 @@ package redisdb
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	neturl "net/url"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -17,7 +19,7 @@ func Open(ctx context.Context, url string, wait time.Duration) (*redis.Client, e
 	}
 	opts, err := redis.ParseURL(url)
 	if err != nil {
-		return nil, fmt.Errorf("redis.url is malformed: %w", err)
+		return nil, fmt.Errorf("redis.url is malformed: %s", withoutURL(err))
 	}
 	opts.DialTimeout = 2 * time.Second
 	opts.ReadTimeout = 3 * time.Second
@@ -47,4 +49,13 @@ func Ping(ctx context.Context, client *redis.Client) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	return client.Ping(ctx).Err()
+}
+
+// withoutURL drops the URL that net/url quotes in its errors: it may hold a password.
+func withoutURL(err error) error {
+	var uerr *neturl.Error
+	if errors.As(err, &uerr) {
+		return uerr.Err
+	}
+	return err
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -43,7 +44,8 @@ func WriteError(c *gin.Context, log *slog.Logger, err error) {
 		log.ErrorContext(c.Request.Context(), "internal error", "route", c.FullPath(), "err", err)
 	}
 	if kind == errs.RateLimited && c.Writer.Header().Get("Retry-After") == "" {
-		c.Header("Retry-After", "1")
+		secs := int64(math.Ceil(errs.RetryAfter(err).Seconds()))
+		c.Header("Retry-After", strconv.FormatInt(max(secs, 1), 10))
 	}
 	c.AbortWithStatusJSON(kind.HTTPStatus(), ErrorBody{ErrorDetail{Code: string(kind), Message: msg}})
 }
@@ -150,7 +152,7 @@ func SecurityHeaders(https bool) gin.HandlerFunc {
 // DecodeJSON reads one JSON object from the body into v; unknown fields, trailing
 // data and bodies over the limit are refused with the API's codes.
 func DecodeJSON(c *gin.Context, v any) error {
-	if ct := c.ContentType(); ct != "application/json" && ct != "" {
+	if ct := c.ContentType(); ct != "" && !strings.EqualFold(ct, "application/json") {
 		return errs.Ef(errs.InvalidArgument, "Content-Type must be application/json, not %s", ct)
 	}
 	dec := json.NewDecoder(c.Request.Body)
@@ -175,6 +177,8 @@ func decodeError(err error) error {
 		return errs.E(errs.InvalidArgument, "request body is empty; a JSON object is required")
 	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
 		return errs.E(errs.InvalidArgument, "request body is not valid JSON")
+	case errors.As(err, &typ) && typ.Field == "":
+		return errs.Ef(errs.InvalidArgument, "request body must be a JSON object, not %s", typ.Value)
 	case errors.As(err, &typ):
 		return errs.Ef(errs.InvalidArgument, "field %q has the wrong type (want %s)", typ.Field, typ.Type)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):

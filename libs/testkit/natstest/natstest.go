@@ -17,7 +17,6 @@ func Server(t testing.TB) *server.Server {
 		ServerName: "natstest",
 		Host:       "127.0.0.1",
 		Port:       server.RANDOM_PORT,
-		HTTPPort:   0,
 		JetStream:  true,
 		StoreDir:   t.TempDir(),
 		NoLog:      true,

@@ -26,6 +26,7 @@ import (
 	"github.com/exekra/hub/services/gateway/internal/httpapi"
 	"github.com/exekra/hub/services/gateway/internal/tlscert"
 	"github.com/gin-gonic/gin"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 func main() {
@@ -88,11 +89,15 @@ func run(ctx context.Context, args, environ []string, stdout io.Writer) error {
 	}
 	defer nc.Close()
 	client := natsrpc.NewClient(nc, reg)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
 
 	checker := &healthcheck.Checker{NATS: client, Redis: rdb, Started: started, Timeout: 2 * time.Second}
 	api := &httpapi.Server{
 		Log: log, Metrics: reg, NATS: client, Health: checker,
-		MaxBodyBytes: cfg.Gateway.MaxBodyBytes, HTTPS: certs != nil, TrustedProxies: cfg.Gateway.TrustedProxies,
+		MaxBodyBytes: cfg.Gateway.MaxBodyBytes, HTTPS: certs != nil, TrustedProxies: cfg.Gateway.TrustedProxies, JS: js,
 	}
 	con := &console.Console{Log: log, Health: checker, Setup: func(c *gin.Context) (console.SetupState, error) {
 		st, err := api.SetupState(c)

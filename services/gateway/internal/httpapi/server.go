@@ -13,6 +13,7 @@ import (
 	"github.com/exekra/hub/libs/web"
 	"github.com/exekra/hub/services/gateway/internal/healthcheck"
 	"github.com/gin-gonic/gin"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Server holds what the handlers need.
@@ -24,6 +25,7 @@ type Server struct {
 	MaxBodyBytes   int64
 	HTTPS          bool
 	TrustedProxies []string
+	JS             jetstream.JetStream // audit events of refused requests; nil disables them
 }
 
 // Route is one entry of the public API; the OpenAPI document is built from these.
@@ -31,7 +33,7 @@ type Route struct {
 	Method  string
 	Path    string // gin syntax: /api/v1/users/:id
 	Summary string
-	Access  string // who may call it: anyone, user, ADMIN, runner...
+	Access  string // the least role allowed (OPERATOR ⊂ DEVELOPER ⊂ ADMIN), or Anyone
 	Handle  web.Handler
 }
 
@@ -44,13 +46,16 @@ func (s *Server) Engine(mount func(*gin.Engine)) (*gin.Engine, error) {
 		return nil, err
 	}
 	e.Use(web.Recover(s.Log), web.Caller(), web.Metrics(s.Metrics), web.AccessLog(s.Log),
-		web.SecurityHeaders(s.HTTPS), web.BodyLimit(s.Log, s.MaxBodyBytes))
+		web.SecurityHeaders(s.HTTPS), web.BodyLimit(s.Log, s.MaxBodyBytes), s.Authenticate())
 	routes := s.Routes()
-	for _, r := range routes {
-		e.Handle(r.Method, r.Path, web.Wrap(s.Log, r.Handle))
-	}
 	doc := OpenAPI(routes)
-	e.GET("/api/v1/openapi.json", func(c *gin.Context) { c.JSON(http.StatusOK, doc) })
+	routes = append(routes, Route{http.MethodGet, "/api/v1/openapi.json", "This document", Anyone, func(c *gin.Context) error {
+		c.JSON(http.StatusOK, doc)
+		return nil
+	}})
+	for _, r := range routes {
+		e.Handle(r.Method, r.Path, s.Policy(r.Access), web.Wrap(s.Log, r.Handle))
+	}
 	if mount != nil {
 		mount(e)
 	}
@@ -67,7 +72,25 @@ func (s *Server) Engine(mount func(*gin.Engine)) (*gin.Engine, error) {
 // Routes is the API's route table.
 func (s *Server) Routes() []Route {
 	return []Route{
-		{http.MethodGet, "/api/health", "Health of the Hub and each of its parts", "anyone", s.health},
-		{http.MethodGet, "/api/v1/setup", "Whether a license is active and the first admin exists", "anyone", s.setup},
+		{http.MethodGet, "/api/health", "Health of the Hub and each of its parts", Anyone, s.health},
+		{http.MethodGet, "/api/v1/setup", "Whether a license is active and the first admin exists", Anyone, s.setup},
+		{http.MethodPost, "/api/v1/setup/bootstrap", "Create the first administrator", Anyone, s.bootstrap},
+		{http.MethodPost, "/api/v1/auth/login", "Sign in", Anyone, s.login},
+		{http.MethodPost, "/api/v1/auth/logout", "End this session", Operator, s.logout},
+		{http.MethodGet, "/api/v1/auth/me", "The signed-in user", Operator, s.me},
+		{http.MethodGet, "/api/v1/users", "List users", Admin, s.listUsers},
+		{http.MethodPost, "/api/v1/users", "Create a user", Admin, s.createUser},
+		{http.MethodGet, "/api/v1/users/:id", "Read a user", Admin, s.getUser},
+		{http.MethodPatch, "/api/v1/users/:id", "Change a user", Admin, s.updateUser},
+		{http.MethodDelete, "/api/v1/users/:id", "Delete a user", Admin, s.deleteUser},
+		{http.MethodPost, "/api/v1/license", "Activate a license (anyone while none is active; ADMIN to renew)", Anyone, s.activateLicense},
+		{http.MethodGet, "/api/v1/license", "License status", Admin, s.licenseStatus},
+		{http.MethodPost, "/api/v1/license/validate", "Validate with the vendor portal now", Admin, s.validateLicense},
+		{http.MethodGet, "/api/v1/license/usage-report", "Signed offline usage report (download)", Admin, s.usageReport},
+		{http.MethodPost, "/api/v1/license/receipt", "Import the portal's signed receipt", Admin, s.importReceipt},
+		{http.MethodGet, "/api/v1/audit", "Search the audit log", Admin, s.listAudit},
+		{http.MethodGet, "/api/v1/audit/export", "Export the audit log (JSONL or CSV, streamed)", Admin, s.exportAudit},
+		{http.MethodGet, "/api/v1/audit/verify", "Verify the audit log's hash chain", Admin, s.verifyAudit},
+		{http.MethodGet, "/api/v1/audit/checkpoints", "Signed checkpoints of the audit log's head", Admin, s.auditCheckpoints},
 	}
 }

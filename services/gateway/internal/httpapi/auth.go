@@ -1,0 +1,138 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/subtle"
+	"net/http"
+	"strings"
+
+	"github.com/exekra/hub/libs/caller"
+	"github.com/exekra/hub/libs/contract/identity"
+	"github.com/exekra/hub/libs/errs"
+	"github.com/exekra/hub/libs/natsrpc"
+	"github.com/exekra/hub/libs/web"
+	"github.com/gin-gonic/gin"
+)
+
+// Cookie names of the console.
+const (
+	SessionCookie = "exekra_session"
+	CSRFCookie    = "exekra_csrf"
+	CSRFHeader    = "X-CSRF-Token"
+)
+
+// Access levels a route may name.
+const (
+	Anyone    = "anyone"
+	Operator  = identity.RoleOperator
+	Developer = identity.RoleDeveloper
+	Admin     = identity.RoleAdmin
+)
+
+type principalKey struct{}
+
+// authState is what authentication found out about a request.
+type authState struct {
+	principal *identity.Principal
+	token     string
+	err       error // set when a token was presented but could not be used
+	cookie    bool  // the token came from the console cookie
+}
+
+// token returns the presented session token and whether it came from the cookie.
+func token(c *gin.Context) (string, bool) {
+	if h := c.GetHeader("Authorization"); h != "" {
+		if t, ok := strings.CutPrefix(h, "Bearer "); ok {
+			return strings.TrimSpace(t), false
+		}
+		return "", false
+	}
+	if ck, err := c.Cookie(SessionCookie); err == nil && ck != "" {
+		return ck, true
+	}
+	return "", false
+}
+
+// Authenticate resolves a bearer token or the console cookie into the acting
+// user and puts it in the request context. It refuses nothing by itself: the
+// route's policy decides.
+func (s *Server) Authenticate() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		st := &authState{}
+		tok, fromCookie := token(c)
+		st.token, st.cookie = tok, fromCookie
+		if c.GetHeader("Authorization") != "" && tok == "" {
+			st.err = errs.E(errs.Unauthenticated, "Authorization must be 'Bearer <session token>'")
+		} else if tok != "" {
+			p, err := natsrpc.Call[identity.Principal](c.Request.Context(), s.NATS, identity.SubjectAuthenticate, identity.AuthenticateRequest{Token: tok})
+			if err != nil {
+				st.err = err
+			} else {
+				st.principal = &p
+				info := caller.From(c.Request.Context())
+				info.Actor = caller.Actor{Type: "user", ID: p.User.ID, Role: p.User.Role, Email: p.User.Email}
+				c.Request = c.Request.WithContext(caller.With(c.Request.Context(), info))
+			}
+		}
+		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), principalKey{}, st))
+		c.Next()
+	}
+}
+
+func auth(c *gin.Context) *authState {
+	if st, ok := c.Request.Context().Value(principalKey{}).(*authState); ok {
+		return st
+	}
+	return &authState{}
+}
+
+// Policy enforces a route's access level: the one place RBAC is decided.
+func (s *Server) Policy(access string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := allow(c, access); err != nil {
+			s.denied(c, access, err)
+			web.WriteError(c, s.Log, err)
+			return
+		}
+		c.Next()
+	}
+}
+
+func allow(c *gin.Context, access string) error {
+	st := auth(c)
+	if access == Anyone {
+		return nil
+	}
+	if st.principal == nil {
+		if st.err != nil && errs.KindOf(st.err) == errs.Unavailable {
+			return st.err
+		}
+		if st.err != nil || st.token != "" {
+			return errs.E(errs.Unauthenticated, "the session is invalid or has ended; sign in again")
+		}
+		return errs.E(errs.Unauthenticated, "sign in first: send Authorization: Bearer <session token>")
+	}
+	if st.cookie && c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead && !csrfOK(c) {
+		return errs.E(errs.PermissionDenied, "missing or wrong CSRF token")
+	}
+	if !identity.RoleAtLeast(st.principal.User.Role, access) {
+		return errs.Ef(errs.PermissionDenied, "this needs the %s role", access)
+	}
+	return nil
+}
+
+// csrfOK checks the double-submitted token: header or form field equal to the cookie.
+func csrfOK(c *gin.Context) bool {
+	ck, err := c.Cookie(CSRFCookie)
+	if err != nil || ck == "" {
+		return false
+	}
+	sent := c.GetHeader(CSRFHeader)
+	if sent == "" && strings.HasPrefix(c.ContentType(), "application/x-www-form-urlencoded") {
+		sent = c.PostForm("csrf")
+	}
+	return subtle.ConstantTimeCompare([]byte(sent), []byte(ck)) == 1
+}
+
+// Principal returns the signed-in user of the request, if any.
+func Principal(c *gin.Context) *identity.Principal { return auth(c).principal }
