@@ -46,7 +46,7 @@ func events(n int) []audit.Event {
 	out := make([]audit.Event, n)
 	for i := range out {
 		out[i] = audit.Event{ID: uuid.NewString(), At: time.Now(), Action: "test.action", Outcome: audit.Success,
-			Actor: audit.Actor{Type: "user", ID: fmt.Sprintf("u%d", i%3), Email: fmt.Sprintf("U%d@example.test", i%3)},
+			Actor:  audit.Actor{Type: "user", ID: fmt.Sprintf("u%d", i%3), Email: fmt.Sprintf("U%d@example.test", i%3)},
 			Target: audit.Target{Type: "thing", ID: fmt.Sprintf("t%d", i)}, Service: "test", Version: "1",
 			Details: map[string]any{"n": i, "name": "x\r\ny"}}
 	}
