@@ -25,6 +25,10 @@ import (
 var binDir string
 
 func TestMain(m *testing.M) {
+	if dir := os.Getenv("E2E_BIN_DIR"); dir != "" { // binaries built beforehand
+		binDir = dir
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "exekra-e2e-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
