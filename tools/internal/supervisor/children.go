@@ -1,0 +1,186 @@
+package supervisor
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/exekra/hub/tools/internal/listenaddr"
+	"github.com/exekra/hub/tools/internal/natsembed"
+	"github.com/exekra/hub/tools/internal/pgcluster"
+	"github.com/exekra/hub/tools/internal/programs"
+)
+
+// startNATS embeds the NATS server unless nats.url names one; it returns the URL for the services.
+func (h *hub) startNATS() (string, error) {
+	if h.cfg.NATS.URL != "" {
+		h.log.Info("using the external NATS of nats.url")
+		return h.cfg.NATS.URL, nil
+	}
+	store := h.cfg.Path(h.cfg.NATS.StoreDir)
+	srv, err := natsembed.Start(h.log, natsembed.Options{Listen: h.cfg.NATS.Listen, StoreDir: store})
+	if err != nil {
+		return "", err
+	}
+	h.stops = append(h.stops, func() {
+		h.log.Info("stopping embedded NATS")
+		srv.Shutdown()
+	})
+	h.log.Info("embedded NATS ready", "url", srv.URL(), "jetstream", srv.JetStreamEnabled(), "store_dir", store)
+	return srv.URL(), nil
+}
+
+// startRedis runs the bundled redis-server (transient state only: no
+// snapshots, no append-only file) and returns its URL.
+func (h *hub) startRedis(ctx context.Context, server string) (string, error) {
+	host, port, err := net.SplitHostPort(h.cfg.Redis.Listen)
+	if err != nil {
+		return "", fmt.Errorf("redis.listen %q is not a host:port address", h.cfg.Redis.Listen)
+	}
+	dir := h.cfg.Path("var/redis")
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return "", fmt.Errorf("bundled Redis: %w", err)
+	}
+	bind := host
+	if bind == "" {
+		bind = "0.0.0.0"
+	}
+	addr := net.JoinHostPort(listenaddr.DialHost(host), port)
+	_, err = h.startChild(ctx, Spec{
+		Name: "redis", Path: server, Env: serverEnv(h.environ), Dir: dir, LogFile: h.logFile("redis"),
+		Args: []string{"--bind", bind, "--port", port, "--save", "", "--appendonly", "no", "--dir", dir,
+			"--protected-mode", "yes", "--daemonize", "no", "--logfile", ""},
+		Probe: redisPing(addr),
+	}, 15*time.Second)
+	if err != nil {
+		return "", fmt.Errorf("bundled Redis: %w", err)
+	}
+	return "redis://" + addr + "/0", nil
+}
+
+// redisPing sends PING over a raw connection and expects +PONG.
+func redisPing(addr string) Probe {
+	return func(ctx context.Context) error {
+		var d net.Dialer
+		conn, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		if deadline, ok := ctx.Deadline(); ok {
+			conn.SetDeadline(deadline)
+		}
+		if _, err := conn.Write([]byte("PING\r\n")); err != nil {
+			return err
+		}
+		line, err := bufio.NewReader(conn).ReadString('\n')
+		if err != nil {
+			return err
+		}
+		if !strings.HasPrefix(line, "+PONG") {
+			return fmt.Errorf("PING answered %q", strings.TrimSpace(line))
+		}
+		return nil
+	}
+}
+
+// startPostgres runs the private cluster (created on first start) and
+// returns the services' connection string, which holds its password.
+func (h *hub) startPostgres(ctx context.Context, progs pgcluster.Programs) (string, error) {
+	var owner *pgcluster.Owner
+	if os.Geteuid() == 0 {
+		var err error
+		pathList := programs.PathList(h.environ)
+		if owner, err = pgcluster.EnsureOwner(ctx, h.log, h.cfg.Database.PrivateOSUser, pathList); err != nil {
+			return "", err
+		}
+	}
+	cl, err := pgcluster.New(pgcluster.Config{VarDir: h.cfg.Path("var"), Listen: h.cfg.Database.PrivateListen,
+		Programs: progs, Owner: owner, Env: serverEnv(h.environ)})
+	if err != nil {
+		return "", err
+	}
+	logFile := h.logFile("postgres")
+	created, err := prepareCluster(ctx, cl, logFile)
+	if err != nil {
+		return "", err
+	}
+	if created {
+		h.log.Info("created the private PostgreSQL cluster", "data_dir", cl.DataDir(), "initdb", progs.Initdb)
+	}
+	_, err = h.startChild(ctx, Spec{Name: "postgres", Path: progs.Postgres, Args: cl.ServerArgs(),
+		Env: serverEnv(h.environ), Dir: h.cfg.Path("var"), LogFile: logFile, Credential: owner.Credential(),
+		StopSignal: syscall.SIGINT, // fast shutdown: roll back open transactions, stop at once
+		Probe:      cl.Ping}, 60*time.Second)
+	if err != nil {
+		return "", fmt.Errorf("private PostgreSQL: %w", err)
+	}
+	if err := cl.AfterStart(ctx); err != nil {
+		return "", err
+	}
+	h.log.Info("private PostgreSQL ready", "addr", cl.Addr(), "data_dir", cl.DataDir(), "database", pgcluster.Database)
+	return cl.URL(), nil
+}
+
+// prepareCluster runs Prepare with initdb's output in the postgres log.
+func prepareCluster(ctx context.Context, cl *pgcluster.Cluster, logFile string) (bool, error) {
+	out, err := os.OpenFile(logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	if err != nil {
+		return false, fmt.Errorf("private PostgreSQL: %w", err)
+	}
+	defer out.Close()
+	created, err := cl.Prepare(ctx, out)
+	if err != nil {
+		return false, fmt.Errorf("%w (see %s)", err, logFile)
+	}
+	return created, nil
+}
+
+// startServices starts every service in order, then waits for all to be ready.
+func (h *hub) startServices(ctx context.Context, svcs []service, overrides map[string]string) error {
+	env := serviceEnv(h.environ, overrides)
+	var children []*Child
+	for _, s := range svcs {
+		probe, err := livezProbe(s.metricsAddr)
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.metricsKey, err)
+		}
+		c, err := h.startChild(ctx, Spec{Name: s.name, Path: s.binary, Args: []string{"--home", h.cfg.Home},
+			Env: env, Dir: h.cfg.Home, LogFile: h.logFile(s.name), Probe: probe}, 0)
+		if err != nil {
+			return err
+		}
+		children = append(children, c)
+	}
+	return waitAllReady(ctx, children, 2*h.cfg.Database.ConnectTimeout.D()+30*time.Second)
+}
+
+// waitAllReady waits for the children side by side; the first failure (in
+// start order) stops the wait and is returned.
+func waitAllReady(ctx context.Context, children []*Child, timeout time.Duration) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, len(children))
+	var wg sync.WaitGroup
+	for i, c := range children {
+		wg.Go(func() {
+			if errs[i] = c.WaitReady(ctx, timeout); errs[i] != nil {
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return err
+		}
+	}
+	return ctx.Err()
+}

@@ -1,0 +1,100 @@
+package supervisor
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/exekra/hub/libs/config"
+	"github.com/exekra/hub/libs/metrics"
+	"github.com/exekra/hub/tools/internal/programs"
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// TestBundledRedisAndEmbeddedNATS starts the embedded NATS and the bundled
+// redis-server as exekra-hub does, checks both answer, then kills Redis and
+// sees the supervisor bring it back.
+func TestBundledRedisAndEmbeddedNATS(t *testing.T) {
+	server, err := programs.Find("redis-server", programs.PathList(os.Environ()))
+	if err != nil {
+		t.Skipf("redis-server is not installed: %v", err)
+	}
+	home := t.TempDir()
+	if _, err := EnsureHome(home); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default(home)
+	cfg.NATS.Listen, cfg.Redis.Listen = freeAddr(t), freeAddr(t)
+	cfg.Supervisor.StopTimeout = config.Duration(5 * time.Second)
+	h := &hub{cfg: cfg, log: quietLog, environ: os.Environ(), stats: newHubMetrics(metrics.New("test"))}
+	t.Cleanup(h.stopAll)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	natsURL, err := h.startNATS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	redisURL, err := h.startRedis(ctx, server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "redis://" + cfg.Redis.Listen + "/0"; redisURL != want {
+		t.Fatalf("Redis URL %s, want %s", redisURL, want)
+	}
+	nc, err := nats.Connect(natsURL, nats.Timeout(2*time.Second))
+	if err != nil {
+		t.Fatalf("embedded NATS at %s: %v", natsURL, err)
+	}
+	defer nc.Close()
+	if _, err := nc.JetStream(); err != nil {
+		t.Fatal(err)
+	}
+	ping := redisPing(cfg.Redis.Listen)
+	if err := ping(ctx); err != nil {
+		t.Fatalf("bundled Redis: %v", err)
+	}
+
+	redis := h.children[0]
+	old := redis.Pid()
+	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "redis-server to be restarted", func() bool {
+		p := redis.Pid()
+		return p != 0 && p != old && ping(ctx) == nil
+	})
+	if got := testutil.ToFloat64(h.stats.restarts.WithLabelValues("redis")); got != 1 {
+		t.Fatalf("restarts_total{child=redis} = %v, want 1", got)
+	}
+	log, _ := os.ReadFile(filepath.Join(home, "logs", "service-redis.log"))
+	if !strings.Contains(string(log), "Ready to accept connections") {
+		t.Errorf("logs/service-redis.log lacks the server's output:\n%s", log)
+	}
+
+	now := redis.Pid()
+	h.stopAll()
+	if alive(now) {
+		t.Fatalf("redis-server (pid %d) survived the stop", now)
+	}
+	if again, err := nats.Connect(natsURL, nats.Timeout(time.Second)); err == nil {
+		again.Close()
+		t.Fatal("the embedded NATS still serves after the stop")
+	}
+}

@@ -1,0 +1,89 @@
+package supervisor
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"path/filepath"
+
+	"github.com/exekra/hub/libs/config"
+	"github.com/exekra/hub/tools/internal/listenaddr"
+	"github.com/exekra/hub/tools/internal/programs"
+)
+
+// Services are the back-end services in start order; they stop in reverse.
+var Services = []string{"identity", "licensing", "runners", "audit", "gateway"}
+
+// service is one back-end service to run.
+type service struct {
+	name        string
+	binary      string // absolute path of exekra-<name>
+	metricsKey  string
+	metricsAddr string
+}
+
+// findServices locates every service binary in binDir.
+func findServices(cfg *config.Config, binDir string) ([]service, error) {
+	var out []service
+	for _, name := range Services {
+		bin, ok := programs.InDir(binDir, "exekra-"+name)
+		if !ok {
+			return nil, fmt.Errorf("exekra-%s not found in %s: build the binaries (make build) or set supervisor.bin_dir (EXEKRA_SUPERVISOR_BIN_DIR)",
+				name, binDir)
+		}
+		key, addr := metricsListen(cfg, name)
+		out = append(out, service{name: name, binary: bin, metricsKey: key, metricsAddr: addr})
+	}
+	return out, nil
+}
+
+// metricsListen returns the key and address of a service's metrics port.
+func metricsListen(cfg *config.Config, name string) (string, string) {
+	addr := map[string]string{
+		"identity": cfg.Identity.MetricsListen, "licensing": cfg.Licensing.MetricsListen,
+		"runners": cfg.Runners.MetricsListen, "audit": cfg.Audit.MetricsListen,
+		"gateway": cfg.Gateway.MetricsListen,
+	}[name]
+	return name + ".metrics_listen", addr
+}
+
+// binDir is supervisor.bin_dir, or the directory of the running executable.
+func binDir(cfg *config.Config, executable func() (string, error)) (string, error) {
+	if cfg.Supervisor.BinDir != "" {
+		return cfg.Path(cfg.Supervisor.BinDir), nil
+	}
+	exe, err := executable()
+	if err != nil {
+		return "", fmt.Errorf("locate exekra-hub to find the service binaries beside it (or set supervisor.bin_dir): %w", err)
+	}
+	if real, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = real
+	}
+	return filepath.Dir(exe), nil
+}
+
+// livezProbe checks a service's /livez on its metrics port, which a service
+// serves only once its database, queues and NATS are wired.
+func livezProbe(metricsAddr string) (Probe, error) {
+	addr, err := listenaddr.DialAddr(metricsAddr)
+	if err != nil {
+		return nil, err
+	}
+	client := &http.Client{}
+	url := "http://" + addr + "/livez"
+	return func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET %s: %s", url, resp.Status)
+		}
+		return nil
+	}, nil
+}
