@@ -90,6 +90,7 @@ type NATS struct {
 // Log holds logging settings.
 type Log struct {
 	Level     string `json:"level" doc:"debug, info, warn or error"`
+	Stdout    bool   `json:"stdout" doc:"also write log lines to standard output (the supervisor turns this off for its children)"`
 	Dir       string `json:"dir" doc:"log directory, relative to the install dir"`
 	MaxSizeMB int    `json:"max_size_mb" doc:"rotate a log file at this size"`
 	MaxFiles  int    `json:"max_files" doc:"rotated files kept per log"`
@@ -156,6 +157,15 @@ func (c *Config) Path(p string) string {
 		return p
 	}
 	return filepath.Join(c.Home, p)
+}
+
+// MetricsListen returns the key and address of a process's metrics port.
+func (c *Config) MetricsListen(process string) (key, addr string) {
+	addr = map[string]string{
+		"gateway": c.Gateway.MetricsListen, "identity": c.Identity.MetricsListen, "licensing": c.Licensing.MetricsListen,
+		"runners": c.Runners.MetricsListen, "audit": c.Audit.MetricsListen, "supervisor": c.Supervisor.MetricsListen,
+	}[process]
+	return process + ".metrics_listen", addr
 }
 
 // DatabaseURL returns the connection string of one service (its own or the shared one).

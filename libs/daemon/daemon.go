@@ -69,15 +69,6 @@ func Main(spec Spec) {
 	}
 }
 
-// metricsListen returns the key and address of the service's metrics port.
-func metricsListen(cfg *config.Config, name string) (string, string) {
-	addr := map[string]string{
-		"identity": cfg.Identity.MetricsListen, "licensing": cfg.Licensing.MetricsListen,
-		"runners": cfg.Runners.MetricsListen, "audit": cfg.Audit.MetricsListen,
-	}[name]
-	return name + ".metrics_listen", addr
-}
-
 // Run is the whole life of the process; it returns when ctx ends.
 func Run(ctx context.Context, spec Spec, args, environ []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("exekra-"+spec.Name, flag.ContinueOnError)
@@ -105,7 +96,7 @@ func Run(ctx context.Context, spec Spec, args, environ []string, stdout io.Write
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	reg := metrics.New(spec.Name)
-	key, addr := metricsListen(cfg, spec.Name)
+	key, addr := cfg.MetricsListen(spec.Name)
 	msrv, err := metrics.Listen(key, addr, reg)
 	if err != nil {
 		return err

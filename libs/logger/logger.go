@@ -33,7 +33,11 @@ func New(cfg *config.Config, service string) (*slog.Logger, io.Closer, error) {
 	if err := level.UnmarshalText([]byte(cfg.Log.Level)); err != nil {
 		return nil, nil, fmt.Errorf("log.level: %w", err)
 	}
-	return NewWriter(io.MultiWriter(os.Stdout, file), service, level), file, nil
+	var w io.Writer = file
+	if cfg.Log.Stdout {
+		w = io.MultiWriter(os.Stdout, file)
+	}
+	return NewWriter(w, service, level), file, nil
 }
 
 // NewWriter returns a JSON logger for service on w.

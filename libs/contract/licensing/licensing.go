@@ -55,6 +55,15 @@ type Status struct {
 	Warning    string     `json:"warning,omitempty"` // expiry warning at 30, 14, 7, 1 days
 	Validation Validation `json:"validation"`
 	Usage      Usage      `json:"usage"`
+	// Added: the threshold (30, 14, 7 or 1) the expiry warning has reached, 0 when none.
+	WarningDays int `json:"warning_days,omitempty"`
+	// Added: when the Hub stops accepting new runners and jobs unless renewed or validated.
+	GraceEndsAt time.Time `json:"grace_ends_at"`
+	// Added: this installation's id, as usage reports carry it.
+	InstallationID string `json:"installation_id"`
+	// Added: the system clock is behind the highest time the service has seen;
+	// expiry is decided by that time until the clock catches up.
+	ClockRollback bool `json:"clock_rollback,omitempty"`
 }
 
 // Validation is the state of validation with the vendor portal.
@@ -70,6 +79,8 @@ type Validation struct {
 // Usage is what the license counts.
 type Usage struct {
 	Runners int `json:"runners"`
+	// Added: why Runners may be wrong (the runners service did not answer).
+	Note string `json:"note,omitempty"`
 }
 
 // ValidateRequest runs online validation now.
@@ -88,6 +99,12 @@ type UsageReport struct {
 type ReceiptRequest struct {
 	Receipt string `json:"receipt"`
 }
+
+// Actions SubjectCheck knows.
+const (
+	ActionRunnerRegister = "runner.register"
+	ActionJobCreate      = "job.create"
+)
 
 // CheckRequest asks whether Action may happen now; Runners is the count after it.
 type CheckRequest struct {

@@ -51,7 +51,7 @@ func fakeService(args []string) error {
 	if err := os.WriteFile(envFile, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
 		return err
 	}
-	_, addr := metricsListen(cfg, name)
+	_, addr := cfg.MetricsListen(name)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err

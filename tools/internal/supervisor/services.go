@@ -31,20 +31,10 @@ func findServices(cfg *config.Config, binDir string) ([]service, error) {
 			return nil, fmt.Errorf("exekra-%s not found in %s: build the binaries (make build) or set supervisor.bin_dir (EXEKRA_SUPERVISOR_BIN_DIR)",
 				name, binDir)
 		}
-		key, addr := metricsListen(cfg, name)
+		key, addr := cfg.MetricsListen(name)
 		out = append(out, service{name: name, binary: bin, metricsKey: key, metricsAddr: addr})
 	}
 	return out, nil
-}
-
-// metricsListen returns the key and address of a service's metrics port.
-func metricsListen(cfg *config.Config, name string) (string, string) {
-	addr := map[string]string{
-		"identity": cfg.Identity.MetricsListen, "licensing": cfg.Licensing.MetricsListen,
-		"runners": cfg.Runners.MetricsListen, "audit": cfg.Audit.MetricsListen,
-		"gateway": cfg.Gateway.MetricsListen,
-	}[name]
-	return name + ".metrics_listen", addr
 }
 
 // binDir is supervisor.bin_dir, or the directory of the running executable.

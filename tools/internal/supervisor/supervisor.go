@@ -115,7 +115,9 @@ func (h *hub) startAll(ctx context.Context, p *plan) error {
 	if err != nil {
 		return err
 	}
-	overrides := map[string]string{config.EnvName("nats.url"): natsURL}
+	// Children log to their own rotated files; their stdout would only repeat
+	// those lines into logs/service-<name>.log, which keeps stderr (crashes).
+	overrides := map[string]string{config.EnvName("nats.url"): natsURL, config.EnvName("log.stdout"): "false"}
 	if p.redisServer != "" {
 		url, err := h.startRedis(ctx, p.redisServer)
 		if err != nil {
