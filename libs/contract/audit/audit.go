@@ -4,6 +4,8 @@
 package audit
 
 import (
+	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"time"
 )
@@ -143,4 +145,15 @@ type CheckpointsRequest struct {
 // CheckpointsResponse lists checkpoints.
 type CheckpointsResponse struct {
 	Items []Checkpoint `json:"items"`
+}
+
+// Valid reports whether c is signed by the public key it names. Whether that
+// key is the installation's is for the reader to compare.
+func (c Checkpoint) Valid() bool {
+	pub, err1 := base64.StdEncoding.DecodeString(c.PublicKey)
+	sig, err2 := base64.StdEncoding.DecodeString(c.Signature)
+	if err1 != nil || err2 != nil || len(pub) != ed25519.PublicKeySize {
+		return false
+	}
+	return ed25519.Verify(pub, CheckpointPayload(c.Seq, c.Hash, c.At), sig)
 }

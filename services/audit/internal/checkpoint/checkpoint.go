@@ -60,16 +60,6 @@ func Sign(key ed25519.PrivateKey, seq int64, hash string, at time.Time) audit.Ch
 		Signature: base64.StdEncoding.EncodeToString(sig)}
 }
 
-// Valid reports whether c's signature matches its own public key.
-func Valid(c audit.Checkpoint) bool {
-	pub, err1 := base64.StdEncoding.DecodeString(c.PublicKey)
-	sig, err2 := base64.StdEncoding.DecodeString(c.Signature)
-	if err1 != nil || err2 != nil || len(pub) != ed25519.PublicKeySize {
-		return false
-	}
-	return ed25519.Verify(pub, audit.CheckpointPayload(c.Seq, c.Hash, c.At), sig)
-}
-
 // Run takes a checkpoint every interval when the head has moved.
 func Run(ctx context.Context, store Store, key ed25519.PrivateKey, interval time.Duration, log *slog.Logger) {
 	var last int64

@@ -18,7 +18,7 @@ func TestSignedCheckpoints(t *testing.T) {
 	}
 	c := Sign(key, 42, "abc", time.Now())
 	t.Run("a fresh checkpoint is valid", func(t *testing.T) {
-		if !Valid(c) {
+		if !c.Valid() {
 			t.Fatal("invalid")
 		}
 	})
@@ -27,7 +27,7 @@ func TestSignedCheckpoints(t *testing.T) {
 		d.Seq = 43
 		e := c
 		e.Hash = "abd"
-		if Valid(d) || Valid(e) {
+		if d.Valid() || e.Valid() {
 			t.Fatal("tampered checkpoint verified")
 		}
 	})

@@ -1,0 +1,79 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"testing"
+)
+
+// api calls the Hub's public API as one principal.
+type api struct {
+	t     testing.TB
+	base  string
+	token string
+}
+
+func (h *hub) as(token string) *api { return &api{t: h.t, base: h.gateway, token: token} }
+
+// call sends body (nil, a string, or a value to encode) and returns the status
+// and the decoded JSON answer (nil when there is none).
+func (a *api) call(method, path string, body any) (int, map[string]any) {
+	a.t.Helper()
+	status, raw := a.raw(method, path, body)
+	var out map[string]any
+	if len(raw) > 0 {
+		json.Unmarshal(raw, &out)
+	}
+	return status, out
+}
+
+func (a *api) raw(method, path string, body any) (int, []byte) {
+	a.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = bytes.NewBufferString(b)
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			a.t.Fatal(err)
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, a.base+path, rd)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if a.token != "" {
+		req.Header.Set("Authorization", "Bearer "+a.token)
+	}
+	resp, err := insecure.Do(req)
+	if err != nil {
+		a.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, raw
+}
+
+// must calls and fails the test unless the status is want.
+func (a *api) must(want int, method, path string, body any) map[string]any {
+	a.t.Helper()
+	status, out := a.call(method, path, body)
+	if status != want {
+		a.t.Fatalf("%s %s = %d %v, want %d", method, path, status, out, want)
+	}
+	return out
+}
+
+func errCode(body map[string]any) string {
+	e, _ := body["error"].(map[string]any)
+	s, _ := e["code"].(string)
+	return s
+}

@@ -1,0 +1,57 @@
+// Command exekractl is the admin command line of Exekra Hub: the license
+// vendor side (keygen, issue) and audit verification and export.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/exekra/hub/libs/buildinfo"
+	"github.com/exekra/hub/libs/license"
+)
+
+const usage = `usage: exekractl <command> [flags]
+
+  license keygen --out DIR              make a license signing key pair
+  license issue --key FILE ... --out F  issue a signed license file
+  audit verify [--checkpoint FILE]      verify the audit log's hash chain (and that it still holds a saved checkpoint)
+  audit checkpoint --out FILE           save the newest signed checkpoint of the log
+  audit export --format jsonl|csv --out FILE [--since T] [--until T]
+  version
+
+audit commands talk to the Hub: --hub https://host:8443 --token-file FILE
+and --ca FILE (the pilot's config/certs/hub.crt) or --fingerprint SHA256.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintf(os.Stderr, "exekractl: %v\n", err)
+		stop()
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("no command\n%s", usage)
+	}
+	switch args[0] {
+	case "license":
+		return license.RunCLI(args[1:], stdout)
+	case "audit":
+		return runAudit(ctx, args[1:], stdout)
+	case "version":
+		fmt.Fprintln(stdout, buildinfo.Version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
+}
