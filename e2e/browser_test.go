@@ -36,8 +36,8 @@ func checkConsoleInBrowser(t *testing.T, gateway string) {
 	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 
-	if _, err := chromedp.Run(ctx, chromedp.Navigate(gateway+"/")); err != nil {
-		t.Fatalf("browser: open %s: %v", gateway, err)
+	if _, err := chromedp.Run(ctx, chromedp.Navigate(gateway+"/status")); err != nil {
+		t.Fatalf("browser: open %s/status: %v", gateway, err)
 	}
 	if _, err := chromedp.Run(ctx, chromedp.WaitVisible("#health-status")); err != nil {
 		t.Fatalf("browser: health not shown: %v", err)

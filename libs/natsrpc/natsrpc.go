@@ -134,19 +134,34 @@ func decodeStrict(data []byte, v any) error {
 }
 
 // handler adapts an Endpoint to micro, running each request on its own
-// goroutine (bounded by f) so a slow request never blocks the next.
-func handler(ctx context.Context, log *slog.Logger, reg *metrics.Registry, f *flight, ep Endpoint) micro.Handler {
+// goroutine (bounded by f) so a slow request never blocks the next. Replies
+// are published on nc directly: micro's own Respond/Error must not be called
+// after its handler returned (it reads the request's state for its stats).
+func handler(ctx context.Context, nc *nats.Conn, log *slog.Logger, reg *metrics.Registry, f *flight, ep Endpoint) micro.Handler {
 	return micro.HandlerFunc(func(req micro.Request) {
 		if !f.enter() {
 			req.Error(string(errs.Unavailable), "the service is stopping; try again", nil)
 			count(reg, ep.Subject, string(errs.Unavailable))
 			return
 		}
+		reply, headers, data := req.Reply(), req.Headers(), req.Data()
 		go func() {
 			defer f.leave()
-			serve(ctx, log, reg, ep, req)
+			serve(ctx, nc, log, reg, ep, reply, nats.Header(headers), data)
 		}()
 	})
+}
+
+// errorReply is micro's error reply format, with the retry delay when there is one.
+func errorReply(subject string, err error) *nats.Msg {
+	kind, msg := errs.Public(err)
+	m := nats.NewMsg(subject)
+	m.Header.Set(micro.ErrorCodeHeader, string(kind))
+	m.Header.Set(micro.ErrorHeader, msg)
+	if after := errs.RetryAfter(err); after > 0 {
+		m.Header.Set(HeaderRetryAfter, strconv.FormatInt(after.Milliseconds(), 10))
+	}
+	return m
 }
 
 func count(reg *metrics.Registry, subject, outcome string) {
@@ -155,8 +170,7 @@ func count(reg *metrics.Registry, subject, outcome string) {
 	}
 }
 
-func serve(ctx context.Context, log *slog.Logger, reg *metrics.Registry, ep Endpoint, req micro.Request) {
-	h := req.Headers()
+func serve(ctx context.Context, nc *nats.Conn, log *slog.Logger, reg *metrics.Registry, ep Endpoint, reply string, h nats.Header, data []byte) {
 	actor, err := caller.ParseActor(h.Get(HeaderActor))
 	if err != nil {
 		actor = caller.Actor{Type: "anonymous"}
@@ -165,23 +179,36 @@ func serve(ctx context.Context, log *slog.Logger, reg *metrics.Registry, ep Endp
 	// A request accepted before Serve's ctx ended is still answered (see Serve).
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DefaultTimeout)
 	defer cancel()
-	resp, err := safeHandle(ctx, ep, req.Data())
+	resp, err := safeHandle(ctx, ep, data)
 	outcome := "ok"
+	var m *nats.Msg
 	if err != nil {
-		kind, msg := errs.Public(err)
+		kind, _ := errs.Public(err)
 		outcome = string(kind)
 		if kind == errs.Internal || kind == errs.Unavailable {
 			log.ErrorContext(ctx, "request failed", "subject", ep.Subject, "err", err)
 		}
-		var opts []micro.RespondOpt
-		if after := errs.RetryAfter(err); after > 0 {
-			opts = append(opts, micro.WithHeaders(micro.Headers{HeaderRetryAfter: {strconv.FormatInt(after.Milliseconds(), 10)}}))
+		m = errorReply(reply, err)
+	} else if m, err = jsonReply(reply, resp); err != nil {
+		log.ErrorContext(ctx, "encode reply", "subject", ep.Subject, "err", err)
+		m, outcome = errorReply(reply, err), string(errs.Internal)
+	}
+	if reply != "" {
+		if err := nc.PublishMsg(m); err != nil {
+			log.ErrorContext(ctx, "respond", "subject", ep.Subject, "err", err)
 		}
-		req.Error(string(kind), msg, nil, opts...)
-	} else if rerr := req.RespondJSON(resp); rerr != nil {
-		log.ErrorContext(ctx, "respond", "subject", ep.Subject, "err", rerr)
 	}
 	count(reg, ep.Subject, outcome)
+}
+
+func jsonReply(subject string, resp any) (*nats.Msg, error) {
+	data, err := json.Marshal(resp)
+	if err != nil {
+		return nil, err
+	}
+	m := nats.NewMsg(subject)
+	m.Data = data
+	return m, nil
 }
 
 // safeHandle turns a panic in a handler into an internal error, not a dead process.

@@ -77,7 +77,7 @@ func start(ctx context.Context, nc *nats.Conn, log *slog.Logger, reg *metrics.Re
 	}
 	for _, ep := range s.Endpoints {
 		name := strings.NewReplacer(".", "-", "*", "any", ">", "all").Replace(ep.Subject)
-		if err := svc.AddEndpoint(name, handler(ctx, log, reg, f, ep), micro.WithEndpointSubject(ep.Subject)); err != nil {
+		if err := svc.AddEndpoint(name, handler(ctx, nc, log, reg, f, ep), micro.WithEndpointSubject(ep.Subject)); err != nil {
 			svc.Stop()
 			return nil, nil, fmt.Errorf("add endpoint %s: %w", ep.Subject, err)
 		}

@@ -99,10 +99,11 @@ func run(ctx context.Context, args, environ []string, stdout io.Writer) error {
 		Log: log, Metrics: reg, NATS: client, Health: checker,
 		MaxBodyBytes: cfg.Gateway.MaxBodyBytes, HTTPS: certs != nil, TrustedProxies: cfg.Gateway.TrustedProxies, JS: js,
 	}
-	con := &console.Console{Log: log, Health: checker, Setup: func(c *gin.Context) (console.SetupState, error) {
-		st, err := api.SetupState(c)
-		return console.SetupState{Licensed: st.Licensed, Bootstrapped: st.Bootstrapped}, err
-	}}
+	con := &console.Console{Log: log, Health: checker, NATS: client, Principal: httpapi.Principal,
+		Setup: func(c *gin.Context) (console.SetupState, error) {
+			st, err := api.SetupState(c)
+			return console.SetupState{Licensed: st.Licensed, Bootstrapped: st.Bootstrapped}, err
+		}}
 	var mountErr error
 	engine, err := api.Engine(func(e *gin.Engine) { mountErr = con.Mount(e) })
 	if err != nil || mountErr != nil {

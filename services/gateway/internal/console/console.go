@@ -1,17 +1,21 @@
 // Package console is the web console served by the gateway: server-rendered
 // html/template pages with embedded assets and no external resources.
+//
+// The console calls the back-end services over NATS with the signed-in user
+// in the request context, exactly as the API does; the services check roles
+// again themselves. Pages a role may not use are left out of its menu and
+// refused (403) when opened anyway.
 package console
 
 import (
-	"bytes"
 	"embed"
 	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"time"
 
-	"github.com/exekra/hub/libs/buildinfo"
+	"github.com/exekra/hub/libs/contract/identity"
+	"github.com/exekra/hub/libs/natsrpc"
 	"github.com/exekra/hub/services/gateway/internal/healthcheck"
 	"github.com/gin-gonic/gin"
 )
@@ -21,6 +25,15 @@ var templateFiles embed.FS
 
 //go:embed static
 var staticFiles embed.FS
+
+// Names the console shares with the gateway's API (httpapi), which reads the
+// same cookies; a test checks that the two stay equal. They are not imported
+// from httpapi because httpapi's own tests import this package.
+const (
+	SessionCookie = "exekra_session"
+	CSRFCookie    = "exekra_csrf"
+	CSRFField     = "csrf" // the form field that double-submits the CSRF cookie
+)
 
 // SetupState tells where the installation stands.
 type SetupState struct {
@@ -33,64 +46,102 @@ type Console struct {
 	Log    *slog.Logger
 	Health *healthcheck.Checker
 	Setup  func(c *gin.Context) (SetupState, error)
-	pages  map[string]*template.Template
+	// NATS reaches identity, licensing and audit; nil makes those pages unavailable.
+	NATS *natsrpc.Client
+	// Principal is the signed-in user that the gateway's Authenticate
+	// middleware resolved (httpapi.Principal); nil means nobody is signed in.
+	Principal func(c *gin.Context) *identity.Principal
+
+	pages map[string]*template.Template
+	table []route
 }
+
+// anyone is the access of a page that needs no sign-in.
+const anyone = ""
+
+// route is one console page or form action.
+type route struct {
+	method string
+	path   string
+	access string // the least role allowed, or anyone
+	page   string // the page it belongs to: nav id and current-page marker
+	nav    string // menu label; "" keeps it out of the menu
+	handle gin.HandlerFunc
+}
+
+func (con *Console) routes() []route {
+	get, post, admin := http.MethodGet, http.MethodPost, identity.RoleAdmin
+	return []route{
+		{get, "/", anyone, "dashboard", "Dashboard", con.home},
+		{get, "/status", anyone, "status", "", con.status},
+		{get, "/activate", anyone, "activate", "", con.activatePage},
+		{post, "/activate", anyone, "activate", "", con.activate},
+		{get, "/bootstrap", anyone, "bootstrap", "", con.bootstrapPage},
+		{post, "/bootstrap", anyone, "bootstrap", "", con.bootstrap},
+		{get, "/login", anyone, "login", "", con.loginPage},
+		{post, "/login", anyone, "login", "", con.login},
+		{post, "/logout", anyone, "login", "", con.logout},
+		{get, "/users", admin, "users", "Users", con.usersPage},
+		{post, "/users", admin, "users", "", con.createUser},
+		{post, "/users/:id/role", admin, "users", "", con.setRole},
+		{post, "/users/:id/disabled", admin, "users", "", con.setDisabled},
+		{post, "/users/:id/password", admin, "users", "", con.resetPassword},
+		{get, "/users/:id/delete", admin, "users", "", con.confirmDelete},
+		{post, "/users/:id/delete", admin, "users", "", con.deleteUser},
+		{get, "/license", admin, "license", "License", con.licensePage},
+		{post, "/license/renew", admin, "license", "", con.renewLicense},
+		{post, "/license/validate", admin, "license", "", con.validateLicense},
+		{post, "/license/receipt", admin, "license", "", con.importReceipt},
+		{get, "/audit", admin, "audit", "Audit", con.auditPage},
+	}
+}
+
+// pageNames are the templates under templates/, each defining "content".
+var pageNames = []string{"status", "error", "dashboard", "activate", "bootstrap", "login",
+	"users", "user_delete", "license", "audit"}
 
 // Mount parses the templates and adds the console's routes to e.
 func (con *Console) Mount(e *gin.Engine) error {
-	layout, err := template.ParseFS(templateFiles, "templates/layout.html")
+	if err := con.parse(); err != nil {
+		return err
+	}
+	static, _ := fs.Sub(staticFiles, "static")
+	e.StaticFS("/static", http.FS(static))
+	con.table = con.routes()
+	for _, r := range con.table {
+		e.Handle(r.method, r.path, con.csrf(), con.guard(r.access), r.handle)
+	}
+	return nil
+}
+
+func (con *Console) parse() error {
+	base, err := template.New("console").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/partials.html")
 	if err != nil {
 		return err
 	}
 	con.pages = map[string]*template.Template{}
-	for _, name := range []string{"status"} {
-		t, err := template.Must(layout.Clone()).ParseFS(templateFiles, "templates/"+name+".html")
+	for _, name := range pageNames {
+		t, err := template.Must(base.Clone()).ParseFS(templateFiles, "templates/"+name+".html")
 		if err != nil {
 			return err
 		}
 		con.pages[name] = t
 	}
-	static, _ := fs.Sub(staticFiles, "static")
-	e.StaticFS("/static", http.FS(static))
-	e.GET("/", con.status)
 	return nil
 }
 
-// page is what every template gets.
-type page struct {
-	Title   string
-	Nav     string
-	Version string
-	Now     string
-	Data    any
+// principal is the signed-in user, or nil.
+func (con *Console) principal(c *gin.Context) *identity.Principal {
+	if con.Principal == nil {
+		return nil
+	}
+	return con.Principal(c)
 }
 
-func (con *Console) render(c *gin.Context, status int, name, title string, data any) {
-	var buf bytes.Buffer
-	p := page{Title: title, Nav: name, Version: buildinfo.Version, Now: time.Now().UTC().Format(time.RFC3339), Data: data}
-	if err := con.pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
-		con.Log.ErrorContext(c.Request.Context(), "render page", "page", name, "err", err)
-		c.String(http.StatusInternalServerError, "the page could not be rendered; see the Hub logs")
-		return
+// setup asks where the installation stands.
+func (con *Console) setup(c *gin.Context) (SetupState, error) {
+	if con.Setup == nil {
+		return SetupState{}, errUnwired
 	}
-	c.Header("Cache-Control", "no-store")
-	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
-}
-
-type statusData struct {
-	Health     healthcheck.Report
-	Setup      SetupState
-	SetupKnown bool
-}
-
-func (con *Console) status(c *gin.Context) {
-	d := statusData{Health: con.Health.Check(c.Request.Context())}
-	if st, err := con.Setup(c); err == nil {
-		d.Setup, d.SetupKnown = st, true
-	}
-	code := http.StatusOK
-	if !d.Health.OK() {
-		code = http.StatusServiceUnavailable
-	}
-	con.render(c, code, "status", "Hub status", d)
+	return con.Setup(c)
 }

@@ -166,7 +166,7 @@ func TestGatewayAPI(t *testing.T) {
 	})
 
 	t.Run("the console status page renders health and setup", func(t *testing.T) {
-		resp, err := http.Get(f.srv.URL + "/")
+		resp, err := http.Get(f.srv.URL + "/status")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,6 @@
-// Refreshes the health card of the status page every 5 seconds.
+// Small behaviours of the console; the pages work without them.
+
+// Refreshes the health card (status page and dashboard) every 5 seconds.
 (function () {
   var card = document.getElementById("health");
   if (!card) return;
@@ -23,4 +25,20 @@
     }).catch(function () { set("health-status", "down", "unreachable"); });
   }
   setInterval(refresh, 5000);
+})();
+
+// Reads a chosen file into the textarea named by the file input's data-target
+// (license activation, renewal and receipt import), so the form posts text.
+(function () {
+  var inputs = document.querySelectorAll("input[type=file][data-target]");
+  Array.prototype.forEach.call(inputs, function (input) {
+    input.addEventListener("change", function () {
+      var file = input.files && input.files[0];
+      var target = document.getElementById(input.dataset.target);
+      if (!file || !target) return;
+      var reader = new FileReader();
+      reader.onload = function () { target.value = reader.result; };
+      reader.readAsText(file);
+    });
+  });
 })();

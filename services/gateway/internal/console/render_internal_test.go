@@ -1,0 +1,119 @@
+package console
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/exekra/hub/libs/contract/audit"
+	"github.com/exekra/hub/libs/contract/identity"
+	"github.com/exekra/hub/libs/contract/licensing"
+	"github.com/exekra/hub/services/gateway/internal/healthcheck"
+	"github.com/gin-gonic/gin"
+)
+
+func init() { gin.SetMode(gin.TestMode) }
+
+// samples holds, for every page, data to render it with and ids it must show.
+func samples() map[string]struct {
+	data any
+	ids  []string
+} {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	health := healthcheck.Report{Status: "ok", NATS: "up", Redis: "up", Database: healthcheck.Database{Status: "up", LatencyMS: 1.5},
+		Services: map[string]string{"identity": "up", "audit": "up"}, UptimeSeconds: 42}
+	lic := licensing.Status{Licensee: "Acme", Status: "grace", ExpiresAt: at, DaysLeft: 1, Warning: "expires tomorrow",
+		Validation: licensing.Validation{Mode: "online", NextDueAt: &at}}
+	user := identity.User{ID: "u1", Email: "a@example.com", Name: "A", Role: identity.RoleAdmin, CreatedAt: at, LastLoginAt: &at}
+	rec := audit.Record{Seq: 7, Event: audit.Event{At: at, Action: "auth.login", Outcome: audit.Failure, Actor: audit.Actor{Type: "user", ID: "u1"}}}
+	healthIDs := []string{"health", "health-status", "health-database", "health-nats", "health-redis", "health-service-identity", "health-uptime"}
+	return map[string]struct {
+		data any
+		ids  []string
+	}{
+		"status":      {statusData{Health: health, SetupKnown: true}, append(healthIDs, "setup-licensed", "setup-bootstrapped")},
+		"error":       {errorData{Code: "unavailable", Unavailable: true}, []string{"error-page", "error-status-link", "error-home"}},
+		"dashboard":   {dashboardData{Health: health, License: &lic}, append(healthIDs, "license", "license-warning", "license-status", "license-expires", "license-days")},
+		"activate":    {activateData{License: "x"}, []string{"activate-form", "activate-license", "activate-file", "activate-submit"}},
+		"bootstrap":   {bootstrapData{}, []string{"bootstrap-email", "bootstrap-name", "bootstrap-password", "bootstrap-confirm", "bootstrap-submit"}},
+		"login":       {loginData{Next: "/users"}, []string{"login-email", "login-password", "login-next", "login-submit"}},
+		"users":       {usersData{Users: []identity.User{user}, Roles: roles, Create: freshCreateForm, Cursor: "1", NextCursor: "2"}, []string{"users-table", "user-u1", "user-role-u1", "user-toggle-u1", "user-password-u1", "user-delete-u1", "users-next", "users-first", "users-create-email", "users-create-name", "users-create-password", "users-create-role", "users-create-submit"}},
+		"user_delete": {user, []string{"user-delete-form", "user-delete-email", "user-delete-confirm", "user-delete-cancel"}},
+		"license":     {licenseData{Status: lic}, []string{"license-status", "license-mode", "license-next-due", "license-validate", "license-usage-report", "license-renew-text", "license-renew-file", "license-renew-submit", "license-receipt-text", "license-receipt-file", "license-receipt-submit"}},
+		"audit":       {auditData{Items: []audit.Record{rec}, Older: "/audit?cursor=7", Newest: "/audit", ExportJSONL: "/api/v1/audit/export?format=jsonl", ExportCSV: "/api/v1/audit/export?format=csv", Verify: "chain BROKEN at seq 7: hash mismatch"}, []string{"audit-verify", "audit-form", "audit-actor", "audit-action", "audit-target", "audit-since", "audit-until", "audit-search", "audit-table", "audit-7", "audit-older", "audit-newest", "audit-export-jsonl", "audit-export-csv"}},
+	}
+}
+
+func TestEveryPageRenders(t *testing.T) {
+	admin := &identity.Principal{User: identity.User{ID: "u1", Email: "a@example.com", Role: identity.RoleAdmin}}
+	con := &Console{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Principal: func(*gin.Context) *identity.Principal { return admin }}
+	if err := con.parse(); err != nil {
+		t.Fatal(err)
+	}
+	con.table = con.routes()
+	all := samples()
+	for _, name := range pageNames {
+		t.Run(name, func(t *testing.T) {
+			s, ok := all[name]
+			if !ok {
+				t.Fatalf("no sample for page %s", name)
+			}
+			w := httptest.NewRecorder()
+			c, _ := gin.CreateTestContext(w)
+			c.Request = httptest.NewRequest(http.MethodGet, "/?flash=user_created", nil)
+			c.Set(csrfKey, "the-token")
+			con.show(c, http.StatusOK, name, page{Title: "T", Error: "boom", Data: s.data})
+			body := w.Body.String()
+			if w.Code != http.StatusOK || strings.Contains(body, "ZgotmplZ") {
+				t.Fatalf("status %d; body: %s", w.Code, body)
+			}
+			for _, id := range append(s.ids, "nav-users", "nav-audit", "nav-logout", "flash", "error") {
+				if !strings.Contains(body, `id="`+id+`"`) {
+					t.Errorf("no element #%s", id)
+				}
+			}
+			if strings.Count(body, `<form method="post"`) != strings.Count(body, `name="csrf" value="the-token"`) {
+				t.Error("a form lacks the CSRF field")
+			}
+		})
+	}
+}
+
+func TestSafeNext(t *testing.T) {
+	tests := map[string]string{
+		"": "/", "/users": "/users", "/audit?actor=a&since=x": "/audit?actor=a&since=x",
+		"//evil.example": "/", "/\\evil.example": "/", "https://evil.example/": "/", "evil": "/",
+		"javascript:alert(1)": "/", "/\r\nSet-Cookie:x": "/", "/login?next=/x": "/", "/logout": "/",
+	}
+	for raw, want := range tests {
+		if got := safeNext(raw); got != want {
+			t.Errorf("safeNext(%q) = %q, want %q", raw, got, want)
+		}
+	}
+}
+
+func TestParseUTC(t *testing.T) {
+	want := time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC)
+	for _, raw := range []string{"2026-01-02T03:04", "2026-01-02T03:04:00", "2026-01-02T04:04:00+01:00", "2026-01-02T03:04:00.000"} {
+		if got, err := parseUTC("since", raw); err != nil || !got.Equal(want) || got.Location() != time.UTC {
+			t.Errorf("parseUTC(%q) = %v, %v", raw, got, err)
+		}
+	}
+	if _, err := parseUTC("since", "02/01/2026"); err == nil {
+		t.Error("a foreign format was accepted")
+	}
+}
+
+func TestWhen(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600))
+	var none *time.Time
+	got := []string{when(at), when(&at), when(none), when(time.Time{})}
+	if !slices.Equal(got, []string{"2026-01-02 02:04 UTC", "2026-01-02 02:04 UTC", "—", "—"}) {
+		t.Fatalf("when = %q", got)
+	}
+}

@@ -1,0 +1,65 @@
+package console
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/exekra/hub/libs/contract/identity"
+	"github.com/exekra/hub/libs/errs"
+	"github.com/gin-gonic/gin"
+)
+
+type loginData struct {
+	Email string
+	Next  string // a local path to go to after signing in
+}
+
+func (con *Console) loginPage(c *gin.Context) {
+	next := safeNext(c.Query("next"))
+	if con.principal(c) != nil {
+		redirect(c, next)
+		return
+	}
+	con.show(c, http.StatusOK, "login", page{Title: "Sign in", Data: loginData{Next: next}})
+}
+
+// login signs in and keeps the session token in the HttpOnly session cookie,
+// which lives as long as the session does.
+func (con *Console) login(c *gin.Context) {
+	d := loginData{Email: strings.TrimSpace(c.PostForm("email")), Next: safeNext(c.PostForm("next"))}
+	sess, err := call[identity.Session](c, con, identity.SubjectLogin,
+		identity.LoginRequest{Email: d.Email, Password: c.PostForm("password")})
+	if err != nil {
+		if after := retryAfter(err); after > 0 {
+			c.Header("Retry-After", strconv.Itoa(after))
+		}
+		con.show(c, statusOf(err), "login", page{Title: "Sign in", Error: con.inline(c, err), Data: d})
+		return
+	}
+	setCookie(c, SessionCookie, sess.Token, sess.ExpiresAt)
+	setCookie(c, CSRFCookie, newToken(), time.Time{}) // a new session gets a new CSRF token
+	redirect(c, d.Next)
+}
+
+// retryAfter is the whole seconds a rate_limited error asks to wait (0 when none).
+func retryAfter(err error) int {
+	if d := errs.RetryAfter(err); d > 0 {
+		return int((d + time.Second - 1) / time.Second)
+	}
+	return 0
+}
+
+// logout ends the session and drops its cookie. The cookie goes even when
+// identity cannot be reached, so this browser is signed out either way.
+func (con *Console) logout(c *gin.Context) {
+	if tok, err := c.Cookie(SessionCookie); err == nil && tok != "" {
+		_, err := call[identity.LogoutResponse](c, con, identity.SubjectLogout, identity.LogoutRequest{Token: tok})
+		if err != nil && !errs.Is(err, errs.Unauthenticated) {
+			con.Log.WarnContext(c.Request.Context(), "console: end session", "err", err)
+		}
+	}
+	clearCookie(c, SessionCookie)
+	redirect(c, "/login?flash=signed_out")
+}
