@@ -3,12 +3,18 @@ package main
 
 import (
 	"context"
+	"time"
 
 	"github.com/exekra/hub/libs/daemon"
 	"github.com/exekra/hub/libs/natsrpc"
 	"github.com/exekra/hub/services/identity/internal/natsapi"
 	"github.com/exekra/hub/services/identity/internal/postgres"
+	"github.com/exekra/hub/services/identity/internal/throttle"
+	"github.com/exekra/hub/services/identity/internal/user"
 )
+
+// sweepInterval is how often expired sessions are deleted.
+const sweepInterval = 10 * time.Minute
 
 func main() { daemon.Main(spec()) }
 
@@ -21,9 +27,26 @@ func spec() daemon.Spec {
 		Name:        "identity",
 		Description: "users, sessions, roles and the first-admin bootstrap",
 		Migrations:  migrations,
-		UsesRedis:   false,
-		Setup: func(ctx context.Context, d *daemon.Deps) ([]natsrpc.Endpoint, error) {
-			return natsapi.Endpoints(postgres.NewStore(d.DB)), nil
-		},
+		UsesRedis:   true,
+		Outbox:      true,
+		Setup:       setup,
 	}
+}
+
+// setup wires the domain to PostgreSQL (with the audit outbox), Redis (the
+// sign-in throttle) and NATS (the licensing service).
+func setup(ctx context.Context, d *daemon.Deps) ([]natsrpc.Endpoint, error) {
+	svc, err := user.NewService(ctx, user.Deps{
+		Store:   postgres.NewStore(d.DB, d.Outbox),
+		License: natsapi.License{Client: d.NATS},
+		Limiter: throttle.New(d.Redis),
+		Hasher:  user.NewHasher(user.DefaultParams, 0),
+		Log:     d.Log,
+		Now:     time.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	go svc.SweepSessions(ctx, sweepInterval)
+	return natsapi.Endpoints(svc), nil
 }

@@ -1,0 +1,122 @@
+package throttle
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/exekra/hub/libs/testkit/redistest"
+	"github.com/exekra/hub/services/identity/internal/user"
+)
+
+var t0 = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+
+func take(t *testing.T, l *Limiter, now time.Time, buckets ...user.Bucket) time.Duration {
+	t.Helper()
+	wait, err := l.Take(context.Background(), now, buckets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wait
+}
+
+func TestTake(t *testing.T) {
+	rdb := redistest.Client(t)
+	l := New(rdb)
+	account := user.Bucket{Key: "test:account", Burst: 3, Per: 30 * time.Second}
+	address := user.Bucket{Key: "test:address", Burst: 5, Per: time.Second}
+
+	t.Run("a full bucket gives its burst at once", func(t *testing.T) {
+		for i := range 3 {
+			if wait := take(t, l, t0, account); wait != 0 {
+				t.Fatalf("take %d: wait %s", i+1, wait)
+			}
+		}
+	})
+	t.Run("an empty bucket says how long until the next token", func(t *testing.T) {
+		if wait := take(t, l, t0.Add(10*time.Second), account); wait != 20*time.Second {
+			t.Fatalf("wait %s, want 20s", wait)
+		}
+	})
+	t.Run("the bucket refills with time", func(t *testing.T) {
+		if wait := take(t, l, t0.Add(30*time.Second), account); wait != 0 {
+			t.Fatalf("wait %s, want 0", wait)
+		}
+		if wait := take(t, l, t0.Add(31*time.Second), account); wait != 29*time.Second {
+			t.Fatalf("wait %s, want 29s", wait)
+		}
+	})
+	t.Run("when one bucket is empty none is taken from", func(t *testing.T) {
+		if wait := take(t, l, t0.Add(31*time.Second), address, account); wait != 29*time.Second {
+			t.Fatalf("wait %s, want 29s", wait)
+		}
+		for i := range 5 {
+			if wait := take(t, l, t0.Add(31*time.Second), address); wait != 0 {
+				t.Fatalf("address take %d: wait %s; the refused take cost a token", i+1, wait)
+			}
+		}
+	})
+	t.Run("a clock behind the last writer refills nothing", func(t *testing.T) {
+		if wait := take(t, l, t0, address); wait <= 0 {
+			t.Fatalf("wait %s, want > 0", wait)
+		}
+	})
+	t.Run("a bucket expires once it would be full again", func(t *testing.T) {
+		ttl := rdb.PTTL(context.Background(), account.Key).Val()
+		if ttl <= 0 || ttl > 3*30*time.Second+time.Second {
+			t.Fatalf("ttl %s", ttl)
+		}
+	})
+}
+
+func TestGive(t *testing.T) {
+	l := New(redistest.Client(t))
+	b := user.Bucket{Key: "test:give", Burst: 2, Per: time.Minute}
+	ctx := context.Background()
+	t.Run("a token given back can be taken again", func(t *testing.T) {
+		take(t, l, t0, b)
+		take(t, l, t0, b)
+		if err := l.Give(ctx, t0, []user.Bucket{b}); err != nil {
+			t.Fatal(err)
+		}
+		if wait := take(t, l, t0, b); wait != 0 {
+			t.Fatalf("wait %s, want 0", wait)
+		}
+	})
+	t.Run("giving never fills a bucket above its burst", func(t *testing.T) {
+		for range 5 {
+			if err := l.Give(ctx, t0, []user.Bucket{b}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		take(t, l, t0, b)
+		take(t, l, t0, b)
+		if wait := take(t, l, t0, b); wait == 0 {
+			t.Fatal("took a third token from a bucket of two")
+		}
+	})
+}
+
+func TestConcurrentTakesNeverExceedTheBurst(t *testing.T) {
+	l := New(redistest.Client(t))
+	b := user.Bucket{Key: "test:race", Burst: 5, Per: time.Hour}
+	results := make(chan time.Duration, 50)
+	for range 50 {
+		go func() {
+			wait, err := l.Take(context.Background(), t0, []user.Bucket{b})
+			if err != nil {
+				t.Error(err)
+			}
+			results <- wait
+		}()
+	}
+	granted := 0
+	for range 50 {
+		if <-results == 0 {
+			granted++
+		}
+	}
+	if granted != 5 {
+		t.Fatalf("%d of 50 concurrent takes granted, want 5", granted)
+	}
+}
