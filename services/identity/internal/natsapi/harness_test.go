@@ -123,7 +123,9 @@ func serve(t testing.TB, nc *nats.Conn, log *slog.Logger, name string, eps ...na
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- natsrpc.Serve(ctx, nc, log, nil, natsrpc.Service{Name: name, Version: "1.0.0", Endpoints: eps}) }()
+	go func() {
+		done <- natsrpc.Serve(ctx, nc, log, nil, natsrpc.Service{Name: name, Version: "1.0.0", Endpoints: eps})
+	}()
 	t.Cleanup(func() { cancel(); <-done })
 	deadline := time.Now().Add(5 * time.Second)
 	for _, ep := range eps { // wait until every endpoint answers (no responders otherwise)
