@@ -94,6 +94,7 @@ func newHub(t testing.TB) *hub {
 	}
 	h.env["EXEKRA_DATABASE_CONNECT_TIMEOUT"] = "5s"
 	h.env["EXEKRA_SUPERVISOR_STOP_TIMEOUT"] = "10s"
+	h.env["EXEKRA_AUDIT_CHECKPOINT_INTERVAL"] = "1s"
 	h.gateway = "https://" + h.env["EXEKRA_GATEWAY_LISTEN"]
 	return h
 }

@@ -2,6 +2,7 @@ package license
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -17,6 +18,15 @@ func (s *Service) Activate(ctx context.Context, text string, admin bool) (Snapsh
 	at, err := s.observe(ctx)
 	if err != nil {
 		return Snapshot{}, err
+	}
+	if !admin { // who may replace is decided before the file is looked at
+		if _, err := s.cfg.Store.ActiveLicense(ctx); err == nil {
+			err = errs.E(errs.PermissionDenied, "a license is already active; only an administrator can replace it")
+			s.auditFailure(ctx, ActionActivate, "", err, nil)
+			return Snapshot{}, fmt.Errorf("activate license: %w", err)
+		} else if !errors.Is(err, ErrNoLicense) {
+			return Snapshot{}, fmt.Errorf("activate license: %w", err)
+		}
 	}
 	doc, err := licfile.Verify(text, s.cfg.Trusted, at)
 	if err == nil {
