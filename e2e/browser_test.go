@@ -10,13 +10,17 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// checkConsoleInBrowser opens the status page in headless Chromium over HTTPS
-// and reads the health the page shows.
-func checkConsoleInBrowser(t *testing.T, gateway string) {
+// browser drives headless Chromium (Debian's chromium) over HTTPS.
+type browser struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+func newBrowser(t *testing.T) *browser {
 	t.Helper()
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {
-		t.Fatal("chromium is not installed (apt-get install chromium); the browser test needs it")
+		t.Fatal("chromium is not installed (apt-get install chromium); the browser tests need it")
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium),
@@ -29,35 +33,72 @@ func checkConsoleInBrowser(t *testing.T, gateway string) {
 		chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(t.TempDir()),
 	)
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	return &browser{t: t, ctx: ctx}
+}
 
-	if _, err := chromedp.Run(ctx, chromedp.Navigate(gateway+"/status")); err != nil {
-		t.Fatalf("browser: open %s/status: %v", gateway, err)
+func (b *browser) do(what string, a chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if _, err := chromedp.Run(b.ctx, a); err != nil {
+		b.t.Fatalf("browser: %s: %v", what, err)
 	}
-	if _, err := chromedp.Run(ctx, chromedp.WaitVisible("#health-status")); err != nil {
-		t.Fatalf("browser: health not shown: %v", err)
-	}
-	read := func(sel string) string {
-		t.Helper()
-		text, err := chromedp.Run(ctx, chromedp.Text(sel))
-		if err != nil {
-			t.Fatalf("browser: read %s: %v", sel, err)
-		}
-		return strings.TrimSpace(text)
-	}
-	title, err := chromedp.Run(ctx, chromedp.Title())
+}
+
+func (b *browser) open(url string)  { b.t.Helper(); b.do("open "+url, chromedp.Navigate(url)) }
+func (b *browser) wait(sel string)  { b.t.Helper(); b.do("wait for "+sel, chromedp.WaitVisible(sel)) }
+func (b *browser) click(sel string) { b.t.Helper(); b.do("click "+sel, chromedp.Click(sel)) }
+func (b *browser) set(sel, value string) {
+	b.t.Helper()
+	b.do("fill "+sel, chromedp.SetValue(sel, value))
+}
+func (b *browser) typeIn(sel, v string) {
+	b.t.Helper()
+	b.do("type into "+sel, chromedp.SendKeys(sel, v))
+}
+func (b *browser) exists(sel string) bool {
+	return b.eval("document.querySelector('" + sel + "') !== null")
+}
+
+func (b *browser) text(sel string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Text(sel))
 	if err != nil {
-		t.Fatal(err)
+		b.t.Fatalf("browser: read %s: %v", sel, err)
 	}
-	status, database, identity := read("#health-status"), read("#health-database"), read("#health-service-identity")
-	if !strings.Contains(title, "Exekra Hub") {
-		t.Errorf("title = %q", title)
+	return strings.TrimSpace(s)
+}
+
+func (b *browser) eval(js string) bool {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](js))
+	if err != nil {
+		b.t.Fatalf("browser: eval %s: %v", js, err)
 	}
+	return v
+}
+
+func (b *browser) location() string {
+	b.t.Helper()
+	u, err := chromedp.Run(b.ctx, chromedp.Location())
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return u
+}
+
+// checkConsoleInBrowser opens the status page and reads the health it shows.
+func checkConsoleInBrowser(t *testing.T, gateway string) {
+	b := newBrowser(t)
+	b.open(gateway + "/status")
+	b.wait("#health-status")
+	title, err := chromedp.Run(b.ctx, chromedp.Title())
+	if err != nil || !strings.Contains(title, "Exekra Hub") {
+		t.Errorf("title = %q, %v", title, err)
+	}
+	status, database, identity := b.text("#health-status"), b.text("#health-database"), b.text("#health-service-identity")
 	if status != "ok" || !strings.HasPrefix(database, "up") || identity != "up" {
 		t.Fatalf("page shows status=%q database=%q identity=%q", status, database, identity)
 	}
