@@ -66,6 +66,12 @@ func matrixRows(secret string) []matrixRow {
 		{"POST", "/api/v1/license/validate", none, "ADMIN", 400, nil}, // offline license: validation is by receipt
 		{"GET", "/api/v1/license/usage-report", none, "ADMIN", 200, nil},
 		{"POST", "/api/v1/license/receipt", fixed(map[string]string{"receipt": "garbage"}), "ADMIN", 400, nil},
+		{"GET", "/api/v1/runners", none, "OPERATOR", 200, nil},
+		{"GET", "/api/v1/runners/:id", none, "OPERATOR", 404, nil},
+		{"POST", "/api/v1/runners", fixed(map[string]string{"name": "", "environment": "Nowhere"}), "ADMIN", 400, nil},
+		{"DELETE", "/api/v1/runners/:id", none, "ADMIN", 404, nil},
+		{"POST", "/api/v1/runners/:id/regenerate-secret", none, "ADMIN", 404, nil},
+		{"POST", "/api/v1/runner/heartbeat", fixed(map[string]any{}), "anyone", 401, nil}, // users are no runners
 		{"GET", "/api/v1/audit", none, "ADMIN", 200, nil},
 		{"GET", "/api/v1/audit/export", none, "ADMIN", 200, nil},
 		{"GET", "/api/v1/audit/verify", none, "ADMIN", 200, nil},
