@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -104,6 +106,9 @@ func run(ctx context.Context, args, environ []string, stdout io.Writer) error {
 			st, err := api.SetupState(c)
 			return console.SetupState{Licensed: st.Licensed, Bootstrapped: st.Bootstrapped}, err
 		}}
+	if certs != nil {
+		con.CertFingerprint = func() string { return certFingerprint(certs) }
+	}
 	var mountErr error
 	engine, err := api.Engine(func(e *gin.Engine) { mountErr = con.Mount(e) })
 	if err != nil || mountErr != nil {
@@ -115,4 +120,21 @@ func run(ctx context.Context, args, environ []string, stdout io.Writer) error {
 	}
 	go msrv.Serve(ctx, log)
 	return serve(ctx, srv, ln, log, started)
+}
+
+// certFingerprint is the SHA-256 of the certificate the gateway serves now
+// (it follows a rotated certificate), as colon-separated upper-case hex — what
+// `openssl x509 -noout -fingerprint -sha256` prints (exekractl's --fingerprint
+// takes it with or without colons). "" when no certificate can be read.
+func certFingerprint(certs *tlscert.Source) string {
+	cert, err := certs.GetCertificate(nil)
+	if err != nil || cert == nil || len(cert.Certificate) == 0 {
+		return ""
+	}
+	sum := sha256.Sum256(cert.Certificate[0])
+	hex := make([]string, len(sum))
+	for i, b := range sum {
+		hex[i] = fmt.Sprintf("%02X", b)
+	}
+	return strings.Join(hex, ":")
 }

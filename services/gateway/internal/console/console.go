@@ -46,11 +46,15 @@ type Console struct {
 	Log    *slog.Logger
 	Health *healthcheck.Checker
 	Setup  func(c *gin.Context) (SetupState, error)
-	// NATS reaches identity, licensing and audit; nil makes those pages unavailable.
+	// NATS reaches identity, licensing, runners and audit; nil makes those pages unavailable.
 	NATS *natsrpc.Client
 	// Principal is the signed-in user that the gateway's Authenticate
 	// middleware resolved (httpapi.Principal); nil means nobody is signed in.
 	Principal func(c *gin.Context) *identity.Principal
+	// CertFingerprint returns the SHA-256 fingerprint of the certificate the
+	// gateway serves now, shown in the agent command next to a new machine
+	// secret; nil (or "") when the gateway serves plain HTTP.
+	CertFingerprint func() string
 
 	pages map[string]*template.Template
 	table []route
@@ -70,9 +74,15 @@ type route struct {
 }
 
 func (con *Console) routes() []route {
-	get, post, admin := http.MethodGet, http.MethodPost, identity.RoleAdmin
+	get, post, admin, signedIn := http.MethodGet, http.MethodPost, identity.RoleAdmin, identity.RoleOperator
 	return []route{
 		{get, "/", anyone, "dashboard", "Dashboard", con.home},
+		{get, "/runners", signedIn, "runners", "Runners", con.runnersPage},
+		{post, "/runners", admin, "runners", "", con.registerRunner},
+		{get, "/runners/:id/regenerate", admin, "runners", "", con.confirmRegenerate},
+		{post, "/runners/:id/regenerate", admin, "runners", "", con.regenerateSecret},
+		{get, "/runners/:id/delete", admin, "runners", "", con.confirmRunnerDelete},
+		{post, "/runners/:id/delete", admin, "runners", "", con.deleteRunner},
 		{get, "/status", anyone, "status", "", con.status},
 		{get, "/activate", anyone, "activate", "", con.activatePage},
 		{post, "/activate", anyone, "activate", "", con.activate},
@@ -98,7 +108,7 @@ func (con *Console) routes() []route {
 
 // pageNames are the templates under templates/, each defining "content".
 var pageNames = []string{"status", "error", "dashboard", "activate", "bootstrap", "login",
-	"users", "user_delete", "license", "audit"}
+	"users", "user_delete", "license", "audit", "runners", "runner_secret", "runner_regenerate", "runner_delete"}
 
 // Mount parses the templates and adds the console's routes to e.
 func (con *Console) Mount(e *gin.Engine) error {

@@ -44,11 +44,12 @@ type fakeHub struct {
 	logouts      []string
 	lastQuery    audit.QueryRequest
 	lastStatusBy caller.Actor
+	runners      fakeRunners
 }
 
 func newFakeHub() *fakeHub {
 	return &fakeHub{licensed: true, bootstrapped: true, users: []identity.User{adminUser, devUser},
-		tokens: map[string]string{adminToken: adminUser.ID, devToken: devUser.ID}}
+		tokens: map[string]string{adminToken: adminUser.ID, devToken: devUser.ID}, runners: newFakeRunners()}
 }
 
 // serve answers the subjects on nc until the test ends. It speaks natsrpc's
@@ -87,7 +88,7 @@ func reply(m *nats.Msg, ep natsrpc.Endpoint) {
 }
 
 func (f *fakeHub) endpoints() []natsrpc.Endpoint {
-	return append(f.identityEndpoints(), append(f.licensingEndpoints(), f.auditEndpoints()...)...)
+	return slices.Concat(f.identityEndpoints(), f.licensingEndpoints(), f.auditEndpoints(), f.runnersEndpoints())
 }
 
 func (f *fakeHub) locked(fn func() (any, error)) (any, error) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/exekra/hub/libs/buildinfo"
@@ -49,12 +50,15 @@ var flashes = map[string]string{
 	"license_renewed":   "License renewed.",
 	"license_validated": "License validated.",
 	"receipt_imported":  "Receipt imported.",
+	"runner_deleted":    "Runner deleted; its credentials no longer work.",
 }
 
 var funcs = template.FuncMap{
 	"when":    when,
 	"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"short":   func(s string) string { return s[:min(len(s), 12)] },
+	// statusLabel shows a runner status: never_connected -> never connected.
+	"statusLabel": func(s string) string { return strings.ReplaceAll(s, "_", " ") },
 }
 
 // when shows a time (or *time.Time) in UTC to the minute; "—" when unset.

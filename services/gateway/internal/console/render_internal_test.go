@@ -13,6 +13,7 @@ import (
 	"github.com/exekra/hub/libs/contract/audit"
 	"github.com/exekra/hub/libs/contract/identity"
 	"github.com/exekra/hub/libs/contract/licensing"
+	"github.com/exekra/hub/libs/contract/runners"
 	"github.com/exekra/hub/services/gateway/internal/healthcheck"
 	"github.com/gin-gonic/gin"
 )
@@ -30,6 +31,7 @@ func samples() map[string]struct {
 	lic := licensing.Status{Licensee: "Acme", Status: "grace", ExpiresAt: at, DaysLeft: 1, Warning: "expires tomorrow",
 		Validation: licensing.Validation{Mode: "online", NextDueAt: &at}}
 	user := identity.User{ID: "u1", Email: "a@example.com", Name: "A", Role: identity.RoleAdmin, CreatedAt: at, LastLoginAt: &at}
+	run := runners.Runner{ID: "r1", Name: "build-01", Environment: runners.EnvStaging, Labels: []string{"linux"}, Status: runners.StatusOnline, LastSeenAt: &at}
 	rec := audit.Record{Seq: 7, Event: audit.Event{At: at, Action: "auth.login", Outcome: audit.Failure, Actor: audit.Actor{Type: "user", ID: "u1"}}}
 	healthIDs := []string{"health", "health-status", "health-database", "health-nats", "health-redis", "health-service-identity", "health-uptime"}
 	return map[string]struct {
@@ -45,7 +47,17 @@ func samples() map[string]struct {
 		"users":       {usersData{Users: []identity.User{user}, Roles: roles, Create: freshCreateForm, Cursor: "1", NextCursor: "2"}, []string{"users-table", "user-u1", "user-role-u1", "user-toggle-u1", "user-password-u1", "user-delete-u1", "users-next", "users-first", "users-create-email", "users-create-name", "users-create-password", "users-create-role", "users-create-submit"}},
 		"user_delete": {user, []string{"user-delete-form", "user-delete-email", "user-delete-confirm", "user-delete-cancel"}},
 		"license":     {licenseData{Status: lic}, []string{"license-status", "license-mode", "license-next-due", "license-validate", "license-usage-report", "license-renew-text", "license-renew-file", "license-renew-submit", "license-receipt-text", "license-receipt-file", "license-receipt-submit"}},
-		"audit":       {auditData{Items: []audit.Record{rec}, Older: "/audit?cursor=7", Newest: "/audit", ExportJSONL: "/api/v1/audit/export?format=jsonl", ExportCSV: "/api/v1/audit/export?format=csv", Verify: "chain BROKEN at seq 7: hash mismatch"}, []string{"audit-verify", "audit-form", "audit-actor", "audit-action", "audit-target", "audit-since", "audit-until", "audit-search", "audit-table", "audit-7", "audit-older", "audit-newest", "audit-export-jsonl", "audit-export-csv"}},
+		"runners": {runnersData{Rows: []runnerRow{newRunnerRow(run, at)}, Environments: runners.Environments, Statuses: runners.Statuses,
+			Next: "/runners?cursor=x", First: "/runners", Admin: true, Register: freshRegisterForm},
+			[]string{"runners-filter", "runners-filter-environment", "runners-filter-status", "runners-filter-submit", "runners-table",
+				"runner-r1", "runner-regenerate-r1", "runner-delete-r1", "runners-next", "runners-first", "runners-register",
+				"runners-register-form", "runners-register-name", "runners-register-environment", "runners-register-labels", "runners-register-submit"}},
+		"runner_secret": {secretData{Runner: run, Secret: "exk_ms_x", Command: "exekra-runner --id r1", SecretFile: AgentSecretFile, Fingerprint: "AB:CD"},
+			[]string{"runner-secret-card", "runner-secret-warning", "runner-name", "runner-id", "runner-environment", "runner-secret",
+				"runner-secret-copy", "runner-secret-install", "runner-command", "runner-command-copy", "runner-fingerprint", "runner-secret-done"}},
+		"runner_regenerate": {run, []string{"runner-regenerate-name", "runner-regenerate-warning", "runner-regenerate-form", "runner-regenerate-confirm", "runner-regenerate-cancel"}},
+		"runner_delete":     {run, []string{"runner-delete-name", "runner-delete-form", "runner-delete-confirm", "runner-delete-cancel"}},
+		"audit":             {auditData{Items: []audit.Record{rec}, Older: "/audit?cursor=7", Newest: "/audit", ExportJSONL: "/api/v1/audit/export?format=jsonl", ExportCSV: "/api/v1/audit/export?format=csv", Verify: "chain BROKEN at seq 7: hash mismatch"}, []string{"audit-verify", "audit-form", "audit-actor", "audit-action", "audit-target", "audit-since", "audit-until", "audit-search", "audit-table", "audit-7", "audit-older", "audit-newest", "audit-export-jsonl", "audit-export-csv"}},
 	}
 }
 

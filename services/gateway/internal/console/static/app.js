@@ -42,3 +42,116 @@
     });
   });
 })();
+
+// Refreshes the runners table (GET /runners) every 5 seconds from
+// GET /api/v1/runners, updating the cells of each row tr#runner-<id> with the
+// same formatting as the server (runners_view.go). New runners appear on reload.
+(function () {
+  var table = document.getElementById("runners-table");
+  if (!table) return;
+  var dash = "\u2014", skew = 0, busy = false, timer;
+  function pct(v) { return (v || 0).toFixed(1) + " %"; }
+  function bytes(n) {
+    n = n || 0;
+    if (n < 1024) return n + " B";
+    var units = ["KiB", "MiB", "GiB", "TiB", "PiB"], v = n / 1024, i = 0;
+    while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+    return v.toFixed(1) + " " + units[i];
+  }
+  function ago(iso) {
+    if (!iso) return "never";
+    var s = Math.max(0, Math.floor((Date.now() + skew - Date.parse(iso)) / 1000));
+    if (s < 60) return s + " s ago";
+    if (s < 3600) return Math.floor(s / 60) + " min ago";
+    if (s < 86400) return Math.floor(s / 3600) + " h ago";
+    return Math.floor(s / 86400) + " d ago";
+  }
+  function utc(iso) { return iso ? new Date(iso).toISOString().slice(0, 16).replace("T", " ") + " UTC" : dash; }
+  function set(row, cls, text) {
+    var el = row.querySelector("." + cls);
+    if (el && el.textContent !== text) el.textContent = text;
+  }
+  function update(r) {
+    var row = document.getElementById("runner-" + r.id);
+    if (!row) return false;
+    var seen = !!r.last_seen_at, m = r.metrics || {};
+    row.dataset.status = r.status;
+    var badge = row.querySelector(".runner-status");
+    if (badge) {
+      badge.textContent = String(r.status).replace(/_/g, " ");
+      badge.className = "runner-status badge status-" + r.status;
+    }
+    var last = row.querySelector(".runner-last-seen");
+    if (last) last.dataset.at = r.last_seen_at || "";
+    set(row, "runner-last-seen-at", utc(r.last_seen_at));
+    set(row, "runner-connected-from", r.connected_from || dash);
+    set(row, "runner-version", r.version || dash);
+    set(row, "runner-os", r.os || dash);
+    set(row, "runner-hostname", r.hostname || dash);
+    set(row, "runner-cpu", seen ? pct(m.cpu_percent) : dash);
+    set(row, "runner-memory", seen ? pct(m.memory_percent) : dash);
+    set(row, "runner-disk-free", seen ? bytes(m.disk_free_bytes) : dash);
+    return true;
+  }
+  function tick() {
+    Array.prototype.forEach.call(table.querySelectorAll(".runner-last-seen"), function (td) {
+      var el = td.querySelector(".runner-last-seen-ago");
+      if (el) el.textContent = ago(td.dataset.at);
+    });
+  }
+  // page reads one page of runners and follows next_cursor while rows of
+  // this table are still unseen (at most 4 pages of 500).
+  function page(cursor, pending, n) {
+    var q = "/api/v1/runners?limit=500";
+    if (table.dataset.environment) q += "&environment=" + encodeURIComponent(table.dataset.environment);
+    if (cursor) q += "&cursor=" + encodeURIComponent(cursor);
+    return fetch(q, { cache: "no-store", credentials: "same-origin", headers: { Accept: "application/json" } }).then(function (r) {
+      if (r.status === 401) { clearInterval(timer); throw new Error("signed out"); }
+      if (!r.ok) throw new Error("HTTP " + r.status);
+      var d = Date.parse(r.headers.get("Date") || "");
+      if (!isNaN(d)) skew = d - Date.now();
+      return r.json();
+    }).then(function (list) {
+      (list.items || []).forEach(function (r) { if (update(r)) pending--; });
+      if (pending > 0 && list.next_cursor && n < 4) return page(list.next_cursor, pending, n + 1);
+    });
+  }
+  function refresh() {
+    if (busy) return;
+    busy = true;
+    var rows = table.querySelectorAll("tr[id^='runner-']").length;
+    page("", rows, 1).then(function () {
+      table.dataset.refreshed = new Date().toISOString();
+      table.dataset.stale = "false";
+    }).catch(function () {
+      table.dataset.stale = "true";
+    }).then(function () { tick(); busy = false; });
+  }
+  timer = setInterval(refresh, 5000);
+})();
+
+// Copy buttons (button[data-copy] names the element whose text is copied):
+// the machine secret and the agent command after registering a runner.
+(function () {
+  function select(el) {
+    var range = document.createRange();
+    range.selectNodeContents(el);
+    var sel = window.getSelection();
+    sel.removeAllRanges();
+    sel.addRange(range);
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("button[data-copy]"), function (btn) {
+    var label = btn.textContent;
+    function say(text) {
+      btn.textContent = text;
+      setTimeout(function () { btn.textContent = label; }, 2000);
+    }
+    btn.addEventListener("click", function () {
+      var el = document.getElementById(btn.dataset.copy);
+      if (!el) return;
+      if (!navigator.clipboard || !navigator.clipboard.writeText) { select(el); say("Press Ctrl+C"); return; }
+      navigator.clipboard.writeText(el.textContent).then(function () { say("Copied"); },
+        function () { select(el); say("Press Ctrl+C"); });
+    });
+  });
+})();
