@@ -11,7 +11,8 @@ BINARIES := github.com/exekra/hub/services/gateway/cmd/exekra-gateway \
             github.com/exekra/hub/services/runners/cmd/exekra-runners \
             github.com/exekra/hub/services/audit/cmd/exekra-audit \
             github.com/exekra/hub/tools/cmd/exekra-hub \
-            github.com/exekra/hub/tools/cmd/exekractl
+            github.com/exekra/hub/tools/cmd/exekractl \
+            github.com/exekra/hub/tools/cmd/exekra-runner
 
 .PHONY: build pilot test test-unit lint fmt clean
 

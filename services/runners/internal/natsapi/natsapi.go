@@ -1,0 +1,100 @@
+// Package natsapi serves the runners service's NATS contract: it turns
+// contract messages into calls of the runner domain and its results back,
+// and asks the licensing service whether one more runner is allowed.
+package natsapi
+
+import (
+	"context"
+	"time"
+
+	contract "github.com/exekra/hub/libs/contract/runners"
+	"github.com/exekra/hub/libs/natsrpc"
+	"github.com/exekra/hub/services/runners/internal/runner"
+)
+
+// Endpoints lists the service's operations.
+func Endpoints(svc *runner.Service) []natsrpc.Endpoint {
+	return append(registryEndpoints(svc), agentEndpoints(svc)...)
+}
+
+// registryEndpoints are the admin side (roles checked by the domain).
+func registryEndpoints(svc *runner.Service) []natsrpc.Endpoint {
+	return []natsrpc.Endpoint{
+		natsrpc.Handle(contract.SubjectCount, func(ctx context.Context, _ contract.CountRequest) (contract.Count, error) {
+			n, err := svc.Count(ctx)
+			return contract.Count{Runners: n}, err
+		}),
+		natsrpc.Handle(contract.SubjectRegister, func(ctx context.Context, req contract.RegisterRequest) (contract.Registered, error) {
+			v, secret, err := svc.Register(ctx, runner.NewRunner{Name: req.Name, Environment: req.Environment, Labels: req.Labels})
+			if err != nil {
+				return contract.Registered{}, err
+			}
+			return contract.Registered{Runner: ToRunner(v), MachineSecret: secret}, nil
+		}),
+		natsrpc.Handle(contract.SubjectList, func(ctx context.Context, req contract.ListRequest) (contract.ListResponse, error) {
+			page, err := svc.List(ctx, runner.Query{Limit: req.Limit, Cursor: req.Cursor, Environment: req.Environment, Status: req.Status})
+			if err != nil {
+				return contract.ListResponse{}, err
+			}
+			items := make([]contract.Runner, 0, len(page.Runners))
+			for _, v := range page.Runners {
+				items = append(items, ToRunner(v))
+			}
+			return contract.ListResponse{Items: items, NextCursor: page.NextCursor}, nil
+		}),
+		natsrpc.Handle(contract.SubjectGet, func(ctx context.Context, req contract.GetRequest) (contract.Runner, error) {
+			v, err := svc.Get(ctx, req.ID)
+			return ToRunner(v), err
+		}),
+		natsrpc.Handle(contract.SubjectDelete, func(ctx context.Context, req contract.DeleteRequest) (contract.DeleteResponse, error) {
+			return contract.DeleteResponse{}, svc.Delete(ctx, req.ID)
+		}),
+		natsrpc.Handle(contract.SubjectRegenerateSecret, func(ctx context.Context, req contract.RegenerateSecretRequest) (contract.MachineSecret, error) {
+			secret, err := svc.RegenerateSecret(ctx, req.ID)
+			return contract.MachineSecret{MachineSecret: secret}, err
+		}),
+	}
+}
+
+// agentEndpoints are the runner side.
+func agentEndpoints(svc *runner.Service) []natsrpc.Endpoint {
+	return []natsrpc.Endpoint{
+		natsrpc.Handle(contract.SubjectHeartbeat, func(ctx context.Context, req contract.HeartbeatRequest) (contract.HeartbeatResponse, error) {
+			p := runner.Presented{RunnerID: req.RunnerID, SecretSHA256: req.SecretSHA256, Protocol: req.Protocol, UserAgent: req.UserAgent}
+			reply, err := svc.Heartbeat(ctx, p, toPresence(req.Heartbeat))
+			if err != nil {
+				return contract.HeartbeatResponse{}, err
+			}
+			return contract.HeartbeatResponse{HeartbeatIntervalSeconds: int(reply.Interval / time.Second),
+				ServerTime: reply.ServerTime, CancelJobIDs: reply.CancelJobIDs}, nil
+		}),
+		natsrpc.Handle(contract.SubjectAuthenticate, func(ctx context.Context, req contract.AuthenticateRequest) (contract.Authenticated, error) {
+			p := runner.Presented{RunnerID: req.RunnerID, SecretSHA256: req.SecretSHA256, Protocol: req.Protocol}
+			v, err := svc.Authenticate(ctx, p)
+			if err != nil {
+				return contract.Authenticated{}, err
+			}
+			return contract.Authenticated{Runner: ToRunner(v)}, nil
+		}),
+	}
+}
+
+func toPresence(hb contract.Heartbeat) runner.Presence {
+	return runner.Presence{Version: hb.Version, OS: hb.OS, Hostname: hb.Hostname, RunningJobIDs: hb.RunningJobIDs,
+		Metrics: runner.Metrics{CPUPercent: hb.Metrics.CPUPercent, MemoryPercent: hb.Metrics.MemoryPercent, DiskFreeBytes: hb.Metrics.DiskFreeBytes}}
+}
+
+// ToRunner shows a runner as the contract does: never a secret or its hash.
+func ToRunner(v runner.View) contract.Runner {
+	out := contract.Runner{ID: v.ID, Name: v.Name, Environment: v.Environment, Labels: v.Labels, Status: v.Status,
+		CreatedAt: v.CreatedAt.UTC()}
+	if out.Labels == nil {
+		out.Labels = []string{}
+	}
+	if p := v.Presence; p != nil {
+		seen := p.LastSeen.UTC()
+		out.LastSeenAt, out.ConnectedFrom, out.Version, out.OS, out.Hostname = &seen, p.Address, p.Version, p.OS, p.Hostname
+		out.Metrics = contract.Metrics{CPUPercent: p.Metrics.CPUPercent, MemoryPercent: p.Metrics.MemoryPercent, DiskFreeBytes: p.Metrics.DiskFreeBytes}
+	}
+	return out
+}

@@ -1,0 +1,19 @@
+// Command exekra-runner is the reference Runner agent: it dials out to the
+// Hub, sends heartbeats and reconnects with backoff. See tools/internal/agent.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/exekra/hub/tools/internal/agent"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	code := agent.Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
