@@ -48,7 +48,9 @@ type Relay struct {
 
 // NewRelay returns a relay with sensible defaults.
 func NewRelay(pool *pgxpool.Pool, nc *nats.Conn, rpc *natsrpc.Client, service string, log *slog.Logger) (*Relay, error) {
-	js, err := jetstream.New(nc)
+	// Acknowledgements lost in a NATS restart must not hold publish slots
+	// forever: time them out, and the rows are simply published again.
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(10*time.Second), jetstream.WithPublishAsyncMaxPending(4096))
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}

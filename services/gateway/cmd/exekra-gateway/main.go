@@ -91,7 +91,7 @@ func run(ctx context.Context, args, environ []string, stdout io.Writer) error {
 	}
 	defer nc.Close()
 	client := natsrpc.NewClient(nc, reg)
-	js, err := jetstream.New(nc)
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(10*time.Second))
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}

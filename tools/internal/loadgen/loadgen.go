@@ -1,0 +1,150 @@
+// Package loadgen simulates runners against a running Hub and reports
+// latency percentiles, errors and the CPU the Hub's processes spent.
+package loadgen
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Runner is one simulated runner's credentials.
+type Runner struct {
+	ID, Secret string
+}
+
+// Result is what one scenario measured.
+type Result struct {
+	Operation  string        `json:"operation"`
+	Requests   int           `json:"requests"`
+	Errors     int           `json:"errors"`
+	Duration   time.Duration `json:"duration_ns"`
+	P50, P95   time.Duration
+	P99, Max   time.Duration
+	HubCPU     float64 `json:"hub_cpu_seconds"`
+	CPUPer1000 float64 `json:"hub_cpu_ms_per_1000"`
+}
+
+// Heartbeats sends one heartbeat per runner every interval for duration,
+// spreading the runners evenly over the interval, and measures each call.
+func Heartbeats(ctx context.Context, client *http.Client, hub string, runners []Runner, interval, duration time.Duration) Result {
+	var mu sync.Mutex
+	var lat []time.Duration
+	errors := 0
+	ctx, cancel := context.WithTimeout(ctx, duration)
+	defer cancel()
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i, r := range runners {
+		offset := time.Duration(int64(interval) * int64(i) / int64(len(runners)))
+		wg.Go(func() {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(offset):
+			}
+			tick := time.NewTicker(interval)
+			defer tick.Stop()
+			for {
+				d, err := heartbeat(ctx, client, hub, r)
+				if ctx.Err() != nil {
+					return
+				}
+				mu.Lock()
+				if err != nil {
+					errors++
+				} else {
+					lat = append(lat, d)
+				}
+				mu.Unlock()
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return summarize("heartbeat", lat, errors, time.Since(start))
+}
+
+var heartbeatBody = []byte(`{"version":"loadgen","os":"linux","hostname":"loadgen","metrics":{"cpu_percent":1,"memory_percent":2,"disk_free_bytes":3},"running_job_ids":[]}`)
+
+func heartbeat(ctx context.Context, client *http.Client, hub string, r Runner) (time.Duration, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, hub+"/api/v1/runner/heartbeat", bytes.NewReader(heartbeatBody))
+	if err != nil {
+		return 0, err
+	}
+	req.SetBasicAuth(r.ID, r.Secret)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "exekra-runner/loadgen")
+	start := time.Now()
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("heartbeat: HTTP %d", resp.StatusCode)
+	}
+	return time.Since(start), nil
+}
+
+func summarize(op string, lat []time.Duration, errors int, took time.Duration) Result {
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	pick := func(p float64) time.Duration {
+		if len(lat) == 0 {
+			return 0
+		}
+		return lat[min(len(lat)-1, int(p*float64(len(lat))))]
+	}
+	r := Result{Operation: op, Requests: len(lat) + errors, Errors: errors, Duration: took,
+		P50: pick(0.50), P95: pick(0.95), P99: pick(0.99)}
+	if len(lat) > 0 {
+		r.Max = lat[len(lat)-1]
+	}
+	return r
+}
+
+// CPUSeconds sums process_cpu_seconds_total over the given /metrics URLs.
+func CPUSeconds(client *http.Client, urls []string) (float64, error) {
+	total := 0.0
+	for _, u := range urls {
+		resp, err := client.Get(u)
+		if err != nil {
+			return 0, fmt.Errorf("scrape %s: %w", u, err)
+		}
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if v, ok := strings.CutPrefix(sc.Text(), "process_cpu_seconds_total "); ok {
+				f, _ := strconv.ParseFloat(v, 64)
+				total += f
+			}
+		}
+		resp.Body.Close()
+	}
+	return total, nil
+}
+
+// Print writes the results as a table and as JSON.
+func Print(w io.Writer, results []Result) {
+	fmt.Fprintf(w, "%-10s %9s %7s %9s %9s %9s %9s %12s\n", "operation", "requests", "errors", "p50", "p95", "p99", "max", "cpu ms/1000")
+	for _, r := range results {
+		fmt.Fprintf(w, "%-10s %9d %7d %9s %9s %9s %9s %12.1f\n", r.Operation, r.Requests, r.Errors,
+			r.P50.Round(10*time.Microsecond), r.P95.Round(10*time.Microsecond), r.P99.Round(10*time.Microsecond),
+			r.Max.Round(10*time.Microsecond), r.CPUPer1000)
+	}
+	data, _ := json.Marshal(results)
+	fmt.Fprintf(w, "%s\n", data)
+}
