@@ -65,6 +65,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if *metrics != "" {
 		urls = strings.Split(*metrics, ",")
 	}
+	// One interval of warm-up (TLS handshakes, first heartbeats), not measured.
+	loadgen.Heartbeats(ctx, client, *hub, sims, *interval, *interval)
 	before, _ := loadgen.CPUSeconds(http.DefaultClient, urls)
 	res := loadgen.Heartbeats(ctx, client, *hub, sims, *interval, *duration)
 	after, _ := loadgen.CPUSeconds(http.DefaultClient, urls)
