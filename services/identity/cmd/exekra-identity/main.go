@@ -7,9 +7,9 @@ import (
 
 	"github.com/exekra/hub/libs/daemon"
 	"github.com/exekra/hub/libs/natsrpc"
+	"github.com/exekra/hub/libs/tokenbucket"
 	"github.com/exekra/hub/services/identity/internal/natsapi"
 	"github.com/exekra/hub/services/identity/internal/postgres"
-	"github.com/exekra/hub/services/identity/internal/throttle"
 	"github.com/exekra/hub/services/identity/internal/user"
 )
 
@@ -39,7 +39,7 @@ func setup(ctx context.Context, d *daemon.Deps) ([]natsrpc.Endpoint, error) {
 	svc, err := user.NewService(ctx, user.Deps{
 		Store:   postgres.NewStore(d.DB, d.Outbox),
 		License: natsapi.License{Client: d.NATS},
-		Limiter: throttle.New(d.Redis),
+		Limiter: tokenbucket.New(d.Redis),
 		Hasher:  user.NewHasher(user.DefaultParams, 0),
 		Log:     d.Log,
 		Now:     time.Now,

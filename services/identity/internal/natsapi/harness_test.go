@@ -19,9 +19,9 @@ import (
 	"github.com/exekra/hub/libs/testkit/natstest"
 	"github.com/exekra/hub/libs/testkit/pgtest"
 	"github.com/exekra/hub/libs/testkit/redistest"
+	"github.com/exekra/hub/libs/tokenbucket"
 	"github.com/exekra/hub/services/identity/internal/natsapi"
 	"github.com/exekra/hub/services/identity/internal/postgres"
-	"github.com/exekra/hub/services/identity/internal/throttle"
 	"github.com/exekra/hub/services/identity/internal/user"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
@@ -82,7 +82,7 @@ func newHarness(t testing.TB, params user.Params) *harness {
 	url := natstest.URL(t)
 	h.client = natsrpc.NewClient(natstest.Connect(t, url), nil)
 	h.store = postgres.NewStore(h.pool, outbox.Writer{Service: "identity"})
-	h.deps = user.Deps{Store: h.store, License: natsapi.License{Client: h.client}, Limiter: throttle.New(redistest.Client(t)),
+	h.deps = user.Deps{Store: h.store, License: natsapi.License{Client: h.client}, Limiter: tokenbucket.New(redistest.Client(t)),
 		Hasher: user.NewHasher(params, 0), Log: slog.New(slog.NewTextHandler(t.Output(), nil)), Now: h.clock.Now}
 	svc := h.service(t, params)
 	serve(t, natstest.Connect(t, url), h.deps.Log, "exekra-licensing", natsrpc.Handle(licensing.SubjectAdminEmail, h.adminEmail))

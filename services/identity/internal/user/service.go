@@ -12,14 +12,11 @@ import (
 	"github.com/exekra/hub/libs/caller"
 	"github.com/exekra/hub/libs/contract/audit"
 	"github.com/exekra/hub/libs/errs"
+	"github.com/exekra/hub/libs/tokenbucket"
 )
 
 // Bucket is a token bucket: at most Burst tokens, one more every Per.
-type Bucket struct {
-	Key   string
-	Burst int
-	Per   time.Duration
-}
+type Bucket = tokenbucket.Bucket
 
 // Limiter keeps token buckets (shared by every instance of the service).
 type Limiter interface {

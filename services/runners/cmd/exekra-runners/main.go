@@ -7,6 +7,7 @@ import (
 
 	"github.com/exekra/hub/libs/daemon"
 	"github.com/exekra/hub/libs/natsrpc"
+	"github.com/exekra/hub/libs/tokenbucket"
 	"github.com/exekra/hub/services/runners/internal/natsapi"
 	"github.com/exekra/hub/services/runners/internal/postgres"
 	"github.com/exekra/hub/services/runners/internal/prom"
@@ -40,7 +41,7 @@ func setup(ctx context.Context, d *daemon.Deps) ([]natsrpc.Endpoint, error) {
 		Store:     postgres.NewStore(d.DB, d.Outbox),
 		Cache:     redisstate.NewCache(d.Redis),
 		Presences: redisstate.NewPresences(d.Redis),
-		Limiter:   redisstate.NewLimiter(d.Redis),
+		Limiter:   tokenbucket.New(d.Redis),
 		License:   natsapi.License{Client: d.NATS},
 		Meter:     meter,
 		Log:       d.Log,

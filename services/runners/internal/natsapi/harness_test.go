@@ -20,6 +20,7 @@ import (
 	"github.com/exekra/hub/libs/testkit/natstest"
 	"github.com/exekra/hub/libs/testkit/pgtest"
 	"github.com/exekra/hub/libs/testkit/redistest"
+	"github.com/exekra/hub/libs/tokenbucket"
 	"github.com/exekra/hub/services/runners/internal/natsapi"
 	"github.com/exekra/hub/services/runners/internal/postgres"
 	"github.com/exekra/hub/services/runners/internal/prom"
@@ -118,7 +119,7 @@ func newHarness(t testing.TB) *harness {
 	h.store = &countingStore{Store: postgres.NewStore(h.pool, outbox.Writer{Service: "runners"})}
 	log := slog.New(slog.NewTextHandler(t.Output(), nil))
 	h.deps = runner.Deps{Store: h.store, Cache: redisstate.NewCache(h.rdb), Presences: redisstate.NewPresences(h.rdb),
-		Limiter: redisstate.NewLimiter(h.rdb), License: natsapi.License{Client: h.client}, Meter: prom.New(h.reg),
+		Limiter: tokenbucket.New(h.rdb), License: natsapi.License{Client: h.client}, Meter: prom.New(h.reg),
 		Log: log, Now: h.clock.Now}
 	h.svc = h.service(t)
 	serve(t, natstest.Connect(t, url), log, "exekra-licensing", natsrpc.Handle(licensing.SubjectCheck, h.check))

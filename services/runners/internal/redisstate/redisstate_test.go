@@ -64,45 +64,6 @@ func TestCachePutOrder(t *testing.T) {
 	})
 }
 
-func TestLimiter(t *testing.T) {
-	l := NewLimiter(redistest.Client(t))
-	ctx := t.Context()
-	t0 := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
-	b := runner.Bucket{Key: "test:bucket", Burst: 3, Per: 10 * time.Second}
-	wait := func(d time.Duration, err error) time.Duration {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
-	t.Run("looking takes nothing", func(t *testing.T) {
-		for range 10 {
-			if w := wait(l.Wait(ctx, t0, b)); w != 0 {
-				t.Fatalf("wait %v", w)
-			}
-		}
-	})
-	t.Run("a full bucket gives its burst, then says when", func(t *testing.T) {
-		for range 3 {
-			if w := wait(l.Take(ctx, t0, b)); w != 0 {
-				t.Fatalf("wait %v", w)
-			}
-		}
-		if w := wait(l.Take(ctx, t0.Add(4*time.Second), b)); w != 6*time.Second {
-			t.Fatalf("wait %v, want 6s", w)
-		}
-		if w := wait(l.Wait(ctx, t0.Add(4*time.Second), b)); w != 6*time.Second {
-			t.Fatalf("look %v, want 6s", w)
-		}
-	})
-	t.Run("it refills with time", func(t *testing.T) {
-		if w := wait(l.Take(ctx, t0.Add(10*time.Second), b)); w != 0 {
-			t.Fatalf("wait %v", w)
-		}
-	})
-}
-
 func TestPresences(t *testing.T) {
 	p := NewPresences(redistest.Client(t))
 	ctx := t.Context()

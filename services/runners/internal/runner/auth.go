@@ -82,7 +82,7 @@ func (s *Service) authenticate(ctx context.Context, p Presented) (Credential, er
 // used up its failures is refused before PostgreSQL is asked, so unknown ids
 // cannot be used to load the database.
 func (s *Service) load(ctx context.Context, p Presented) (Credential, error) {
-	wait, err := s.Limiter.Wait(ctx, s.now(), failureBucket(ctx))
+	wait, err := s.Limiter.Wait(ctx, s.now(), []Bucket{failureBucket(ctx)})
 	if err != nil {
 		return Credential{}, errs.Wrap(errs.Unavailable, "runner authentication is unavailable for a moment; try again shortly", err)
 	}
@@ -115,7 +115,7 @@ func (s *Service) compare(ctx context.Context, p Presented, c Credential, want [
 // address's bucket and audits the failure (never the presented secret or
 // hash); an address whose bucket is empty gets rate_limited, unaudited.
 func (s *Service) refuse(ctx context.Context, p Presented, reason string) error {
-	wait, err := s.Limiter.Take(ctx, s.now(), failureBucket(ctx))
+	wait, err := s.Limiter.Take(ctx, s.now(), []Bucket{failureBucket(ctx)})
 	if err != nil {
 		s.Meter.AuthFailed(reason)
 		return errs.Wrap(errs.Unavailable, "runner authentication is unavailable for a moment; try again shortly", err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/exekra/hub/libs/contract/audit"
+	"github.com/exekra/hub/libs/tokenbucket"
 )
 
 // Runner is a registered runner as the registry holds it.
@@ -147,19 +148,15 @@ type Presences interface {
 }
 
 // Bucket is a token bucket: at most Burst tokens, one more every Per.
-type Bucket struct {
-	Key   string
-	Burst int
-	Per   time.Duration
-}
+type Bucket = tokenbucket.Bucket
 
 // Limiter keeps token buckets shared by every instance of the service.
 type Limiter interface {
 	// Take takes a token, or none when the bucket is empty and then says how
 	// long until it has one again.
-	Take(ctx context.Context, now time.Time, b Bucket) (wait time.Duration, err error)
-	// Wait says how long until b has a token, taking none.
-	Wait(ctx context.Context, now time.Time, b Bucket) (wait time.Duration, err error)
+	Take(ctx context.Context, now time.Time, buckets []Bucket) (wait time.Duration, err error)
+	// Wait says how long until the buckets have a token, taking none.
+	Wait(ctx context.Context, now time.Time, buckets []Bucket) (wait time.Duration, err error)
 }
 
 // License asks the licensing service whether runners registered runners

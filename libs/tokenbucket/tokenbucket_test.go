@@ -1,4 +1,4 @@
-package throttle
+package tokenbucket
 
 import (
 	"context"
@@ -6,12 +6,11 @@ import (
 	"time"
 
 	"github.com/exekra/hub/libs/testkit/redistest"
-	"github.com/exekra/hub/services/identity/internal/user"
 )
 
 var t0 = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 
-func take(t *testing.T, l *Limiter, now time.Time, buckets ...user.Bucket) time.Duration {
+func take(t *testing.T, l *Limiter, now time.Time, buckets ...Bucket) time.Duration {
 	t.Helper()
 	wait, err := l.Take(context.Background(), now, buckets)
 	if err != nil {
@@ -23,8 +22,8 @@ func take(t *testing.T, l *Limiter, now time.Time, buckets ...user.Bucket) time.
 func TestTake(t *testing.T) {
 	rdb := redistest.Client(t)
 	l := New(rdb)
-	account := user.Bucket{Key: "test:account", Burst: 3, Per: 30 * time.Second}
-	address := user.Bucket{Key: "test:address", Burst: 5, Per: time.Second}
+	account := Bucket{Key: "test:account", Burst: 3, Per: 30 * time.Second}
+	address := Bucket{Key: "test:address", Burst: 5, Per: time.Second}
 
 	t.Run("a full bucket gives its burst at once", func(t *testing.T) {
 		for i := range 3 {
@@ -71,12 +70,12 @@ func TestTake(t *testing.T) {
 
 func TestGive(t *testing.T) {
 	l := New(redistest.Client(t))
-	b := user.Bucket{Key: "test:give", Burst: 2, Per: time.Minute}
+	b := Bucket{Key: "test:give", Burst: 2, Per: time.Minute}
 	ctx := context.Background()
 	t.Run("a token given back can be taken again", func(t *testing.T) {
 		take(t, l, t0, b)
 		take(t, l, t0, b)
-		if err := l.Give(ctx, t0, []user.Bucket{b}); err != nil {
+		if err := l.Give(ctx, t0, []Bucket{b}); err != nil {
 			t.Fatal(err)
 		}
 		if wait := take(t, l, t0, b); wait != 0 {
@@ -85,7 +84,7 @@ func TestGive(t *testing.T) {
 	})
 	t.Run("giving never fills a bucket above its burst", func(t *testing.T) {
 		for range 5 {
-			if err := l.Give(ctx, t0, []user.Bucket{b}); err != nil {
+			if err := l.Give(ctx, t0, []Bucket{b}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -99,11 +98,11 @@ func TestGive(t *testing.T) {
 
 func TestConcurrentTakesNeverExceedTheBurst(t *testing.T) {
 	l := New(redistest.Client(t))
-	b := user.Bucket{Key: "test:race", Burst: 5, Per: time.Hour}
+	b := Bucket{Key: "test:race", Burst: 5, Per: time.Hour}
 	results := make(chan time.Duration, 50)
 	for range 50 {
 		go func() {
-			wait, err := l.Take(context.Background(), t0, []user.Bucket{b})
+			wait, err := l.Take(context.Background(), t0, []Bucket{b})
 			if err != nil {
 				t.Error(err)
 			}
@@ -118,5 +117,21 @@ func TestConcurrentTakesNeverExceedTheBurst(t *testing.T) {
 	}
 	if granted != 5 {
 		t.Fatalf("%d of 50 concurrent takes granted, want 5", granted)
+	}
+}
+
+func TestWaitTakesNothing(t *testing.T) {
+	l := New(redistest.Client(t))
+	b := Bucket{Key: "test:look", Burst: 1, Per: 10 * time.Second}
+	for range 3 {
+		if wait, err := l.Wait(context.Background(), t0, []Bucket{b}); err != nil || wait != 0 {
+			t.Fatalf("looking at a full bucket: wait %s, %v", wait, err)
+		}
+	}
+	if wait := take(t, l, t0, b); wait != 0 {
+		t.Fatalf("the looks took the token: wait %s", wait)
+	}
+	if wait, _ := l.Wait(context.Background(), t0.Add(4*time.Second), []Bucket{b}); wait != 6*time.Second {
+		t.Fatalf("looking at an empty bucket: wait %s, want 6s", wait)
 	}
 }
