@@ -80,15 +80,6 @@ func (b *browser) eval(js string) bool {
 	return v
 }
 
-func (b *browser) location() string {
-	b.t.Helper()
-	u, err := chromedp.Run(b.ctx, chromedp.Location())
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	return u
-}
-
 // checkConsoleInBrowser opens the status page and reads the health it shows.
 func checkConsoleInBrowser(t *testing.T, gateway string) {
 	b := newBrowser(t)

@@ -91,12 +91,6 @@ func (f *fakeHub) endpoints() []natsrpc.Endpoint {
 	return slices.Concat(f.identityEndpoints(), f.licensingEndpoints(), f.auditEndpoints(), f.runnersEndpoints())
 }
 
-func (f *fakeHub) locked(fn func() (any, error)) (any, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return fn()
-}
-
 func (f *fakeHub) find(id string) int {
 	return slices.IndexFunc(f.users, func(u identity.User) bool { return u.ID == id })
 }
