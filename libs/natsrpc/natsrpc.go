@@ -112,6 +112,9 @@ func (c *Client) count(subject string, err error) {
 type Endpoint struct {
 	Subject string
 	Handle  func(ctx context.Context, data []byte) (any, error)
+	// Timeout bounds the handler's context; DefaultTimeout when zero. Long
+	// polls set it above their longest wait (their callers must, too).
+	Timeout time.Duration
 }
 
 // Handle makes an Endpoint from a typed function. Unknown JSON fields are refused.
@@ -177,7 +180,11 @@ func serve(ctx context.Context, nc *nats.Conn, log *slog.Logger, reg *metrics.Re
 	}
 	ctx = caller.With(ctx, caller.Info{RequestID: h.Get(HeaderRequestID), Actor: actor, SourceIP: h.Get(HeaderSourceIP)})
 	// A request accepted before Serve's ctx ended is still answered (see Serve).
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DefaultTimeout)
+	timeout := ep.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	resp, err := safeHandle(ctx, ep, data)
 	outcome := "ok"

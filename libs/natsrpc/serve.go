@@ -27,7 +27,7 @@ var addService = micro.AddService
 
 // Serve runs the service until ctx ends. Then it stops taking requests, answers
 // any that still arrive with unavailable, and waits for those in flight (each
-// bounded by DefaultTimeout) before it returns, so that a stopping process
+// bounded by its Timeout or DefaultTimeout) before it returns, so that a stopping process
 // still answers what it accepted. If the micro service is stopped by anything
 // else while the connection is open, it is added again. A service that cannot
 // be added, or a connection that is closed for good, is an error: the process

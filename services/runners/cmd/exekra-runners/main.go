@@ -5,12 +5,15 @@ import (
 	"context"
 	"time"
 
+	contract "github.com/exekra/hub/libs/contract/runners"
 	"github.com/exekra/hub/libs/daemon"
 	"github.com/exekra/hub/libs/natsrpc"
 	"github.com/exekra/hub/libs/tokenbucket"
+	"github.com/exekra/hub/services/runners/internal/job"
 	"github.com/exekra/hub/services/runners/internal/natsapi"
 	"github.com/exekra/hub/services/runners/internal/postgres"
 	"github.com/exekra/hub/services/runners/internal/prom"
+	"github.com/exekra/hub/services/runners/internal/redisq"
 	"github.com/exekra/hub/services/runners/internal/redisstate"
 	"github.com/exekra/hub/services/runners/internal/runner"
 )
@@ -32,9 +35,10 @@ func spec() daemon.Spec {
 	}
 }
 
-// setup wires the registry to PostgreSQL (with the audit outbox), Redis
-// (credential cache, presence, throttle) and NATS (the licensing service),
-// and starts the presence flusher and the runner census.
+// setup wires the registry and the jobs to PostgreSQL (with the audit
+// outbox), Redis (credential cache, presence, throttle, job queues) and NATS
+// (the licensing service), and starts the presence flusher, the runner
+// census, the job queue watcher and the reaper/reconcile loop.
 func setup(ctx context.Context, d *daemon.Deps) ([]natsrpc.Endpoint, error) {
 	meter := prom.New(d.Metrics)
 	svc, err := runner.NewService(runner.Deps{
@@ -50,7 +54,22 @@ func setup(ctx context.Context, d *daemon.Deps) ([]natsrpc.Endpoint, error) {
 	if err != nil {
 		return nil, err
 	}
+	jobs, err := job.NewService(job.Deps{
+		Store:   postgres.NewStore(d.DB, d.Outbox).Jobs(),
+		Queue:   redisq.New(d.Redis, contract.Environments),
+		Runners: svc,
+		License: natsapi.License{Client: d.NATS},
+		Meter:   prom.NewJobs(d.Metrics),
+		Log:     d.Log,
+		Now:     time.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	svc.Jobs = jobs // heartbeats renew leases and carry cancellations
 	go svc.RunFlusher(ctx, runner.FlushInterval)
 	go meter.RunCensus(ctx, svc, prom.CensusInterval, d.Log)
-	return natsapi.Endpoints(svc), nil
+	go jobs.RunWatcher(ctx)
+	go jobs.RunMaintenance(ctx)
+	return append(natsapi.Endpoints(svc), natsapi.JobEndpoints(jobs)...), nil
 }

@@ -117,7 +117,7 @@ func TestRun(t *testing.T) {
 		defer conn.Close(context.Background())
 		rows, _ := conn.Query(context.Background(), "SELECT version FROM runners.schema_migrations ORDER BY version")
 		versions, err := pgx.CollectRows(rows, pgx.RowTo[int])
-		if err != nil || len(versions) != 3 || versions[2] != 1000 {
+		if err != nil || len(versions) != 4 || versions[2] != 3 || versions[3] != 1000 {
 			t.Fatalf("migrations %v, %v", versions, err)
 		}
 	})

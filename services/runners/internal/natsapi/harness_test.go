@@ -96,6 +96,8 @@ type harness struct {
 	client *natsrpc.Client
 	clock  *clock
 	reg    *prometheus.Registry
+	url    string
+	log    *slog.Logger
 
 	mu         sync.Mutex
 	maxRunners int // 0: no license
@@ -115,9 +117,11 @@ func newHarness(t testing.TB) *harness {
 		t.Fatal(err)
 	}
 	url := natstest.URL(t)
+	h.url = url
 	h.client = natsrpc.NewClient(natstest.Connect(t, url), nil)
 	h.store = &countingStore{Store: postgres.NewStore(h.pool, outbox.Writer{Service: "runners"})}
 	log := slog.New(slog.NewTextHandler(t.Output(), nil))
+	h.log = log
 	h.deps = runner.Deps{Store: h.store, Cache: redisstate.NewCache(h.rdb), Presences: redisstate.NewPresences(h.rdb),
 		Limiter: tokenbucket.New(h.rdb), License: natsapi.License{Client: h.client}, Meter: prom.New(h.reg),
 		Log: log, Now: h.clock.Now}
@@ -146,6 +150,8 @@ func (h *harness) check(_ context.Context, req licensing.CheckRequest) (licensin
 	switch {
 	case h.maxRunners == 0:
 		return licensing.CheckResponse{}, errs.E(errs.LicenseRequired, "activate a license first")
+	case req.Action == licensing.ActionJobCreate:
+		return licensing.CheckResponse{Status: licensing.StatusActive}, nil
 	case req.Action != licensing.ActionRunnerRegister:
 		return licensing.CheckResponse{}, errs.E(errs.InvalidArgument, "unexpected action")
 	case req.Runners > h.maxRunners:

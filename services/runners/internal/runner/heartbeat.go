@@ -38,8 +38,11 @@ func (s *Service) Heartbeat(ctx context.Context, p Presented, hb Presence) (Repl
 	if err := s.Presences.Record(ctx, c.Runner.ID, hb); err != nil {
 		return Reply{}, errs.Wrap(errs.Unavailable, "the Hub cannot record heartbeats for a moment; try again shortly", err)
 	}
-	// No jobs yet: nothing to cancel.
-	return Reply{Interval: s.Interval, ServerTime: now, CancelJobIDs: []string{}}, nil
+	cancel, err := s.trackJobs(ctx, c.Runner.ID, hb.RunningJobIDs)
+	if err != nil {
+		return Reply{}, err
+	}
+	return Reply{Interval: s.Interval, ServerTime: now, CancelJobIDs: cancel}, nil
 }
 
 // Flush writes the presence of every runner heard from since the last flush

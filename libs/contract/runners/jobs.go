@@ -1,0 +1,216 @@
+package runners
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Subjects of jobs (user side). The gateway checks the OPERATOR role (or
+// higher); the service checks it again.
+const (
+	SubjectJobCreate = "exekra.runners.v1.jobs.create" // CreateJobRequest -> Job
+	SubjectJobGet    = "exekra.runners.v1.jobs.get"    // JobRequest -> Job (with pending_reason when pending)
+	SubjectJobList   = "exekra.runners.v1.jobs.list"   // ListJobsRequest -> ListJobsResponse
+	SubjectJobCancel = "exekra.runners.v1.jobs.cancel" // JobRequest -> Job
+	SubjectJobLogs   = "exekra.runners.v1.jobs.logs"   // JobLogsRequest -> JobLogs
+)
+
+// Subjects of jobs (runner side): each request carries the runner's
+// Credentials, checked exactly as a heartbeat's.
+const (
+	// SubjectClaim long-polls for a job: ClaimRequest -> ClaimResponse. The
+	// caller's request timeout must exceed WaitSeconds (ClaimTimeout does).
+	SubjectClaim    = "exekra.runners.v1.agent.claim"
+	SubjectLogs     = "exekra.runners.v1.agent.logs"     // AgentLogsRequest -> AgentLogsResponse (renews the lease)
+	SubjectComplete = "exekra.runners.v1.agent.complete" // CompleteRequest -> CompleteResponse
+)
+
+// Job statuses.
+const (
+	JobPending   = "pending"
+	JobClaimed   = "claimed"
+	JobRunning   = "running"
+	JobSucceeded = "succeeded"
+	JobFailed    = "failed"
+	JobCanceled  = "canceled"
+)
+
+// JobStatuses lists every job status.
+var JobStatuses = []string{JobPending, JobClaimed, JobRunning, JobSucceeded, JobFailed, JobCanceled}
+
+// Reasons a job waits (Job.PendingReason).
+const (
+	PendingNoRunner       = "no_runner_registered" // no runner of the environment has the labels (and id) asked for
+	PendingNoneOnline     = "no_runner_online"
+	PendingAllBusy        = "all_runners_busy"
+	PendingLicenseExpired = "license_expired"
+	PendingQueued         = "queued" // a matching runner is online and idle: it takes the job on its next claim
+)
+
+// Errors a job fails with besides the runner's own.
+const (
+	JobErrorRunnerLost = "runner_lost" // the lease expired max_attempts times
+	JobErrorTimeout    = "timeout"     // ran longer than timeout_seconds
+)
+
+// Claim limits.
+const (
+	MaxClaimWaitSeconds = 60
+	// ClaimTimeout is how long a caller of SubjectClaim waits for the reply.
+	ClaimTimeout = (MaxClaimWaitSeconds + 5) * time.Second
+)
+
+// CreateJobRequest starts a job (POST /api/v1/jobs). Version "" means
+// "latest"; MaxAttempts 0 means 1; TimeoutSeconds 0 means 3600.
+type CreateJobRequest struct {
+	Package        string          `json:"package"`
+	Version        string          `json:"version,omitempty"`
+	Environment    string          `json:"environment"`
+	RunnerID       string          `json:"runner_id,omitempty"`
+	Labels         []string        `json:"labels,omitempty"`
+	Parameters     json.RawMessage `json:"parameters,omitempty"`
+	MaxAttempts    int             `json:"max_attempts,omitempty"`
+	TimeoutSeconds int             `json:"timeout_seconds,omitempty"`
+}
+
+// Job is a job as the API shows it. RunnerID is the runner that holds (or
+// last held) it, else the runner it targets; TargetRunnerID is the target.
+// Attempts counts the claims made; Error is null unless it failed.
+type Job struct {
+	ID              string          `json:"id"`
+	Package         string          `json:"package"`
+	Version         string          `json:"version"`
+	Environment     string          `json:"environment"`
+	RunnerID        *string         `json:"runner_id"`
+	TargetRunnerID  *string         `json:"target_runner_id"`
+	Labels          []string        `json:"labels"`
+	Parameters      json.RawMessage `json:"parameters"`
+	Status          string          `json:"status"`
+	PendingReason   string          `json:"pending_reason,omitempty"`
+	CancelRequested bool            `json:"cancel_requested"`
+	Attempts        int             `json:"attempts"`
+	MaxAttempts     int             `json:"max_attempts"`
+	TimeoutSeconds  int             `json:"timeout_seconds"`
+	CreatedBy       string          `json:"created_by"`
+	CreatedAt       time.Time       `json:"created_at"`
+	StartedAt       *time.Time      `json:"started_at"`
+	FinishedAt      *time.Time      `json:"finished_at"`
+	ExitCode        *int            `json:"exit_code"`
+	Error           *string         `json:"error"`
+}
+
+// JobRequest names one job.
+type JobRequest struct {
+	ID string `json:"id"`
+}
+
+// ListJobsRequest pages through jobs, newest first. Limit 0 means 50; at
+// most 500. RunnerID matches the holding or the targeted runner.
+type ListJobsRequest struct {
+	Limit       int    `json:"limit,omitempty"`
+	Cursor      string `json:"cursor,omitempty"`
+	Status      string `json:"status,omitempty"`
+	Environment string `json:"environment,omitempty"`
+	RunnerID    string `json:"runner_id,omitempty"`
+}
+
+// ListJobsResponse is one page; NextCursor is "" after the last.
+type ListJobsResponse struct {
+	Items      []Job  `json:"items"`
+	NextCursor string `json:"next_cursor"`
+}
+
+// JobLogsRequest reads a job's log lines after sequence number After (0:
+// from the start), at most Limit (0 means 1000, the most).
+type JobLogsRequest struct {
+	ID    string `json:"id"`
+	After int64  `json:"after,omitempty"`
+	Limit int    `json:"limit,omitempty"`
+}
+
+// LogLine is one line of a job's log; Seq starts at 1 and has no gaps.
+type LogLine struct {
+	Seq     int64     `json:"seq"`
+	TS      time.Time `json:"ts"`
+	Stream  string    `json:"stream"`
+	Message string    `json:"message"`
+}
+
+// JobLogs are log lines in order.
+type JobLogs struct {
+	Lines []LogLine `json:"lines"`
+}
+
+// Runner side.
+
+// AgentRequest is what every runner-side job request carries.
+type AgentRequest struct {
+	Credentials
+	Protocol  string `json:"protocol,omitempty"`
+	UserAgent string `json:"user_agent,omitempty"`
+}
+
+// ClaimRequest asks for a job, waiting up to WaitSeconds (0 to 60) for one.
+type ClaimRequest struct {
+	AgentRequest
+	WaitSeconds int `json:"wait_seconds"`
+}
+
+// ClaimResponse holds the claimed job, or null when none arrived (HTTP 204).
+type ClaimResponse struct {
+	Job *ClaimedJob `json:"job"`
+}
+
+// ClaimedJob is a job handed to a runner. Attempt is the fencing number the
+// runner sends back with its logs and completion.
+type ClaimedJob struct {
+	ID             string          `json:"id"`
+	Package        PackageRef      `json:"package"`
+	Parameters     json.RawMessage `json:"parameters"`
+	TimeoutSeconds int             `json:"timeout_seconds"`
+	LeaseExpiresAt time.Time       `json:"lease_expires_at"`
+	Attempt        int             `json:"attempt"`
+}
+
+// PackageRef names the package a job runs.
+type PackageRef struct {
+	Name      string `json:"name"`
+	Version   string `json:"version"`
+	SHA256    string `json:"sha256"`
+	SizeBytes int64  `json:"size_bytes"`
+}
+
+// AgentLogLine is one line a runner uploads; Stream is stdout or stderr.
+type AgentLogLine struct {
+	TS      time.Time `json:"ts"`
+	Stream  string    `json:"stream"`
+	Message string    `json:"message"`
+}
+
+// AgentLogsRequest uploads log lines of a job the runner holds (POST
+// /api/v1/runner/jobs/{id}/logs). Attempt 0 means the current attempt.
+type AgentLogsRequest struct {
+	AgentRequest
+	JobID   string         `json:"job_id"`
+	Attempt int            `json:"attempt,omitempty"`
+	Lines   []AgentLogLine `json:"lines"`
+}
+
+// AgentLogsResponse tells whether the job is to be stopped (HTTP 204 either way).
+type AgentLogsResponse struct {
+	CancelRequested bool `json:"cancel_requested"`
+}
+
+// CompleteRequest reports how a job ended (POST /api/v1/runner/jobs/{id}/complete):
+// Status succeeded, failed or canceled. Attempt 0 means the current attempt.
+type CompleteRequest struct {
+	AgentRequest
+	JobID    string `json:"job_id"`
+	Attempt  int    `json:"attempt,omitempty"`
+	Status   string `json:"status"`
+	ExitCode *int   `json:"exit_code"`
+	Error    string `json:"error,omitempty"`
+}
+
+// CompleteResponse has no fields.
+type CompleteResponse struct{}

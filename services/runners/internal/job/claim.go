@@ -1,0 +1,98 @@
+package job
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/exekra/hub/libs/contract/runners"
+	"github.com/exekra/hub/libs/errs"
+	"github.com/exekra/hub/services/runners/internal/runner"
+)
+
+// Claim hands the authenticated runner the oldest pending job it may run,
+// waiting up to wait for one; nil when none came. A job queued while it
+// waits is handed over at once: the instance's one watcher wakes it.
+func (s *Service) Claim(ctx context.Context, p runner.Presented, wait time.Duration) (*Job, error) {
+	v, err := s.Runners.Authenticate(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if wait < 0 || wait > runners.MaxClaimWaitSeconds*time.Second {
+		return nil, errs.Ef(errs.InvalidArgument, "wait must be from 0 to %d seconds", runners.MaxClaimWaitSeconds)
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		woken := s.waiters.channel(v.Environment)
+		j, err := s.tryClaim(ctx, v.Runner)
+		if j != nil || err != nil {
+			return j, err
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil, nil
+		}
+		timer := time.NewTimer(min(left, s.Recheck))
+		select {
+		case <-woken:
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, nil
+		case <-s.waiters.stopped:
+			timer.Stop()
+			return nil, nil // the instance is stopping: the agent claims again, from another
+		}
+		timer.Stop()
+	}
+}
+
+// tryClaim takes entries the runner may run until PostgreSQL confirms one
+// (an entry may be stale: the job canceled, or queued twice by a reconcile).
+func (s *Service) tryClaim(ctx context.Context, r runner.Runner) (*Job, error) {
+	for {
+		e, ok, err := s.Queue.Take(ctx, r.Environment, r.ID, r.Labels)
+		if err != nil {
+			return nil, errs.Wrap(errs.Unavailable, "the job queue is unavailable for a moment; claim again shortly", err)
+		}
+		if !ok {
+			return nil, nil
+		}
+		now := s.now()
+		j, ok, err := s.Store.ClaimJob(ctx, Claim{Entry: e, RunnerID: r.ID, RunnerLabels: r.Labels, Now: now, LeaseUntil: now.Add(s.Lease)})
+		if err != nil {
+			s.requeue(context.WithoutCancel(ctx), e)
+			return nil, fmt.Errorf("claim job %s: %w", e.JobID, err)
+		}
+		if ok {
+			s.Meter.JobStatus(StatusClaimed)
+			return &j, nil
+		}
+	}
+}
+
+// requeue puts back an entry taken but not claimed; should that fail too,
+// the reconcile does it.
+func (s *Service) requeue(ctx context.Context, e Entry) {
+	if err := s.Queue.Enqueue(ctx, e); err != nil {
+		s.Log.WarnContext(ctx, "put back a job entry (the reconcile does it)", "job_id", e.JobID, "err", err)
+	}
+}
+
+// RunWatcher wakes this instance's waiting claims whenever a job is queued
+// in their environment (one Redis connection for all of them), until ctx
+// ends; then every wait ends. A failed watch is retried after a pause;
+// meanwhile waits look again every Recheck.
+func (s *Service) RunWatcher(ctx context.Context) {
+	defer s.waiters.stop()
+	for ctx.Err() == nil {
+		err := s.Queue.Watch(ctx, s.waiters.wake)
+		if err != nil && ctx.Err() == nil {
+			s.Log.WarnContext(ctx, "watch job queues", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}
+}

@@ -1,0 +1,170 @@
+package job
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/exekra/hub/libs/caller"
+	"github.com/exekra/hub/libs/contract/audit"
+	"github.com/exekra/hub/libs/contract/runners"
+	"github.com/exekra/hub/libs/errs"
+	"github.com/google/uuid"
+)
+
+// Audit actions of jobs.
+const (
+	ActionCreate = "job.create"
+	ActionCancel = "job.cancel"
+	ActionFinish = "job.finish"
+)
+
+// Statuses (as the contract spells them).
+const (
+	StatusPending   = runners.JobPending
+	StatusClaimed   = runners.JobClaimed
+	StatusRunning   = runners.JobRunning
+	StatusSucceeded = runners.JobSucceeded
+	StatusFailed    = runners.JobFailed
+	StatusCanceled  = runners.JobCanceled
+)
+
+// NewJob is what a user starts.
+type NewJob struct {
+	Package        string
+	Version        string // "" or "latest": the newest version
+	Environment    string
+	RunnerID       string
+	Labels         []string
+	Parameters     json.RawMessage
+	MaxAttempts    int
+	TimeoutSeconds int
+}
+
+// Create records a pending job (OPERATOR and up, while the license allows
+// new jobs) and queues it. Should queueing fail, the reconcile queues it.
+func (s *Service) Create(ctx context.Context, in NewJob) (Job, error) {
+	if err := requireOperator(ctx); err != nil {
+		return Job{}, err
+	}
+	in, err := validateNew(in)
+	if err != nil {
+		return Job{}, err
+	}
+	if err := s.checkTarget(ctx, in); err != nil {
+		return Job{}, err
+	}
+	if err := s.License.AllowJob(ctx); err != nil {
+		return Job{}, err
+	}
+	pkg, err := s.Store.FindPackage(ctx, in.Package, in.Version)
+	if err != nil {
+		return Job{}, err
+	}
+	j := Job{ID: uuid.NewString(), Package: pkg, Environment: in.Environment, TargetRunnerID: in.RunnerID,
+		Labels: in.Labels, Parameters: in.Parameters, TimeoutSeconds: in.TimeoutSeconds, MaxAttempts: in.MaxAttempts,
+		Status: StatusPending, Attempt: 1, CreatedBy: caller.ActorFromContext(ctx).ID, CreatedAt: s.now()}
+	if err := s.Store.CreateJob(ctx, j, event(ActionCreate, j, nil)); err != nil {
+		return Job{}, fmt.Errorf("create job: %w", err)
+	}
+	s.Meter.JobStatus(StatusPending)
+	if err := s.Queue.Enqueue(ctx, entryOf(j)); err != nil {
+		s.Log.WarnContext(ctx, "queue new job (the reconcile queues it)", "job_id", j.ID, "err", err)
+	}
+	return j, nil
+}
+
+// checkTarget refuses a target runner that could never run the job.
+func (s *Service) checkTarget(ctx context.Context, in NewJob) error {
+	if in.RunnerID == "" {
+		return nil
+	}
+	r, err := s.Runners.RunnerByID(ctx, in.RunnerID)
+	if errs.Is(err, errs.NotFound) {
+		return errs.E(errs.InvalidArgument, "runner_id names no registered runner")
+	}
+	if err != nil {
+		return err
+	}
+	if r.Environment != in.Environment || !subset(in.Labels, r.Labels) {
+		return errs.E(errs.InvalidArgument, "the runner named by runner_id is not of this environment or lacks some of the labels")
+	}
+	return nil
+}
+
+// Cancel cancels a pending job at once; a claimed or running one is marked,
+// and its runner hears it in its next heartbeat reply (or log upload).
+func (s *Service) Cancel(ctx context.Context, id string) (Job, error) {
+	if err := firstError(requireOperator(ctx), checkID(id)); err != nil {
+		return Job{}, err
+	}
+	now := s.now()
+	j, err := s.Store.UpdateJob(ctx, id, func(j *Job) (Change, error) {
+		switch {
+		case j.Terminal():
+			return Change{}, errs.Ef(errs.Conflict, "the job has already %s", j.Status)
+		case j.Status == StatusPending:
+			j.Status, j.FinishedAt = StatusCanceled, &now
+		default:
+			j.CancelRequested = true
+		}
+		ev := event(ActionCancel, *j, map[string]any{"status": j.Status})
+		return Change{Event: &ev}, nil
+	})
+	if err != nil {
+		return Job{}, fmt.Errorf("cancel job %s: %w", id, err)
+	}
+	if j.Status == StatusCanceled {
+		s.Meter.JobStatus(StatusCanceled)
+		if err := s.Queue.Remove(ctx, j.Environment, j.ID); err != nil {
+			s.Log.WarnContext(ctx, "remove canceled job from its queue (a claim skips it)", "job_id", j.ID, "err", err)
+		}
+	}
+	return j, nil
+}
+
+// event is an audit event about a job; the actor is taken from ctx unless set.
+func event(action string, j Job, details map[string]any) audit.Event {
+	if details == nil {
+		details = map[string]any{}
+	}
+	details["package"], details["version"], details["environment"] = j.Package.Name, j.Package.Version, j.Environment
+	details["attempt"] = j.Attempt
+	return audit.Event{Action: action, Target: audit.Target{Type: "job", ID: j.ID}, Details: details}
+}
+
+// subset reports whether every label of want is in have.
+func subset(want, have []string) bool {
+	for _, l := range want {
+		if !slices.Contains(have, l) {
+			return false
+		}
+	}
+	return true
+}
+
+// normalizeParameters makes absent or null parameters an empty object and
+// refuses anything but an object.
+func normalizeParameters(raw json.RawMessage) (json.RawMessage, error) {
+	trimmed := bytes.TrimSpace(raw)
+	if len(trimmed) == 0 || string(trimmed) == "null" {
+		return json.RawMessage(`{}`), nil
+	}
+	var obj map[string]json.RawMessage
+	if len(trimmed) > MaxParametersBytes || json.Unmarshal(trimmed, &obj) != nil || !strings.HasPrefix(string(trimmed), "{") {
+		return nil, errs.Ef(errs.InvalidArgument, "parameters must be a JSON object of at most %d bytes", MaxParametersBytes)
+	}
+	return json.RawMessage(trimmed), nil
+}
+
+func firstError(list ...error) error {
+	for _, err := range list {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

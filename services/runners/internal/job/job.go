@@ -1,0 +1,188 @@
+// Package job is the runners service's jobs domain: jobs recorded in
+// PostgreSQL (the truth) and dispatched through a queue (Redis Streams, only
+// ever transient), claimed by long poll under a fencing attempt number,
+// leased, retried or failed when a runner is lost, timed out, canceled,
+// logged with a per-job cap, and finished exactly once per attempt.
+package job
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/exekra/hub/libs/contract/audit"
+	"github.com/exekra/hub/services/runners/internal/runner"
+)
+
+// Job is a job as the store keeps it.
+type Job struct {
+	ID              string
+	Package         Package
+	Environment     string
+	TargetRunnerID  string // "" : any runner of the environment with the labels
+	Labels          []string
+	Parameters      json.RawMessage
+	TimeoutSeconds  int
+	MaxAttempts     int
+	Status          string
+	Attempt         int    // fencing number of the current (or next) claim, from 1
+	RunnerID        string // the runner holding (or last holding) it
+	LeaseExpiresAt  *time.Time
+	CancelRequested bool
+	CreatedBy       string
+	CreatedAt       time.Time
+	ClaimedAt       *time.Time
+	StartedAt       *time.Time
+	FinishedAt      *time.Time
+	ExitCode        *int
+	Error           string
+	LogSeq          int64
+	LogBytes        int64
+	LogTruncated    bool
+}
+
+// Attempts is how many claims the job has had.
+func (j Job) Attempts() int {
+	if j.Status == StatusPending {
+		return j.Attempt - 1
+	}
+	return j.Attempt
+}
+
+// Terminal reports whether the job has finished.
+func (j Job) Terminal() bool {
+	return j.Status == StatusSucceeded || j.Status == StatusFailed || j.Status == StatusCanceled
+}
+
+// Package is a published package version.
+type Package struct {
+	Name      string
+	Version   string
+	SHA256    string
+	SizeBytes int64
+}
+
+// LogLine is one line of a job's log.
+type LogLine struct {
+	Seq     int64
+	TS      time.Time
+	Stream  string
+	Message string
+}
+
+// Entry is a pending job in the queue: enough to match a runner without
+// asking PostgreSQL.
+type Entry struct {
+	JobID          string
+	Attempt        int
+	Environment    string
+	TargetRunnerID string
+	Labels         []string
+	CreatedAt      time.Time // orders the reconcile; queues need not keep it
+}
+
+func entryOf(j Job) Entry {
+	return Entry{JobID: j.ID, Attempt: j.Attempt, Environment: j.Environment, TargetRunnerID: j.TargetRunnerID, Labels: j.Labels,
+		CreatedAt: j.CreatedAt}
+}
+
+// Claim is a fenced claim of an entry by a runner.
+type Claim struct {
+	Entry
+	RunnerID     string
+	RunnerLabels []string
+	Now          time.Time
+	LeaseUntil   time.Time
+}
+
+// Change is what an UpdateFunc asks the store to write besides the job.
+type Change struct {
+	Event *audit.Event // recorded in the same transaction when not nil
+	Lines []LogLine    // appended to the job's log
+}
+
+// UpdateFunc changes a job the store has locked; an error rolls back.
+type UpdateFunc func(j *Job) (Change, error)
+
+// Query selects jobs, newest first.
+type Query struct {
+	Status      string
+	Environment string
+	RunnerID    string
+	After       *Cursor
+	Limit       int
+}
+
+// Cursor is the position after the last job of a page.
+type Cursor struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+// Touched is a job a heartbeat named.
+type Touched struct {
+	ID              string
+	WasClaimed      bool // it just became running
+	CancelRequested bool
+}
+
+// Store keeps jobs in PostgreSQL. Errors carry errs kinds (NotFound).
+type Store interface {
+	// FindPackage returns a published version; "latest" is the newest.
+	FindPackage(ctx context.Context, name, version string) (Package, error)
+	CreateJob(ctx context.Context, j Job, ev audit.Event) error
+	JobByID(ctx context.Context, id string) (Job, error)
+	ListJobs(ctx context.Context, q Query) ([]Job, error)
+	// ClaimJob moves the entry's job from pending to claimed by c.RunnerID
+	// if it is still pending at c.Attempt and the runner matches; false when not.
+	ClaimJob(ctx context.Context, c Claim) (Job, bool, error)
+	// UpdateJob locks the job, lets fn change it and writes it with fn's change.
+	UpdateJob(ctx context.Context, id string, fn UpdateFunc) (Job, error)
+	// TouchJobs renews the leases of the runner's claimed and running jobs
+	// among ids and makes the claimed ones running.
+	TouchJobs(ctx context.Context, runnerID string, ids []string, now, leaseUntil time.Time) ([]Touched, error)
+	Logs(ctx context.Context, id string, after int64, limit int) ([]LogLine, error)
+	// ExpiredJobs lists claimed or running jobs whose lease ended before now
+	// or whose timeout (from the claim, plus grace) passed.
+	ExpiredJobs(ctx context.Context, now time.Time, grace time.Duration, limit int) ([]string, error)
+	// PendingEntries lists pending jobs after the cursor (zero: from the
+	// start), oldest first.
+	PendingEntries(ctx context.Context, after Cursor, limit int) ([]Entry, error)
+	// PendingCounts counts pending jobs by environment.
+	PendingCounts(ctx context.Context) (map[string]int, error)
+}
+
+// Queue dispatches pending jobs: one stream per environment. It holds only
+// transient state; PostgreSQL decides who gets a job.
+type Queue interface {
+	Enqueue(ctx context.Context, es ...Entry) error
+	// Take removes and returns the oldest entry of the environment that the
+	// runner may run (its id, or none; labels a subset of its labels).
+	Take(ctx context.Context, environment, runnerID string, labels []string) (Entry, bool, error)
+	// Remove drops a job's entry (a canceled job).
+	Remove(ctx context.Context, environment, jobID string) error
+	// Missing returns those of ids that no entry stands for.
+	Missing(ctx context.Context, ids []string) ([]string, error)
+	// Watch calls wake with an environment whenever an entry is added to
+	// it (by any instance), until ctx ends.
+	Watch(ctx context.Context, wake func(environment string)) error
+}
+
+// Runners is what the jobs domain asks of the registry.
+type Runners interface {
+	Authenticate(ctx context.Context, p runner.Presented) (runner.View, error)
+	// RunnersOf lists every runner of an environment with its status.
+	RunnersOf(ctx context.Context, environment string) ([]runner.View, error)
+	RunnerByID(ctx context.Context, id string) (runner.Runner, error)
+}
+
+// License asks whether new jobs are allowed (license_required when not).
+type License interface {
+	AllowJob(ctx context.Context) error
+}
+
+// Meter counts what the jobs metrics show.
+type Meter interface {
+	JobStatus(status string)
+	QueueDepth(environment string, n int)
+}

@@ -1,0 +1,155 @@
+package job
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/exekra/hub/libs/contract/audit"
+	"github.com/exekra/hub/libs/contract/runners"
+)
+
+// reapBatch is how many jobs one reap looks at most; reconcileBatch how
+// many pending jobs one reconcile step reads.
+const (
+	reapBatch      = 500
+	reconcileBatch = 1000
+)
+
+// Reap ends the leases that expired and the jobs that ran out of time: a
+// job whose runner was lost goes back to pending at the next attempt (and
+// into its queue), or fails with runner_lost after max_attempts; one whose
+// cancel was asked for is canceled; one past timeout_seconds (plus the grace
+// the runner has to report it) fails with timeout. It returns how many.
+func (s *Service) Reap(ctx context.Context) (int, error) {
+	now := s.now()
+	ids, err := s.Store.ExpiredJobs(ctx, now, s.TimeoutGrace, reapBatch)
+	if err != nil {
+		return 0, fmt.Errorf("find expired jobs: %w", err)
+	}
+	n := 0
+	for _, id := range ids {
+		var requeue bool
+		j, err := s.Store.UpdateJob(ctx, id, func(j *Job) (Change, error) {
+			var ev *audit.Event
+			ev, requeue = s.expire(j, now)
+			if ev == nil && !requeue {
+				return Change{}, errUnchanged // renewed or finished meanwhile
+			}
+			return Change{Event: ev}, nil
+		})
+		if errors.Is(err, errUnchanged) {
+			continue
+		}
+		if err != nil {
+			return n, fmt.Errorf("reap job %s: %w", id, err)
+		}
+		n++
+		s.Meter.JobStatus(j.Status)
+		if requeue {
+			s.requeue(ctx, entryOf(j))
+		}
+	}
+	return n, nil
+}
+
+// expire decides what becomes of a job whose lease or time may be over: an
+// event when it finishes, requeue when it goes back to pending.
+func (s *Service) expire(j *Job, now time.Time) (*audit.Event, bool) {
+	if j.Status != StatusClaimed && j.Status != StatusRunning {
+		return nil, false
+	}
+	timedOut := j.ClaimedAt != nil && now.After(j.ClaimedAt.Add(time.Duration(j.TimeoutSeconds)*time.Second+s.TimeoutGrace))
+	lost := j.LeaseExpiresAt != nil && now.After(*j.LeaseExpiresAt)
+	switch {
+	case timedOut:
+		finish(j, now, StatusFailed, nil, runners.JobErrorTimeout)
+	case !lost:
+		return nil, false
+	case j.CancelRequested:
+		finish(j, now, StatusCanceled, nil, "")
+	case j.Attempt >= j.MaxAttempts:
+		finish(j, now, StatusFailed, nil, runners.JobErrorRunnerLost)
+	default:
+		j.Status, j.Attempt, j.RunnerID = StatusPending, j.Attempt+1, ""
+		j.LeaseExpiresAt, j.ClaimedAt, j.StartedAt = nil, nil, nil
+		return nil, true
+	}
+	ev := event(ActionFinish, *j, map[string]any{"status": j.Status, "error": j.Error})
+	ev.Actor = audit.Actor{Type: audit.ActorSystem}
+	return &ev, false
+}
+
+// Reconcile queues every pending job that no queue entry stands for (Redis
+// lost or flushed, a crash between commit and queueing) and returns how
+// many. A job queued twice is harmless: PostgreSQL lets one claim win.
+func (s *Service) Reconcile(ctx context.Context) (int, error) {
+	n, after := 0, Cursor{}
+	for {
+		es, err := s.Store.PendingEntries(ctx, after, reconcileBatch)
+		if err != nil || len(es) == 0 {
+			return n, err
+		}
+		ids := make([]string, len(es))
+		byID := make(map[string]Entry, len(es))
+		for i, e := range es {
+			ids[i], byID[e.JobID] = e.JobID, e
+		}
+		missing, err := s.Queue.Missing(ctx, ids)
+		if err != nil {
+			return n, fmt.Errorf("find unqueued jobs: %w", err)
+		}
+		lost := make([]Entry, 0, len(missing))
+		for _, id := range missing {
+			lost = append(lost, byID[id])
+		}
+		if err := s.Queue.Enqueue(ctx, lost...); err != nil {
+			return n, fmt.Errorf("queue %d jobs again: %w", len(lost), err)
+		}
+		n += len(lost)
+		last := es[len(es)-1]
+		after = Cursor{CreatedAt: last.CreatedAt, ID: last.JobID}
+	}
+}
+
+// MeasureQueues sets the queue depth gauge from PostgreSQL (the truth).
+func (s *Service) MeasureQueues(ctx context.Context) error {
+	counts, err := s.Store.PendingCounts(ctx)
+	if err != nil {
+		return err
+	}
+	for _, env := range runners.Environments {
+		s.Meter.QueueDepth(env, counts[env])
+	}
+	return nil
+}
+
+// RunMaintenance reconciles the queues with PostgreSQL now and every
+// ReconcileInterval, and reaps and measures every ReapInterval, until ctx ends.
+func (s *Service) RunMaintenance(ctx context.Context) {
+	s.logged(ctx, "reconcile job queues", s.Reconcile)
+	reap, reconcile := time.NewTicker(ReapInterval), time.NewTicker(ReconcileInterval)
+	defer reap.Stop()
+	defer reconcile.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-reap.C:
+			s.logged(ctx, "reap jobs", s.Reap)
+			s.logged(ctx, "measure job queues", func(ctx context.Context) (int, error) { return 0, s.MeasureQueues(ctx) })
+		case <-reconcile.C:
+			s.logged(ctx, "reconcile job queues", s.Reconcile)
+		}
+	}
+}
+
+func (s *Service) logged(ctx context.Context, what string, fn func(context.Context) (int, error)) {
+	n, err := fn(ctx)
+	if err != nil && ctx.Err() == nil {
+		s.Log.WarnContext(ctx, what, "done", n, "err", err)
+	} else if n > 0 {
+		s.Log.InfoContext(ctx, what, "jobs", n)
+	}
+}

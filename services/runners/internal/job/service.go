@@ -1,0 +1,128 @@
+package job
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/exekra/hub/libs/caller"
+	"github.com/exekra/hub/libs/contract/audit"
+	"github.com/exekra/hub/libs/contract/identity"
+	"github.com/exekra/hub/libs/errs"
+)
+
+// Defaults of Deps.
+const (
+	DefaultLease        = 60 * time.Second // a claim's lease, renewed by logs and heartbeats
+	DefaultTimeoutGrace = 30 * time.Second // past timeout_seconds the runner gets to report before the reaper fails the job
+	DefaultLogCap       = 1 << 20          // bytes of log messages kept per job; then one "[log truncated]" line
+	DefaultRecheck      = 5 * time.Second  // a waiting claim looks again even without a wake-up
+	ReapInterval        = 2 * time.Second
+	ReconcileInterval   = 30 * time.Second
+)
+
+// Deps are what a Service is built from.
+type Deps struct {
+	Store        Store
+	Queue        Queue
+	Runners      Runners
+	License      License
+	Meter        Meter // may be nil
+	Log          *slog.Logger
+	Now          func() time.Time // time.Now unless a test controls the clock
+	Lease        time.Duration
+	TimeoutGrace time.Duration // DefaultTimeoutGrace when zero; negative means none
+	LogCap       int64
+	Recheck      time.Duration
+}
+
+// Service is the jobs domain's operations.
+type Service struct {
+	Deps
+	waiters *waiters
+}
+
+// NewService checks d and fills its defaults.
+func NewService(d Deps) (*Service, error) {
+	if d.Store == nil || d.Queue == nil || d.Runners == nil || d.License == nil || d.Log == nil {
+		return nil, errors.New("job service: missing dependency")
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Lease <= 0 {
+		d.Lease = DefaultLease
+	}
+	if d.TimeoutGrace == 0 {
+		d.TimeoutGrace = DefaultTimeoutGrace
+	}
+	d.TimeoutGrace = max(d.TimeoutGrace, 0)
+	if d.LogCap <= 0 {
+		d.LogCap = DefaultLogCap
+	}
+	if d.Recheck <= 0 {
+		d.Recheck = DefaultRecheck
+	}
+	if d.Meter == nil {
+		d.Meter = noMeter{}
+	}
+	return &Service{Deps: d, waiters: newWaiters()}, nil
+}
+
+type noMeter struct{}
+
+func (noMeter) JobStatus(string)       {}
+func (noMeter) QueueDepth(string, int) {}
+
+// now is the service's clock at the precision PostgreSQL keeps.
+func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
+
+// requireOperator re-checks, behind the gateway, that a user of at least
+// the OPERATOR role asks.
+func requireOperator(ctx context.Context) error {
+	a := caller.ActorFromContext(ctx)
+	if a.Type != audit.ActorUser || !identity.RoleAtLeast(a.Role, identity.RoleOperator) {
+		return errs.E(errs.PermissionDenied, "jobs need a signed-in user with the OPERATOR role or higher")
+	}
+	return nil
+}
+
+// waiters wakes the claims waiting for an environment: one channel per
+// environment, closed (and replaced) when an entry is added to it.
+type waiters struct {
+	mu      sync.Mutex
+	chans   map[string]chan struct{}
+	stopped chan struct{}
+	once    sync.Once
+}
+
+func newWaiters() *waiters {
+	return &waiters{chans: map[string]chan struct{}{}, stopped: make(chan struct{})}
+}
+
+// channel is closed at the next wake of environment; take it before looking
+// at the queue so no wake-up falls between the look and the wait.
+func (w *waiters) channel(environment string) <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c, ok := w.chans[environment]
+	if !ok {
+		c = make(chan struct{})
+		w.chans[environment] = c
+	}
+	return c
+}
+
+func (w *waiters) wake(environment string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if c, ok := w.chans[environment]; ok {
+		close(c)
+		delete(w.chans, environment)
+	}
+}
+
+// stop ends every wait, now and later (the instance is stopping).
+func (w *waiters) stop() { w.once.Do(func() { close(w.stopped) }) }

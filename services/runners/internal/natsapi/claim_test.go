@@ -1,0 +1,182 @@
+package natsapi_test
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/exekra/hub/libs/contract/runners"
+	"github.com/exekra/hub/services/runners/internal/job"
+)
+
+func TestClaimMatching(t *testing.T) {
+	h := newJobsHarness(t)
+	h.publish(t, "etl", "1.0.0", time.Now())
+	plain := h.register(t, "plain", runners.EnvStaging)
+	gpu := h.register(t, "gpu", runners.EnvStaging, "gpu", "linux")
+	prod := h.register(t, "prod", runners.EnvProduction, "gpu", "linux")
+	needsGPU := h.create(t, runners.CreateJobRequest{Package: "etl", Environment: runners.EnvStaging, Labels: []string{"gpu"}})
+	forPlain := h.create(t, runners.CreateJobRequest{Package: "etl", Environment: runners.EnvStaging, RunnerID: plain.Runner.ID})
+	anyOne := h.create(t, runners.CreateJobRequest{Package: "etl", Environment: runners.EnvStaging})
+	none := func(t *testing.T, reg runners.Registered) {
+		t.Helper()
+		if c, err := h.claim(reg, 0); c != nil || err != nil {
+			t.Fatalf("claim = %+v, %v", c, err)
+		}
+	}
+	t.Run("a runner of another environment gets nothing", func(t *testing.T) { none(t, prod) })
+	t.Run("a runner without the labels skips the job and gets the next it may run", func(t *testing.T) {
+		if c := h.mustClaim(t, plain); c.ID != forPlain.ID || c.Attempt != 1 || c.Package.SHA256 == "" || c.Package.Version != "1.0.0" {
+			t.Fatalf("claimed %+v", c)
+		}
+	})
+	t.Run("a job aimed at another runner is left alone", func(t *testing.T) {
+		if c := h.mustClaim(t, gpu); c.ID != needsGPU.ID {
+			t.Fatalf("claimed %s", c.ID)
+		}
+		if c := h.mustClaim(t, gpu); c.ID != anyOne.ID {
+			t.Fatalf("claimed %s", c.ID)
+		}
+		none(t, gpu)
+	})
+	t.Run("the claimed job shows its runner and lease", func(t *testing.T) {
+		j := h.getJob(t, needsGPU.ID)
+		if j.Status != runners.JobClaimed || j.RunnerID == nil || *j.RunnerID != gpu.Runner.ID || j.Attempts != 1 {
+			t.Fatalf("job %+v", j)
+		}
+	})
+	t.Run("a wrong secret claims nothing", func(t *testing.T) {
+		bad := plain
+		bad.MachineSecret = "exk_ms_wrong"
+		_, err := h.claim(bad, 0)
+		wantKind(t, err, "invalid_credentials")
+	})
+}
+
+// claimAll has n runners of Staging claim with wait 0 until the queue is
+// empty, and returns every job id claimed, by runner.
+func (h *jobsHarness) claimAll(t *testing.T, regs []runners.Registered) [][]string {
+	t.Helper()
+	got := make([][]string, len(regs))
+	var wg sync.WaitGroup
+	for i, reg := range regs {
+		wg.Go(func() {
+			for {
+				c, err := h.claim(reg, 0)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if c == nil {
+					return
+				}
+				got[i] = append(got[i], c.ID)
+			}
+		})
+	}
+	wg.Wait()
+	return got
+}
+
+func (h *jobsHarness) runnerFleet(t *testing.T, n int) []runners.Registered {
+	t.Helper()
+	regs := make([]runners.Registered, n)
+	for i := range regs {
+		regs[i] = h.register(t, fmt.Sprintf("r%02d", i), runners.EnvStaging)
+	}
+	return regs
+}
+
+func (h *jobsHarness) createMany(t *testing.T, n int) []string {
+	t.Helper()
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = h.create(t, runners.CreateJobRequest{Package: "etl", Environment: runners.EnvStaging}).ID
+	}
+	return ids
+}
+
+// wantEachOnce checks that got holds every id of want exactly once.
+func wantEachOnce(t *testing.T, want []string, got [][]string) {
+	t.Helper()
+	var all []string
+	for _, ids := range got {
+		all = append(all, ids...)
+	}
+	slices.Sort(all)
+	want = slices.Sorted(slices.Values(want))
+	if !slices.Equal(all, want) {
+		t.Fatalf("claimed %d jobs (%d distinct), want each of %d once", len(all), len(slices.Compact(slices.Clone(all))), len(want))
+	}
+}
+
+func TestClaimExactlyOnce(t *testing.T) {
+	h := newJobsHarness(t)
+	h.publish(t, "etl", "1.0.0", time.Now())
+	regs := h.runnerFleet(t, 10)
+	ids := h.createMany(t, 200)
+	got := h.claimAll(t, regs)
+	wantEachOnce(t, ids, got)
+	var claimed int
+	if err := h.pool.QueryRow(t.Context(), "SELECT count(*) FROM jobs WHERE status = 'claimed' AND attempt = 1").Scan(&claimed); err != nil || claimed != 200 {
+		t.Fatalf("%d claimed, %v", claimed, err)
+	}
+}
+
+// TestClaimLongPoll has 20 runners waiting in long polls while 100 jobs are
+// created one by one by another instance of the service (so the wake-up
+// goes through Redis and this instance's watcher), and measures the time
+// from the start of each create to the runner holding the job.
+func TestClaimLongPoll(t *testing.T) {
+	h := newJobsHarness(t)
+	h.publish(t, "etl", "1.0.0", time.Now())
+	regs := h.runnerFleet(t, 20)
+	other := h.jobService(t)
+	got := make(chan string, 100)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, reg := range regs {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if c, err := h.claim(reg, 2); err != nil {
+					t.Error(err)
+					return
+				} else if c != nil {
+					got <- c.ID
+				}
+			}
+		})
+	}
+	defer func() { close(stop); wg.Wait() }()
+	time.Sleep(200 * time.Millisecond) // every runner waiting
+	lat := make([]time.Duration, 0, 100)
+	for range 100 {
+		start := time.Now()
+		j, err := other.Create(as(operator), job.NewJob{Package: "etl", Environment: runners.EnvStaging})
+		if err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case id := <-got:
+			lat = append(lat, time.Since(start))
+			if id != j.ID {
+				t.Fatalf("claimed %s, created %s", id, j.ID)
+			}
+		case <-time.After(time.Second):
+			t.Fatal("a job created while runners wait was not handed over within 1 s")
+		}
+	}
+	slices.Sort(lat)
+	t.Logf("pickup latency (create start -> runner has it, 20 runners waiting, 100 jobs): p50 %v, p99 %v, max %v",
+		lat[49], lat[98], lat[99])
+	if lat[49] > 100*time.Millisecond {
+		t.Fatalf("p50 %v: waiting claims are not woken at once", lat[49])
+	}
+}

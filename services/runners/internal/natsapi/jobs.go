@@ -1,0 +1,123 @@
+package natsapi
+
+import (
+	"context"
+	"time"
+
+	contract "github.com/exekra/hub/libs/contract/runners"
+	"github.com/exekra/hub/libs/natsrpc"
+	"github.com/exekra/hub/services/runners/internal/job"
+	"github.com/exekra/hub/services/runners/internal/runner"
+)
+
+// JobEndpoints lists the jobs operations: the user side (roles checked by
+// the domain) and the runner side (credentials checked as for a heartbeat).
+func JobEndpoints(svc *job.Service) []natsrpc.Endpoint {
+	return append(jobUserEndpoints(svc), jobAgentEndpoints(svc)...)
+}
+
+func jobUserEndpoints(svc *job.Service) []natsrpc.Endpoint {
+	return []natsrpc.Endpoint{
+		natsrpc.Handle(contract.SubjectJobCreate, func(ctx context.Context, req contract.CreateJobRequest) (contract.Job, error) {
+			j, err := svc.Create(ctx, job.NewJob{Package: req.Package, Version: req.Version, Environment: req.Environment,
+				RunnerID: req.RunnerID, Labels: req.Labels, Parameters: req.Parameters, MaxAttempts: req.MaxAttempts,
+				TimeoutSeconds: req.TimeoutSeconds})
+			return ToJob(job.Viewed{Job: j}), err
+		}),
+		natsrpc.Handle(contract.SubjectJobGet, func(ctx context.Context, req contract.JobRequest) (contract.Job, error) {
+			v, err := svc.Get(ctx, req.ID)
+			return ToJob(v), err
+		}),
+		natsrpc.Handle(contract.SubjectJobList, func(ctx context.Context, req contract.ListJobsRequest) (contract.ListJobsResponse, error) {
+			q := job.Query{Limit: req.Limit, Status: req.Status, Environment: req.Environment, RunnerID: req.RunnerID}
+			page, err := svc.List(ctx, q, req.Cursor)
+			if err != nil {
+				return contract.ListJobsResponse{}, err
+			}
+			items := make([]contract.Job, 0, len(page.Jobs))
+			for _, j := range page.Jobs {
+				items = append(items, ToJob(job.Viewed{Job: j}))
+			}
+			return contract.ListJobsResponse{Items: items, NextCursor: page.NextCursor}, nil
+		}),
+		natsrpc.Handle(contract.SubjectJobCancel, func(ctx context.Context, req contract.JobRequest) (contract.Job, error) {
+			j, err := svc.Cancel(ctx, req.ID)
+			return ToJob(job.Viewed{Job: j}), err
+		}),
+		natsrpc.Handle(contract.SubjectJobLogs, func(ctx context.Context, req contract.JobLogsRequest) (contract.JobLogs, error) {
+			lines, err := svc.Logs(ctx, req.ID, req.After, req.Limit)
+			out := contract.JobLogs{Lines: make([]contract.LogLine, 0, len(lines))}
+			for _, l := range lines {
+				out.Lines = append(out.Lines, contract.LogLine{Seq: l.Seq, TS: l.TS, Stream: l.Stream, Message: l.Message})
+			}
+			return out, err
+		}),
+	}
+}
+
+func jobAgentEndpoints(svc *job.Service) []natsrpc.Endpoint {
+	claim := natsrpc.Handle(contract.SubjectClaim, func(ctx context.Context, req contract.ClaimRequest) (contract.ClaimResponse, error) {
+		j, err := svc.Claim(ctx, presented(req.AgentRequest), time.Duration(req.WaitSeconds)*time.Second)
+		if err != nil || j == nil {
+			return contract.ClaimResponse{}, err
+		}
+		return contract.ClaimResponse{Job: ToClaimed(*j)}, nil
+	})
+	claim.Timeout = contract.ClaimTimeout // a long poll outlives DefaultTimeout
+	return []natsrpc.Endpoint{
+		claim,
+		natsrpc.Handle(contract.SubjectLogs, func(ctx context.Context, req contract.AgentLogsRequest) (contract.AgentLogsResponse, error) {
+			lines := make([]job.LogLine, len(req.Lines))
+			for i, l := range req.Lines {
+				lines[i] = job.LogLine{TS: l.TS, Stream: l.Stream, Message: l.Message}
+			}
+			stop, err := svc.AppendLogs(ctx, presented(req.AgentRequest), req.JobID, req.Attempt, lines)
+			return contract.AgentLogsResponse{CancelRequested: stop}, err
+		}),
+		natsrpc.Handle(contract.SubjectComplete, func(ctx context.Context, req contract.CompleteRequest) (contract.CompleteResponse, error) {
+			o := job.Outcome{Status: req.Status, ExitCode: req.ExitCode, Error: req.Error}
+			return contract.CompleteResponse{}, svc.Complete(ctx, presented(req.AgentRequest), req.JobID, req.Attempt, o)
+		}),
+	}
+}
+
+func presented(r contract.AgentRequest) runner.Presented {
+	return runner.Presented{RunnerID: r.RunnerID, SecretSHA256: r.SecretSHA256, Protocol: r.Protocol, UserAgent: r.UserAgent}
+}
+
+// ToJob shows a job as the contract does.
+func ToJob(v job.Viewed) contract.Job {
+	j := v.Job
+	out := contract.Job{ID: j.ID, Package: j.Package.Name, Version: j.Package.Version, Environment: j.Environment,
+		Labels: j.Labels, Parameters: j.Parameters, Status: j.Status, PendingReason: v.PendingReason,
+		CancelRequested: j.CancelRequested, Attempts: j.Attempts(), MaxAttempts: j.MaxAttempts,
+		TimeoutSeconds: j.TimeoutSeconds, CreatedBy: j.CreatedBy, CreatedAt: j.CreatedAt.UTC(),
+		StartedAt: j.StartedAt, FinishedAt: j.FinishedAt, ExitCode: j.ExitCode}
+	if out.Labels == nil {
+		out.Labels = []string{}
+	}
+	if len(out.Parameters) == 0 {
+		out.Parameters = []byte(`{}`)
+	}
+	if j.TargetRunnerID != "" {
+		out.TargetRunnerID = &j.TargetRunnerID
+		out.RunnerID = &j.TargetRunnerID
+	}
+	if j.RunnerID != "" {
+		out.RunnerID = &j.RunnerID
+	}
+	if j.Error != "" {
+		out.Error = &j.Error
+	}
+	return out
+}
+
+// ToClaimed shows a claimed job as the runner gets it.
+func ToClaimed(j job.Job) *contract.ClaimedJob {
+	c := &contract.ClaimedJob{ID: j.ID, Parameters: j.Parameters, TimeoutSeconds: j.TimeoutSeconds, Attempt: j.Attempt,
+		Package: contract.PackageRef{Name: j.Package.Name, Version: j.Package.Version, SHA256: j.Package.SHA256, SizeBytes: j.Package.SizeBytes}}
+	if j.LeaseExpiresAt != nil {
+		c.LeaseExpiresAt = j.LeaseExpiresAt.UTC()
+	}
+	return c
+}

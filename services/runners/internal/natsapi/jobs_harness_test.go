@@ -1,0 +1,132 @@
+package natsapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/exekra/hub/libs/contract/runners"
+	"github.com/exekra/hub/libs/testkit/natstest"
+	"github.com/exekra/hub/services/runners/internal/job"
+	"github.com/exekra/hub/services/runners/internal/natsapi"
+	"github.com/exekra/hub/services/runners/internal/prom"
+	"github.com/exekra/hub/services/runners/internal/redisq"
+)
+
+// jobsHarness is the registry harness with the jobs domain served too (its
+// watcher running), and jobDeps to build more instances of it.
+type jobsHarness struct {
+	*harness
+	jobDeps job.Deps
+	jobs    *job.Service
+}
+
+func newJobsHarness(t testing.TB, tune ...func(*job.Deps)) *jobsHarness {
+	t.Helper()
+	h := &jobsHarness{harness: newHarness(t)}
+	h.jobDeps = job.Deps{Store: h.store.Store.Jobs(), Queue: redisq.New(h.rdb, runners.Environments),
+		Runners: h.svc, License: natsapi.License{Client: h.client}, Meter: prom.NewJobs(h.reg), Log: h.log,
+		Now: h.clock.Now, TimeoutGrace: -1, Recheck: 2 * time.Second}
+	for _, fn := range tune {
+		fn(&h.jobDeps)
+	}
+	h.jobs = h.jobService(t)
+	h.svc.Jobs = h.jobs
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); h.jobs.RunWatcher(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	serve(t, natstest.Connect(t, h.url), h.log, "exekra-runners-jobs", natsapi.JobEndpoints(h.jobs)...)
+	return h
+}
+
+// jobService builds another instance of the jobs domain (without a watcher).
+func (h *jobsHarness) jobService(t testing.TB) *job.Service {
+	t.Helper()
+	svc, err := job.NewService(h.jobDeps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+// publish records a package version as the package storage will.
+func (h *jobsHarness) publish(t testing.TB, name, version string, at time.Time) {
+	t.Helper()
+	_, err := h.pool.Exec(t.Context(), `INSERT INTO packages (name, version, sha256, size_bytes, published_by, published_at)
+		VALUES ($1, $2, $3, 1234, 'dev', $4)`, name, version, fmt.Sprintf("%064x", len(name)+len(version)), at)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// create starts a job as an operator.
+func (h *jobsHarness) create(t testing.TB, req runners.CreateJobRequest) runners.Job {
+	t.Helper()
+	return must[runners.Job](t)(call[runners.Job](as(operator), h.harness, runners.SubjectJobCreate, req))
+}
+
+func (h *jobsHarness) getJob(t testing.TB, id string) runners.Job {
+	t.Helper()
+	return must[runners.Job](t)(call[runners.Job](as(operator), h.harness, runners.SubjectJobGet, runners.JobRequest{ID: id}))
+}
+
+func agent(reg runners.Registered) runners.AgentRequest {
+	return runners.AgentRequest{Credentials: runners.Credentials{RunnerID: reg.Runner.ID,
+		SecretSHA256: runners.SecretSHA256(reg.MachineSecret)}, UserAgent: "exekra-runner/test"}
+}
+
+// claim long-polls for a job as reg (nil: none within wait).
+func (h *jobsHarness) claim(reg runners.Registered, wait int) (*runners.ClaimedJob, error) {
+	ctx, cancel := context.WithTimeout(gateway(sourceIP), runners.ClaimTimeout)
+	defer cancel()
+	resp, err := call[runners.ClaimResponse](ctx, h.harness, runners.SubjectClaim,
+		runners.ClaimRequest{AgentRequest: agent(reg), WaitSeconds: wait})
+	return resp.Job, err
+}
+
+func (h *jobsHarness) mustClaim(t testing.TB, reg runners.Registered) runners.ClaimedJob {
+	t.Helper()
+	c, err := h.claim(reg, 0)
+	if err != nil || c == nil {
+		t.Fatalf("claim = %v, %v", c, err)
+	}
+	return *c
+}
+
+func (h *jobsHarness) upload(reg runners.Registered, id string, attempt int, msgs ...string) (runners.AgentLogsResponse, error) {
+	req := runners.AgentLogsRequest{AgentRequest: agent(reg), JobID: id, Attempt: attempt}
+	for _, m := range msgs {
+		req.Lines = append(req.Lines, runners.AgentLogLine{TS: h.clock.Now(), Stream: "stdout", Message: m})
+	}
+	return call[runners.AgentLogsResponse](gateway(sourceIP), h.harness, runners.SubjectLogs, req)
+}
+
+func (h *jobsHarness) complete(reg runners.Registered, id string, attempt int, status string) error {
+	code := 0
+	_, err := call[runners.CompleteResponse](gateway(sourceIP), h.harness, runners.SubjectComplete,
+		runners.CompleteRequest{AgentRequest: agent(reg), JobID: id, Attempt: attempt, Status: status, ExitCode: &code})
+	return err
+}
+
+// beatWith sends a heartbeat naming running jobs.
+func (h *jobsHarness) beatWith(t testing.TB, reg runners.Registered, running ...string) runners.HeartbeatResponse {
+	t.Helper()
+	hb := heartbeat()
+	hb.RunningJobIDs = append([]string{}, running...)
+	return must[runners.HeartbeatResponse](t)(h.beat(gateway(sourceIP), reg.Runner.ID, reg.MachineSecret, hb))
+}
+
+func (h *jobsHarness) status(t testing.TB, id string) (string, int) {
+	t.Helper()
+	var status string
+	var attempt int
+	if err := h.pool.QueryRow(t.Context(), "SELECT status, attempt FROM jobs WHERE id = $1", id).Scan(&status, &attempt); err != nil {
+		t.Fatal(err)
+	}
+	return status, attempt
+}
+
+func params(s string) json.RawMessage { return json.RawMessage(s) }

@@ -1,0 +1,102 @@
+package natsapi_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/exekra/hub/libs/caller"
+	"github.com/exekra/hub/libs/contract/runners"
+	"github.com/exekra/hub/libs/errs"
+)
+
+func TestJobCreateGetListCancel(t *testing.T) {
+	h := newJobsHarness(t)
+	t0 := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	h.publish(t, "etl", "1.0.0", t0)
+	h.publish(t, "etl", "1.1.0", t0.Add(time.Hour))
+	req := runners.CreateJobRequest{Package: "etl", Environment: runners.EnvStaging, Labels: []string{"gpu"}, Parameters: params(`{"n": 1}`)}
+	j := h.create(t, req)
+	t.Run("a new job is pending at the latest version with its defaults", func(t *testing.T) {
+		if j.Status != runners.JobPending || j.Version != "1.1.0" || j.Attempts != 0 || j.MaxAttempts != 1 ||
+			j.TimeoutSeconds != 3600 || j.CreatedBy != operator.ID || j.RunnerID != nil || string(j.Parameters) != `{"n":1}` {
+			t.Fatalf("job %+v", j)
+		}
+	})
+	t.Run("get shows it with why it waits", func(t *testing.T) {
+		if got := h.getJob(t, j.ID); got.ID != j.ID || got.PendingReason != runners.PendingNoRunner || got.Labels[0] != "gpu" {
+			t.Fatalf("job %+v", got)
+		}
+	})
+	t.Run("bad requests are refused", func(t *testing.T) {
+		for name, tc := range map[string]struct {
+			req  runners.CreateJobRequest
+			kind errs.Kind
+		}{
+			"an unknown package":         {runners.CreateJobRequest{Package: "nope", Environment: runners.EnvStaging}, errs.NotFound},
+			"an unknown version":         {runners.CreateJobRequest{Package: "etl", Version: "9.9.9", Environment: runners.EnvStaging}, errs.NotFound},
+			"an unknown environment":     {runners.CreateJobRequest{Package: "etl", Environment: "Moon"}, errs.InvalidArgument},
+			"parameters that are a list": {runners.CreateJobRequest{Package: "etl", Environment: runners.EnvStaging, Parameters: params(`[1]`)}, errs.InvalidArgument},
+			"too many attempts":          {runners.CreateJobRequest{Package: "etl", Environment: runners.EnvStaging, MaxAttempts: 11}, errs.InvalidArgument},
+			"an unregistered runner":     {runners.CreateJobRequest{Package: "etl", Environment: runners.EnvStaging, RunnerID: admin.ID}, errs.InvalidArgument},
+		} {
+			t.Run(name, func(t *testing.T) {
+				_, err := call[runners.Job](as(operator), h.harness, runners.SubjectJobCreate, tc.req)
+				wantKind(t, err, tc.kind)
+			})
+		}
+	})
+	t.Run("only signed-in users of OPERATOR and up may", func(t *testing.T) {
+		_, err := call[runners.Job](as(caller.Actor{Type: "runner", ID: admin.ID}), h.harness, runners.SubjectJobCreate, req)
+		wantKind(t, err, errs.PermissionDenied)
+		_, err = call[runners.Job](gateway(sourceIP), h.harness, runners.SubjectJobGet, runners.JobRequest{ID: j.ID})
+		wantKind(t, err, errs.PermissionDenied)
+	})
+	other := h.create(t, runners.CreateJobRequest{Package: "etl", Version: "1.0.0", Environment: runners.EnvProduction})
+	t.Run("list filters and pages newest first", func(t *testing.T) {
+		page := must[runners.ListJobsResponse](t)(call[runners.ListJobsResponse](as(operator), h.harness, runners.SubjectJobList,
+			runners.ListJobsRequest{Limit: 1}))
+		if len(page.Items) != 1 || page.NextCursor == "" {
+			t.Fatalf("page %+v", page)
+		}
+		next := must[runners.ListJobsResponse](t)(call[runners.ListJobsResponse](as(operator), h.harness, runners.SubjectJobList,
+			runners.ListJobsRequest{Limit: 1, Cursor: page.NextCursor}))
+		if len(next.Items) != 1 || next.Items[0].ID == page.Items[0].ID || next.NextCursor != "" {
+			t.Fatalf("next page %+v", next)
+		}
+		prod := must[runners.ListJobsResponse](t)(call[runners.ListJobsResponse](as(operator), h.harness, runners.SubjectJobList,
+			runners.ListJobsRequest{Environment: runners.EnvProduction, Status: runners.JobPending}))
+		if len(prod.Items) != 1 || prod.Items[0].ID != other.ID {
+			t.Fatalf("production %+v", prod)
+		}
+	})
+	t.Run("cancel makes a pending job canceled at once, and no runner gets it", func(t *testing.T) {
+		got := must[runners.Job](t)(call[runners.Job](as(operator), h.harness, runners.SubjectJobCancel, runners.JobRequest{ID: other.ID}))
+		if got.Status != runners.JobCanceled || got.FinishedAt == nil {
+			t.Fatalf("job %+v", got)
+		}
+		reg := h.register(t, "prod-1", runners.EnvProduction)
+		if c, err := h.claim(reg, 0); c != nil || err != nil {
+			t.Fatalf("claim = %+v, %v", c, err)
+		}
+		_, err := call[runners.Job](as(operator), h.harness, runners.SubjectJobCancel, runners.JobRequest{ID: other.ID})
+		wantKind(t, err, errs.Conflict)
+	})
+	t.Run("create and cancel are audited in the outbox", func(t *testing.T) {
+		counts := map[string]int{}
+		for _, ev := range h.events(t) {
+			counts[ev.Action]++
+		}
+		if counts["job.create"] != 2 || counts["job.cancel"] != 1 {
+			t.Fatalf("events %v", counts)
+		}
+	})
+}
+
+func TestLicenseGatesJobs(t *testing.T) {
+	h := newJobsHarness(t)
+	h.publish(t, "etl", "1.0.0", time.Now())
+	h.license(0)
+	_, err := call[runners.Job](as(operator), h.harness, runners.SubjectJobCreate,
+		runners.CreateJobRequest{Package: "etl", Environment: runners.EnvStaging})
+	wantKind(t, err, errs.LicenseRequired)
+}

@@ -1,0 +1,127 @@
+package natsapi_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/exekra/hub/libs/contract/runners"
+	"github.com/exekra/hub/services/runners/internal/job"
+)
+
+func TestFlushAllLosesNoJob(t *testing.T) {
+	h := newJobsHarness(t)
+	h.publish(t, "etl", "1.0.0", time.Now())
+	regs := h.runnerFleet(t, 10)
+	ids := h.createMany(t, 200)
+	if err := h.rdb.FlushAll(t.Context()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := h.claim(regs[0], 0); c != nil || err != nil {
+		t.Fatalf("claim after FLUSHALL = %+v, %v", c, err)
+	}
+	t.Run("the reconcile queues every pending job again, once", func(t *testing.T) {
+		if n := must[int](t)(h.jobs.Reconcile(t.Context())); n != 200 {
+			t.Fatalf("queued %d again", n)
+		}
+		if n := must[int](t)(h.jobs.Reconcile(t.Context())); n != 0 {
+			t.Fatalf("a second reconcile queued %d", n)
+		}
+	})
+	t.Run("every job is claimed exactly once", func(t *testing.T) {
+		wantEachOnce(t, ids, h.claimAll(t, regs))
+	})
+	t.Run("the watcher still wakes waiting claims", func(t *testing.T) {
+		done := make(chan *runners.ClaimedJob, 1)
+		go func() {
+			c, err := h.claim(regs[0], 10)
+			if err != nil {
+				t.Error(err)
+			}
+			done <- c
+		}()
+		time.Sleep(100 * time.Millisecond)
+		j := h.create(t, runners.CreateJobRequest{Package: "etl", Environment: runners.EnvStaging})
+		select {
+		case c := <-done:
+			if c == nil || c.ID != j.ID {
+				t.Fatalf("claimed %+v", c)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatal("the waiting claim was not woken")
+		}
+	})
+}
+
+func TestLogs(t *testing.T) {
+	h := newJobsHarness(t, func(d *job.Deps) { d.LogCap = 100 })
+	h.publish(t, "etl", "1.0.0", time.Now())
+	a := h.register(t, "a", runners.EnvStaging)
+	j := h.create(t, runners.CreateJobRequest{Package: "etl", Environment: runners.EnvStaging})
+	c := h.mustClaim(t, a)
+	read := func(t *testing.T, after int64) []runners.LogLine {
+		t.Helper()
+		return must[runners.JobLogs](t)(call[runners.JobLogs](as(operator), h.harness, runners.SubjectJobLogs,
+			runners.JobLogsRequest{ID: j.ID, After: after})).Lines
+	}
+	for batch := range 3 {
+		if _, err := h.upload(a, j.ID, c.Attempt, fmt.Sprintf("line %d.1", batch), fmt.Sprintf("line %d.2", batch)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Run("lines keep their order with sequence numbers from 1", func(t *testing.T) {
+		lines := read(t, 0)
+		if len(lines) != 6 || lines[0].Seq != 1 || lines[5].Seq != 6 || lines[2].Message != "line 1.1" || lines[5].Stream != "stdout" {
+			t.Fatalf("lines %+v", lines)
+		}
+		if after := read(t, 4); len(after) != 2 || after[0].Seq != 5 {
+			t.Fatalf("after 4: %+v", after)
+		}
+	})
+	t.Run("past the cap one [log truncated] line ends the log and later lines are dropped", func(t *testing.T) {
+		for range 2 {
+			if _, err := h.upload(a, j.ID, c.Attempt, strings.Repeat("x", 40), strings.Repeat("y", 40)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		lines := read(t, 6)
+		if len(lines) != 2 || lines[0].Message != strings.Repeat("x", 40) || lines[1].Message != job.Truncated || lines[1].Seq != 8 {
+			t.Fatalf("lines %+v", lines)
+		}
+	})
+	t.Run("a stream other than stdout or stderr is refused", func(t *testing.T) {
+		req := runners.AgentLogsRequest{AgentRequest: agent(a), JobID: j.ID,
+			Lines: []runners.AgentLogLine{{Stream: "stdin", Message: "x"}}}
+		_, err := call[runners.AgentLogsResponse](gateway(sourceIP), h.harness, runners.SubjectLogs, req)
+		wantKind(t, err, "invalid_argument")
+	})
+}
+
+func TestPendingReason(t *testing.T) {
+	h := newJobsHarness(t)
+	h.publish(t, "etl", "1.0.0", time.Now())
+	j := h.create(t, runners.CreateJobRequest{Package: "etl", Environment: runners.EnvStaging, Labels: []string{"gpu"}})
+	reason := func(t *testing.T, want string) {
+		t.Helper()
+		if got := h.getJob(t, j.ID); got.PendingReason != want {
+			t.Fatalf("pending_reason %q, want %q", got.PendingReason, want)
+		}
+	}
+	h.register(t, "plain", runners.EnvStaging)
+	h.register(t, "prod-gpu", runners.EnvProduction, "gpu")
+	t.Run("no runner of the environment has the labels", func(t *testing.T) { reason(t, runners.PendingNoRunner) })
+	gpu := h.register(t, "gpu", runners.EnvStaging, "gpu")
+	t.Run("the runner that could has never connected", func(t *testing.T) { reason(t, runners.PendingNoneOnline) })
+	h.beatWith(t, gpu, "7d3f9c1e-0000-4000-8000-00000000beef")
+	t.Run("the runner that could is busy", func(t *testing.T) { reason(t, runners.PendingAllBusy) })
+	h.beatWith(t, gpu)
+	t.Run("the runner that could is idle", func(t *testing.T) { reason(t, runners.PendingQueued) })
+	t.Run("the license has expired", func(t *testing.T) {
+		h.license(0)
+		defer h.license(100)
+		reason(t, runners.PendingLicenseExpired)
+	})
+	h.clock.Advance(time.Hour)
+	t.Run("the runner that could went offline", func(t *testing.T) { reason(t, runners.PendingNoneOnline) })
+}

@@ -1,0 +1,156 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/exekra/hub/libs/contract/audit"
+	"github.com/exekra/hub/libs/errs"
+	"github.com/exekra/hub/services/runners/internal/job"
+	"github.com/jackc/pgx/v5"
+)
+
+// JobStore reads and writes jobs, packages and job logs in the runners schema.
+type JobStore struct{ *Store }
+
+var _ job.Store = JobStore{}
+
+// Jobs is the jobs store on the same pool and outbox.
+func (s *Store) Jobs() JobStore { return JobStore{s} }
+
+var errNoJob = errs.E(errs.NotFound, "no job has this id")
+
+const jobColumns = `id::text, package_name, package_version, package_sha256, package_size, environment,
+	coalesce(target_runner_id::text, ''), labels, parameters, timeout_seconds, max_attempts, status, attempt,
+	coalesce(runner_id::text, ''), lease_expires_at, cancel_requested, created_by, created_at, claimed_at,
+	started_at, finished_at, exit_code, coalesce(error, ''), log_seq, log_bytes, log_truncated`
+
+func scanJob(row pgx.Row) (job.Job, error) {
+	var j job.Job
+	var params []byte
+	err := row.Scan(&j.ID, &j.Package.Name, &j.Package.Version, &j.Package.SHA256, &j.Package.SizeBytes, &j.Environment,
+		&j.TargetRunnerID, &j.Labels, &params, &j.TimeoutSeconds, &j.MaxAttempts, &j.Status, &j.Attempt,
+		&j.RunnerID, &j.LeaseExpiresAt, &j.CancelRequested, &j.CreatedBy, &j.CreatedAt, &j.ClaimedAt,
+		&j.StartedAt, &j.FinishedAt, &j.ExitCode, &j.Error, &j.LogSeq, &j.LogBytes, &j.LogTruncated)
+	if err != nil {
+		return job.Job{}, err
+	}
+	j.Parameters = params
+	if j.Labels == nil {
+		j.Labels = []string{}
+	}
+	j.CreatedAt = j.CreatedAt.UTC()
+	for _, t := range []**time.Time{&j.LeaseExpiresAt, &j.ClaimedAt, &j.StartedAt, &j.FinishedAt} {
+		if *t != nil {
+			u := (*t).UTC()
+			*t = &u
+		}
+	}
+	return j, nil
+}
+
+func collectJobs(rows pgx.Rows, err error) ([]job.Job, error) {
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (job.Job, error) { return scanJob(r) })
+}
+
+// FindPackage returns a published package version; "latest" is the one
+// published last.
+func (s JobStore) FindPackage(ctx context.Context, name, version string) (job.Package, error) {
+	var p job.Package
+	err := s.pool.QueryRow(ctx, `SELECT name, version, sha256, size_bytes FROM packages
+		WHERE name = $1 AND ($2 = 'latest' OR version = $2) ORDER BY published_at DESC, version DESC LIMIT 1`,
+		name, version).Scan(&p.Name, &p.Version, &p.SHA256, &p.SizeBytes)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return job.Package{}, errs.Ef(errs.NotFound, "no package %q version %q is published", name, version)
+	}
+	if err != nil {
+		return job.Package{}, fmt.Errorf("find package %s %s: %w", name, version, err)
+	}
+	return p, nil
+}
+
+// CreateJob inserts a pending job and records ev.
+func (s JobStore) CreateJob(ctx context.Context, j job.Job, ev audit.Event) error {
+	return s.inTx(ctx, "insert job", func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO jobs (id, package_name, package_version, package_sha256, package_size,
+			environment, target_runner_id, labels, parameters, timeout_seconds, max_attempts, status, attempt,
+			created_by, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, '')::uuid, $8, $9::jsonb, $10, $11, $12, $13, $14, $15)`,
+			j.ID, j.Package.Name, j.Package.Version, j.Package.SHA256, j.Package.SizeBytes, j.Environment,
+			j.TargetRunnerID, j.Labels, string(j.Parameters), j.TimeoutSeconds, j.MaxAttempts, j.Status, j.Attempt,
+			j.CreatedBy, j.CreatedAt)
+		if err != nil {
+			return err
+		}
+		return s.appendEvent(ctx, tx, ev)
+	})
+}
+
+// JobByID returns a job.
+func (s JobStore) JobByID(ctx context.Context, id string) (job.Job, error) {
+	j, err := scanJob(s.pool.QueryRow(ctx, "SELECT "+jobColumns+" FROM jobs WHERE id = $1", id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return job.Job{}, errNoJob
+	}
+	if err != nil {
+		return job.Job{}, fmt.Errorf("find job %s: %w", id, err)
+	}
+	return j, nil
+}
+
+// ListJobs returns jobs newest first, after q.After.
+func (s JobStore) ListJobs(ctx context.Context, q job.Query) ([]job.Job, error) {
+	query := "SELECT " + jobColumns + ` FROM jobs WHERE ($2 = '' OR status = $2) AND ($3 = '' OR environment = $3)
+		AND ($4 = '' OR runner_id = NULLIF($4, '')::uuid OR target_runner_id = NULLIF($4, '')::uuid)`
+	args := []any{q.Limit, q.Status, q.Environment, q.RunnerID}
+	if q.After != nil {
+		query += " AND (created_at, id) < ($5, $6::uuid)"
+		args = append(args, q.After.CreatedAt, q.After.ID)
+	}
+	js, err := collectJobs(s.pool.Query(ctx, query+" ORDER BY created_at DESC, id DESC LIMIT $1", args...))
+	if err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	return js, nil
+}
+
+// ClaimJob moves a pending job at c.Attempt to claimed by c.RunnerID, if
+// the runner is of its environment, has its labels and is its target (if any).
+func (s JobStore) ClaimJob(ctx context.Context, c job.Claim) (job.Job, bool, error) {
+	j, err := scanJob(s.pool.QueryRow(ctx, `UPDATE jobs SET status = 'claimed', runner_id = $3, claimed_at = $4,
+		lease_expires_at = $5, started_at = NULL
+		WHERE id = $1 AND status = 'pending' AND attempt = $2 AND environment = $6 AND labels <@ $7::text[]
+		  AND (target_runner_id IS NULL OR target_runner_id = $3)
+		RETURNING `+jobColumns, c.JobID, c.Attempt, c.RunnerID, c.Now, c.LeaseUntil, c.Environment, c.RunnerLabels))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return job.Job{}, false, nil
+	}
+	if err != nil {
+		return job.Job{}, false, err
+	}
+	return j, true, nil
+}
+
+// Logs returns up to limit lines of a job's log after seq.
+func (s JobStore) Logs(ctx context.Context, id string, after int64, limit int) ([]job.LogLine, error) {
+	rows, err := s.pool.Query(ctx, `SELECT seq, ts, stream, message FROM job_logs
+		WHERE job_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, id, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read logs of job %s: %w", id, err)
+	}
+	lines, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (job.LogLine, error) {
+		var l job.LogLine
+		err := r.Scan(&l.Seq, &l.TS, &l.Stream, &l.Message)
+		l.TS = l.TS.UTC()
+		return l, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read logs of job %s: %w", id, err)
+	}
+	return lines, nil
+}

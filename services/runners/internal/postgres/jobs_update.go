@@ -1,0 +1,147 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/exekra/hub/services/runners/internal/job"
+	"github.com/jackc/pgx/v5"
+)
+
+// UpdateJob locks the job, lets fn change it and writes it back with the
+// log lines and the audit event fn asks for, in one transaction.
+func (s JobStore) UpdateJob(ctx context.Context, id string, fn job.UpdateFunc) (job.Job, error) {
+	var j job.Job
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		j, err = scanJob(tx.QueryRow(ctx, "SELECT "+jobColumns+" FROM jobs WHERE id = $1 FOR UPDATE", id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errNoJob
+		}
+		if err != nil {
+			return fmt.Errorf("lock job %s: %w", id, err)
+		}
+		ch, err := fn(&j)
+		if err != nil {
+			return err
+		}
+		if err := writeJob(ctx, tx, j); err != nil {
+			return err
+		}
+		if err := insertLines(ctx, tx, j.ID, ch.Lines); err != nil {
+			return err
+		}
+		if ch.Event != nil {
+			return s.appendEvent(ctx, tx, *ch.Event)
+		}
+		return nil
+	})
+	return j, err
+}
+
+func writeJob(ctx context.Context, tx pgx.Tx, j job.Job) error {
+	_, err := tx.Exec(ctx, `UPDATE jobs SET status = $2, attempt = $3, runner_id = NULLIF($4, '')::uuid,
+		lease_expires_at = $5, cancel_requested = $6, claimed_at = $7, started_at = $8, finished_at = $9,
+		exit_code = $10, error = NULLIF($11, ''), log_seq = $12, log_bytes = $13, log_truncated = $14
+		WHERE id = $1`, j.ID, j.Status, j.Attempt, j.RunnerID, j.LeaseExpiresAt, j.CancelRequested, j.ClaimedAt,
+		j.StartedAt, j.FinishedAt, j.ExitCode, j.Error, j.LogSeq, j.LogBytes, j.LogTruncated)
+	if err != nil {
+		return fmt.Errorf("write job %s: %w", j.ID, err)
+	}
+	return nil
+}
+
+func insertLines(ctx context.Context, tx pgx.Tx, id string, lines []job.LogLine) error {
+	if len(lines) == 0 {
+		return nil
+	}
+	seqs, tss := make([]int64, len(lines)), make([]time.Time, len(lines))
+	streams, msgs := make([]string, len(lines)), make([]string, len(lines))
+	for i, l := range lines {
+		seqs[i], tss[i], streams[i], msgs[i] = l.Seq, l.TS, l.Stream, l.Message
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO job_logs (job_id, seq, ts, stream, message)
+		SELECT $1, * FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::text[])`, id, seqs, tss, streams, msgs)
+	if err != nil {
+		return fmt.Errorf("append %d log lines to job %s: %w", len(lines), id, err)
+	}
+	return nil
+}
+
+// TouchJobs renews the leases of the runner's claimed and running jobs
+// among ids and makes the claimed ones running.
+func (s JobStore) TouchJobs(ctx context.Context, runnerID string, ids []string, now, leaseUntil time.Time) ([]job.Touched, error) {
+	rows, err := s.pool.Query(ctx, `WITH old AS (
+			SELECT id, status FROM jobs WHERE id = ANY($2::uuid[]) AND runner_id = $1
+			  AND status IN ('claimed', 'running') ORDER BY id FOR UPDATE)
+		UPDATE jobs j SET status = 'running', started_at = coalesce(j.started_at, $3), lease_expires_at = $4
+		FROM old WHERE j.id = old.id
+		RETURNING j.id::text, old.status = 'claimed', j.cancel_requested`, runnerID, ids, now, leaseUntil)
+	if err != nil {
+		return nil, fmt.Errorf("touch jobs of runner %s: %w", runnerID, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (job.Touched, error) {
+		var t job.Touched
+		return t, r.Scan(&t.ID, &t.WasClaimed, &t.CancelRequested)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("touch jobs of runner %s: %w", runnerID, err)
+	}
+	return out, nil
+}
+
+// ExpiredJobs lists claimed or running jobs whose lease ended before now or
+// whose timeout since the claim, plus grace, passed.
+func (s JobStore) ExpiredJobs(ctx context.Context, now time.Time, grace time.Duration, limit int) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id::text FROM jobs WHERE status IN ('claimed', 'running')
+		AND (lease_expires_at < $1 OR claimed_at + make_interval(secs => timeout_seconds + $2::float8) < $1)
+		ORDER BY lease_expires_at LIMIT $3`, now, grace.Seconds(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("find expired jobs: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("find expired jobs: %w", err)
+	}
+	return ids, nil
+}
+
+// PendingEntries lists pending jobs after the cursor, oldest first.
+func (s JobStore) PendingEntries(ctx context.Context, after job.Cursor, limit int) ([]job.Entry, error) {
+	if after.ID == "" {
+		after.ID = "00000000-0000-0000-0000-000000000000"
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id::text, attempt, environment, coalesce(target_runner_id::text, ''), labels, created_at
+		FROM jobs WHERE status = 'pending' AND (created_at, id) > ($1, $2::uuid)
+		ORDER BY created_at, id LIMIT $3`, after.CreatedAt, after.ID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list pending jobs: %w", err)
+	}
+	es, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (job.Entry, error) {
+		var e job.Entry
+		err := r.Scan(&e.JobID, &e.Attempt, &e.Environment, &e.TargetRunnerID, &e.Labels, &e.CreatedAt)
+		return e, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list pending jobs: %w", err)
+	}
+	return es, nil
+}
+
+// PendingCounts counts pending jobs by environment.
+func (s JobStore) PendingCounts(ctx context.Context) (map[string]int, error) {
+	rows, err := s.pool.Query(ctx, "SELECT environment, count(*)::int FROM jobs WHERE status = 'pending' GROUP BY environment")
+	if err != nil {
+		return nil, fmt.Errorf("count pending jobs: %w", err)
+	}
+	out := map[string]int{}
+	var env string
+	var n int
+	_, err = pgx.ForEachRow(rows, []any{&env, &n}, func() error { out[env] = n; return nil })
+	if err != nil {
+		return nil, fmt.Errorf("count pending jobs: %w", err)
+	}
+	return out, nil
+}

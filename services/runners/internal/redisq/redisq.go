@@ -1,0 +1,161 @@
+// Package redisq carries job dispatch on Redis Streams: one stream per
+// environment holding the pending jobs' entries, an index of which entry
+// stands for which job (so a reconcile can tell what Redis lost), and one
+// watcher per service instance that wakes the claims waiting there.
+//
+// A claim does not read through a consumer group: a group hands the next
+// entry to whichever consumer reads, but a runner may only take jobs of its
+// labels (and those aimed at it), so a group would need ack-and-re-add for
+// every entry a runner may not run — reordering the queue, and with only
+// non-matching runners waiting, re-adding (and waking them) in a loop.
+// Instead a Lua script skips what the runner may not run and removes the
+// oldest entry it may, atomically: each entry goes to one claimer. What a
+// group's pending list would recover after a crash, the reconcile from
+// PostgreSQL recovers (a taken entry whose claim never committed).
+package redisq
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/exekra/hub/services/runners/internal/job"
+	"github.com/redis/go-redis/v9"
+)
+
+// ScanLimit is how many of an environment's oldest entries a claim looks
+// through for one its runner may run.
+const ScanLimit = 5000
+
+// Keys share one hash slot ({jobs}) so scripts may touch several of them.
+const indexKey = "exekra:{jobs}:queued"
+
+// StreamKey is an environment's stream.
+func StreamKey(environment string) string { return "exekra:{jobs}:queue:" + environment }
+
+// Queue implements job.Queue.
+type Queue struct {
+	rdb          redis.UniversalClient
+	environments []string
+}
+
+var _ job.Queue = (*Queue)(nil)
+
+// New returns the queues of environments on rdb.
+func New(rdb redis.UniversalClient, environments []string) *Queue {
+	return &Queue{rdb: rdb, environments: environments}
+}
+
+var enqueue = redis.NewScript(`
+local id = redis.call('XADD', KEYS[1], '*', 'job', ARGV[1], 'attempt', ARGV[2], 'runner', ARGV[3], 'labels', ARGV[4])
+redis.call('HSET', KEYS[2], ARGV[1], id)
+return id`)
+
+// Enqueue adds entries (and indexes them) in one round trip.
+func (q *Queue) Enqueue(ctx context.Context, es ...job.Entry) error {
+	if len(es) == 0 {
+		return nil
+	}
+	_, err := q.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, e := range es {
+			enqueue.Eval(ctx, p, []string{StreamKey(e.Environment), indexKey},
+				e.JobID, e.Attempt, e.TargetRunnerID, strings.Join(e.Labels, ","))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("queue %d jobs: %w", len(es), err)
+	}
+	return nil
+}
+
+var take = redis.NewScript(`
+local have = {}
+for i = 3, #ARGV do have[ARGV[i]] = true end
+local start, seen, limit = '-', 0, tonumber(ARGV[2])
+while seen < limit do
+  local batch = redis.call('XRANGE', KEYS[1], start, '+', 'COUNT', 200)
+  if #batch == 0 then return false end
+  for _, e in ipairs(batch) do
+    seen = seen + 1
+    local f, v = e[2], {}
+    for k = 1, #f, 2 do v[f[k]] = f[k + 1] end
+    local ok = v['runner'] == '' or v['runner'] == ARGV[1]
+    if ok and v['labels'] ~= '' then
+      for l in string.gmatch(v['labels'], '[^,]+') do
+        if not have[l] then ok = false break end
+      end
+    end
+    if ok then
+      redis.call('XDEL', KEYS[1], e[1])
+      if redis.call('HGET', KEYS[2], v['job']) == e[1] then redis.call('HDEL', KEYS[2], v['job']) end
+      return {v['job'], v['attempt'], v['runner'], v['labels']}
+    end
+    start = '(' .. e[1]
+  end
+end
+return false`)
+
+// Take removes and returns the oldest entry of environment the runner may run.
+func (q *Queue) Take(ctx context.Context, environment, runnerID string, labels []string) (job.Entry, bool, error) {
+	args := append([]any{runnerID, ScanLimit}, toAny(labels)...)
+	res, err := take.Run(ctx, q.rdb, []string{StreamKey(environment), indexKey}, args...).StringSlice()
+	if err == redis.Nil {
+		return job.Entry{}, false, nil
+	}
+	if err != nil || len(res) != 4 {
+		return job.Entry{}, false, fmt.Errorf("take a job of %s: %v %w", environment, res, err)
+	}
+	attempt, err := strconv.Atoi(res[1])
+	if err != nil {
+		return job.Entry{}, false, fmt.Errorf("take a job of %s: bad attempt %q", environment, res[1])
+	}
+	e := job.Entry{JobID: res[0], Attempt: attempt, Environment: environment, TargetRunnerID: res[2], Labels: []string{}}
+	if res[3] != "" {
+		e.Labels = strings.Split(res[3], ",")
+	}
+	return e, true, nil
+}
+
+var remove = redis.NewScript(`
+local id = redis.call('HGET', KEYS[2], ARGV[1])
+if id then
+  redis.call('XDEL', KEYS[1], id)
+  redis.call('HDEL', KEYS[2], ARGV[1])
+end
+return 1`)
+
+// Remove drops a job's entry.
+func (q *Queue) Remove(ctx context.Context, environment, jobID string) error {
+	if err := remove.Run(ctx, q.rdb, []string{StreamKey(environment), indexKey}, jobID).Err(); err != nil {
+		return fmt.Errorf("remove job %s from its queue: %w", jobID, err)
+	}
+	return nil
+}
+
+// Missing returns those of ids the index has no entry for.
+func (q *Queue) Missing(ctx context.Context, ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	vals, err := q.rdb.HMGet(ctx, indexKey, ids...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read job queue index: %w", err)
+	}
+	var out []string
+	for i, v := range vals {
+		if v == nil {
+			out = append(out, ids[i])
+		}
+	}
+	return out, nil
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
