@@ -72,6 +72,14 @@ func matrixRows(secret string) []matrixRow {
 		{"DELETE", "/api/v1/runners/:id", none, "ADMIN", 404, nil},
 		{"POST", "/api/v1/runners/:id/regenerate-secret", none, "ADMIN", 404, nil},
 		{"POST", "/api/v1/runner/heartbeat", fixed(map[string]any{}), "anyone", 401, nil}, // users are no runners
+		{"POST", "/api/v1/jobs", fixed(map[string]string{"package": "no-such-package", "environment": "Development"}), "OPERATOR", 404, nil},
+		{"GET", "/api/v1/jobs", none, "OPERATOR", 200, nil},
+		{"GET", "/api/v1/jobs/:id", none, "OPERATOR", 404, nil},
+		{"GET", "/api/v1/jobs/:id/logs", none, "OPERATOR", 404, nil},
+		{"POST", "/api/v1/jobs/:id/cancel", none, "OPERATOR", 404, nil},
+		{"POST", "/api/v1/runner/jobs/claim", none, "anyone", 401, nil}, // users are no runners
+		{"POST", "/api/v1/runner/jobs/:id/logs", fixed(map[string]any{"lines": []any{}}), "anyone", 401, nil},
+		{"POST", "/api/v1/runner/jobs/:id/complete", fixed(map[string]any{"status": "succeeded"}), "anyone", 401, nil},
 		{"GET", "/api/v1/audit", none, "ADMIN", 200, nil},
 		{"GET", "/api/v1/audit/export", none, "ADMIN", 200, nil},
 		{"GET", "/api/v1/audit/verify", none, "ADMIN", 200, nil},

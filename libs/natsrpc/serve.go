@@ -18,7 +18,8 @@ type Service struct {
 	Version     string
 	Description string
 	Endpoints   []Endpoint
-	// MaxInFlight bounds concurrent requests per instance (default 256).
+	// MaxInFlight bounds concurrent requests per instance (default 4096: a
+	// waiting long-poll claim holds one for up to a minute).
 	MaxInFlight int
 }
 
@@ -34,7 +35,7 @@ var addService = micro.AddService
 // should exit and be restarted rather than sit there serving nothing.
 func Serve(ctx context.Context, nc *nats.Conn, log *slog.Logger, reg *metrics.Registry, s Service) error {
 	if s.MaxInFlight <= 0 {
-		s.MaxInFlight = 256
+		s.MaxInFlight = 4096
 	}
 	f := newFlight(s.MaxInFlight)
 	defer f.wait()

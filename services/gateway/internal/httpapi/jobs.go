@@ -1,0 +1,146 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+
+	"github.com/exekra/hub/libs/contract/runners"
+	"github.com/exekra/hub/libs/errs"
+	"github.com/exekra/hub/libs/natsrpc"
+	"github.com/exekra/hub/libs/web"
+	"github.com/gin-gonic/gin"
+)
+
+// HeaderCancelRequested tells an agent uploading logs that its job is to stop.
+const HeaderCancelRequested = "Exekra-Cancel-Requested"
+
+func (s *Server) createJob(c *gin.Context) error {
+	return decodeAndForward[runners.CreateJobRequest, runners.Job](c, s, runners.SubjectJobCreate, http.StatusCreated)
+}
+
+func (s *Server) listJobs(c *gin.Context) error {
+	limit, err := pageLimit(c)
+	if err != nil {
+		return err
+	}
+	req := runners.ListJobsRequest{Limit: limit, Cursor: c.Query("cursor"), Status: c.Query("status"),
+		Environment: c.Query("environment"), RunnerID: c.Query("runner_id")}
+	return forward[runners.ListJobsResponse](c, s, runners.SubjectJobList, req, http.StatusOK)
+}
+
+func (s *Server) getJob(c *gin.Context) error {
+	return forward[runners.Job](c, s, runners.SubjectJobGet, runners.JobRequest{ID: c.Param("id")}, http.StatusOK)
+}
+
+func (s *Server) cancelJob(c *gin.Context) error {
+	return forward[runners.Job](c, s, runners.SubjectJobCancel, runners.JobRequest{ID: c.Param("id")}, http.StatusOK)
+}
+
+func (s *Server) jobLogs(c *gin.Context) error {
+	after, err := queryInt(c, "after", 0, 0, 1<<62)
+	if err != nil {
+		return err
+	}
+	req := runners.JobLogsRequest{ID: c.Param("id"), After: int64(after)}
+	return forward[runners.JobLogs](c, s, runners.SubjectJobLogs, req, http.StatusOK)
+}
+
+// queryInt reads an integer query parameter within [lo, hi].
+func queryInt(c *gin.Context, name string, def, lo, hi int) (int, error) {
+	raw := c.Query(name)
+	if raw == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < lo || n > hi {
+		return 0, errs.Ef(errs.InvalidArgument, "%s must be a whole number from %d to %d, not %q", name, lo, hi, raw)
+	}
+	return n, nil
+}
+
+// agentRequest is what every runner-side job call carries.
+func agentRequest(c *gin.Context) (runners.AgentRequest, error) {
+	creds, err := runnerCredentials(c)
+	if err != nil {
+		return runners.AgentRequest{}, err
+	}
+	return runners.AgentRequest{Credentials: creds, Protocol: c.GetHeader(runners.HeaderProtocol), UserAgent: c.GetHeader("User-Agent")}, nil
+}
+
+// claimJob long-polls: 200 with a job, or 204 when none arrived within wait.
+func (s *Server) claimJob(c *gin.Context) error {
+	ar, err := agentRequest(c)
+	if err != nil {
+		return err
+	}
+	wait, err := queryInt(c, "wait", 0, 0, runners.MaxClaimWaitSeconds)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), runners.ClaimTimeout)
+	defer cancel()
+	resp, err := natsrpc.Call[runners.ClaimResponse](ctx, s.NATS, runners.SubjectClaim, runners.ClaimRequest{AgentRequest: ar, WaitSeconds: wait})
+	if err != nil {
+		return err
+	}
+	if resp.Job == nil {
+		c.Status(http.StatusNoContent)
+		return nil
+	}
+	c.JSON(http.StatusOK, resp.Job)
+	return nil
+}
+
+// agentLogsBody is the body of POST /api/v1/runner/jobs/{id}/logs.
+type agentLogsBody struct {
+	Lines   []runners.AgentLogLine `json:"lines"`
+	Attempt int                    `json:"attempt"`
+}
+
+func (s *Server) uploadLogs(c *gin.Context) error {
+	ar, err := agentRequest(c)
+	if err != nil {
+		return err
+	}
+	var body agentLogsBody
+	if err := web.DecodeJSON(c, &body); err != nil {
+		return err
+	}
+	req := runners.AgentLogsRequest{AgentRequest: ar, JobID: c.Param("id"), Attempt: body.Attempt, Lines: body.Lines}
+	resp, err := natsrpc.Call[runners.AgentLogsResponse](c.Request.Context(), s.NATS, runners.SubjectLogs, req)
+	if err != nil {
+		return err
+	}
+	if resp.CancelRequested {
+		c.Header(HeaderCancelRequested, "true")
+	}
+	c.Status(http.StatusNoContent)
+	return nil
+}
+
+// completeBody is the body of POST /api/v1/runner/jobs/{id}/complete.
+type completeBody struct {
+	Status   string `json:"status"`
+	ExitCode *int   `json:"exit_code"`
+	Error    string `json:"error"`
+	Attempt  int    `json:"attempt"`
+}
+
+func (s *Server) completeJob(c *gin.Context) error {
+	ar, err := agentRequest(c)
+	if err != nil {
+		return err
+	}
+	var body completeBody
+	if err := web.DecodeJSON(c, &body); err != nil {
+		return err
+	}
+	req := runners.CompleteRequest{AgentRequest: ar, JobID: c.Param("id"), Attempt: body.Attempt,
+		Status: body.Status, ExitCode: body.ExitCode, Error: body.Error}
+	if _, err := natsrpc.Call[runners.CompleteResponse](c.Request.Context(), s.NATS, runners.SubjectComplete, req); err != nil {
+		return err
+	}
+	c.Status(http.StatusNoContent)
+	return nil
+}
