@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -72,6 +73,10 @@ func matrixRows(secret string) []matrixRow {
 		{"DELETE", "/api/v1/runners/:id", none, "ADMIN", 404, nil},
 		{"POST", "/api/v1/runners/:id/regenerate-secret", none, "ADMIN", 404, nil},
 		{"POST", "/api/v1/runner/heartbeat", fixed(map[string]any{}), "anyone", 401, nil}, // users are no runners
+		{"POST", "/api/v1/packages", fixed(map[string]string{"not": "multipart"}), "DEVELOPER", 400, nil},
+		{"GET", "/api/v1/packages", none, "OPERATOR", 200, nil},
+		{"GET", "/api/v1/packages/:name", none, "OPERATOR", 404, nil},
+		{"GET", "/api/v1/runner/packages/:name/:version", none, "anyone", 401, nil},
 		{"POST", "/api/v1/jobs", fixed(map[string]string{"package": "no-such-package", "environment": "Development"}), "OPERATOR", 404, nil},
 		{"GET", "/api/v1/jobs", none, "OPERATOR", 200, nil},
 		{"GET", "/api/v1/jobs/:id", none, "OPERATOR", 404, nil},
@@ -87,9 +92,13 @@ func matrixRows(secret string) []matrixRow {
 	}
 }
 
+var routeParam = regexp.MustCompile(`:(\w+)`)
+
 // concrete fills route parameters.
 func concrete(path string) string {
-	return strings.ReplaceAll(path, ":id", "00000000-0000-4000-8000-000000000000")
+	path = strings.ReplaceAll(path, ":id", "00000000-0000-4000-8000-000000000000")
+	path = strings.ReplaceAll(path, ":name", "no-such-package")
+	return strings.ReplaceAll(path, ":version", "1.0.0")
 }
 
 // checkMatrixCoversRoutes fails when the served API has a route without a row.
@@ -98,7 +107,7 @@ func checkMatrixCoversRoutes(t *testing.T, h *hub, rows []matrixRow) {
 	doc := h.as("").must(http.StatusOK, "GET", "/api/v1/openapi.json", nil)
 	have := map[string]bool{}
 	for _, r := range rows {
-		have[r.method+" "+strings.ReplaceAll(r.path, ":id", "{id}")] = true
+		have[r.method+" "+routeParam.ReplaceAllString(r.path, "{$1}")] = true
 	}
 	var missing []string
 	for path, ops := range doc["paths"].(map[string]any) {

@@ -22,6 +22,7 @@ import (
 	"github.com/exekra/hub/libs/logger"
 	"github.com/exekra/hub/libs/metrics"
 	"github.com/exekra/hub/libs/natsrpc"
+	"github.com/exekra/hub/libs/pkgstore"
 	"github.com/exekra/hub/libs/redisdb"
 	"github.com/exekra/hub/services/gateway/internal/console"
 	"github.com/exekra/hub/services/gateway/internal/healthcheck"
@@ -96,10 +97,14 @@ func run(ctx context.Context, args, environ []string, stdout io.Writer) error {
 		return fmt.Errorf("jetstream: %w", err)
 	}
 
+	packages, err := pkgstore.Open(ctx, js, cfg.Audit.StreamReplicas)
+	if err != nil {
+		return fmt.Errorf("package store: %w", err)
+	}
 	checker := &healthcheck.Checker{NATS: client, Redis: rdb, Started: started, Timeout: 2 * time.Second}
 	api := &httpapi.Server{
 		Log: log, Metrics: reg, NATS: client, Health: checker,
-		MaxBodyBytes: cfg.Gateway.MaxBodyBytes, HTTPS: certs != nil, TrustedProxies: cfg.Gateway.TrustedProxies, JS: js,
+		MaxBodyBytes: cfg.Gateway.MaxBodyBytes, HTTPS: certs != nil, TrustedProxies: cfg.Gateway.TrustedProxies, JS: js, Packages: packages,
 	}
 	con := &console.Console{Log: log, Health: checker, NATS: client, Principal: httpapi.Principal,
 		Setup: func(c *gin.Context) (console.SetupState, error) {

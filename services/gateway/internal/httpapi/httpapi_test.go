@@ -137,7 +137,7 @@ func TestGatewayAPI(t *testing.T) {
 	})
 
 	t.Run("oversized body is payload_too_large", func(t *testing.T) {
-		resp, body := f.do(t, http.MethodPost, "/api/v1/setup", strings.Repeat("x", 2<<10))
+		resp, body := f.do(t, http.MethodPost, "/api/v1/auth/login", strings.Repeat("x", 2<<10))
 		if resp.StatusCode != http.StatusRequestEntityTooLarge || body["error"].(map[string]any)["code"] != "payload_too_large" {
 			t.Fatalf("%d %v", resp.StatusCode, body)
 		}

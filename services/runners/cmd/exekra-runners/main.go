@@ -11,6 +11,7 @@ import (
 	"github.com/exekra/hub/libs/tokenbucket"
 	"github.com/exekra/hub/services/runners/internal/job"
 	"github.com/exekra/hub/services/runners/internal/natsapi"
+	"github.com/exekra/hub/services/runners/internal/packages"
 	"github.com/exekra/hub/services/runners/internal/postgres"
 	"github.com/exekra/hub/services/runners/internal/prom"
 	"github.com/exekra/hub/services/runners/internal/redisq"
@@ -71,5 +72,10 @@ func setup(ctx context.Context, d *daemon.Deps) ([]natsrpc.Endpoint, error) {
 	go meter.RunCensus(ctx, svc, prom.CensusInterval, d.Log)
 	go jobs.RunWatcher(ctx)
 	go jobs.RunMaintenance(ctx)
-	return append(natsapi.Endpoints(svc), natsapi.JobEndpoints(jobs)...), nil
+	pkgs, err := packages.NewService(postgres.NewStore(d.DB, d.Outbox).Packages(), svc, time.Now)
+	if err != nil {
+		return nil, err
+	}
+	eps := append(natsapi.Endpoints(svc), natsapi.JobEndpoints(jobs)...)
+	return append(eps, natsapi.PackageEndpoints(pkgs)...), nil
 }

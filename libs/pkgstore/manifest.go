@@ -1,0 +1,253 @@
+package pkgstore
+
+import (
+	"archive/zip"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/exekra/hub/libs/errs"
+)
+
+// ManifestName is the manifest every package holds at the root of its zip.
+const ManifestName = "exekra.json"
+
+// Default limits of a package.
+const (
+	DefaultMaxBytes        = 100 << 20 // a package's zip
+	DefaultMaxEntries      = 10000     // entries of the zip
+	DefaultMaxUncompressed = 1 << 30   // total uncompressed bytes
+	MaxManifestBytes       = 64 << 10
+	MaxEntrypointArgs      = 64
+)
+
+// Limits bound a package; zero fields take the defaults.
+type Limits struct {
+	MaxBytes        int64
+	MaxEntries      int
+	MaxUncompressed int64
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = DefaultMaxBytes
+	}
+	if l.MaxEntries <= 0 {
+		l.MaxEntries = DefaultMaxEntries
+	}
+	if l.MaxUncompressed <= 0 {
+		l.MaxUncompressed = DefaultMaxUncompressed
+	}
+	return l
+}
+
+// Manifest is exekra.json.
+type Manifest struct {
+	Name       string   `json:"name"`
+	Version    string   `json:"version"`
+	Entrypoint []string `json:"entrypoint"`
+}
+
+// Validate checks the manifest's fields.
+func (m Manifest) Validate() error {
+	if err := ValidName(m.Name); err != nil {
+		return err
+	}
+	if err := ValidVersion(m.Version); err != nil {
+		return err
+	}
+	if len(m.Entrypoint) == 0 || strings.TrimSpace(m.Entrypoint[0]) == "" {
+		return errs.E(errs.InvalidArgument, `exekra.json: "entrypoint" must name a program: ["program", "arg", ...]`)
+	}
+	if len(m.Entrypoint) > MaxEntrypointArgs {
+		return errs.Ef(errs.InvalidArgument, `exekra.json: "entrypoint" holds at most %d items`, MaxEntrypointArgs)
+	}
+	for _, a := range m.Entrypoint {
+		if strings.ContainsRune(a, 0) {
+			return errs.E(errs.InvalidArgument, `exekra.json: "entrypoint" items must not contain NUL`)
+		}
+	}
+	return nil
+}
+
+// CheckEntryName refuses a zip entry name that could escape the directory
+// it is extracted into: absolute paths, drive letters, ".." elements, NUL.
+func CheckEntryName(name string) error {
+	n := strings.ReplaceAll(name, `\`, "/")
+	switch {
+	case name == "":
+		return errs.E(errs.InvalidArgument, "the zip holds an entry without a name")
+	case strings.ContainsRune(n, 0):
+		return errs.E(errs.InvalidArgument, "the zip holds an entry name with NUL")
+	case strings.HasPrefix(n, "/"), len(n) >= 2 && n[1] == ':':
+		return errs.Ef(errs.InvalidArgument, "the zip holds an absolute path: %q", clip(name))
+	}
+	for _, el := range strings.Split(n, "/") {
+		if el == ".." {
+			return errs.Ef(errs.InvalidArgument, "the zip holds a path with \"..\": %q", clip(name))
+		}
+	}
+	return nil
+}
+
+// ValidateZip checks the zip in r (size bytes): entry names, entry count,
+// declared and actual uncompressed sizes, CRCs, no symbolic links, and the
+// manifest at the root, which it returns. Every entry is read once (to check
+// its CRC and size), so the work is bounded by lim.MaxUncompressed.
+func ValidateZip(r io.ReaderAt, size int64, lim Limits) (Manifest, error) {
+	lim = lim.withDefaults()
+	if size > lim.MaxBytes {
+		return Manifest{}, errs.Ef(errs.PayloadTooLarge, "the package exceeds %d bytes", lim.MaxBytes)
+	}
+	zr, err := zip.NewReader(r, size)
+	if err != nil {
+		return Manifest{}, errs.Wrap(errs.InvalidArgument, "the package is not a valid zip file", err)
+	}
+	if len(zr.File) > lim.MaxEntries {
+		return Manifest{}, errs.Ef(errs.InvalidArgument, "the zip holds %d entries; at most %d are allowed", len(zr.File), lim.MaxEntries)
+	}
+	var total uint64
+	var manifest *zip.File
+	for _, f := range zr.File {
+		if err := CheckEntryName(f.Name); err != nil {
+			return Manifest{}, err
+		}
+		if f.Mode()&os.ModeSymlink != 0 {
+			return Manifest{}, errs.Ef(errs.InvalidArgument, "the zip holds a symbolic link: %q", clip(f.Name))
+		}
+		total += f.UncompressedSize64
+		if total > uint64(lim.MaxUncompressed) {
+			return Manifest{}, errs.Ef(errs.InvalidArgument, "the zip unpacks to more than %d bytes", lim.MaxUncompressed)
+		}
+		if f.Name == ManifestName {
+			if manifest != nil {
+				return Manifest{}, errs.E(errs.InvalidArgument, "the zip holds exekra.json twice")
+			}
+			manifest = f
+		}
+	}
+	if manifest == nil {
+		return Manifest{}, errs.E(errs.InvalidArgument, "the zip holds no exekra.json at its root")
+	}
+	for _, f := range zr.File {
+		if err := checkEntry(f); err != nil {
+			return Manifest{}, err
+		}
+	}
+	return readManifest(manifest)
+}
+
+// checkEntry reads f through, which makes archive/zip check its size and CRC.
+func checkEntry(f *zip.File) error {
+	if f.FileInfo().IsDir() {
+		return nil
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return errs.Wrap(errs.InvalidArgument, fmt.Sprintf("zip entry %q cannot be read", clip(f.Name)), err)
+	}
+	defer rc.Close()
+	n, err := io.Copy(io.Discard, io.LimitReader(rc, int64(f.UncompressedSize64)+1))
+	if err == nil && uint64(n) != f.UncompressedSize64 {
+		err = zip.ErrFormat
+	}
+	if err != nil {
+		return errs.Wrap(errs.InvalidArgument, fmt.Sprintf("zip entry %q is corrupt", clip(f.Name)), err)
+	}
+	return nil
+}
+
+func readManifest(f *zip.File) (Manifest, error) {
+	if f.UncompressedSize64 > MaxManifestBytes {
+		return Manifest{}, errs.Ef(errs.InvalidArgument, "exekra.json exceeds %d bytes", MaxManifestBytes)
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return Manifest{}, errs.Wrap(errs.InvalidArgument, "exekra.json cannot be read", err)
+	}
+	defer rc.Close()
+	var m Manifest
+	dec := json.NewDecoder(io.LimitReader(rc, MaxManifestBytes))
+	if err := dec.Decode(&m); err != nil {
+		return Manifest{}, errs.Wrap(errs.InvalidArgument, `exekra.json is not a JSON object {"name","version","entrypoint"}`, err)
+	}
+	if err := m.Validate(); err != nil {
+		return Manifest{}, err
+	}
+	return m, nil
+}
+
+// Spooled is an upload written to a temporary file, with its SHA-256.
+type Spooled struct {
+	File   *os.File
+	SHA256 string // lower-case hex
+	Size   int64
+}
+
+// Close closes and removes the temporary file.
+func (s *Spooled) Close() error {
+	if s == nil || s.File == nil {
+		return nil
+	}
+	name := s.File.Name()
+	err := s.File.Close()
+	if rerr := os.Remove(name); err == nil && !errors.Is(rerr, os.ErrNotExist) {
+		err = rerr
+	}
+	return err
+}
+
+// Rewind puts the file back at its start.
+func (s *Spooled) Rewind() error {
+	_, err := s.File.Seek(0, io.SeekStart)
+	return err
+}
+
+// Spool copies r into a temporary file in dir ("" is os.TempDir), hashing
+// it as it goes, and never holds more than a copy buffer in memory. More
+// than max bytes is payload_too_large (the file is removed). The caller
+// closes the result. An error from r that says the request body was too
+// large (http.MaxBytesError) is passed through as payload_too_large too.
+func Spool(r io.Reader, dir string, max int64) (*Spooled, error) {
+	if max <= 0 {
+		max = DefaultMaxBytes
+	}
+	f, err := os.CreateTemp(dir, "exekra-package-*.zip")
+	if err != nil {
+		return nil, fmt.Errorf("spool package: %w", err)
+	}
+	s := &Spooled{File: f}
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(r, max+1))
+	if err == nil && n > max {
+		err = errs.Ef(errs.PayloadTooLarge, "the package exceeds %d bytes", max)
+	}
+	if err != nil {
+		s.Close()
+		if isTooLarge(err) {
+			return nil, errs.Ef(errs.PayloadTooLarge, "the package exceeds %d bytes", max)
+		}
+		var known *errs.Error
+		if errors.As(err, &known) {
+			return nil, err
+		}
+		return nil, errs.Wrap(errs.InvalidArgument, "the upload could not be read", err)
+	}
+	s.Size, s.SHA256 = n, hex.EncodeToString(h.Sum(nil))
+	if err := s.Rewind(); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("spool package: %w", err)
+	}
+	return s, nil
+}
+
+func isTooLarge(err error) bool {
+	var tooBig *http.MaxBytesError
+	return errors.As(err, &tooBig)
+}
