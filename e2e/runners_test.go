@@ -40,7 +40,7 @@ func startAgent(t *testing.T, h *hub, id, secret string) *agent {
 	os.WriteFile(secretFile, []byte(secret+"\n"), 0o600)
 	a := &agent{id: id, secret: secret, out: &syncBuffer{}, exited: make(chan struct{})}
 	a.cmd = exec.Command(filepath.Join(binDir, "exekra-runner"), "--hub", h.gateway, "--id", id,
-		"--secret-file", secretFile, "--ca", filepath.Join(h.home, "config", "certs", "hub.crt"))
+		"--secret-file", secretFile, "--work-dir", dir, "--ca", filepath.Join(h.home, "config", "certs", "hub.crt"))
 	a.cmd.Stdout, a.cmd.Stderr = a.out, a.out
 	if err := a.cmd.Start(); err != nil {
 		t.Fatal(err)

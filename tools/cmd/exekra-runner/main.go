@@ -1,5 +1,5 @@
 // Command exekra-runner is the reference Runner agent: it dials out to the
-// Hub, sends heartbeats and reconnects with backoff. See tools/internal/agent.
+// Hub, sends heartbeats, claims and runs jobs and reconnects with backoff. See tools/internal/agent.
 package main
 
 import (

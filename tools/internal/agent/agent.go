@@ -21,6 +21,7 @@ type Agent struct {
 	log     *slog.Logger
 	random  func() float64                                   // in [0, 1)
 	sleep   func(ctx context.Context, d time.Duration) error // returns ctx's error when it ends first
+	jobs    *jobRunner                                       // nil: heartbeats only (MaxJobs 0)
 }
 
 // New checks cfg, reads the secret and prepares the agent.
@@ -45,14 +46,21 @@ func New(cfg Config, log *slog.Logger) (*Agent, error) {
 	}
 	log.Info("starting", "version", buildinfo.Version, "hub", base.Redacted(), "runner_id", cfg.ID,
 		"work_dir", cfg.WorkDir, "trust", mode)
-	return &Agent{
-		client: &hubClient{base: base, http: newHTTPClient(tc), id: cfg.ID, secret: sec,
+	hc := newHTTPClient(tc)
+	a := &Agent{
+		client: &hubClient{base: base, http: hc, long: newLongClient(hc), id: cfg.ID, secret: sec,
 			userAgent: runners.UserAgentPrefix + buildinfo.Version, now: time.Now},
 		sampler: NewSampler(cfg.WorkDir),
 		log:     log,
 		random:  rand.Float64,
 		sleep:   sleepContext,
-	}, nil
+	}
+	if cfg.MaxJobs > 0 {
+		if a.jobs, err = newJobRunner(a, cfg); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
 }
 
 func sleepContext(ctx context.Context, d time.Duration) error {
@@ -73,14 +81,41 @@ type loop struct {
 	everUp    bool // a heartbeat has succeeded since start
 }
 
-// Run sends heartbeats until ctx ends (nil) or the Hub refuses the
-// credentials (ErrCredentialsRefused) or, on first contact, its certificate.
+// Run sends heartbeats, and claims and runs jobs beside them, until ctx
+// ends (nil) or the Hub refuses the credentials (ErrCredentialsRefused) or,
+// on first contact, its certificate.
 func (a *Agent) Run(ctx context.Context) error {
+	if a.jobs == nil {
+		return a.heartbeats(ctx)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	jobsErr := make(chan error, 1)
+	go func() {
+		err := a.jobs.run(ctx)
+		if err != nil {
+			cancel()
+		}
+		jobsErr <- err
+	}()
+	err := a.heartbeats(ctx)
+	cancel()
+	if jerr := <-jobsErr; err == nil {
+		err = jerr
+	}
+	return err
+}
+
+// heartbeats is the heartbeat loop; it hands the Hub's cancellations to the jobs.
+func (a *Agent) heartbeats(ctx context.Context) error {
 	var st loop
 	for {
 		r := a.client.heartbeat(ctx, a.report())
 		if ctx.Err() != nil {
 			break
+		}
+		if a.jobs != nil && len(r.cancelJobs) > 0 {
+			a.jobs.cancel(r.cancelJobs)
 		}
 		wait, err := a.next(&st, r)
 		if err != nil {
@@ -137,5 +172,12 @@ func failureLevel(r result) slog.Level {
 func (a *Agent) report() runners.Heartbeat {
 	host, _ := os.Hostname()
 	return runners.Heartbeat{Version: buildinfo.Version, OS: runtime.GOOS + "/" + runtime.GOARCH, Hostname: host,
-		Metrics: a.sampler.Sample(), RunningJobIDs: []string{}}
+		Metrics: a.sampler.Sample(), RunningJobIDs: a.runningJobIDs()}
+}
+
+func (a *Agent) runningJobIDs() []string {
+	if a.jobs == nil {
+		return []string{}
+	}
+	return a.jobs.runningIDs()
 }

@@ -25,6 +25,7 @@ type result struct {
 	status     int           // the HTTP status; 0 when no answer came
 	interval   time.Duration // on success: the interval the Hub asks for
 	retryAfter time.Duration // on 429 and 503: how long the Hub asks to wait
+	cancelJobs []string      // on success: the jobs the Hub wants stopped
 	err        error
 }
 
@@ -32,6 +33,7 @@ type result struct {
 type hubClient struct {
 	base      *url.URL
 	http      *http.Client
+	long      *http.Client // no overall timeout: claims and downloads set their own through the context
 	id        string
 	secret    secret
 	userAgent string
@@ -75,6 +77,7 @@ func (c *hubClient) read(resp *http.Response) result {
 			return r
 		}
 		r.interval = clampInterval(time.Duration(out.HeartbeatIntervalSeconds) * time.Second)
+		r.cancelJobs = out.CancelJobIDs
 		return r
 	case http.StatusUnauthorized:
 		r.err = ErrCredentialsRefused

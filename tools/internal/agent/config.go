@@ -2,6 +2,10 @@
 // to the Hub over HTTPS, sends heartbeats with the machine's metrics at the
 // interval the Hub asks for, backs off with full jitter when the Hub cannot
 // be reached, and stops for good when the Hub refuses its credentials.
+// Beside the heartbeats it long-polls for jobs, runs each package's
+// entrypoint in a work directory of its own, streams its output, enforces
+// timeouts and cancellations and reports the result, keeping a local
+// journal so that no result is lost and no job attempt runs twice.
 package agent
 
 import (
@@ -21,8 +25,8 @@ import (
 )
 
 // Config is how the agent is started: flags, or a JSON file with the same
-// keys (hub, id, secret_file, ca, fingerprint, work_dir, plain_http,
-// log_level); a flag given on the command line wins over the file.
+// keys (hub, id, secret_file, ca, fingerprint, work_dir, state_dir,
+// max_jobs, plain_http, log_level); a flag given on the command line wins over the file.
 type Config struct {
 	Hub         string `json:"hub"`
 	ID          string `json:"id"`
@@ -32,6 +36,11 @@ type Config struct {
 	WorkDir     string `json:"work_dir"`
 	PlainHTTP   bool   `json:"plain_http"`
 	LogLevel    string `json:"log_level"`
+	// StateDir holds the job journal; "" means WorkDir.
+	StateDir string `json:"state_dir"`
+	// MaxJobs is how many jobs run at once; 0 turns the job side off
+	// (heartbeats only). The command line's default is 1.
+	MaxJobs int `json:"max_jobs"`
 }
 
 // usageError is an error in how the agent was started or what it was
@@ -60,6 +69,8 @@ func flagSet(c *Config, configFile *string, version *bool) *flag.FlagSet {
 	fs.StringVar(&c.WorkDir, "work-dir", ".", "work directory (its free disk space is reported)")
 	fs.BoolVar(&c.PlainHTTP, "plain-http", false, "allow an http:// Hub (tests only: the secret travels in clear)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.StateDir, "state-dir", "", "directory of the job journal (default: the work directory)")
+	fs.IntVar(&c.MaxJobs, "max-jobs", 1, "jobs run at once (0: heartbeats only, no jobs)")
 	fs.BoolVar(version, "version", false, "print the version and exit")
 	return fs
 }
@@ -76,7 +87,7 @@ func ParseArgs(args []string) (cfg Config, showVersion bool, err error) {
 	if fs.NArg() > 0 {
 		return cfg, false, usagef("unexpected argument %q", fs.Arg(0))
 	}
-	cfg = Config{WorkDir: ".", LogLevel: "info"}
+	cfg = Config{WorkDir: ".", LogLevel: "info", MaxJobs: 1}
 	if configFile != "" {
 		if err := readConfigFile(configFile, &cfg); err != nil {
 			return cfg, false, err
@@ -118,6 +129,10 @@ func overlay(cfg *Config, flags Config, name string) {
 		cfg.PlainHTTP = flags.PlainHTTP
 	case "log-level":
 		cfg.LogLevel = flags.LogLevel
+	case "state-dir":
+		cfg.StateDir = flags.StateDir
+	case "max-jobs":
+		cfg.MaxJobs = flags.MaxJobs
 	}
 }
 
@@ -139,6 +154,9 @@ func (c Config) Validate() (*url.URL, error) {
 	}
 	if c.SecretFile == "" {
 		return nil, usagef("--secret-file is required")
+	}
+	if c.MaxJobs < 0 || c.MaxJobs > 64 {
+		return nil, usagef("--max-jobs must be between 0 (heartbeats only) and 64")
 	}
 	if c.Fingerprint != "" {
 		if _, err := parseFingerprint(c.Fingerprint); err != nil {

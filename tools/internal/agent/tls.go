@@ -69,17 +69,28 @@ func (e *pinError) Error() string {
 // newHTTPClient returns the client heartbeats go through.
 func newHTTPClient(tc *tls.Config) *http.Client {
 	return &http.Client{
-		Timeout: 30 * time.Second,
-		Transport: &http.Transport{
-			Proxy:               http.ProxyFromEnvironment,
-			DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			TLSClientConfig:     tc,
-			TLSHandshakeTimeout: 10 * time.Second,
-			IdleConnTimeout:     90 * time.Second,
-			MaxIdleConns:        2,
-			ForceAttemptHTTP2:   true,
-		},
+		Timeout:       30 * time.Second,
+		Transport:     newTransport(tc),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// newLongClient shares c's transport without an overall timeout: long
+// polls and package downloads bound themselves through their context.
+func newLongClient(c *http.Client) *http.Client {
+	return &http.Client{Transport: c.Transport, CheckRedirect: c.CheckRedirect}
+}
+
+// newTransport is the one transport (and TLS trust) of all the agent's requests.
+func newTransport(tc *tls.Config) *http.Transport {
+	return &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:     tc,
+		TLSHandshakeTimeout: 10 * time.Second,
+		IdleConnTimeout:     90 * time.Second,
+		MaxIdleConns:        4,
+		ForceAttemptHTTP2:   true,
 	}
 }
 

@@ -1,0 +1,280 @@
+package agent
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/exekra/hub/libs/contract/runners"
+)
+
+// gateway stands in for the Hub's runner routes: it hands out queued jobs,
+// serves packages and records logs, completions and heartbeats.
+type gateway struct {
+	t         *testing.T
+	srv       *httptest.Server
+	mu        sync.Mutex
+	queue     []claimedJob
+	pkgs      map[string][]byte
+	logs      map[string][]logLine // by job id and attempt ("id/1")
+	batches   map[string][]int     // sizes of the log batches
+	completes []completion
+	hbs       []runners.Heartbeat
+	events    []string // "claim", "complete <id>/<attempt>" in order
+	cancelHB  map[string]bool
+	cancelLog map[string]bool // job ids whose logs replies say cancel_requested
+	// completeStatus answers completions (0: 204).
+	completeStatus int
+	bad            []string // protocol violations seen
+}
+
+type completion struct {
+	id   string
+	body completeBody
+}
+
+func newGateway(t *testing.T) *gateway {
+	g := &gateway{t: t, pkgs: map[string][]byte{}, logs: map[string][]logLine{}, batches: map[string][]int{},
+		cancelHB: map[string]bool{}, cancelLog: map[string]bool{}}
+	g.srv = httptest.NewTLSServer(g)
+	t.Cleanup(g.srv.Close)
+	return g
+}
+
+func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	user, pass, ok := r.BasicAuth()
+	if !ok || user != testID || pass != testSecret || r.Header.Get("Exekra-Protocol") != "1" ||
+		!strings.HasPrefix(r.Header.Get("User-Agent"), "exekra-runner/") {
+		g.mu.Lock()
+		g.bad = append(g.bad, r.Method+" "+r.URL.Path)
+		g.mu.Unlock()
+		w.WriteHeader(401)
+		return
+	}
+	body, _ := io.ReadAll(r.Body)
+	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/api/v1/runner/"), "/")
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	switch {
+	case r.URL.Path == runners.PathHeartbeat:
+		var hb runners.Heartbeat
+		json.Unmarshal(body, &hb)
+		g.hbs = append(g.hbs, hb)
+		ids := []string{}
+		for id := range g.cancelHB {
+			ids = append(ids, id)
+		}
+		json.NewEncoder(w).Encode(runners.HeartbeatResponse{HeartbeatIntervalSeconds: 1, ServerTime: time.Now(), CancelJobIDs: ids})
+	case r.URL.Path == pathClaim:
+		if r.Method != http.MethodPost || r.URL.Query().Get("wait") == "" {
+			g.bad = append(g.bad, "claim "+r.URL.String())
+		}
+		g.events = append(g.events, "claim")
+		if len(g.queue) == 0 {
+			g.mu.Unlock()
+			time.Sleep(20 * time.Millisecond)
+			g.mu.Lock()
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		job := g.queue[0]
+		g.queue = g.queue[1:]
+		json.NewEncoder(w).Encode(job)
+	case parts[0] == "packages" && len(parts) == 3 && r.Method == http.MethodGet:
+		data, ok := g.pkgs[parts[1]+"/"+parts[2]]
+		if !ok {
+			w.WriteHeader(404)
+			return
+		}
+		w.Write(data)
+	case parts[0] == "jobs" && len(parts) == 3 && parts[2] == "logs":
+		var lb logsBody
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&lb); err != nil {
+			g.bad = append(g.bad, "logs body "+err.Error())
+		}
+		key := parts[1] + "/" + itoa(lb.Attempt)
+		g.logs[key] = append(g.logs[key], lb.Lines...)
+		g.batches[key] = append(g.batches[key], len(lb.Lines))
+		if g.cancelLog[parts[1]] {
+			io.WriteString(w, `{"cancel_requested":true}`)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	case parts[0] == "jobs" && len(parts) == 3 && parts[2] == "complete":
+		var cb completeBody
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&cb); err != nil {
+			g.bad = append(g.bad, "complete body "+err.Error())
+		}
+		g.events = append(g.events, "complete "+parts[1]+"/"+itoa(cb.Attempt))
+		if g.completeStatus != 0 {
+			w.WriteHeader(g.completeStatus)
+			io.WriteString(w, `{"error":{"code":"unavailable","message":"test"}}`)
+			return
+		}
+		g.completes = append(g.completes, completion{parts[1], cb})
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		g.bad = append(g.bad, r.Method+" "+r.URL.Path)
+		w.WriteHeader(404)
+	}
+}
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+// publish stores a package and returns its reference.
+func (g *gateway) publish(name, version string, data []byte) runners.PackageRef {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.pkgs[name+"/"+version] = data
+	sum := sha256.Sum256(data)
+	return runners.PackageRef{Name: name, Version: version, SHA256: hex.EncodeToString(sum[:]), SizeBytes: int64(len(data))}
+}
+
+func (g *gateway) enqueue(jobs ...claimedJob) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.queue = append(g.queue, jobs...)
+}
+
+func (g *gateway) completion(id string) (completeBody, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, c := range g.completes {
+		if c.id == id {
+			return c.body, true
+		}
+	}
+	return completeBody{}, false
+}
+
+func (g *gateway) snapshot() (events []string, completes []completion, logs map[string][]logLine) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	logs = map[string][]logLine{}
+	for k, v := range g.logs {
+		logs[k] = append([]logLine(nil), v...)
+	}
+	return append([]string(nil), g.events...), append([]completion(nil), g.completes...), logs
+}
+
+// zipOf builds a package zip; names ending in ".sh" are executable.
+func zipOf(t *testing.T, files map[string]string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for name, content := range files {
+		h := &zip.FileHeader{Name: name, Method: zip.Deflate}
+		mode := fs.FileMode(0o644)
+		if strings.HasSuffix(name, ".sh") {
+			mode = 0o755
+		}
+		h.SetMode(mode)
+		w, err := zw.CreateHeader(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(w, content)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// scriptPackage is a package running script with sh.
+func scriptPackage(t *testing.T, script string) []byte {
+	return zipOf(t, map[string]string{
+		"exekra.json": `{"name":"demo","version":"1.0.0","entrypoint":["./run.sh"]}`,
+		"run.sh":      "#!/bin/sh\n" + script,
+	})
+}
+
+// runningAgent is an agent running against g until the test ends or stop.
+type runningAgent struct {
+	agent *Agent
+	logs  *syncBuffer
+	stop  func() error
+}
+
+func startAgent(t *testing.T, g *gateway, stateDir string) *runningAgent {
+	t.Helper()
+	cfg := Config{Hub: g.srv.URL, ID: testID, Fingerprint: fingerprint(g.srv), MaxJobs: 1, StateDir: stateDir,
+		SecretFile: writeFile(t, "secret", testSecret+"\n", 0o600), WorkDir: t.TempDir()}
+	logs := &syncBuffer{}
+	a, err := New(cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.random = func() float64 { return 0.2 }
+	a.jobs.claimWait = time.Second
+	a.jobs.killGrace = time.Second
+	a.jobs.flushEvery = 100 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	var once sync.Once
+	var runErr error
+	stop := func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case runErr = <-done:
+			case <-time.After(20 * time.Second):
+				t.Error("the agent did not stop")
+			}
+		})
+		return runErr
+	}
+	t.Cleanup(func() {
+		stop()
+		if bytes.Contains(logs.Bytes(), []byte(testSecret)) {
+			t.Error("the secret is in the log")
+		}
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if len(g.bad) > 0 {
+			t.Errorf("protocol violations: %v", g.bad)
+		}
+	})
+	return &runningAgent{agent: a, logs: logs, stop: stop}
+}
+
+// waitFor polls cond until it holds or d passes.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	end := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(end) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitCompletion waits for id's completion.
+func (g *gateway) waitCompletion(t *testing.T, id string, d time.Duration) completeBody {
+	t.Helper()
+	var cb completeBody
+	waitFor(t, d, "the completion of "+id, func() bool {
+		var ok bool
+		cb, ok = g.completion(id)
+		return ok
+	})
+	return cb
+}

@@ -1,0 +1,287 @@
+//go:build unix
+
+package agent
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const (
+	jobA = "11111111-1111-4111-8111-111111111111"
+	jobB = "22222222-2222-4222-8222-222222222222"
+	jobC = "33333333-3333-4333-8333-333333333333"
+)
+
+const paramsScript = `params=$(cat)
+echo "params:$params"
+echo "env:$EXEKRA_PARAM_GREETING_TEXT:$EXEKRA_PARAM_COUNT:$EXEKRA_JOB_ID"
+i=1
+while [ $i -le 250 ]; do echo "line $i"; i=$((i+1)); done
+echo "to stderr" >&2
+exit "$EXEKRA_PARAM_CODE"
+`
+
+func TestJobRunsAndSucceeds(t *testing.T) {
+	g := newGateway(t)
+	ref := g.publish("demo", "1.0.0", scriptPackage(t, paramsScript))
+	params := `{"greeting text":"hi there","count":3,"code":0}`
+	g.enqueue(claimedJob{ID: jobA, Package: ref, Parameters: json.RawMessage(params), TimeoutSeconds: 60, Attempt: 1})
+	startAgent(t, g, t.TempDir())
+	cb := g.waitCompletion(t, jobA, 20*time.Second)
+	if cb.Status != "succeeded" || cb.ExitCode == nil || *cb.ExitCode != 0 || cb.Attempt != 1 || cb.Error != "" {
+		t.Fatalf("completion %+v", cb)
+	}
+	_, _, logs := g.snapshot()
+	lines := logs[jobA+"/1"]
+	var stdout, stderr []string
+	for _, l := range lines {
+		if l.TS.IsZero() {
+			t.Fatalf("line without ts: %+v", l)
+		}
+		if l.Stream == "stdout" {
+			stdout = append(stdout, l.Message)
+		} else {
+			stderr = append(stderr, l.Message)
+		}
+	}
+	t.Run("parameters arrive on stdin and as EXEKRA_PARAM_ variables", func(t *testing.T) {
+		if len(stdout) < 2 || stdout[0] != "params:"+params || stdout[1] != "env:hi there:3:"+jobA {
+			t.Fatalf("stdout starts %q", stdout[:min(2, len(stdout))])
+		}
+	})
+	t.Run("logs arrive in order, in batches of at most 100", func(t *testing.T) {
+		if len(stdout) != 252 {
+			t.Fatalf("%d stdout lines", len(stdout))
+		}
+		for i := 1; i <= 250; i++ {
+			if stdout[i+1] != "line "+strconv.Itoa(i) {
+				t.Fatalf("line %d is %q", i+1, stdout[i+1])
+			}
+		}
+		if !slices.Equal(stderr, []string{"to stderr"}) {
+			t.Fatalf("stderr %q", stderr)
+		}
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		for _, n := range g.batches[jobA+"/1"] {
+			if n > 100 || n == 0 {
+				t.Fatalf("batches %v", g.batches[jobA+"/1"])
+			}
+		}
+	})
+}
+
+func TestJobFailsOnExitCode(t *testing.T) {
+	g := newGateway(t)
+	ref := g.publish("demo", "1.0.0", scriptPackage(t, paramsScript))
+	g.enqueue(claimedJob{ID: jobA, Package: ref, Parameters: json.RawMessage(`{"code":3}`), TimeoutSeconds: 60, Attempt: 2})
+	startAgent(t, g, t.TempDir())
+	cb := g.waitCompletion(t, jobA, 20*time.Second)
+	if cb.Status != "failed" || cb.ExitCode == nil || *cb.ExitCode != 3 || cb.Attempt != 2 {
+		t.Fatalf("completion %+v", cb)
+	}
+}
+
+func TestJobPackageRefused(t *testing.T) {
+	g := newGateway(t)
+	good := g.publish("demo", "1.0.0", scriptPackage(t, "echo ran\n"))
+	bad := good
+	bad.SHA256 = strings.Repeat("0", 64)
+	short := good
+	short.SizeBytes--
+	slip := g.publish("slip", "1.0.0", zipOf(t, map[string]string{
+		"exekra.json": `{"name":"slip","version":"1.0.0","entrypoint":["sh","-c","echo ran"]}`,
+		"../x":        "escaped",
+	}))
+	g.enqueue(
+		claimedJob{ID: jobA, Package: bad, TimeoutSeconds: 60, Attempt: 1},
+		claimedJob{ID: jobB, Package: short, TimeoutSeconds: 60, Attempt: 1},
+		claimedJob{ID: jobC, Package: slip, TimeoutSeconds: 60, Attempt: 1},
+	)
+	ra := startAgent(t, g, t.TempDir())
+	for id, want := range map[string]string{jobA: "SHA-256 mismatch", jobB: "bytes", jobC: "unsafe path"} {
+		cb := g.waitCompletion(t, id, 20*time.Second)
+		if cb.Status != "failed" || !strings.Contains(cb.Error, want) || cb.ExitCode != nil {
+			t.Fatalf("%s: completion %+v", id, cb)
+		}
+	}
+	_, _, logs := g.snapshot()
+	for k, ls := range logs {
+		for _, l := range ls {
+			if l.Message == "ran" {
+				t.Fatalf("%s ran", k)
+			}
+		}
+	}
+	if _, err := os.Stat(filepath.Join(ra.agent.jobs.jobsDir, "x")); err == nil {
+		t.Fatal("the zip-slip entry was written")
+	}
+}
+
+// treeScript starts a child that ignores SIGTERM (so SIGKILL is needed),
+// prints its pid and waits.
+const treeScript = `trap '' TERM
+sleep 300 &
+echo "child $!"
+wait
+`
+
+func childPid(t *testing.T, g *gateway, key string) int {
+	var pid int
+	waitFor(t, 10*time.Second, "the child's pid", func() bool {
+		_, _, logs := g.snapshot()
+		for _, l := range logs[key] {
+			if n, ok := strings.CutPrefix(l.Message, "child "); ok {
+				pid, _ = strconv.Atoi(n)
+				return true
+			}
+		}
+		return false
+	})
+	return pid
+}
+
+// dead reports whether pid is gone (or a zombie nobody has reaped yet).
+func dead(pid int) bool {
+	if err := syscall.Kill(pid, 0); err != nil {
+		return true
+	}
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
+	return len(f) > 0 && (f[0] == "Z" || f[0] == "X")
+}
+
+func TestJobCanceledByHeartbeat(t *testing.T) {
+	g := newGateway(t)
+	ref := g.publish("demo", "1.0.0", scriptPackage(t, treeScript))
+	g.enqueue(claimedJob{ID: jobA, Package: ref, TimeoutSeconds: 600, Attempt: 1})
+	startAgent(t, g, t.TempDir())
+	pid := childPid(t, g, jobA+"/1")
+	waitFor(t, 10*time.Second, "a heartbeat naming the job", func() bool {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		for _, hb := range g.hbs {
+			if slices.Contains(hb.RunningJobIDs, jobA) {
+				return true
+			}
+		}
+		return false
+	})
+	g.mu.Lock()
+	g.cancelHB[jobA] = true
+	g.mu.Unlock()
+	cb := g.waitCompletion(t, jobA, 20*time.Second)
+	if cb.Status != "canceled" {
+		t.Fatalf("completion %+v", cb)
+	}
+	waitFor(t, 5*time.Second, "the child to die", func() bool { return dead(pid) })
+}
+
+func TestJobCanceledByLogsReply(t *testing.T) {
+	g := newGateway(t)
+	ref := g.publish("demo", "1.0.0", scriptPackage(t, "while :; do echo tick; sleep 0.05; done\n"))
+	g.mu.Lock()
+	g.cancelLog[jobA] = true
+	g.mu.Unlock()
+	g.enqueue(claimedJob{ID: jobA, Package: ref, TimeoutSeconds: 600, Attempt: 1})
+	startAgent(t, g, t.TempDir())
+	if cb := g.waitCompletion(t, jobA, 20*time.Second); cb.Status != "canceled" {
+		t.Fatalf("completion %+v", cb)
+	}
+}
+
+func TestJobTimeout(t *testing.T) {
+	g := newGateway(t)
+	ref := g.publish("demo", "1.0.0", scriptPackage(t, treeScript))
+	g.enqueue(claimedJob{ID: jobA, Package: ref, TimeoutSeconds: 1, Attempt: 1})
+	startAgent(t, g, t.TempDir())
+	pid := childPid(t, g, jobA+"/1")
+	cb := g.waitCompletion(t, jobA, 20*time.Second)
+	if cb.Status != "failed" || cb.Error != "timeout" {
+		t.Fatalf("completion %+v", cb)
+	}
+	waitFor(t, 5*time.Second, "the child to die", func() bool { return dead(pid) })
+}
+
+func TestJournal(t *testing.T) {
+	state := t.TempDir()
+	g := newGateway(t)
+	ref := g.publish("demo", "1.0.0", scriptPackage(t, "echo ran\n"))
+
+	// First run: job A runs; the Hub cannot take its result.
+	g.completeStatus = 503
+	g.enqueue(claimedJob{ID: jobA, Package: ref, TimeoutSeconds: 60, Attempt: 1})
+	ra := startAgent(t, g, state)
+	waitFor(t, 20*time.Second, "a completion attempt", func() bool {
+		ev, _, _ := g.snapshot()
+		return slices.Contains(ev, "complete "+jobA+"/1")
+	})
+	if err := ra.stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Second run: the result is delivered before any claim; job A attempt
+	// 1, handed out again, does not run again; attempt 2 does.
+	g.mu.Lock()
+	g.completeStatus = 0
+	g.events = nil
+	g.logs = map[string][]logLine{}
+	g.queue = append(g.queue, claimedJob{ID: jobA, Package: ref, TimeoutSeconds: 60, Attempt: 1},
+		claimedJob{ID: jobA, Package: ref, TimeoutSeconds: 60, Attempt: 2})
+	g.mu.Unlock()
+	startAgent(t, g, state)
+	waitFor(t, 20*time.Second, "attempt 2's completion", func() bool {
+		ev, _, _ := g.snapshot()
+		return slices.Contains(ev, "complete "+jobA+"/2")
+	})
+	ev, completes, logs := g.snapshot()
+	if ev[0] != "complete "+jobA+"/1" {
+		t.Fatalf("events %v", ev)
+	}
+	if len(logs[jobA+"/1"]) != 0 || len(logs[jobA+"/2"]) == 0 {
+		t.Fatalf("logs %v", logs)
+	}
+	n := 0
+	for _, c := range completes {
+		if c.id == jobA && c.body.Attempt == 1 {
+			n++
+			if c.body.Status != "succeeded" {
+				t.Fatalf("completion %+v", c)
+			}
+		}
+	}
+	if n != 1 {
+		t.Fatalf("attempt 1 completed %d times: %v", n, ev)
+	}
+}
+
+func TestStaleCompletionDropped(t *testing.T) {
+	g := newGateway(t)
+	ref := g.publish("demo", "1.0.0", scriptPackage(t, "echo ran\n"))
+	g.completeStatus = 409
+	g.enqueue(claimedJob{ID: jobA, Package: ref, TimeoutSeconds: 60, Attempt: 1})
+	state := t.TempDir()
+	ra := startAgent(t, g, state)
+	waitFor(t, 20*time.Second, "a completion attempt", func() bool {
+		ev, _, _ := g.snapshot()
+		return slices.Contains(ev, "complete "+jobA+"/1")
+	})
+	waitFor(t, 5*time.Second, "the result to be dropped", func() bool { return len(ra.agent.jobs.journal.pending()) == 0 })
+	time.Sleep(300 * time.Millisecond)
+	ev, _, _ := g.snapshot()
+	if c := strings.Count(strings.Join(ev, ","), "complete"); c != 1 {
+		t.Fatalf("completion retried: %v", ev)
+	}
+}
