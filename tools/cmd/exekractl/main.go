@@ -1,5 +1,6 @@
 // Command exekractl is the admin command line of Exekra Hub: the license
-// vendor side (keygen, issue) and audit verification and export.
+// vendor side (keygen, issue), audit verification and export, publishing
+// packages and starting jobs.
 package main
 
 import (
@@ -21,9 +22,16 @@ const usage = `usage: exekractl <command> [flags]
   audit verify [--checkpoint FILE]      verify the audit log's hash chain (and that it still holds a saved checkpoint)
   audit checkpoint --out FILE           save the newest signed checkpoint of the log
   audit export --format jsonl|csv --out FILE [--since T] [--until T]
+  package publish <dir|zip>             check and publish a package (a directory holding
+                                        exekra.json is zipped first); needs DEVELOPER
+  job start --package NAME --environment ENV [--version V] [--runner-id ID]
+            [--label L ...] [--param k=v ...] [--params-file JSON]
+            [--max-attempts N] [--timeout-seconds N] [--wait]
+                                        start a job and print its id; --wait follows its
+                                        log and exits 1 unless it succeeds
   version
 
-audit commands talk to the Hub: --hub https://host:8443 --token-file FILE
+audit, package and job commands talk to the Hub: --hub https://host:8443 --token-file FILE
 and --ca FILE (the pilot's config/certs/hub.crt) or --fingerprint SHA256.
 `
 
@@ -46,6 +54,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return license.RunCLI(args[1:], stdout)
 	case "audit":
 		return runAudit(ctx, args[1:], stdout)
+	case "package":
+		return runPackage(ctx, args[1:], stdout)
+	case "job":
+		return runJob(ctx, args[1:], stdout)
 	case "version":
 		fmt.Fprintln(stdout, buildinfo.Version)
 		return nil
