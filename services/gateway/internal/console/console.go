@@ -83,6 +83,12 @@ func (con *Console) routes() []route {
 		{post, "/runners/:id/regenerate", admin, "runners", "", con.regenerateSecret},
 		{get, "/runners/:id/delete", admin, "runners", "", con.confirmRunnerDelete},
 		{post, "/runners/:id/delete", admin, "runners", "", con.deleteRunner},
+		{get, "/packages", signedIn, "packages", "Packages", con.packagesPage},
+		{get, "/packages/:name", signedIn, "packages", "", con.packageVersions},
+		{get, "/jobs", signedIn, "jobs", "Jobs", con.jobsPage},
+		{post, "/jobs", signedIn, "jobs", "", con.startJob},
+		{get, "/jobs/:id", signedIn, "jobs", "", con.jobPage},
+		{post, "/jobs/:id/cancel", signedIn, "jobs", "", con.cancelJob},
 		{get, "/status", anyone, "status", "", con.status},
 		{get, "/activate", anyone, "activate", "", con.activatePage},
 		{post, "/activate", anyone, "activate", "", con.activate},
@@ -108,7 +114,8 @@ func (con *Console) routes() []route {
 
 // pageNames are the templates under templates/, each defining "content".
 var pageNames = []string{"status", "error", "dashboard", "activate", "bootstrap", "login",
-	"users", "user_delete", "license", "audit", "runners", "runner_secret", "runner_regenerate", "runner_delete"}
+	"users", "user_delete", "license", "audit", "runners", "runner_secret", "runner_regenerate", "runner_delete",
+	"packages", "jobs", "job"}
 
 // Mount parses the templates and adds the console's routes to e.
 func (con *Console) Mount(e *gin.Engine) error {

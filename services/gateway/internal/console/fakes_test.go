@@ -45,11 +45,12 @@ type fakeHub struct {
 	lastQuery    audit.QueryRequest
 	lastStatusBy caller.Actor
 	runners      fakeRunners
+	jobs         fakeJobs
 }
 
 func newFakeHub() *fakeHub {
 	return &fakeHub{licensed: true, bootstrapped: true, users: []identity.User{adminUser, devUser},
-		tokens: map[string]string{adminToken: adminUser.ID, devToken: devUser.ID}, runners: newFakeRunners()}
+		tokens: map[string]string{adminToken: adminUser.ID, devToken: devUser.ID}, runners: newFakeRunners(), jobs: newFakeJobs()}
 }
 
 // serve answers the subjects on nc until the test ends. It speaks natsrpc's
@@ -88,7 +89,7 @@ func reply(m *nats.Msg, ep natsrpc.Endpoint) {
 }
 
 func (f *fakeHub) endpoints() []natsrpc.Endpoint {
-	return slices.Concat(f.identityEndpoints(), f.licensingEndpoints(), f.auditEndpoints(), f.runnersEndpoints())
+	return slices.Concat(f.identityEndpoints(), f.licensingEndpoints(), f.auditEndpoints(), f.runnersEndpoints(), f.jobsEndpoints())
 }
 
 func (f *fakeHub) find(id string) int {

@@ -57,7 +57,21 @@ func samples() map[string]struct {
 				"runner-secret-copy", "runner-secret-install", "runner-command", "runner-command-copy", "runner-fingerprint", "runner-secret-done"}},
 		"runner_regenerate": {run, []string{"runner-regenerate-name", "runner-regenerate-warning", "runner-regenerate-form", "runner-regenerate-confirm", "runner-regenerate-cancel"}},
 		"runner_delete":     {run, []string{"runner-delete-name", "runner-delete-form", "runner-delete-confirm", "runner-delete-cancel"}},
-		"audit":             {auditData{Items: []audit.Record{rec}, Older: "/audit?cursor=7", Newest: "/audit", ExportJSONL: "/api/v1/audit/export?format=jsonl", ExportCSV: "/api/v1/audit/export?format=csv", Verify: "chain BROKEN at seq 7: hash mismatch"}, []string{"audit-verify", "audit-form", "audit-actor", "audit-action", "audit-target", "audit-since", "audit-until", "audit-search", "audit-table", "audit-7", "audit-older", "audit-newest", "audit-export-jsonl", "audit-export-csv"}},
+		"packages": {packagesData{Name: "hello", Rows: []packageRow{newPackageRow(runners.Package{Name: "hello", Version: "1.0.0", SHA256: "abc", PublishedAt: at})},
+			Next: "/packages?cursor=x", First: "/packages", CanPublish: true},
+			[]string{"packages-table", "package-hello-1.0.0", "packages-next", "packages-first", "packages-all", "packages-publish-card",
+				"packages-publish-form", "packages-file", "packages-publish"}},
+		"jobs": {jobsData{Rows: []jobRow{newJobRow(runners.Job{ID: "j1", Package: "hello", Status: runners.JobRunning, CreatedAt: at})},
+			Environments: runners.Environments, Statuses: runners.JobStatuses, Packages: []string{"hello"}, Next: "/jobs?cursor=x", First: "/jobs", Start: freshStartForm},
+			[]string{"jobs-filter", "jobs-filter-status", "jobs-filter-environment", "jobs-filter-submit", "jobs-table", "job-j1", "jobs-next", "jobs-first",
+				"jobs-start", "jobs-start-form", "jobs-start-package", "jobs-start-packages", "jobs-start-version", "jobs-start-environment",
+				"jobs-start-parameters", "jobs-start-submit"}},
+		"job": {jobData{jobRow: newJobRow(runners.Job{ID: "j1", Package: "hello", Status: runners.JobPending, PendingReason: runners.PendingAllBusy, CancelRequested: true, CreatedAt: at}),
+			Parameters: "{}", Logs: []logRow{newLogRow(runners.LogLine{Seq: 1, TS: at, Stream: "stdout", Message: "hi"})}, After: 1},
+			[]string{"job", "job-id", "job-package", "job-version", "job-environment", "job-status", "job-attempts", "job-runner", "job-created-by",
+				"job-created-at", "job-started-at", "job-finished-at", "job-exit-code", "job-pending-reason", "job-parameters", "job-cancel-form",
+				"job-cancel", "job-cancel-requested", "job-logs", "job-back"}},
+		"audit": {auditData{Items: []audit.Record{rec}, Older: "/audit?cursor=7", Newest: "/audit", ExportJSONL: "/api/v1/audit/export?format=jsonl", ExportCSV: "/api/v1/audit/export?format=csv", Verify: "chain BROKEN at seq 7: hash mismatch"}, []string{"audit-verify", "audit-form", "audit-actor", "audit-action", "audit-target", "audit-since", "audit-until", "audit-search", "audit-table", "audit-7", "audit-older", "audit-newest", "audit-export-jsonl", "audit-export-csv"}},
 	}
 }
 

@@ -155,3 +155,125 @@
     });
   });
 })();
+
+// Publishes a package (GET /packages, DEVELOPER and ADMIN): uploads the chosen
+// zip with fetch() as multipart field "package" to POST /api/v1/packages with
+// the form's data-csrf as X-CSRF-Token (the CSRF cookie is HttpOnly), then
+// reloads; the API's error message goes into #error.
+(function () {
+  var form = document.getElementById("packages-publish-form");
+  if (!form) return;
+  var input = document.getElementById("packages-file");
+  var button = document.getElementById("packages-publish");
+  function fail(text) {
+    var el = document.getElementById("error");
+    if (!el) { alert(text); return; }
+    el.textContent = text;
+    el.hidden = false;
+  }
+  form.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var file = input && input.files && input.files[0];
+    if (!file) { fail("Choose a package file first."); return; }
+    var body = new FormData();
+    body.append("package", file, file.name);
+    button.disabled = true;
+    fetch(form.action, {
+      method: "POST", body: body, credentials: "same-origin", cache: "no-store",
+      headers: { "X-CSRF-Token": form.dataset.csrf || "", Accept: "application/json" }
+    }).then(function (r) {
+      if (r.ok) { window.location.reload(); return; }
+      return r.json().catch(function () { return {}; }).then(function (b) {
+        var e = (b && b.error) || {};
+        fail(e.message || ("Publishing failed (HTTP " + r.status + ")."));
+      });
+    }).catch(function () {
+      fail("The Hub could not be reached; try again.");
+    }).then(function () { button.disabled = false; });
+  });
+})();
+
+// Follows a job (GET /jobs/<id>): every second while the job is not finished,
+// appends the log lines after the last one shown (GET /api/v1/jobs/<id>/logs
+// ?after=<seq>) to #job-logs and refreshes #job-status from GET /api/v1/jobs/<id>.
+(function () {
+  var logs = document.getElementById("job-logs");
+  if (!logs) return;
+  var id = logs.dataset.job, after = parseInt(logs.dataset.after || "0", 10) || 0;
+  var done = logs.dataset.finished === "true", busy = false, timer;
+  var base = "/api/v1/jobs/" + encodeURIComponent(id);
+  function get(url) {
+    return fetch(url, { cache: "no-store", credentials: "same-origin", headers: { Accept: "application/json" } }).then(function (r) {
+      if (r.status === 401) { clearInterval(timer); throw new Error("signed out"); }
+      if (!r.ok) throw new Error("HTTP " + r.status);
+      return r.json();
+    });
+  }
+  function append(lines) {
+    if (!lines.length) return;
+    var empty = document.getElementById("job-logs-empty");
+    if (empty) empty.remove();
+    var stick = logs.scrollTop + logs.clientHeight >= logs.scrollHeight - 4;
+    lines.forEach(function (l) {
+      if (l.seq <= after) return;
+      var div = document.createElement("div");
+      div.className = "log-line stream-" + l.stream;
+      div.dataset.seq = l.seq;
+      div.dataset.stream = l.stream;
+      var ts = document.createElement("span");
+      ts.className = "log-ts";
+      ts.textContent = l.ts ? new Date(l.ts).toISOString().slice(11, 19) : "";
+      var msg = document.createElement("span");
+      msg.className = "log-message";
+      msg.textContent = l.message;
+      div.appendChild(ts);
+      div.appendChild(document.createTextNode(" "));
+      div.appendChild(msg);
+      logs.appendChild(div);
+      after = l.seq;
+    });
+    logs.dataset.after = after;
+    if (stick) logs.scrollTop = logs.scrollHeight;
+  }
+  function status(job) {
+    var badge = document.getElementById("job-status");
+    if (badge && badge.textContent !== job.status) {
+      badge.textContent = job.status;
+      badge.className = "job-status badge status-" + job.status;
+    }
+    var card = document.getElementById("job");
+    if (card) card.dataset.status = job.status;
+    var reason = document.getElementById("job-pending-reason");
+    if (reason && job.status !== "pending") reason.remove();
+    return ["succeeded", "failed", "canceled"].indexOf(job.status) >= 0;
+  }
+  // drain reads log pages until one comes back short (at most 20 pages per tick).
+  function drain(n) {
+    return get(base + "/logs?after=" + after).then(function (b) {
+      var lines = (b && b.lines) || [];
+      append(lines);
+      if (lines.length >= 1000 && n < 20) return drain(n + 1);
+    });
+  }
+  function refresh() {
+    if (busy) return;
+    busy = true;
+    var finishedNow = false;
+    get(base).then(function (job) {
+      finishedNow = status(job);
+      return drain(1);
+    }).then(function () {
+      logs.dataset.stale = "false";
+      if (finishedNow) {
+        clearInterval(timer);
+        logs.dataset.finished = "true";
+        // the cancel form and the times belong to a running job: show the final page
+        if (!done) window.location.reload();
+      }
+    }).catch(function () {
+      logs.dataset.stale = "true";
+    }).then(function () { busy = false; });
+  }
+  if (done) { drain(1).catch(function () {}); return; }
+  timer = setInterval(refresh, 1000);
+})();

@@ -1,0 +1,166 @@
+package console_test
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/exekra/hub/libs/contract/runners"
+	"github.com/exekra/hub/libs/errs"
+	"github.com/exekra/hub/libs/natsrpc"
+)
+
+// A test double of the runners service's packages and jobs: canned answers
+// on its real subjects.
+
+var publishedAt = time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC)
+
+type fakeJobs struct {
+	packages   []runners.Package // every version, newest first per name
+	items      []runners.Job
+	logs       map[string][]runners.LogLine
+	lastList   runners.ListJobsRequest
+	lastCreate *runners.CreateJobRequest
+	lastLogs   runners.JobLogsRequest
+	created    int
+	canceled   []string
+}
+
+func newFakeJobs() fakeJobs {
+	started, ended, code, runner, lost := publishedAt.Add(time.Hour), publishedAt.Add(2*time.Hour), 2, "r-1", "exit status 2"
+	return fakeJobs{
+		packages: []runners.Package{
+			{Name: "hello", Version: "1.2.0", SHA256: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+				SizeBytes: 1536, PublishedBy: "dev@example.com", PublishedAt: publishedAt},
+			{Name: "hello", Version: "1.0.0", SHA256: "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210",
+				SizeBytes: 512, PublishedBy: "admin@example.com", PublishedAt: publishedAt.Add(-time.Hour)},
+			{Name: "report", Version: "0.1.0", SHA256: "aaaabbbbccccddddeeeeffff0000111122223333444455556666777788889999",
+				SizeBytes: 20 << 20, PublishedBy: "dev@example.com", PublishedAt: publishedAt},
+		},
+		items: []runners.Job{
+			{ID: "j-pend", Package: "hello", Version: "1.2.0", Environment: runners.EnvProduction, Status: runners.JobPending,
+				PendingReason: runners.PendingNoneOnline, MaxAttempts: 1, CreatedBy: "op@example.com", CreatedAt: publishedAt,
+				Parameters: json.RawMessage(`{"who":"world"}`)},
+			{ID: "j-done", Package: "report", Version: "0.1.0", Environment: runners.EnvStaging, Status: runners.JobFailed,
+				RunnerID: &runner, Attempts: 1, MaxAttempts: 1, CreatedBy: "dev@example.com", CreatedAt: publishedAt,
+				StartedAt: &started, FinishedAt: &ended, ExitCode: &code, Error: &lost},
+		},
+		logs: map[string][]runners.LogLine{
+			"j-done": {
+				{Seq: 1, TS: started, Stream: "stdout", Message: "starting <report>"},
+				{Seq: 2, TS: started.Add(time.Second), Stream: "stderr", Message: "boom"},
+			},
+		},
+	}
+}
+
+func (f *fakeHub) findJob(id string) int {
+	return slices.IndexFunc(f.jobs.items, func(j runners.Job) bool { return j.ID == id })
+}
+
+func (f *fakeHub) jobsEndpoints() []natsrpc.Endpoint {
+	return []natsrpc.Endpoint{
+		natsrpc.Handle(runners.SubjectPackageList, func(_ context.Context, r runners.ListPackagesRequest) (runners.ListPackagesResponse, error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			var out runners.ListPackagesResponse
+			for _, p := range f.jobs.packages {
+				if !slices.ContainsFunc(out.Items, func(q runners.Package) bool { return q.Name == p.Name }) {
+					out.Items = append(out.Items, p)
+				}
+			}
+			return out, nil
+		}),
+		natsrpc.Handle(runners.SubjectPackageVersions, func(_ context.Context, r runners.PackageVersionsRequest) (runners.PackageVersions, error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			var out runners.PackageVersions
+			for _, p := range f.jobs.packages {
+				if p.Name == r.Name {
+					out.Items = append(out.Items, p)
+				}
+			}
+			if len(out.Items) == 0 {
+				return out, errs.E(errs.NotFound, "no such package")
+			}
+			return out, nil
+		}),
+		natsrpc.Handle(runners.SubjectJobList, func(_ context.Context, r runners.ListJobsRequest) (runners.ListJobsResponse, error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.jobs.lastList = r
+			if r.Status != "" && !slices.Contains(runners.JobStatuses, r.Status) {
+				return runners.ListJobsResponse{}, errs.Ef(errs.InvalidArgument, "status must be one of %s", strings.Join(runners.JobStatuses, ", "))
+			}
+			var out runners.ListJobsResponse
+			for _, j := range f.jobs.items {
+				if (r.Status == "" || j.Status == r.Status) && (r.Environment == "" || j.Environment == r.Environment) {
+					out.Items = append(out.Items, j)
+				}
+			}
+			return out, nil
+		}),
+		natsrpc.Handle(runners.SubjectJobGet, func(_ context.Context, r runners.JobRequest) (runners.Job, error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			if i := f.findJob(r.ID); i >= 0 {
+				return f.jobs.items[i], nil
+			}
+			return runners.Job{}, errs.E(errs.NotFound, "no such job")
+		}),
+		natsrpc.Handle(runners.SubjectJobLogs, func(_ context.Context, r runners.JobLogsRequest) (runners.JobLogs, error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.jobs.lastLogs = r
+			out := runners.JobLogs{Lines: []runners.LogLine{}}
+			for _, l := range f.jobs.logs[r.ID] {
+				if l.Seq > r.After {
+					out.Lines = append(out.Lines, l)
+				}
+			}
+			return out, nil
+		}),
+		natsrpc.Handle(runners.SubjectJobCreate, func(ctx context.Context, r runners.CreateJobRequest) (runners.Job, error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.jobs.lastCreate = &r
+			i := slices.IndexFunc(f.jobs.packages, func(p runners.Package) bool {
+				return p.Name == r.Package && (r.Version == "" || r.Version == "latest" || p.Version == r.Version)
+			})
+			switch {
+			case !slices.Contains(runners.Environments, r.Environment):
+				return runners.Job{}, errs.E(errs.InvalidArgument, "environment must be one of Development, Staging, Production")
+			case i < 0:
+				return runners.Job{}, errs.E(errs.NotFound, "no such package version")
+			}
+			f.jobs.created++
+			j := runners.Job{ID: "j-new-" + strconv.Itoa(f.jobs.created), Package: r.Package, Version: f.jobs.packages[i].Version,
+				Environment: r.Environment, Parameters: r.Parameters, Status: runners.JobPending, PendingReason: runners.PendingQueued,
+				MaxAttempts: 1, CreatedAt: time.Now()}
+			f.jobs.items = append([]runners.Job{j}, f.jobs.items...)
+			return j, nil
+		}),
+		natsrpc.Handle(runners.SubjectJobCancel, func(_ context.Context, r runners.JobRequest) (runners.Job, error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			i := f.findJob(r.ID)
+			if i < 0 {
+				return runners.Job{}, errs.E(errs.NotFound, "no such job")
+			}
+			j := &f.jobs.items[i]
+			switch j.Status {
+			case runners.JobSucceeded, runners.JobFailed, runners.JobCanceled:
+				return runners.Job{}, errs.E(errs.Conflict, "the job has finished")
+			case runners.JobPending:
+				j.Status, j.PendingReason = runners.JobCanceled, ""
+			default:
+				j.CancelRequested = true
+			}
+			f.jobs.canceled = append(f.jobs.canceled, r.ID)
+			return *j, nil
+		}),
+	}
+}
