@@ -58,6 +58,17 @@ func (w Writer) Append(ctx context.Context, tx pgx.Tx, ev audit.Event) (audit.Ev
 	return ev, nil
 }
 
+// Record writes ev in a transaction of its own: for an event that goes with
+// no change (a refusal, a failed attempt).
+func (w Writer) Record(ctx context.Context, db interface {
+	Begin(context.Context) (pgx.Tx, error)
+}, ev audit.Event) error {
+	return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		_, err := w.Append(ctx, tx, ev)
+		return err
+	})
+}
+
 func (w Writer) complete(ctx context.Context, ev audit.Event) audit.Event {
 	info := caller.From(ctx)
 	if ev.ID == "" {

@@ -25,6 +25,9 @@ func Migrations() ([]migrate.File, error) { return migrate.Load(migrationFiles, 
 // Events appends audit events within a transaction (outbox.Writer does).
 type Events interface {
 	Append(ctx context.Context, tx pgx.Tx, ev audit.Event) (audit.Event, error)
+	Record(ctx context.Context, db interface {
+		Begin(context.Context) (pgx.Tx, error)
+	}, ev audit.Event) error
 }
 
 // Store reads and writes the runners schema.
@@ -49,15 +52,13 @@ func (s *Store) inTx(ctx context.Context, what string, fn func(tx pgx.Tx) error)
 
 // appendEvent writes ev to the outbox within tx.
 func (s *Store) appendEvent(ctx context.Context, tx pgx.Tx, ev audit.Event) error {
-	if _, err := s.events.Append(ctx, tx, ev); err != nil {
-		return fmt.Errorf("audit %s: %w", ev.Action, err)
-	}
-	return nil
+	_, err := s.events.Append(ctx, tx, ev) // its error names the action
+	return err
 }
 
 // RecordEvent writes an event that goes with no change.
 func (s *Store) RecordEvent(ctx context.Context, ev audit.Event) error {
-	return s.inTx(ctx, "record event", func(tx pgx.Tx) error { return s.appendEvent(ctx, tx, ev) })
+	return s.events.Record(ctx, s.pool, ev)
 }
 
 // uniqueViolation is PostgreSQL's code for a duplicate key.
