@@ -10,9 +10,21 @@ import (
 
 // api calls the Hub's public API as one principal.
 type api struct {
-	t     testing.TB
-	base  string
-	token string
+	t      testing.TB
+	base   string
+	token  string
+	header http.Header // sent with every request
+}
+
+// with returns a copy that also sends the header name: value.
+func (a *api) with(name, value string) *api {
+	c := *a
+	c.header = a.header.Clone()
+	if c.header == nil {
+		c.header = http.Header{}
+	}
+	c.header.Set(name, value)
+	return &c
 }
 
 func (h *hub) as(token string) *api { return &api{t: h.t, base: h.gateway, token: token} }
@@ -30,6 +42,16 @@ func (a *api) call(method, path string, body any) (int, map[string]any) {
 }
 
 func (a *api) raw(method, path string, body any) (int, []byte) {
+	a.t.Helper()
+	status, raw, err := a.try(method, path, body)
+	if err != nil {
+		a.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return status, raw
+}
+
+// try is raw that returns a transport error (no answer) instead of failing.
+func (a *api) try(method, path string, body any) (int, []byte, error) {
 	a.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -53,13 +75,16 @@ func (a *api) raw(method, path string, body any) (int, []byte) {
 	if a.token != "" {
 		req.Header.Set("Authorization", "Bearer "+a.token)
 	}
+	for k, v := range a.header {
+		req.Header[k] = v
+	}
 	resp, err := insecure.Do(req)
 	if err != nil {
-		a.t.Fatalf("%s %s: %v", method, path, err)
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, raw
+	raw, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, raw, err
 }
 
 // must calls and fails the test unless the status is want.

@@ -204,8 +204,8 @@ type proc struct {
 	args []string
 }
 
-// processesOf lists live processes whose command line mentions home.
-func processesOf(home string) []proc {
+// processesOf lists live processes whose command line mentions mark.
+func processesOf(mark string) []proc {
 	entries, _ := os.ReadDir("/proc")
 	var out []proc
 	for _, e := range entries {
@@ -214,7 +214,7 @@ func processesOf(home string) []proc {
 			continue
 		}
 		raw, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil || !bytes.Contains(raw, []byte(home)) {
+		if err != nil || !bytes.Contains(raw, []byte(mark)) {
 			continue
 		}
 		if stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil && isZombie(stat) {
@@ -230,14 +230,31 @@ func isZombie(stat []byte) bool {
 	return i > 0 && i+2 < len(stat) && stat[i+2] == 'Z'
 }
 
-// pidOf finds the process of a named binary of this hub.
+// pidOf finds the process of a named binary of this hub. Redis renames
+// its process ("redis-server 127.0.0.1:port"), so it is found by address.
 func (h *hub) pidOf(binary string) int {
-	for _, p := range processesOf(h.home) {
-		if filepath.Base(p.args[0]) == binary {
+	mark := h.home
+	if binary == "redis-server" {
+		mark = h.env["EXEKRA_REDIS_LISTEN"]
+	}
+	for _, p := range processesOf(mark) {
+		if base, _, _ := strings.Cut(filepath.Base(p.args[0]), " "); base == binary {
 			return p.pid
 		}
 	}
 	return 0
+}
+
+// killProcess sends SIGKILL to the hub's process of binary.
+func (h *hub) killProcess(t testing.TB, binary string) {
+	t.Helper()
+	pid := h.pidOf(binary)
+	if pid <= 0 { // kill(0) would hit the test's own process group
+		t.Fatalf("no %s process of this hub", binary)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatalf("kill %s: %v", binary, err)
+	}
 }
 
 func allUp(body map[string]any) bool {

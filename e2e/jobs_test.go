@@ -2,11 +2,20 @@ package e2e
 
 import (
 	"archive/zip"
+	"bufio"
 	"bytes"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -71,14 +80,21 @@ func startJob(t *testing.T, h *hub, tok, pkg string, extra map[string]any) strin
 	for k, v := range extra {
 		body[k] = v
 	}
-	// A service that is down answers 503; a client tries again, as the API says.
+	// A service or gateway that is down answers 503 or nothing; the client
+	// sends the start again under the same Idempotency-Key, so a start whose
+	// reply was lost returns its job instead of starting a second one.
 	var out map[string]any
-	waitFor(t, 30*time.Second, "the job accepted", func() bool {
-		status, o := h.as(tok).call("POST", "/api/v1/jobs", body)
-		if status != http.StatusCreated && status != http.StatusServiceUnavailable {
-			t.Fatalf("POST /api/v1/jobs = %d %v", status, o)
+	a := h.as(tok).with("Idempotency-Key", rand.Text())
+	waitFor(t, 60*time.Second, "the job accepted", func() bool {
+		status, raw, err := a.try("POST", "/api/v1/jobs", body)
+		if err != nil {
+			return false
 		}
-		out = o
+		out = nil
+		json.Unmarshal(raw, &out)
+		if status != http.StatusCreated && status != http.StatusServiceUnavailable && status != http.StatusGatewayTimeout {
+			t.Fatalf("POST /api/v1/jobs = %d %s", status, raw)
+		}
 		return status == http.StatusCreated
 	})
 	return out["id"].(string)
@@ -133,6 +149,152 @@ func TestJobs(t *testing.T) {
 		job := waitJob(t, h, adminTok, jid, 150*time.Second)
 		if job["status"] != "succeeded" || job["attempts"] != float64(2) || job["runner_id"] != id2 {
 			t.Fatalf("job after its runner died: %v", job)
+		}
+	})
+}
+
+// ledgerScript is a package that appends "<job id> <attempt>" to the file
+// its ledger parameter names: the ledger shows every run of every job.
+const ledgerScript = "echo \"$EXEKRA_JOB_ID $EXEKRA_JOB_ATTEMPT\" >> \"$EXEKRA_PARAM_LEDGER\"\necho ran\n"
+
+// wantRunOnce checks that every job succeeded and ran exactly once.
+func wantRunOnce(t *testing.T, h *hub, tok, ledger string, ids []string, within time.Duration) {
+	t.Helper()
+	for _, id := range ids {
+		if j := waitJob(t, h, tok, id, within); j["status"] != "succeeded" {
+			t.Fatalf("job %s ended %v", id, j)
+		}
+	}
+	raw, err := os.ReadFile(ledger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		runs[strings.Fields(line)[0]]++
+	}
+	for _, id := range ids {
+		if runs[id] != 1 {
+			t.Fatalf("job %s ran %d times", id, runs[id])
+		}
+		delete(runs, id)
+	}
+	if len(runs) != 0 {
+		t.Fatalf("runs of jobs nobody started: %v", runs)
+	}
+}
+
+// redisCommand sends one command to the pilot's Redis and returns its
+// first reply line.
+func redisCommand(t *testing.T, h *hub, args ...string) string {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", h.env["EXEKRA_REDIS_LISTEN"], 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "*%d\r\n", len(args))
+	for _, a := range args {
+		fmt.Fprintf(conn, "$%d\r\n%s\r\n", len(a), a)
+	}
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(line)
+}
+
+// TestJobFaults: Redis flushed and restarted with 200 jobs queued, and the
+// runners service killed mid-burst — every job still runs, exactly once,
+// on real agents.
+func TestJobFaults(t *testing.T) {
+	v := newVendor(t)
+	h, tok := licensedHub(t, v)
+	if code, raw := publish(t, h, tok, packageZip(t, "ledger", "1.0.0", ledgerScript)); code != http.StatusCreated {
+		t.Fatalf("publish = %d %s", code, raw)
+	}
+	ledger := filepath.Join(t.TempDir(), "ledger")
+	params := map[string]any{"parameters": map[string]string{"ledger": ledger}}
+	startMany := func(n int, during func(i int)) []string {
+		ids := make([]string, n)
+		var wg sync.WaitGroup
+		next := make(chan int)
+		for range 4 {
+			wg.Go(func() {
+				for i := range next {
+					ids[i] = startJob(t, h, tok, "ledger", params)
+				}
+			})
+		}
+		for i := range n {
+			during(i)
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+		return ids
+	}
+
+	agents := make([]*agent, 3)
+	for i := range agents {
+		id, secret := registerRunner(t, h, tok, fmt.Sprintf("fault-runner-%d", i))
+		agents[i] = startAgent(t, h, id, secret, "--max-jobs", "4")
+	}
+	var all []string
+	t.Run("Redis flushed and then restarted with 200 jobs queued: all run exactly once", func(t *testing.T) {
+		for _, a := range agents {
+			a.cmd.Process.Signal(syscall.SIGSTOP) // the jobs stay queued
+		}
+		queued := startMany(200, func(int) {})
+		if got := redisCommand(t, h, "FLUSHALL"); got != "+OK" {
+			t.Fatalf("FLUSHALL = %q", got)
+		}
+		for _, a := range agents {
+			a.cmd.Process.Signal(syscall.SIGCONT)
+		}
+		waitFor(t, 60*time.Second, "some jobs run", func() bool {
+			raw, _ := os.ReadFile(ledger)
+			return strings.Count(string(raw), "\n") >= 40
+		})
+		h.killProcess(t, "redis-server")
+		all = append(all, queued...)
+		wantRunOnce(t, h, tok, ledger, all, 120*time.Second)
+	})
+
+	t.Run("the runners service killed mid-burst: no job lost, none run twice", func(t *testing.T) {
+		ids := startMany(40, func(i int) {
+			if i == 15 {
+				h.killProcess(t, "exekra-runners")
+			}
+		})
+		all = append(all, ids...)
+		wantRunOnce(t, h, tok, ledger, all, 120*time.Second)
+		page := h.as(tok).must(http.StatusOK, "GET", "/api/v1/jobs?limit=500", nil)
+		if n := len(page["items"].([]any)); n != len(all) {
+			t.Fatalf("%d jobs recorded, %d started", n, len(all))
+		}
+	})
+
+	t.Run("an agent killed while it waits in a claim: its job goes to another runner, no attempt spent", func(t *testing.T) {
+		for _, a := range agents[1:] {
+			a.cmd.Process.Signal(syscall.SIGSTOP) // only agents[0] waits
+		}
+		defer func() {
+			for _, a := range agents[1:] {
+				a.cmd.Process.Signal(syscall.SIGCONT)
+			}
+		}()
+		time.Sleep(2 * time.Second) // agents[0] is in its long poll
+		agents[0].cmd.Process.Kill()
+		id := startJob(t, h, tok, "ledger", params)
+		for _, a := range agents[1:] {
+			a.cmd.Process.Signal(syscall.SIGCONT)
+		}
+		all = append(all, id)
+		wantRunOnce(t, h, tok, ledger, all, 90*time.Second)
+		if j := h.as(tok).must(http.StatusOK, "GET", "/api/v1/jobs/"+id, nil); j["attempts"] != float64(1) {
+			t.Fatalf("job %v", j)
 		}
 	})
 }

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -33,14 +32,15 @@ func registerRunner(t *testing.T, h *hub, adminTok, name string) (string, string
 	return r["id"].(string), secret
 }
 
-func startAgent(t *testing.T, h *hub, id, secret string) *agent {
+func startAgent(t *testing.T, h *hub, id, secret string, flags ...string) *agent {
 	t.Helper()
 	dir := t.TempDir()
 	secretFile := filepath.Join(dir, "secret")
 	os.WriteFile(secretFile, []byte(secret+"\n"), 0o600)
 	a := &agent{id: id, secret: secret, out: &syncBuffer{}, exited: make(chan struct{})}
-	a.cmd = exec.Command(filepath.Join(binDir, "exekra-runner"), "--hub", h.gateway, "--id", id,
-		"--secret-file", secretFile, "--work-dir", dir, "--ca", filepath.Join(h.home, "config", "certs", "hub.crt"))
+	args := append([]string{"--hub", h.gateway, "--id", id, "--secret-file", secretFile, "--work-dir", dir,
+		"--ca", filepath.Join(h.home, "config", "certs", "hub.crt")}, flags...)
+	a.cmd = exec.Command(filepath.Join(binDir, "exekra-runner"), args...)
 	a.cmd.Stdout, a.cmd.Stderr = a.out, a.out
 	if err := a.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -100,9 +100,7 @@ func TestRunners(t *testing.T) {
 	waitFor(t, 30*time.Second, "three agents online", allOnline)
 
 	t.Run("agents reconnect by themselves after the gateway dies", func(t *testing.T) {
-		if err := syscall.Kill(h.pidOf("exekra-gateway"), syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
+		h.killProcess(t, "exekra-gateway")
 		start := time.Now()
 		h.waitHealth(http.StatusOK, 30*time.Second, allUp)
 		seen := map[string]time.Time{}

@@ -57,7 +57,21 @@ const (
 const (
 	MaxClaimWaitSeconds = 60
 	// ClaimTimeout is how long a caller of SubjectClaim waits for the reply.
-	ClaimTimeout = (MaxClaimWaitSeconds + 5) * time.Second
+	ClaimTimeout = (MaxClaimWaitSeconds + ClaimGraceSeconds) * time.Second
+	// ClaimGraceSeconds is how much longer than its wait a claim may take.
+	ClaimGraceSeconds = 5
+)
+
+// Headers of job requests (additions to API.md, both optional).
+const (
+	// HeaderIdempotencyKey on POST /api/v1/jobs: a client retrying a
+	// create whose reply it lost sends the same key and gets the same job.
+	HeaderIdempotencyKey = "Idempotency-Key"
+	// HeaderClaimID on a claim: the agent's id for it, kept while it retries.
+	HeaderClaimID = "Exekra-Claim-Id"
+	// HeaderCancelRequested ("true") on the 204 of a log upload: the Hub
+	// wants the job stopped (the heartbeat reply says so too).
+	HeaderCancelRequested = "Exekra-Cancel-Requested"
 )
 
 // CreateJobRequest starts a job (POST /api/v1/jobs). Version "" means
@@ -71,6 +85,9 @@ type CreateJobRequest struct {
 	Parameters     json.RawMessage `json:"parameters,omitempty"`
 	MaxAttempts    int             `json:"max_attempts,omitempty"`
 	TimeoutSeconds int             `json:"timeout_seconds,omitempty"`
+	// IdempotencyKey comes from the Idempotency-Key header (HeaderIdempotencyKey):
+	// a repeat by the same user returns the job the first request created.
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
 }
 
 // Job is a job as the API shows it. RunnerID is the runner that holds (or
@@ -151,9 +168,13 @@ type AgentRequest struct {
 }
 
 // ClaimRequest asks for a job, waiting up to WaitSeconds (0 to 60) for one.
+// ClaimID (from HeaderClaimID) names the claim: asked again with the same
+// id, the claim returns the job it handed out if the runner has not
+// started it (its reply was lost).
 type ClaimRequest struct {
 	AgentRequest
-	WaitSeconds int `json:"wait_seconds"`
+	WaitSeconds int    `json:"wait_seconds"`
+	ClaimID     string `json:"claim_id,omitempty"`
 }
 
 // ClaimResponse holds the claimed job, or null when none arrived (HTTP 204).

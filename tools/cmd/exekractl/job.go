@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"strconv"
@@ -135,8 +138,8 @@ func runJob(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var job runners.Job
-	if err := c.JSON("POST", "/api/v1/jobs", js.req, &job); err != nil {
+	job, err := startJob(ctx, c, js.req)
+	if err != nil {
 		return fmt.Errorf("start job: %w", err)
 	}
 	fmt.Fprintln(stdout, job.ID)
@@ -144,6 +147,42 @@ func runJob(ctx context.Context, args []string, stdout io.Writer) error {
 		return nil
 	}
 	return waitJob(ctx, c, job, js.poll, js.maxErrs, stdout)
+}
+
+// startAttempts is how often a start is sent while the Hub is unreachable
+// or briefly unavailable.
+const startAttempts = 5
+
+// startJob creates the job under a fresh Idempotency-Key, sending it again
+// (with the same key) while the Hub is briefly unavailable: a start whose
+// reply was lost returns the job it created, never a second one.
+func startJob(ctx context.Context, c *hubclient.Client, req runners.CreateJobRequest) (runners.Job, error) {
+	key := make([]byte, 16)
+	rand.Read(key) // never fails (crypto/rand)
+	c = c.WithHeader(runners.HeaderIdempotencyKey, hex.EncodeToString(key))
+	var job runners.Job
+	for attempt := 1; ; attempt++ {
+		err := c.JSON("POST", "/api/v1/jobs", req, &job)
+		if err == nil || attempt == startAttempts || !transient(err) {
+			return job, err
+		}
+		select {
+		case <-ctx.Done():
+			return job, err
+		case <-time.After(time.Duration(attempt) * time.Second):
+		}
+	}
+}
+
+// transient reports whether a request may succeed if sent again: no answer
+// at all, or the Hub said it is unavailable for a moment.
+func transient(err error) bool {
+	var apiErr *hubclient.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.Status == http.StatusServiceUnavailable || apiErr.Status == http.StatusGatewayTimeout ||
+			apiErr.Status == http.StatusBadGateway
+	}
+	return true
 }
 
 func terminal(status string) bool {

@@ -82,6 +82,8 @@ type jobHub struct {
 	polls   int
 	final   string
 	lines   []runners.LogLine
+	keys    []string // Idempotency-Key of each start
+	refuse  int      // how many starts answer 503 first
 }
 
 func (h *jobHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -94,6 +96,12 @@ func (h *jobHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	job := runners.Job{ID: "job-1", Package: "hello", Version: "1.2.3", Environment: "Staging", Status: runners.JobPending, PendingReason: runners.PendingNoneOnline}
 	switch {
 	case r.Method == "POST" && r.URL.Path == "/api/v1/jobs":
+		h.keys = append(h.keys, r.Header.Get(runners.HeaderIdempotencyKey))
+		if h.refuse > 0 {
+			h.refuse--
+			apiError(w, 503, "unavailable", "the runners service is restarting")
+			return
+		}
 		dec := json.NewDecoder(r.Body)
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&h.created); err != nil {
@@ -176,5 +184,19 @@ func TestJobStartNoWait(t *testing.T) {
 	err := run(context.Background(), append([]string{"job", "start", "--package", "hello", "--environment", "Staging"}, bad.flags()...), io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "no package hello") {
 		t.Errorf("error answer: %v", err)
+	}
+}
+
+// A start the Hub could not answer is sent again under the same
+// Idempotency-Key, so it can never start two jobs.
+func TestJobStartRetriesUnderOneKey(t *testing.T) {
+	h := &jobHub{refuse: 1}
+	hub := newFakeHub(t, h)
+	var out strings.Builder
+	if err := run(context.Background(), append([]string{"job", "start", "--package", "hello", "--environment", "Staging"}, hub.flags()...), &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "job-1\n" || len(h.keys) != 2 || len(h.keys[0]) != 32 || h.keys[1] != h.keys[0] {
+		t.Fatalf("output %q, keys %q", out.String(), h.keys)
 	}
 }

@@ -99,7 +99,9 @@ func drain(resp *http.Response) {
 }
 
 // claim long-polls for a job; nil job with a nil error means none came.
-func (c *hubClient) claim(ctx context.Context, wait time.Duration) (*claimedJob, callResult) {
+// claimID names the claim: after a failure the caller asks again with the
+// same id, so a job handed out in a reply that was lost comes back.
+func (c *hubClient) claim(ctx context.Context, wait time.Duration, claimID string) (*claimedJob, callResult) {
 	ctx, cancel := context.WithTimeout(ctx, wait+30*time.Second)
 	defer cancel()
 	q := url.Values{"wait": {strconv.Itoa(int(wait / time.Second))}}
@@ -107,6 +109,7 @@ func (c *hubClient) claim(ctx context.Context, wait time.Duration) (*claimedJob,
 	if err != nil {
 		return nil, callResult{err: err}
 	}
+	req.Header.Set(runners.HeaderClaimID, claimID)
 	resp, err := c.long.Do(req)
 	if err != nil {
 		return nil, callResult{err: err}
@@ -191,7 +194,8 @@ func (c *hubClient) postLogs(ctx context.Context, jobID string, attempt int, lin
 		if resp.StatusCode == http.StatusOK {
 			_ = json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&out) // an empty or odd body is no cancel
 		}
-		return out.CancelRequested, callResult{status: resp.StatusCode}
+		cancel := out.CancelRequested || resp.Header.Get(runners.HeaderCancelRequested) == "true"
+		return cancel, callResult{status: resp.StatusCode}
 	}
 	return false, c.failure(resp)
 }

@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -23,6 +25,8 @@ const (
 	defaultBatchLines = 100
 	maxLineBytes      = 64 << 10
 	downloadAttempts  = 5
+	// defaultTakeUpWithin stays well inside the Hub's pickup time (30 s).
+	defaultTakeUpWithin = 15 * time.Second
 )
 
 // Why a job was stopped before it ended by itself.
@@ -40,11 +44,12 @@ type jobRunner struct {
 	jobsDir string
 	maxJobs int
 
-	claimWait  time.Duration
-	killGrace  time.Duration
-	flushEvery time.Duration
-	batchLines int
-	limits     unzipLimits
+	claimWait    time.Duration
+	takeUpWithin time.Duration
+	killGrace    time.Duration
+	flushEvery   time.Duration
+	batchLines   int
+	limits       unzipLimits
 
 	mu      sync.Mutex
 	running map[string]*runningJob
@@ -65,7 +70,7 @@ func newJobRunner(a *Agent, cfg Config) (*jobRunner, error) {
 	}
 	return &jobRunner{
 		a: a, journal: jr, jobsDir: filepath.Join(work, "jobs"), maxJobs: max(cfg.MaxJobs, 1),
-		claimWait: defaultClaimWait, killGrace: defaultKillGrace, flushEvery: defaultFlushEvery,
+		claimWait: defaultClaimWait, takeUpWithin: defaultTakeUpWithin, killGrace: defaultKillGrace, flushEvery: defaultFlushEvery,
 		batchLines: defaultBatchLines,
 		limits:     unzipLimits{maxEntries: defaultMaxEntries, maxBytes: defaultMaxUnpackedBytes},
 		running:    map[string]*runningJob{},
@@ -125,6 +130,7 @@ func (j *jobRunner) run(ctx context.Context) error {
 	ctx, stop := context.WithCancel(ctx) // on a 401, the other jobs stop too (before the Wait above)
 	defer stop()
 	failures := 0
+	claimID := newClaimID()
 	for {
 		select {
 		case slots <- struct{}{}:
@@ -133,7 +139,7 @@ func (j *jobRunner) run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		}
-		job, r := j.a.client.claim(ctx, j.claimWait)
+		job, r := j.a.client.claim(ctx, j.claimWait, claimID)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -152,8 +158,8 @@ func (j *jobRunner) run(ctx context.Context) error {
 			}
 			continue
 		}
-		failures = 0
-		if job == nil { // 204: nothing within wait; ask again at once
+		failures, claimID = 0, newClaimID() // answered: the next claim is a new one
+		if job == nil {                     // 204: nothing within wait; ask again at once
 			<-slots
 			continue
 		}
@@ -169,6 +175,13 @@ func (j *jobRunner) run(ctx context.Context) error {
 			}
 		}()
 	}
+}
+
+// newClaimID names one claim (kept across its retries).
+func newClaimID() string {
+	b := make([]byte, 16)
+	rand.Read(b) // never fails (crypto/rand)
+	return hex.EncodeToString(b)
 }
 
 // retryWait is the backoff after failures, or what Retry-After asks.
@@ -188,6 +201,13 @@ func (j *jobRunner) handle(ctx context.Context, job *claimedJob) error {
 			return j.deliver(ctx, e)
 		}
 		log.Warn("the Hub handed out a job this runner already started; not running it again")
+		return nil
+	}
+	if err := j.takeUp(ctx, job, log); err != nil {
+		if errors.Is(err, ErrCredentialsRefused) {
+			return err
+		}
+		log.Warn("not running the job: " + err.Error())
 		return nil
 	}
 	rj := &runningJob{id: job.ID, attempt: job.Attempt, stop: make(chan struct{})}
@@ -223,6 +243,34 @@ func (j *jobRunner) handle(ctx context.Context, job *claimedJob) error {
 		log.Error("cannot record the result in the journal", "err", err.Error())
 	}
 	return j.deliver(ctx, journalEntry{JobID: job.ID, Attempt: job.Attempt, Result: &res})
+}
+
+// takeUp tells the Hub this runner has the job (an upload without lines,
+// fenced by the attempt), before anything runs: a claim nobody takes up
+// goes to another runner after the pickup time, so only a job the Hub
+// knows is taken up may run. It retries for at most takeUpWithin; no
+// answer by then, or a refusal, means the job is not this runner's to run.
+func (j *jobRunner) takeUp(ctx context.Context, job *claimedJob, log logger) error {
+	ctx, cancel := context.WithTimeout(ctx, j.takeUpWithin)
+	defer cancel()
+	for failures := 0; ; failures++ {
+		_, r := j.a.client.postLogs(ctx, job.ID, job.Attempt, []logLine{})
+		switch {
+		case r.err == nil:
+			return nil
+		case errors.Is(r.err, ErrCredentialsRefused):
+			log.Error(r.err.Error())
+			return r.err
+		case r.status >= 400 && r.status < 500 && r.status != 408 && r.status != 429:
+			return fmt.Errorf("the Hub no longer gives it to this runner (%w)", r.err)
+		}
+		wait := j.retryWait(failures, r)
+		log.Warn("taking up the job failed; retrying", "err", r.err.Error(), "status", r.status,
+			"retry_in", wait.Round(time.Millisecond).String())
+		if j.a.sleep(ctx, wait) != nil {
+			return fmt.Errorf("the Hub did not answer within %s (it hands the job to another runner)", j.takeUpWithin)
+		}
+	}
 }
 
 // deliver reports a result until the Hub takes it, refuses it for good

@@ -37,7 +37,14 @@ type gateway struct {
 	cancelLog map[string]bool // job ids whose logs replies say cancel_requested
 	// completeStatus answers completions (0: 204).
 	completeStatus int
-	bad            []string // protocol violations seen
+	// loseClaims is how many claims that hand out a job answer 503 instead
+	// (as if the reply were lost); a repeat under the claim id gets the job.
+	loseClaims int
+	claimIDs   []string
+	// refuseTakeUp answers 409 to the agent taking a job up.
+	refuseTakeUp bool
+	handedOut    map[string]claimedJob // by claim id
+	bad          []string              // protocol violations seen
 }
 
 type completion struct {
@@ -47,7 +54,7 @@ type completion struct {
 
 func newGateway(t *testing.T) *gateway {
 	g := &gateway{t: t, pkgs: map[string][]byte{}, logs: map[string][]logLine{}, batches: map[string][]int{},
-		cancelHB: map[string]bool{}, cancelLog: map[string]bool{}}
+		cancelHB: map[string]bool{}, cancelLog: map[string]bool{}, handedOut: map[string]claimedJob{}}
 	g.srv = httptest.NewTLSServer(g)
 	t.Cleanup(g.srv.Close)
 	return g
@@ -82,6 +89,13 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			g.bad = append(g.bad, "claim "+r.URL.String())
 		}
 		g.events = append(g.events, "claim")
+		claimID := r.Header.Get(runners.HeaderClaimID)
+		g.claimIDs = append(g.claimIDs, claimID)
+		if job, ok := g.handedOut[claimID]; ok {
+			delete(g.handedOut, claimID)
+			json.NewEncoder(w).Encode(job)
+			return
+		}
 		if len(g.queue) == 0 {
 			g.mu.Unlock()
 			time.Sleep(20 * time.Millisecond)
@@ -91,8 +105,16 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		job := g.queue[0]
 		g.queue = g.queue[1:]
+		if g.loseClaims > 0 {
+			g.loseClaims--
+			g.handedOut[claimID] = job
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
 		json.NewEncoder(w).Encode(job)
 	case parts[0] == "packages" && len(parts) == 3 && r.Method == http.MethodGet:
+		g.events = append(g.events, "download "+parts[1])
 		data, ok := g.pkgs[parts[1]+"/"+parts[2]]
 		if !ok {
 			w.WriteHeader(404)
@@ -107,11 +129,20 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			g.bad = append(g.bad, "logs body "+err.Error())
 		}
 		key := parts[1] + "/" + itoa(lb.Attempt)
+		if len(lb.Lines) == 0 { // the agent takes the job up
+			g.events = append(g.events, "take-up "+key)
+			if g.refuseTakeUp {
+				w.WriteHeader(http.StatusConflict)
+				io.WriteString(w, `{"error":{"code":"conflict","message":"attempt 1 of this job is over"}}`)
+				return
+			}
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
 		g.logs[key] = append(g.logs[key], lb.Lines...)
 		g.batches[key] = append(g.batches[key], len(lb.Lines))
 		if g.cancelLog[parts[1]] {
-			io.WriteString(w, `{"cancel_requested":true}`)
-			return
+			w.Header().Set(runners.HeaderCancelRequested, "true") // as the Hub says it: 204 with the header
 		}
 		w.WriteHeader(http.StatusNoContent)
 	case parts[0] == "jobs" && len(parts) == 3 && parts[2] == "complete":

@@ -285,3 +285,64 @@ func TestStaleCompletionDropped(t *testing.T) {
 		t.Fatalf("completion retried: %v", ev)
 	}
 }
+
+// A claim whose reply is lost is asked again under the same claim id (and
+// so gets the job it was handed); an answered claim's successor has a new id.
+func TestClaimRetriedUnderItsID(t *testing.T) {
+	g := newGateway(t)
+	ref := g.publish("demo", "1.0.0", scriptPackage(t, "echo hi\n"))
+	g.mu.Lock()
+	g.loseClaims = 1
+	g.mu.Unlock()
+	g.enqueue(claimedJob{ID: jobA, Package: ref, TimeoutSeconds: 60, Attempt: 1})
+	startAgent(t, g, t.TempDir())
+	if cb := g.waitCompletion(t, jobA, 20*time.Second); cb.Status != "succeeded" {
+		t.Fatalf("completion %+v", cb)
+	}
+	waitFor(t, 5*time.Second, "a claim after the job", func() bool {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		return len(g.claimIDs) >= 3
+	})
+	g.mu.Lock()
+	ids := slices.Clone(g.claimIDs)
+	g.mu.Unlock()
+	if len(ids[0]) != 32 || ids[1] != ids[0] || ids[2] == ids[1] {
+		t.Fatalf("claim ids %q: want the lost claim repeated under its id, then a new id", ids)
+	}
+}
+
+// The agent takes a job up before it downloads or runs anything; a job the
+// Hub has given to another runner meanwhile (409) is not run at all.
+func TestJobTakenUpBeforeItRuns(t *testing.T) {
+	t.Run("taken up, then downloaded", func(t *testing.T) {
+		g := newGateway(t)
+		ref := g.publish("demo", "1.0.0", scriptPackage(t, "echo hi\n"))
+		g.enqueue(claimedJob{ID: jobA, Package: ref, TimeoutSeconds: 60, Attempt: 3})
+		startAgent(t, g, t.TempDir())
+		g.waitCompletion(t, jobA, 20*time.Second)
+		events, _, _ := g.snapshot()
+		up, down := slices.Index(events, "take-up "+jobA+"/3"), slices.Index(events, "download demo")
+		if up < 0 || down < 0 || up > down {
+			t.Fatalf("events %q: want the take-up before the download", events)
+		}
+	})
+	t.Run("refused: not run", func(t *testing.T) {
+		g := newGateway(t)
+		ref := g.publish("demo", "1.0.0", scriptPackage(t, "echo hi\n"))
+		g.mu.Lock()
+		g.refuseTakeUp = true
+		g.mu.Unlock()
+		g.enqueue(claimedJob{ID: jobA, Package: ref, TimeoutSeconds: 60, Attempt: 1})
+		startAgent(t, g, t.TempDir())
+		waitFor(t, 10*time.Second, "the take-up", func() bool {
+			events, _, _ := g.snapshot()
+			return slices.Contains(events, "take-up "+jobA+"/1")
+		})
+		time.Sleep(500 * time.Millisecond)
+		events, completes, _ := g.snapshot()
+		if slices.Contains(events, "download demo") || len(completes) != 0 {
+			t.Fatalf("a refused job ran: events %q, completions %v", events, completes)
+		}
+	})
+}

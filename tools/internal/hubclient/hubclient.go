@@ -21,9 +21,10 @@ import (
 
 // Client talks to one Hub as one user.
 type Client struct {
-	Base  string
-	Token string
-	http  *http.Client
+	Base   string
+	Token  string
+	http   *http.Client
+	header http.Header // sent with every request
 }
 
 // Options say how to trust the Hub.
@@ -82,6 +83,17 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("%s (HTTP %d): %s", e.Code, e.Status, e.Message)
 }
 
+// WithHeader returns a client that sends header name: value on every request.
+func (c *Client) WithHeader(name, value string) *Client {
+	cc := *c
+	cc.header = c.header.Clone()
+	if cc.header == nil {
+		cc.header = http.Header{}
+	}
+	cc.header.Set(name, value)
+	return &cc
+}
+
 // Do sends a request and returns the response for the caller to read and
 // close; error answers are returned as *APIError.
 func (c *Client) Do(method, path string, body any) (*http.Response, error) {
@@ -107,6 +119,9 @@ func (c *Client) Do(method, path string, body any) (*http.Response, error) {
 func (c *Client) send(req *http.Request) (*http.Response, error) {
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	for k, v := range c.header {
+		req.Header[k] = v
 	}
 	method, path := req.Method, req.URL.RequestURI()
 	resp, err := c.http.Do(req)

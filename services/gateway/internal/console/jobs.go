@@ -30,6 +30,7 @@ type jobsData struct {
 	Packages     []string // names offered by the start form's package field
 	Next, First  string
 	Start        startForm
+	StartKey     string // the start form's Idempotency-Key: sent twice, it starts one job
 }
 
 // jobsFilter is the filter form as sent; "" means any.
@@ -98,7 +99,7 @@ func (con *Console) jobsPage(c *gin.Context) {
 func (con *Console) showJobs(c *gin.Context, status int, msg string, form startForm) {
 	f := jobsFilter{Status: c.Query("status"), Environment: c.Query("environment")}
 	cursor := c.Query("cursor")
-	d := jobsData{Filter: f, Environments: runners.Environments, Statuses: runners.JobStatuses, Start: form}
+	d := jobsData{Filter: f, Environments: runners.Environments, Statuses: runners.JobStatuses, Start: form, StartKey: newToken()}
 	list, err := call[runners.ListJobsResponse](c, con, runners.SubjectJobList,
 		runners.ListJobsRequest{Limit: jobsPageSize, Cursor: cursor, Status: f.Status, Environment: f.Environment})
 	switch {
@@ -134,7 +135,8 @@ func (con *Console) showJobs(c *gin.Context, status int, msg string, form startF
 func (con *Console) startJob(c *gin.Context) {
 	form := startForm{Package: strings.TrimSpace(c.PostForm("package")), Version: strings.TrimSpace(c.PostForm("version")),
 		Environment: c.PostForm("environment"), Parameters: c.PostForm("parameters")}
-	req := runners.CreateJobRequest{Package: form.Package, Environment: form.Environment}
+	req := runners.CreateJobRequest{Package: form.Package, Environment: form.Environment,
+		IdempotencyKey: c.PostForm("idempotency_key")}
 	if form.Version != "latest" {
 		req.Version = form.Version
 	}

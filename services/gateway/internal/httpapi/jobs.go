@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/exekra/hub/libs/contract/runners"
 	"github.com/exekra/hub/libs/errs"
@@ -12,11 +13,15 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// HeaderCancelRequested tells an agent uploading logs that its job is to stop.
-const HeaderCancelRequested = "Exekra-Cancel-Requested"
-
+// createJob starts a job; a repeat under the same Idempotency-Key returns
+// the job the first request created.
 func (s *Server) createJob(c *gin.Context) error {
-	return decodeAndForward[runners.CreateJobRequest, runners.Job](c, s, runners.SubjectJobCreate, http.StatusCreated)
+	var req runners.CreateJobRequest
+	if err := web.DecodeJSON(c, &req); err != nil {
+		return err
+	}
+	req.IdempotencyKey = c.GetHeader(runners.HeaderIdempotencyKey)
+	return forward[runners.Job](c, s, runners.SubjectJobCreate, req, http.StatusCreated)
 }
 
 func (s *Server) listJobs(c *gin.Context) error {
@@ -78,9 +83,12 @@ func (s *Server) claimJob(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(c.Request.Context(), runners.ClaimTimeout)
+	// Should the runners instance serving the claim die, the agent hears so
+	// shortly after its wait and asks again with the same claim id.
+	ctx, cancel := context.WithTimeout(c.Request.Context(), time.Duration(wait+runners.ClaimGraceSeconds)*time.Second)
 	defer cancel()
-	resp, err := natsrpc.Call[runners.ClaimResponse](ctx, s.NATS, runners.SubjectClaim, runners.ClaimRequest{AgentRequest: ar, WaitSeconds: wait})
+	req := runners.ClaimRequest{AgentRequest: ar, WaitSeconds: wait, ClaimID: c.GetHeader(runners.HeaderClaimID)}
+	resp, err := natsrpc.Call[runners.ClaimResponse](ctx, s.NATS, runners.SubjectClaim, req)
 	if err != nil {
 		return err
 	}
@@ -113,7 +121,7 @@ func (s *Server) uploadLogs(c *gin.Context) error {
 		return err
 	}
 	if resp.CancelRequested {
-		c.Header(HeaderCancelRequested, "true")
+		c.Header(runners.HeaderCancelRequested, "true")
 	}
 	c.Status(http.StatusNoContent)
 	return nil

@@ -13,7 +13,11 @@ import (
 // Claim hands the authenticated runner the oldest pending job it may run,
 // waiting up to wait for one; nil when none came. A job queued while it
 // waits is handed over at once: the instance's one watcher wakes it.
-func (s *Service) Claim(ctx context.Context, p runner.Presented, wait time.Duration) (*Job, error) {
+//
+// claimID ("" : none) is the agent's name for this claim: should the reply
+// be lost (an instance or gateway gone mid-reply), the agent asks again
+// with the same id and gets the job it was given, not a lease to wait out.
+func (s *Service) Claim(ctx context.Context, p runner.Presented, wait time.Duration, claimID string) (*Job, error) {
 	v, err := s.Runners.Authenticate(ctx, p)
 	if err != nil {
 		return nil, err
@@ -21,10 +25,22 @@ func (s *Service) Claim(ctx context.Context, p runner.Presented, wait time.Durat
 	if wait < 0 || wait > runners.MaxClaimWaitSeconds*time.Second {
 		return nil, errs.Ef(errs.InvalidArgument, "wait must be from 0 to %d seconds", runners.MaxClaimWaitSeconds)
 	}
+	if err := checkKey("the claim id", claimID); err != nil {
+		return nil, err
+	}
+	if claimID != "" {
+		j, ok, err := s.Store.ClaimedWith(ctx, v.ID, claimID)
+		if err != nil {
+			return nil, errs.Wrap(errs.Unavailable, "the Hub cannot look up the claim for a moment; claim again shortly", err)
+		}
+		if ok {
+			return &j, nil
+		}
+	}
 	deadline := time.Now().Add(wait)
 	for {
 		woken := s.waiters.channel(v.Environment)
-		j, err := s.tryClaim(ctx, v.Runner)
+		j, err := s.tryClaim(ctx, v.Runner, claimID)
 		if j != nil || err != nil {
 			return j, err
 		}
@@ -49,7 +65,7 @@ func (s *Service) Claim(ctx context.Context, p runner.Presented, wait time.Durat
 
 // tryClaim takes entries the runner may run until PostgreSQL confirms one
 // (an entry may be stale: the job canceled, or queued twice by a reconcile).
-func (s *Service) tryClaim(ctx context.Context, r runner.Runner) (*Job, error) {
+func (s *Service) tryClaim(ctx context.Context, r runner.Runner, claimID string) (*Job, error) {
 	for {
 		e, ok, err := s.Queue.Take(ctx, r.Environment, r.ID, r.Labels)
 		if err != nil {
@@ -59,8 +75,8 @@ func (s *Service) tryClaim(ctx context.Context, r runner.Runner) (*Job, error) {
 			return nil, nil
 		}
 		now := s.now()
-		j, ok, err := s.Store.ClaimJob(ctx, Claim{Entry: e, RunnerID: r.ID, RunnerLabels: r.Labels, Now: now, LeaseUntil: now.Add(s.Lease)})
-		if err != nil {
+		j, ok, err := s.Store.ClaimJob(ctx, Claim{Entry: e, RunnerID: r.ID, RunnerLabels: r.Labels, ClaimID: claimID, Now: now, LeaseUntil: now.Add(s.Pickup)})
+		if err != nil { // the job stays pending: put its entry back
 			s.requeue(context.WithoutCancel(ctx), e)
 			return nil, fmt.Errorf("claim job %s: %w", e.JobID, err)
 		}

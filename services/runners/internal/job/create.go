@@ -3,7 +3,10 @@ package job
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -42,10 +45,18 @@ type NewJob struct {
 	Parameters     json.RawMessage
 	MaxAttempts    int
 	TimeoutSeconds int
+	// IdempotencyKey ("" : none) makes a repeat of the same request by the
+	// same user return the job the first one created.
+	IdempotencyKey string
 }
+
+// ErrKeyTaken is the store's answer to a second job under one idempotency key.
+var ErrKeyTaken = errors.New("idempotency key taken")
 
 // Create records a pending job (OPERATOR and up, while the license allows
 // new jobs) and queues it. Should queueing fail, the reconcile queues it.
+// A request repeated under the same idempotency key returns the job the
+// first one created (a client retrying after a lost reply starts nothing twice).
 func (s *Service) Create(ctx context.Context, in NewJob) (Job, error) {
 	if err := requireOperator(ctx); err != nil {
 		return Job{}, err
@@ -53,6 +64,11 @@ func (s *Service) Create(ctx context.Context, in NewJob) (Job, error) {
 	in, err := validateNew(in)
 	if err != nil {
 		return Job{}, err
+	}
+	createdBy := caller.ActorFromContext(ctx).ID
+	hash := requestHash(in)
+	if j, ok, err := s.replay(ctx, createdBy, in.IdempotencyKey, hash); ok || err != nil {
+		return j, err
 	}
 	if err := s.checkTarget(ctx, in); err != nil {
 		return Job{}, err
@@ -66,8 +82,15 @@ func (s *Service) Create(ctx context.Context, in NewJob) (Job, error) {
 	}
 	j := Job{ID: uuid.NewString(), Package: pkg, Environment: in.Environment, TargetRunnerID: in.RunnerID,
 		Labels: in.Labels, Parameters: in.Parameters, TimeoutSeconds: in.TimeoutSeconds, MaxAttempts: in.MaxAttempts,
-		Status: StatusPending, Attempt: 1, CreatedBy: caller.ActorFromContext(ctx).ID, CreatedAt: s.now()}
-	if err := s.Store.CreateJob(ctx, j, event(ActionCreate, j, nil)); err != nil {
+		Status: StatusPending, Attempt: 1, CreatedBy: createdBy, CreatedAt: s.now(),
+		IdempotencyKey: in.IdempotencyKey, RequestHash: hash}
+	err = s.Store.CreateJob(ctx, j, event(ActionCreate, j, nil))
+	if errors.Is(err, ErrKeyTaken) { // the same request, at the same moment
+		if j, ok, err := s.replay(ctx, createdBy, in.IdempotencyKey, hash); ok || err != nil {
+			return j, err
+		}
+	}
+	if err != nil {
 		return Job{}, fmt.Errorf("create job: %w", err)
 	}
 	s.Meter.JobStatus(StatusPending)
@@ -75,6 +98,30 @@ func (s *Service) Create(ctx context.Context, in NewJob) (Job, error) {
 		s.Log.WarnContext(ctx, "queue new job (the reconcile queues it)", "job_id", j.ID, "err", err)
 	}
 	return j, nil
+}
+
+// replay returns the job created under key, if any; a different request
+// under the same key is a conflict.
+func (s *Service) replay(ctx context.Context, createdBy, key, hash string) (Job, bool, error) {
+	if key == "" {
+		return Job{}, false, nil
+	}
+	j, ok, err := s.Store.JobByKey(ctx, createdBy, key)
+	if err != nil || !ok {
+		return Job{}, false, err
+	}
+	if j.RequestHash != hash {
+		return Job{}, false, errs.E(errs.Conflict, "this Idempotency-Key was used for a different job; use a new key for a new job")
+	}
+	return j, true, nil
+}
+
+// requestHash identifies a validated request (its key aside).
+func requestHash(in NewJob) string {
+	in.IdempotencyKey = ""
+	data, _ := json.Marshal(in) // a struct of strings, numbers and a valid raw object
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
 }
 
 // checkTarget refuses a target runner that could never run the job.

@@ -39,14 +39,21 @@ type Job struct {
 	LogSeq          int64
 	LogBytes        int64
 	LogTruncated    bool
+	// IdempotencyKey and RequestHash let a repeated create return this job.
+	IdempotencyKey string
+	RequestHash    string
+	// UnstartedClaims counts claims whose runner never took the job up:
+	// they are not attempts (Attempt still fences them).
+	UnstartedClaims int
 }
 
-// Attempts is how many claims the job has had.
+// Attempts is how many claims the job has had, those never taken up aside.
 func (j Job) Attempts() int {
+	n := j.Attempt - j.UnstartedClaims
 	if j.Status == StatusPending {
-		return j.Attempt - 1
+		n--
 	}
-	return j.Attempt
+	return n
 }
 
 // Terminal reports whether the job has finished.
@@ -91,6 +98,7 @@ type Claim struct {
 	Entry
 	RunnerID     string
 	RunnerLabels []string
+	ClaimID      string // the agent's id for this claim ("" : none)
 	Now          time.Time
 	LeaseUntil   time.Time
 }
@@ -128,14 +136,22 @@ type Touched struct {
 
 // Store keeps jobs in PostgreSQL. Errors carry errs kinds (NotFound).
 type Store interface {
-	// FindPackage returns a published version; "latest" is the newest.
+	// FindPackage returns a published version; "latest" is the highest by
+	// semver precedence (as the package list shows it).
 	FindPackage(ctx context.Context, name, version string) (Package, error)
+	// CreateJob records j; ErrKeyTaken when its creator has a job under
+	// the same idempotency key.
 	CreateJob(ctx context.Context, j Job, ev audit.Event) error
+	// JobByKey returns the job its creator made under an idempotency key.
+	JobByKey(ctx context.Context, createdBy, key string) (Job, bool, error)
 	JobByID(ctx context.Context, id string) (Job, error)
 	ListJobs(ctx context.Context, q Query) ([]Job, error)
 	// ClaimJob moves the entry's job from pending to claimed by c.RunnerID
 	// if it is still pending at c.Attempt and the runner matches; false when not.
 	ClaimJob(ctx context.Context, c Claim) (Job, bool, error)
+	// ClaimedWith returns the job the runner claimed under claimID if it
+	// still holds it, claimed and not yet started.
+	ClaimedWith(ctx context.Context, runnerID, claimID string) (Job, bool, error)
 	// UpdateJob locks the job, lets fn change it and writes it with fn's change.
 	UpdateJob(ctx context.Context, id string, fn UpdateFunc) (Job, error)
 	// TouchJobs renews the leases of the runner's claimed and running jobs
@@ -163,6 +179,9 @@ type Queue interface {
 	Remove(ctx context.Context, environment, jobID string) error
 	// Missing returns those of ids that no entry stands for.
 	Missing(ctx context.Context, ids []string) ([]string, error)
+	// Emptied reports whether the queues lost everything (Redis flushed,
+	// or restarted without its data) since it was last asked.
+	Emptied(ctx context.Context) (bool, error)
 	// Watch calls wake with an environment whenever an entry is added to
 	// it (by any instance), until ctx ends.
 	Watch(ctx context.Context, wake func(environment string)) error

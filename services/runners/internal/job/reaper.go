@@ -69,7 +69,13 @@ func (s *Service) expire(j *Job, now time.Time) (*audit.Event, bool) {
 		return nil, false
 	case j.CancelRequested:
 		finish(j, now, StatusCanceled, nil, "")
-	case j.Attempt >= j.MaxAttempts:
+	case j.Status == StatusClaimed && j.UnstartedClaims < MaxUnstartedClaims:
+		// Its runner never took it up: nothing ran, so no attempt is spent.
+		j.UnstartedClaims++
+		j.Status, j.Attempt, j.RunnerID = StatusPending, j.Attempt+1, ""
+		j.LeaseExpiresAt, j.ClaimedAt, j.StartedAt = nil, nil, nil
+		return nil, true
+	case j.Status == StatusClaimed || j.Attempts() >= j.MaxAttempts:
 		finish(j, now, StatusFailed, nil, runners.JobErrorRunnerLost)
 	default:
 		j.Status, j.Attempt, j.RunnerID = StatusPending, j.Attempt+1, ""
@@ -126,8 +132,10 @@ func (s *Service) MeasureQueues(ctx context.Context) error {
 }
 
 // RunMaintenance reconciles the queues with PostgreSQL now and every
-// ReconcileInterval, and reaps and measures every ReapInterval, until ctx ends.
+// ReconcileInterval — and within a ReapInterval of Redis losing them — and
+// reaps and measures every ReapInterval, until ctx ends.
 func (s *Service) RunMaintenance(ctx context.Context) {
+	s.Queue.Emptied(ctx) // a fresh mark: the reconcile below covers what came before
 	s.logged(ctx, "reconcile job queues", s.Reconcile)
 	reap, reconcile := time.NewTicker(ReapInterval), time.NewTicker(ReconcileInterval)
 	defer reap.Stop()
@@ -137,6 +145,10 @@ func (s *Service) RunMaintenance(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-reap.C:
+			if emptied, err := s.Queue.Emptied(ctx); err == nil && emptied {
+				s.Log.WarnContext(ctx, "the job queues were lost (Redis flushed or restarted); queueing pending jobs again from PostgreSQL")
+				s.logged(ctx, "reconcile job queues", s.Reconcile)
+			}
 			s.logged(ctx, "reap jobs", s.Reap)
 			s.logged(ctx, "measure job queues", func(ctx context.Context) (int, error) { return 0, s.MeasureQueues(ctx) })
 		case <-reconcile.C:

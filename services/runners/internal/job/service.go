@@ -15,7 +15,16 @@ import (
 
 // Defaults of Deps.
 const (
-	DefaultLease        = 60 * time.Second // a claim's lease, renewed by logs and heartbeats
+	DefaultLease = 60 * time.Second // a running job's lease, renewed by logs and heartbeats
+	// DefaultPickup is how long a runner has from its claim to its first
+	// word about the job (the agent confirms at once; an agent that only
+	// heartbeats names it within an interval). A claim nobody takes up —
+	// its runner died waiting, or its reply was lost for good — goes back
+	// to pending then, without counting as an attempt.
+	DefaultPickup = 30 * time.Second
+	// MaxUnstartedClaims is how many claims of a job may go unstarted
+	// before it fails with runner_lost.
+	MaxUnstartedClaims  = 10
 	DefaultTimeoutGrace = 30 * time.Second // past timeout_seconds the runner gets to report before the reaper fails the job
 	DefaultLogCap       = 1 << 20          // bytes of log messages kept per job; then one "[log truncated]" line
 	DefaultRecheck      = 5 * time.Second  // a waiting claim looks again even without a wake-up
@@ -33,6 +42,7 @@ type Deps struct {
 	Log          *slog.Logger
 	Now          func() time.Time // time.Now unless a test controls the clock
 	Lease        time.Duration
+	Pickup       time.Duration
 	TimeoutGrace time.Duration // DefaultTimeoutGrace when zero; negative means none
 	LogCap       int64
 	Recheck      time.Duration
@@ -54,6 +64,9 @@ func NewService(d Deps) (*Service, error) {
 	}
 	if d.Lease <= 0 {
 		d.Lease = DefaultLease
+	}
+	if d.Pickup <= 0 {
+		d.Pickup = DefaultPickup
 	}
 	if d.TimeoutGrace == 0 {
 		d.TimeoutGrace = DefaultTimeoutGrace

@@ -24,6 +24,7 @@ const (
 	MaxLogLines        = 1000 // per upload, and per read
 	MaxLogMessage      = 64 << 10
 	MaxErrorLen        = 1000
+	MaxKeyLen          = 128 // an Idempotency-Key or a claim id
 	// Truncated is the last line of a log that reached the cap.
 	Truncated = "[log truncated]"
 )
@@ -53,6 +54,9 @@ func validateNew(in NewJob) (NewJob, error) {
 		return in, err
 	}
 	if in.Parameters, err = normalizeParameters(in.Parameters); err != nil {
+		return in, err
+	}
+	if err := checkKey("Idempotency-Key", in.IdempotencyKey); err != nil {
 		return in, err
 	}
 	return limits(in)
@@ -94,6 +98,15 @@ func validateLabels(labels []string) ([]string, error) {
 
 func notLabelRune(r rune) bool {
 	return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-')
+}
+
+// checkKey refuses a client-chosen key ("" is none) that is not 1 to
+// MaxKeyLen visible ASCII characters.
+func checkKey(what, key string) error {
+	if len(key) > MaxKeyLen || strings.IndexFunc(key, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
+		return errs.Ef(errs.InvalidArgument, "%s must be at most %d visible ASCII characters", what, MaxKeyLen)
+	}
+	return nil
 }
 
 func printable(s string) bool { return strings.IndexFunc(s, unicode.IsControl) < 0 }

@@ -180,3 +180,69 @@ func TestClaimLongPoll(t *testing.T) {
 		t.Fatalf("p50 %v: waiting claims are not woken at once", lat[49])
 	}
 }
+
+// A claim whose reply was lost is asked again under the same claim id: the
+// runner gets the job it was handed, not a lease to wait out.
+func TestClaimRepeatedUnderItsIDReturnsTheSameJob(t *testing.T) {
+	h := newJobsHarness(t)
+	h.publish(t, "etl", "1.0.0", time.Now())
+	a := h.register(t, "a", runners.EnvStaging)
+	b := h.register(t, "b", runners.EnvStaging)
+	first := h.create(t, runners.CreateJobRequest{Package: "etl", Environment: runners.EnvStaging})
+	second := h.create(t, runners.CreateJobRequest{Package: "etl", Environment: runners.EnvStaging})
+
+	got, err := h.claimAs(a, 0, "claim-1")
+	if err != nil || got == nil || got.ID != first.ID {
+		t.Fatalf("claim = %+v, %v", got, err)
+	}
+	t.Run("the same id gets the same job, not the next", func(t *testing.T) {
+		again, err := h.claimAs(a, 0, "claim-1")
+		if err != nil || again == nil || again.ID != first.ID || again.Attempt != got.Attempt {
+			t.Fatalf("repeated claim = %+v, %v", again, err)
+		}
+		if status, attempt := h.status(t, second.ID); status != runners.JobPending || attempt != 1 {
+			t.Fatalf("the second job is %s at attempt %d", status, attempt)
+		}
+	})
+	t.Run("another runner's claim under the same id gets its own job", func(t *testing.T) {
+		other, err := h.claimAs(b, 0, "claim-1")
+		if err != nil || other == nil || other.ID != second.ID {
+			t.Fatalf("claim = %+v, %v", other, err)
+		}
+	})
+	t.Run("once the job runs, the id hands out nothing", func(t *testing.T) {
+		h.beatWith(t, a, first.ID)
+		if again, err := h.claimAs(a, 0, "claim-1"); again != nil || err != nil {
+			t.Fatalf("repeated claim after start = %+v, %v", again, err)
+		}
+	})
+	t.Run("a claim id that is not visible ASCII is refused", func(t *testing.T) {
+		_, err := h.claimAs(a, 0, "bad id")
+		wantKind(t, err, "invalid_argument")
+	})
+}
+
+// A runner deleted while it waits in a claim gets no job: its claim ends
+// with invalid_credentials and the job goes to the next runner at once.
+func TestClaimOfARunnerDeletedWhileWaiting(t *testing.T) {
+	h := newJobsHarness(t)
+	h.publish(t, "etl", "1.0.0", time.Now())
+	gone, next := h.register(t, "gone", runners.EnvStaging), h.register(t, "next", runners.EnvStaging)
+	errc := make(chan error, 1)
+	go func() {
+		c, err := h.claim(gone, 10)
+		if c != nil {
+			err = fmt.Errorf("the deleted runner claimed %s", c.ID)
+		}
+		errc <- err
+	}()
+	time.Sleep(200 * time.Millisecond) // it waits
+	if _, err := call[runners.DeleteResponse](as(admin), h.harness, runners.SubjectDelete, runners.DeleteRequest{ID: gone.Runner.ID}); err != nil {
+		t.Fatal(err)
+	}
+	j := h.create(t, runners.CreateJobRequest{Package: "etl", Environment: runners.EnvStaging})
+	wantKind(t, <-errc, "invalid_credentials")
+	if c := h.mustClaim(t, next); c.ID != j.ID || c.Attempt != 1 {
+		t.Fatalf("claimed %+v", c)
+	}
+}

@@ -21,7 +21,7 @@ func jobUserEndpoints(svc *job.Service) []natsrpc.Endpoint {
 		natsrpc.Handle(contract.SubjectJobCreate, func(ctx context.Context, req contract.CreateJobRequest) (contract.Job, error) {
 			j, err := svc.Create(ctx, job.NewJob{Package: req.Package, Version: req.Version, Environment: req.Environment,
 				RunnerID: req.RunnerID, Labels: req.Labels, Parameters: req.Parameters, MaxAttempts: req.MaxAttempts,
-				TimeoutSeconds: req.TimeoutSeconds})
+				TimeoutSeconds: req.TimeoutSeconds, IdempotencyKey: req.IdempotencyKey})
 			return ToJob(job.Viewed{Job: j}), err
 		}),
 		natsrpc.Handle(contract.SubjectJobGet, func(ctx context.Context, req contract.JobRequest) (contract.Job, error) {
@@ -57,7 +57,7 @@ func jobUserEndpoints(svc *job.Service) []natsrpc.Endpoint {
 
 func jobAgentEndpoints(svc *job.Service) []natsrpc.Endpoint {
 	claim := natsrpc.Handle(contract.SubjectClaim, func(ctx context.Context, req contract.ClaimRequest) (contract.ClaimResponse, error) {
-		j, err := svc.Claim(ctx, presented(req.AgentRequest), time.Duration(req.WaitSeconds)*time.Second)
+		j, err := svc.Claim(ctx, presented(req.AgentRequest), time.Duration(req.WaitSeconds)*time.Second, req.ClaimID)
 		if err != nil || j == nil {
 			return contract.ClaimResponse{}, err
 		}

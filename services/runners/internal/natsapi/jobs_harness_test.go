@@ -80,10 +80,15 @@ func agent(reg runners.Registered) runners.AgentRequest {
 
 // claim long-polls for a job as reg (nil: none within wait).
 func (h *jobsHarness) claim(reg runners.Registered, wait int) (*runners.ClaimedJob, error) {
+	return h.claimAs(reg, wait, "")
+}
+
+// claimAs claims under a claim id.
+func (h *jobsHarness) claimAs(reg runners.Registered, wait int, claimID string) (*runners.ClaimedJob, error) {
 	ctx, cancel := context.WithTimeout(gateway(sourceIP), runners.ClaimTimeout)
 	defer cancel()
 	resp, err := call[runners.ClaimResponse](ctx, h.harness, runners.SubjectClaim,
-		runners.ClaimRequest{AgentRequest: agent(reg), WaitSeconds: wait})
+		runners.ClaimRequest{AgentRequest: agent(reg), WaitSeconds: wait, ClaimID: claimID})
 	return resp.Job, err
 }
 

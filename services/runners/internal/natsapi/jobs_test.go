@@ -1,6 +1,7 @@
 package natsapi_test
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -99,4 +100,78 @@ func TestLicenseGatesJobs(t *testing.T) {
 	_, err := call[runners.Job](as(operator), h.harness, runners.SubjectJobCreate,
 		runners.CreateJobRequest{Package: "etl", Environment: runners.EnvStaging})
 	wantKind(t, err, errs.LicenseRequired)
+}
+
+// A client that lost a create's reply sends it again under the same
+// Idempotency-Key and gets the job the first one created.
+func TestJobCreateIdempotencyKey(t *testing.T) {
+	h := newJobsHarness(t)
+	h.publish(t, "etl", "1.0.0", time.Now())
+	req := runners.CreateJobRequest{Package: "etl", Environment: runners.EnvStaging, Parameters: params(`{"n":1}`), IdempotencyKey: "k-1"}
+	first := h.create(t, req)
+	t.Run("a repeat returns the same job and starts nothing", func(t *testing.T) {
+		h.publish(t, "etl", "1.1.0", time.Now().Add(time.Hour)) // "latest" moved: the repeat is still the first job
+		again := h.create(t, req)
+		if again.ID != first.ID || again.Version != "1.0.0" {
+			t.Fatalf("repeat = %+v, first %+v", again, first)
+		}
+		var n int
+		if err := h.pool.QueryRow(t.Context(), "SELECT count(*) FROM jobs").Scan(&n); err != nil || n != 1 {
+			t.Fatalf("%d jobs (%v)", n, err)
+		}
+	})
+	t.Run("repeats at the same moment make one job", func(t *testing.T) {
+		concurrent := req
+		concurrent.IdempotencyKey = "k-burst"
+		ids := make(chan string, 8)
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				j, err := call[runners.Job](as(operator), h.harness, runners.SubjectJobCreate, concurrent)
+				if err != nil {
+					t.Error(err)
+				}
+				ids <- j.ID
+			})
+		}
+		wg.Wait()
+		close(ids)
+		seen := map[string]bool{}
+		for id := range ids {
+			seen[id] = true
+		}
+		if len(seen) != 1 {
+			t.Fatalf("8 concurrent repeats made %d jobs", len(seen))
+		}
+	})
+	t.Run("a different request under the same key is a conflict", func(t *testing.T) {
+		changed := req
+		changed.Parameters = params(`{"n":2}`)
+		_, err := call[runners.Job](as(operator), h.harness, runners.SubjectJobCreate, changed)
+		wantKind(t, err, errs.Conflict)
+	})
+	t.Run("keys are per user", func(t *testing.T) {
+		j := must[runners.Job](t)(call[runners.Job](as(admin), h.harness, runners.SubjectJobCreate, req))
+		if j.ID == first.ID {
+			t.Fatal("another user's key returned the operator's job")
+		}
+	})
+	t.Run("a key that is not visible ASCII is refused", func(t *testing.T) {
+		bad := req
+		bad.IdempotencyKey = "with space"
+		_, err := call[runners.Job](as(operator), h.harness, runners.SubjectJobCreate, bad)
+		wantKind(t, err, errs.InvalidArgument)
+	})
+}
+
+// "latest" is one rule everywhere: the highest version by semver, as the
+// package list shows it, not the one published last.
+func TestJobLatestIsTheHighestVersion(t *testing.T) {
+	h := newJobsHarness(t)
+	t0 := time.Now()
+	h.publish(t, "etl", "1.1.0", t0)
+	h.publish(t, "etl", "1.0.1", t0.Add(time.Hour)) // a hotfix of an older line
+	if got := h.create(t, runners.CreateJobRequest{Package: "etl", Environment: runners.EnvStaging}); got.Version != "1.1.0" {
+		t.Fatalf("latest = %s, want 1.1.0", got.Version)
+	}
 }

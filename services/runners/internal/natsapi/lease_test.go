@@ -6,6 +6,7 @@ import (
 
 	"github.com/exekra/hub/libs/contract/runners"
 	"github.com/exekra/hub/libs/errs"
+	"github.com/exekra/hub/services/runners/internal/job"
 )
 
 func (h *jobsHarness) reap(t testing.TB) int {
@@ -58,6 +59,9 @@ func TestLeaseExpiryRetriesThenRunnerLost(t *testing.T) {
 		wantKind(t, h.complete(a, j.ID, 0, runners.JobSucceeded), errs.PermissionDenied)
 	})
 	t.Run("after max_attempts a lost runner fails the job with runner_lost", func(t *testing.T) {
+		if _, err := h.upload(b, j.ID, second.Attempt, "started"); err != nil {
+			t.Fatal(err)
+		}
 		h.clock.Advance(61 * time.Second)
 		if n := h.reap(t); n != 1 {
 			t.Fatalf("reaped %d", n)
@@ -68,6 +72,62 @@ func TestLeaseExpiryRetriesThenRunnerLost(t *testing.T) {
 		}
 		if c, err := h.claim(a, 0); c != nil || err != nil {
 			t.Fatalf("claim = %+v, %v", c, err)
+		}
+	})
+}
+
+// A claim its runner never takes up (it died waiting in the long poll, or
+// the reply was lost for good) goes back to pending after the pickup time
+// without spending an attempt; the claim's late word is stale.
+func TestUnstartedClaimCostsNoAttempt(t *testing.T) {
+	h := newJobsHarness(t)
+	h.publish(t, "etl", "1.0.0", time.Now())
+	a, b := h.register(t, "a", runners.EnvStaging), h.register(t, "b", runners.EnvStaging)
+	j := h.create(t, runners.CreateJobRequest{Package: "etl", Environment: runners.EnvStaging})
+	lost := h.mustClaim(t, a)
+	t.Run("it is claimed only for the pickup time", func(t *testing.T) {
+		h.clock.Advance(job.DefaultPickup - time.Second)
+		if n := h.reap(t); n != 0 {
+			t.Fatalf("reaped %d before the pickup time", n)
+		}
+		h.clock.Advance(2 * time.Second)
+		if n := h.reap(t); n != 1 {
+			t.Fatalf("reaped %d", n)
+		}
+		got := h.getJob(t, j.ID)
+		if got.Status != runners.JobPending || got.Attempts != 0 || got.MaxAttempts != 1 {
+			t.Fatalf("job %+v", got)
+		}
+	})
+	t.Run("the vanished claim's late word is stale", func(t *testing.T) {
+		_, err := h.upload(a, j.ID, lost.Attempt)
+		wantKind(t, err, errs.Conflict)
+	})
+	t.Run("another runner gets it, at the next fencing number, and runs it", func(t *testing.T) {
+		c := h.mustClaim(t, b)
+		if c.ID != j.ID || c.Attempt != lost.Attempt+1 {
+			t.Fatalf("claimed %+v", c)
+		}
+		if _, err := h.upload(b, j.ID, c.Attempt); err != nil { // an empty upload takes the job up
+			t.Fatal(err)
+		}
+		if err := h.complete(b, j.ID, c.Attempt, runners.JobSucceeded); err != nil {
+			t.Fatal(err)
+		}
+		if got := h.getJob(t, j.ID); got.Status != runners.JobSucceeded || got.Attempts != 1 {
+			t.Fatalf("job %+v", got)
+		}
+	})
+	t.Run("a job nobody ever takes up fails with runner_lost in the end", func(t *testing.T) {
+		k := h.create(t, runners.CreateJobRequest{Package: "etl", Environment: runners.EnvStaging})
+		for range job.MaxUnstartedClaims + 1 {
+			h.mustClaim(t, a)
+			h.clock.Advance(job.DefaultPickup + time.Second)
+			h.reap(t)
+		}
+		got := h.getJob(t, k.ID)
+		if got.Status != runners.JobFailed || got.Error == nil || *got.Error != runners.JobErrorRunnerLost {
+			t.Fatalf("job %+v", got)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package natsapi_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -52,6 +53,31 @@ func TestFlushAllLosesNoJob(t *testing.T) {
 			t.Fatal("the waiting claim was not woken")
 		}
 	})
+}
+
+// A flush is noticed within a reap interval, not left to the periodic
+// reconcile: a runner waiting in a claim gets a job queued before it.
+func TestFlushNoticedByMaintenance(t *testing.T) {
+	h := newJobsHarness(t)
+	h.publish(t, "etl", "1.0.0", time.Now())
+	a := h.register(t, "a", runners.EnvStaging)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { defer close(done); h.jobs.RunMaintenance(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	j := h.create(t, runners.CreateJobRequest{Package: "etl", Environment: runners.EnvStaging})
+	time.Sleep(100 * time.Millisecond) // the start-up reconcile is behind us
+	if err := h.rdb.FlushAll(t.Context()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	c, err := h.claim(a, 10)
+	if err != nil || c == nil || c.ID != j.ID {
+		t.Fatalf("claim after FLUSHALL = %+v, %v", c, err)
+	}
+	if took := time.Since(start); took > job.ReapInterval+2*time.Second {
+		t.Fatalf("the flushed job came back after %s", took)
+	}
 }
 
 func TestLogs(t *testing.T) {

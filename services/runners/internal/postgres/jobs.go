@@ -8,6 +8,7 @@ import (
 
 	"github.com/exekra/hub/libs/contract/audit"
 	"github.com/exekra/hub/libs/errs"
+	"github.com/exekra/hub/libs/pkgstore"
 	"github.com/exekra/hub/services/runners/internal/job"
 	"github.com/jackc/pgx/v5"
 )
@@ -25,7 +26,8 @@ var errNoJob = errs.E(errs.NotFound, "no job has this id")
 const jobColumns = `id::text, package_name, package_version, package_sha256, package_size, environment,
 	coalesce(target_runner_id::text, ''), labels, parameters, timeout_seconds, max_attempts, status, attempt,
 	coalesce(runner_id::text, ''), lease_expires_at, cancel_requested, created_by, created_at, claimed_at,
-	started_at, finished_at, exit_code, coalesce(error, ''), log_seq, log_bytes, log_truncated`
+	started_at, finished_at, exit_code, coalesce(error, ''), log_seq, log_bytes, log_truncated,
+	coalesce(idempotency_key, ''), coalesce(request_hash, ''), unstarted_claims`
 
 func scanJob(row pgx.Row) (job.Job, error) {
 	var j job.Job
@@ -33,7 +35,8 @@ func scanJob(row pgx.Row) (job.Job, error) {
 	err := row.Scan(&j.ID, &j.Package.Name, &j.Package.Version, &j.Package.SHA256, &j.Package.SizeBytes, &j.Environment,
 		&j.TargetRunnerID, &j.Labels, &params, &j.TimeoutSeconds, &j.MaxAttempts, &j.Status, &j.Attempt,
 		&j.RunnerID, &j.LeaseExpiresAt, &j.CancelRequested, &j.CreatedBy, &j.CreatedAt, &j.ClaimedAt,
-		&j.StartedAt, &j.FinishedAt, &j.ExitCode, &j.Error, &j.LogSeq, &j.LogBytes, &j.LogTruncated)
+		&j.StartedAt, &j.FinishedAt, &j.ExitCode, &j.Error, &j.LogSeq, &j.LogBytes, &j.LogTruncated,
+		&j.IdempotencyKey, &j.RequestHash, &j.UnstartedClaims)
 	if err != nil {
 		return job.Job{}, err
 	}
@@ -58,37 +61,65 @@ func collectJobs(rows pgx.Rows, err error) ([]job.Job, error) {
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (job.Job, error) { return scanJob(r) })
 }
 
-// FindPackage returns a published package version; "latest" is the one
-// published last.
+// FindPackage returns a published package version; "latest" is the highest
+// by semver precedence (the package list's rule), the later published of
+// two that differ only in build metadata.
 func (s JobStore) FindPackage(ctx context.Context, name, version string) (job.Package, error) {
-	var p job.Package
-	err := s.pool.QueryRow(ctx, `SELECT name, version, sha256, size_bytes FROM packages
-		WHERE name = $1 AND ($2 = 'latest' OR version = $2) ORDER BY published_at DESC, version DESC LIMIT 1`,
-		name, version).Scan(&p.Name, &p.Version, &p.SHA256, &p.SizeBytes)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return job.Package{}, errs.Ef(errs.NotFound, "no package %q version %q is published", name, version)
-	}
+	rows, err := s.pool.Query(ctx, `SELECT name, version, sha256, size_bytes FROM packages
+		WHERE name = $1 AND ($2 = 'latest' OR version = $2) ORDER BY published_at DESC`, name, version)
 	if err != nil {
 		return job.Package{}, fmt.Errorf("find package %s %s: %w", name, version, err)
 	}
-	return p, nil
+	ps, err := pgx.CollectRows(rows, pgx.RowToStructByPos[job.Package])
+	if err != nil {
+		return job.Package{}, fmt.Errorf("find package %s %s: %w", name, version, err)
+	}
+	if len(ps) == 0 {
+		return job.Package{}, errs.Ef(errs.NotFound, "no package %q version %q is published", name, version)
+	}
+	best := ps[0]
+	for _, p := range ps[1:] {
+		if pkgstore.CompareVersions(p.Version, best.Version) > 0 {
+			best = p
+		}
+	}
+	return best, nil
 }
 
-// CreateJob inserts a pending job and records ev.
+// CreateJob inserts a pending job and records ev; job.ErrKeyTaken when its
+// creator already has a job under its idempotency key.
 func (s JobStore) CreateJob(ctx context.Context, j job.Job, ev audit.Event) error {
-	return s.inTx(ctx, "insert job", func(tx pgx.Tx) error {
+	err := s.inTx(ctx, "insert job", func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO jobs (id, package_name, package_version, package_sha256, package_size,
 			environment, target_runner_id, labels, parameters, timeout_seconds, max_attempts, status, attempt,
-			created_by, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, '')::uuid, $8, $9::jsonb, $10, $11, $12, $13, $14, $15)`,
+			created_by, created_at, idempotency_key, request_hash)
+			VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, '')::uuid, $8, $9::jsonb, $10, $11, $12, $13, $14, $15,
+			        NULLIF($16, ''), NULLIF($17, ''))`,
 			j.ID, j.Package.Name, j.Package.Version, j.Package.SHA256, j.Package.SizeBytes, j.Environment,
 			j.TargetRunnerID, j.Labels, string(j.Parameters), j.TimeoutSeconds, j.MaxAttempts, j.Status, j.Attempt,
-			j.CreatedBy, j.CreatedAt)
+			j.CreatedBy, j.CreatedAt, j.IdempotencyKey, j.RequestHash)
 		if err != nil {
 			return err
 		}
 		return s.appendEvent(ctx, tx, ev)
 	})
+	if pgCode(err) == uniqueViolation { // jobs_idempotency_idx: the id is a fresh UUID
+		return job.ErrKeyTaken
+	}
+	return err
+}
+
+// JobByKey returns the job createdBy made under an idempotency key.
+func (s JobStore) JobByKey(ctx context.Context, createdBy, key string) (job.Job, bool, error) {
+	j, err := scanJob(s.pool.QueryRow(ctx, "SELECT "+jobColumns+" FROM jobs WHERE created_by = $1 AND idempotency_key = $2",
+		createdBy, key))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return job.Job{}, false, nil
+	}
+	if err != nil {
+		return job.Job{}, false, fmt.Errorf("find job by idempotency key: %w", err)
+	}
+	return j, true, nil
 }
 
 // JobByID returns a job.
@@ -123,15 +154,37 @@ func (s JobStore) ListJobs(ctx context.Context, q job.Query) ([]job.Job, error) 
 // the runner is of its environment, has its labels and is its target (if any).
 func (s JobStore) ClaimJob(ctx context.Context, c job.Claim) (job.Job, bool, error) {
 	j, err := scanJob(s.pool.QueryRow(ctx, `UPDATE jobs SET status = 'claimed', runner_id = $3, claimed_at = $4,
-		lease_expires_at = $5, started_at = NULL
+		lease_expires_at = $5, started_at = NULL, claim_id = NULLIF($8, '')
 		WHERE id = $1 AND status = 'pending' AND attempt = $2 AND environment = $6 AND labels <@ $7::text[]
 		  AND (target_runner_id IS NULL OR target_runner_id = $3)
-		RETURNING `+jobColumns, c.JobID, c.Attempt, c.RunnerID, c.Now, c.LeaseUntil, c.Environment, c.RunnerLabels))
+		  AND EXISTS (SELECT 1 FROM runners WHERE id = $3)
+		RETURNING `+jobColumns, c.JobID, c.Attempt, c.RunnerID, c.Now, c.LeaseUntil, c.Environment, c.RunnerLabels, c.ClaimID))
 	if errors.Is(err, pgx.ErrNoRows) {
+		var exists bool
+		if err := s.pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM runners WHERE id = $1)", c.RunnerID).Scan(&exists); err != nil {
+			return job.Job{}, false, err
+		}
+		if !exists { // deleted while it waited: the job is not for it
+			return job.Job{}, false, errs.E(errs.InvalidCredentials, "this runner has been deleted")
+		}
 		return job.Job{}, false, nil
 	}
 	if err != nil {
 		return job.Job{}, false, err
+	}
+	return j, true, nil
+}
+
+// ClaimedWith returns the job runnerID claimed under claimID and has not
+// started yet.
+func (s JobStore) ClaimedWith(ctx context.Context, runnerID, claimID string) (job.Job, bool, error) {
+	j, err := scanJob(s.pool.QueryRow(ctx, "SELECT "+jobColumns+` FROM jobs
+		WHERE runner_id = $1 AND claim_id = $2 AND status = 'claimed'`, runnerID, claimID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return job.Job{}, false, nil
+	}
+	if err != nil {
+		return job.Job{}, false, fmt.Errorf("find the job of claim %q: %w", claimID, err)
 	}
 	return j, true, nil
 }

@@ -44,9 +44,10 @@ func (s JobStore) UpdateJob(ctx context.Context, id string, fn job.UpdateFunc) (
 func writeJob(ctx context.Context, tx pgx.Tx, j job.Job) error {
 	_, err := tx.Exec(ctx, `UPDATE jobs SET status = $2, attempt = $3, runner_id = NULLIF($4, '')::uuid,
 		lease_expires_at = $5, cancel_requested = $6, claimed_at = $7, started_at = $8, finished_at = $9,
-		exit_code = $10, error = NULLIF($11, ''), log_seq = $12, log_bytes = $13, log_truncated = $14
+		exit_code = $10, error = NULLIF($11, ''), log_seq = $12, log_bytes = $13, log_truncated = $14,
+		unstarted_claims = $15
 		WHERE id = $1`, j.ID, j.Status, j.Attempt, j.RunnerID, j.LeaseExpiresAt, j.CancelRequested, j.ClaimedAt,
-		j.StartedAt, j.FinishedAt, j.ExitCode, j.Error, j.LogSeq, j.LogBytes, j.LogTruncated)
+		j.StartedAt, j.FinishedAt, j.ExitCode, j.Error, j.LogSeq, j.LogBytes, j.LogTruncated, j.UnstartedClaims)
 	if err != nil {
 		return fmt.Errorf("write job %s: %w", j.ID, err)
 	}

@@ -29,7 +29,12 @@ import (
 const ScanLimit = 5000
 
 // Keys share one hash slot ({jobs}) so scripts may touch several of them.
-const indexKey = "exekra:{jobs}:queued"
+const (
+	indexKey = "exekra:{jobs}:queued"
+	// markKey exists while Redis keeps what the queues wrote: its absence
+	// tells a flush or a restart without data.
+	markKey = "exekra:{jobs}:mark"
+)
 
 // StreamKey is an environment's stream.
 func StreamKey(environment string) string { return "exekra:{jobs}:queue:" + environment }
@@ -150,6 +155,15 @@ func (q *Queue) Missing(ctx context.Context, ids []string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// Emptied reports whether the mark was gone (and sets it again).
+func (q *Queue) Emptied(ctx context.Context) (bool, error) {
+	set, err := q.rdb.SetNX(ctx, markKey, "1", 0).Result()
+	if err != nil {
+		return false, fmt.Errorf("check the job queues' mark: %w", err)
+	}
+	return set, nil
 }
 
 func toAny(ss []string) []any {
