@@ -1,5 +1,6 @@
 // Package loadgen simulates runners against a running Hub and reports
-// latency percentiles, errors and the CPU the Hub's processes spent.
+// latency percentiles, errors and the CPU the Hub's processes spent: the
+// heartbeat scenario (Heartbeats) and the jobs scenario (RunJobs).
 package loadgen
 
 import (
@@ -103,14 +104,8 @@ func heartbeat(ctx context.Context, client *http.Client, hub string, r Runner) (
 
 func summarize(op string, lat []time.Duration, errors int, took time.Duration) Result {
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	pick := func(p float64) time.Duration {
-		if len(lat) == 0 {
-			return 0
-		}
-		return lat[min(len(lat)-1, int(p*float64(len(lat))))]
-	}
 	r := Result{Operation: op, Requests: len(lat) + errors, Errors: errors, Duration: took,
-		P50: pick(0.50), P95: pick(0.95), P99: pick(0.99)}
+		P50: percentile(lat, 0.50), P95: percentile(lat, 0.95), P99: percentile(lat, 0.99)}
 	if len(lat) > 0 {
 		r.Max = lat[len(lat)-1]
 	}
@@ -139,12 +134,21 @@ func CPUSeconds(client *http.Client, urls []string) (float64, error) {
 
 // Print writes the results as a table and as JSON.
 func Print(w io.Writer, results []Result) {
-	fmt.Fprintf(w, "%-10s %9s %7s %9s %9s %9s %9s %12s\n", "operation", "requests", "errors", "p50", "p95", "p99", "max", "cpu ms/1000")
+	fmt.Fprintf(w, "%s %12s\n", header(), "cpu ms/1000")
 	for _, r := range results {
-		fmt.Fprintf(w, "%-10s %9d %7d %9s %9s %9s %9s %12.1f\n", r.Operation, r.Requests, r.Errors,
-			r.P50.Round(10*time.Microsecond), r.P95.Round(10*time.Microsecond), r.P99.Round(10*time.Microsecond),
-			r.Max.Round(10*time.Microsecond), r.CPUPer1000)
+		fmt.Fprintf(w, "%s %12.1f\n", row(r), r.CPUPer1000)
 	}
 	data, _ := json.Marshal(results)
 	fmt.Fprintf(w, "%s\n", data)
+}
+
+// header and row are the table columns every scenario prints.
+func header() string {
+	return fmt.Sprintf("%-10s %9s %7s %9s %9s %9s %9s", "operation", "requests", "errors", "p50", "p95", "p99", "max")
+}
+
+func row(r Result) string {
+	return fmt.Sprintf("%-10s %9d %7d %9s %9s %9s %9s", r.Operation, r.Requests, r.Errors,
+		r.P50.Round(10*time.Microsecond), r.P95.Round(10*time.Microsecond), r.P99.Round(10*time.Microsecond),
+		r.Max.Round(10*time.Microsecond))
 }
