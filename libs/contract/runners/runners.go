@@ -28,6 +28,25 @@ type Count struct {
 	Runners int `json:"runners"`
 }
 
+// SubjectCensus counts runners by environment and status (any signed-in
+// role; the dashboard): CensusRequest -> Census.
+const SubjectCensus = "exekra.runners.v1.runners.census"
+
+// CensusRequest has no fields.
+type CensusRequest struct{}
+
+// Census holds one row per environment and status, zeros included.
+type Census struct {
+	Rows []CensusRow `json:"rows"`
+}
+
+// CensusRow is how many runners of an environment have a status.
+type CensusRow struct {
+	Environment string `json:"environment"`
+	Status      string `json:"status"`
+	Runners     int    `json:"runners"`
+}
+
 // Subjects of the registry (admin side).
 const (
 	SubjectRegister = "exekra.runners.v1.runners.register" // ADMIN: RegisterRequest -> Registered

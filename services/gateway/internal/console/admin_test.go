@@ -25,6 +25,11 @@ func TestDashboard(t *testing.T) {
 			}
 		})
 	})
+	t.Run("runners by status and the recent jobs", func(t *testing.T) {
+		wantPage(t, h.get("/", devToken), http.StatusOK, `id="fleet-table"`, `id="fleet-Production-online">1<`,
+			`id="fleet-Staging-busy">1<`, `id="fleet-All-never_connected">1<`, `id="fleet-All-offline">0<`, `id="fleet-total">3<`,
+			`id="recent-jobs-table"`, `id="recent-job-`, `href="/jobs" id="recent-jobs-all"`)
+	})
 	t.Run("a developer sees only that the license is active", func(t *testing.T) {
 		w := h.get("/", devToken)
 		wantPage(t, w, http.StatusOK, append(health, `id="license-state"`, ">active</span>")...)

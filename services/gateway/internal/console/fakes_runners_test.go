@@ -66,6 +66,15 @@ var errNotAdmin = errs.E(errs.PermissionDenied, "this needs the ADMIN role")
 func (f *fakeHub) runnersEndpoints() []natsrpc.Endpoint {
 	return []natsrpc.Endpoint{
 		natsrpc.Handle(runners.SubjectList, f.listRunners),
+		natsrpc.Handle(runners.SubjectCensus, func(context.Context, runners.CensusRequest) (runners.Census, error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			var out runners.Census
+			for _, r := range f.runners.items {
+				out.Rows = append(out.Rows, runners.CensusRow{Environment: r.Environment, Status: r.Status, Runners: 1})
+			}
+			return out, nil
+		}),
 		natsrpc.Handle(runners.SubjectGet, func(_ context.Context, r runners.GetRequest) (runners.Runner, error) {
 			f.mu.Lock()
 			defer f.mu.Unlock()

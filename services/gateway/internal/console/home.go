@@ -2,8 +2,10 @@ package console
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/exekra/hub/libs/contract/licensing"
+	"github.com/exekra/hub/libs/contract/runners"
 	"github.com/exekra/hub/libs/errs"
 	"github.com/exekra/hub/services/gateway/internal/healthcheck"
 	"github.com/gin-gonic/gin"
@@ -33,6 +35,43 @@ type dashboardData struct {
 	Setup        SetupState
 	License      *licensing.Status // nil when licensing does not show it to this role
 	LicenseError string
+	Fleet        *fleetCard // nil when the runners service could not be asked
+	FleetError   string
+	Recent       []jobRow
+	RecentError  string
+}
+
+// dashboardJobs is how many recent jobs the dashboard shows.
+const dashboardJobs = 10
+
+// fleetCard is the runners by status, per environment and in all.
+type fleetCard struct {
+	Statuses []string
+	Rows     []fleetRow
+	Total    fleetRow
+}
+
+type fleetRow struct {
+	Environment string
+	Counts      []int // in Statuses' order
+	All         int
+}
+
+func newFleetCard(c runners.Census) *fleetCard {
+	card := &fleetCard{Statuses: runners.Statuses, Total: fleetRow{Environment: "All", Counts: make([]int, len(runners.Statuses))}}
+	for _, env := range runners.Environments {
+		row := fleetRow{Environment: env, Counts: make([]int, len(runners.Statuses))}
+		for _, r := range c.Rows {
+			if i := slices.Index(runners.Statuses, r.Status); r.Environment == env && i >= 0 {
+				row.Counts[i] += r.Runners
+				row.All += r.Runners
+				card.Total.Counts[i] += r.Runners
+				card.Total.All += r.Runners
+			}
+		}
+		card.Rows = append(card.Rows, row)
+	}
+	return card
 }
 
 // home leads through the setup steps (license, first administrator, sign in)
@@ -63,6 +102,19 @@ func (con *Console) home(c *gin.Context) {
 		// the setup state's "active" is all this role sees of the license
 	default:
 		d.LicenseError = con.inline(c, err)
+	}
+	// Each card stands alone: a service that is down empties only its card.
+	if census, err := call[runners.Census](c, con, runners.SubjectCensus, runners.CensusRequest{}); err == nil {
+		d.Fleet = newFleetCard(census)
+	} else {
+		d.FleetError = con.inline(c, err)
+	}
+	if jobs, err := call[runners.ListJobsResponse](c, con, runners.SubjectJobList, runners.ListJobsRequest{Limit: dashboardJobs}); err == nil {
+		for _, j := range jobs.Items {
+			d.Recent = append(d.Recent, newJobRow(j))
+		}
+	} else {
+		d.RecentError = con.inline(c, err)
 	}
 	con.show(c, http.StatusOK, "dashboard", page{Title: "Dashboard", Data: d})
 }

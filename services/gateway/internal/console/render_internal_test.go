@@ -38,9 +38,11 @@ func samples() map[string]struct {
 		data any
 		ids  []string
 	}{
-		"status":      {statusData{Health: health, SetupKnown: true}, append(healthIDs, "setup-licensed", "setup-bootstrapped")},
-		"error":       {errorData{Code: "unavailable", Unavailable: true}, []string{"error-page", "error-status-link", "error-home"}},
-		"dashboard":   {dashboardData{Health: health, License: &lic}, append(healthIDs, "license", "license-warning", "license-status", "license-expires", "license-days")},
+		"status": {statusData{Health: health, SetupKnown: true}, append(healthIDs, "setup-licensed", "setup-bootstrapped")},
+		"error":  {errorData{Code: "unavailable", Unavailable: true}, []string{"error-page", "error-status-link", "error-home"}},
+		"dashboard": {dashboardData{Health: health, License: &lic, Fleet: newFleetCard(runners.Census{}), Recent: []jobRow{newJobRow(runners.Job{ID: "j1"})}},
+			append(healthIDs, "license", "license-warning", "license-status", "license-expires", "license-days", "fleet", "fleet-table",
+				"fleet-Staging-online", "fleet-All-busy", "fleet-Production-all", "fleet-total", "recent-jobs", "recent-jobs-table", "recent-job-j1", "recent-jobs-all")},
 		"activate":    {activateData{License: "x"}, []string{"activate-form", "activate-license", "activate-file", "activate-submit"}},
 		"bootstrap":   {bootstrapData{}, []string{"bootstrap-email", "bootstrap-name", "bootstrap-password", "bootstrap-confirm", "bootstrap-submit"}},
 		"login":       {loginData{Next: "/users"}, []string{"login-email", "login-password", "login-next", "login-submit"}},

@@ -24,6 +24,16 @@ func registryEndpoints(svc *runner.Service) []natsrpc.Endpoint {
 			n, err := svc.Count(ctx)
 			return contract.Count{Runners: n}, err
 		}),
+		natsrpc.Handle(contract.SubjectCensus, func(ctx context.Context, _ contract.CensusRequest) (contract.Census, error) {
+			counts, err := svc.UserCensus(ctx)
+			out := contract.Census{Rows: []contract.CensusRow{}}
+			for _, env := range contract.Environments {
+				for _, st := range contract.Statuses {
+					out.Rows = append(out.Rows, contract.CensusRow{Environment: env, Status: st, Runners: counts[[2]string{env, st}]})
+				}
+			}
+			return out, err
+		}),
 		natsrpc.Handle(contract.SubjectRegister, func(ctx context.Context, req contract.RegisterRequest) (contract.Registered, error) {
 			v, secret, err := svc.Register(ctx, runner.NewRunner{Name: req.Name, Environment: req.Environment, Labels: req.Labels})
 			if err != nil {

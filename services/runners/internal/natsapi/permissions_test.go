@@ -32,6 +32,18 @@ func TestPermissions(t *testing.T) {
 			_, err := call[runners.ListResponse](as(a), h, runners.SubjectList, runners.ListRequest{})
 			return err
 		},
+		"census": func(a caller.Actor) error {
+			c, err := call[runners.Census](as(a), h, runners.SubjectCensus, runners.CensusRequest{})
+			if err == nil && len(c.Rows) != len(runners.Environments)*len(runners.Statuses) {
+				t.Errorf("census rows %+v", c.Rows)
+			}
+			for _, r := range c.Rows {
+				if want := map[bool]int{true: 1, false: 0}[r.Environment == runners.EnvProduction && r.Status == runners.StatusNeverConnected]; r.Runners != want {
+					t.Errorf("census row %+v, want %d", r, want)
+				}
+			}
+			return err
+		},
 		"get": func(a caller.Actor) error {
 			_, err := call[runners.Runner](as(a), h, runners.SubjectGet, runners.GetRequest{ID: id})
 			return err
@@ -41,14 +53,14 @@ func TestPermissions(t *testing.T) {
 		actor   caller.Actor
 		allowed []string
 	}{
-		{operator, []string{"list", "get"}},
-		{developer, []string{"list", "get"}},
+		{operator, []string{"list", "get", "census"}},
+		{developer, []string{"list", "get", "census"}},
 		{runnerActor, nil},
 		{anonymous, nil},
 		{forged, nil},
 	}
 	for _, tt := range tests {
-		for _, op := range []string{"register", "regenerate", "delete", "list", "get"} {
+		for _, op := range []string{"register", "regenerate", "delete", "list", "get", "census"} {
 			want := errs.PermissionDenied
 			for _, ok := range tt.allowed {
 				if ok == op {

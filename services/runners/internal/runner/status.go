@@ -59,6 +59,14 @@ func (s *Service) views(ctx context.Context, rs []Runner) ([]View, error) {
 	return out, nil
 }
 
+// UserCensus is Census for a signed-in user (the dashboard).
+func (s *Service) UserCensus(ctx context.Context) (map[[2]string]int, error) {
+	if err := requireUser(ctx); err != nil {
+		return nil, err
+	}
+	return s.Census(ctx)
+}
+
 // Census counts runners by environment and status (every pair, zeros
 // included), for the exekra_runners gauge.
 func (s *Service) Census(ctx context.Context) (map[[2]string]int, error) {
