@@ -298,3 +298,45 @@ func TestJobFaults(t *testing.T) {
 		}
 	})
 }
+
+// TestJobsAfterGatewayKill kills the gateway with SIGKILL while two agents
+// wait in claim long polls, then starts a job once the supervisor has brought
+// the gateway back. The runners service still holds the dead gateway's
+// claims; a job one of them takes is handed to the agent's retry of that
+// claim (same claim id), so it runs at once instead of waiting out the pickup.
+func TestJobsAfterGatewayKill(t *testing.T) {
+	v := newVendor(t)
+	h, tok := licensedHub(t, v)
+	if code, raw := publish(t, h, tok, packageZip(t, "quick", "1.0.0", "echo quick\n")); code != http.StatusCreated {
+		t.Fatalf("publish = %d %s", code, raw)
+	}
+	var agents []*agent
+	for i := range 2 {
+		id, secret := registerRunner(t, h, tok, fmt.Sprintf("waiting-%d", i))
+		agents = append(agents, startAgent(t, h, id, secret))
+	}
+	// A warm-up job proves the agents claim; then both are back in a long poll.
+	if job := waitJob(t, h, tok, startJob(t, h, tok, "quick", nil), 30*time.Second); job["status"] != "succeeded" {
+		t.Fatalf("warm-up job: %v", job)
+	}
+	time.Sleep(2 * time.Second)
+	old := h.pidOf("exekra-gateway")
+	killed := time.Now()
+	h.killProcess(t, "exekra-gateway")
+	waitFor(t, 30*time.Second, "the supervisor to start another gateway", func() bool {
+		pid := h.pidOf("exekra-gateway")
+		return pid != 0 && pid != old
+	})
+	h.waitHealth(http.StatusOK, 30*time.Second, allUp)
+	created := time.Now()
+	job := waitJob(t, h, tok, startJob(t, h, tok, "quick", nil), 60*time.Second)
+	took := time.Since(created)
+	t.Logf("job created %.1fs after the gateway was killed, finished %.1fs later (attempts %v)",
+		created.Sub(killed).Seconds(), took.Seconds(), job["attempts"])
+	if job["status"] != "succeeded" || job["attempts"] != float64(1) {
+		t.Fatalf("job after the gateway was killed: %v", job)
+	}
+	if took > 15*time.Second { // not left to the 30 s pickup
+		t.Errorf("the job took %s to finish with two agents waiting", took.Round(100*time.Millisecond))
+	}
+}

@@ -28,19 +28,22 @@ func (s *Service) Claim(ctx context.Context, p runner.Presented, wait time.Durat
 	if err := checkKey("the claim id", claimID); err != nil {
 		return nil, err
 	}
+	key := ""
 	if claimID != "" {
-		j, ok, err := s.Store.ClaimedWith(ctx, v.ID, claimID)
-		if err != nil {
-			return nil, errs.Wrap(errs.Unavailable, "the Hub cannot look up the claim for a moment; claim again shortly", err)
-		}
-		if ok {
-			return &j, nil
-		}
+		key = v.ID + "/" + claimID
+	}
+	twin := s.waiters.claimChannel(key)
+	defer s.waiters.release(key, twin)
+	if j, ok, err := s.claimedWith(ctx, v.ID, claimID); ok || err != nil {
+		return j, err
 	}
 	deadline := time.Now().Add(wait)
 	for {
 		woken := s.waiters.channel(v.Environment)
 		j, err := s.tryClaim(ctx, v.Runner, claimID)
+		if j != nil {
+			s.waiters.claimed(key)
+		}
 		if j != nil || err != nil {
 			return j, err
 		}
@@ -51,6 +54,10 @@ func (s *Service) Claim(ctx context.Context, p runner.Presented, wait time.Durat
 		timer := time.NewTimer(min(left, s.Recheck))
 		select {
 		case <-woken:
+		case <-twin: // an orphaned wait of this claim took a job: it is this one's
+			timer.Stop()
+			j, _, err := s.claimedWith(ctx, v.ID, claimID)
+			return j, err
 		case <-timer.C:
 		case <-ctx.Done():
 			timer.Stop()
@@ -61,6 +68,22 @@ func (s *Service) Claim(ctx context.Context, p runner.Presented, wait time.Durat
 		}
 		timer.Stop()
 	}
+}
+
+// claimedWith returns the job the runner claimed under claimID and has not
+// taken up yet, if any.
+func (s *Service) claimedWith(ctx context.Context, runnerID, claimID string) (*Job, bool, error) {
+	if claimID == "" {
+		return nil, false, nil
+	}
+	j, ok, err := s.Store.ClaimedWith(ctx, runnerID, claimID)
+	if err != nil {
+		return nil, false, errs.Wrap(errs.Unavailable, "the Hub cannot look up the claim for a moment; claim again shortly", err)
+	}
+	if !ok {
+		return nil, false, nil
+	}
+	return &j, true, nil
 }
 
 // tryClaim takes entries the runner may run until PostgreSQL confirms one

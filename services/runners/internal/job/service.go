@@ -107,12 +107,57 @@ func requireOperator(ctx context.Context) error {
 type waiters struct {
 	mu      sync.Mutex
 	chans   map[string]chan struct{}
+	claims  map[string]chan struct{} // by runner and claim id: closed when one of them claims a job
 	stopped chan struct{}
 	once    sync.Once
 }
 
 func newWaiters() *waiters {
-	return &waiters{chans: map[string]chan struct{}{}, stopped: make(chan struct{})}
+	return &waiters{chans: map[string]chan struct{}{}, claims: map[string]chan struct{}{}, stopped: make(chan struct{})}
+}
+
+// claimChannel is closed when another wait of the same claim (runnerID,
+// claimID) on this instance claims a job: a wait whose caller is gone (a
+// gateway killed, a connection dropped) and the agent's retry share the
+// claim id, so the retry takes over what the orphan claimed.
+func (w *waiters) claimChannel(key string) <-chan struct{} {
+	if key == "" {
+		return nil // never closed: a claim without an id has no twin
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c, ok := w.claims[key]
+	if !ok {
+		c = make(chan struct{})
+		w.claims[key] = c
+	}
+	return c
+}
+
+// claimed tells the other waits of the same claim that it holds a job.
+func (w *waiters) claimed(key string) {
+	if key == "" {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if c, ok := w.claims[key]; ok {
+		close(c)
+		delete(w.claims, key)
+	}
+}
+
+// release forgets a claim's channel once no wait of it is left (it is
+// recreated by the next wait of the same claim).
+func (w *waiters) release(key string, c <-chan struct{}) {
+	if key == "" {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if cur, ok := w.claims[key]; ok && (<-chan struct{})(cur) == c {
+		delete(w.claims, key)
+	}
 }
 
 // channel is closed at the next wake of environment; take it before looking

@@ -246,3 +246,35 @@ func TestClaimOfARunnerDeletedWhileWaiting(t *testing.T) {
 		t.Fatalf("claimed %+v", c)
 	}
 }
+
+// The agent's retry of a claim shares its id with the orphaned wait its
+// first try left behind (a gateway killed mid-poll): whichever of the two
+// takes a job, both return it, so the live one gets it at once.
+func TestClaimRetryTakesOverItsOrphan(t *testing.T) {
+	h := newJobsHarness(t)
+	h.publish(t, "etl", "1.0.0", time.Now())
+	a := h.register(t, "a", runners.EnvStaging)
+	got := make(chan string, 2)
+	for range 2 {
+		go func() {
+			c, err := h.claimAs(a, 10, "retried")
+			if err != nil || c == nil {
+				got <- fmt.Sprintf("claim = %+v, %v", c, err)
+				return
+			}
+			got <- c.ID
+		}()
+	}
+	time.Sleep(300 * time.Millisecond) // both wait
+	j := h.create(t, runners.CreateJobRequest{Package: "etl", Environment: runners.EnvStaging})
+	for range 2 {
+		select {
+		case id := <-got:
+			if id != j.ID {
+				t.Fatalf("a wait of the claim returned %s, want %s", id, j.ID)
+			}
+		case <-time.After(3 * time.Second):
+			t.Fatal("a wait of the claim did not return the job at once")
+		}
+	}
+}
