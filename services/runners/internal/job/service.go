@@ -102,83 +102,84 @@ func requireOperator(ctx context.Context) error {
 	return nil
 }
 
-// waiters wakes the claims waiting for an environment: one channel per
-// environment, closed (and replaced) when an entry is added to it.
+// waiters wakes the claims waiting for an environment, and the waits of
+// one claim (runner and claim id) when one of them took a job.
 type waiters struct {
-	mu      sync.Mutex
-	chans   map[string]chan struct{}
-	claims  map[string]chan struct{} // by runner and claim id: closed when one of them claims a job
+	envs    signals
+	claims  signals
 	stopped chan struct{}
 	once    sync.Once
 }
 
 func newWaiters() *waiters {
-	return &waiters{chans: map[string]chan struct{}{}, claims: map[string]chan struct{}{}, stopped: make(chan struct{})}
+	return &waiters{envs: signals{m: map[string]chan struct{}{}}, claims: signals{m: map[string]chan struct{}{}},
+		stopped: make(chan struct{})}
 }
 
-// claimChannel is closed when another wait of the same claim (runnerID,
-// claimID) on this instance claims a job: a wait whose caller is gone (a
-// gateway killed, a connection dropped) and the agent's retry share the
+// channel is closed at the next wake of environment; take it before looking
+// at the queue so no wake-up falls between the look and the wait.
+func (w *waiters) channel(environment string) <-chan struct{} { return w.envs.channel(environment) }
+
+func (w *waiters) wake(environment string) { w.envs.fire(environment) }
+
+// claimChannel is closed when another wait of the same claim (key: runner
+// and claim id) on this instance claims a job: a wait whose caller is gone
+// (a gateway killed, a connection dropped) and the agent's retry share the
 // claim id, so the retry takes over what the orphan claimed.
 func (w *waiters) claimChannel(key string) <-chan struct{} {
 	if key == "" {
 		return nil // never closed: a claim without an id has no twin
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	c, ok := w.claims[key]
-	if !ok {
-		c = make(chan struct{})
-		w.claims[key] = c
-	}
-	return c
+	return w.claims.channel(key)
 }
 
 // claimed tells the other waits of the same claim that it holds a job.
 func (w *waiters) claimed(key string) {
-	if key == "" {
-		return
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if c, ok := w.claims[key]; ok {
-		close(c)
-		delete(w.claims, key)
+	if key != "" {
+		w.claims.fire(key)
 	}
 }
 
-// release forgets a claim's channel once no wait of it is left (it is
-// recreated by the next wait of the same claim).
+// release forgets a claim's channel when its wait ends (the next wait of
+// the same claim makes another).
 func (w *waiters) release(key string, c <-chan struct{}) {
-	if key == "" {
-		return
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if cur, ok := w.claims[key]; ok && (<-chan struct{})(cur) == c {
-		delete(w.claims, key)
+	if key != "" {
+		w.claims.forget(key, c)
 	}
 }
 
-// channel is closed at the next wake of environment; take it before looking
-// at the queue so no wake-up falls between the look and the wait.
-func (w *waiters) channel(environment string) <-chan struct{} {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	c, ok := w.chans[environment]
+// signals hands out per key a channel that is closed at the key's next fire.
+type signals struct {
+	mu sync.Mutex
+	m  map[string]chan struct{}
+}
+
+func (s *signals) channel(key string) <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.m[key]
 	if !ok {
 		c = make(chan struct{})
-		w.chans[environment] = c
+		s.m[key] = c
 	}
 	return c
 }
 
-func (w *waiters) wake(environment string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if c, ok := w.chans[environment]; ok {
+func (s *signals) fire(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.m[key]; ok {
 		close(c)
-		delete(w.chans, environment)
+		delete(s.m, key)
+	}
+}
+
+// forget drops key's channel if it is still c.
+func (s *signals) forget(key string, c <-chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cur, ok := s.m[key]; ok && (<-chan struct{})(cur) == c {
+		delete(s.m, key)
 	}
 }
 
