@@ -29,7 +29,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // natsNode is an in-process NATS server that can be stopped and started again
@@ -141,7 +140,7 @@ func newBurstProducer(t testing.TB, ctx context.Context, dbURL string, rpc *nats
 	if _, err := migrate.Apply(ctx, pool, "burst", []migrate.File{outbox.Migration(1000)}); err != nil {
 		t.Fatal(err)
 	}
-	log := logger.NewWriter(os.Stderr, "burst", slog.LevelInfo)
+	log := logger.NewWriter(os.Stderr, "burst", slog.LevelError)
 	relay, err := outbox.NewRelay(pool, rpc.Conn(), rpc, "burst", log)
 	if err != nil {
 		t.Fatal(err)
@@ -188,7 +187,7 @@ func TestAuditSurvivesCrashesDuringABurst(t *testing.T) {
 	os.MkdirAll(filepath.Join(home, "config"), 0o755)
 	os.WriteFile(filepath.Join(home, config.FileName), []byte("{}"), 0o644)
 	env := append(os.Environ(), "EXEKRA_DATABASE_URL="+dbURL, "EXEKRA_NATS_URL="+node.url(),
-		"EXEKRA_AUDIT_METRICS_LISTEN="+freePort(t), "EXEKRA_AUDIT_CHECKPOINT_INTERVAL=1s", "EXEKRA_LOG_LEVEL=info", "EXEKRA_LOG_STDOUT=true")
+		"EXEKRA_AUDIT_METRICS_LISTEN="+freePort(t), "EXEKRA_AUDIT_CHECKPOINT_INTERVAL=1s", "EXEKRA_LOG_LEVEL=warn")
 	auditSvc := startProcess(t, "exekra-audit", home, env)
 
 	rpc := natsrpc.NewClient(natstest.Connect(t, node.url()), nil)
@@ -221,28 +220,10 @@ func TestAuditSurvivesCrashesDuringABurst(t *testing.T) {
 		t.Fatalf("burst: %v", err)
 	}
 	produced := time.Since(start)
-	dumped := false
-	waitFor(t, 90*time.Second, "all events in the log and the outbox empty", func() bool {
+	waitFor(t, 3*time.Minute, "all events in the log and the outbox empty", func() bool {
 		logged, pending := countBurst(ctx, owner)
-		if time.Since(start) > 85*time.Second && !dumped {
-			dumped = true
-			js, _ := jetstream.New(rpc.Conn())
-			si, err := js.Stream(ctx, "AUDIT")
-			if err == nil {
-				t.Logf("stream: %+v", si.CachedInfo().State)
-				ci, err := si.Consumer(ctx, "audit-log-writer")
-				if err == nil {
-					t.Logf("consumer: %+v", ci.CachedInfo())
-				} else {
-					t.Logf("consumer err %v", err)
-				}
-			} else {
-				t.Logf("stream err %v", err)
-			}
-			t.Logf("rpc conn status %v", rpc.Conn().Status())
-			auditSvc.signal(syscall.SIGQUIT)
-			time.Sleep(2 * time.Second)
-			t.Logf("logged %d pending %d; audit output:\n%s", logged, pending, auditSvc.out.String())
+		if time.Since(start) > 150*time.Second {
+			t.Logf("logged %d pending %d; audit output:\n%s", logged, pending, tail(auditSvc.out.String(), 4000))
 		}
 		return logged >= total && pending == 0
 	})

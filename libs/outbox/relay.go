@@ -43,7 +43,12 @@ type Relay struct {
 	Interval  time.Duration // how often it looks when not kicked
 	Batch     int           // rows per publish round
 	Republish time.Duration // publish again when unconfirmed this long
-	kick      chan struct{}
+	// Timeout bounds each request to NATS (stream set-up, confirmation),
+	// whatever deadline Run's ctx has: a reply lost with an audit instance
+	// killed mid-request, or with a NATS restart, must not stall the relay
+	// until ctx ends. natsrpc.DefaultTimeout when zero.
+	Timeout time.Duration
+	kick    chan struct{}
 }
 
 // NewRelay returns a relay with sensible defaults.
@@ -55,7 +60,22 @@ func NewRelay(pool *pgxpool.Pool, nc *nats.Conn, rpc *natsrpc.Client, service st
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
 	return &Relay{Pool: pool, JS: js, RPC: rpc, Service: service, Log: log,
-		Interval: 200 * time.Millisecond, Batch: 500, Republish: 30 * time.Second, kick: make(chan struct{}, 1)}, nil
+		Interval: 200 * time.Millisecond, Batch: 500, Republish: 30 * time.Second, Timeout: natsrpc.DefaultTimeout,
+		kick: make(chan struct{}, 1)}, nil
+}
+
+// request bounds one NATS round trip by Timeout.
+func (r *Relay) request(ctx context.Context) (context.Context, context.CancelFunc) {
+	if r.Timeout <= 0 {
+		return context.WithTimeout(ctx, natsrpc.DefaultTimeout)
+	}
+	return context.WithTimeout(ctx, r.Timeout)
+}
+
+func (r *Relay) ensureStream(ctx context.Context) error {
+	ctx, cancel := r.request(ctx)
+	defer cancel()
+	return EnsureStream(ctx, r.JS, 1)
 }
 
 // Kick asks the relay to look now (after a transaction that wrote events commits).
@@ -71,7 +91,7 @@ func (r *Relay) Run(ctx context.Context) {
 	streamReady := false
 	for {
 		if !streamReady {
-			streamReady = EnsureStream(ctx, r.JS, 1) == nil
+			streamReady = r.ensureStream(ctx) == nil
 		}
 		published, confirmed, err := r.Step(ctx)
 		wait := r.Interval
@@ -174,7 +194,9 @@ func (r *Relay) confirm(ctx context.Context) (int, error) {
 	if err != nil || len(ids) == 0 {
 		return 0, err
 	}
-	resp, err := natsrpc.Call[audit.ConfirmResponse](ctx, r.RPC, audit.SubjectConfirm, audit.ConfirmRequest{IDs: ids})
+	rctx, cancel := r.request(ctx)
+	defer cancel()
+	resp, err := natsrpc.Call[audit.ConfirmResponse](rctx, r.RPC, audit.SubjectConfirm, audit.ConfirmRequest{IDs: ids})
 	if err != nil {
 		return 0, fmt.Errorf("confirm with the audit log: %w", err)
 	}
