@@ -1,7 +1,8 @@
 // Package daemon runs one back-end service process: it reads the settings,
 // opens logs, PostgreSQL (own schema, migrations applied), Redis when asked,
 // and NATS, serves the service's micro endpoints plus its status endpoint,
-// serves /metrics on its own port, and stops cleanly on SIGTERM or SIGINT.
+// serves /metrics, /livez and /readyz on its own port, and stops cleanly on
+// SIGTERM or SIGINT.
 package daemon
 
 import (
@@ -27,6 +28,7 @@ import (
 	"github.com/exekra/hub/libs/sqldb"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -161,6 +163,7 @@ func Run(ctx context.Context, spec Spec, args, environ []string, stdout io.Write
 			return status(ctx, deps, spec.Name, instance, started), nil
 		}))
 
+	msrv.SetReadiness(readiness(deps, nc)...)
 	err = natsrpc.Serve(runCtx, nc, log, reg, natsrpc.Service{
 		Name: "exekra-" + spec.Name, Version: semver(buildinfo.Version), Description: spec.Description, Endpoints: endpoints,
 	})
@@ -169,6 +172,22 @@ func Run(ctx context.Context, spec Spec, args, environ []string, stdout io.Write
 		log.Warn("drain NATS", "err", derr)
 	}
 	return err
+}
+
+// readiness is what /readyz checks: the service's critical dependencies,
+// NATS, its PostgreSQL and, when it uses it, Redis.
+func readiness(d *Deps, nc *nats.Conn) []metrics.Check {
+	checks := []metrics.Check{
+		{Name: "nats", Probe: natsrpc.Connected(nc)},
+		{Name: "database", Probe: func(ctx context.Context) error {
+			_, err := sqldb.Ping(ctx, d.DB)
+			return err
+		}},
+	}
+	if d.Redis != nil {
+		checks = append(checks, metrics.Check{Name: "redis", Probe: func(ctx context.Context) error { return redisdb.Ping(ctx, d.Redis) }})
+	}
+	return checks
 }
 
 // status measures the service's own dependencies.

@@ -1,5 +1,6 @@
 // Package metrics holds each process's Prometheus registry, the metric vectors
-// every process shares, and the /metrics server on its own port.
+// every process shares, and the server on its own port: /metrics, /livez,
+// /readyz and pprof.
 package metrics
 
 import (
@@ -49,10 +50,11 @@ func New(process string) *Registry {
 	return r
 }
 
-// Server serves /metrics (and /livez) on its own listener.
+// Server serves /metrics, /livez and /readyz on its own listener.
 type Server struct {
-	srv *http.Server
-	ln  net.Listener
+	srv   *http.Server
+	ln    net.Listener
+	ready *Readiness
 }
 
 // Listen binds addr now, so a port in use is a start-up error naming key.
@@ -61,16 +63,24 @@ func Listen(key, addr string, reg *Registry) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", key, addr, err)
 	}
+	ready := &Readiness{}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	// /livez: the process runs. /readyz: its critical dependencies answer
+	// (503 "starting" until SetReadiness).
 	mux.HandleFunc("/livez", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	mux.Handle("/readyz", ready)
 	// Profiles for operators, on the metrics port only (loopback in the pilot).
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	return &Server{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, ln: ln}, nil
+	return &Server{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, ln: ln, ready: ready}, nil
 }
+
+// SetReadiness sets the checks /readyz probes: the process's critical
+// dependencies, wired. Until it is called /readyz answers 503 "starting".
+func (s *Server) SetReadiness(checks ...Check) { s.ready.Set(checks...) }
 
 // Addr is the bound address.
 func (s *Server) Addr() string { return s.ln.Addr().String() }

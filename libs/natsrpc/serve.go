@@ -2,6 +2,7 @@ package natsrpc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -145,4 +146,18 @@ func Connect(url, name string, log *slog.Logger) (*nats.Conn, error) {
 		return nil, fmt.Errorf("NATS at %s is unreachable: %w", url, err)
 	}
 	return nc, nil
+}
+
+// errNotConnected is Connected's answer while the connection is down.
+var errNotConnected = errors.New("NATS is not connected")
+
+// Connected reports whether nc is connected now (not reconnecting, not
+// closed): the NATS check of a process's /readyz.
+func Connected(nc *nats.Conn) func(context.Context) error {
+	return func(context.Context) error {
+		if !nc.IsConnected() {
+			return errNotConnected
+		}
+		return nil
+	}
 }

@@ -73,6 +73,11 @@ func Start(log *slog.Logger, o Options) (*Server, error) {
 // URL is the address clients connect to.
 func (s *Server) URL() string { return s.url }
 
+// Running reports whether the server runs and accepts clients now.
+func (s *Server) Running() bool {
+	return s.ns.Running() && s.ns.ReadyForConnections(100*time.Millisecond)
+}
+
 // JetStreamEnabled reports whether JetStream is running.
 func (s *Server) JetStreamEnabled() bool { return s.ns.JetStreamEnabled() }
 

@@ -22,6 +22,7 @@ type Spec struct {
 	Credential *syscall.Credential // nil: run as the supervisor's user
 	StopSignal syscall.Signal      // asks the child to stop; default SIGTERM
 	Probe      Probe               // says when the child serves; nil: once started
+	Ready      Probe               // says whether it serves fully now (Check); nil: Probe
 }
 
 // Child runs one Spec: it starts the process and, once the child has been

@@ -29,6 +29,7 @@ func (h *hub) startNATS() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	h.nats = srv
 	h.stops = append(h.stops, func() {
 		h.log.Info("stopping embedded NATS")
 		srv.Shutdown()
@@ -152,8 +153,12 @@ func (h *hub) startServices(ctx context.Context, svcs []service, overrides map[s
 		if err != nil {
 			return fmt.Errorf("%s: %w", s.metricsKey, err)
 		}
+		ready, err := readyzProbe(s.metricsAddr)
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.metricsKey, err)
+		}
 		c, err := h.startChild(ctx, Spec{Name: s.name, Path: s.binary, Args: []string{"--home", h.cfg.Home},
-			Env: env, Dir: h.cfg.Home, LogFile: h.logFile(s.name), Probe: probe}, 0)
+			Env: env, Dir: h.cfg.Home, LogFile: h.logFile(s.name), Probe: probe, Ready: ready}, 0)
 		if err != nil {
 			return err
 		}

@@ -29,8 +29,8 @@ func TestMain(m *testing.M) {
 }
 
 // fakeService stands in for exekra-<name> --home DIR: it records its pid and
-// the URLs the supervisor handed it in var/fake-<name>.env, serves /livez on
-// its metrics port, and exits 0 on SIGTERM.
+// the URLs the supervisor handed it in var/fake-<name>.env, serves /livez and
+// /readyz on its metrics port, and exits 0 on SIGTERM.
 func fakeService(args []string) error {
 	name := strings.TrimPrefix(filepath.Base(args[0]), "exekra-")
 	if len(args) != 3 || args[1] != "--home" {
@@ -58,6 +58,7 @@ func fakeService(args []string) error {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/livez", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte(`{"status":"ready"}`)) })
 	go http.Serve(ln, mux)
 	fmt.Println(name, "serving")
 	<-stop

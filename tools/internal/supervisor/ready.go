@@ -47,6 +47,18 @@ func (c *Child) WaitReady(ctx context.Context, timeout time.Duration) error {
 	}
 }
 
+// Check reports whether the child runs and answers its Ready probe (or its
+// start-up Probe) now: the supervisor's /readyz.
+func (c *Child) Check(ctx context.Context) error {
+	if c.Pid() == 0 {
+		return fmt.Errorf("%s is not running", c.spec.Name)
+	}
+	if c.spec.Ready != nil {
+		return c.spec.Ready(ctx)
+	}
+	return c.probeOnce(ctx)
+}
+
 func (c *Child) probeOnce(ctx context.Context) error {
 	if c.spec.Probe == nil {
 		return nil

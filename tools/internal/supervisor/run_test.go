@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exekra/hub/libs/metrics"
 	"github.com/exekra/hub/tools/internal/programs"
 	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go"
@@ -105,6 +106,22 @@ func TestRunSupervisesTheWholeTree(t *testing.T) {
 		for _, child := range append(slices.Clone(Services), "redis", "postgres") {
 			if !strings.Contains(body, `exekra_supervisor_child_up{child="`+child+`"} 1`) {
 				t.Errorf("/metrics lacks child_up 1 for %s", child)
+			}
+		}
+	})
+	t.Run("the supervisor is ready while NATS and every child answer", func(t *testing.T) {
+		body := get(t, "http://"+th.env["EXEKRA_SUPERVISOR_METRICS_LISTEN"]+"/readyz")
+		var rep metrics.ReadyReport
+		if err := json.Unmarshal([]byte(body), &rep); err != nil {
+			t.Fatalf("/readyz %q: %v", body, err)
+		}
+		want := append(slices.Clone(Services), "redis", "postgres", "nats")
+		if rep.Status != "ready" || len(rep.Checks) != len(want) {
+			t.Fatalf("/readyz = %+v, want ready with %v", rep, want)
+		}
+		for _, name := range want {
+			if rep.Checks[name] != "up" {
+				t.Errorf("/readyz %s = %q", name, rep.Checks[name])
 			}
 		}
 	})

@@ -52,15 +52,21 @@ func binDir(cfg *config.Config, executable func() (string, error)) (string, erro
 	return filepath.Dir(exe), nil
 }
 
-// livezProbe checks a service's /livez on its metrics port, which a service
-// serves only once its database, queues and NATS are wired.
-func livezProbe(metricsAddr string) (Probe, error) {
+// livezProbe checks a service's /livez on its metrics port: the process
+// runs. Start-up waits for it; a later exit is a restart.
+func livezProbe(metricsAddr string) (Probe, error) { return metricsProbe(metricsAddr, "/livez") }
+
+// readyzProbe checks a service's /readyz, which answers 200 only while the
+// service is wired and its NATS, PostgreSQL and Redis answer.
+func readyzProbe(metricsAddr string) (Probe, error) { return metricsProbe(metricsAddr, "/readyz") }
+
+func metricsProbe(metricsAddr, path string) (Probe, error) {
 	addr, err := listenaddr.DialAddr(metricsAddr)
 	if err != nil {
 		return nil, err
 	}
 	client := &http.Client{}
-	url := "http://" + addr + "/livez"
+	url := "http://" + addr + path
 	return func(ctx context.Context) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {

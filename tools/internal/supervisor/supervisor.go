@@ -7,6 +7,7 @@ package supervisor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"github.com/exekra/hub/libs/config"
 	"github.com/exekra/hub/libs/logger"
 	"github.com/exekra/hub/libs/metrics"
+	"github.com/exekra/hub/tools/internal/natsembed"
 )
 
 // Options are what main hands the supervisor.
@@ -37,6 +39,7 @@ type hub struct {
 	started  time.Time
 	stops    []func() // undo stack: what started, in order
 	children []*Child
+	nats     *natsembed.Server // nil when nats.url names an external one
 }
 
 // Run supervises until ctx ends, then stops every child; it returns an error
@@ -102,6 +105,7 @@ func (h *hub) run(ctx context.Context, o Options) error {
 		}
 		return err
 	}
+	msrv.SetReadiness(h.readiness()...)
 	h.announce(o.Stdout, time.Since(h.started))
 	<-ctx.Done()
 	h.log.Info("stop requested: stopping the children in reverse start order")
@@ -133,6 +137,25 @@ func (h *hub) startAll(ctx context.Context, p *plan) error {
 		overrides[config.EnvName("database.url")] = url
 	}
 	return h.startServices(ctx, p.services, overrides)
+}
+
+// readiness is what the supervisor's /readyz checks: the embedded NATS
+// server, and every child answering its own probe (PostgreSQL and Redis
+// answer, each service's /readyz is 200): the pilot as a whole is ready.
+func (h *hub) readiness() []metrics.Check {
+	var checks []metrics.Check
+	if h.nats != nil {
+		checks = append(checks, metrics.Check{Name: "nats", Probe: func(context.Context) error {
+			if !h.nats.Running() {
+				return errors.New("embedded NATS is not running")
+			}
+			return nil
+		}})
+	}
+	for _, c := range h.children {
+		checks = append(checks, metrics.Check{Name: c.Name(), Probe: c.Check})
+	}
+	return checks
 }
 
 // stopAll undoes the start, last started first.

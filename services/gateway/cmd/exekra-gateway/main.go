@@ -30,6 +30,7 @@ import (
 	"github.com/exekra/hub/services/gateway/internal/tlscert"
 	"github.com/gin-gonic/gin"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 func main() {
@@ -80,6 +81,7 @@ func run(ctx context.Context, args, environ []string, stdout io.Writer) error {
 		if certs, err = tlscert.Open(cfg.Path(cfg.TLS.CertFile), cfg.Path(cfg.TLS.KeyFile), cfg.TLS.SelfSigned, cfg.Hub.HostNames); err != nil {
 			return err
 		}
+		reg.MustRegister(certExpiry(certs))
 	}
 	rdb, err := redisdb.Open(ctx, cfg.Redis.URL, cfg.Database.ConnectTimeout.D())
 	if err != nil {
@@ -123,8 +125,33 @@ func run(ctx context.Context, args, environ []string, stdout io.Writer) error {
 	if certs != nil {
 		srv.TLSConfig = certs.Config()
 	}
-	go msrv.Serve(ctx, log)
+	// The metrics port answers once the gateway is wired: the supervisor's
+	// start-up waits for its /livez. /readyz is 200 while NATS and Redis answer.
+	msrv.SetReadiness(
+		metrics.Check{Name: "nats", Probe: natsrpc.Connected(nc)},
+		metrics.Check{Name: "redis", Probe: func(ctx context.Context) error { return redisdb.Ping(ctx, rdb) }},
+	)
+	mctx, stopMetrics := context.WithCancel(ctx)
+	metricsDone := make(chan struct{})
+	go func() {
+		defer close(metricsDone)
+		msrv.Serve(mctx, log)
+	}()
+	defer func() {
+		stopMetrics()
+		<-metricsDone
+	}()
 	return serve(ctx, srv, ln, log, started)
+}
+
+// certExpiry is exekra_tls_certificate_expiry_timestamp_seconds: when the
+// certificate served now expires (it follows a rotated certificate), so an
+// alert can fire well before.
+func certExpiry(certs *tlscert.Source) prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "exekra_tls_certificate_expiry_timestamp_seconds",
+		Help: "When the gateway's TLS certificate (the one served now) expires, as a Unix time.",
+	}, func() float64 { return float64(certs.NotAfter().Unix()) })
 }
 
 // certFingerprint is the SHA-256 of the certificate the gateway serves now

@@ -65,6 +65,11 @@ func (s *Source) load() error {
 // GetCertificate is for tls.Config: it re-reads the files at most every few
 // seconds when their modification time changed, keeping the old pair on error.
 func (s *Source) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	return s.current(), nil
+}
+
+// current is the pair in force, re-read as GetCertificate says.
+func (s *Source) current() *tls.Certificate {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if time.Since(s.checked) > 2*time.Second {
@@ -76,7 +81,27 @@ func (s *Source) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) 
 			}
 		}
 	}
-	return s.cert, nil
+	return s.cert
+}
+
+// NotAfter is when the certificate served now expires, following a rotated
+// certificate like GetCertificate; zero when it cannot be read.
+func (s *Source) NotAfter() time.Time {
+	c := s.current()
+	if c == nil {
+		return time.Time{}
+	}
+	if c.Leaf != nil {
+		return c.Leaf.NotAfter
+	}
+	if len(c.Certificate) == 0 {
+		return time.Time{}
+	}
+	x, err := x509.ParseCertificate(c.Certificate[0])
+	if err != nil {
+		return time.Time{}
+	}
+	return x.NotAfter
 }
 
 // Config is a server TLS configuration (TLS 1.2 and newer) using s.
@@ -84,9 +109,14 @@ func (s *Source) Config() *tls.Config {
 	return &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: s.GetCertificate}
 }
 
-// Generate writes a self-signed ECDSA P-256 certificate valid for hosts,
-// localhost, 127.0.0.1 and ::1; the key file is readable by its owner only.
+// Generate writes a self-signed ECDSA P-256 certificate valid for two years
+// for hosts, localhost, 127.0.0.1 and ::1; the key file is readable by its
+// owner only.
 func Generate(certFile, keyFile string, hosts []string) error {
+	return generate(certFile, keyFile, hosts, time.Now().AddDate(2, 0, 0))
+}
+
+func generate(certFile, keyFile string, hosts []string, notAfter time.Time) error {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return fmt.Errorf("generate TLS key: %w", err)
@@ -99,7 +129,7 @@ func Generate(certFile, keyFile string, hosts []string) error {
 		SerialNumber:          serial,
 		Subject:               pkix.Name{CommonName: "Exekra Hub", Organization: []string{"Exekra Hub (self-signed)"}},
 		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().AddDate(2, 0, 0),
+		NotAfter:              notAfter,
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,

@@ -84,3 +84,25 @@ func TestRotatedFilesAreServedWithoutRestart(t *testing.T) {
 		t.Fatal("the rotated certificate is not served")
 	}
 }
+
+func TestNotAfterFollowsTheCertificateServed(t *testing.T) {
+	dir := t.TempDir()
+	crt, key := filepath.Join(dir, "hub.crt"), filepath.Join(dir, "hub.key")
+	s, err := Open(crt, key, true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := s.NotAfter(), leaf(t, s).NotAfter; !got.Equal(want) || time.Until(got) < 700*24*time.Hour {
+		t.Fatalf("NotAfter = %s, want the generated certificate's %s (two years)", got, want)
+	}
+	soon := time.Now().Add(10 * 24 * time.Hour).Truncate(time.Second)
+	if err := generate(crt, key, nil, soon); err != nil {
+		t.Fatal(err)
+	}
+	future := time.Now().Add(time.Minute)
+	os.Chtimes(crt, future, future)
+	s.checked = time.Time{} // skip the re-check interval
+	if got := s.NotAfter(); !got.Equal(soon) {
+		t.Fatalf("NotAfter after rotation = %s, want %s", got, soon)
+	}
+}

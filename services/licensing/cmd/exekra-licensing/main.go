@@ -14,6 +14,7 @@ import (
 	"github.com/exekra/hub/services/licensing/internal/natsapi"
 	"github.com/exekra/hub/services/licensing/internal/portal"
 	"github.com/exekra/hub/services/licensing/internal/postgres"
+	"github.com/exekra/hub/services/licensing/internal/prom"
 )
 
 // tickInterval is how often the service records the clock and looks for due validation work.
@@ -48,7 +49,7 @@ func setup(ctx context.Context, d *daemon.Deps) ([]natsrpc.Endpoint, error) {
 	store := postgres.NewStore(d.DB, d.Outbox)
 	svc := license.New(license.Config{
 		Store: store, Portal: portal.New(5*time.Second, buildinfo.Version), Runners: natsapi.Runners{NATS: d.NATS},
-		Trusted: trusted, Version: buildinfo.Version, Log: d.Log,
+		Trusted: trusted, Version: buildinfo.Version, Log: d.Log, Meter: prom.New(d.Metrics),
 	})
 	if _, err := svc.Installation(ctx); err != nil {
 		return nil, err

@@ -30,7 +30,21 @@ type Config struct {
 	RetryEvery time.Duration
 	// CountTimeout bounds one question to the runners service (default 3s).
 	CountTimeout time.Duration
+	// Meter is told the days remaining whenever the license's state is read
+	// (every tick and every status); nil: not measured.
+	Meter Meter
 }
+
+// Meter keeps the license's measurements for operators (Prometheus).
+type Meter interface {
+	// DaysRemaining is the whole days until the active license expires,
+	// rounded up; 0 once it has expired or while none is active.
+	DaysRemaining(days int)
+}
+
+type noMeter struct{}
+
+func (noMeter) DaysRemaining(int) {}
 
 // Service is the licensing domain's operations.
 type Service struct {
@@ -56,6 +70,9 @@ func New(cfg Config) *Service {
 	}
 	if cfg.CountTimeout <= 0 {
 		cfg.CountTimeout = 3 * time.Second
+	}
+	if cfg.Meter == nil {
+		cfg.Meter = noMeter{}
 	}
 	return &Service{cfg: cfg}
 }
@@ -148,12 +165,29 @@ func (s *Service) Run(ctx context.Context, interval time.Duration) {
 		if err := s.Tick(ctx); err != nil && ctx.Err() == nil {
 			s.cfg.Log.WarnContext(ctx, "license tick", "err", err)
 		}
+		if err := s.measure(ctx); err != nil && ctx.Err() == nil {
+			s.cfg.Log.WarnContext(ctx, "measure the license", "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
 	}
+}
+
+// measure tells the meter the days remaining now (0 while no license is active).
+func (s *Service) measure(ctx context.Context) error {
+	_, ev, _, err := s.evaluate(ctx)
+	switch {
+	case errors.Is(err, ErrNoLicense):
+		s.cfg.Meter.DaysRemaining(0)
+		return nil
+	case err != nil:
+		return err
+	}
+	s.cfg.Meter.DaysRemaining(ev.DaysLeft)
+	return nil
 }
 
 // auditFailure writes a refused operation's event in its own transaction.

@@ -66,6 +66,29 @@ type harness struct {
 	sim     *portalsim.Sim
 	vendor  ed25519.PrivateKey
 	runners *runnersStub
+	meter   *meterStub
+}
+
+// meterStub records what the service measures.
+type meterStub struct {
+	mu   sync.Mutex
+	days []int
+}
+
+func (m *meterStub) DaysRemaining(days int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.days = append(m.days, days)
+}
+
+// last is the latest measurement; false when there was none.
+func (m *meterStub) last() (int, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.days) == 0 {
+		return 0, false
+	}
+	return m.days[len(m.days)-1], true
 }
 
 func newHarness(t *testing.T) *harness {
@@ -85,12 +108,12 @@ func newHarness(t *testing.T) *harness {
 	}
 	nc := natstest.Conn(t)
 	h := &harness{t: t, pool: pool, clock: &fakeClock{now: start}, nc: nc, client: natsrpc.NewClient(nc, nil),
-		sim: portalsim.New(t, vendor), vendor: vendor, runners: &runnersStub{nc: nc}}
+		sim: portalsim.New(t, vendor), vendor: vendor, runners: &runnersStub{nc: nc}, meter: &meterStub{}}
 	h.runners.set(t, 0, true)
 	store := postgres.NewStore(pool, outbox.Writer{Service: "licensing"})
 	h.svc = license.New(license.Config{Store: store, Portal: portal.New(2*time.Second, "1.2.3-test"),
 		Runners: natsapi.Runners{NATS: h.client}, Clock: h.clock, Trusted: []ed25519.PublicKey{vendorPub},
-		Version: "1.2.3-test", CountTimeout: time.Second, RetryEvery: time.Minute})
+		Version: "1.2.3-test", CountTimeout: time.Second, RetryEvery: time.Minute, Meter: h.meter})
 	h.serve(natsapi.Endpoints(store, h.svc))
 	return h
 }
