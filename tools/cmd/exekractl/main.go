@@ -1,6 +1,6 @@
 // Command exekractl is the admin command line of Exekra Hub: the license
 // vendor side (keygen, issue), audit verification and export, publishing
-// packages and starting jobs.
+// packages, starting jobs, and backup and restore of an install.
 package main
 
 import (
@@ -29,6 +29,11 @@ const usage = `usage: exekractl <command> [flags]
             [--max-attempts N] [--timeout-seconds N] [--wait]
                                         start a job and print its id; --wait follows its
                                         log and exits 1 unless it succeeds
+  backup [--home DIR] [--out FILE]      archive the running Hub of DIR for disaster recovery: every
+                                        service schema (pg_dump), the package bytes, config/ and .env
+                                        (secrets: the file is written 0600)
+  restore --from FILE [--home DIR]      put an archive back into a stopped, fresh install (settings,
+          [--packages-only]             schemas, packages); see README "Backup and disaster recovery"
   version
 
 audit, package and job commands talk to the Hub: --hub https://host:8443 --token-file FILE
@@ -58,6 +63,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return runPackage(ctx, args[1:], stdout)
 	case "job":
 		return runJob(ctx, args[1:], stdout)
+	case "backup":
+		return runBackup(ctx, args[1:], os.Environ(), stdout)
+	case "restore":
+		return runRestore(ctx, args[1:], os.Environ(), stdout)
 	case "version":
 		fmt.Fprintln(stdout, buildinfo.Version)
 		return nil
