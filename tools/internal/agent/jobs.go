@@ -196,10 +196,14 @@ func (j *jobRunner) retryWait(failures int, r callResult) time.Duration {
 func (j *jobRunner) handle(ctx context.Context, job *claimedJob) error {
 	log := j.a.log.With("job_id", job.ID, "attempt", job.Attempt)
 	if e, seen := j.journal.lookup(job.ID, job.Attempt); seen {
-		if e.Result != nil && !e.Acked {
-			log.Info("the Hub handed out a job already run; reporting its result again")
+		if e.Result != nil {
+			// Even an acknowledged result: a Hub restored from a backup taken
+			// before it arrived hands the attempt out again.
+			log.Info("the Hub handed out a job already run; reporting its result again instead of running it")
 			return j.deliver(ctx, e)
 		}
+		// Stopped mid-run here: left to the pickup time, after which the Hub
+		// hands it out at the next attempt.
 		log.Warn("the Hub handed out a job this runner already started; not running it again")
 		return nil
 	}
