@@ -1,6 +1,7 @@
 // Command exekra-hub is the pilot supervisor: embedded NATS with JetStream,
 // the bundled redis-server, a private PostgreSQL, and the five services as
-// child processes, restarted when they crash and stopped in order on SIGTERM.
+// child processes, restarted when they crash and stopped in order on SIGTERM
+// (Ctrl-C on Windows, where NSSM runs it as a service: deploy/windows/HUB.md).
 package main
 
 import (

@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 
 	"github.com/exekra/hub/tools/internal/listenaddr"
 )
@@ -71,6 +70,18 @@ func New(cfg Config) (*Cluster, error) {
 			sock, len(sock), maxSocketPath)
 	}
 	return c, nil
+}
+
+// CheckOS says whether the private cluster runs on goos (runtime.GOOS): it
+// does not on Windows, where postgres.exe refuses an administrative account
+// such as LocalSystem (only pg_ctl, which runs it in the background, drops
+// the rights) and the supervisor reaches the cluster through a Unix socket.
+func CheckOS(goos string) error {
+	if goos == "windows" {
+		return errors.New("the private PostgreSQL is not supported on Windows: set database.url (EXEKRA_DATABASE_URL, " +
+			"or Install-ExekraHub.ps1 -DatabaseUrl) to an existing PostgreSQL server")
+	}
+	return nil
 }
 
 // DataDir is the cluster's data directory.
@@ -140,7 +151,7 @@ func (c *Cluster) initdb(ctx context.Context, out io.Writer) error {
 	cmd := exec.CommandContext(ctx, c.cfg.Programs.Initdb, "-D", c.dataDir, "-U", Role,
 		"--auth-host=scram-sha-256", "--auth-local=trust", "--pwfile="+pwfile, "-E", "UTF8", "--locale=C")
 	cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = c.cfg.Env, c.cfg.VarDir, out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: c.cfg.Owner.Credential()}
+	cmd.SysProcAttr = c.cfg.Owner.initdbAttr()
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("initdb of the private PostgreSQL in %s failed: %w", c.dataDir, err)
 	}

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/exekra/hub/tools/internal/programs"
 )
@@ -23,15 +22,6 @@ type Owner struct {
 	Name string
 	UID  uint32
 	GID  uint32
-}
-
-// Credential runs a child as the owner with no supplementary groups; nil
-// (run as the supervisor's own user) for a nil owner.
-func (o *Owner) Credential() *syscall.Credential {
-	if o == nil {
-		return nil
-	}
-	return &syscall.Credential{Uid: o.UID, Gid: o.GID, Groups: []uint32{}}
 }
 
 // EnsureOwner looks up the system user name and creates it (useradd
@@ -113,21 +103,6 @@ func (o *Owner) checkReachable(dir string) error {
 			return nil
 		}
 	}
-}
-
-func (o *Owner) mayTraverse(info fs.FileInfo) bool {
-	st, ok := info.Sys().(*syscall.Stat_t)
-	if !ok {
-		return true
-	}
-	perm := info.Mode().Perm()
-	switch {
-	case st.Uid == o.UID:
-		return perm&0o100 != 0
-	case st.Gid == o.GID:
-		return perm&0o010 != 0
-	}
-	return perm&0o001 != 0
 }
 
 func firstLine(b []byte) string {

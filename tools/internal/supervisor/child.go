@@ -18,11 +18,17 @@ type Spec struct {
 	Args       []string
 	Env        []string
 	Dir        string
-	LogFile    string              // stdout and stderr are appended here
-	Credential *syscall.Credential // nil: run as the supervisor's user
-	StopSignal syscall.Signal      // asks the child to stop; default SIGTERM
-	Probe      Probe               // says when the child serves; nil: once started
-	Ready      Probe               // says whether it serves fully now (Check); nil: Probe
+	LogFile    string         // stdout and stderr are appended here
+	Credential *Credential    // nil: run as the supervisor's user
+	StopSignal syscall.Signal // asks the child to stop (Unix); default SIGTERM
+	Probe      Probe          // says when the child serves; nil: once started
+	Ready      Probe          // says whether it serves fully now (Check); nil: Probe
+}
+
+// Credential is the user and group a child runs as, with no supplementary
+// groups. Unix only: on Windows a child with a Credential does not start.
+type Credential struct {
+	UID, GID uint32
 }
 
 // Child runs one Spec: it starts the process and, once the child has been
@@ -96,13 +102,13 @@ func (c *Child) spawn() (*process, error) {
 		return nil, fmt.Errorf("start %s: log file: %w", c.spec.Name, err)
 	}
 	defer out.Close() // the child holds its own copy
+	attr, err := sysProcAttr(c.spec)
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", c.spec.Name, err)
+	}
 	cmd := exec.Command(c.spec.Path, c.spec.Args...)
 	cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = c.spec.Env, c.spec.Dir, out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Setpgid:    true,              // terminal signals reach the supervisor only; it forwards
-		Pdeathsig:  c.spec.StopSignal, // should the supervisor die without stopping its children
-		Credential: c.spec.Credential,
-	}
+	cmd.SysProcAttr = attr
 	if err := startCmd(cmd); err != nil {
 		return nil, fmt.Errorf("start %s (%s): %w", c.spec.Name, c.spec.Path, err)
 	}
@@ -166,8 +172,10 @@ func (c *Child) restartAfter(delay time.Duration) (*process, bool) {
 	}
 }
 
-// Stop ends supervision: the running process gets the stop signal, then
-// SIGKILL (its whole process group) after timeout. It returns once the child is gone.
+// Stop ends supervision: the running process is asked to stop (the stop
+// signal; CTRL_BREAK_EVENT on Windows), then killed after timeout (SIGKILL to
+// its whole process group; on Windows the process alone), or at once when it
+// cannot be asked. It returns once the child is gone.
 func (c *Child) Stop(timeout time.Duration) {
 	c.mu.Lock()
 	if !c.stopping {
@@ -177,13 +185,19 @@ func (c *Child) Stop(timeout time.Duration) {
 	p := c.cur
 	c.mu.Unlock()
 	if p != nil && !isClosed(p.exited) {
-		c.log.Info("stopping child", "pid", p.pid, "signal", c.spec.StopSignal.String())
-		_ = p.cmd.Process.Signal(c.spec.StopSignal)
+		c.log.Info("stopping child", "pid", p.pid, "signal", stopRequestName(c.spec.StopSignal))
+		wait, asked := timeout, true
+		if err := requestStop(p.cmd.Process, c.spec.StopSignal); err != nil && !errors.Is(err, os.ErrProcessDone) {
+			c.log.Warn("could not ask the child to stop; killing it", "pid", p.pid, "err", err)
+			wait, asked = 0, false
+		}
 		select {
 		case <-p.exited:
-		case <-time.After(timeout):
-			c.log.Warn("child did not stop in time; killing it", "pid", p.pid, "timeout", timeout.String())
-			_ = syscall.Kill(-p.pid, syscall.SIGKILL)
+		case <-time.After(wait):
+			if asked {
+				c.log.Warn("child did not stop in time; killing it", "pid", p.pid, "timeout", timeout.String())
+			}
+			_ = kill(p.cmd.Process)
 			<-p.exited
 		}
 	}

@@ -117,7 +117,7 @@ func (h *hub) startPostgres(ctx context.Context, progs pgcluster.Programs) (stri
 		h.log.Info("created the private PostgreSQL cluster", "data_dir", cl.DataDir(), "initdb", progs.Initdb)
 	}
 	_, err = h.startChild(ctx, Spec{Name: "postgres", Path: progs.Postgres, Args: cl.ServerArgs(),
-		Env: serverEnv(h.environ), Dir: h.cfg.Path("var"), LogFile: logFile, Credential: owner.Credential(),
+		Env: serverEnv(h.environ), Dir: h.cfg.Path("var"), LogFile: logFile, Credential: credentialOf(owner),
 		StopSignal: syscall.SIGINT, // fast shutdown: roll back open transactions, stop at once
 		Probe:      cl.Ping}, 60*time.Second)
 	if err != nil {
@@ -128,6 +128,14 @@ func (h *hub) startPostgres(ctx context.Context, progs pgcluster.Programs) (stri
 	}
 	h.log.Info("private PostgreSQL ready", "addr", cl.Addr(), "data_dir", cl.DataDir(), "database", pgcluster.Database)
 	return cl.URL(), nil
+}
+
+// credentialOf runs a child as the cluster's owner; nil: as the supervisor's user.
+func credentialOf(o *pgcluster.Owner) *Credential {
+	if o == nil {
+		return nil
+	}
+	return &Credential{UID: o.UID, GID: o.GID}
 }
 
 // prepareCluster runs Prepare with initdb's output in the postgres log.

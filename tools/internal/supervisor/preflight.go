@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"fmt"
+	"runtime"
 
 	"github.com/exekra/hub/libs/config"
 	"github.com/exekra/hub/tools/internal/listenaddr"
@@ -31,6 +32,9 @@ func preflight(cfg *config.Config, environ []string, executable func() (string, 
 		p.redisServer = bin
 	}
 	if needsPrivateDatabase(cfg) {
+		if err := pgcluster.CheckOS(runtime.GOOS); err != nil {
+			return nil, err
+		}
 		progs, err := pgcluster.FindPrograms(pathList, pgcluster.DebianRoot)
 		if err != nil {
 			return nil, err

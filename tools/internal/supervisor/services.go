@@ -17,7 +17,7 @@ var Services = []string{"identity", "licensing", "runners", "audit", "gateway"}
 // service is one back-end service to run.
 type service struct {
 	name        string
-	binary      string // absolute path of exekra-<name>
+	binary      string // absolute path of exekra-<name> (exekra-<name>.exe on Windows)
 	metricsKey  string
 	metricsAddr string
 }
@@ -28,8 +28,8 @@ func findServices(cfg *config.Config, binDir string) ([]service, error) {
 	for _, name := range Services {
 		bin, ok := programs.InDir(binDir, "exekra-"+name)
 		if !ok {
-			return nil, fmt.Errorf("exekra-%s not found in %s: build the binaries (make build) or set supervisor.bin_dir (EXEKRA_SUPERVISOR_BIN_DIR)",
-				name, binDir)
+			return nil, fmt.Errorf("%s not found in %s: build the binaries (make build) or set supervisor.bin_dir (EXEKRA_SUPERVISOR_BIN_DIR)",
+				filepath.Base(bin), binDir)
 		}
 		key, addr := cfg.MetricsListen(name)
 		out = append(out, service{name: name, binary: bin, metricsKey: key, metricsAddr: addr})

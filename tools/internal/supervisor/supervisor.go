@@ -98,6 +98,9 @@ func (h *hub) run(ctx context.Context, o Options) error {
 		stopMetrics()
 		<-served
 	}()
+	if err := bindChildrenToSupervisor(); err != nil {
+		h.log.Warn("children would outlive the supervisor should it end without stopping them", "err", err)
+	}
 	if err := h.startAll(ctx, p); err != nil {
 		if ctx.Err() != nil {
 			h.log.Info("stop requested during start-up")

@@ -4,7 +4,12 @@ import (
 	"os/exec"
 	"runtime"
 	"sync"
+	"syscall"
 )
+
+// setParentDeathSignal makes the kernel send sig to the child should the
+// supervisor die without stopping its children.
+func setParentDeathSignal(attr *syscall.SysProcAttr, sig syscall.Signal) { attr.Pdeathsig = sig }
 
 // A child's parent-death signal fires when the OS thread that forked it
 // ends, not when the process does. Every child is therefore started from one
