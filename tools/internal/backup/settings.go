@@ -140,22 +140,7 @@ func targetSettings(target string) (*config.Config, error) {
 // file there that differs is first renamed to <name>.before-restore; the
 // renamed files are returned (relative to target).
 func installSettings(staged, target string) (written, moved []string, err error) {
-	err = filepath.WalkDir(staged, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, err := filepath.Rel(staged, path)
-		if err != nil {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
+	err = eachFile(staged, func(rel string, data []byte, mode fs.FileMode) error {
 		dest := filepath.Join(target, rel)
 		if err := mkdirAllLike(filepath.Dir(dest)); err != nil {
 			return err
@@ -164,7 +149,7 @@ func installSettings(staged, target string) (written, moved []string, err error)
 		if old, err := os.ReadFile(dest); err == nil {
 			if bytes.Equal(old, data) {
 				written = append(written, rel)
-				return os.Chmod(dest, info.Mode().Perm())
+				return os.Chmod(dest, mode)
 			}
 			if err := os.Rename(dest, dest+".before-restore"); err != nil {
 				return err
@@ -173,7 +158,7 @@ func installSettings(staged, target string) (written, moved []string, err error)
 			like = dest + ".before-restore"
 		}
 		written = append(written, rel)
-		if err := writeFile(dest, data, info.Mode().Perm()); err != nil {
+		if err := writeFile(dest, data, mode); err != nil {
 			return err
 		}
 		return chownLike(dest, like)
@@ -183,11 +168,19 @@ func installSettings(staged, target string) (written, moved []string, err error)
 
 // copyTree copies the regular files under src to dst, keeping their modes.
 func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+	return eachFile(src, func(rel string, data []byte, mode fs.FileMode) error {
+		return writeFile(filepath.Join(dst, rel), data, mode)
+	})
+}
+
+// eachFile calls fn with every regular file under root: its path relative
+// to root, its bytes and its permission bits.
+func eachFile(root string, fn func(rel string, data []byte, mode fs.FileMode) error) error {
+	return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		rel, err := filepath.Rel(src, path)
+		rel, err := filepath.Rel(root, path)
 		if err != nil {
 			return err
 		}
@@ -199,7 +192,7 @@ func copyTree(src, dst string) error {
 		if err != nil {
 			return err
 		}
-		return writeFile(filepath.Join(dst, rel), data, info.Mode().Perm())
+		return fn(rel, data, info.Mode().Perm())
 	})
 }
 
