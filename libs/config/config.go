@@ -21,6 +21,18 @@ const FileName = "config/hub-config.json"
 // EnvPrefix starts every variable that overrides a key.
 const EnvPrefix = "EXEKRA_"
 
+// WithoutSettings is environ without the Hub's EXEKRA_* settings, which may
+// hold secrets: the environment for servers the Hub starts (PostgreSQL, Redis).
+func WithoutSettings(environ []string) []string {
+	out := make([]string, 0, len(environ))
+	for _, kv := range environ {
+		if !strings.HasPrefix(kv, EnvPrefix) {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
 // Config is every setting of every Hub process. Each process reads the parts it needs.
 type Config struct {
 	Home       string     `json:"-"`

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -41,7 +40,7 @@ func startPrivate(ctx context.Context, cfg *config.Config, environ []string) (*p
 			return nil, err
 		}
 	}
-	env := serverEnv(environ)
+	env := config.WithoutSettings(environ)
 	varDir := cfg.Path("var")
 	cl, err := pgcluster.New(pgcluster.Config{VarDir: varDir, Listen: cfg.Database.PrivateListen, Programs: progs, Owner: owner, Env: env})
 	if err != nil {
@@ -114,16 +113,4 @@ func (p *privateServer) stop() {
 		p.cmd.Process.Kill()
 		<-p.exited
 	}
-}
-
-// serverEnv is the server's environment: without the Hub's settings, which
-// may hold secrets (as the supervisor does).
-func serverEnv(environ []string) []string {
-	out := make([]string, 0, len(environ))
-	for _, kv := range environ {
-		if !strings.HasPrefix(kv, config.EnvPrefix) {
-			out = append(out, kv)
-		}
-	}
-	return out
 }

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/exekra/hub/libs/config"
 	"github.com/exekra/hub/tools/internal/listenaddr"
 	"github.com/exekra/hub/tools/internal/natsembed"
 	"github.com/exekra/hub/tools/internal/pgcluster"
@@ -55,7 +56,7 @@ func (h *hub) startRedis(ctx context.Context, server string) (string, error) {
 	}
 	addr := net.JoinHostPort(listenaddr.DialHost(host), port)
 	_, err = h.startChild(ctx, Spec{
-		Name: "redis", Path: server, Env: serverEnv(h.environ), Dir: dir, LogFile: h.logFile("redis"),
+		Name: "redis", Path: server, Env: config.WithoutSettings(h.environ), Dir: dir, LogFile: h.logFile("redis"),
 		Args: []string{"--bind", bind, "--port", port, "--save", "", "--appendonly", "no", "--dir", dir,
 			"--protected-mode", "yes", "--daemonize", "no", "--logfile", ""},
 		Probe: redisPing(addr),
@@ -104,7 +105,7 @@ func (h *hub) startPostgres(ctx context.Context, progs pgcluster.Programs) (stri
 		}
 	}
 	cl, err := pgcluster.New(pgcluster.Config{VarDir: h.cfg.Path("var"), Listen: h.cfg.Database.PrivateListen,
-		Programs: progs, Owner: owner, Env: serverEnv(h.environ)})
+		Programs: progs, Owner: owner, Env: config.WithoutSettings(h.environ)})
 	if err != nil {
 		return "", err
 	}
@@ -117,7 +118,7 @@ func (h *hub) startPostgres(ctx context.Context, progs pgcluster.Programs) (stri
 		h.log.Info("created the private PostgreSQL cluster", "data_dir", cl.DataDir(), "initdb", progs.Initdb)
 	}
 	_, err = h.startChild(ctx, Spec{Name: "postgres", Path: progs.Postgres, Args: cl.ServerArgs(),
-		Env: serverEnv(h.environ), Dir: h.cfg.Path("var"), LogFile: logFile, Credential: credentialOf(owner),
+		Env: config.WithoutSettings(h.environ), Dir: h.cfg.Path("var"), LogFile: logFile, Credential: credentialOf(owner),
 		StopSignal: syscall.SIGINT, // fast shutdown: roll back open transactions, stop at once
 		Probe:      cl.Ping}, 60*time.Second)
 	if err != nil {

@@ -3,8 +3,6 @@ package supervisor
 import (
 	"sort"
 	"strings"
-
-	"github.com/exekra/hub/libs/config"
 )
 
 // serviceEnv is the environment of a service: the supervisor's own, with
@@ -25,18 +23,6 @@ func serviceEnv(environ []string, overrides map[string]string) []string {
 	sort.Strings(names)
 	for _, name := range names {
 		out = append(out, name+"="+overrides[name])
-	}
-	return out
-}
-
-// serverEnv is the environment of redis-server, initdb and postgres: the
-// supervisor's own without the Hub's settings, which may hold secrets.
-func serverEnv(environ []string) []string {
-	out := make([]string, 0, len(environ))
-	for _, kv := range environ {
-		if !strings.HasPrefix(kv, config.EnvPrefix) {
-			out = append(out, kv)
-		}
 	}
 	return out
 }

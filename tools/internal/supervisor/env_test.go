@@ -3,6 +3,8 @@ package supervisor
 import (
 	"slices"
 	"testing"
+
+	"github.com/exekra/hub/libs/config"
 )
 
 func TestServiceEnv(t *testing.T) {
@@ -21,7 +23,7 @@ func TestServiceEnv(t *testing.T) {
 }
 
 func TestServerEnv(t *testing.T) {
-	got := serverEnv([]string{"PATH=/usr/bin", "EXEKRA_DATABASE_URL=postgres://secret", "LANG=C.UTF-8"})
+	got := config.WithoutSettings([]string{"PATH=/usr/bin", "EXEKRA_DATABASE_URL=postgres://secret", "LANG=C.UTF-8"})
 	if want := []string{"PATH=/usr/bin", "LANG=C.UTF-8"}; !slices.Equal(got, want) {
 		t.Fatalf("serverEnv = %q, want the Hub's settings dropped: %q", got, want)
 	}
