@@ -14,7 +14,7 @@ BINARIES := github.com/exekra/hub/services/gateway/cmd/exekra-gateway \
             github.com/exekra/hub/tools/cmd/exekractl \
             github.com/exekra/hub/tools/cmd/exekra-runner
 
-.PHONY: build pilot test test-unit lint fmt clean
+.PHONY: build pilot test test-unit lint fmt clean bench
 
 build:
 	@mkdir -p bin
@@ -30,6 +30,13 @@ test:
 	@deploy/scripts/debian-deps.sh test
 	@url="$$(deploy/scripts/test-postgres.sh)" && export TEST_DATABASE_URL="$$url" && \
 	  go test -race -count=1 -timeout 20m $(MODULES)
+
+# A throwaway pilot on free ports in a temp home, the bench scenario against it
+# (floor, API reads, heartbeats, jobs; see docs/performance.md), then stopped and
+# removed. Under 5 minutes; not part of `make test`.
+bench: build
+	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/ github.com/exekra/hub/tools/cmd/exekra-loadgen
+	deploy/scripts/bench.sh
 
 GOLANGCI := $(shell go env GOPATH)/bin/golangci-lint
 MODULE_DIRS := libs services/gateway services/identity services/licensing services/runners services/audit tools e2e

@@ -9,9 +9,20 @@
 //     latency (jobs created one at a time while every runner waits), then
 //     throughput (jobs created as fast as --clients API clients can), and
 //     reads every job back to check it succeeded.
+//   - floor: the machine's floor for one API read, in this process: a bare
+//     gin HTTPS handler making one NATS request (--nats) to a responder
+//     that reads one PostgreSQL row by primary key (--database-url, in a
+//     scratch schema bench_floor it drops after), at --concurrency clients
+//     for --measure.
+//   - api-reads: --concurrency clients reading one runner
+//     (GET /api/v1/runners/{id}) for --measure.
+//   - bench: floor, api-reads, heartbeat (--runners) and jobs
+//     (--job-runners), then one table of every operation against the
+//     floor and issue 8's targets, and one JSON line.
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -22,7 +33,9 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -46,6 +59,11 @@ type options struct {
 	hub, ca, tokenFile, metrics, scenario string
 	token                                 string // read from tokenFile
 	runners                               int
+	// floor, api-reads (and bench)
+	natsURL, databaseURL    string
+	concurrency, dbMaxConns int
+	measure, warmup         time.Duration
+	jobRunners              int // bench: the jobs part's runners
 	// heartbeat
 	interval, duration time.Duration
 	// jobs
@@ -61,7 +79,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.hub, "hub", "https://127.0.0.1:8443", "the Hub's URL")
 	fs.StringVar(&o.ca, "ca", "", "CA certificate of the Hub (the pilot's config/certs/hub.crt)")
 	fs.StringVar(&o.tokenFile, "token-file", "", "ADMIN session token (to register the simulated runners; jobs: to publish and start jobs too)")
-	fs.StringVar(&o.scenario, "scenario", "heartbeat", "heartbeat or jobs")
+	fs.StringVar(&o.scenario, "scenario", "heartbeat", "heartbeat, jobs, floor, api-reads or bench")
 	fs.IntVar(&o.runners, "runners", 100, "simulated runners")
 	fs.StringVar(&o.metrics, "metrics", "", "comma-separated /metrics URLs of the Hub's processes, for CPU accounting")
 	fs.DurationVar(&o.interval, "interval", 15*time.Second, "heartbeat: heartbeat interval of each runner")
@@ -75,6 +93,13 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.jobs, "jobs", 2000, "jobs: jobs to create to measure throughput (0: no limit, see --jobs-for)")
 	fs.DurationVar(&o.jobsFor, "jobs-for", 0, "jobs: stop creating throughput jobs after this long (0: no limit, see --jobs)")
 	fs.DurationVar(&o.finish, "finish-timeout", time.Minute, "jobs: stop waiting for created jobs when none finished for this long")
+	fs.StringVar(&o.natsURL, "nats", "nats://127.0.0.1:14222", "floor: the NATS the floor's handler and responder use (the pilot's nats.listen)")
+	fs.StringVar(&o.databaseURL, "database-url", "", "floor: PostgreSQL URL; the floor creates and drops the schema bench_floor there")
+	fs.IntVar(&o.dbMaxConns, "database-max-conns", 10, "floor: the responder's pool size (the Hub's database.max_conns)")
+	fs.IntVar(&o.concurrency, "concurrency", 64, "floor, api-reads: concurrent clients, back to back")
+	fs.DurationVar(&o.measure, "measure", 20*time.Second, "floor, api-reads: how long to measure")
+	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "floor, api-reads: unmeasured warm-up before it")
+	fs.IntVar(&o.jobRunners, "job-runners", 100, "bench: simulated runners of the jobs part (--runners is the heartbeat part's)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -84,11 +109,15 @@ func parseFlags(args []string) (options, error) {
 
 func (o options) check() error {
 	switch {
-	case o.scenario != "heartbeat" && o.scenario != "jobs":
-		return fmt.Errorf("--scenario must be heartbeat or jobs, not %q", o.scenario)
-	case o.runners < 1:
-		return errors.New("--runners must be at least 1")
-	case o.scenario != "jobs":
+	case !slices.Contains([]string{"heartbeat", "jobs", "floor", "api-reads", "bench"}, o.scenario):
+		return fmt.Errorf("--scenario must be heartbeat, jobs, floor, api-reads or bench, not %q", o.scenario)
+	case o.runners < 1 || o.jobRunners < 1:
+		return errors.New("--runners and --job-runners must be at least 1")
+	case (o.scenario == "floor" || o.scenario == "bench") && o.databaseURL == "":
+		return errors.New("--database-url is needed for the floor")
+	case o.concurrency < 1 || o.measure <= 0 || o.warmup < 0 || o.dbMaxConns < 1:
+		return errors.New("--concurrency, --measure and --database-max-conns must be positive, --warmup not negative")
+	case o.scenario != "jobs" && o.scenario != "bench":
 		return nil
 	case o.claimWait < time.Second || o.claimWait > runners.MaxClaimWaitSeconds*time.Second:
 		return fmt.Errorf("--claim-wait must be from 1s to %ds", runners.MaxClaimWaitSeconds)
@@ -109,6 +138,14 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if o.scenario == "floor" {
+		row, err := measureFloor(ctx, o)
+		if err != nil {
+			return err
+		}
+		loadgen.PrintBench(stdout, []loadgen.BenchRow{row})
+		return nil
+	}
 	token, err := os.ReadFile(o.tokenFile)
 	if err != nil {
 		return fmt.Errorf("--token-file: %w", err)
@@ -118,21 +155,41 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if o.scenario == "jobs" {
+	switch o.scenario {
+	case "jobs":
 		return runJobs(ctx, stdout, api, o)
+	case "api-reads":
+		row, err := measureAPIReads(ctx, api, o)
+		if err != nil {
+			return err
+		}
+		loadgen.PrintBench(stdout, []loadgen.BenchRow{row})
+		return nil
+	case "bench":
+		return runBench(ctx, stdout, api, o)
 	}
 	return runHeartbeats(ctx, stdout, api, o)
 }
 
 func runHeartbeats(ctx context.Context, stdout io.Writer, api *hubclient.Client, o options) error {
-	sims, err := register(api, o.runners)
-	defer cleanup(api, sims)
+	res, err := measureHeartbeats(ctx, api, o)
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(stdout, "%d runners, heartbeat every %s, for %s; Hub CPU %.2fs\n", o.runners, o.interval, o.duration, res.HubCPU)
+	loadgen.Print(stdout, []loadgen.Result{res})
+	return nil
+}
+
+func measureHeartbeats(ctx context.Context, api *hubclient.Client, o options) (loadgen.Result, error) {
+	sims, err := register(api, o.runners)
+	defer cleanup(api, sims)
+	if err != nil {
+		return loadgen.Result{}, err
+	}
 	client, err := httpClient(o.ca, o.runners, 30*time.Second)
 	if err != nil {
-		return err
+		return loadgen.Result{}, err
 	}
 	urls := metricsURLs(o.metrics)
 	// One interval of warm-up (TLS handshakes, first heartbeats), not measured.
@@ -144,30 +201,38 @@ func runHeartbeats(ctx context.Context, stdout io.Writer, api *hubclient.Client,
 	if res.Requests > 0 {
 		res.CPUPer1000 = res.HubCPU * 1000 / float64(res.Requests) * 1000
 	}
-	fmt.Fprintf(stdout, "%d runners, heartbeat every %s, for %s; Hub CPU %.2fs\n", o.runners, o.interval, o.duration, res.HubCPU)
-	loadgen.Print(stdout, []loadgen.Result{res})
-	return nil
+	return res, nil
 }
 
 func runJobs(ctx context.Context, stdout io.Writer, api *hubclient.Client, o options) error {
-	pkg, err := loadgen.PublishNoop(api, o.pkg, fmt.Sprintf("1.0.%d", time.Now().Unix()))
+	rep, err := measureJobs(ctx, api, o)
 	if err != nil {
 		return err
+	}
+	loadgen.PrintJobs(stdout, rep)
+	return nil
+}
+
+// measureJobs runs the jobs scenario with o.runners runners.
+func measureJobs(ctx context.Context, api *hubclient.Client, o options) (loadgen.JobsReport, error) {
+	pkg, err := loadgen.PublishNoop(api, o.pkg, fmt.Sprintf("1.0.%d", time.Now().Unix()))
+	if err != nil {
+		return loadgen.JobsReport{}, err
 	}
 	sims, err := register(api, o.runners)
 	defer cleanup(api, sims)
 	if err != nil {
-		return err
+		return loadgen.JobsReport{}, err
 	}
 	// No client timeout: each runner call has its own (a claim waits up to --claim-wait).
 	client, err := httpClient(o.ca, o.runners, 0)
 	if err != nil {
-		return err
+		return loadgen.JobsReport{}, err
 	}
 	apis := make([]*hubclient.Client, o.clients)
 	for i := range apis {
 		if apis[i], err = hubclient.New(o.hub, o.token, hubclient.Options{CAFile: o.ca, Timeout: time.Minute}); err != nil {
-			return err
+			return loadgen.JobsReport{}, err
 		}
 	}
 	errs := &loadgen.Errors{}
@@ -178,11 +243,7 @@ func runJobs(ctx context.Context, stdout io.Writer, api *hubclient.Client, o opt
 		PickupJobs: o.pickupJobs, PickupEvery: o.pickupEvery, Jobs: o.jobs, JobsFor: o.jobsFor,
 		FinishTimeout: o.finish, Metrics: metricsURLs(o.metrics),
 	})
-	if err != nil {
-		return err
-	}
-	loadgen.PrintJobs(stdout, rep)
-	return nil
+	return rep, err
 }
 
 func metricsURLs(list string) []string {
@@ -192,24 +253,51 @@ func metricsURLs(list string) []string {
 	return strings.Split(list, ",")
 }
 
+// adminWorkers is how many admin calls register and cleanup make at once.
+const adminWorkers = 8
+
+// register registers n runners, adminWorkers at a time; on an error it
+// returns the runners registered so far (for cleanup) and the first error.
 func register(api *hubclient.Client, n int) ([]loadgen.Runner, error) {
 	stamp := time.Now().Format("150405")
+	var mu sync.Mutex
 	out := make([]loadgen.Runner, 0, n)
-	for i := range n {
+	var firstErr error
+	each(n, func(i int) {
 		var reg runners.Registered
 		req := runners.RegisterRequest{Name: fmt.Sprintf("loadgen-%s-%05d", stamp, i), Environment: runners.EnvDevelopment}
-		if err := api.JSON("POST", "/api/v1/runners", req, &reg); err != nil {
-			return out, fmt.Errorf("register runner %d: %w", i, err)
+		err := api.JSON("POST", "/api/v1/runners", req, &reg)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			firstErr = cmp.Or(firstErr, fmt.Errorf("register runner %d: %w", i, err))
+			return
 		}
 		out = append(out, loadgen.Runner{ID: reg.Runner.ID, Secret: reg.MachineSecret})
-	}
-	return out, nil
+	})
+	return out, firstErr
 }
 
 func cleanup(api *hubclient.Client, sims []loadgen.Runner) {
-	for _, r := range sims {
-		api.JSON("DELETE", "/api/v1/runners/"+r.ID, nil, nil)
+	each(len(sims), func(i int) { api.JSON("DELETE", "/api/v1/runners/"+sims[i].ID, nil, nil) })
+}
+
+// each calls f(0..n-1), adminWorkers at a time.
+func each(n int, f func(i int)) {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(adminWorkers, n) {
+		wg.Go(func() {
+			for i := range next {
+				f(i)
+			}
+		})
 	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 }
 
 // httpClient keeps enough idle connections for every simulated runner.

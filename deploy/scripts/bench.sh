@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# make bench: starts a throwaway pilot Hub in a temporary home on free,
+# non-default ports, licenses it, bootstraps an admin, signs in, runs
+# `exekra-loadgen --scenario bench` against it (floor, API reads,
+# heartbeats, jobs) and stops and removes everything again.
+#
+# Needs the binaries in bin/ (make bench builds them). Knobs (environment):
+#   BENCH_RUNNERS=1000  BENCH_INTERVAL=15s  BENCH_DURATION=45s   heartbeat part
+#   BENCH_JOB_RUNNERS=100  BENCH_JOBS=1000  BENCH_CLIENTS=8      jobs part
+#   BENCH_CONCURRENCY=64  BENCH_MEASURE=20s                      floor and api-reads
+#   BENCH_OUT=FILE       also write the loadgen output to FILE
+#   BENCH_KEEP=1         keep the temporary home (logs) after the run
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+bin=$PWD/bin
+for b in exekra-hub exekractl exekra-loadgen; do
+  [ -x "$bin/$b" ] || { echo "bench: $bin/$b is missing: run make bench" >&2; exit 1; }
+done
+deploy/scripts/debian-deps.sh pilot
+missing=()
+for tool in curl jq; do command -v $tool >/dev/null 2>&1 || missing+=("$tool"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  [ "$(id -u)" = 0 ] || { echo "bench: missing ${missing[*]} — run: sudo apt-get install -y ${missing[*]}" >&2; exit 1; }
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+# The home lives under /tmp with traversable parents, so the private
+# PostgreSQL's unprivileged user (when run as root) can reach it.
+home=$(mktemp -d /tmp/exekra-bench-XXXXXX)
+chmod 755 "$home"
+hub_pid=
+stop() {
+  if [ -n "$hub_pid" ]; then
+    kill -TERM "$hub_pid" 2>/dev/null || true
+    for _ in $(seq 1 60); do kill -0 "$hub_pid" 2>/dev/null || break; sleep 0.5; done
+    kill -KILL "$hub_pid" 2>/dev/null || true
+    wait "$hub_pid" 2>/dev/null || true
+  fi
+  if [ "${BENCH_KEEP:-}" = 1 ]; then echo "bench: kept $home" >&2; else rm -rf "$home"; fi
+}
+trap stop EXIT
+trap 'exit 130' INT TERM
+
+# free_port prints a TCP port on 127.0.0.1 that nothing listens on, from a
+# range away from the pilot's defaults, never the same twice in one run.
+taken=" "
+free_port() {
+  local p
+  while :; do
+    p=$((30000 + RANDOM % 20000))
+    case "$taken" in *" $p "*) continue ;; esac
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      taken+="$p "
+      echo "$p"
+      return
+    fi
+  done
+}
+declare -A port
+for key in GATEWAY_LISTEN GATEWAY_METRICS_LISTEN IDENTITY_METRICS_LISTEN LICENSING_METRICS_LISTEN \
+  RUNNERS_METRICS_LISTEN AUDIT_METRICS_LISTEN SUPERVISOR_METRICS_LISTEN NATS_LISTEN REDIS_LISTEN DATABASE_PRIVATE_LISTEN; do
+  port[$key]=$(free_port)
+done
+
+"$bin/exekractl" license keygen --out "$home/vendor" >/dev/null
+env_args=()
+for key in "${!port[@]}"; do env_args+=("EXEKRA_$key=127.0.0.1:${port[$key]}"); done
+# Only this Hub's settings: no EXEKRA_* of the caller's environment.
+env $(env | grep -o '^EXEKRA_[A-Z_]*' | sed 's/^/-u /') "${env_args[@]}" \
+  EXEKRA_LICENSE_PUBLIC_KEYS="$(cat "$home/vendor/license.pub")" \
+  "$bin/exekra-hub" --home "$home" >"$home/hub.out" 2>&1 &
+hub_pid=$!
+
+gw="https://127.0.0.1:${port[GATEWAY_LISTEN]}"
+echo "bench: pilot Hub in $home at $gw (pid $hub_pid), waiting for /api/health" >&2
+for i in $(seq 1 180); do
+  [ "$(curl -sk -o /dev/null -w '%{http_code}' "$gw/api/health")" = 200 ] && break
+  kill -0 "$hub_pid" 2>/dev/null || { echo "bench: exekra-hub exited:" >&2; tail -30 "$home/hub.out" >&2; exit 1; }
+  [ "$i" = 180 ] && { echo "bench: the Hub was not healthy within 90s" >&2; tail -30 "$home/hub.out" >&2; exit 1; }
+  sleep 0.5
+done
+ca=$home/config/certs/hub.crt
+api() { # api METHOD PATH JSON-BODY [TOKEN]
+  curl -sS --fail-with-body --cacert "$ca" -X "$1" -H 'Content-Type: application/json' \
+    ${4:+-H "Authorization: Bearer $4"} --data "$3" "$gw$2"
+}
+
+email=bench@exekra.test
+password="bench-$(date +%s)-$RANDOM$RANDOM"
+"$bin/exekractl" license issue --key "$home/vendor/license.key" --licensee "Exekra bench" \
+  --admin-email "$email" --max-runners 100000 --expires "$(date -u -d '+1 year' +%F)" \
+  --mode offline --out "$home/license.txt" >/dev/null
+api POST /api/v1/license "$(jq -Rs '{license: .}' "$home/license.txt")" >/dev/null
+api POST /api/v1/setup/bootstrap "$(jq -n --arg e "$email" --arg p "$password" '{email: $e, password: $p, name: "Bench Admin"}')" >/dev/null
+api POST /api/v1/auth/login "$(jq -n --arg e "$email" --arg p "$password" '{email: $e, password: $p}')" |
+  jq -r .token >"$home/token"
+chmod 600 "$home/token"
+
+metrics=
+for key in GATEWAY IDENTITY LICENSING RUNNERS AUDIT SUPERVISOR; do
+  metrics+="${metrics:+,}http://127.0.0.1:${port[${key}_METRICS_LISTEN]}/metrics"
+done
+db="postgres://exekra:$(cat "$home/var/pg-password")@127.0.0.1:${port[DATABASE_PRIVATE_LISTEN]}/exekra?sslmode=disable"
+
+echo "bench: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo) memory" >&2
+"$bin/exekra-loadgen" --scenario bench --hub "$gw" --ca "$ca" --token-file "$home/token" --metrics "$metrics" \
+  --nats "nats://127.0.0.1:${port[NATS_LISTEN]}" --database-url "$db" \
+  --concurrency "${BENCH_CONCURRENCY:-64}" --measure "${BENCH_MEASURE:-20s}" \
+  --runners "${BENCH_RUNNERS:-1000}" --interval "${BENCH_INTERVAL:-15s}" --duration "${BENCH_DURATION:-45s}" \
+  --job-runners "${BENCH_JOB_RUNNERS:-100}" --jobs "${BENCH_JOBS:-1000}" --clients "${BENCH_CLIENTS:-8}" \
+  --claim-wait 5s --pickup-jobs 200 | tee "${BENCH_OUT:-/dev/null}"

@@ -1,0 +1,122 @@
+package loadgen
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+)
+
+// BenchRow is one operation of the bench scenario, set against the floor.
+type BenchRow struct {
+	Operation string `json:"operation"`
+	// Load says how it was driven: "closed 64" (clients back to back: the
+	// rate is what the Hub sustains) or "open 66/s" (a paced rate: the rate
+	// is what was offered, not a capacity).
+	Load      string        `json:"load"`
+	Closed    bool          `json:"closed"`
+	Requests  int           `json:"requests"`
+	Errors    int           `json:"errors"`
+	PerSecond float64       `json:"per_second"`
+	P50       time.Duration `json:"p50_ns"`
+	P99       time.Duration `json:"p99_ns"`
+	HubCPU    float64       `json:"hub_cpu_ms_per_1000"` // 0: not measured
+	// VsFloor is PerSecond over the floor's (closed-loop rows only);
+	// P99VsFloor is P99 over the floor's. 0: not comparable.
+	VsFloor    float64 `json:"throughput_vs_floor"`
+	P99VsFloor float64 `json:"p99_vs_floor"`
+	Target     string  `json:"target,omitempty"`
+	Met        string  `json:"met,omitempty"` // "yes", "no", or empty without a target
+}
+
+// BenchRowOf makes a row of a measured result: its successful calls per
+// second over its span (for an open load, the rate offered).
+func BenchRowOf(r Result, load string, closed bool) BenchRow {
+	return BenchRow{Operation: r.Operation, Load: load, Closed: closed, Requests: r.Requests, Errors: r.Errors,
+		PerSecond: Throughput(r), P50: r.P50, P99: r.P99, HubCPU: r.CPUPer1000}
+}
+
+// Ratio is a over b, 0 when b is not positive.
+func Ratio(a, b float64) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return a / b
+}
+
+// Target is what issue 8 asks of an operation.
+type Target struct {
+	Text string
+	Met  func(BenchRow) bool
+}
+
+// Targets are issue 8's targets by operation name.
+var Targets = map[string]Target{
+	"api-reads": {"≥ 60% of the floor's throughput at 64 clients", func(r BenchRow) bool { return r.VsFloor >= 0.60 }},
+	"heartbeat": {"p99 < 100ms at 10,000 runners", func(r BenchRow) bool { return r.P99 > 0 && r.P99 < 100*time.Millisecond }},
+	"pickup":    {"p99 < 50ms with 1,000 idle runners", func(r BenchRow) bool { return r.P99 > 0 && r.P99 < 50*time.Millisecond }},
+	"jobs-e2e":  {"≥ 1,000 jobs/s created→succeeded", func(r BenchRow) bool { return r.PerSecond >= 1000 }},
+}
+
+// CompareToFloor fills each row's ratios to floor and its target verdict.
+// A row that failed any call does not meet its target.
+func CompareToFloor(floor BenchRow, rows []BenchRow) []BenchRow {
+	out := make([]BenchRow, len(rows))
+	for i, r := range rows {
+		if r.Closed {
+			r.VsFloor = Ratio(r.PerSecond, floor.PerSecond)
+		}
+		r.P99VsFloor = Ratio(float64(r.P99), float64(floor.P99))
+		if t, ok := Targets[r.Operation]; ok {
+			r.Target, r.Met = t.Text, "no"
+			if r.Errors == 0 && t.Met(r) {
+				r.Met = "yes"
+			}
+		}
+		out[i] = r
+	}
+	return out
+}
+
+// PrintBench writes the rows as one table, then as one JSON line.
+func PrintBench(w io.Writer, rows []BenchRow) {
+	fmt.Fprintf(w, "%-11s %-11s %8s %6s %9s %9s %9s %8s %9s %11s  %-4s %s\n",
+		"operation", "load", "requests", "errors", "per sec", "p50", "p99", "vs floor", "p99/floor", "cpu ms/1000", "met", "target")
+	for _, r := range rows {
+		fmt.Fprintf(w, "%-11s %-11s %8d %6d %9.1f %9s %9s %8s %9s %11s  %-4s %s\n",
+			r.Operation, r.Load, r.Requests, r.Errors, r.PerSecond, round(r.P50), round(r.P99),
+			percent(r.VsFloor), times(r.P99VsFloor), cpu(r.HubCPU), dash(r.Met), r.Target)
+	}
+	data, _ := json.Marshal(map[string]any{"bench": rows})
+	fmt.Fprintf(w, "%s\n", data)
+}
+
+func round(d time.Duration) string { return d.Round(10 * time.Microsecond).String() }
+
+func percent(f float64) string {
+	if f == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f%%", f*100)
+}
+
+func times(f float64) string {
+	if f == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f×", f)
+}
+
+func cpu(ms float64) string {
+	if ms == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", ms)
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,135 @@
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRatio(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		a, b float64
+		want float64
+	}{
+		{"half of the floor", 500, 1000, 0.5},
+		{"above the floor", 1500, 1000, 1.5},
+		{"no floor is not comparable", 500, 0, 0},
+		{"a negative floor is not comparable", 500, -1, 0},
+		{"nothing over a floor is zero", 0, 1000, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Ratio(tc.a, tc.b); got != tc.want {
+				t.Fatalf("Ratio(%v, %v) = %v, want %v", tc.a, tc.b, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestThroughput(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		r    Result
+		want float64
+	}{
+		{"successful calls per second", Result{Requests: 210, Errors: 10, Duration: 2 * time.Second}, 100},
+		{"no span is zero", Result{Requests: 10}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Throughput(tc.r); got != tc.want {
+				t.Fatalf("Throughput = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestCompareToFloor(t *testing.T) {
+	floor := BenchRow{Operation: "floor", Closed: true, PerSecond: 1000, P99: 10 * time.Millisecond}
+	rows := CompareToFloor(floor, []BenchRow{
+		floor,
+		{Operation: "api-reads", Closed: true, PerSecond: 600, P99: 20 * time.Millisecond},
+		{Operation: "heartbeat", PerSecond: 66, P99: 120 * time.Millisecond},
+		{Operation: "pickup", PerSecond: 20, P99: 5 * time.Millisecond, Errors: 1},
+		{Operation: "jobs-e2e", Closed: true, PerSecond: 1000, P99: 50 * time.Millisecond},
+		{Operation: "job-create", Closed: true, PerSecond: 250, P99: 40 * time.Millisecond},
+	})
+	for _, tc := range []struct {
+		name            string
+		row             BenchRow
+		vsFloor, p99vsF float64
+		met             string
+	}{
+		{"the floor is 100% of itself and has no target", rows[0], 1, 1, ""},
+		{"api reads at exactly 60% meet the target", rows[1], 0.6, 2, "yes"},
+		{"an open load has no throughput ratio; p99 over 100ms misses", rows[2], 0, 12, "no"},
+		{"a row with errors does not meet its target", rows[3], 0, 0.5, "no"},
+		{"1,000 jobs/s meet the target", rows[4], 1, 5, "yes"},
+		{"a row without a target has no verdict", rows[5], 0.25, 4, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := tc.row
+			if r.VsFloor != tc.vsFloor || r.P99VsFloor != tc.p99vsF || r.Met != tc.met {
+				t.Fatalf("%s: vs floor %v, p99/floor %v, met %q; want %v, %v, %q",
+					r.Operation, r.VsFloor, r.P99VsFloor, r.Met, tc.vsFloor, tc.p99vsF, tc.met)
+			}
+			if (r.Met == "") != (r.Target == "") {
+				t.Fatalf("%s: target %q with verdict %q", r.Operation, r.Target, r.Met)
+			}
+		})
+	}
+}
+
+func TestPrintBench(t *testing.T) {
+	floor := BenchRow{Operation: "floor", Load: "closed 64", Closed: true, Requests: 20000, PerSecond: 1000,
+		P50: 3 * time.Millisecond, P99: 10 * time.Millisecond}
+	rows := CompareToFloor(floor, []BenchRow{floor,
+		{Operation: "api-reads", Load: "closed 64", Closed: true, Requests: 9000, PerSecond: 450,
+			P50: 7 * time.Millisecond, P99: 25 * time.Millisecond, HubCPU: 812.34}})
+	var buf bytes.Buffer
+	PrintBench(&buf, rows)
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("want header, 2 rows and JSON, got:\n%s", buf.String())
+	}
+	for _, want := range []string{"api-reads", "closed 64", "450.0", "45%", "2.5×", "812.3", "no", "≥ 60%"} {
+		if !strings.Contains(lines[2], want) {
+			t.Errorf("api-reads row %q lacks %q", lines[2], want)
+		}
+	}
+	if !strings.Contains(lines[1], "100%") || !strings.Contains(lines[1], " - ") {
+		t.Errorf("floor row %q: want 100%% of itself and no CPU", lines[1])
+	}
+	var out struct{ Bench []BenchRow }
+	if err := json.Unmarshal([]byte(lines[3]), &out); err != nil || len(out.Bench) != 2 || out.Bench[1].VsFloor != 0.45 {
+		t.Fatalf("JSON line %s: %v", lines[3], err)
+	}
+}
+
+func TestClosedLoop(t *testing.T) {
+	t.Run("every client calls back to back and failures are counted", func(t *testing.T) {
+		calls := make([]int, 4)
+		r := ClosedLoop(context.Background(), "fake", 4, 100*time.Millisecond, func(ctx context.Context, client int) error {
+			calls[client]++ // one goroutine per client: no race
+			time.Sleep(time.Millisecond)
+			if client == 3 {
+				return errors.New("refused")
+			}
+			return nil
+		})
+		for i, n := range calls {
+			if n < 10 {
+				t.Fatalf("client %d made %d calls in 100ms, want back to back", i, n)
+			}
+		}
+		if r.Operation != "fake" || r.Errors == 0 || r.Requests <= r.Errors || r.P50 < time.Millisecond {
+			t.Fatalf("result = %+v", r)
+		}
+		if r.Duration < 100*time.Millisecond || Throughput(r) <= 0 {
+			t.Fatalf("span %v, throughput %v", r.Duration, Throughput(r))
+		}
+	})
+}
