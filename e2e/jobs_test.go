@@ -310,10 +310,9 @@ func TestJobsAfterGatewayKill(t *testing.T) {
 	if code, raw := publish(t, h, tok, packageZip(t, "quick", "1.0.0", "echo quick\n")); code != http.StatusCreated {
 		t.Fatalf("publish = %d %s", code, raw)
 	}
-	var agents []*agent
 	for i := range 2 {
 		id, secret := registerRunner(t, h, tok, fmt.Sprintf("waiting-%d", i))
-		agents = append(agents, startAgent(t, h, id, secret))
+		startAgent(t, h, id, secret)
 	}
 	// A warm-up job proves the agents claim; then both are back in a long poll.
 	if job := waitJob(t, h, tok, startJob(t, h, tok, "quick", nil), 30*time.Second); job["status"] != "succeeded" {

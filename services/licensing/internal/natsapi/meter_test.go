@@ -21,10 +21,7 @@ func (h *harness) runOnce() {
 	done := make(chan struct{})
 	go func() { defer close(done); h.svc.Run(ctx, time.Hour) }()
 	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if count() > before {
-			break
-		}
+	for count() <= before {
 		if time.Now().After(deadline) {
 			h.t.Fatal("the periodic loop measured nothing within 10s")
 		}
