@@ -24,32 +24,13 @@ func init() {
 
 type jobsData struct {
 	Rows         []jobRow
-	Filter       jobsFilter
+	Filter       listFilter
 	Environments []string
 	Statuses     []string
 	Packages     []string // names offered by the start form's package field
 	Next, First  string
 	Start        startForm
 	StartKey     string // the start form's Idempotency-Key: sent twice, it starts one job
-}
-
-// jobsFilter is the filter form as sent; "" means any.
-type jobsFilter struct {
-	Status, Environment string
-}
-
-func (f jobsFilter) values(extra ...string) url.Values {
-	v := url.Values{}
-	if f.Status != "" {
-		v.Set("status", f.Status)
-	}
-	if f.Environment != "" {
-		v.Set("environment", f.Environment)
-	}
-	if len(extra) == 2 {
-		v.Set(extra[0], extra[1])
-	}
-	return v
 }
 
 // startForm holds what was typed into the start form.
@@ -97,7 +78,7 @@ func (con *Console) jobsPage(c *gin.Context) {
 // showJobs renders a page of jobs, with msg as the error of the start form
 // just sent. A filter or cursor the service refuses is shown inline too.
 func (con *Console) showJobs(c *gin.Context, status int, msg string, form startForm) {
-	f := jobsFilter{Status: c.Query("status"), Environment: c.Query("environment")}
+	f := listFilter{Status: c.Query("status"), Environment: c.Query("environment")}
 	cursor := c.Query("cursor")
 	d := jobsData{Filter: f, Environments: runners.Environments, Statuses: runners.JobStatuses, Start: form, StartKey: newToken()}
 	list, err := call[runners.ListJobsResponse](c, con, runners.SubjectJobList,

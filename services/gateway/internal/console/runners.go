@@ -17,7 +17,7 @@ const runnersPageSize = 50
 
 type runnersData struct {
 	Rows         []runnerRow
-	Filter       runnersFilter
+	Filter       listFilter
 	Environments []string
 	Statuses     []string
 	Next         string // link to the next page; "" on the last
@@ -26,8 +26,8 @@ type runnersData struct {
 	Register     registerForm
 }
 
-// runnersFilter is the filter form as sent; "" means any.
-type runnersFilter struct {
+// listFilter is a list page's filter form (runners, jobs) as sent; "" means any.
+type listFilter struct {
 	Environment, Status string
 }
 
@@ -45,7 +45,7 @@ func (con *Console) runnersPage(c *gin.Context) {
 // showRunners renders a page of runners, with msg as the error of the form
 // just sent. A filter or cursor the service refuses is shown inline too.
 func (con *Console) showRunners(c *gin.Context, status int, msg string, form registerForm) {
-	f := runnersFilter{Environment: c.Query("environment"), Status: c.Query("status")}
+	f := listFilter{Environment: c.Query("environment"), Status: c.Query("status")}
 	cursor := c.Query("cursor")
 	d := runnersData{Filter: f, Environments: runners.Environments, Statuses: runners.Statuses,
 		Admin: con.isAdmin(c), Register: form}
@@ -75,7 +75,7 @@ func (con *Console) showRunners(c *gin.Context, status int, msg string, form reg
 }
 
 // values is the filter as a query string, plus one extra key and value.
-func (f runnersFilter) values(extra ...string) url.Values {
+func (f listFilter) values(extra ...string) url.Values {
 	v := url.Values{}
 	if f.Environment != "" {
 		v.Set("environment", f.Environment)
