@@ -56,21 +56,24 @@ func isUsage(err error) bool {
 	return errors.As(err, &u)
 }
 
-// flagSet declares the command line onto c.
+// defaults are the settings neither a flag nor the config file gave.
+func defaults() Config { return Config{WorkDir: ".", LogLevel: "info", MaxJobs: 1} }
+
+// flagSet declares the command line onto c, c's values being the defaults.
 func flagSet(c *Config, configFile *string, version *bool) *flag.FlagSet {
 	fs := flag.NewFlagSet("exekra-runner", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(configFile, "config", "", "JSON file with the settings below (flags win)")
-	fs.StringVar(&c.Hub, "hub", "", "the Hub's address, https://host:8443")
-	fs.StringVar(&c.ID, "id", "", "this runner's id (from the Hub's Runners page)")
-	fs.StringVar(&c.SecretFile, "secret-file", "", "file holding this runner's machine secret (exk_ms_...)")
-	fs.StringVar(&c.CAFile, "ca", "", "PEM file of the CA to trust for the Hub (a pilot's config/certs/hub.crt)")
-	fs.StringVar(&c.Fingerprint, "fingerprint", "", "hex SHA-256 of the Hub's certificate to pin (self-signed pilots)")
-	fs.StringVar(&c.WorkDir, "work-dir", ".", "work directory (its free disk space is reported)")
-	fs.BoolVar(&c.PlainHTTP, "plain-http", false, "allow an http:// Hub (tests only: the secret travels in clear)")
-	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
-	fs.StringVar(&c.StateDir, "state-dir", "", "directory of the job journal (default: the work directory)")
-	fs.IntVar(&c.MaxJobs, "max-jobs", 1, "jobs run at once (0: heartbeats only, no jobs)")
+	fs.StringVar(&c.Hub, "hub", c.Hub, "the Hub's address, https://host:8443")
+	fs.StringVar(&c.ID, "id", c.ID, "this runner's id (from the Hub's Runners page)")
+	fs.StringVar(&c.SecretFile, "secret-file", c.SecretFile, "file holding this runner's machine secret (exk_ms_...)")
+	fs.StringVar(&c.CAFile, "ca", c.CAFile, "PEM file of the CA to trust for the Hub (a pilot's config/certs/hub.crt)")
+	fs.StringVar(&c.Fingerprint, "fingerprint", c.Fingerprint, "hex SHA-256 of the Hub's certificate to pin (self-signed pilots)")
+	fs.StringVar(&c.WorkDir, "work-dir", c.WorkDir, "work directory (its free disk space is reported)")
+	fs.BoolVar(&c.PlainHTTP, "plain-http", c.PlainHTTP, "allow an http:// Hub (tests only: the secret travels in clear)")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
+	fs.StringVar(&c.StateDir, "state-dir", c.StateDir, "directory of the job journal (default: the work directory)")
+	fs.IntVar(&c.MaxJobs, "max-jobs", c.MaxJobs, "jobs run at once (0: heartbeats only, no jobs)")
 	fs.BoolVar(version, "version", false, "print the version and exit")
 	return fs
 }
@@ -78,22 +81,26 @@ func flagSet(c *Config, configFile *string, version *bool) *flag.FlagSet {
 // ParseArgs reads the command line and the config file it names. It returns
 // showVersion when --version was asked for.
 func ParseArgs(args []string) (cfg Config, showVersion bool, err error) {
-	var flags Config
 	var configFile string
-	fs := flagSet(&flags, &configFile, &showVersion)
+	first := defaults()
+	fs := flagSet(&first, &configFile, &showVersion)
 	if err := fs.Parse(args); err != nil {
 		return cfg, false, usagef("%v", err)
 	}
 	if fs.NArg() > 0 {
 		return cfg, false, usagef("unexpected argument %q", fs.Arg(0))
 	}
-	cfg = Config{WorkDir: ".", LogLevel: "info", MaxJobs: 1}
-	if configFile != "" {
-		if err := readConfigFile(configFile, &cfg); err != nil {
-			return cfg, false, err
-		}
+	if configFile == "" {
+		return first, showVersion, nil
 	}
-	fs.Visit(func(f *flag.Flag) { overlay(&cfg, flags, f.Name) })
+	cfg = defaults()
+	if err := readConfigFile(configFile, &cfg); err != nil {
+		return cfg, false, err
+	}
+	// Flags win: the same command line again, onto what the file gave.
+	if err := flagSet(&cfg, new(string), new(bool)).Parse(args); err != nil {
+		return cfg, false, usagef("%v", err)
+	}
 	return cfg, showVersion, nil
 }
 
@@ -108,32 +115,6 @@ func readConfigFile(path string, cfg *Config) error {
 		return usagef("config file %s: %v", path, err)
 	}
 	return nil
-}
-
-// overlay copies the flag named name from flags onto cfg.
-func overlay(cfg *Config, flags Config, name string) {
-	switch name {
-	case "hub":
-		cfg.Hub = flags.Hub
-	case "id":
-		cfg.ID = flags.ID
-	case "secret-file":
-		cfg.SecretFile = flags.SecretFile
-	case "ca":
-		cfg.CAFile = flags.CAFile
-	case "fingerprint":
-		cfg.Fingerprint = flags.Fingerprint
-	case "work-dir":
-		cfg.WorkDir = flags.WorkDir
-	case "plain-http":
-		cfg.PlainHTTP = flags.PlainHTTP
-	case "log-level":
-		cfg.LogLevel = flags.LogLevel
-	case "state-dir":
-		cfg.StateDir = flags.StateDir
-	case "max-jobs":
-		cfg.MaxJobs = flags.MaxJobs
-	}
 }
 
 // Validate checks the settings and returns the Hub's base URL.
