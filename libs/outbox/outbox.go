@@ -35,6 +35,17 @@ CREATE TABLE audit_outbox (
 );`}
 }
 
+// Events is what a store asks of a Writer (an interface, so a test may
+// stand in for it).
+type Events interface {
+	Append(ctx context.Context, tx pgx.Tx, ev audit.Event) (audit.Event, error)
+	Record(ctx context.Context, db interface {
+		Begin(context.Context) (pgx.Tx, error)
+	}, ev audit.Event) error
+}
+
+var _ Events = Writer{}
+
 // Writer appends events for one service.
 type Writer struct {
 	Service string

@@ -16,6 +16,7 @@ import (
 	"github.com/exekra/hub/libs/migrate"
 	"github.com/exekra/hub/libs/natsrpc"
 	"github.com/exekra/hub/libs/outbox"
+	"github.com/exekra/hub/libs/testkit/natsrpctest"
 	"github.com/exekra/hub/libs/testkit/natstest"
 	"github.com/exekra/hub/libs/testkit/pgtest"
 	"github.com/exekra/hub/libs/testkit/redistest"
@@ -24,7 +25,6 @@ import (
 	"github.com/exekra/hub/services/identity/internal/postgres"
 	"github.com/exekra/hub/services/identity/internal/user"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/nats-io/nats.go"
 )
 
 // Test data.
@@ -85,8 +85,8 @@ func newHarness(t testing.TB, params user.Params) *harness {
 	h.deps = user.Deps{Store: h.store, License: natsapi.License{Client: h.client}, Limiter: tokenbucket.New(redistest.Client(t)),
 		Hasher: user.NewHasher(params, 0), Log: slog.New(slog.NewTextHandler(t.Output(), nil)), Now: h.clock.Now}
 	svc := h.service(t, params)
-	serve(t, natstest.Connect(t, url), h.deps.Log, "exekra-licensing", natsrpc.Handle(licensing.SubjectAdminEmail, h.adminEmail))
-	serve(t, natstest.Connect(t, url), h.deps.Log, "exekra-identity", natsapi.Endpoints(svc)...)
+	natsrpctest.Serve(t, natstest.Connect(t, url), h.deps.Log, "exekra-licensing", natsrpc.Handle(licensing.SubjectAdminEmail, h.adminEmail))
+	natsrpctest.Serve(t, natstest.Connect(t, url), h.deps.Log, "exekra-identity", natsapi.Endpoints(svc)...)
 	return h
 }
 
@@ -116,27 +116,6 @@ func (h *harness) license(email string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.licenseEmail = email
-}
-
-// serve runs the real natsrpc.Serve for eps on nc until t ends.
-func serve(t testing.TB, nc *nats.Conn, log *slog.Logger, name string, eps ...natsrpc.Endpoint) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- natsrpc.Serve(ctx, nc, log, nil, natsrpc.Service{Name: name, Version: "1.0.0", Endpoints: eps})
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	deadline := time.Now().Add(5 * time.Second)
-	for _, ep := range eps { // wait until every endpoint answers (no responders otherwise)
-		for {
-			_, err := nc.Request(ep.Subject, []byte("{"), time.Second)
-			if err == nil || time.Now().After(deadline) {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
 }
 
 // as is a context acting as actor from the test source address.

@@ -10,6 +10,7 @@ import (
 	"github.com/exekra/hub/libs/contract/audit"
 	"github.com/exekra/hub/libs/errs"
 	"github.com/exekra/hub/libs/migrate"
+	"github.com/exekra/hub/libs/outbox"
 	"github.com/exekra/hub/services/identity/internal/user"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -22,25 +23,19 @@ var migrationFiles embed.FS
 // Migrations returns the schema's migrations in order.
 func Migrations() ([]migrate.File, error) { return migrate.Load(migrationFiles, "migrations") }
 
-// Events appends audit events within a transaction (outbox.Writer does).
-type Events interface {
-	Append(ctx context.Context, tx pgx.Tx, ev audit.Event) (audit.Event, error)
-	Record(ctx context.Context, db interface {
-		Begin(context.Context) (pgx.Tx, error)
-	}, ev audit.Event) error
-}
-
 // Store reads and writes the identity schema.
 type Store struct {
 	pool   *pgxpool.Pool
-	events Events
+	events outbox.Events
 }
 
 var _ user.Store = (*Store)(nil)
 
 // NewStore wraps a pool whose search_path is the identity schema; events are
 // written to the schema's audit outbox.
-func NewStore(pool *pgxpool.Pool, events Events) *Store { return &Store{pool: pool, events: events} }
+func NewStore(pool *pgxpool.Pool, events outbox.Events) *Store {
+	return &Store{pool: pool, events: events}
+}
 
 // Bootstrapped reports whether any user exists.
 func (s *Store) Bootstrapped(ctx context.Context) (bool, error) {

@@ -17,6 +17,7 @@ import (
 	"github.com/exekra/hub/libs/migrate"
 	"github.com/exekra/hub/libs/natsrpc"
 	"github.com/exekra/hub/libs/outbox"
+	"github.com/exekra/hub/libs/testkit/natsrpctest"
 	"github.com/exekra/hub/libs/testkit/natstest"
 	"github.com/exekra/hub/libs/testkit/pgtest"
 	"github.com/exekra/hub/libs/testkit/redistest"
@@ -27,7 +28,6 @@ import (
 	"github.com/exekra/hub/services/runners/internal/redisstate"
 	"github.com/exekra/hub/services/runners/internal/runner"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 )
@@ -126,8 +126,8 @@ func newHarness(t testing.TB) *harness {
 		Limiter: tokenbucket.New(h.rdb), License: natsapi.License{Client: h.client}, Meter: prom.New(h.reg),
 		Log: log, Now: h.clock.Now}
 	h.svc = h.service(t)
-	serve(t, natstest.Connect(t, url), log, "exekra-licensing", natsrpc.Handle(licensing.SubjectCheck, h.check))
-	serve(t, natstest.Connect(t, url), log, "exekra-runners", natsapi.Endpoints(h.svc)...)
+	natsrpctest.Serve(t, natstest.Connect(t, url), log, "exekra-licensing", natsrpc.Handle(licensing.SubjectCheck, h.check))
+	natsrpctest.Serve(t, natstest.Connect(t, url), log, "exekra-runners", natsapi.Endpoints(h.svc)...)
 	return h
 }
 
@@ -164,27 +164,6 @@ func (h *harness) license(maxRunners int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.maxRunners = maxRunners
-}
-
-// serve runs the real natsrpc.Serve for eps on nc until t ends.
-func serve(t testing.TB, nc *nats.Conn, log *slog.Logger, name string, eps ...natsrpc.Endpoint) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- natsrpc.Serve(ctx, nc, log, nil, natsrpc.Service{Name: name, Version: "1.0.0", Endpoints: eps})
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	deadline := time.Now().Add(5 * time.Second)
-	for _, ep := range eps { // wait until every endpoint answers (no responders otherwise)
-		for {
-			_, err := nc.Request(ep.Subject, []byte("{"), time.Second)
-			if err == nil || time.Now().After(deadline) {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
 }
 
 // Actors.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/exekra/hub/libs/contract/runners"
+	"github.com/exekra/hub/libs/testkit/natsrpctest"
 	"github.com/exekra/hub/libs/testkit/natstest"
 	"github.com/exekra/hub/services/runners/internal/job"
 	"github.com/exekra/hub/services/runners/internal/natsapi"
@@ -38,7 +39,7 @@ func newJobsHarness(t testing.TB, tune ...func(*job.Deps)) *jobsHarness {
 	done := make(chan struct{})
 	go func() { defer close(done); h.jobs.RunWatcher(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	serve(t, natstest.Connect(t, h.url), h.log, "exekra-runners-jobs", natsapi.JobEndpoints(h.jobs)...)
+	natsrpctest.Serve(t, natstest.Connect(t, h.url), h.log, "exekra-runners-jobs", natsapi.JobEndpoints(h.jobs)...)
 	return h
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/exekra/hub/libs/contract/runners"
 	"github.com/exekra/hub/libs/errs"
+	"github.com/exekra/hub/libs/testkit/natsrpctest"
 	"github.com/exekra/hub/libs/testkit/natstest"
 	"github.com/exekra/hub/services/runners/internal/natsapi"
 	"github.com/exekra/hub/services/runners/internal/packages"
@@ -18,7 +19,7 @@ func (h *jobsHarness) servePackages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	serve(t, natstest.Connect(t, h.url), h.log, "exekra-runners-packages", natsapi.PackageEndpoints(svc)...)
+	natsrpctest.Serve(t, natstest.Connect(t, h.url), h.log, "exekra-runners-packages", natsapi.PackageEndpoints(svc)...)
 }
 
 func sha(i int) string { return fmt.Sprintf("%064x", i) }
