@@ -10,6 +10,9 @@
 #   BENCH_CONCURRENCY=64  BENCH_MEASURE=20s                      floor and api-reads
 #   BENCH_OUT=FILE       also write the loadgen output to FILE
 #   BENCH_KEEP=1         keep the temporary home (logs) after the run
+#   BENCH_SCENARIO=bench the loadgen scenario (bench, api-reads, jobs, heartbeat, floor)
+#   BENCH_PPROF=DIR      write a CPU profile of each Hub process to DIR/<process>.pprof,
+#                        taken over BENCH_PPROF_SECONDS (15) after BENCH_PPROF_DELAY (5) s
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin=$PWD/bin
@@ -23,6 +26,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || { echo "bench: missing ${missing[*]} — run: sudo apt-get install -y ${missing[*]}" >&2; exit 1; }
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
+
+# 10,000 runners are 10,000 connections in the gateway and in the load
+# generator: as the systemd units' LimitNOFILE, where the caller may.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 # The home lives under /tmp with traversable parents, so the private
 # PostgreSQL's unprivileged user (when run as root) can reach it.
@@ -103,7 +110,18 @@ done
 db="postgres://exekra:$(cat "$home/var/pg-password")@127.0.0.1:${port[DATABASE_PRIVATE_LISTEN]}/exekra?sslmode=disable"
 
 echo "bench: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo) memory" >&2
-"$bin/exekra-loadgen" --scenario bench --hub "$gw" --ca "$ca" --token-file "$home/token" --metrics "$metrics" \
+if [ -n "${BENCH_PPROF:-}" ]; then
+  mkdir -p "$BENCH_PPROF"
+  (
+    sleep "${BENCH_PPROF_DELAY:-5}"
+    for key in GATEWAY IDENTITY LICENSING RUNNERS AUDIT SUPERVISOR; do
+      curl -s -o "$BENCH_PPROF/${key,,}.pprof" \
+        "http://127.0.0.1:${port[${key}_METRICS_LISTEN]}/debug/pprof/profile?seconds=${BENCH_PPROF_SECONDS:-15}" &
+    done
+    wait
+  ) &
+fi
+"$bin/exekra-loadgen" --scenario "${BENCH_SCENARIO:-bench}" --hub "$gw" --ca "$ca" --token-file "$home/token" --metrics "$metrics" --hub-pid "$hub_pid" \
   --nats "nats://127.0.0.1:${port[NATS_LISTEN]}" --database-url "$db" \
   --concurrency "${BENCH_CONCURRENCY:-64}" --measure "${BENCH_MEASURE:-20s}" \
   --runners "${BENCH_RUNNERS:-1000}" --interval "${BENCH_INTERVAL:-15s}" --duration "${BENCH_DURATION:-45s}" \

@@ -54,6 +54,9 @@ type Spec struct {
 	// Setup wires the domain and returns its endpoints. Background work it
 	// starts must end when ctx ends.
 	Setup func(ctx context.Context, d *Deps) ([]natsrpc.Endpoint, error)
+	// MaxInFlight bounds the requests one instance handles at once
+	// (natsrpc.Service.MaxInFlight; its default when 0).
+	MaxInFlight int
 }
 
 // outboxMigration is the version of the outbox table among a service's
@@ -166,6 +169,7 @@ func Run(ctx context.Context, spec Spec, args, environ []string, stdout io.Write
 	msrv.SetReadiness(readiness(deps, nc)...)
 	err = natsrpc.Serve(runCtx, nc, log, reg, natsrpc.Service{
 		Name: "exekra-" + spec.Name, Version: semver(buildinfo.Version), Description: spec.Description, Endpoints: endpoints,
+		MaxInFlight: spec.MaxInFlight,
 	})
 	log.Info("stopping")
 	if derr := nc.Drain(); derr != nil {

@@ -88,7 +88,11 @@ func (c *Client) call(ctx context.Context, subject string, req, out any) (err er
 		}
 		return e
 	}
-	if out == nil {
+	switch out := out.(type) {
+	case nil:
+		return nil
+	case *json.RawMessage: // passed on as it came (the gateway's forwarding)
+		*out = reply.Data
 		return nil
 	}
 	if err := json.Unmarshal(reply.Data, out); err != nil {

@@ -35,14 +35,18 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, replicas int) err
 // Relay moves one service's outbox rows to the stream and removes them once
 // the audit log holds them.
 type Relay struct {
-	Pool      *pgxpool.Pool
-	JS        jetstream.JetStream
-	RPC       *natsrpc.Client
-	Service   string
-	Log       *slog.Logger
-	Interval  time.Duration // how often it looks when not kicked
-	Batch     int           // rows per publish round
-	Republish time.Duration // publish again when unconfirmed this long
+	Pool     *pgxpool.Pool
+	JS       jetstream.JetStream
+	RPC      *natsrpc.Client
+	Service  string
+	Log      *slog.Logger
+	Interval time.Duration // how often it looks when not kicked
+	Batch    int           // rows per publish round
+	// Linger is how long a kicked relay waits for more events before a round.
+	Linger time.Duration
+	// ConfirmEvery is how often published rows are checked against the log.
+	ConfirmEvery time.Duration
+	Republish    time.Duration // publish again when unconfirmed this long
 	// Timeout bounds each request to NATS (stream set-up, confirmation),
 	// whatever deadline Run's ctx has: a reply lost with an audit instance
 	// killed mid-request, or with a NATS restart, must not stall the relay
@@ -60,7 +64,8 @@ func NewRelay(pool *pgxpool.Pool, nc *nats.Conn, rpc *natsrpc.Client, service st
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
 	return &Relay{Pool: pool, JS: js, RPC: rpc, Service: service, Log: log,
-		Interval: 200 * time.Millisecond, Batch: 500, Republish: 30 * time.Second, Timeout: natsrpc.DefaultTimeout,
+		Interval: 200 * time.Millisecond, Batch: 500, Linger: 5 * time.Millisecond, ConfirmEvery: time.Second,
+		Republish: 30 * time.Second, Timeout: natsrpc.DefaultTimeout,
 		kick: make(chan struct{}, 1)}, nil
 }
 
@@ -86,39 +91,45 @@ func (r *Relay) Kick() {
 	}
 }
 
-// Run relays until ctx ends.
+// Run relays until ctx ends. Events are published in rounds: a kick starts
+// one after Linger, so the events of transactions committing together go in
+// one round rather than one each. Confirming what the audit log holds (and
+// removing it here) is cleanup, done every ConfirmEvery.
 func (r *Relay) Run(ctx context.Context) {
 	streamReady := false
+	lastConfirm := time.Time{}
 	for {
 		if !streamReady {
 			streamReady = r.ensureStream(ctx) == nil
 		}
-		published, confirmed, err := r.Step(ctx)
+		published, err := r.publish(ctx)
+		confirmed := 0
+		if err == nil && time.Since(lastConfirm) >= r.ConfirmEvery {
+			confirmed, err = r.confirm(ctx)
+			if err == nil && confirmed < confirmBatch {
+				lastConfirm = time.Now()
+			}
+		}
 		wait := r.Interval
 		switch {
 		case err != nil && ctx.Err() == nil:
 			r.Log.Warn("audit relay will retry", "err", err)
 			streamReady, wait = false, 2*time.Second
-		case published == r.Batch || confirmed > 0:
+		case published == r.Batch || confirmed == confirmBatch:
 			continue // more may be waiting
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-r.kick:
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(r.Linger):
+			}
 		case <-time.After(wait):
 		}
 	}
-}
-
-// Step publishes one batch and confirms what the log holds.
-func (r *Relay) Step(ctx context.Context) (published, confirmed int, err error) {
-	published, err = r.publish(ctx)
-	if err != nil {
-		return published, 0, err
-	}
-	confirmed, err = r.confirm(ctx)
-	return published, confirmed, err
 }
 
 func (r *Relay) publish(ctx context.Context) (int, error) {
@@ -185,8 +196,11 @@ func awaitAcks(ctx context.Context, futures []jetstream.PubAckFuture, within tim
 	return ok
 }
 
+// confirmBatch is how many published rows one confirmation asks about.
+const confirmBatch = 1000
+
 func (r *Relay) confirm(ctx context.Context) (int, error) {
-	rows, err := r.Pool.Query(ctx, `SELECT event_id::text FROM audit_outbox WHERE published_at IS NOT NULL ORDER BY seq LIMIT 1000`)
+	rows, err := r.Pool.Query(ctx, `SELECT event_id::text FROM audit_outbox WHERE published_at IS NOT NULL ORDER BY seq LIMIT $1`, confirmBatch)
 	if err != nil {
 		return 0, fmt.Errorf("read published: %w", err)
 	}

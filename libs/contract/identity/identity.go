@@ -12,11 +12,15 @@ const (
 	SubjectLogin        = "exekra.identity.v1.auth.login"
 	SubjectLogout       = "exekra.identity.v1.auth.logout"
 	SubjectAuthenticate = "exekra.identity.v1.sessions.authenticate"
-	SubjectUsersList    = "exekra.identity.v1.users.list"
-	SubjectUsersGet     = "exekra.identity.v1.users.get"
-	SubjectUsersCreate  = "exekra.identity.v1.users.create"
-	SubjectUsersUpdate  = "exekra.identity.v1.users.update"
-	SubjectUsersDelete  = "exekra.identity.v1.users.delete"
+	// SubjectSessionsChanged is an event (no reply): a user's sessions may
+	// have ended or lost rights (logout, role, disabled, password, deleted).
+	// Every gateway listens and forgets what it remembered of that user.
+	SubjectSessionsChanged = "exekra.identity.v1.sessions.changed"
+	SubjectUsersList       = "exekra.identity.v1.users.list"
+	SubjectUsersGet        = "exekra.identity.v1.users.get"
+	SubjectUsersCreate     = "exekra.identity.v1.users.create"
+	SubjectUsersUpdate     = "exekra.identity.v1.users.update"
+	SubjectUsersDelete     = "exekra.identity.v1.users.delete"
 )
 
 // Roles, each including everything of the one before: OPERATOR ⊂ DEVELOPER ⊂ ADMIN.
@@ -92,6 +96,11 @@ type LogoutResponse struct{}
 // AuthenticateRequest resolves a session token.
 type AuthenticateRequest struct {
 	Token string `json:"token"`
+}
+
+// SessionsChanged is the event on SubjectSessionsChanged.
+type SessionsChanged struct {
+	UserID string `json:"user_id"`
 }
 
 // Principal is who a valid token belongs to.

@@ -82,6 +82,11 @@ func runBench(ctx context.Context, stdout io.Writer, api *hubclient.Client, o op
 	if err != nil {
 		return err
 	}
+	if o.scenario == "reads" {
+		fmt.Fprintln(stdout)
+		loadgen.PrintBench(stdout, loadgen.CompareToFloor(floor, []loadgen.BenchRow{floor, reads}))
+		return nil
+	}
 	step(fmt.Sprintf("heartbeat, %d runners every %s for %s", o.runners, o.interval, o.duration))
 	hb, err := measureHeartbeats(ctx, api, o)
 	if err != nil {
@@ -97,15 +102,21 @@ func runBench(ctx context.Context, stdout io.Writer, api *hubclient.Client, o op
 	rows := append([]loadgen.BenchRow{floor, reads, heartbeatRow(hb, o)}, jobRows(jobs)...)
 	fmt.Fprintln(stdout)
 	loadgen.PrintBench(stdout, loadgen.CompareToFloor(floor, rows))
+	fmt.Fprintln(stdout, loadgen.HeartbeatNote(hb, o.runners))
 	if v := jobs.Verify; v.NotSucceeded > 0 {
 		fmt.Fprintf(stdout, "jobs: %d of %d jobs read back did not succeed\n", v.NotSucceeded, v.Checked)
 	}
 	return nil
 }
 
+// heartbeatRow counts the runners' failed claims among its errors: the
+// target is heartbeats with every runner's long poll open, and no errors.
 func heartbeatRow(r loadgen.Result, o options) loadgen.BenchRow {
 	rate := float64(o.runners) / o.interval.Seconds()
-	return loadgen.BenchRowOf(r, fmt.Sprintf("open %.0f/s", rate), false)
+	row := loadgen.BenchRowOf(r, fmt.Sprintf("open %.0f/s", rate), false)
+	row.Errors += r.ClaimErrors
+	row.HubMemory = r.HubMemory
+	return row
 }
 
 // jobRows are the jobs scenario's rows: pickup (paced, every runner

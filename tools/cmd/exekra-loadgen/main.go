@@ -16,6 +16,7 @@
 //     for --measure.
 //   - api-reads: --concurrency clients reading one runner
 //     (GET /api/v1/runners/{id}) for --measure.
+//   - reads: floor, then api-reads, as one table against the floor.
 //   - bench: floor, api-reads, heartbeat (--runners) and jobs
 //     (--job-runners), then one table of every operation against the
 //     floor and issue 8's targets, and one JSON line.
@@ -66,6 +67,7 @@ type options struct {
 	jobRunners              int // bench: the jobs part's runners
 	// heartbeat
 	interval, duration time.Duration
+	hubPID             int
 	// jobs
 	pkg                                     string
 	claimWait, pickupEvery, jobsFor, finish time.Duration
@@ -79,11 +81,12 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.hub, "hub", "https://127.0.0.1:8443", "the Hub's URL")
 	fs.StringVar(&o.ca, "ca", "", "CA certificate of the Hub (the pilot's config/certs/hub.crt)")
 	fs.StringVar(&o.tokenFile, "token-file", "", "ADMIN session token (to register the simulated runners; jobs: to publish and start jobs too)")
-	fs.StringVar(&o.scenario, "scenario", "heartbeat", "heartbeat, jobs, floor, api-reads or bench")
+	fs.StringVar(&o.scenario, "scenario", "heartbeat", "heartbeat, jobs, floor, api-reads, reads (floor and api-reads) or bench")
 	fs.IntVar(&o.runners, "runners", 100, "simulated runners")
 	fs.StringVar(&o.metrics, "metrics", "", "comma-separated /metrics URLs of the Hub's processes, for CPU accounting")
 	fs.DurationVar(&o.interval, "interval", 15*time.Second, "heartbeat: heartbeat interval of each runner")
 	fs.DurationVar(&o.duration, "duration", 60*time.Second, "heartbeat: how long to run")
+	fs.IntVar(&o.hubPID, "hub-pid", 0, "heartbeat: the pilot's exekra-hub process; the memory of it and its children (services, PostgreSQL, Redis) is reported")
 	fs.StringVar(&o.pkg, "package", "loadgen-noop", "jobs: name of the no-op package to publish (as version 1.0.<unix time>)")
 	fs.DurationVar(&o.claimWait, "claim-wait", 30*time.Second, "jobs: how long each claim waits for a job (?wait=, 1s to 60s)")
 	fs.BoolVar(&o.download, "download", true, "jobs: download the package of every claimed job")
@@ -109,11 +112,11 @@ func parseFlags(args []string) (options, error) {
 
 func (o options) check() error {
 	switch {
-	case !slices.Contains([]string{"heartbeat", "jobs", "floor", "api-reads", "bench"}, o.scenario):
-		return fmt.Errorf("--scenario must be heartbeat, jobs, floor, api-reads or bench, not %q", o.scenario)
+	case !slices.Contains([]string{"heartbeat", "jobs", "floor", "api-reads", "reads", "bench"}, o.scenario):
+		return fmt.Errorf("--scenario must be heartbeat, jobs, floor, api-reads, reads or bench, not %q", o.scenario)
 	case o.runners < 1 || o.jobRunners < 1:
 		return errors.New("--runners and --job-runners must be at least 1")
-	case (o.scenario == "floor" || o.scenario == "bench") && o.databaseURL == "":
+	case (o.scenario == "floor" || o.scenario == "reads" || o.scenario == "bench") && o.databaseURL == "":
 		return errors.New("--database-url is needed for the floor")
 	case o.concurrency < 1 || o.measure <= 0 || o.warmup < 0 || o.dbMaxConns < 1:
 		return errors.New("--concurrency, --measure and --database-max-conns must be positive, --warmup not negative")
@@ -165,7 +168,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		loadgen.PrintBench(stdout, []loadgen.BenchRow{row})
 		return nil
-	case "bench":
+	case "bench", "reads":
 		return runBench(ctx, stdout, api, o)
 	}
 	return runHeartbeats(ctx, stdout, api, o)
@@ -177,6 +180,7 @@ func runHeartbeats(ctx context.Context, stdout io.Writer, api *hubclient.Client,
 		return err
 	}
 	fmt.Fprintf(stdout, "%d runners, heartbeat every %s, for %s; Hub CPU %.2fs\n", o.runners, o.interval, o.duration, res.HubCPU)
+	fmt.Fprintln(stdout, loadgen.HeartbeatNote(res, o.runners))
 	loadgen.Print(stdout, []loadgen.Result{res})
 	return nil
 }
@@ -187,21 +191,90 @@ func measureHeartbeats(ctx context.Context, api *hubclient.Client, o options) (l
 	if err != nil {
 		return loadgen.Result{}, err
 	}
-	client, err := httpClient(o.ca, o.runners, 30*time.Second)
-	if err != nil {
-		return loadgen.Result{}, err
+	// Each runner has its own connection, HTTP/2 as the agent's, carrying
+	// its heartbeats and its long-poll claim.
+	for i := range sims {
+		if sims[i].Client, err = runnerClient(o.ca); err != nil {
+			return loadgen.Result{}, err
+		}
 	}
+	claimErrs := &loadgen.Errors{}
+	fleet := &loadgen.Fleet{Hub: o.hub, Runners: sims, ClaimWait: agentClaimWait, Errors: claimErrs, Stagger: o.interval}
+	fctx, stopFleet := context.WithCancel(ctx)
+	fleetDone := make(chan struct{})
+	go func() { fleet.Run(fctx, nil); close(fleetDone) }()
+	defer func() { stopFleet(); <-fleetDone }()
+
 	urls := metricsURLs(o.metrics)
 	// One interval of warm-up (TLS handshakes, first heartbeats), not measured.
-	loadgen.Heartbeats(ctx, client, o.hub, sims, o.interval, o.interval)
+	loadgen.Heartbeats(ctx, nil, o.hub, sims, o.interval, o.interval)
+	peak := watchMemory(ctx, o.hubPID)
+	waitingMin := watchWaiting(ctx, fleet)
 	before, _ := loadgen.CPUSeconds(http.DefaultClient, urls)
-	res := loadgen.Heartbeats(ctx, client, o.hub, sims, o.interval, o.duration)
+	res := loadgen.Heartbeats(ctx, nil, o.hub, sims, o.interval, o.duration)
 	after, _ := loadgen.CPUSeconds(http.DefaultClient, urls)
 	res.HubCPU = after - before
 	if res.Requests > 0 {
 		res.CPUPer1000 = res.HubCPU * 1000 / float64(res.Requests) * 1000
 	}
+	res.HubMemoryBy, res.ClaimsOpenMin = peak(), waitingMin()
+	res.HubMemory = loadgen.Total(res.HubMemoryBy)
+	for _, reasons := range claimErrs.Snapshot() {
+		for _, n := range reasons {
+			res.ClaimErrors += n
+		}
+	}
 	return res, nil
+}
+
+// agentClaimWait is the agent's own long-poll wait.
+const agentClaimWait = 30 * time.Second
+
+// watchMemory samples the memory of the Hub's process tree every second
+// until the returned function is called, which returns it at its peak (nil
+// without --hub-pid, or when it cannot be read).
+func watchMemory(ctx context.Context, pid int) func() map[string]int64 {
+	ctx, stop := context.WithCancel(ctx)
+	done := make(chan map[string]int64, 1)
+	go func() {
+		var peak map[string]int64
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			if m, err := loadgen.TreeMemory(pid); pid > 0 && err == nil && loadgen.Total(m) > loadgen.Total(peak) {
+				peak = m
+			}
+			select {
+			case <-ctx.Done():
+				done <- peak
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() map[string]int64 { stop(); return <-done }
+}
+
+// watchWaiting samples how many claims are open every second until the
+// returned function is called, which returns the fewest seen.
+func watchWaiting(ctx context.Context, f *loadgen.Fleet) func() int64 {
+	ctx, stop := context.WithCancel(ctx)
+	done := make(chan int64, 1)
+	go func() {
+		fewest := int64(f.Waiting())
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				done <- fewest
+				return
+			case <-t.C:
+				fewest = min(fewest, int64(f.Waiting()))
+			}
+		}
+	}()
+	return func() int64 { stop(); return <-done }
 }
 
 func runJobs(ctx context.Context, stdout io.Writer, api *hubclient.Client, o options) error {
@@ -302,6 +375,29 @@ func each(n int, f func(i int)) {
 
 // httpClient keeps enough idle connections for every simulated runner.
 func httpClient(caFile string, n int, timeout time.Duration) (*http.Client, error) {
+	cfg, err := tlsConfig(caFile)
+	if err != nil {
+		return nil, err
+	}
+	return &http.Client{Timeout: timeout, Transport: &http.Transport{
+		TLSClientConfig: cfg, MaxIdleConns: n, MaxIdleConnsPerHost: n, IdleConnTimeout: 2 * time.Minute,
+	}}, nil
+}
+
+// runnerClient is one simulated runner's own connection: HTTP/2 like the
+// agent's, so its heartbeats share the connection its claim waits on.
+func runnerClient(caFile string) (*http.Client, error) {
+	cfg, err := tlsConfig(caFile)
+	if err != nil {
+		return nil, err
+	}
+	return &http.Client{Transport: &http.Transport{
+		TLSClientConfig: cfg, ForceAttemptHTTP2: true, MaxConnsPerHost: 1, IdleConnTimeout: 2 * time.Minute,
+	}}, nil
+}
+
+// tlsConfig trusts caFile (the system's roots without one).
+func tlsConfig(caFile string) (*tls.Config, error) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if caFile != "" {
 		pem, err := os.ReadFile(caFile)
@@ -311,7 +407,5 @@ func httpClient(caFile string, n int, timeout time.Duration) (*http.Client, erro
 		cfg.RootCAs = x509.NewCertPool()
 		cfg.RootCAs.AppendCertsFromPEM(pem)
 	}
-	return &http.Client{Timeout: timeout, Transport: &http.Transport{
-		TLSClientConfig: cfg, MaxIdleConns: n, MaxIdleConnsPerHost: n, IdleConnTimeout: 2 * time.Minute,
-	}}, nil
+	return cfg, nil
 }

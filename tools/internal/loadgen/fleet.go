@@ -30,6 +30,9 @@ type Fleet struct {
 	ClaimWait time.Duration // the claims' ?wait= (whole seconds, at most 60)
 	Download  bool
 	Errors    *Errors
+	// Stagger spreads the runners' first claims evenly over this span, as
+	// runners that started at different times are (0: all at once).
+	Stagger time.Duration
 
 	waiting atomic.Int64 // claims sent and not yet answered
 
@@ -54,8 +57,12 @@ func (f *Fleet) Run(ctx context.Context, stop <-chan struct{}) {
 	f.claimed, f.finished = map[string]time.Time{}, map[string]time.Time{}
 	f.mu.Unlock()
 	var wg sync.WaitGroup
-	for _, r := range f.Runners {
-		wg.Go(func() { f.loop(ctx, stop, r) })
+	for i, r := range f.Runners {
+		offset := time.Duration(int64(f.Stagger) * int64(i) / int64(len(f.Runners)))
+		wg.Go(func() {
+			pause(ctx, offset)
+			f.loop(ctx, stop, r)
+		})
 	}
 	wg.Wait()
 }
@@ -217,7 +224,7 @@ func (f *Fleet) call(ctx context.Context, op string, r Runner, method, path stri
 	}
 	req.Header.Set(runners.HeaderProtocol, runners.ProtocolVersion)
 	req.Header.Set("User-Agent", userAgent)
-	resp, err := f.Client.Do(req)
+	resp, err := clientOf(r, f.Client).Do(req)
 	if err != nil {
 		if ctx.Err() == nil {
 			f.Errors.Add(op, "network")

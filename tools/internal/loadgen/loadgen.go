@@ -18,9 +18,20 @@ import (
 	"time"
 )
 
-// Runner is one simulated runner's credentials.
+// Runner is one simulated runner's credentials and, optionally, its own
+// HTTP client (its own connection, as a real runner has); without one it
+// shares the scenario's.
 type Runner struct {
 	ID, Secret string
+	Client     *http.Client
+}
+
+// clientOf is the client r's calls go through.
+func clientOf(r Runner, shared *http.Client) *http.Client {
+	if r.Client != nil {
+		return r.Client
+	}
+	return shared
 }
 
 // Result is what one scenario measured.
@@ -33,6 +44,13 @@ type Result struct {
 	P99, Max   time.Duration
 	HubCPU     float64 `json:"hub_cpu_seconds"`
 	CPUPer1000 float64 `json:"hub_cpu_ms_per_1000"`
+	// The heartbeat scenario's runners also hold long-poll claims:
+	// the fewest open at once while measured, and their failures.
+	ClaimsOpenMin int64 `json:"claims_open_min,omitempty"`
+	ClaimErrors   int   `json:"claim_errors,omitempty"`
+	// HubMemory is the peak memory of the Hub's process tree (see TreeMemory).
+	HubMemory   int64            `json:"hub_memory_bytes,omitempty"`
+	HubMemoryBy map[string]int64 `json:"hub_memory_bytes_by_program,omitempty"`
 }
 
 // Heartbeats sends one heartbeat per runner every interval for duration,
@@ -90,7 +108,7 @@ func heartbeat(ctx context.Context, client *http.Client, hub string, r Runner) (
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "exekra-runner/loadgen")
 	start := time.Now()
-	resp, err := client.Do(req)
+	resp, err := clientOf(r, client).Do(req)
 	if err != nil {
 		return 0, err
 	}

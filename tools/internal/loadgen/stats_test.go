@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"reflect"
 	"testing"
 	"time"
 
@@ -54,7 +55,7 @@ func TestSummarize(t *testing.T) {
 		r := summarize("pickup", lat, 2, time.Second)
 		want := Result{Operation: "pickup", Requests: 6, Errors: 2, Duration: time.Second,
 			P50: 2 * time.Millisecond, P95: 4 * time.Millisecond, P99: 4 * time.Millisecond, Max: 4 * time.Millisecond}
-		if r != want {
+		if !reflect.DeepEqual(r, want) {
 			t.Fatalf("summarize = %+v, want %+v", r, want)
 		}
 	})

@@ -103,10 +103,15 @@ func run(ctx context.Context, args, environ []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("package store: %w", err)
 	}
+	sessions, err := httpapi.NewSessions(nc, httpapi.SessionTTL)
+	if err != nil {
+		return err
+	}
 	checker := &healthcheck.Checker{NATS: client, Redis: rdb, Started: started, Timeout: 2 * time.Second}
 	api := &httpapi.Server{
 		Log: log, Metrics: reg, NATS: client, Health: checker,
 		MaxBodyBytes: cfg.Gateway.MaxBodyBytes, HTTPS: certs != nil, TrustedProxies: cfg.Gateway.TrustedProxies, JS: js, Packages: packages,
+		Sessions: sessions,
 	}
 	con := &console.Console{Log: log, Health: checker, NATS: client, Principal: httpapi.Principal,
 		Setup: func(c *gin.Context) (console.SetupState, error) {

@@ -138,7 +138,7 @@ func (w *exportWriter) flush() {
 }
 
 func (s *Server) verifyAudit(c *gin.Context) error {
-	return forward[audit.VerifyResponse](c, s, audit.SubjectVerify, audit.VerifyRequest{}, http.StatusOK)
+	return forward(c, s, audit.SubjectVerify, audit.VerifyRequest{}, http.StatusOK)
 }
 
 func (s *Server) auditCheckpoints(c *gin.Context) error {
@@ -146,5 +146,5 @@ func (s *Server) auditCheckpoints(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return forward[audit.CheckpointsResponse](c, s, audit.SubjectCheckpoints, audit.CheckpointsRequest{Limit: limit}, http.StatusOK)
+	return forward(c, s, audit.SubjectCheckpoints, audit.CheckpointsRequest{Limit: limit}, http.StatusOK)
 }

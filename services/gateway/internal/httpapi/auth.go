@@ -64,7 +64,7 @@ func (s *Server) Authenticate() gin.HandlerFunc {
 		if c.GetHeader("Authorization") != "" && tok == "" {
 			st.err = errs.E(errs.Unauthenticated, "Authorization must be 'Bearer <session token>'")
 		} else if tok != "" {
-			p, err := natsrpc.Call[identity.Principal](c.Request.Context(), s.NATS, identity.SubjectAuthenticate, identity.AuthenticateRequest{Token: tok})
+			p, err := s.authenticate(c.Request.Context(), tok)
 			if err != nil {
 				st.err = err
 			} else {
@@ -77,6 +77,23 @@ func (s *Server) Authenticate() gin.HandlerFunc {
 		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), principalKey{}, st))
 		c.Next()
 	}
+}
+
+// authenticate asks identity whom tok belongs to, unless the gateway
+// remembers a recent answer.
+func (s *Server) authenticate(ctx context.Context, tok string) (identity.Principal, error) {
+	if s.Sessions == nil {
+		return natsrpc.Call[identity.Principal](ctx, s.NATS, identity.SubjectAuthenticate, identity.AuthenticateRequest{Token: tok})
+	}
+	if p, ok := s.Sessions.Get(tok); ok {
+		return p, nil
+	}
+	stamp := s.Sessions.Stamp()
+	p, err := natsrpc.Call[identity.Principal](ctx, s.NATS, identity.SubjectAuthenticate, identity.AuthenticateRequest{Token: tok})
+	if err == nil {
+		s.Sessions.Put(tok, p, stamp)
+	}
+	return p, err
 }
 
 func auth(c *gin.Context) *authState {

@@ -64,9 +64,14 @@ func newFixture(t *testing.T) *fixture {
 	}
 	log := logger.NewWriter(io.Discard, "gateway", slog.LevelError)
 	reg := metrics.New("gateway")
-	client := natsrpc.NewClient(natstest.Connect(t, natsURL), reg)
+	nc := natstest.Connect(t, natsURL)
+	client := natsrpc.NewClient(nc, reg)
+	sessions, err := NewSessions(nc, SessionTTL)
+	if err != nil {
+		t.Fatal(err)
+	}
 	api := &Server{
-		Log: log, Metrics: reg, NATS: client, MaxBodyBytes: 1 << 10,
+		Log: log, Metrics: reg, NATS: client, MaxBodyBytes: 1 << 10, Sessions: sessions,
 		Health: &healthcheck.Checker{NATS: client, Redis: redistest.Client(t), Started: time.Now(), Timeout: time.Second},
 	}
 	con := &console.Console{Log: log, Health: api.Health, Setup: func(*gin.Context) (console.SetupState, error) {

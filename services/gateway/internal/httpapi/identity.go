@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 
@@ -12,30 +13,32 @@ import (
 )
 
 // forward sends req to subject and answers the reply with status.
-func forward[Resp any](c *gin.Context, s *Server, subject string, req any, status int) error {
-	resp, err := natsrpc.Call[Resp](c.Request.Context(), s.NATS, subject, req)
+func forward(c *gin.Context, s *Server, subject string, req any, status int) error {
+	// The service's reply is the contract's JSON already: it goes out as it
+	// came, not decoded and encoded again.
+	resp, err := natsrpc.Call[json.RawMessage](c.Request.Context(), s.NATS, subject, req)
 	if err != nil {
 		return err
 	}
-	c.JSON(status, resp)
+	c.Data(status, "application/json; charset=utf-8", resp)
 	return nil
 }
 
 // decodeAndForward reads the JSON body into Req, then forwards it.
-func decodeAndForward[Req, Resp any](c *gin.Context, s *Server, subject string, status int) error {
+func decodeAndForward[Req any](c *gin.Context, s *Server, subject string, status int) error {
 	var req Req
 	if err := web.DecodeJSON(c, &req); err != nil {
 		return err
 	}
-	return forward[Resp](c, s, subject, req, status)
+	return forward(c, s, subject, req, status)
 }
 
 func (s *Server) bootstrap(c *gin.Context) error {
-	return decodeAndForward[identity.BootstrapRequest, identity.User](c, s, identity.SubjectBootstrap, http.StatusCreated)
+	return decodeAndForward[identity.BootstrapRequest](c, s, identity.SubjectBootstrap, http.StatusCreated)
 }
 
 func (s *Server) login(c *gin.Context) error {
-	return decodeAndForward[identity.LoginRequest, identity.Session](c, s, identity.SubjectLogin, http.StatusOK)
+	return decodeAndForward[identity.LoginRequest](c, s, identity.SubjectLogin, http.StatusOK)
 }
 
 func (s *Server) logout(c *gin.Context) error {
@@ -67,16 +70,16 @@ func (s *Server) listUsers(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return forward[identity.ListUsersResponse](c, s, identity.SubjectUsersList,
+	return forward(c, s, identity.SubjectUsersList,
 		identity.ListUsersRequest{Limit: limit, Cursor: c.Query("cursor")}, http.StatusOK)
 }
 
 func (s *Server) createUser(c *gin.Context) error {
-	return decodeAndForward[identity.CreateUserRequest, identity.User](c, s, identity.SubjectUsersCreate, http.StatusCreated)
+	return decodeAndForward[identity.CreateUserRequest](c, s, identity.SubjectUsersCreate, http.StatusCreated)
 }
 
 func (s *Server) getUser(c *gin.Context) error {
-	return forward[identity.User](c, s, identity.SubjectUsersGet, identity.GetUserRequest{ID: c.Param("id")}, http.StatusOK)
+	return forward(c, s, identity.SubjectUsersGet, identity.GetUserRequest{ID: c.Param("id")}, http.StatusOK)
 }
 
 // userPatch is the body of PATCH /api/v1/users/{id}.
@@ -93,7 +96,7 @@ func (s *Server) updateUser(c *gin.Context) error {
 		return err
 	}
 	req := identity.UpdateUserRequest{ID: c.Param("id"), Name: p.Name, Role: p.Role, Disabled: p.Disabled, Password: p.Password}
-	return forward[identity.User](c, s, identity.SubjectUsersUpdate, req, http.StatusOK)
+	return forward(c, s, identity.SubjectUsersUpdate, req, http.StatusOK)
 }
 
 func (s *Server) deleteUser(c *gin.Context) error {

@@ -21,7 +21,7 @@ func (s *Server) createJob(c *gin.Context) error {
 		return err
 	}
 	req.IdempotencyKey = c.GetHeader(runners.HeaderIdempotencyKey)
-	return forward[runners.Job](c, s, runners.SubjectJobCreate, req, http.StatusCreated)
+	return forward(c, s, runners.SubjectJobCreate, req, http.StatusCreated)
 }
 
 func (s *Server) listJobs(c *gin.Context) error {
@@ -31,15 +31,15 @@ func (s *Server) listJobs(c *gin.Context) error {
 	}
 	req := runners.ListJobsRequest{Limit: limit, Cursor: c.Query("cursor"), Status: c.Query("status"),
 		Environment: c.Query("environment"), RunnerID: c.Query("runner_id")}
-	return forward[runners.ListJobsResponse](c, s, runners.SubjectJobList, req, http.StatusOK)
+	return forward(c, s, runners.SubjectJobList, req, http.StatusOK)
 }
 
 func (s *Server) getJob(c *gin.Context) error {
-	return forward[runners.Job](c, s, runners.SubjectJobGet, runners.JobRequest{ID: c.Param("id")}, http.StatusOK)
+	return forward(c, s, runners.SubjectJobGet, runners.JobRequest{ID: c.Param("id")}, http.StatusOK)
 }
 
 func (s *Server) cancelJob(c *gin.Context) error {
-	return forward[runners.Job](c, s, runners.SubjectJobCancel, runners.JobRequest{ID: c.Param("id")}, http.StatusOK)
+	return forward(c, s, runners.SubjectJobCancel, runners.JobRequest{ID: c.Param("id")}, http.StatusOK)
 }
 
 func (s *Server) jobLogs(c *gin.Context) error {
@@ -48,7 +48,7 @@ func (s *Server) jobLogs(c *gin.Context) error {
 		return err
 	}
 	req := runners.JobLogsRequest{ID: c.Param("id"), After: int64(after)}
-	return forward[runners.JobLogs](c, s, runners.SubjectJobLogs, req, http.StatusOK)
+	return forward(c, s, runners.SubjectJobLogs, req, http.StatusOK)
 }
 
 // queryInt reads an integer query parameter within [lo, hi].

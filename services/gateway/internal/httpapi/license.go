@@ -30,11 +30,11 @@ func (s *Server) activateLicense(c *gin.Context) error {
 }
 
 func (s *Server) licenseStatus(c *gin.Context) error {
-	return forward[licensing.Status](c, s, licensing.SubjectStatus, licensing.StatusRequest{}, http.StatusOK)
+	return forward(c, s, licensing.SubjectStatus, licensing.StatusRequest{}, http.StatusOK)
 }
 
 func (s *Server) validateLicense(c *gin.Context) error {
-	return forward[licensing.Status](c, s, licensing.SubjectValidate, licensing.ValidateRequest{}, http.StatusOK)
+	return forward(c, s, licensing.SubjectValidate, licensing.ValidateRequest{}, http.StatusOK)
 }
 
 func (s *Server) usageReport(c *gin.Context) error {
@@ -48,7 +48,7 @@ func (s *Server) usageReport(c *gin.Context) error {
 }
 
 func (s *Server) importReceipt(c *gin.Context) error {
-	return decodeAndForward[licensing.ReceiptRequest, licensing.Status](c, s, licensing.SubjectReceipt, http.StatusOK)
+	return decodeAndForward[licensing.ReceiptRequest](c, s, licensing.SubjectReceipt, http.StatusOK)
 }
 
 var safeFileName = regexp.MustCompile(`[^A-Za-z0-9._-]`)

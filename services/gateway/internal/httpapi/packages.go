@@ -114,7 +114,7 @@ func (s *Server) publishPackage(c *gin.Context) error {
 	}
 	req := runners.RecordPackageRequest{Name: m.Name, Version: m.Version, SHA256: spooled.SHA256, SizeBytes: spooled.Size,
 		Entrypoint: m.Entrypoint}
-	return forward[runners.Package](c, s, runners.SubjectPackageRecord, req, http.StatusCreated)
+	return forward(c, s, runners.SubjectPackageRecord, req, http.StatusCreated)
 }
 
 func (s *Server) listPackages(c *gin.Context) error {
@@ -122,12 +122,12 @@ func (s *Server) listPackages(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return forward[runners.ListPackagesResponse](c, s, runners.SubjectPackageList,
+	return forward(c, s, runners.SubjectPackageList,
 		runners.ListPackagesRequest{Limit: limit, Cursor: c.Query("cursor")}, http.StatusOK)
 }
 
 func (s *Server) packageVersions(c *gin.Context) error {
-	return forward[runners.PackageVersions](c, s, runners.SubjectPackageVersions,
+	return forward(c, s, runners.SubjectPackageVersions,
 		runners.PackageVersionsRequest{Name: c.Param("name")}, http.StatusOK)
 }
 

@@ -20,15 +20,15 @@ func (s *Server) listRunners(c *gin.Context) error {
 		return err
 	}
 	req := runners.ListRequest{Limit: limit, Cursor: c.Query("cursor"), Environment: c.Query("environment"), Status: c.Query("status")}
-	return forward[runners.ListResponse](c, s, runners.SubjectList, req, http.StatusOK)
+	return forward(c, s, runners.SubjectList, req, http.StatusOK)
 }
 
 func (s *Server) getRunner(c *gin.Context) error {
-	return forward[runners.Runner](c, s, runners.SubjectGet, runners.GetRequest{ID: c.Param("id")}, http.StatusOK)
+	return forward(c, s, runners.SubjectGet, runners.GetRequest{ID: c.Param("id")}, http.StatusOK)
 }
 
 func (s *Server) registerRunner(c *gin.Context) error {
-	return decodeAndForward[runners.RegisterRequest, runners.Registered](c, s, runners.SubjectRegister, http.StatusCreated)
+	return decodeAndForward[runners.RegisterRequest](c, s, runners.SubjectRegister, http.StatusCreated)
 }
 
 func (s *Server) deleteRunner(c *gin.Context) error {
@@ -41,7 +41,7 @@ func (s *Server) deleteRunner(c *gin.Context) error {
 }
 
 func (s *Server) regenerateSecret(c *gin.Context) error {
-	return forward[runners.MachineSecret](c, s, runners.SubjectRegenerateSecret,
+	return forward(c, s, runners.SubjectRegenerateSecret,
 		runners.RegenerateSecretRequest{ID: c.Param("id")}, http.StatusOK)
 }
 
@@ -66,5 +66,5 @@ func (s *Server) heartbeat(c *gin.Context) error {
 	}
 	req := runners.HeartbeatRequest{Credentials: creds, Protocol: c.GetHeader(runners.HeaderProtocol),
 		UserAgent: c.GetHeader("User-Agent"), Heartbeat: hb}
-	return forward[runners.HeartbeatResponse](c, s, runners.SubjectHeartbeat, req, http.StatusOK)
+	return forward(c, s, runners.SubjectHeartbeat, req, http.StatusOK)
 }

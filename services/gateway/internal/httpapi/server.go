@@ -30,6 +30,8 @@ type Server struct {
 	// Packages holds package bytes (pkgstore.Open on JS); nil answers the
 	// package upload and download routes with unavailable.
 	Packages *pkgstore.Store
+	// Sessions remembers identity's recent answers; nil asks every time.
+	Sessions *Sessions
 	// PackageMaxBytes limits a package upload (pkgstore.DefaultMaxBytes when 0).
 	PackageMaxBytes int64
 }

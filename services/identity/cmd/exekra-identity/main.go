@@ -37,12 +37,13 @@ func spec() daemon.Spec {
 // sign-in throttle) and NATS (the licensing service).
 func setup(ctx context.Context, d *daemon.Deps) ([]natsrpc.Endpoint, error) {
 	svc, err := user.NewService(ctx, user.Deps{
-		Store:   postgres.NewStore(d.DB, d.Outbox),
-		License: natsapi.License{Client: d.NATS},
-		Limiter: tokenbucket.New(d.Redis),
-		Hasher:  user.NewHasher(user.DefaultParams, 0),
-		Log:     d.Log,
-		Now:     time.Now,
+		Store:    postgres.NewStore(d.DB, d.Outbox),
+		License:  natsapi.License{Client: d.NATS},
+		Limiter:  tokenbucket.New(d.Redis),
+		Hasher:   user.NewHasher(user.DefaultParams, 0),
+		Log:      d.Log,
+		Now:      time.Now,
+		Sessions: natsapi.Announcer{NC: d.NATS.Conn(), Log: d.Log},
 	})
 	if err != nil {
 		return nil, err

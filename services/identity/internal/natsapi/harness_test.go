@@ -63,6 +63,7 @@ type harness struct {
 	deps   user.Deps
 	client *natsrpc.Client
 	clock  *clock
+	url    string // the NATS server's
 
 	mu           sync.Mutex
 	licenseEmail string // "" means no active license
@@ -84,6 +85,8 @@ func newHarness(t testing.TB, params user.Params) *harness {
 	h.store = postgres.NewStore(h.pool, outbox.Writer{Service: "identity"})
 	h.deps = user.Deps{Store: h.store, License: natsapi.License{Client: h.client}, Limiter: tokenbucket.New(redistest.Client(t)),
 		Hasher: user.NewHasher(params, 0), Log: slog.New(slog.NewTextHandler(t.Output(), nil)), Now: h.clock.Now}
+	h.url = url
+	h.deps.Sessions = natsapi.Announcer{NC: natstest.Connect(t, url), Log: h.deps.Log}
 	svc := h.service(t, params)
 	natsrpctest.Serve(t, natstest.Connect(t, url), h.deps.Log, "exekra-licensing", natsrpc.Handle(licensing.SubjectAdminEmail, h.adminEmail))
 	natsrpctest.Serve(t, natstest.Connect(t, url), h.deps.Log, "exekra-identity", natsapi.Endpoints(svc)...)

@@ -4,11 +4,14 @@ package natsapi
 
 import (
 	"context"
+	"encoding/json"
+	"log/slog"
 
 	contract "github.com/exekra/hub/libs/contract/identity"
 	"github.com/exekra/hub/libs/contract/licensing"
 	"github.com/exekra/hub/libs/natsrpc"
 	"github.com/exekra/hub/services/identity/internal/user"
+	"github.com/nats-io/nats.go"
 )
 
 // Endpoints lists the service's operations.
@@ -95,4 +98,22 @@ var _ user.License = License{}
 func (l License) AdminEmail(ctx context.Context) (string, error) {
 	resp, err := natsrpc.Call[licensing.AdminEmail](ctx, l.Client, licensing.SubjectAdminEmail, licensing.AdminEmailRequest{})
 	return resp.Email, err
+}
+
+// Announcer publishes session changes on NATS for the gateways.
+type Announcer struct {
+	NC  *nats.Conn
+	Log *slog.Logger
+}
+
+var _ user.Announcer = Announcer{}
+
+// SessionsChanged publishes the event. A lost event costs little: gateways
+// remember a session for seconds only and forget all of them when their
+// NATS connection was interrupted.
+func (a Announcer) SessionsChanged(ctx context.Context, userID string) {
+	data, _ := json.Marshal(contract.SessionsChanged{UserID: userID})
+	if err := a.NC.Publish(contract.SubjectSessionsChanged, data); err != nil {
+		a.Log.WarnContext(ctx, "announce changed sessions", "user_id", userID, "err", err)
+	}
 }

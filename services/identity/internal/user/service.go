@@ -47,6 +47,22 @@ type Deps struct {
 	Hasher  *Hasher
 	Log     *slog.Logger
 	Now     func() time.Time // time.Now unless a test controls the clock
+	// Sessions hears of every change that may end or narrow a user's
+	// sessions, so gateways drop what they remember of them; nil: nobody.
+	Sessions Announcer
+}
+
+// Announcer tells the gateways that a user's sessions changed (logout, a
+// new role, disabled, a new password, deleted).
+type Announcer interface {
+	SessionsChanged(ctx context.Context, userID string)
+}
+
+// sessionsChanged announces a change of userID's sessions, if anyone listens.
+func (s *Service) sessionsChanged(ctx context.Context, userID string) {
+	if s.Sessions != nil {
+		s.Sessions.SessionsChanged(ctx, userID)
+	}
 }
 
 // Service is the identity domain's operations.

@@ -75,6 +75,7 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 	if err != nil {
 		return fmt.Errorf("logout: %w", err)
 	}
+	s.sessionsChanged(ctx, u.ID)
 	return nil
 }
 

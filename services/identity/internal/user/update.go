@@ -36,9 +36,13 @@ func (s *Service) UpdateUser(ctx context.Context, id string, upd Update) (User, 
 			return User{}, err
 		}
 	}
-	return s.Store.UpdateUser(ctx, id, func(u *User, activeAdmins int) (Change, error) {
+	u, err := s.Store.UpdateUser(ctx, id, func(u *User, activeAdmins int) (Change, error) {
 		return applyUpdate(u, upd, newHash, activeAdmins)
 	})
+	if err == nil {
+		s.sessionsChanged(ctx, u.ID)
+	}
+	return u, err
 }
 
 // normalizeUpdate validates the fields that are set.
@@ -110,10 +114,14 @@ func (s *Service) DeleteUser(ctx context.Context, id string) error {
 	if err := firstError(requireAdmin(ctx), checkID(id)); err != nil {
 		return err
 	}
-	return s.Store.DeleteUser(ctx, id, func(u User, activeAdmins int) (audit.Event, error) {
+	err := s.Store.DeleteUser(ctx, id, func(u User, activeAdmins int) (audit.Event, error) {
 		if u.ActiveAdmin() && activeAdmins <= 1 {
 			return audit.Event{}, ErrLastAdmin
 		}
 		return event("user.delete", u.ID, userDetails(u)), nil
 	})
+	if err == nil {
+		s.sessionsChanged(ctx, id)
+	}
+	return err
 }

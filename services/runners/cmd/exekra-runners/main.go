@@ -33,8 +33,15 @@ func spec() daemon.Spec {
 		UsesRedis:   true,
 		Outbox:      true,
 		Setup:       setup,
+		MaxInFlight: maxInFlight,
 	}
 }
+
+// maxInFlight is how many requests one runners instance takes at once. Every
+// connected runner holds one with its long-poll claim (up to a minute), so it
+// is sized for 10,000+ runners per instance beside their heartbeats and the
+// API; a waiting claim costs a goroutine and a few KiB.
+const maxInFlight = 32768
 
 // setup wires the registry and the jobs to PostgreSQL (with the audit
 // outbox), Redis (credential cache, presence, throttle, job queues) and NATS
@@ -59,7 +66,7 @@ func setup(ctx context.Context, d *daemon.Deps) ([]natsrpc.Endpoint, error) {
 		Store:   postgres.NewStore(d.DB, d.Outbox).Jobs(),
 		Queue:   redisq.New(d.Redis, contract.Environments),
 		Runners: svc,
-		License: natsapi.License{Client: d.NATS},
+		License: natsapi.NewLicense(d.NATS),
 		Meter:   prom.NewJobs(d.Metrics),
 		Log:     d.Log,
 		Now:     time.Now,

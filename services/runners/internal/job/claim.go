@@ -38,35 +38,49 @@ func (s *Service) Claim(ctx context.Context, p runner.Presented, wait time.Durat
 		return j, err
 	}
 	deadline := time.Now().Add(wait)
+	var woken *waiting // the wake-up this look answers, if any
 	for {
-		woken := s.waiters.channel(v.Environment)
-		j, err := s.tryClaim(ctx, v.Runner, claimID)
+		line := s.waiters.envs.join(v.Environment)
+		j, more, err := s.tryClaim(ctx, v.Runner, claimID)
+		if woken != nil && more {
+			// Jobs are left that this runner could not run or did not
+			// get: wake the next in line for them.
+			s.waiters.envs.wake(v.Environment, 2, woken.bound)
+		}
+		woken = nil
 		if j != nil {
 			s.waiters.claimed(key)
 		}
 		if j != nil || err != nil {
+			s.waiters.envs.leave(v.Environment, line)
 			return j, err
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
+			s.waiters.envs.leave(v.Environment, line)
 			return nil, nil
 		}
 		timer := time.NewTimer(min(left, s.Recheck))
 		select {
-		case <-woken:
+		case <-line.c:
+			woken = line
 		case <-twin: // an orphaned wait of this claim took a job: it is this one's
 			timer.Stop()
+			s.waiters.envs.leave(v.Environment, line)
 			j, _, err := s.claimedWith(ctx, v.ID, claimID)
 			return j, err
 		case <-timer.C:
 		case <-ctx.Done():
 			timer.Stop()
+			s.waiters.envs.leave(v.Environment, line)
 			return nil, nil
 		case <-s.waiters.stopped:
 			timer.Stop()
+			s.waiters.envs.leave(v.Environment, line)
 			return nil, nil // the instance is stopping: the agent claims again, from another
 		}
 		timer.Stop()
+		s.waiters.envs.leave(v.Environment, line)
 	}
 }
 
@@ -88,24 +102,24 @@ func (s *Service) claimedWith(ctx context.Context, runnerID, claimID string) (*J
 
 // tryClaim takes entries the runner may run until PostgreSQL confirms one
 // (an entry may be stale: the job canceled, or queued twice by a reconcile).
-func (s *Service) tryClaim(ctx context.Context, r runner.Runner, claimID string) (*Job, error) {
+func (s *Service) tryClaim(ctx context.Context, r runner.Runner, claimID string) (*Job, bool, error) {
 	for {
-		e, ok, err := s.Queue.Take(ctx, r.Environment, r.ID, r.Labels)
+		e, ok, left, err := s.Queue.Take(ctx, r.Environment, r.ID, r.Labels)
 		if err != nil {
-			return nil, errs.Wrap(errs.Unavailable, "the job queue is unavailable for a moment; claim again shortly", err)
+			return nil, false, errs.Wrap(errs.Unavailable, "the job queue is unavailable for a moment; claim again shortly", err)
 		}
 		if !ok {
-			return nil, nil
+			return nil, left, nil
 		}
 		now := s.now()
 		j, ok, err := s.Store.ClaimJob(ctx, Claim{Entry: e, RunnerID: r.ID, RunnerLabels: r.Labels, ClaimID: claimID, Now: now, LeaseUntil: now.Add(s.Pickup)})
 		if err != nil { // the job stays pending: put its entry back
 			s.requeue(context.WithoutCancel(ctx), e)
-			return nil, fmt.Errorf("claim job %s: %w", e.JobID, err)
+			return nil, true, fmt.Errorf("claim job %s: %w", e.JobID, err)
 		}
 		if ok {
 			s.Meter.JobStatus(StatusClaimed)
-			return &j, nil
+			return &j, left, nil
 		}
 	}
 }

@@ -173,8 +173,9 @@ type Store interface {
 type Queue interface {
 	Enqueue(ctx context.Context, es ...Entry) error
 	// Take removes and returns the oldest entry of the environment that the
-	// runner may run (its id, or none; labels a subset of its labels).
-	Take(ctx context.Context, environment, runnerID string, labels []string) (Entry, bool, error)
+	// runner may run (its id, or none; labels a subset of its labels); left
+	// tells whether entries remain in the environment after it (for others).
+	Take(ctx context.Context, environment, runnerID string, labels []string) (e Entry, ok, left bool, err error)
 	// Remove drops a job's entry (a canceled job).
 	Remove(ctx context.Context, environment, jobID string) error
 	// Missing returns those of ids that no entry stands for.
@@ -182,9 +183,9 @@ type Queue interface {
 	// Emptied reports whether the queues lost everything (Redis flushed,
 	// or restarted without its data) since it was last asked.
 	Emptied(ctx context.Context) (bool, error)
-	// Watch calls wake with an environment whenever an entry is added to
-	// it (by any instance), until ctx ends.
-	Watch(ctx context.Context, wake func(environment string)) error
+	// Watch calls wake with an environment and how many entries were added
+	// to it (by any instance) whenever some were, until ctx ends.
+	Watch(ctx context.Context, wake func(environment string, added int)) error
 }
 
 // Runners is what the jobs domain asks of the registry.

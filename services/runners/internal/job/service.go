@@ -1,6 +1,7 @@
 package job
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"log/slog"
@@ -105,22 +106,20 @@ func requireOperator(ctx context.Context) error {
 // waiters wakes the claims waiting for an environment, and the waits of
 // one claim (runner and claim id) when one of them took a job.
 type waiters struct {
-	envs    signals
+	envs    lines
 	claims  signals
 	stopped chan struct{}
 	once    sync.Once
 }
 
 func newWaiters() *waiters {
-	return &waiters{envs: signals{m: map[string]chan struct{}{}}, claims: signals{m: map[string]chan struct{}{}},
+	return &waiters{envs: lines{m: map[string]*list.List{}}, claims: signals{m: map[string]chan struct{}{}},
 		stopped: make(chan struct{})}
 }
 
-// channel is closed at the next wake of environment; take it before looking
-// at the queue so no wake-up falls between the look and the wait.
-func (w *waiters) channel(environment string) <-chan struct{} { return w.envs.channel(environment) }
-
-func (w *waiters) wake(environment string) { w.envs.fire(environment) }
+// wake wakes as many of environment's waiting claims as jobs were added,
+// the longest waiting first: one job wakes one claim, not every one.
+func (w *waiters) wake(environment string, added int) { w.envs.wake(environment, added, 0) }
 
 // claimChannel is closed when another wait of the same claim (key: runner
 // and claim id) on this instance claims a job: a wait whose caller is gone
@@ -145,6 +144,80 @@ func (w *waiters) claimed(key string) {
 func (w *waiters) release(key string, c <-chan struct{}) {
 	if key != "" {
 		w.claims.forget(key, c)
+	}
+}
+
+// lines holds per environment its waiting claims, longest waiting first.
+// A claim joins before it looks at the queue, so no wake-up falls between
+// the look and the wait. A woken claim that finds entries left it cannot
+// run (they are for other runners) passes the wake-up on to the next two
+// in line, and they likewise: within a few rounds every claim that was
+// waiting when the job came has looked, and those that joined after (the
+// woken ones again) are not woken by that wake-up, so it ends.
+type lines struct {
+	mu  sync.Mutex
+	seq uint64
+	m   map[string]*list.List // of *waiting
+}
+
+// waiting is one claim in line. c is closed when it is woken; bound is then
+// the wake-up's extent: only claims that joined before it are woken on.
+type waiting struct {
+	c     chan struct{}
+	seq   uint64
+	bound uint64
+	elem  *list.Element
+}
+
+// join puts a claim at the end of environment's line.
+func (l *lines) join(environment string) *waiting {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	q, ok := l.m[environment]
+	if !ok {
+		q = list.New()
+		l.m[environment] = q
+	}
+	l.seq++
+	w := &waiting{c: make(chan struct{}), seq: l.seq}
+	w.elem = q.PushBack(w)
+	return w
+}
+
+// leave takes a claim out of line unless it was woken.
+func (l *lines) leave(environment string, w *waiting) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if w.elem != nil {
+		l.m[environment].Remove(w.elem)
+		w.elem = nil
+	}
+}
+
+// wake wakes the first n claims in line that joined before bound (0: all
+// in line now).
+func (l *lines) wake(environment string, n int, bound uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	q, ok := l.m[environment]
+	if !ok {
+		return
+	}
+	if bound == 0 {
+		bound = l.seq + 1
+	}
+	for ; n > 0; n-- {
+		front := q.Front()
+		if front == nil {
+			return
+		}
+		w := front.Value.(*waiting)
+		if w.seq >= bound {
+			return
+		}
+		q.Remove(front)
+		w.elem, w.bound = nil, bound
+		close(w.c)
 	}
 }
 

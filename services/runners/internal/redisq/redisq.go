@@ -75,13 +75,19 @@ func (q *Queue) Enqueue(ctx context.Context, es ...job.Entry) error {
 	return nil
 }
 
+// take answers false when the stream is empty, {} when none of its entries
+// (up to the scan limit) is for the runner, and the entry taken with the
+// stream's length after it otherwise.
 var take = redis.NewScript(`
 local have = {}
 for i = 3, #ARGV do have[ARGV[i]] = true end
 local start, seen, limit = '-', 0, tonumber(ARGV[2])
 while seen < limit do
   local batch = redis.call('XRANGE', KEYS[1], start, '+', 'COUNT', 200)
-  if #batch == 0 then return false end
+  if #batch == 0 then
+    if seen == 0 then return false end
+    return {}
+  end
   for _, e in ipairs(batch) do
     seen = seen + 1
     local f, v = e[2], {}
@@ -95,32 +101,36 @@ while seen < limit do
     if ok then
       redis.call('XDEL', KEYS[1], e[1])
       if redis.call('HGET', KEYS[2], v['job']) == e[1] then redis.call('HDEL', KEYS[2], v['job']) end
-      return {v['job'], v['attempt'], v['runner'], v['labels']}
+      return {v['job'], v['attempt'], v['runner'], v['labels'], tostring(redis.call('XLEN', KEYS[1]))}
     end
     start = '(' .. e[1]
   end
 end
-return false`)
+return {}`)
 
-// Take removes and returns the oldest entry of environment the runner may run.
-func (q *Queue) Take(ctx context.Context, environment, runnerID string, labels []string) (job.Entry, bool, error) {
+// Take removes and returns the oldest entry of environment the runner may
+// run, and whether entries remain (for other runners).
+func (q *Queue) Take(ctx context.Context, environment, runnerID string, labels []string) (job.Entry, bool, bool, error) {
 	args := append([]any{runnerID, ScanLimit}, toAny(labels)...)
 	res, err := take.Run(ctx, q.rdb, []string{StreamKey(environment), indexKey}, args...).StringSlice()
 	if err == redis.Nil {
-		return job.Entry{}, false, nil
+		return job.Entry{}, false, false, nil
 	}
-	if err != nil || len(res) != 4 {
-		return job.Entry{}, false, fmt.Errorf("take a job of %s: %v %w", environment, res, err)
+	if err == nil && len(res) == 0 {
+		return job.Entry{}, false, true, nil // entries, none for this runner
+	}
+	if err != nil || len(res) != 5 {
+		return job.Entry{}, false, false, fmt.Errorf("take a job of %s: %v %w", environment, res, err)
 	}
 	attempt, err := strconv.Atoi(res[1])
 	if err != nil {
-		return job.Entry{}, false, fmt.Errorf("take a job of %s: bad attempt %q", environment, res[1])
+		return job.Entry{}, false, false, fmt.Errorf("take a job of %s: bad attempt %q", environment, res[1])
 	}
 	e := job.Entry{JobID: res[0], Attempt: attempt, Environment: environment, TargetRunnerID: res[2], Labels: []string{}}
 	if res[3] != "" {
 		e.Labels = strings.Split(res[3], ",")
 	}
-	return e, true, nil
+	return e, true, res[4] != "0", nil
 }
 
 var remove = redis.NewScript(`

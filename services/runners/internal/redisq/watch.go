@@ -16,7 +16,7 @@ const watchBlock = time.Second
 // Watch calls wake with an environment whenever an entry is added to its
 // stream, until ctx ends: one blocking XREAD over every environment's
 // stream, on one connection, for all the claims this instance serves.
-func (q *Queue) Watch(ctx context.Context, wake func(environment string)) error {
+func (q *Queue) Watch(ctx context.Context, wake func(environment string, added int)) error {
 	last, err := q.lastIDs(ctx)
 	if err != nil {
 		return err
@@ -43,7 +43,7 @@ func (q *Queue) Watch(ctx context.Context, wake func(environment string)) error 
 			env := s.Stream[len(StreamKey("")):]
 			if len(s.Messages) > 0 {
 				last[env] = s.Messages[len(s.Messages)-1].ID
-				wake(env)
+				wake(env, len(s.Messages))
 			}
 		}
 	}
