@@ -5,12 +5,12 @@
 # heartbeats, jobs) and stops and removes everything again.
 #
 # Needs the binaries in bin/ (make bench builds them). Knobs (environment):
-#   BENCH_RUNNERS=1000  BENCH_INTERVAL=15s  BENCH_DURATION=45s   heartbeat part
-#   BENCH_JOB_RUNNERS=100  BENCH_JOBS=1000  BENCH_CLIENTS=8      jobs part
+#   BENCH_RUNNERS=10000  BENCH_INTERVAL=15s  BENCH_DURATION=45s  heartbeat part
+#   BENCH_JOB_RUNNERS=1000  BENCH_JOBS=4000  BENCH_CLIENTS=32    jobs part
 #   BENCH_CONCURRENCY=64  BENCH_MEASURE=20s                      floor and api-reads
 #   BENCH_OUT=FILE       also write the loadgen output to FILE
 #   BENCH_KEEP=1         keep the temporary home (logs) after the run
-#   BENCH_SCENARIO=bench the loadgen scenario (bench, api-reads, jobs, heartbeat, floor)
+#   BENCH_SCENARIO=bench the loadgen scenario (bench, reads, api-reads, jobs, heartbeat, floor)
 #   BENCH_PPROF=DIR      write a CPU profile of each Hub process to DIR/<process>.pprof,
 #                        taken over BENCH_PPROF_SECONDS (15) after BENCH_PPROF_DELAY (5) s
 set -euo pipefail
@@ -124,6 +124,6 @@ fi
 "$bin/exekra-loadgen" --scenario "${BENCH_SCENARIO:-bench}" --hub "$gw" --ca "$ca" --token-file "$home/token" --metrics "$metrics" --hub-pid "$hub_pid" \
   --nats "nats://127.0.0.1:${port[NATS_LISTEN]}" --database-url "$db" \
   --concurrency "${BENCH_CONCURRENCY:-64}" --measure "${BENCH_MEASURE:-20s}" \
-  --runners "${BENCH_RUNNERS:-1000}" --interval "${BENCH_INTERVAL:-15s}" --duration "${BENCH_DURATION:-45s}" \
-  --job-runners "${BENCH_JOB_RUNNERS:-100}" --jobs "${BENCH_JOBS:-1000}" --clients "${BENCH_CLIENTS:-8}" \
+  --runners "${BENCH_RUNNERS:-10000}" --interval "${BENCH_INTERVAL:-15s}" --duration "${BENCH_DURATION:-45s}" \
+  --job-runners "${BENCH_JOB_RUNNERS:-1000}" --jobs "${BENCH_JOBS:-4000}" --clients "${BENCH_CLIENTS:-32}" \
   --claim-wait 5s --pickup-jobs 200 | tee "${BENCH_OUT:-/dev/null}"
