@@ -89,7 +89,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.hubPID, "hub-pid", 0, "heartbeat: the pilot's exekra-hub process; the memory of it and its children (services, PostgreSQL, Redis) is reported")
 	fs.StringVar(&o.pkg, "package", "loadgen-noop", "jobs: name of the no-op package to publish (as version 1.0.<unix time>)")
 	fs.DurationVar(&o.claimWait, "claim-wait", 30*time.Second, "jobs: how long each claim waits for a job (?wait=, 1s to 60s)")
-	fs.BoolVar(&o.download, "download", true, "jobs: download the package of every claimed job")
+	fs.BoolVar(&o.download, "download", true, "jobs: download each package a runner is given (once per runner and package, as the agent caches packages)")
 	fs.IntVar(&o.pickupJobs, "pickup-jobs", 200, "jobs: jobs created one at a time to measure pickup latency")
 	fs.DurationVar(&o.pickupEvery, "pickup-every", 50*time.Millisecond, "jobs: spacing of the pickup jobs")
 	fs.IntVar(&o.clients, "clients", 8, "jobs: concurrent API clients creating jobs to measure throughput")

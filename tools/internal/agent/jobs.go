@@ -51,6 +51,8 @@ type jobRunner struct {
 	batchLines   int
 	limits       unzipLimits
 
+	packages     packageCache
+
 	mu      sync.Mutex
 	running map[string]*runningJob
 }
@@ -69,7 +71,8 @@ func newJobRunner(a *Agent, cfg Config) (*jobRunner, error) {
 		return nil, usagef("%v", err)
 	}
 	return &jobRunner{
-		a: a, journal: jr, jobsDir: filepath.Join(work, "jobs"), maxJobs: max(cfg.MaxJobs, 1),
+		a: a, journal: jr, jobsDir: filepath.Join(work, "jobs"), packages: packageCache{dir: filepath.Join(work, "packages")},
+		maxJobs: max(cfg.MaxJobs, 1),
 		claimWait: defaultClaimWait, takeUpWithin: defaultTakeUpWithin, killGrace: defaultKillGrace, flushEvery: defaultFlushEvery,
 		batchLines: defaultBatchLines,
 		limits:     unzipLimits{maxEntries: defaultMaxEntries, maxBytes: defaultMaxUnpackedBytes},
@@ -373,7 +376,7 @@ func (j *jobRunner) execute(ctx context.Context, job *claimedJob, rj *runningJob
 		}
 		stopPrep()
 	}()
-	m, err := j.prepare(prep, job, dir, work, log)
+	m, err := j.prepare(prep, job, work, log)
 	close(prepDone)
 	<-watcherDone
 	switch {
@@ -404,13 +407,32 @@ func stopped(reason string, exit *int) jobResult {
 	return jobResult{Status: runners.JobFailed, ExitCode: exit, Error: "the Hub no longer gives this runner the job"}
 }
 
-// prepare downloads the package (retrying what may pass), checks it and unpacks it into work.
-func (j *jobRunner) prepare(ctx context.Context, job *claimedJob, dir, work string, log logger) (manifest, error) {
-	f, err := os.CreateTemp(dir, "package-*.zip")
-	if err != nil {
-		return manifest{}, fmt.Errorf("download package: %w", err)
+// prepare takes the package from the cache or downloads it (retrying what
+// may pass), checks it and unpacks it into work.
+func (j *jobRunner) prepare(ctx context.Context, job *claimedJob, work string, log logger) (manifest, error) {
+	zip, ok := j.packages.lookup(job.Package.SHA256)
+	if !ok {
+		var err error
+		if zip, err = j.download(ctx, job, log); err != nil {
+			return manifest{}, err
+		}
 	}
-	defer f.Close()
+	if err := unzip(zip, work, j.limits); err != nil {
+		return manifest{}, fmt.Errorf("unpack package %s %s: %w", job.Package.Name, job.Package.Version, err)
+	}
+	return readManifest(work)
+}
+
+// download fetches the job's package into the cache and returns its file.
+func (j *jobRunner) download(ctx context.Context, job *claimedJob, log logger) (string, error) {
+	f, err := j.packages.temp()
+	if err != nil {
+		return "", fmt.Errorf("download package: %w", err)
+	}
+	defer func() {
+		f.Close()
+		os.Remove(f.Name()) // gone already once kept
+	}()
 	for attempt := 0; ; attempt++ {
 		r := j.a.client.download(ctx, job.Package, f)
 		if r.err == nil {
@@ -419,20 +441,16 @@ func (j *jobRunner) prepare(ctx context.Context, job *claimedJob, dir, work stri
 		var perr *packageError
 		if errors.As(r.err, &perr) || ctx.Err() != nil || attempt+1 >= downloadAttempts ||
 			r.status >= 400 && r.status < 500 && r.status != 408 && r.status != 429 {
-			return manifest{}, fmt.Errorf("download package %s %s: %w", job.Package.Name, job.Package.Version, r.err)
+			return "", fmt.Errorf("download package %s %s: %w", job.Package.Name, job.Package.Version, r.err)
 		}
 		wait := j.retryWait(attempt, r)
 		log.Warn("package download failed; retrying", "err", r.err.Error(), "retry_in", wait.String())
 		if err := j.a.sleep(ctx, wait); err != nil {
-			return manifest{}, err
+			return "", err
 		}
 	}
 	if err := f.Close(); err != nil {
-		return manifest{}, err
+		return "", err
 	}
-	if err := unzip(f.Name(), work, j.limits); err != nil {
-		return manifest{}, fmt.Errorf("unpack package %s %s: %w", job.Package.Name, job.Package.Version, err)
-	}
-	os.Remove(f.Name())
-	return readManifest(work)
+	return j.packages.keep(f.Name(), job.Package.SHA256)
 }

@@ -347,3 +347,41 @@ func TestJobTakenUpBeforeItRuns(t *testing.T) {
 		}
 	})
 }
+
+// A package that runs again comes from the runner's cache, not the Hub; a
+// cached file that changed on disk is dropped and downloaded again.
+func TestPackageCachedBySHA256(t *testing.T) {
+	g := newGateway(t)
+	ref := g.publish("demo", "1.0.0", scriptPackage(t, "echo hi\n"))
+	ra := startAgent(t, g, t.TempDir())
+	downloads := func() int {
+		events, _, _ := g.snapshot()
+		n := 0
+		for _, e := range events {
+			if e == "download demo" {
+				n++
+			}
+		}
+		return n
+	}
+	for _, id := range []string{jobA, jobB} {
+		g.enqueue(claimedJob{ID: id, Package: ref, TimeoutSeconds: 60, Attempt: 1})
+		if cb := g.waitCompletion(t, id, 20*time.Second); cb.Status != "succeeded" {
+			t.Fatalf("job %s: %+v", id, cb)
+		}
+	}
+	if n := downloads(); n != 1 {
+		t.Fatalf("two jobs of one package downloaded it %d times, want 1", n)
+	}
+	cached := ra.agent.jobs.packages.path(ref.SHA256)
+	if err := os.WriteFile(cached, []byte("not the package"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g.enqueue(claimedJob{ID: jobC, Package: ref, TimeoutSeconds: 60, Attempt: 1})
+	if cb := g.waitCompletion(t, jobC, 20*time.Second); cb.Status != "succeeded" {
+		t.Fatalf("job after the cached file changed: %+v", cb)
+	}
+	if n := downloads(); n != 2 {
+		t.Fatalf("a changed cached file was used: %d downloads, want 2", n)
+	}
+}

@@ -20,7 +20,8 @@ import (
 )
 
 // Fleet is a set of simulated runners that take jobs and finish them at
-// once: each long-polls a claim, downloads the package (when Download),
+// once: each long-polls a claim, downloads the package (when Download; once
+// per package, as the agent keeps the packages it ran),
 // uploads one log line and reports success, then claims again. It records
 // when each job reached its runner and when its completion was accepted.
 type Fleet struct {
@@ -94,6 +95,7 @@ func (f *Fleet) FinishedAt(id string) (time.Time, bool) {
 }
 
 func (f *Fleet) loop(ctx context.Context, stop <-chan struct{}, r Runner) {
+	cached := map[string]bool{} // package SHA-256s this runner has
 	for ctx.Err() == nil {
 		select {
 		case <-stop:
@@ -105,7 +107,7 @@ func (f *Fleet) loop(ctx context.Context, stop <-chan struct{}, r Runner) {
 		case err != nil:
 			pause(ctx, time.Second) // counted in Errors; do not spin on a failing Hub
 		case job != nil:
-			f.work(ctx, r, job)
+			f.work(ctx, r, job, cached)
 		}
 	}
 }
@@ -139,11 +141,14 @@ func (f *Fleet) claim(ctx context.Context, r Runner) (*runners.ClaimedJob, error
 
 // work finishes a claimed job as a no-op; on a failed call it leaves the
 // job to the Hub's lease (the failure is counted in Errors).
-func (f *Fleet) work(ctx context.Context, r Runner, job *runners.ClaimedJob) {
+func (f *Fleet) work(ctx context.Context, r Runner, job *runners.ClaimedJob, cached map[string]bool) {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
-	if f.Download && f.download(ctx, r, job.Package) != nil {
-		return
+	if f.Download && !cached[job.Package.SHA256] {
+		if f.download(ctx, r, job.Package) != nil {
+			return
+		}
+		cached[job.Package.SHA256] = true
 	}
 	jobPath := "/api/v1/runner/jobs/" + url.PathEscape(job.ID)
 	logs := logsBody{Attempt: job.Attempt, Lines: []runners.AgentLogLine{{TS: time.Now().UTC(), Stream: "stdout", Message: "noop"}}}
