@@ -39,6 +39,7 @@ CREATE TABLE audit_outbox (
 // stand in for it).
 type Events interface {
 	Append(ctx context.Context, tx pgx.Tx, ev audit.Event) (audit.Event, error)
+	Queue(ctx context.Context, b *pgx.Batch, ev audit.Event) (audit.Event, error)
 	Record(ctx context.Context, db interface {
 		Begin(context.Context) (pgx.Tx, error)
 	}, ev audit.Event) error
@@ -54,19 +55,41 @@ type Writer struct {
 // Append writes ev into the outbox within tx. Missing id, time, actor, source
 // address and request id are taken from ctx. The event is returned as written.
 func (w Writer) Append(ctx context.Context, tx pgx.Tx, ev audit.Event) (audit.Event, error) {
-	ev = w.complete(ctx, ev)
-	ev, err := audit.Normalize(ev)
+	ev, payload, err := w.encode(ctx, ev)
 	if err != nil {
 		return ev, err
 	}
-	payload, err := json.Marshal(ev)
-	if err != nil {
-		return ev, fmt.Errorf("encode audit event: %w", err)
-	}
-	if _, err := tx.Exec(ctx, "INSERT INTO audit_outbox (event_id, payload) VALUES ($1, $2)", ev.ID, payload); err != nil {
+	if _, err := tx.Exec(ctx, insertEvent, ev.ID, payload); err != nil {
 		return ev, fmt.Errorf("write audit event %s: %w", ev.Action, err)
 	}
 	return ev, nil
+}
+
+// Queue is Append into a batch that a transaction sends: the event's row is
+// written with the batch's other statements in one round trip.
+func (w Writer) Queue(ctx context.Context, b *pgx.Batch, ev audit.Event) (audit.Event, error) {
+	ev, payload, err := w.encode(ctx, ev)
+	if err != nil {
+		return ev, err
+	}
+	b.Queue(insertEvent, ev.ID, payload)
+	return ev, nil
+}
+
+const insertEvent = "INSERT INTO audit_outbox (event_id, payload) VALUES ($1, $2)"
+
+// encode completes and checks ev and returns it with its JSON.
+func (w Writer) encode(ctx context.Context, ev audit.Event) (audit.Event, []byte, error) {
+	ev = w.complete(ctx, ev)
+	ev, err := audit.Normalize(ev)
+	if err != nil {
+		return ev, nil, err
+	}
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		return ev, nil, fmt.Errorf("encode audit event: %w", err)
+	}
+	return ev, payload, nil
 }
 
 // Record writes ev in a transaction of its own: for an event that goes with

@@ -90,7 +90,9 @@ func (s JobStore) FindPackage(ctx context.Context, name, version string) (job.Pa
 // creator already has a job under its idempotency key.
 func (s JobStore) CreateJob(ctx context.Context, j job.Job, ev audit.Event) error {
 	err := s.inTx(ctx, "insert job", func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO jobs (id, package_name, package_version, package_sha256, package_size,
+		// Both rows go in one round trip.
+		b := &pgx.Batch{}
+		b.Queue(`INSERT INTO jobs (id, package_name, package_version, package_sha256, package_size,
 			environment, target_runner_id, labels, parameters, timeout_seconds, max_attempts, status, attempt,
 			created_by, created_at, idempotency_key, request_hash)
 			VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, '')::uuid, $8, $9::jsonb, $10, $11, $12, $13, $14, $15,
@@ -98,10 +100,10 @@ func (s JobStore) CreateJob(ctx context.Context, j job.Job, ev audit.Event) erro
 			j.ID, j.Package.Name, j.Package.Version, j.Package.SHA256, j.Package.SizeBytes, j.Environment,
 			j.TargetRunnerID, j.Labels, string(j.Parameters), j.TimeoutSeconds, j.MaxAttempts, j.Status, j.Attempt,
 			j.CreatedBy, j.CreatedAt, j.IdempotencyKey, j.RequestHash)
-		if err != nil {
+		if _, err := s.events.Queue(ctx, b, ev); err != nil {
 			return err
 		}
-		return s.appendEvent(ctx, tx, ev)
+		return tx.SendBatch(ctx, b).Close()
 	})
 	if pgCode(err) == uniqueViolation { // jobs_idempotency_idx: the id is a fresh UUID
 		return job.ErrKeyTaken

@@ -27,48 +27,43 @@ func (s JobStore) UpdateJob(ctx context.Context, id string, fn job.UpdateFunc) (
 		if err != nil {
 			return err
 		}
-		if err := writeJob(ctx, tx, j); err != nil {
-			return err
-		}
-		if err := insertLines(ctx, tx, j.ID, ch.Lines); err != nil {
-			return err
-		}
+		// The writes go in one round trip.
+		b := &pgx.Batch{}
+		queueJob(b, j)
+		queueLines(b, j.ID, ch.Lines)
 		if ch.Event != nil {
-			return s.appendEvent(ctx, tx, *ch.Event)
+			if _, err := s.events.Queue(ctx, b, *ch.Event); err != nil {
+				return err
+			}
+		}
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return fmt.Errorf("write job %s: %w", j.ID, err)
 		}
 		return nil
 	})
 	return j, err
 }
 
-func writeJob(ctx context.Context, tx pgx.Tx, j job.Job) error {
-	_, err := tx.Exec(ctx, `UPDATE jobs SET status = $2, attempt = $3, runner_id = NULLIF($4, '')::uuid,
+func queueJob(b *pgx.Batch, j job.Job) {
+	b.Queue(`UPDATE jobs SET status = $2, attempt = $3, runner_id = NULLIF($4, '')::uuid,
 		lease_expires_at = $5, cancel_requested = $6, claimed_at = $7, started_at = $8, finished_at = $9,
 		exit_code = $10, error = NULLIF($11, ''), log_seq = $12, log_bytes = $13, log_truncated = $14,
 		unstarted_claims = $15
 		WHERE id = $1`, j.ID, j.Status, j.Attempt, j.RunnerID, j.LeaseExpiresAt, j.CancelRequested, j.ClaimedAt,
 		j.StartedAt, j.FinishedAt, j.ExitCode, j.Error, j.LogSeq, j.LogBytes, j.LogTruncated, j.UnstartedClaims)
-	if err != nil {
-		return fmt.Errorf("write job %s: %w", j.ID, err)
-	}
-	return nil
 }
 
-func insertLines(ctx context.Context, tx pgx.Tx, id string, lines []job.LogLine) error {
+func queueLines(b *pgx.Batch, id string, lines []job.LogLine) {
 	if len(lines) == 0 {
-		return nil
+		return
 	}
 	seqs, tss := make([]int64, len(lines)), make([]time.Time, len(lines))
 	streams, msgs := make([]string, len(lines)), make([]string, len(lines))
 	for i, l := range lines {
 		seqs[i], tss[i], streams[i], msgs[i] = l.Seq, l.TS, l.Stream, l.Message
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO job_logs (job_id, seq, ts, stream, message)
+	b.Queue(`INSERT INTO job_logs (job_id, seq, ts, stream, message)
 		SELECT $1, * FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::text[])`, id, seqs, tss, streams, msgs)
-	if err != nil {
-		return fmt.Errorf("append %d log lines to job %s: %w", len(lines), id, err)
-	}
-	return nil
 }
 
 // TouchJobs renews the leases of the runner's claimed and running jobs
