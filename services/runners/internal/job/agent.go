@@ -28,7 +28,7 @@ var errUnchanged = errors.New("unchanged")
 // are dropped (the upload still succeeds). It reports whether the job is
 // to be stopped.
 func (s *Service) AppendLogs(ctx context.Context, p runner.Presented, id string, attempt int, lines []LogLine) (bool, error) {
-	v, err := s.Runners.Authenticate(ctx, p)
+	v, err := s.Runners.AuthenticateRunner(ctx, p)
 	if err != nil {
 		return false, err
 	}
@@ -129,7 +129,7 @@ type Outcome struct {
 // Complete finishes a job the runner holds at attempt (0: the current one).
 // A repeat for the same attempt is fine; a stale attempt is a conflict.
 func (s *Service) Complete(ctx context.Context, p runner.Presented, id string, attempt int, o Outcome) error {
-	v, err := s.Runners.Authenticate(ctx, p)
+	v, err := s.Runners.AuthenticateRunner(ctx, p)
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ import (
 // be lost (an instance or gateway gone mid-reply), the agent asks again
 // with the same id and gets the job it was given, not a lease to wait out.
 func (s *Service) Claim(ctx context.Context, p runner.Presented, wait time.Duration, claimID string) (*Job, error) {
-	v, err := s.Runners.Authenticate(ctx, p)
+	v, err := s.Runners.AuthenticateRunner(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -41,7 +41,7 @@ func (s *Service) Claim(ctx context.Context, p runner.Presented, wait time.Durat
 	var woken *waiting // the wake-up this look answers, if any
 	for {
 		line := s.waiters.envs.join(v.Environment)
-		j, more, err := s.tryClaim(ctx, v.Runner, claimID)
+		j, more, err := s.tryClaim(ctx, v, claimID)
 		if woken != nil && more {
 			// Jobs are left that this runner could not run or did not
 			// get: wake the next in line for them.

@@ -190,7 +190,7 @@ type Queue interface {
 
 // Runners is what the jobs domain asks of the registry.
 type Runners interface {
-	Authenticate(ctx context.Context, p runner.Presented) (runner.View, error)
+	AuthenticateRunner(ctx context.Context, p runner.Presented) (runner.Runner, error)
 	// RunnersOf lists every runner of an environment with its status.
 	RunnersOf(ctx context.Context, environment string) ([]runner.View, error)
 	RunnerByID(ctx context.Context, id string) (runner.Runner, error)

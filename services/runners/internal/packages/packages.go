@@ -41,7 +41,7 @@ type Store interface {
 
 // Authenticator checks runner credentials (runner.Service).
 type Authenticator interface {
-	Authenticate(ctx context.Context, p runner.Presented) (runner.View, error)
+	AuthenticateRunner(ctx context.Context, p runner.Presented) (runner.Runner, error)
 }
 
 // Service is the catalogue's operations.
@@ -207,7 +207,7 @@ func (s *Service) Get(ctx context.Context, name, version string) (Package, error
 // Access checks the runner's credentials and that it holds a job of the
 // package version, and returns where its bytes are.
 func (s *Service) Access(ctx context.Context, p runner.Presented, name, version string) (contract.PackageAccess, error) {
-	v, err := s.Runners.Authenticate(ctx, p)
+	v, err := s.Runners.AuthenticateRunner(ctx, p)
 	if err != nil {
 		return contract.PackageAccess{}, err
 	}
