@@ -21,7 +21,8 @@ const (
 
 const usage = `usage: exekra-runner --hub https://host:8443 --id RUNNER_ID --secret-file FILE [--ca FILE | --fingerprint SHA256]
        exekra-runner --config FILE     (JSON: hub, id, secret_file, ca, fingerprint, work_dir, state_dir, max_jobs, plain_http, log_level)
-  --work-dir DIR      jobs unpack and run under DIR/jobs; its free space is reported (default .)
+  --work-dir DIR      jobs unpack and run under DIR/jobs, the last 8 packages are kept in
+                      DIR/packages; its free space is reported (default .)
   --state-dir DIR     directory of the job journal (default: the work directory)
   --max-jobs N        jobs run at once (default 1; 0: heartbeats only)
   --log-level LEVEL   debug, info, warn or error (default info)
