@@ -14,7 +14,7 @@ BINARIES := github.com/exekra/hub/services/gateway/cmd/exekra-gateway \
             github.com/exekra/hub/tools/cmd/exekractl \
             github.com/exekra/hub/tools/cmd/exekra-runner
 
-.PHONY: build pilot test test-unit lint fmt clean bench
+.PHONY: build pilot test test-enterprise test-unit lint fmt clean bench
 
 build:
 	@mkdir -p bin
@@ -30,6 +30,13 @@ test:
 	@deploy/scripts/debian-deps.sh test
 	@url="$$(deploy/scripts/test-postgres.sh)" && export TEST_DATABASE_URL="$$url" && \
 	  go test -race -count=1 -timeout 20m $(MODULES)
+
+# The enterprise layout of deploy/enterprise alone (e2e/enterprise_test.go): a
+# three-node NATS cluster, PostgreSQL, Redis, two instances of every service
+# behind a load balancer, faults under load. `make test` runs it too.
+test-enterprise:
+	@deploy/scripts/debian-deps.sh test
+	cd e2e && go test -race -count=1 -timeout 10m -run 'TestEnterprise$$' -v .
 
 # A throwaway pilot on free ports in a temp home, the bench scenario against it
 # (floor, API reads, heartbeats, jobs; see docs/performance.md), then stopped and

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a purpose needs, when they are missing.
 #   debian-deps.sh pilot   redis-server and PostgreSQL (for the pilot's bundled servers)
-#   debian-deps.sh test    the same plus Chromium (browser test)
+#   debian-deps.sh test    the same plus Chromium (browser test) and nats-server
+#                          (the enterprise test's three-node NATS cluster)
 # Installs only as root; otherwise it says what to install and fails.
 set -euo pipefail
 purpose=${1:?usage: debian-deps.sh pilot|test}
@@ -12,6 +13,7 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 have_pg || missing+=(postgresql)
 if [ "$purpose" = test ]; then
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  [ -x /usr/sbin/nats-server ] || command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 

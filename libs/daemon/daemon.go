@@ -152,6 +152,7 @@ func Run(ctx context.Context, spec Spec, args, environ []string, stdout io.Write
 		if err != nil {
 			return err
 		}
+		relay.Replicas = cfg.Audit.StreamReplicas
 		go relay.Run(runCtx)
 	}
 	var endpoints []natsrpc.Endpoint
@@ -159,6 +160,9 @@ func Run(ctx context.Context, spec Spec, args, environ []string, stdout io.Write
 		if endpoints, err = spec.Setup(runCtx, deps); err != nil {
 			return fmt.Errorf("set up %s: %w", spec.Name, err)
 		}
+	}
+	for i := range endpoints {
+		endpoints[i].Handle = answerUnavailable(endpoints[i].Handle)
 	}
 	instance := uuid.NewString()
 	endpoints = append(endpoints, natsrpc.Handle(health.StatusSubject(spec.Name),
@@ -176,6 +180,15 @@ func Run(ctx context.Context, spec Spec, args, environ []string, stdout io.Write
 		log.Warn("drain NATS", "err", derr)
 	}
 	return err
+}
+
+// answerUnavailable makes a lost database (a PostgreSQL restart or failover)
+// an unavailable answer, which callers retry, rather than an internal error.
+func answerUnavailable(handle func(context.Context, []byte) (any, error)) func(context.Context, []byte) (any, error) {
+	return func(ctx context.Context, data []byte) (any, error) {
+		resp, err := handle(ctx, data)
+		return resp, sqldb.Unavailable(err)
+	}
 }
 
 // readiness is what /readyz checks: the service's critical dependencies,

@@ -137,3 +137,74 @@ func answer(t *testing.T, nc *nats.Conn, present func(ids []string) []string) {
 	}
 	t.Cleanup(func() { sub.Unsubscribe() })
 }
+
+// TestRelayLeavesTheStreamAsTheAuditServiceMadeIt: the relay of every
+// service must not rewrite the AUDIT stream's settings (it once set one
+// replica on every start, scaling the enterprise cluster's three copies down
+// to one); it creates the stream only when there is none yet.
+func TestRelayLeavesTheStreamAsTheAuditServiceMadeIt(t *testing.T) {
+	nc := natstest.Conn(t)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pool := pgtest.Pool(t, "svc")
+	if _, err := migrate.Apply(ctx, pool, "svc", []migrate.File{outbox.Migration(1000)}); err != nil {
+		t.Fatal(err)
+	}
+	answer(t, nc, func(ids []string) []string { return ids })
+	run := func(t *testing.T) {
+		t.Helper()
+		relay, err := outbox.NewRelay(pool, nc, natsrpc.NewClient(nc, nil), "svc", slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := (outbox.Writer{Service: "svc"}).Record(ctx, pool, audit.Event{Action: "test.relay", Target: audit.Target{Type: "n", ID: "1"}}); err != nil {
+			t.Fatal(err)
+		}
+		rctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); relay.Run(rctx) }()
+		defer func() { stop(); <-done }()
+		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			var pending int
+			if err := pool.QueryRow(ctx, "SELECT count(*) FROM audit_outbox").Scan(&pending); err != nil {
+				t.Fatal(err)
+			}
+			if pending == 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d events still in the outbox", pending)
+			}
+		}
+	}
+
+	t.Run("a missing stream is created", func(t *testing.T) {
+		run(t)
+		if _, err := js.Stream(ctx, audit.Stream); err != nil {
+			t.Fatalf("stream %s after the relay ran: %v", audit.Stream, err)
+		}
+	})
+	t.Run("an existing stream keeps its settings", func(t *testing.T) {
+		s, err := js.Stream(ctx, audit.Stream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := s.CachedInfo().Config
+		cfg.MaxAge, cfg.Description = time.Hour, "as the audit service set it"
+		if _, err := js.UpdateStream(ctx, cfg); err != nil {
+			t.Fatal(err)
+		}
+		run(t)
+		info, err := s.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Config.MaxAge != time.Hour || info.Config.Description != "as the audit service set it" {
+			t.Fatalf("the relay changed the stream: max age %s, description %q", info.Config.MaxAge, info.Config.Description)
+		}
+	})
+}

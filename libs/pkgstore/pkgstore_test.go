@@ -12,12 +12,14 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/exekra/hub/libs/errs"
 	"github.com/exekra/hub/libs/pkgstore"
 	"github.com/exekra/hub/libs/testkit/natstest"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -250,3 +252,99 @@ func TestStoreRoundTrip(t *testing.T) {
 type iotestErrReader struct{}
 
 func (iotestErrReader) Read([]byte) (int, error) { return 0, errors.New("must not be read") }
+
+// TestOpenAsksAgainWhenUnanswered: gateways starting together on a new NATS
+// cluster create the bucket at once, and nats-server 2.9 may answer none of
+// them. Open must ask again rather than fail the gateway's start. Here the
+// first JetStream API request goes unanswered; the rest reach JetStream.
+func TestOpenAsksAgainWhenUnanswered(t *testing.T) {
+	nc := natstest.Conn(t)
+	var seen atomic.Int32
+	sub, err := nc.Subscribe("lossy.API.>", func(m *nats.Msg) {
+		if seen.Add(1) == 1 {
+			return // lost
+		}
+		resp, err := nc.Request("$JS.API."+strings.TrimPrefix(m.Subject, "lossy.API."), m.Data, 5*time.Second)
+		if err != nil {
+			t.Errorf("forward %s: %v", m.Subject, err)
+			return
+		}
+		m.Respond(resp.Data)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	js, err := jetstream.NewWithAPIPrefix(nc, "lossy.API.", jetstream.WithDefaultTimeout(500*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pkgstore.Open(context.Background(), js, 1); err != nil {
+		t.Fatalf("open with its first request unanswered: %v", err)
+	}
+	if seen.Load() < 2 {
+		t.Fatalf("%d JetStream requests", seen.Load())
+	}
+	t.Run("an error JetStream answers is returned at once", func(t *testing.T) {
+		start := time.Now()
+		if _, err := pkgstore.Open(context.Background(), js, 3); err == nil { // three replicas on one server
+			t.Fatal("three replicas on a single server were accepted")
+		}
+		if took := time.Since(start); took > 5*time.Second {
+			t.Fatalf("the refusal took %s", took)
+		}
+	})
+}
+
+// TestGetNeedsNoConsumer: with a NATS node down, nats-server 2.9 may place a
+// read's consumer on that node, and the read is never answered. Get reads
+// without one: here every consumer creation goes unanswered.
+func TestGetNeedsNoConsumer(t *testing.T) {
+	nc := natstest.Conn(t)
+	var consumers atomic.Int32
+	sub, err := nc.Subscribe("noconsumers.API.>", func(m *nats.Msg) {
+		api := strings.TrimPrefix(m.Subject, "noconsumers.API.")
+		if strings.HasPrefix(api, "CONSUMER.") {
+			consumers.Add(1)
+			return // placed on a node that is down
+		}
+		resp, err := nc.RequestMsg(&nats.Msg{Subject: "$JS.API." + api, Data: m.Data, Header: m.Header}, 5*time.Second)
+		if err != nil {
+			t.Errorf("forward %s: %v", api, err)
+			return
+		}
+		m.RespondMsg(&nats.Msg{Data: resp.Data, Header: resp.Header})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	js, err := jetstream.NewWithAPIPrefix(nc, "noconsumers.API.", jetstream.WithDefaultTimeout(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := pkgstore.Open(ctx, js, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := bytes.Repeat([]byte("chunk after chunk "), 50_000) // ~0.9 MB: several chunks
+	sum := sha256.Sum256(data)
+	sha := hex.EncodeToString(sum[:])
+	if err := st.Put(ctx, sha, int64(len(data)), bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	obj, err := st.Get(context.Background(), sha)
+	if err != nil {
+		t.Fatalf("get: %v", err)
+	}
+	defer obj.Close()
+	got, err := io.ReadAll(obj)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read %d of %d bytes: %v", len(got), len(data), err)
+	}
+	if n := consumers.Load(); n != 0 {
+		t.Errorf("%d consumer requests", n)
+	}
+}

@@ -11,8 +11,10 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"time"
 
 	"github.com/exekra/hub/libs/errs"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -31,22 +33,46 @@ func ValidSHA256(s string) error {
 
 // Store is the package object store.
 type Store struct {
-	obj jetstream.ObjectStore
+	obj    jetstream.ObjectStore
+	stream jetstream.Stream // the bucket's stream, read chunk by chunk (read.go)
 }
 
+// OpenWait bounds how long Open asks again when JetStream does not answer.
+// Gateways that start together on a new NATS cluster create the bucket at
+// the same moment, and nats-server 2.9 may answer none of those concurrent
+// creations; asked again once the bucket exists, it answers at once.
+const OpenWait = 30 * time.Second
+
 // Open creates (or updates) the bucket with file storage and replicas
-// (0 means 1) and returns the store.
+// (0 means 1) and returns the store. A request JetStream leaves unanswered
+// (each bounded by ctx's deadline, else js's default timeout) is sent again
+// for up to OpenWait; any other error is returned at once.
 func Open(ctx context.Context, js jetstream.JetStream, replicas int) (*Store, error) {
-	obj, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+	cfg := jetstream.ObjectStoreConfig{
 		Bucket:      Bucket,
 		Description: "Exekra package zips, named by their SHA-256 (hex)",
 		Storage:     jetstream.FileStorage,
 		Replicas:    max(replicas, 1),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("open object store %s: %w", Bucket, err)
 	}
-	return &Store{obj: obj}, nil
+	giveUp := time.Now().Add(OpenWait)
+	for {
+		obj, err := js.CreateOrUpdateObjectStore(ctx, cfg)
+		if err == nil {
+			var stream jetstream.Stream
+			if stream, err = js.Stream(ctx, "OBJ_"+Bucket); err == nil {
+				return &Store{obj: obj, stream: stream}, nil
+			}
+		}
+		unanswered := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrNoResponders)
+		if !unanswered || ctx.Err() != nil || time.Now().After(giveUp) {
+			return nil, fmt.Errorf("open object store %s: %w", Bucket, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("open object store %s: %w", Bucket, ctx.Err())
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 // digest is how the object store writes a SHA-256.
@@ -100,28 +126,23 @@ type Object struct {
 }
 
 // Get opens the object sha. A missing object is not_found. The reader
-// fails at its end if the bytes do not match the object's digest.
+// fails at its end if the bytes do not match the object's digest. The
+// chunks are read one by one (read.go), from any replica of the bucket.
 func (s *Store) Get(ctx context.Context, sha string) (*Object, error) {
 	if err := ValidSHA256(sha); err != nil {
 		return nil, err
 	}
-	res, err := s.obj.Get(ctx, sha)
+	info, err := s.obj.GetInfo(ctx, sha)
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
 		return nil, errs.E(errs.NotFound, "the package's bytes are not in the package store")
 	}
 	if err != nil {
 		return nil, errs.Wrap(errs.Unavailable, "the package store is unavailable", err)
 	}
-	info, err := res.Info()
-	if err != nil {
-		res.Close()
-		return nil, errs.Wrap(errs.Unavailable, "the package store is unavailable", err)
-	}
 	if want, _ := digest(sha); info.Digest != want {
-		res.Close()
 		return nil, fmt.Errorf("package object %s has digest %s, want %s", sha, info.Digest, want)
 	}
-	return &Object{ReadCloser: res, Size: int64(info.Size)}, nil
+	return &Object{ReadCloser: s.chunks(ctx, sha, info), Size: int64(info.Size)}, nil
 }
 
 // Delete removes the object sha (tests and future garbage collection).

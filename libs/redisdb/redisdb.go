@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	neturl "net/url"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -20,6 +21,11 @@ func Open(ctx context.Context, url string, wait time.Duration) (*redis.Client, e
 	opts, err := redis.ParseURL(url)
 	if err != nil {
 		return nil, fmt.Errorf("redis.url is malformed: %s", withoutURL(err))
+	}
+	if !strings.Contains(url, "protocol=") {
+		// RESP2: the Hub uses no RESP3 feature, and go-redis looks for RESP3
+		// push notifications around every command (measurable per read).
+		opts.Protocol = 2
 	}
 	opts.DialTimeout = 2 * time.Second
 	opts.ReadTimeout = 3 * time.Second

@@ -51,7 +51,7 @@ type jobRunner struct {
 	batchLines   int
 	limits       unzipLimits
 
-	packages     packageCache
+	packages packageCache
 
 	mu      sync.Mutex
 	running map[string]*runningJob
@@ -72,7 +72,7 @@ func newJobRunner(a *Agent, cfg Config) (*jobRunner, error) {
 	}
 	return &jobRunner{
 		a: a, journal: jr, jobsDir: filepath.Join(work, "jobs"), packages: packageCache{dir: filepath.Join(work, "packages")},
-		maxJobs: max(cfg.MaxJobs, 1),
+		maxJobs:   max(cfg.MaxJobs, 1),
 		claimWait: defaultClaimWait, takeUpWithin: defaultTakeUpWithin, killGrace: defaultKillGrace, flushEvery: defaultFlushEvery,
 		batchLines: defaultBatchLines,
 		limits:     unzipLimits{maxEntries: defaultMaxEntries, maxBytes: defaultMaxUnpackedBytes},

@@ -1,7 +1,8 @@
 // Package deploycheck reads the operator files under deploy/ — the
-// Prometheus scrape configurations and alerting rules and the Grafana
-// dashboard — so that their tests can check them against the code: their
-// structure, the metrics they use and the ports they scrape.
+// Prometheus scrape configurations and alerting rules, the Grafana
+// dashboard, and the enterprise layout's settings, load balancer and NATS
+// configurations — so that their tests can check them against the code:
+// their structure, the metrics they use, the ports and limits they assume.
 package deploycheck
 
 import (

@@ -50,11 +50,24 @@ CREATE TABLE checkpoints (
 -- The role the service works as: it may only read and append. It owns nothing,
 -- so it can neither disable the triggers nor drop or alter the table, and it is
 -- no superuser, so it cannot change session_replication_role.
+-- Where a DBA made the role beforehand and granted it to the service's login
+-- role (deploy/enterprise), neither is done again: that login role needs no
+-- CREATEROLE and no ADMIN OPTION. (Edited after landing: the same effect where
+-- it already ran; before, a login role without CREATEROLE could not run it.)
 DO $$
 BEGIN
-    CREATE ROLE exekra_audit_writer NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'exekra_audit_writer') THEN
+        CREATE ROLE exekra_audit_writer NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT;
+    END IF;
 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
 END $$;
 GRANT USAGE ON SCHEMA audit TO exekra_audit_writer;
 GRANT SELECT, INSERT ON audit_log, checkpoints TO exekra_audit_writer;
-GRANT exekra_audit_writer TO CURRENT_USER;
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_auth_members m
+                   JOIN pg_roles r ON r.oid = m.roleid AND r.rolname = 'exekra_audit_writer'
+                   JOIN pg_roles u ON u.oid = m.member AND u.rolname = CURRENT_USER) THEN
+        GRANT exekra_audit_writer TO CURRENT_USER;
+    END IF;
+END $$;
