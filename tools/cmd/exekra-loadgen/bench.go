@@ -87,11 +87,13 @@ func runBench(ctx context.Context, stdout io.Writer, api *hubclient.Client, o op
 		loadgen.PrintBench(stdout, loadgen.CompareToFloor(floor, []loadgen.BenchRow{floor, reads}))
 		return nil
 	}
+	settle(ctx, stdout, o)
 	step(fmt.Sprintf("heartbeat, %d runners every %s for %s", o.runners, o.interval, o.duration))
 	hb, err := measureHeartbeats(ctx, api, o)
 	if err != nil {
 		return err
 	}
+	settle(ctx, stdout, o)
 	step(fmt.Sprintf("jobs, %d runners: %d pickup jobs, then %d jobs from %d clients", o.jobRunners, o.pickupJobs, o.jobs, o.clients))
 	jo := o
 	jo.runners = o.jobRunners
@@ -111,6 +113,27 @@ func runBench(ctx context.Context, stdout io.Writer, api *hubclient.Client, o op
 
 // heartbeatRow counts the runners' failed claims among its errors: the
 // target is heartbeats with every runner's long poll open, and no errors.
+// settle waits, up to a minute, until the Hub's processes are quiet (under
+// a tenth of a core over 2 s), so that a part does not measure the tail of
+// the one before: the previous part's runners being deleted, their audit
+// events relayed and stored.
+func settle(ctx context.Context, stdout io.Writer, o options) {
+	urls := metricsURLs(o.metrics)
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		before, err := loadgen.CPUSeconds(http.DefaultClient, urls)
+		if err != nil {
+			return
+		}
+		time.Sleep(2 * time.Second)
+		after, err := loadgen.CPUSeconds(http.DefaultClient, urls)
+		if err != nil || (after-before)/2 < 0.1 {
+			return
+		}
+	}
+	fmt.Fprintln(stdout, "bench: the Hub did not settle within a minute; going on")
+}
+
 func heartbeatRow(r loadgen.Result, o options) loadgen.BenchRow {
 	rate := float64(o.runners) / o.interval.Seconds()
 	row := loadgen.BenchRowOf(r, fmt.Sprintf("open %.0f/s", rate), false)
