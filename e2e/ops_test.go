@@ -1,13 +1,8 @@
 package e2e
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"math/big"
 	"net/http"
 	"os"
@@ -32,27 +27,12 @@ func servedCertificate(t *testing.T, h *hub) *x509.Certificate {
 // self-signed pair for name, as an operator rotating certificates does.
 func writeCertificate(t *testing.T, h *hub, name string) *big.Int {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: name}, DNSNames: []string{name},
-		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(90 * 24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cert, key, serial := newCertificate(t, name)
 	dir := filepath.Join(h.home, "config", "certs")
 	// Each file is replaced whole (rename), as deployment tools do.
-	for name, block := range map[string]*pem.Block{"hub.key": {Type: "EC PRIVATE KEY", Bytes: keyDER}, "hub.crt": {Type: "CERTIFICATE", Bytes: der}} {
+	for name, data := range map[string][]byte{"hub.key": key, "hub.crt": cert} {
 		tmp := filepath.Join(dir, "."+name+".new")
-		if err := os.WriteFile(tmp, pem.EncodeToMemory(block), 0o600); err != nil {
+		if err := os.WriteFile(tmp, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {

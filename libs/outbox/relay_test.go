@@ -15,6 +15,7 @@ import (
 	"github.com/exekra/hub/libs/outbox"
 	"github.com/exekra/hub/libs/testkit/natstest"
 	"github.com/exekra/hub/libs/testkit/pgtest"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -97,20 +98,7 @@ func TestRelayOutlivesUnansweredRequests(t *testing.T) {
 			}()
 			defer func() { cancel(); <-done }()
 
-			deadline := time.Now().Add(15 * time.Second)
-			for {
-				var pending int
-				if err := pool.QueryRow(ctx, "SELECT count(*) FROM audit_outbox").Scan(&pending); err != nil {
-					t.Fatal(err)
-				}
-				if pending == 0 {
-					return
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("%d events still in the outbox after 15s: the relay is stuck on an unanswered request", pending)
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
+			waitDrained(ctx, t, pool, "the relay is stuck on an unanswered request")
 		})
 	}
 }
@@ -168,18 +156,7 @@ func TestRelayLeavesTheStreamAsTheAuditServiceMadeIt(t *testing.T) {
 		done := make(chan struct{})
 		go func() { defer close(done); relay.Run(rctx) }()
 		defer func() { stop(); <-done }()
-		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-			var pending int
-			if err := pool.QueryRow(ctx, "SELECT count(*) FROM audit_outbox").Scan(&pending); err != nil {
-				t.Fatal(err)
-			}
-			if pending == 0 {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%d events still in the outbox", pending)
-			}
-		}
+		waitDrained(ctx, t, pool, "")
 	}
 
 	t.Run("a missing stream is created", func(t *testing.T) {
@@ -207,4 +184,22 @@ func TestRelayLeavesTheStreamAsTheAuditServiceMadeIt(t *testing.T) {
 			t.Fatalf("the relay changed the stream: max age %s, description %q", info.Config.MaxAge, info.Config.Description)
 		}
 	})
+}
+
+// waitDrained waits up to 15 s for the outbox to be empty: every event
+// relayed and confirmed. why says what it means when it is not.
+func waitDrained(ctx context.Context, t *testing.T, pool *pgxpool.Pool, why string) {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var pending int
+		if err := pool.QueryRow(ctx, "SELECT count(*) FROM audit_outbox").Scan(&pending); err != nil {
+			t.Fatal(err)
+		}
+		if pending == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d events still in the outbox after 15s %s", pending, why)
+		}
+	}
 }

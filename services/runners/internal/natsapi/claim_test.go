@@ -134,26 +134,9 @@ func TestClaimLongPoll(t *testing.T) {
 	h.publish(t, "etl", "1.0.0", time.Now())
 	regs := h.runnerFleet(t, 20)
 	other := h.jobService(t)
-	got := make(chan string, 100)
+	got := make(chan [2]string, 100)
 	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for _, reg := range regs {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if c, err := h.claim(reg, 2); err != nil {
-					t.Error(err)
-					return
-				} else if c != nil {
-					got <- c.ID
-				}
-			}
-		})
-	}
+	wg := h.claimUntil(t, regs, 2, stop, got)
 	defer func() { close(stop); wg.Wait() }()
 	time.Sleep(200 * time.Millisecond) // every runner waiting
 	lat := make([]time.Duration, 0, 100)
@@ -164,10 +147,10 @@ func TestClaimLongPoll(t *testing.T) {
 			t.Fatal(err)
 		}
 		select {
-		case id := <-got:
+		case g := <-got:
 			lat = append(lat, time.Since(start))
-			if id != j.ID {
-				t.Fatalf("claimed %s, created %s", id, j.ID)
+			if g[1] != j.ID {
+				t.Fatalf("claimed %s, created %s", g[1], j.ID)
 			}
 		case <-time.After(time.Second):
 			t.Fatal("a job created while runners wait was not handed over within 1 s")

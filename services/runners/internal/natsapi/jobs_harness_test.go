@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -136,3 +137,31 @@ func (h *jobsHarness) status(t testing.TB, id string) (string, int) {
 }
 
 func params(s string) json.RawMessage { return json.RawMessage(s) }
+
+// claimUntil has every runner claim again and again, each claim waiting up
+// to wait seconds, until stop is closed; what a claim gets goes to got as
+// {runner id, job id}. Wait on the returned group after closing stop.
+func (h *jobsHarness) claimUntil(t *testing.T, regs []runners.Registered, wait int, stop <-chan struct{}, got chan<- [2]string) *sync.WaitGroup {
+	t.Helper()
+	var wg sync.WaitGroup
+	for _, reg := range regs {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				c, err := h.claim(reg, wait)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if c != nil {
+					got <- [2]string{reg.Runner.ID, c.ID}
+				}
+			}
+		})
+	}
+	return &wg
+}

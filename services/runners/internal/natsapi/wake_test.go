@@ -2,7 +2,6 @@ package natsapi_test
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -38,26 +37,7 @@ func TestAJobWakesOneWaitingClaim(t *testing.T) {
 	regs := h.runnerFleet(t, n)
 	got := make(chan [2]string, 4*n)
 	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for i, reg := range regs {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				c, err := h.claim(reg, 30) // none ends by itself while measured
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if c != nil {
-					got <- [2]string{regs[i].Runner.ID, c.ID}
-				}
-			}
-		})
-	}
+	wg := h.claimUntil(t, regs, 30, stop, got) // no claim ends by itself while measured
 	defer func() {
 		close(stop)
 		for range n { // one job each ends the waits
