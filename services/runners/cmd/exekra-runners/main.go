@@ -52,7 +52,7 @@ func setup(ctx context.Context, d *daemon.Deps) ([]natsrpc.Endpoint, error) {
 	svc, err := runner.NewService(runner.Deps{
 		Store:     postgres.NewStore(d.DB, d.Outbox),
 		Cache:     redisstate.NewCache(d.Redis),
-		Presences: redisstate.NewPresences(d.Redis),
+		Presences: runner.CachedPresences(redisstate.NewPresences(d.Redis), runner.PresenceTTL),
 		Limiter:   tokenbucket.New(d.Redis),
 		License:   natsapi.License{Client: d.NATS},
 		Meter:     meter,
