@@ -52,12 +52,12 @@ func (s *Service) Claim(ctx context.Context, p runner.Presented, wait time.Durat
 			s.waiters.claimed(key)
 		}
 		if j != nil || err != nil {
-			s.waiters.envs.leave(v.Environment, line)
+			s.waiters.envs.quit(v.Environment, line)
 			return j, err
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
-			s.waiters.envs.leave(v.Environment, line)
+			s.waiters.envs.quit(v.Environment, line)
 			return nil, nil
 		}
 		timer := time.NewTimer(min(left, s.Recheck))
@@ -66,17 +66,17 @@ func (s *Service) Claim(ctx context.Context, p runner.Presented, wait time.Durat
 			woken = line
 		case <-twin: // an orphaned wait of this claim took a job: it is this one's
 			timer.Stop()
-			s.waiters.envs.leave(v.Environment, line)
+			s.waiters.envs.quit(v.Environment, line)
 			j, _, err := s.claimedWith(ctx, v.ID, claimID)
 			return j, err
 		case <-timer.C:
 		case <-ctx.Done():
 			timer.Stop()
-			s.waiters.envs.leave(v.Environment, line)
+			s.waiters.envs.quit(v.Environment, line)
 			return nil, nil
 		case <-s.waiters.stopped:
 			timer.Stop()
-			s.waiters.envs.leave(v.Environment, line)
+			s.waiters.envs.quit(v.Environment, line)
 			return nil, nil // the instance is stopping: the agent claims again, from another
 		}
 		timer.Stop()

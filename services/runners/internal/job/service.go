@@ -194,6 +194,18 @@ func (l *lines) leave(environment string, w *waiting) {
 	}
 }
 
+// quit takes a claim that is done waiting out of line; a wake-up it got
+// and will not answer with a look (it took a job meanwhile, or it ends)
+// goes to the next in line, so that no queued job waits for a recheck.
+func (l *lines) quit(environment string, w *waiting) {
+	l.leave(environment, w)
+	select {
+	case <-w.c:
+		l.wake(environment, 1, w.bound)
+	default:
+	}
+}
+
 // wake wakes the first n claims in line that joined before bound (0: all
 // in line now).
 func (l *lines) wake(environment string, n int, bound uint64) {
