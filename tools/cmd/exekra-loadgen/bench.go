@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"time"
 
 	"github.com/exekra/hub/tools/internal/hubclient"
@@ -22,15 +21,14 @@ func measureClosed(ctx context.Context, o options, op string, call func(context.
 		loadgen.ClosedLoop(ctx, op, o.concurrency, o.warmup, call)
 	}
 	urls := metricsURLs(o.metrics)
-	before, errBefore := loadgen.CPUSeconds(http.DefaultClient, urls)
+	spent := loadgen.StartCPU(urls)
 	res := loadgen.ClosedLoop(ctx, op, o.concurrency, o.measure, call)
-	after, errAfter := loadgen.CPUSeconds(http.DefaultClient, urls)
+	seconds, err := spent()
 	if ctx.Err() != nil {
 		return loadgen.BenchRow{}, fmt.Errorf("%s: %w", op, ctx.Err())
 	}
-	if ok := res.Requests - res.Errors; ok > 0 && len(urls) > 0 && errBefore == nil && errAfter == nil {
-		res.HubCPU = after - before
-		res.CPUPer1000 = res.HubCPU * 1e6 / float64(ok)
+	if len(urls) > 0 && err == nil {
+		res.HubCPU, res.CPUPer1000 = seconds, loadgen.PerThousand(seconds, res.Requests-res.Errors)
 	}
 	return loadgen.BenchRowOf(res, closedLoad(o.concurrency), true), nil
 }
@@ -121,13 +119,9 @@ func settle(ctx context.Context, stdout io.Writer, o options) {
 	urls := metricsURLs(o.metrics)
 	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
-		before, err := loadgen.CPUSeconds(http.DefaultClient, urls)
-		if err != nil {
-			return
-		}
+		spent := loadgen.StartCPU(urls)
 		time.Sleep(2 * time.Second)
-		after, err := loadgen.CPUSeconds(http.DefaultClient, urls)
-		if err != nil || (after-before)/2 < 0.1 {
+		if seconds, err := spent(); err != nil || seconds/2 < 0.1 {
 			return
 		}
 	}
@@ -147,9 +141,7 @@ func heartbeatRow(r loadgen.Result, o options) loadgen.BenchRow {
 func jobRows(rep loadgen.JobsReport) []loadgen.BenchRow {
 	p, t := rep.Pickup, rep.Throughput
 	pickup := loadgen.BenchRowOf(p.Pickup, fmt.Sprintf("open %.0f/s", 1/p.Every.Seconds()), false)
-	if n := p.Pickup.Requests - p.Pickup.Errors; n > 0 {
-		pickup.HubCPU = p.HubCPU * 1e6 / float64(n)
-	}
+	pickup.HubCPU = loadgen.PerThousand(p.HubCPU, p.Pickup.Requests-p.Pickup.Errors)
 	create := loadgen.BenchRowOf(t.Create, closedLoad(t.Clients), true)
 	create.Operation, create.PerSecond = "job-create", t.CreatesPerSecond
 	e2e := loadgen.BenchRowOf(t.Turnaround, closedLoad(t.Clients), true)

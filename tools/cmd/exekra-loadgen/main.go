@@ -205,20 +205,22 @@ func measureHeartbeats(ctx context.Context, api *hubclient.Client, o options) (l
 	go func() { fleet.Run(fctx, nil); close(fleetDone) }()
 	defer func() { stopFleet(); <-fleetDone }()
 
-	urls := metricsURLs(o.metrics)
 	// One interval of warm-up (TLS handshakes, first heartbeats), not measured.
 	loadgen.Heartbeats(ctx, nil, o.hub, sims, o.interval, o.interval)
-	peak := watchMemory(ctx, o.hubPID)
-	waitingMin := watchWaiting(ctx, fleet)
-	before, _ := loadgen.CPUSeconds(http.DefaultClient, urls)
+	var peak map[string]int64  // the Hub's memory at its peak, by program
+	fewest := int64(len(sims)) // claims open at once
+	stopSampling := everySecond(ctx, func() {
+		if m, err := loadgen.TreeMemory(o.hubPID); o.hubPID > 0 && err == nil && loadgen.Total(m) > loadgen.Total(peak) {
+			peak = m
+		}
+		fewest = min(fewest, int64(fleet.Waiting()))
+	})
+	spent := loadgen.StartCPU(metricsURLs(o.metrics))
 	res := loadgen.Heartbeats(ctx, nil, o.hub, sims, o.interval, o.duration)
-	after, _ := loadgen.CPUSeconds(http.DefaultClient, urls)
-	res.HubCPU = after - before
-	if res.Requests > 0 {
-		res.CPUPer1000 = res.HubCPU * 1000 / float64(res.Requests) * 1000
-	}
-	res.HubMemoryBy, res.ClaimsOpenMin = peak(), waitingMin()
-	res.HubMemory = loadgen.Total(res.HubMemoryBy)
+	seconds, _ := spent()
+	stopSampling()
+	res.HubCPU, res.CPUPer1000 = seconds, loadgen.PerThousand(seconds, res.Requests-res.Errors)
+	res.HubMemoryBy, res.HubMemory, res.ClaimsOpenMin = peak, loadgen.Total(peak), fewest
 	for _, reasons := range claimErrs.Snapshot() {
 		for _, n := range reasons {
 			res.ClaimErrors += n
@@ -230,51 +232,25 @@ func measureHeartbeats(ctx context.Context, api *hubclient.Client, o options) (l
 // agentClaimWait is the agent's own long-poll wait.
 const agentClaimWait = 30 * time.Second
 
-// watchMemory samples the memory of the Hub's process tree every second
-// until the returned function is called, which returns it at its peak (nil
-// without --hub-pid, or when it cannot be read).
-func watchMemory(ctx context.Context, pid int) func() map[string]int64 {
-	ctx, stop := context.WithCancel(ctx)
-	done := make(chan map[string]int64, 1)
+// everySecond calls sample at once and then every second until the
+// returned function is called, which returns after the last call.
+func everySecond(ctx context.Context, sample func()) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
 	go func() {
-		var peak map[string]int64
+		defer close(done)
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
 		for {
-			if m, err := loadgen.TreeMemory(pid); pid > 0 && err == nil && loadgen.Total(m) > loadgen.Total(peak) {
-				peak = m
-			}
+			sample()
 			select {
 			case <-ctx.Done():
-				done <- peak
 				return
 			case <-t.C:
 			}
 		}
 	}()
-	return func() map[string]int64 { stop(); return <-done }
-}
-
-// watchWaiting samples how many claims are open every second until the
-// returned function is called, which returns the fewest seen.
-func watchWaiting(ctx context.Context, f *loadgen.Fleet) func() int64 {
-	ctx, stop := context.WithCancel(ctx)
-	done := make(chan int64, 1)
-	go func() {
-		fewest := int64(f.Waiting())
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				done <- fewest
-				return
-			case <-t.C:
-				fewest = min(fewest, int64(f.Waiting()))
-			}
-		}
-	}()
-	return func() int64 { stop(); return <-done }
+	return func() { cancel(); <-done }
 }
 
 func runJobs(ctx context.Context, stdout io.Writer, api *hubclient.Client, o options) error {

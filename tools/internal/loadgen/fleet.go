@@ -59,7 +59,7 @@ func (f *Fleet) Run(ctx context.Context, stop <-chan struct{}) {
 	f.mu.Unlock()
 	var wg sync.WaitGroup
 	for i, r := range f.Runners {
-		offset := time.Duration(int64(f.Stagger) * int64(i) / int64(len(f.Runners)))
+		offset := spread(i, len(f.Runners), f.Stagger)
 		wg.Go(func() {
 			pause(ctx, offset)
 			f.loop(ctx, stop, r)

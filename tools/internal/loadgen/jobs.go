@@ -225,9 +225,7 @@ func measureThroughput(ctx context.Context, cfg JobsConfig) (ThroughputReport, [
 	}
 	rep.JobsPerSecond = perSecond(rep.Finished, first, lastDone)
 	rep.CreatesPerSecond = perSecond(rep.Created, first, lastGot)
-	if rep.Finished > 0 {
-		rep.CPUPer1000 = rep.HubCPU * 1e6 / float64(rep.Finished)
-	}
+	rep.CPUPer1000 = PerThousand(rep.HubCPU, rep.Finished)
 	rep.Create = summarize("create", create, failed, took)
 	rep.Turnaround = summarize("turnaround", turnaround, len(made)-len(turnaround), took)
 	return rep, ids
@@ -264,14 +262,13 @@ func waitFinished(ctx context.Context, f *Fleet, ids []string, idle time.Duratio
 // it returns gives the seconds spent since (0 without metrics URLs). A
 // failed scrape is counted in errs under "metrics".
 func hubCPU(urls []string, errs *Errors) func() float64 {
-	before, err := CPUSeconds(http.DefaultClient, urls)
+	spent := StartCPU(urls)
 	return func() float64 {
-		after, err2 := CPUSeconds(http.DefaultClient, urls)
-		if err != nil || err2 != nil {
+		seconds, err := spent()
+		if err != nil {
 			errs.Add("metrics", "network")
-			return 0
 		}
-		return after - before
+		return seconds
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -64,7 +65,7 @@ func Heartbeats(ctx context.Context, client *http.Client, hub string, runners []
 	var wg sync.WaitGroup
 	start := time.Now()
 	for i, r := range runners {
-		offset := time.Duration(int64(interval) * int64(i) / int64(len(runners)))
+		offset := spread(i, len(runners), interval)
 		wg.Go(func() {
 			select {
 			case <-ctx.Done():
@@ -128,6 +129,34 @@ func summarize(op string, lat []time.Duration, errors int, took time.Duration) R
 		r.Max = lat[len(lat)-1]
 	}
 	return r
+}
+
+// StartCPU starts measuring the CPU the Hub's processes spend (their
+// process_cpu_seconds_total at urls); the function it returns gives the
+// seconds spent since.
+func StartCPU(urls []string) func() (float64, error) {
+	before, err := CPUSeconds(http.DefaultClient, urls)
+	return func() (float64, error) {
+		after, err2 := CPUSeconds(http.DefaultClient, urls)
+		if err := errors.Join(err, err2); err != nil {
+			return 0, err
+		}
+		return after - before, nil
+	}
+}
+
+// PerThousand is CPU seconds spent on n operations as CPU-ms per 1,000 of
+// them (0 without operations).
+func PerThousand(seconds float64, n int) float64 {
+	if n <= 0 {
+		return 0
+	}
+	return seconds * 1e6 / float64(n)
+}
+
+// spread is the offset of the i-th of n things spread evenly over span.
+func spread(i, n int, span time.Duration) time.Duration {
+	return time.Duration(int64(span) * int64(i) / int64(n))
 }
 
 // CPUSeconds sums process_cpu_seconds_total over the given /metrics URLs.

@@ -144,3 +144,12 @@ func TestNoopPackageIsValid(t *testing.T) {
 		t.Fatalf("manifest = %+v", m)
 	}
 }
+
+func TestPerThousand(t *testing.T) {
+	if got := PerThousand(2.5, 1000); got != 2500 {
+		t.Fatalf("2.5 CPU-s over 1,000 operations = %v ms per 1,000, want 2500", got)
+	}
+	if got := PerThousand(1, 0); got != 0 {
+		t.Fatalf("without operations = %v, want 0", got)
+	}
+}
