@@ -25,27 +25,35 @@ const maxSessions = 100_000
 // end when the NATS connection was interrupted (announcements may have been
 // missed meanwhile). Only valid sessions are remembered.
 type Sessions struct {
-	nc  *nats.Conn
 	ttl time.Duration
 	now func() time.Time
 
 	mu      sync.Mutex
 	entries map[[sha256.Size]byte]cachedSession
-	changes uint64 // announcements heard
+	changes uint64 // announcements and connection changes seen
 }
 
 // Stamp is when identity was asked, as Put needs to know it.
-type Stamp struct{ reconnects, changes uint64 }
+type Stamp uint64
 
 type cachedSession struct {
-	principal  identity.Principal
-	until      time.Time
-	reconnects uint64 // the connection's count when identity answered
+	principal identity.Principal
+	until     time.Time
 }
 
-// NewSessions subscribes to identity's announcements on nc.
+// NewSessions subscribes to identity's announcements on nc and forgets
+// everything whenever nc loses or regains its server, until nc is closed.
 func NewSessions(nc *nats.Conn, ttl time.Duration) (*Sessions, error) {
-	s := &Sessions{nc: nc, ttl: ttl, now: time.Now, entries: map[[sha256.Size]byte]cachedSession{}}
+	s := &Sessions{ttl: ttl, now: time.Now, entries: map[[sha256.Size]byte]cachedSession{}}
+	status := nc.StatusChanged(nats.DISCONNECTED, nats.RECONNECTING, nats.CONNECTED, nats.CLOSED)
+	go func() {
+		for st := range status {
+			s.forget(func(cachedSession) bool { return true })
+			if st == nats.CLOSED {
+				return
+			}
+		}
+	}()
 	if _, err := nc.Subscribe(identity.SubjectSessionsChanged, s.changed); err != nil {
 		return nil, fmt.Errorf("subscribe to %s: %w", identity.SubjectSessionsChanged, err)
 	}
@@ -79,14 +87,14 @@ func (s *Sessions) forget(match func(cachedSession) bool) {
 // Get returns what identity said of token within the TTL, if it still holds.
 func (s *Sessions) Get(token string) (identity.Principal, bool) {
 	key := sha256.Sum256([]byte(token))
-	now, reconnects := s.now(), s.nc.Stats().Reconnects
+	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.entries[key]
 	if !ok {
 		return identity.Principal{}, false
 	}
-	if !now.Before(e.until) || e.reconnects != reconnects {
+	if !now.Before(e.until) {
 		delete(s.entries, key)
 		return identity.Principal{}, false
 	}
@@ -95,10 +103,9 @@ func (s *Sessions) Get(token string) (identity.Principal, bool) {
 
 // Stamp is taken before identity is asked.
 func (s *Sessions) Stamp() Stamp {
-	reconnects := s.nc.Stats().Reconnects
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Stamp{reconnects: reconnects, changes: s.changes}
+	return Stamp(s.changes)
 }
 
 // Put remembers identity's answer for token, asked at stamp. An answer is
@@ -106,18 +113,17 @@ func (s *Sessions) Stamp() Stamp {
 // interrupted while identity was asked: it may predate the change.
 func (s *Sessions) Put(token string, p identity.Principal, stamp Stamp) {
 	key := sha256.Sum256([]byte(token))
-	now, reconnects := s.now(), s.nc.Stats().Reconnects
-	until := now.Add(s.ttl)
+	until := s.now().Add(s.ttl)
 	if p.ExpiresAt.Before(until) {
 		until = p.ExpiresAt
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if stamp.changes != s.changes || stamp.reconnects != reconnects {
+	if uint64(stamp) != s.changes {
 		return
 	}
 	if len(s.entries) >= maxSessions {
 		clear(s.entries)
 	}
-	s.entries[key] = cachedSession{principal: p, until: until, reconnects: reconnects}
+	s.entries[key] = cachedSession{principal: p, until: until}
 }

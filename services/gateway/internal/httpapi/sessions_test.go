@@ -27,11 +27,11 @@ func TestSessions(t *testing.T) {
 	// announce publishes data and waits until the cache has heard it.
 	announce := func(t *testing.T, data string) {
 		t.Helper()
-		before := s.Stamp().changes
+		before := uint64(s.Stamp())
 		if err := announcer.Publish(identity.SubjectSessionsChanged, []byte(data)); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, func() bool { return s.Stamp().changes > before })
+		waitFor(t, func() bool { return uint64(s.Stamp()) > before })
 	}
 	changed := func(t *testing.T, userID string) {
 		t.Helper()
@@ -88,6 +88,7 @@ func TestSessions(t *testing.T) {
 	})
 	t.Run("an interrupted connection drops everything", func(t *testing.T) {
 		s.Put("tok-h", principal("u2", later), s.Stamp())
+		raced := s.Stamp() // identity asked before the interruption, answered after
 		id, err := nc.GetClientID()
 		if err != nil {
 			t.Fatal(err)
@@ -102,8 +103,14 @@ func TestSessions(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("no reconnect")
 		}
+		// Lost (RECONNECTING) and regained (CONNECTED): both are heard.
+		waitFor(t, func() bool { return uint64(s.Stamp()) >= uint64(raced)+2 })
 		if _, ok := s.Get("tok-h"); ok {
 			t.Fatal("remembered across an interruption")
+		}
+		s.Put("tok-r", principal("u2", later), raced)
+		if _, ok := s.Get("tok-r"); ok {
+			t.Fatal("an answer asked for before the interruption was remembered")
 		}
 		s.Put("tok-h", principal("u2", later), s.Stamp())
 		if _, ok := s.Get("tok-h"); !ok {
