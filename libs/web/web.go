@@ -134,6 +134,23 @@ func BodyLimit(log *slog.Logger, max int64) gin.HandlerFunc {
 	}
 }
 
+// RemoveFormFiles removes the temp files of a multipart form parsed while the
+// request was handled. net/http removes them only for the *http.Request it
+// passed in, while middleware hands the handlers copies (WithContext) whose
+// parsed form it never sees: without this, a large upload stays on disk for good.
+func RemoveFormFiles(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			if f := c.Request.MultipartForm; f != nil {
+				if err := f.RemoveAll(); err != nil {
+					log.WarnContext(c.Request.Context(), "remove multipart temp files", "route", route(c), "err", err)
+				}
+			}
+		}()
+		c.Next()
+	}
+}
+
 // SecurityHeaders sets the headers every response carries.
 func SecurityHeaders(https bool) gin.HandlerFunc {
 	return func(c *gin.Context) {

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -371,5 +373,30 @@ func TestAccessLogWritesOneLinePerRequest(t *testing.T) {
 	}
 	if rec["route"] != "/x/:id" || rec["status"] != float64(204) || rec["method"] != "GET" {
 		t.Fatalf("log line = %v", rec)
+	}
+}
+
+func TestRemoveFormFilesRemovesWhatACopyParsed(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	e := gin.New()
+	e.Use(web.RemoveFormFiles(slog.New(slog.DiscardHandler)))
+	e.POST("/upload", func(c *gin.Context) {
+		c.Request = c.Request.WithContext(c.Request.Context()) // what middleware does
+		if err := c.Request.ParseMultipartForm(1 << 10); err != nil {
+			t.Errorf("parse: %v", err)
+		}
+		c.Status(http.StatusNoContent)
+	})
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	part, _ := mw.CreateFormFile("f", "f.bin")
+	part.Write(make([]byte, 16<<10)) // over the 1 KiB kept in memory: spilled to a file
+	mw.Close()
+	r := httptest.NewRequest(http.MethodPost, "/upload", &body)
+	r.Header.Set("Content-Type", mw.FormDataContentType())
+	e.ServeHTTP(httptest.NewRecorder(), r)
+	if entries, _ := os.ReadDir(tmp); len(entries) != 0 {
+		t.Fatalf("temp files left after the request: %v", entries)
 	}
 }

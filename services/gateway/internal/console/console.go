@@ -126,7 +126,9 @@ func (con *Console) Mount(e *gin.Engine) error {
 	e.StaticFS("/static", http.FS(static))
 	con.table = con.routes()
 	for _, r := range con.table {
-		e.Handle(r.method, r.path, con.csrf(), con.guard(r.access), r.handle)
+		// The guard and the CSRF check come before any handler reads the
+		// form, and the guard before the CSRF check, which reads it.
+		e.Handle(r.method, r.path, con.limitBody, con.guard(r.access), con.csrf(), r.handle)
 	}
 	return nil
 }

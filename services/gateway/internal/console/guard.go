@@ -78,7 +78,8 @@ func newToken() string {
 
 // csrf is the double-submit check: a GET makes sure the browser holds a CSRF
 // cookie, and every other method must send the cookie's value in the form
-// field csrf.
+// field csrf. The form is read only once the cheap checks have passed (the
+// page's guard ran before, the cookie is here), and only as urlencoded.
 func (con *Console) csrf() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		ck, _ := c.Cookie(CSRFCookie)
@@ -87,17 +88,31 @@ func (con *Console) csrf() gin.HandlerFunc {
 			c.Next()
 			return
 		}
-		if ck == "" || subtle.ConstantTimeCompare([]byte(c.PostForm(CSRFField)), []byte(ck)) != 1 {
+		if ck == "" {
+			con.formExpired(c, ck)
+			return
+		}
+		if err := readForm(c); err != nil {
 			c.Set(csrfKey, issueCSRF(c, ck))
-			con.show(c, http.StatusForbidden, "error", page{Title: "Form expired",
-				Error: "This form has expired or did not come from this console; reload the page and try again.",
-				Data:  errorData{Code: "permission_denied"}})
-			c.Abort()
+			con.refuseForm(c, err)
+			return
+		}
+		if subtle.ConstantTimeCompare([]byte(c.PostForm(CSRFField)), []byte(ck)) != 1 {
+			con.formExpired(c, ck)
 			return
 		}
 		c.Set(csrfKey, ck)
 		c.Next()
 	}
+}
+
+// formExpired refuses a form whose CSRF token is missing or wrong.
+func (con *Console) formExpired(c *gin.Context, have string) {
+	c.Set(csrfKey, issueCSRF(c, have))
+	con.show(c, http.StatusForbidden, "error", page{Title: "Form expired",
+		Error: "This form has expired or did not come from this console; reload the page and try again.",
+		Data:  errorData{Code: "permission_denied"}})
+	c.Abort()
 }
 
 // issueCSRF keeps a well-formed CSRF cookie and replaces anything else.

@@ -56,7 +56,7 @@ func (s *Server) Engine(mount func(*gin.Engine)) (*gin.Engine, error) {
 	if err := e.SetTrustedProxies(s.TrustedProxies); err != nil {
 		return nil, err
 	}
-	e.Use(web.Recover(s.Log), web.Caller(), web.Metrics(s.Metrics), web.AccessLog(s.Log),
+	e.Use(web.Recover(s.Log), web.RemoveFormFiles(s.Log), web.Caller(), web.Metrics(s.Metrics), web.AccessLog(s.Log),
 		web.SecurityHeaders(s.HTTPS), s.Authenticate())
 	routes := s.Routes()
 	doc := OpenAPI(routes)
