@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/exekra/hub/services/gateway/internal/console"
+	"github.com/exekra/hub/services/gateway/internal/websession"
 )
 
 // countingReader counts what the server read of a request body.
@@ -74,7 +75,7 @@ func TestOversizedFormsAreRefusedUnread(t *testing.T) {
 				r.ContentLength = -1
 			}
 			if tt.csrf {
-				r.AddCookie(&http.Cookie{Name: console.CSRFCookie, Value: csrfToken})
+				r.AddCookie(&http.Cookie{Name: websession.CSRFCookie, Value: csrfToken})
 			}
 			w := h.serve(r)
 			if w.Code != tt.code {
@@ -87,18 +88,18 @@ func TestOversizedFormsAreRefusedUnread(t *testing.T) {
 		})
 	}
 	t.Run("a urlencoded form over the limit is 413 with a clear page", func(t *testing.T) {
-		form := url.Values{"email": {adminUser.Email}, "password": {strings.Repeat("p", size)}, console.CSRFField: {csrfToken}}
+		form := url.Values{"email": {adminUser.Email}, "password": {strings.Repeat("p", size)}, websession.CSRFField: {csrfToken}}
 		body := &countingReader{r: strings.NewReader(form.Encode())}
 		r := httptest.NewRequest(http.MethodPost, "/login", body)
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		r.ContentLength = -1
-		r.AddCookie(&http.Cookie{Name: console.CSRFCookie, Value: csrfToken})
+		r.AddCookie(&http.Cookie{Name: websession.CSRFCookie, Value: csrfToken})
 		w := h.serve(r)
 		wantPage(t, w, http.StatusRequestEntityTooLarge, "too large")
 		if n := body.n.Load(); n > readAtMost {
 			t.Errorf("the server read %d bytes of the body, want at most %d", n, readAtMost)
 		}
-		if cookie(w, console.SessionCookie) != nil {
+		if cookie(w, websession.SessionCookie) != nil {
 			t.Fatal("signed in from an oversized form")
 		}
 	})

@@ -26,15 +26,6 @@ var templateFiles embed.FS
 //go:embed static
 var staticFiles embed.FS
 
-// Names the console shares with the gateway's API (httpapi), which reads the
-// same cookies; a test checks that the two stay equal. They are not imported
-// from httpapi because httpapi's own tests import this package.
-const (
-	SessionCookie = "exekra_session"
-	CSRFCookie    = "exekra_csrf"
-	CSRFField     = "csrf" // the form field that double-submits the CSRF cookie
-)
-
 // SetupState tells where the installation stands.
 type SetupState struct {
 	Licensed     bool
@@ -128,7 +119,7 @@ func (con *Console) Mount(e *gin.Engine) error {
 	for _, r := range con.table {
 		// The guard and the CSRF check come before any handler reads the
 		// form, and the guard before the CSRF check, which reads it.
-		e.Handle(r.method, r.path, con.limitBody, con.guard(r.access), con.csrf(), r.handle)
+		e.Handle(r.method, r.path, con.limitBody, con.guard(r.access), con.csrf, r.handle)
 	}
 	return nil
 }

@@ -1,16 +1,13 @@
 package console
 
 import (
-	"crypto/rand"
-	"crypto/subtle"
-	"encoding/base64"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/exekra/hub/libs/contract/identity"
+	"github.com/exekra/hub/services/gateway/internal/websession"
 	"github.com/gin-gonic/gin"
 )
 
@@ -67,77 +64,51 @@ func safeNext(raw string) string {
 
 const csrfKey = "console.csrf"
 
-// tokenShape is what newToken makes: 32 random bytes, base64url without padding.
-var tokenShape = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
-
-func newToken() string {
-	b := make([]byte, 32)
-	rand.Read(b) // never fails (crypto/rand)
-	return base64.RawURLEncoding.EncodeToString(b)
+// csrfToken is the CSRF token the page answering c puts in its forms: bound
+// to the browser's session, or before sign-in to its pre-session secret,
+// which a browser that holds none is given here.
+func csrfToken(c *gin.Context) string {
+	if tok := c.GetString(csrfKey); tok != "" {
+		return tok
+	}
+	secret := websession.Secret(c.Request)
+	if secret == "" {
+		secret = websession.NewSecret()
+		websession.SetCookie(c.Writer, websession.CSRFCookie, secret, time.Time{})
+	}
+	tok := websession.Token(secret)
+	c.Set(csrfKey, tok)
+	return tok
 }
 
-// csrf is the double-submit check: a GET makes sure the browser holds a CSRF
-// cookie, and every other method must send the cookie's value in the form
-// field csrf. The form is read only once the cheap checks have passed (the
-// page's guard ran before, the cookie is here), and only as urlencoded.
-func (con *Console) csrf() gin.HandlerFunc {
-	return func(c *gin.Context) {
-		ck, _ := c.Cookie(CSRFCookie)
-		if c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead {
-			c.Set(csrfKey, issueCSRF(c, ck))
-			c.Next()
-			return
-		}
-		if ck == "" {
-			con.formExpired(c, ck)
-			return
-		}
-		if err := readForm(c); err != nil {
-			c.Set(csrfKey, issueCSRF(c, ck))
-			con.refuseForm(c, err)
-			return
-		}
-		if subtle.ConstantTimeCompare([]byte(c.PostForm(CSRFField)), []byte(ck)) != 1 {
-			con.formExpired(c, ck)
-			return
-		}
-		c.Set(csrfKey, ck)
+// csrf lets a form through when its field csrf holds the token bound to the
+// browser's session (or pre-session secret). The body is read only once the
+// cheap checks have passed: the page's guard ran before, and a browser that
+// holds no secret is refused unread.
+func (con *Console) csrf(c *gin.Context) {
+	if c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead {
 		c.Next()
+		return
 	}
+	if websession.Secret(c.Request) == "" {
+		con.formExpired(c)
+		return
+	}
+	if err := readForm(c); err != nil {
+		con.refuseForm(c, err)
+		return
+	}
+	if !websession.Valid(c.Request, c.Request.PostForm.Get(websession.CSRFField)) {
+		con.formExpired(c)
+		return
+	}
+	c.Next()
 }
 
 // formExpired refuses a form whose CSRF token is missing or wrong.
-func (con *Console) formExpired(c *gin.Context, have string) {
-	c.Set(csrfKey, issueCSRF(c, have))
+func (con *Console) formExpired(c *gin.Context) {
 	con.show(c, http.StatusForbidden, "error", page{Title: "Form expired",
 		Error: "This form has expired or did not come from this console; reload the page and try again.",
 		Data:  errorData{Code: "permission_denied"}})
 	c.Abort()
-}
-
-// issueCSRF keeps a well-formed CSRF cookie and replaces anything else.
-func issueCSRF(c *gin.Context, have string) string {
-	if tokenShape.MatchString(have) {
-		return have
-	}
-	tok := newToken()
-	setCookie(c, CSRFCookie, tok, time.Time{})
-	return tok
-}
-
-// setCookie sets a console cookie: HttpOnly, SameSite=Strict, whole site, and
-// Secure when the request came over TLS. A zero expires makes a session cookie.
-func setCookie(c *gin.Context, name, value string, expires time.Time) {
-	http.SetCookie(c.Writer, &http.Cookie{
-		Name: name, Value: value, Path: "/", Expires: expires,
-		HttpOnly: true, Secure: c.Request.TLS != nil, SameSite: http.SameSiteStrictMode,
-	})
-}
-
-// clearCookie tells the browser to drop a console cookie.
-func clearCookie(c *gin.Context, name string) {
-	http.SetCookie(c.Writer, &http.Cookie{
-		Name: name, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, Secure: c.Request.TLS != nil, SameSite: http.SameSiteStrictMode,
-	})
 }

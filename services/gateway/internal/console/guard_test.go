@@ -2,19 +2,14 @@ package console_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/exekra/hub/services/gateway/internal/console"
-	"github.com/exekra/hub/services/gateway/internal/httpapi"
+	"github.com/exekra/hub/services/gateway/internal/websession"
 )
-
-func TestCookieNamesMatchTheAPI(t *testing.T) {
-	if console.SessionCookie != httpapi.SessionCookie || console.CSRFCookie != httpapi.CSRFCookie {
-		t.Fatalf("console cookies %q/%q, API cookies %q/%q", console.SessionCookie, console.CSRFCookie, httpapi.SessionCookie, httpapi.CSRFCookie)
-	}
-}
 
 func TestPageGuard(t *testing.T) {
 	h := newHub(t, true)
@@ -84,27 +79,30 @@ func TestMenuFollowsTheRole(t *testing.T) {
 
 func TestCSRFCookie(t *testing.T) {
 	h := newHub(t, true)
-	t.Run("a page sets the cookie and puts it in every form", func(t *testing.T) {
+	t.Run("a page sets the pre-session cookie and puts its token in every form", func(t *testing.T) {
 		w := h.get("/login", "")
-		ck := cookie(w, console.CSRFCookie)
-		if ck == nil || len(ck.Value) != 43 || !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode || ck.Path != "/" || ck.Secure {
+		ck := cookie(w, websession.CSRFCookie)
+		if ck == nil || len(ck.Value) != 43 || !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode || ck.Path != "/" || !ck.Secure {
 			t.Fatalf("CSRF cookie = %+v", ck)
 		}
-		wantPage(t, w, http.StatusOK, `name="csrf" value="`+ck.Value+`"`)
-	})
-	t.Run("the cookie is Secure over TLS", func(t *testing.T) {
-		if ck := cookie(h.serve(overTLS(request(http.MethodGet, "/login", nil, ""))), console.CSRFCookie); ck == nil || !ck.Secure {
-			t.Fatalf("CSRF cookie over TLS = %+v", ck)
-		}
+		wantPage(t, w, http.StatusOK, `name="csrf" value="`+websession.Token(ck.Value)+`"`)
+		wantNot(t, w, `value="`+ck.Value+`"`)
 	})
 	t.Run("a page keeps an existing cookie", func(t *testing.T) {
 		r := request(http.MethodGet, "/login", nil, "")
-		r.AddCookie(&http.Cookie{Name: console.CSRFCookie, Value: csrfToken})
+		r.AddCookie(&http.Cookie{Name: websession.CSRFCookie, Value: csrfToken})
 		w := h.serve(r)
-		if cookie(w, console.CSRFCookie) != nil {
+		if cookie(w, websession.CSRFCookie) != nil {
 			t.Fatal("the cookie was replaced")
 		}
-		wantPage(t, w, http.StatusOK, `value="`+csrfToken+`"`)
+		wantPage(t, w, http.StatusOK, `value="`+websession.Token(csrfToken)+`"`)
+	})
+	t.Run("a signed-in page's forms are bound to the session", func(t *testing.T) {
+		w := h.get("/", adminToken)
+		wantPage(t, w, http.StatusOK, `name="csrf" value="`+websession.Token(adminToken)+`"`)
+		if cookie(w, websession.CSRFCookie) != nil {
+			t.Fatal("a signed-in page set a pre-session cookie")
+		}
 	})
 }
 
@@ -114,24 +112,24 @@ func TestCSRFRefusesForgedForms(t *testing.T) {
 	refused := map[string]func() *http.Request{
 		"a form without the cookie": func() *http.Request {
 			f := form()
-			f.Set("csrf", csrfToken)
+			f.Set("csrf", websession.Token(csrfToken))
 			return request(http.MethodPost, "/login", f, "")
 		},
 		"a form without the field": func() *http.Request {
 			r := request(http.MethodPost, "/login", form(), "")
-			r.AddCookie(&http.Cookie{Name: console.CSRFCookie, Value: csrfToken})
+			r.AddCookie(&http.Cookie{Name: websession.CSRFCookie, Value: csrfToken})
 			return r
 		},
 		"a form with a wrong field": func() *http.Request {
 			f := form()
 			f.Set("csrf", strings.Repeat("x", 43))
 			r := request(http.MethodPost, "/login", f, "")
-			r.AddCookie(&http.Cookie{Name: console.CSRFCookie, Value: csrfToken})
+			r.AddCookie(&http.Cookie{Name: websession.CSRFCookie, Value: csrfToken})
 			return r
 		},
 		"a signed-in admin's form with a wrong field": func() *http.Request {
 			r := request(http.MethodPost, "/users", url.Values{"email": {"x@example.com"}, "csrf": {"nope"}}, adminToken)
-			r.AddCookie(&http.Cookie{Name: console.CSRFCookie, Value: csrfToken})
+			r.AddCookie(&http.Cookie{Name: websession.CSRFCookie, Value: csrfToken})
 			return r
 		},
 	}
@@ -139,7 +137,7 @@ func TestCSRFRefusesForgedForms(t *testing.T) {
 		t.Run(name+" is refused", func(t *testing.T) {
 			w := h.serve(build())
 			wantPage(t, w, http.StatusForbidden, "This form has expired")
-			if cookie(w, console.SessionCookie) != nil {
+			if cookie(w, websession.SessionCookie) != nil {
 				t.Fatal("signed in despite the CSRF failure")
 			}
 		})
@@ -147,4 +145,115 @@ func TestCSRFRefusesForgedForms(t *testing.T) {
 	t.Run("a form with the matching field passes", func(t *testing.T) {
 		wantRedirect(t, h.post("/login", "", form()), "/")
 	})
+}
+
+// TestCSRFTokenIsBoundToTheSession: a cookie and field pair an attacker chose
+// (any equal pair passed the double-submit check) created an ADMIN from a
+// same-site origin that can set cookies.
+func TestCSRFTokenIsBoundToTheSession(t *testing.T) {
+	h := newHub(t, true)
+	const chosen = "YXR0YWNrZXItY2hvc2VuLWNzcmYtdG9rZW4tdmFsdWU" // well-formed, the attacker's own
+	evil := url.Values{"email": {"evil@example.com"}, "name": {"Evil"}, "role": {"ADMIN"}, "password": {password}, websession.CSRFField: {chosen}}
+	t.Run("an attacker-chosen pair with an ADMIN's session is refused", func(t *testing.T) {
+		r := request(http.MethodPost, "/users", evil, adminToken)
+		r.AddCookie(&http.Cookie{Name: websession.CSRFCookie, Value: chosen})
+		wantPage(t, h.serve(r), http.StatusForbidden, "This form has expired")
+		h.fake.with(func(f *fakeHub) {
+			for _, u := range f.users {
+				if u.Email == "evil@example.com" {
+					t.Fatal("the attacker's ADMIN was created")
+				}
+			}
+		})
+	})
+	t.Run("an attacker-chosen pair before sign-in is refused", func(t *testing.T) {
+		r := request(http.MethodPost, "/login", url.Values{"email": {adminUser.Email}, "password": {password}, websession.CSRFField: {chosen}}, "")
+		r.AddCookie(&http.Cookie{Name: websession.CSRFCookie, Value: chosen})
+		w := h.serve(r)
+		wantPage(t, w, http.StatusForbidden, "This form has expired")
+		if cookie(w, websession.SessionCookie) != nil {
+			t.Fatal("signed in with an attacker-chosen pair")
+		}
+	})
+	t.Run("the token of one session does not pass for another", func(t *testing.T) {
+		page := h.get("/", devToken)
+		devCSRF := formToken(t, page)
+		r := request(http.MethodPost, "/users", url.Values{"email": {"evil@example.com"}, "role": {"ADMIN"}, websession.CSRFField: {devCSRF}}, adminToken)
+		for _, ck := range page.Result().Cookies() {
+			r.AddCookie(ck)
+		}
+		wantPage(t, h.serve(r), http.StatusForbidden, "This form has expired")
+	})
+}
+
+// TestCookiesAreHostOnly: the session and CSRF cookies carry the __Host-
+// prefix, so no other host (a sibling sub-domain) can plant or overwrite them.
+func TestCookiesAreHostOnly(t *testing.T) {
+	h := newHub(t, true)
+	host := func(t *testing.T, ck *http.Cookie) {
+		t.Helper()
+		if ck == nil || !strings.HasPrefix(ck.Name, "__Host-") || !ck.Secure || ck.Path != "/" || ck.Domain != "" ||
+			!ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode {
+			t.Fatalf("cookie = %+v, want __Host-, Secure, Path=/, no Domain, HttpOnly, SameSite=Strict", ck)
+		}
+	}
+	page := h.get("/login", "")
+	host(t, cookie(page, websession.CSRFCookie))
+	r := request(http.MethodPost, "/login", url.Values{"email": {adminUser.Email}, "password": {password}, websession.CSRFField: {formToken(t, page)}}, "")
+	for _, ck := range page.Result().Cookies() {
+		r.AddCookie(ck)
+	}
+	w := h.serve(r)
+	wantRedirect(t, w, "/")
+	host(t, cookie(w, websession.SessionCookie))
+}
+
+// TestConsoleFlowWithRenderedTokens signs in, acts and signs out with nothing
+// but what the pages handed out: cookies and the forms' csrf fields.
+func TestConsoleFlowWithRenderedTokens(t *testing.T) {
+	h := newHub(t, true)
+	jar := map[string]*http.Cookie{}
+	send := func(method, path string, form url.Values, refer *httptest.ResponseRecorder) *httptest.ResponseRecorder {
+		t.Helper()
+		if refer != nil {
+			form.Set(websession.CSRFField, formToken(t, refer))
+		}
+		r := request(method, path, form, "")
+		for _, ck := range jar {
+			r.AddCookie(ck)
+		}
+		w := h.serve(r)
+		for _, ck := range w.Result().Cookies() {
+			if ck.MaxAge < 0 {
+				delete(jar, ck.Name)
+			} else {
+				jar[ck.Name] = ck
+			}
+		}
+		return w
+	}
+	login := send(http.MethodGet, "/login", nil, nil)
+	wantRedirect(t, send(http.MethodPost, "/login", url.Values{"email": {adminUser.Email}, "password": {password}}, login), "/")
+	users := send(http.MethodGet, "/users", nil, nil)
+	wantPage(t, users, http.StatusOK)
+	wantRedirect(t, send(http.MethodPost, "/users", url.Values{"email": {"new@example.com"}, "name": {"New"}, "role": {"OPERATOR"}, "password": {password}}, users),
+		"/users?flash=user_created")
+	wantRedirect(t, send(http.MethodPost, "/logout", url.Values{}, users), "/login?flash=signed_out")
+	if _, ok := jar[websession.SessionCookie]; ok {
+		t.Fatal("still holding the session cookie after signing out")
+	}
+	again := send(http.MethodGet, "/login", nil, nil)
+	wantRedirect(t, send(http.MethodPost, "/login", url.Values{"email": {adminUser.Email}, "password": {password}}, again), "/")
+}
+
+var csrfInput = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// formToken is the csrf field of the first form on a rendered page.
+func formToken(t *testing.T, w *httptest.ResponseRecorder) string {
+	t.Helper()
+	m := csrfInput.FindStringSubmatch(w.Body.String())
+	if m == nil {
+		t.Fatalf("no csrf field on the page: %.300s", w.Body.String())
+	}
+	return m[1]
 }

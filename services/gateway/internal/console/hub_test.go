@@ -19,11 +19,12 @@ import (
 	"github.com/exekra/hub/services/gateway/internal/console"
 	"github.com/exekra/hub/services/gateway/internal/healthcheck"
 	"github.com/exekra/hub/services/gateway/internal/httpapi"
+	"github.com/exekra/hub/services/gateway/internal/websession"
 	"github.com/gin-gonic/gin"
 	"github.com/redis/go-redis/v9"
 )
 
-// csrfToken is a well-formed CSRF cookie value (43 base64url characters).
+// csrfToken is a well-formed pre-session secret for the CSRF cookie (43 base64url characters).
 const csrfToken = "c3JmLXRva2VuLWZvci10aGUtY29uc29sZS10ZXN0czE"
 
 // quiet drops go-redis's own log lines: the tests' Redis is deliberately unreachable.
@@ -79,7 +80,7 @@ func request(method, path string, form url.Values, session string) *http.Request
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	if session != "" {
-		r.AddCookie(&http.Cookie{Name: console.SessionCookie, Value: session})
+		r.AddCookie(&http.Cookie{Name: websession.SessionCookie, Value: session})
 	}
 	return r
 }
@@ -96,7 +97,8 @@ func (h *hub) get(path, session string) *httptest.ResponseRecorder {
 	return h.serve(request(http.MethodGet, path, nil, session))
 }
 
-// post sends a form with a matching CSRF cookie and field.
+// post sends a form with the CSRF token a console page would have put in it:
+// bound to the session, or before sign-in to the pre-session cookie csrfToken.
 func (h *hub) post(path, session string, form url.Values) *httptest.ResponseRecorder {
 	h.t.Helper()
 	return h.serve(postRequest(path, session, form))
@@ -106,9 +108,13 @@ func postRequest(path, session string, form url.Values) *http.Request {
 	if form == nil {
 		form = url.Values{}
 	}
-	form.Set(console.CSRFField, csrfToken)
+	secret := session
+	if secret == "" {
+		secret = csrfToken
+	}
+	form.Set(websession.CSRFField, websession.Token(secret))
 	r := request(http.MethodPost, path, form, session)
-	r.AddCookie(&http.Cookie{Name: console.CSRFCookie, Value: csrfToken})
+	r.AddCookie(&http.Cookie{Name: websession.CSRFCookie, Value: csrfToken})
 	return r
 }
 

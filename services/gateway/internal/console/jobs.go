@@ -12,6 +12,7 @@ import (
 	"github.com/exekra/hub/libs/contract/runners"
 	"github.com/exekra/hub/libs/errs"
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 )
 
 // jobsPageSize is how many jobs one page of the list shows.
@@ -80,7 +81,7 @@ func (con *Console) jobsPage(c *gin.Context) {
 func (con *Console) showJobs(c *gin.Context, status int, msg string, form startForm) {
 	f := listFilter{Status: c.Query("status"), Environment: c.Query("environment")}
 	cursor := c.Query("cursor")
-	d := jobsData{Filter: f, Environments: runners.Environments, Statuses: runners.JobStatuses, Start: form, StartKey: newToken()}
+	d := jobsData{Filter: f, Environments: runners.Environments, Statuses: runners.JobStatuses, Start: form, StartKey: uuid.NewString()}
 	list, err := call[runners.ListJobsResponse](c, con, runners.SubjectJobList,
 		runners.ListJobsRequest{Limit: jobsPageSize, Cursor: cursor, Status: f.Status, Environment: f.Environment})
 	switch {

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/exekra/hub/libs/contract/runners"
-	"github.com/exekra/hub/services/gateway/internal/console"
+	"github.com/exekra/hub/services/gateway/internal/websession"
 )
 
 func TestPackagesPages(t *testing.T) {
@@ -26,10 +26,10 @@ func TestPackagesPages(t *testing.T) {
 	})
 	t.Run("a developer sees the publish form with the CSRF token", func(t *testing.T) {
 		r := request(http.MethodGet, "/packages", nil, devToken)
-		r.AddCookie(&http.Cookie{Name: console.CSRFCookie, Value: csrfToken})
+		r.AddCookie(&http.Cookie{Name: websession.CSRFCookie, Value: csrfToken})
 		w := h.serve(r)
 		wantPage(t, w, http.StatusOK, append(publish, `action="/api/v1/packages" enctype="multipart/form-data"`,
-			`data-csrf="`+csrfToken+`"`, `name="package"`, `id="error" role="alert" hidden`)...)
+			`data-csrf="`+websession.Token(devToken)+`"`, `name="package"`, `id="error" role="alert" hidden`)...)
 	})
 	t.Run("a package's versions", func(t *testing.T) {
 		w := h.get("/packages/hello", opToken)
@@ -166,8 +166,8 @@ func TestCancelJob(t *testing.T) {
 	t.Run("without the CSRF token nothing happens", func(t *testing.T) {
 		r := request(http.MethodPost, "/jobs/j-pend/cancel", url.Values{}, opToken)
 		wantPage(t, h.serve(r), http.StatusForbidden, "This form has expired")
-		r = request(http.MethodPost, "/jobs/j-pend/cancel", url.Values{console.CSRFField: {"forged"}}, opToken)
-		r.AddCookie(&http.Cookie{Name: console.CSRFCookie, Value: csrfToken})
+		r = request(http.MethodPost, "/jobs/j-pend/cancel", url.Values{websession.CSRFField: {"forged"}}, opToken)
+		r.AddCookie(&http.Cookie{Name: websession.CSRFCookie, Value: csrfToken})
 		wantPage(t, h.serve(r), http.StatusForbidden, "This form has expired")
 		if ids := canceled(); len(ids) != 0 {
 			t.Fatalf("canceled %q", ids)

@@ -21,7 +21,7 @@ type page struct {
 	Nav     string // the page's name (see pageNames)
 	Version string
 	Now     string
-	CSRF    string         // the value every form double-submits
+	CSRF    string         // the CSRF token every form sends (websession.Token)
 	User    *identity.User // nil when nobody is signed in
 	Menu    []navItem
 	Flash   string // a confirmation from the previous step
@@ -81,7 +81,7 @@ func when(v any) string {
 // show renders the page name inside the layout with the menu of the signed-in user.
 func (con *Console) show(c *gin.Context, status int, name string, p page) {
 	p.Nav, p.Version, p.Now = name, buildinfo.Version, time.Now().UTC().Format(time.RFC3339)
-	p.CSRF = c.GetString(csrfKey)
+	p.CSRF = csrfToken(c)
 	if pr := con.principal(c); pr != nil {
 		u := pr.User
 		p.User = &u

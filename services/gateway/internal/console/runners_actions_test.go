@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/exekra/hub/libs/contract/runners"
-	"github.com/exekra/hub/services/gateway/internal/console"
+	"github.com/exekra/hub/services/gateway/internal/websession"
 )
 
 // wantNoSecret fails when secret is in any header of w (Location, Set-Cookie, ...).
@@ -108,9 +108,9 @@ func TestRunnerFormsNeedCSRF(t *testing.T) {
 	for path, form := range forms {
 		t.Run(path, func(t *testing.T) {
 			for _, sent := range []string{"", "wrong"} {
-				form.Set(console.CSRFField, sent)
+				form.Set(websession.CSRFField, sent)
 				r := request(http.MethodPost, path, form, adminToken)
-				r.AddCookie(&http.Cookie{Name: console.CSRFCookie, Value: csrfToken})
+				r.AddCookie(&http.Cookie{Name: websession.CSRFCookie, Value: csrfToken})
 				wantPage(t, h.serve(r), http.StatusForbidden, "This form has expired")
 			}
 			h.fake.with(func(f *fakeHub) {

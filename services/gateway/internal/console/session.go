@@ -8,6 +8,7 @@ import (
 
 	"github.com/exekra/hub/libs/contract/identity"
 	"github.com/exekra/hub/libs/errs"
+	"github.com/exekra/hub/services/gateway/internal/websession"
 	"github.com/gin-gonic/gin"
 )
 
@@ -38,8 +39,10 @@ func (con *Console) login(c *gin.Context) {
 		con.show(c, statusOf(err), "login", page{Title: "Sign in", Error: con.inline(c, err), Data: d})
 		return
 	}
-	setCookie(c, SessionCookie, sess.Token, sess.ExpiresAt)
-	setCookie(c, CSRFCookie, newToken(), time.Time{}) // a new session gets a new CSRF token
+	websession.SetCookie(c.Writer, websession.SessionCookie, sess.Token, sess.ExpiresAt)
+	// Forms are bound to the session from now on; the pre-session secret is
+	// replaced so that a token seen before sign-in is worthless after sign-out.
+	websession.SetCookie(c.Writer, websession.CSRFCookie, websession.NewSecret(), time.Time{})
 	redirect(c, d.Next)
 }
 
@@ -54,12 +57,12 @@ func retryAfter(err error) int {
 // logout ends the session and drops its cookie. The cookie goes even when
 // identity cannot be reached, so this browser is signed out either way.
 func (con *Console) logout(c *gin.Context) {
-	if tok, err := c.Cookie(SessionCookie); err == nil && tok != "" {
+	if tok := websession.Session(c.Request); tok != "" {
 		_, err := call[identity.LogoutResponse](c, con, identity.SubjectLogout, identity.LogoutRequest{Token: tok})
 		if err != nil && !errs.Is(err, errs.Unauthenticated) {
 			con.Log.WarnContext(c.Request.Context(), "console: end session", "err", err)
 		}
 	}
-	clearCookie(c, SessionCookie)
+	websession.ClearCookie(c.Writer, websession.SessionCookie)
 	redirect(c, "/login?flash=signed_out")
 }

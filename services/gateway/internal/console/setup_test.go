@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/exekra/hub/services/gateway/internal/console"
+	"github.com/exekra/hub/services/gateway/internal/websession"
 )
 
 func TestHomeLeadsThroughSetup(t *testing.T) {
@@ -89,22 +89,22 @@ func TestLogin(t *testing.T) {
 	creds := func(email, pw, next string) url.Values {
 		return url.Values{"email": {email}, "password": {pw}, "next": {next}}
 	}
-	t.Run("the session cookie is HttpOnly, Strict, Secure over TLS and lives as long as the session", func(t *testing.T) {
+	t.Run("the session cookie is HttpOnly, Strict, Secure and lives as long as the session", func(t *testing.T) {
 		w := h.serve(overTLS(postRequest("/login", "", creds(adminUser.Email, password, "/users"))))
 		wantRedirect(t, w, "/users")
-		ck := cookie(w, console.SessionCookie)
+		ck := cookie(w, websession.SessionCookie)
 		if ck == nil || ck.Value != "exk_st_u-admin" || !ck.HttpOnly || !ck.Secure || ck.SameSite != http.SameSiteStrictMode || ck.Path != "/" {
 			t.Fatalf("session cookie = %+v", ck)
 		}
 		if !ck.Expires.Equal(time.Date(2030, 5, 6, 7, 8, 9, 0, time.UTC)) {
 			t.Fatalf("expires %v", ck.Expires)
 		}
-		if csrf := cookie(w, console.CSRFCookie); csrf == nil || csrf.Value == csrfToken {
+		if csrf := cookie(w, websession.CSRFCookie); csrf == nil || csrf.Value == csrfToken {
 			t.Fatalf("the CSRF token was not renewed: %+v", csrf)
 		}
 	})
-	t.Run("without TLS the cookie is not Secure", func(t *testing.T) {
-		if ck := cookie(h.post("/login", "", creds(adminUser.Email, password, "")), console.SessionCookie); ck == nil || ck.Secure {
+	t.Run("without TLS the cookie is Secure too (__Host- requires it)", func(t *testing.T) {
+		if ck := cookie(h.post("/login", "", creds(adminUser.Email, password, "")), websession.SessionCookie); ck == nil || !ck.Secure {
 			t.Fatalf("session cookie = %+v", ck)
 		}
 	})
@@ -116,7 +116,7 @@ func TestLogin(t *testing.T) {
 	t.Run("wrong credentials are shown inline, the email kept", func(t *testing.T) {
 		w := h.post("/login", "", creds(adminUser.Email, "nope", "/audit"))
 		wantPage(t, w, http.StatusUnauthorized, "wrong email or password", `value="admin@example.com"`, `id="login-next" name="next" value="/audit"`)
-		if cookie(w, console.SessionCookie) != nil {
+		if cookie(w, websession.SessionCookie) != nil {
 			t.Fatal("a cookie was set")
 		}
 	})
@@ -140,7 +140,7 @@ func TestLogout(t *testing.T) {
 	h := newHub(t, true)
 	w := h.serve(overTLS(postRequest("/logout", devToken, nil)))
 	wantRedirect(t, w, "/login?flash=signed_out")
-	ck := cookie(w, console.SessionCookie)
+	ck := cookie(w, websession.SessionCookie)
 	if ck == nil || ck.MaxAge >= 0 || ck.Value != "" || !ck.HttpOnly || !ck.Secure {
 		t.Fatalf("cleared cookie = %+v", ck)
 	}

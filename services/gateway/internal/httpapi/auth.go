@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"crypto/subtle"
 	"net/http"
 	"strings"
 
@@ -11,14 +10,8 @@ import (
 	"github.com/exekra/hub/libs/errs"
 	"github.com/exekra/hub/libs/natsrpc"
 	"github.com/exekra/hub/libs/web"
+	"github.com/exekra/hub/services/gateway/internal/websession"
 	"github.com/gin-gonic/gin"
-)
-
-// Cookie names of the console.
-const (
-	SessionCookie = "exekra_session"
-	CSRFCookie    = "exekra_csrf"
-	CSRFHeader    = "X-CSRF-Token"
 )
 
 // Access levels a route may name.
@@ -47,7 +40,7 @@ func token(c *gin.Context) (string, bool) {
 		}
 		return "", false
 	}
-	if ck, err := c.Cookie(SessionCookie); err == nil && ck != "" {
+	if ck := websession.Session(c.Request); ck != "" {
 		return ck, true
 	}
 	return "", false
@@ -117,10 +110,8 @@ func (s *Server) Policy(access string) gin.HandlerFunc {
 
 func allow(c *gin.Context, access string) error {
 	st := auth(c)
-	if access == Anyone || access == Runner { // runner credentials are checked by the runners service
-		return nil
-	}
-	if st.principal == nil {
+	open := access == Anyone || access == Runner // runner credentials are checked by the runners service
+	if !open && st.principal == nil {
 		if st.err != nil && errs.KindOf(st.err) == errs.Unavailable {
 			return st.err
 		}
@@ -129,8 +120,15 @@ func allow(c *gin.Context, access string) error {
 		}
 		return errs.E(errs.Unauthenticated, "sign in first: send Authorization: Bearer <session token>")
 	}
+	// A browser sends the session cookie on its own, so a request that
+	// changes something with it must prove it came from the console — on open
+	// routes too: POST /api/v1/license is open while no license is active,
+	// yet it renews the license for an ADMIN whose cookie it carries.
 	if st.cookie && c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead && !csrfOK(c) {
-		return errs.E(errs.PermissionDenied, "missing or wrong CSRF token")
+		return errs.E(errs.PermissionDenied, "missing or wrong CSRF token: with the session cookie, send the console page's token in X-CSRF-Token; API clients send Authorization: Bearer instead")
+	}
+	if open {
+		return nil
 	}
 	if !identity.RoleAtLeast(st.principal.User.Role, access) {
 		return errs.Ef(errs.PermissionDenied, "this needs the %s role", access)
@@ -138,17 +136,14 @@ func allow(c *gin.Context, access string) error {
 	return nil
 }
 
-// csrfOK checks the double-submitted token: header or form field equal to the cookie.
+// csrfOK checks the CSRF token bound to the session (websession): sent in
+// the X-CSRF-Token header, or in the field csrf of a urlencoded form.
 func csrfOK(c *gin.Context) bool {
-	ck, err := c.Cookie(CSRFCookie)
-	if err != nil || ck == "" {
-		return false
-	}
-	sent := c.GetHeader(CSRFHeader)
+	sent := c.GetHeader(websession.CSRFHeader)
 	if sent == "" && strings.HasPrefix(c.ContentType(), "application/x-www-form-urlencoded") {
-		sent = c.PostForm("csrf")
+		sent = c.PostForm(websession.CSRFField)
 	}
-	return subtle.ConstantTimeCompare([]byte(sent), []byte(ck)) == 1
+	return websession.Valid(c.Request, sent)
 }
 
 // Principal returns the signed-in user of the request, if any.
