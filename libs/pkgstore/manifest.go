@@ -47,7 +47,7 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// Manifest is exekra.json.
+// Manifest is exekra.json; unknown fields are ignored.
 type Manifest struct {
 	Name       string   `json:"name"`
 	Version    string   `json:"version"`
@@ -76,93 +76,6 @@ func (m Manifest) Validate() error {
 	return nil
 }
 
-// CheckEntryName refuses a zip entry name that could escape the directory
-// it is extracted into: absolute paths, drive letters, ".." elements, NUL.
-func CheckEntryName(name string) error {
-	n := strings.ReplaceAll(name, `\`, "/")
-	switch {
-	case name == "":
-		return errs.E(errs.InvalidArgument, "the zip holds an entry without a name")
-	case strings.ContainsRune(n, 0):
-		return errs.E(errs.InvalidArgument, "the zip holds an entry name with NUL")
-	case strings.HasPrefix(n, "/"), len(n) >= 2 && n[1] == ':':
-		return errs.Ef(errs.InvalidArgument, "the zip holds an absolute path: %q", clip(name))
-	}
-	for _, el := range strings.Split(n, "/") {
-		if el == ".." {
-			return errs.Ef(errs.InvalidArgument, "the zip holds a path with \"..\": %q", clip(name))
-		}
-	}
-	return nil
-}
-
-// ValidateZip checks the zip in r (size bytes): entry names, entry count,
-// declared and actual uncompressed sizes, CRCs, no symbolic links, and the
-// manifest at the root, which it returns. Every entry is read once (to check
-// its CRC and size), so the work is bounded by lim.MaxUncompressed.
-func ValidateZip(r io.ReaderAt, size int64, lim Limits) (Manifest, error) {
-	lim = lim.withDefaults()
-	if size > lim.MaxBytes {
-		return Manifest{}, errs.Ef(errs.PayloadTooLarge, "the package exceeds %d bytes", lim.MaxBytes)
-	}
-	zr, err := zip.NewReader(r, size)
-	if err != nil {
-		return Manifest{}, errs.Wrap(errs.InvalidArgument, "the package is not a valid zip file", err)
-	}
-	if len(zr.File) > lim.MaxEntries {
-		return Manifest{}, errs.Ef(errs.InvalidArgument, "the zip holds %d entries; at most %d are allowed", len(zr.File), lim.MaxEntries)
-	}
-	var total uint64
-	var manifest *zip.File
-	for _, f := range zr.File {
-		if err := CheckEntryName(f.Name); err != nil {
-			return Manifest{}, err
-		}
-		if f.Mode()&os.ModeSymlink != 0 {
-			return Manifest{}, errs.Ef(errs.InvalidArgument, "the zip holds a symbolic link: %q", clip(f.Name))
-		}
-		total += f.UncompressedSize64
-		if total > uint64(lim.MaxUncompressed) {
-			return Manifest{}, errs.Ef(errs.InvalidArgument, "the zip unpacks to more than %d bytes", lim.MaxUncompressed)
-		}
-		if f.Name == ManifestName {
-			if manifest != nil {
-				return Manifest{}, errs.E(errs.InvalidArgument, "the zip holds exekra.json twice")
-			}
-			manifest = f
-		}
-	}
-	if manifest == nil {
-		return Manifest{}, errs.E(errs.InvalidArgument, "the zip holds no exekra.json at its root")
-	}
-	for _, f := range zr.File {
-		if err := checkEntry(f); err != nil {
-			return Manifest{}, err
-		}
-	}
-	return readManifest(manifest)
-}
-
-// checkEntry reads f through, which makes archive/zip check its size and CRC.
-func checkEntry(f *zip.File) error {
-	if f.FileInfo().IsDir() {
-		return nil
-	}
-	rc, err := f.Open()
-	if err != nil {
-		return errs.Wrap(errs.InvalidArgument, fmt.Sprintf("zip entry %q cannot be read", clip(f.Name)), err)
-	}
-	defer rc.Close()
-	n, err := io.Copy(io.Discard, io.LimitReader(rc, int64(f.UncompressedSize64)+1))
-	if err == nil && uint64(n) != f.UncompressedSize64 {
-		err = zip.ErrFormat
-	}
-	if err != nil {
-		return errs.Wrap(errs.InvalidArgument, fmt.Sprintf("zip entry %q is corrupt", clip(f.Name)), err)
-	}
-	return nil
-}
-
 func readManifest(f *zip.File) (Manifest, error) {
 	if f.UncompressedSize64 > MaxManifestBytes {
 		return Manifest{}, errs.Ef(errs.InvalidArgument, "exekra.json exceeds %d bytes", MaxManifestBytes)
@@ -176,6 +89,11 @@ func readManifest(f *zip.File) (Manifest, error) {
 	dec := json.NewDecoder(io.LimitReader(rc, MaxManifestBytes))
 	if err := dec.Decode(&m); err != nil {
 		return Manifest{}, errs.Wrap(errs.InvalidArgument, `exekra.json is not a JSON object {"name","version","entrypoint"}`, err)
+	}
+	// Exactly one JSON value: bytes after it are a second reading waiting
+	// for a lenient parser.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return Manifest{}, errs.E(errs.InvalidArgument, "exekra.json holds more than one JSON value")
 	}
 	if err := m.Validate(); err != nil {
 		return Manifest{}, err

@@ -348,3 +348,56 @@ func TestGetNeedsNoConsumer(t *testing.T) {
 		t.Errorf("%d consumer requests", n)
 	}
 }
+
+// TestValidateZipOneReading pins that a package has one reading: entries that
+// would land on the same file on some runner (after path cleaning, case
+// folding or a file standing where a directory must be), entries that are not
+// plain files or directories, and a manifest with bytes after its JSON are
+// refused, so what the Hub checks is what a runner runs.
+func TestValidateZipOneReading(t *testing.T) {
+	const evil = `{"name":"etl","version":"1.2.3","entrypoint":["/bin/sh","-c","evil"]}`
+	for name, entries := range map[string][]entry{
+		"dot-slash twin of the manifest":   {{name: "exekra.json", body: goodManifest}, {name: "./exekra.json", body: evil}},
+		"case twin of the manifest":        {{name: "exekra.json", body: goodManifest}, {name: "EXEKRA.json", body: evil}},
+		"double-slash twin":                {{name: "exekra.json", body: goodManifest}, {name: "a/b", body: "1"}, {name: "a//b", body: "2"}},
+		"case twin in a directory":         {{name: "exekra.json", body: goodManifest}, {name: "lib/x.py", body: "1"}, {name: "LIB/X.py", body: "2"}},
+		"backslash twin":                   {{name: "exekra.json", body: goodManifest}, {name: "lib/x.py", body: "1"}, {name: `lib\x.py`, body: "2"}},
+		"dot-dot twin inside":              {{name: "exekra.json", body: goodManifest}, {name: "a/x", body: "1"}, {name: "a/b/../x", body: "2"}},
+		"unicode case twin":                {{name: "exekra.json", body: goodManifest}, {name: "ǅ", body: "1"}, {name: "ǆ", body: "2"}},
+		"Kelvin sign twin":                 {{name: "exekra.json", body: goodManifest}, {name: "k", body: "1"}, {name: "\u212a", body: "2"}},
+		"trailing-dot twin (Windows)":      {{name: "exekra.json", body: goodManifest}, {name: "exekra.json.", body: evil}},
+		"stream name (Windows)":            {{name: "exekra.json", body: goodManifest}, {name: "exekra.json::$DATA", body: evil}},
+		"directory twin of a file":         {{name: "exekra.json", body: goodManifest}, {name: "a", body: "1"}, {name: "a/", mode: os.ModeDir | 0o755}},
+		"file where a directory must be":   {{name: "exekra.json", body: goodManifest}, {name: "a", body: "1"}, {name: "a/b", body: "2"}},
+		"manifest as a directory":          {{name: "exekra.json/", mode: os.ModeDir | 0o755}},
+		"named pipe":                       {{name: "exekra.json", body: goodManifest}, {name: "p", mode: os.ModeNamedPipe | 0o644}},
+		"device":                           {{name: "exekra.json", body: goodManifest}, {name: "d", mode: os.ModeDevice | 0o644}},
+		"character device":                 {{name: "exekra.json", body: goodManifest}, {name: "c", mode: os.ModeDevice | os.ModeCharDevice | 0o644}},
+		"socket":                           {{name: "exekra.json", body: goodManifest}, {name: "s", mode: os.ModeSocket | 0o644}},
+		"manifest with trailing JSON":      {{name: "exekra.json", body: goodManifest + evil}},
+		"manifest with trailing garbage":   {{name: "exekra.json", body: goodManifest + "\n#!/bin/sh"}},
+		"manifest that is a JSON array":    {{name: "exekra.json", body: `[` + goodManifest + `]`}},
+		"only a dot-slash manifest is not": {{name: "./EXEKRA.JSON", body: goodManifest}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			b := makeZip(t, entries...)
+			if _, err := pkgstore.ValidateZip(bytes.NewReader(b), int64(len(b)), pkgstore.Limits{}); !errs.Is(err, errs.InvalidArgument) {
+				t.Fatalf("err = %v, want invalid_argument", err)
+			}
+		})
+	}
+	t.Run("a clean package with directories and trailing white space in the manifest passes", func(t *testing.T) {
+		b := makeZip(t, entry{name: "exekra.json", body: goodManifest + "\n \t\n"}, entry{name: "lib/", mode: os.ModeDir | 0o755},
+			entry{name: "lib/a.py", body: "1"}, entry{name: "lib/b.py", body: "2"}, entry{name: "run.sh", body: "x", mode: 0o755})
+		if _, err := pkgstore.ValidateZip(bytes.NewReader(b), int64(len(b)), pkgstore.Limits{}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("the manifest may sit under ./", func(t *testing.T) {
+		b := makeZip(t, entry{name: "./exekra.json", body: goodManifest})
+		m, err := pkgstore.ValidateZip(bytes.NewReader(b), int64(len(b)), pkgstore.Limits{})
+		if err != nil || m.Name != "etl" {
+			t.Fatalf("%+v, %v", m, err)
+		}
+	})
+}

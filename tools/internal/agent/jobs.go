@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/exekra/hub/libs/contract/runners"
+	"github.com/exekra/hub/libs/pkgstore"
 )
 
 // Job side defaults (API.md "Runner protocol", issue 6).
@@ -409,18 +410,19 @@ func stopped(reason string, exit *int) jobResult {
 
 // prepare takes the package from the cache or downloads it (retrying what
 // may pass), checks it and unpacks it into work.
-func (j *jobRunner) prepare(ctx context.Context, job *claimedJob, work string, log logger) (manifest, error) {
+func (j *jobRunner) prepare(ctx context.Context, job *claimedJob, work string, log logger) (pkgstore.Manifest, error) {
 	zip, ok := j.packages.lookup(job.Package.SHA256)
 	if !ok {
 		var err error
 		if zip, err = j.download(ctx, job, log); err != nil {
-			return manifest{}, err
+			return pkgstore.Manifest{}, err
 		}
 	}
-	if err := unzip(zip, work, j.limits); err != nil {
-		return manifest{}, fmt.Errorf("unpack package %s %s: %w", job.Package.Name, job.Package.Version, err)
+	m, err := unpack(zip, work, j.limits)
+	if err != nil {
+		return pkgstore.Manifest{}, fmt.Errorf("unpack package %s %s: %w", job.Package.Name, job.Package.Version, err)
 	}
-	return readManifest(work)
+	return m, nil
 }
 
 // download fetches the job's package into the cache and returns its file.

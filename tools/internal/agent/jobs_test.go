@@ -108,7 +108,7 @@ func TestJobPackageRefused(t *testing.T) {
 		claimedJob{ID: jobC, Package: slip, TimeoutSeconds: 60, Attempt: 1},
 	)
 	ra := startAgent(t, g, t.TempDir())
-	for id, want := range map[string]string{jobA: "SHA-256 mismatch", jobB: "bytes", jobC: "unsafe path"} {
+	for id, want := range map[string]string{jobA: "SHA-256 mismatch", jobB: "bytes", jobC: `path with ".."`} {
 		cb := g.waitCompletion(t, id, 20*time.Second)
 		if cb.Status != "failed" || !strings.Contains(cb.Error, want) || cb.ExitCode != nil {
 			t.Fatalf("%s: completion %+v", id, cb)

@@ -18,11 +18,12 @@ import (
 	"time"
 
 	"github.com/exekra/hub/libs/contract/runners"
+	"github.com/exekra/hub/libs/pkgstore"
 )
 
 // runProcess runs the entrypoint in work until it ends, is stopped, times
 // out (deadline) or the agent stops (interrupted).
-func (j *jobRunner) runProcess(ctx context.Context, job *claimedJob, rj *runningJob, m manifest, work string,
+func (j *jobRunner) runProcess(ctx context.Context, job *claimedJob, rj *runningJob, m pkgstore.Manifest, work string,
 	deadline <-chan time.Time, ship *shipper, log logger) (jobResult, bool) {
 	prog := m.Entrypoint[0]
 	if strings.ContainsRune(prog, '/') && !filepath.IsAbs(prog) {

@@ -46,17 +46,21 @@ func writeZip(t *testing.T, entries ...zipEntry) string {
 
 func TestUnzip(t *testing.T) {
 	lim := unzipLimits{maxEntries: 10, maxBytes: 1000}
+	manifest := zipEntry{name: "exekra.json", content: `{"name":"a","version":"1.0.0","entrypoint":["./run.sh"]}`}
 	refused := map[string][]zipEntry{
-		"dot-dot":        {{name: "../x", content: "x"}},
-		"nested dot-dot": {{name: "a/../../x", content: "x"}},
-		"absolute":       {{name: "/etc/x", content: "x"}},
-		"backslash":      {{name: `..\x`, content: "x"}},
-		"escaping link":  {{name: "l", content: "../../etc", mode: fs.ModeSymlink | 0o777}},
-		"absolute link":  {{name: "l", content: "/etc", mode: fs.ModeSymlink | 0o777}},
-		"too many bytes": {{name: "a", content: strings.Repeat("a", 600)}, {name: "b", content: strings.Repeat("b", 600)}},
+		"dot-dot":          {manifest, {name: "../x", content: "x"}},
+		"nested dot-dot":   {manifest, {name: "a/../../x", content: "x"}},
+		"absolute":         {manifest, {name: "/etc/x", content: "x"}},
+		"backslash":        {manifest, {name: `..\x`, content: "x"}},
+		"escaping link":    {manifest, {name: "l", content: "../../etc", mode: fs.ModeSymlink | 0o777}},
+		"absolute link":    {manifest, {name: "l", content: "/etc", mode: fs.ModeSymlink | 0o777}},
+		"inner link":       {manifest, {name: "l", content: "run.sh", mode: fs.ModeSymlink | 0o777}},
+		"too many bytes":   {manifest, {name: "a", content: strings.Repeat("a", 600)}, {name: "b", content: strings.Repeat("b", 600)}},
+		"no manifest":      {{name: "run.sh", content: "x"}},
+		"empty entrypoint": {{name: "exekra.json", content: `{"name":"a","version":"1.0.0","entrypoint":[]}`}},
 		"too many entries": func() []zipEntry {
-			var es []zipEntry
-			for i := range 11 {
+			es := []zipEntry{manifest}
+			for i := range 10 {
 				es = append(es, zipEntry{name: string(rune('a' + i)), content: "x"})
 			}
 			return es
@@ -67,7 +71,7 @@ func TestUnzip(t *testing.T) {
 			root := t.TempDir()
 			dir := filepath.Join(root, "work")
 			os.Mkdir(dir, 0o700)
-			err := unzip(writeZip(t, entries...), dir, lim)
+			_, err := unpack(writeZip(t, entries...), dir, lim)
 			if _, ok := err.(*packageError); !ok {
 				t.Fatalf("err %v", err)
 			}
@@ -76,36 +80,28 @@ func TestUnzip(t *testing.T) {
 			}
 		})
 	}
-	t.Run("files, directories, modes and inner links unpack", func(t *testing.T) {
+	t.Run("files, directories and modes unpack", func(t *testing.T) {
 		dir := t.TempDir()
-		err := unzip(writeZip(t, zipEntry{name: "d/", mode: fs.ModeDir | 0o755}, zipEntry{name: "d/run.sh", content: "hi", mode: 0o755},
-			zipEntry{name: "l", content: "d/run.sh", mode: fs.ModeSymlink | 0o777}), dir, lim)
+		_, err := unpack(writeZip(t, manifest, zipEntry{name: "d/", mode: fs.ModeDir | 0o755}, zipEntry{name: "d/run.sh", content: "hi", mode: 0o755},
+			zipEntry{name: "e/f.txt", content: "f"}), dir, lim)
 		if err != nil {
 			t.Fatal(err)
 		}
-		info, err := os.Stat(filepath.Join(dir, "l"))
+		info, err := os.Stat(filepath.Join(dir, "d", "run.sh"))
 		if err != nil || info.Mode().Perm()&0o100 == 0 {
 			t.Fatalf("%v %v", info, err)
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, "e", "f.txt")); err != nil || string(b) != "f" {
+			t.Fatalf("%q %v", b, err)
 		}
 	})
 	t.Run("a zip bomb stops at the byte cap", func(t *testing.T) {
 		dir := t.TempDir()
-		err := unzip(writeZip(t, zipEntry{name: "bomb", content: strings.Repeat("0", 1<<20)}), dir, lim)
+		_, err := unpack(writeZip(t, manifest, zipEntry{name: "bomb", content: strings.Repeat("0", 1<<20)}), dir, lim)
 		if err == nil || !strings.Contains(err.Error(), "more than") {
 			t.Fatalf("err %v", err)
 		}
 	})
-}
-
-func TestManifest(t *testing.T) {
-	dir := t.TempDir()
-	if _, err := readManifest(dir); err == nil {
-		t.Fatal("no manifest accepted")
-	}
-	os.WriteFile(filepath.Join(dir, manifestName), []byte(`{"name":"a","version":"1.0.0","entrypoint":[]}`), 0o600)
-	if _, err := readManifest(dir); err == nil {
-		t.Fatal("empty entrypoint accepted")
-	}
 }
 
 func TestParamEnv(t *testing.T) {
@@ -155,3 +151,38 @@ func TestClaimUnauthorizedStops(t *testing.T) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// TestUnpackOneReading pins that the runner reads a package the way the Hub
+// checked it: a zip with a benign exekra.json and a second manifest under a
+// name that cleans (or case-folds) to the same file is refused, not run.
+func TestUnpackOneReading(t *testing.T) {
+	lim := unzipLimits{maxEntries: 10, maxBytes: 1 << 20}
+	const benign = `{"name":"hello","version":"1.0.0","entrypoint":["/bin/echo","benign"]}`
+	const evil = `{"name":"hello","version":"1.0.0","entrypoint":["/bin/sh","-c","evil"]}`
+	for name, twin := range map[string]string{"dot-slash": "./exekra.json", "case": "EXEKRA.JSON", "double slash": ".//exekra.json"} {
+		t.Run(name+" twin of the manifest is refused", func(t *testing.T) {
+			m, err := unpack(writeZip(t, zipEntry{name: "exekra.json", content: benign}, zipEntry{name: twin, content: evil}), t.TempDir(), lim)
+			if _, ok := err.(*packageError); !ok {
+				t.Fatalf("err %v, manifest %+v", err, m)
+			}
+		})
+	}
+	t.Run("trailing bytes after the manifest are refused", func(t *testing.T) {
+		m, err := unpack(writeZip(t, zipEntry{name: "exekra.json", content: benign + evil}), t.TempDir(), lim)
+		if _, ok := err.(*packageError); !ok {
+			t.Fatalf("err %v, manifest %+v", err, m)
+		}
+	})
+	t.Run("a named pipe is refused", func(t *testing.T) {
+		_, err := unpack(writeZip(t, zipEntry{name: "exekra.json", content: benign}, zipEntry{name: "p", mode: fs.ModeNamedPipe | 0o644}), t.TempDir(), lim)
+		if _, ok := err.(*packageError); !ok {
+			t.Fatalf("err %v", err)
+		}
+	})
+	t.Run("the manifest checked is the manifest returned", func(t *testing.T) {
+		m, err := unpack(writeZip(t, zipEntry{name: "exekra.json", content: benign}, zipEntry{name: "run.sh", content: "x", mode: 0o755}), t.TempDir(), lim)
+		if err != nil || strings.Join(m.Entrypoint, " ") != "/bin/echo benign" {
+			t.Fatalf("%+v, %v", m, err)
+		}
+	})
+}
