@@ -104,9 +104,22 @@ func (s *Source) NotAfter() time.Time {
 	return x.NotAfter
 }
 
-// Config is a server TLS configuration (TLS 1.2 and newer) using s.
+// Suites are the TLS 1.2 cipher suites the gateway offers: forward-secret
+// ECDHE with an AEAD only. Go's defaults still hold the CBC-SHA1 suites, which
+// security scans flag; TLS 1.3 suites are fixed by Go and all modern.
+var Suites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+}
+
+// Config is a server TLS configuration using s: TLS 1.2 and newer, and on
+// TLS 1.2 the Suites only.
 func (s *Source) Config() *tls.Config {
-	return &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: s.GetCertificate}
+	return &tls.Config{MinVersion: tls.VersionTLS12, CipherSuites: Suites, GetCertificate: s.GetCertificate}
 }
 
 // Generate writes a self-signed ECDSA P-256 certificate valid for two years
