@@ -151,6 +151,14 @@ func RemoveFormFiles(log *slog.Logger) gin.HandlerFunc {
 	}
 }
 
+// NoStore tells browsers and proxies to keep no copy of the response: for
+// answers that carry a session token or a machine secret. Pragma is for
+// HTTP/1.0 caches, which ignore Cache-Control.
+func NoStore(c *gin.Context) {
+	c.Header("Cache-Control", "no-store")
+	c.Header("Pragma", "no-cache")
+}
+
 // SecurityHeaders sets the headers every response carries.
 func SecurityHeaders(https bool) gin.HandlerFunc {
 	return func(c *gin.Context) {

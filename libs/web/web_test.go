@@ -400,3 +400,12 @@ func TestRemoveFormFilesRemovesWhatACopyParsed(t *testing.T) {
 		t.Fatalf("temp files left after the request: %v", entries)
 	}
 }
+
+func TestNoStore(t *testing.T) {
+	w := httptest.NewRecorder()
+	c, _ := gin.CreateTestContext(w)
+	web.NoStore(c)
+	if w.Header().Get("Cache-Control") != "no-store" || w.Header().Get("Pragma") != "no-cache" {
+		t.Fatalf("headers = %v", w.Header())
+	}
+}

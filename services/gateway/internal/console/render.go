@@ -12,6 +12,7 @@ import (
 	"github.com/exekra/hub/libs/contract/identity"
 	"github.com/exekra/hub/libs/errs"
 	"github.com/exekra/hub/libs/natsrpc"
+	"github.com/exekra/hub/libs/web"
 	"github.com/gin-gonic/gin"
 )
 
@@ -102,7 +103,7 @@ func (con *Console) show(c *gin.Context, status int, name string, p page) {
 		c.String(http.StatusInternalServerError, "the page could not be rendered; see the Hub logs")
 		return
 	}
-	c.Header("Cache-Control", "no-store")
+	web.NoStore(c) // pages show machine secrets, forms hold CSRF tokens
 	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
 }
 

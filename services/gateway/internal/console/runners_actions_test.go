@@ -189,3 +189,31 @@ func TestDeleteRunner(t *testing.T) {
 		wantPage(t, h.get("/runners/r-nobody/delete", adminToken), http.StatusNotFound, "no such runner")
 	})
 }
+
+// TestSecretAnswersAreNotCached: the pages that show a machine secret and the
+// answer that sets the session cookie must not be kept by a browser or proxy.
+func TestSecretAnswersAreNotCached(t *testing.T) {
+	h := newHub(t, true)
+	answers := map[string]func() *httptest.ResponseRecorder{
+		"runner registration": func() *httptest.ResponseRecorder {
+			return h.post("/runners", adminToken, url.Values{"name": {"nocache-01"}, "environment": {"Staging"}})
+		},
+		"regenerated secret": func() *httptest.ResponseRecorder {
+			return h.post("/runners/r-1/regenerate", adminToken, url.Values{"confirm": {"yes"}})
+		},
+		"sign-in": func() *httptest.ResponseRecorder {
+			return h.post("/login", "", url.Values{"email": {adminUser.Email}, "password": {password}})
+		},
+	}
+	for name, send := range answers {
+		t.Run(name, func(t *testing.T) {
+			w := send()
+			if w.Code != http.StatusOK && w.Code != http.StatusSeeOther {
+				t.Fatalf("status %d; body %.300s", w.Code, w.Body.String())
+			}
+			if cc, p := w.Header().Get("Cache-Control"), w.Header().Get("Pragma"); cc != "no-store" || p != "no-cache" {
+				t.Fatalf("Cache-Control %q, Pragma %q; want no-store, no-cache", cc, p)
+			}
+		})
+	}
+}

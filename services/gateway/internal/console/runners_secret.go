@@ -24,7 +24,7 @@ type secretData struct {
 }
 
 // showSecret renders the one page a machine secret is ever shown on. It is the
-// answer to the POST itself (show sends Cache-Control: no-store), so the
+// answer to the POST itself (show sends Cache-Control: no-store, web.NoStore), so the
 // secret is in no URL, redirect, flash or log.
 func (con *Console) showSecret(c *gin.Context, r runners.Runner, secret string, regenerated bool) {
 	fp := con.fingerprint()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/exekra/hub/libs/contract/identity"
 	"github.com/exekra/hub/libs/errs"
+	"github.com/exekra/hub/libs/web"
 	"github.com/exekra/hub/services/gateway/internal/websession"
 	"github.com/gin-gonic/gin"
 )
@@ -39,6 +40,7 @@ func (con *Console) login(c *gin.Context) {
 		con.show(c, statusOf(err), "login", page{Title: "Sign in", Error: con.inline(c, err), Data: d})
 		return
 	}
+	web.NoStore(c) // the answer sets the session cookie
 	websession.SetCookie(c.Writer, websession.SessionCookie, sess.Token, sess.ExpiresAt)
 	// Forms are bound to the session from now on; the pre-session secret is
 	// replaced so that a token seen before sign-in is worthless after sign-out.

@@ -38,6 +38,7 @@ func (s *Server) bootstrap(c *gin.Context) error {
 }
 
 func (s *Server) login(c *gin.Context) error {
+	web.NoStore(c) // the answer holds the session token
 	return decodeAndForward[identity.LoginRequest](c, s, identity.SubjectLogin, http.StatusOK)
 }
 

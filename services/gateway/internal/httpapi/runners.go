@@ -28,6 +28,7 @@ func (s *Server) getRunner(c *gin.Context) error {
 }
 
 func (s *Server) registerRunner(c *gin.Context) error {
+	web.NoStore(c) // the answer holds the machine secret
 	return decodeAndForward[runners.RegisterRequest](c, s, runners.SubjectRegister, http.StatusCreated)
 }
 
@@ -41,6 +42,7 @@ func (s *Server) deleteRunner(c *gin.Context) error {
 }
 
 func (s *Server) regenerateSecret(c *gin.Context) error {
+	web.NoStore(c) // the answer holds the machine secret
 	return forward(c, s, runners.SubjectRegenerateSecret,
 		runners.RegenerateSecretRequest{ID: c.Param("id")}, http.StatusOK)
 }
