@@ -55,7 +55,7 @@ func Call[Resp any](ctx context.Context, c *Client, subject string, req any) (Re
 
 func (c *Client) call(ctx context.Context, subject string, req, out any) (err error) {
 	defer func() { c.count(subject, err) }()
-	body, err := json.Marshal(req)
+	body, err := encode(req)
 	if err != nil {
 		return fmt.Errorf("encode %s request: %w", subject, err)
 	}
@@ -72,6 +72,12 @@ func (c *Client) call(ctx context.Context, subject string, req, out any) (err er
 	}
 	reply, err := c.nc.RequestMsgWithContext(ctx, msg)
 	if err != nil {
+		if errors.Is(err, nats.ErrMaxPayload) {
+			// The caller sent too much, the bus is fine: a 413, with the
+			// sizes kept for whoever reads the cause.
+			return errs.Wrap(errs.PayloadTooLarge, "the request is too large for the Hub to pass on",
+				fmt.Errorf("%s: %d bytes, the bus carries at most %d: %w", subject, len(body), c.nc.MaxPayload(), err))
+		}
 		if errors.Is(err, nats.ErrNoResponders) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) {
 			return errs.Wrap(errs.Unavailable, "a Hub service is unavailable; try again shortly", fmt.Errorf("%s: %w", subject, err))
 		}
@@ -212,8 +218,22 @@ func serve(ctx context.Context, nc *nats.Conn, log *slog.Logger, reg *metrics.Re
 	count(reg, ep.Subject, outcome)
 }
 
+// encode is a bus body: JSON without HTML escaping. Escaped, each '<', '>'
+// and '&' takes six bytes, so a body well within the bus's maximum payload
+// as sent could outgrow it; nothing on the bus is read as HTML. (A gateway
+// reply forwarded as is goes out as application/json with nosniff.)
+func encode(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
 func jsonReply(subject string, resp any) (*nats.Msg, error) {
-	data, err := json.Marshal(resp)
+	data, err := encode(resp)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/exekra/hub/libs/contract/audit"
 	"github.com/exekra/hub/libs/errs"
 	"github.com/exekra/hub/libs/natsrpc"
+	"github.com/exekra/hub/libs/text"
 	"github.com/exekra/hub/services/audit/internal/chain"
 )
 
@@ -36,8 +37,8 @@ func Endpoints(store Store) []natsrpc.Endpoint {
 			if err := requireAdmin(ctx); err != nil {
 				return audit.QueryResponse{}, err
 			}
-			if req.Limit <= 0 || req.Limit > MaxPage {
-				return audit.QueryResponse{}, errs.Ef(errs.InvalidArgument, "limit must be 1 to %d", MaxPage)
+			if err := checkQuery(req); err != nil {
+				return audit.QueryResponse{}, err
 			}
 			return store.Query(ctx, req)
 		}),
@@ -57,6 +58,20 @@ func Endpoints(store Store) []natsrpc.Endpoint {
 			return audit.CheckpointsResponse{Items: items}, err
 		}),
 	}
+}
+
+// checkQuery refuses a page size out of bounds and filters PostgreSQL
+// cannot compare (NUL, invalid UTF-8).
+func checkQuery(q audit.QueryRequest) error {
+	if q.Limit <= 0 || q.Limit > MaxPage {
+		return errs.Ef(errs.InvalidArgument, "limit must be 1 to %d", MaxPage)
+	}
+	for _, f := range []struct{ name, value string }{{"actor", q.Actor}, {"action", q.Action}, {"target", q.Target}} {
+		if err := text.Check(f.name, f.value); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // requireAdmin re-checks, behind the gateway, that an administrator asks.

@@ -12,8 +12,12 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// forward sends req to subject and answers the reply with status.
+// forward sends req to subject, once it passed its own check, and answers
+// the reply with status.
 func forward(c *gin.Context, s *Server, subject string, req any, status int) error {
+	if err := check(req); err != nil {
+		return err
+	}
 	// The service's reply is the contract's JSON already: it goes out as it
 	// came, not decoded and encoded again.
 	resp, err := natsrpc.Call[json.RawMessage](c.Request.Context(), s.NATS, subject, req)

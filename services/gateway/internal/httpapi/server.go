@@ -70,7 +70,7 @@ func (s *Server) Engine(mount func(*gin.Engine)) (*gin.Engine, error) {
 		if r.OwnBodyLimit {
 			limit = func(c *gin.Context) { c.Next() }
 		}
-		e.Handle(r.Method, r.Path, limit, s.Policy(r.Access), web.Wrap(s.Log, r.Handle))
+		e.Handle(r.Method, r.Path, limit, s.Policy(r.Access), web.Wrap(s.Log, textChecked(r.Handle)))
 	}
 	if mount != nil {
 		mount(e)

@@ -31,6 +31,9 @@ func setupAndSessionEndpoints(svc *user.Service) []natsrpc.Endpoint {
 			return toUser(u), err
 		}),
 		natsrpc.Handle(contract.SubjectLogin, func(ctx context.Context, req contract.LoginRequest) (contract.Session, error) {
+			if err := req.Check(); err != nil {
+				return contract.Session{}, err // no password is this long: nothing to hash or count
+			}
 			in, err := svc.Login(ctx, req.Email, req.Password)
 			if err != nil {
 				return contract.Session{}, err

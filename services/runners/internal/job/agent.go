@@ -9,6 +9,7 @@ import (
 
 	"github.com/exekra/hub/libs/contract/audit"
 	"github.com/exekra/hub/libs/errs"
+	"github.com/exekra/hub/libs/text"
 	"github.com/exekra/hub/services/runners/internal/runner"
 	"github.com/google/uuid"
 )
@@ -100,7 +101,7 @@ func validateLines(lines []LogLine) error {
 			return errs.Ef(errs.InvalidArgument, "a line holds at most %d bytes", MaxLogMessage)
 		}
 		// PostgreSQL text holds neither NUL nor invalid UTF-8.
-		l.Message = strings.ReplaceAll(strings.ToValidUTF8(l.Message, "\uFFFD"), "\x00", "\uFFFD")
+		l.Message = text.Mend(l.Message)
 	}
 	return nil
 }
@@ -147,7 +148,7 @@ func (s *Service) Complete(ctx context.Context, p runner.Presented, id string, a
 		if err := holds(j, v.ID, attempt); err != nil {
 			return Change{}, err
 		}
-		finish(j, now, o.Status, o.ExitCode, clip(o.Error, MaxErrorLen))
+		finish(j, now, o.Status, o.ExitCode, clip(text.Mend(o.Error), MaxErrorLen))
 		ev := event(ActionFinish, *j, map[string]any{"status": j.Status})
 		ev.Actor = audit.Actor{Type: audit.ActorRunner, ID: v.ID}
 		return Change{Event: &ev}, nil

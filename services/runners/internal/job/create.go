@@ -15,6 +15,7 @@ import (
 	"github.com/exekra/hub/libs/contract/audit"
 	"github.com/exekra/hub/libs/contract/runners"
 	"github.com/exekra/hub/libs/errs"
+	"github.com/exekra/hub/libs/text"
 	"github.com/google/uuid"
 )
 
@@ -194,7 +195,9 @@ func subset(want, have []string) bool {
 }
 
 // normalizeParameters makes absent or null parameters an empty object and
-// refuses anything but an object.
+// refuses anything but an object of text jsonb can hold: they are stored as
+// they came, so a string Go's decoder would have mended (a lone surrogate)
+// still reaches PostgreSQL as sent.
 func normalizeParameters(raw json.RawMessage) (json.RawMessage, error) {
 	trimmed := bytes.TrimSpace(raw)
 	if len(trimmed) == 0 || string(trimmed) == "null" {
@@ -203,6 +206,9 @@ func normalizeParameters(raw json.RawMessage) (json.RawMessage, error) {
 	var obj map[string]json.RawMessage
 	if len(trimmed) > MaxParametersBytes || json.Unmarshal(trimmed, &obj) != nil || !strings.HasPrefix(string(trimmed), "{") {
 		return nil, errs.Ef(errs.InvalidArgument, "parameters must be a JSON object of at most %d bytes", MaxParametersBytes)
+	}
+	if err := text.CheckJSON("parameters", trimmed); err != nil {
+		return nil, err
 	}
 	return json.RawMessage(trimmed), nil
 }

@@ -211,6 +211,9 @@ func (s *Service) Access(ctx context.Context, p runner.Presented, name, version 
 	if err != nil {
 		return contract.PackageAccess{}, err
 	}
+	if err := checkRef(name, version); err != nil {
+		return contract.PackageAccess{}, err
+	}
 	sha, size, ok, err := s.Store.HeldPackage(ctx, v.ID, name, version)
 	if err != nil {
 		return contract.PackageAccess{}, err
@@ -219,4 +222,17 @@ func (s *Service) Access(ctx context.Context, p runner.Presented, name, version 
 		return contract.PackageAccess{}, errs.E(errs.PermissionDenied, "this runner holds no job of this package version")
 	}
 	return contract.PackageAccess{SHA256: sha, SizeBytes: size}, nil
+}
+
+// checkRef refuses a name or version no package can have (a strict semantic
+// version, or "latest"), before it reaches the store: the download path
+// carries both as the runner typed them.
+func checkRef(name, version string) error {
+	if err := pkgstore.ValidName(name); err != nil {
+		return err
+	}
+	if version == "latest" {
+		return nil
+	}
+	return pkgstore.ValidVersion(version)
 }
