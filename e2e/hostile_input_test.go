@@ -7,11 +7,12 @@ import (
 	"testing"
 )
 
-// TestHostileInput sends text the Hub cannot store faithfully — NUL, lone
-// surrogates, invalid UTF-8, a password too large for the message bus — to
+// TestHostileInput sends text the Hub cannot store or show faithfully —
+// NUL, lone surrogates, invalid UTF-8, a password too large for the message
+// bus, bidirectional overrides and other hidden characters in names — to
 // every kind of input (JSON fields, JSON parameters, query filters, path
 // segments). Each must be a 400 invalid_argument naming the field, never a
-// 500 or a 503.
+// 500, a 503 or a 201.
 func TestHostileInput(t *testing.T) {
 	v := newVendor(t)
 	h, adminTok := licensedHub(t, v)
@@ -56,6 +57,11 @@ func TestHostileInput(t *testing.T) {
 		{"runner name NUL", "POST", "/api/v1/runners", `{"name":"a\u0000","environment":"Development"}`, "name", admin},
 		{"runner label NUL", "POST", "/api/v1/runners", `{"name":"ok","environment":"Development","labels":["a\u0000"]}`, "label", admin},
 		{"job package NUL", "POST", "/api/v1/jobs", `{"package":"a\u0000","environment":"Development"}`, "package", admin},
+		{"user name with a bidi override", "POST", "/api/v1/users", `{"email":"b@acme.test","password":"correct horse battery","name":"admin\u202egnp.exe"}`, "name", admin},
+		{"user name with a bidi isolate", "POST", "/api/v1/users", `{"email":"i@acme.test","password":"correct horse battery","name":"a\u2066b"}`, "name", admin},
+		{"user name with a line separator", "POST", "/api/v1/users", `{"email":"l@acme.test","password":"correct horse battery","name":"a\u2028b"}`, "name", admin},
+		{"runner name with a bidi override", "POST", "/api/v1/runners", `{"name":"build\u202e","environment":"Development"}`, "name", admin},
+		{"user email with a bidi override", "POST", "/api/v1/users", `{"email":"moc.live\u202e@acme.test","password":"correct horse battery","name":"e"}`, "email", admin},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var body any

@@ -10,6 +10,7 @@ package text
 import (
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -25,6 +26,37 @@ func Check(field, s string) error {
 		return errs.Ef(errs.InvalidArgument, "%s must not contain NUL (U+0000)", field)
 	}
 	return nil
+}
+
+// CheckName refuses s unless it is text (Check) a person can read as it is:
+// no control characters (C0, C1, tab and newline included), no line or
+// paragraph separators, and no format characters — among them the
+// bidirectional embeddings, overrides, isolates and marks (U+202A–U+202E,
+// U+2066–U+2069, U+200E, U+200F, U+061C), with which "admin\u202egnp.exe"
+// shows as "adminexe.png", and invisible ones such as U+200B and U+FEFF.
+// The zero-width joiner and non-joiner are kept: scripts and emoji need them.
+// It is for names people tell apart by sight (users, runners) and emails.
+func CheckName(field, s string) error {
+	if err := Check(field, s); err != nil {
+		return err
+	}
+	if i := strings.IndexFunc(s, hidden); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(s[i:])
+		return errs.Ef(errs.InvalidArgument, "%s must not contain control, format or bidirectional characters (it holds %U)", field, r)
+	}
+	return nil
+}
+
+// hidden reports whether r changes how the text around it shows, or does
+// not show at all.
+func hidden(r rune) bool {
+	switch {
+	case r == '\u200c', r == '\u200d': // zero-width non-joiner, joiner
+		return false
+	case unicode.IsControl(r), unicode.Is(unicode.Cf, r), unicode.Is(unicode.Zl, r), unicode.Is(unicode.Zp, r):
+		return true
+	}
+	return unicode.Is(unicode.Bidi_Control, r)
 }
 
 // CheckJSON refuses a JSON document (already known to be valid JSON) whose

@@ -45,3 +45,19 @@ func TestMend(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckName(t *testing.T) {
+	for _, s := range []string{"Ada Lovelace", "Zoë O’Brien", "محمد", "李小龍", "👩‍💻 Ada", "नमस्‍ते", "build-01.example"} {
+		if err := text.CheckName("name", s); err != nil {
+			t.Errorf("%q: %v", s, err)
+		}
+	}
+	for _, s := range []string{"admin\u202egnp.exe", "\u202a", "\u202b", "\u202c", "\u202d", "\u2066", "\u2067", "\u2068", "\u2069",
+		"\u200e", "\u200f", "\u061c", "\u200b", "\ufeff", "\u00ad", "\u2028", "\u2029", "a\tb", "a\nb", "\u0085", "\u009b", "\x7f",
+		"\U000e0001", "a\x00", "\xff"} {
+		err := text.CheckName("name", s)
+		if _, msg := errs.Public(err); !errs.Is(err, errs.InvalidArgument) || !strings.HasPrefix(msg, "name ") {
+			t.Errorf("%+q: %v, want invalid_argument naming name", s, err)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/exekra/hub/libs/errs"
+	"github.com/exekra/hub/libs/text"
 )
 
 // Limits on what a user may be given.
@@ -45,6 +46,9 @@ func NormalizeEmail(s string) (string, error) {
 	if len(s) > MaxEmailLen {
 		return "", errs.Ef(errs.InvalidArgument, "email must be at most %d characters", MaxEmailLen)
 	}
+	if err := text.CheckName("email", s); err != nil {
+		return "", err
+	}
 	addr, err := mail.ParseAddress(s)
 	if err != nil || addr.Name != "" || addr.Address != s || strings.ContainsFunc(s, unicode.IsSpace) {
 		return "", errs.E(errs.InvalidArgument, "email must be a plain address like name@example.com")
@@ -52,18 +56,18 @@ func NormalizeEmail(s string) (string, error) {
 	return s, nil
 }
 
-// NormalizeName trims s and checks it has 1 to MaxNameLen characters and no
-// control characters.
+// NormalizeName trims s and checks it has 1 to MaxNameLen characters that
+// show as they are (text.CheckName).
 func NormalizeName(s string) (string, error) {
 	s = strings.TrimSpace(s)
-	n := utf8.RuneCountInString(s)
-	switch {
+	if err := text.CheckName("name", s); err != nil {
+		return "", err
+	}
+	switch n := utf8.RuneCountInString(s); {
 	case n == 0:
 		return "", errs.E(errs.InvalidArgument, "name is required")
 	case n > MaxNameLen:
 		return "", errs.Ef(errs.InvalidArgument, "name must be at most %d characters", MaxNameLen)
-	case strings.ContainsFunc(s, unicode.IsControl):
-		return "", errs.E(errs.InvalidArgument, "name must not contain control characters")
 	}
 	return s, nil
 }

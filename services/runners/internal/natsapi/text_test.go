@@ -2,6 +2,7 @@ package natsapi_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -69,5 +70,22 @@ func TestRunnerReportedErrorIsMended(t *testing.T) {
 	}
 	if got := h.getJob(t, j.ID); got.Error == nil || *got.Error != "a\uFFFDb" {
 		t.Fatalf("job error %v", got.Error)
+	}
+}
+
+// TestRunnerNamesAreVisibleText pins that a runner's name holds no control,
+// format or bidirectional characters: "build\u202e" shows as something other
+// than what it is in every list that prints it.
+func TestRunnerNamesAreVisibleText(t *testing.T) {
+	h := newHarness(t)
+	for _, name := range []string{"build\u202egnp", "a\u202ab", "a\u2066b", "a\u2069", "a\u200fb", "a\u200bb", "a\u2028b", "a\u0085b", "a\ufeff"} {
+		t.Run(fmt.Sprintf("%+q", name), func(t *testing.T) {
+			_, err := call[runners.Registered](as(admin), h, runners.SubjectRegister,
+				runners.RegisterRequest{Name: name, Environment: runners.EnvStaging})
+			wantInvalid(t, err, "name")
+		})
+	}
+	for _, name := range []string{"build-01", "Zoë’s runner", "مشغل البناء", "👩‍💻 laptop"} {
+		h.register(t, name, runners.EnvStaging)
 	}
 }

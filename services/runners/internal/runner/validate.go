@@ -9,6 +9,7 @@ import (
 
 	"github.com/exekra/hub/libs/contract/runners"
 	"github.com/exekra/hub/libs/errs"
+	"github.com/exekra/hub/libs/text"
 	"github.com/google/uuid"
 )
 
@@ -39,13 +40,14 @@ type NewRunner struct {
 // labels without duplicates, in their order.
 func validateNew(in NewRunner) (NewRunner, error) {
 	in.Name = strings.TrimSpace(in.Name)
+	if err := text.CheckName("name", in.Name); err != nil {
+		return in, err
+	}
 	switch n := utf8.RuneCountInString(in.Name); {
 	case n == 0:
 		return in, errs.E(errs.InvalidArgument, "name is required")
 	case n > MaxNameLen:
 		return in, errs.Ef(errs.InvalidArgument, "name must be at most %d characters", MaxNameLen)
-	case !printable(in.Name):
-		return in, errs.E(errs.InvalidArgument, "name must not contain control characters")
 	}
 	if !slices.Contains(runners.Environments, in.Environment) {
 		return in, errs.Ef(errs.InvalidArgument, "environment must be one of %s", strings.Join(runners.Environments, ", "))
