@@ -78,10 +78,9 @@ func TestAuthFailures(t *testing.T) {
 			t.Fatal("throttled attempts were audited or read PostgreSQL")
 		}
 	})
-	t.Run("the right secret still works from that address", func(t *testing.T) {
-		if _, err := h.beat(gateway(attacker), reg.Runner.ID, reg.MachineSecret, heartbeat()); err != nil {
-			t.Fatal(err)
-		}
+	t.Run("the right secret is rate_limited too from that address", func(t *testing.T) {
+		_, err := h.beat(gateway(attacker), reg.Runner.ID, reg.MachineSecret, heartbeat())
+		wantKind(t, err, errs.RateLimited)
 	})
 	t.Run("other addresses are not throttled", func(t *testing.T) {
 		_, err := h.beat(gateway("192.0.2.67"), reg.Runner.ID, wrong, heartbeat())
@@ -93,6 +92,47 @@ func TestAuthFailures(t *testing.T) {
 		wantKind(t, err, errs.InvalidCredentials)
 		_, err = h.beat(gateway(attacker), reg.Runner.ID, wrong, heartbeat())
 		wantKind(t, err, errs.RateLimited)
+	})
+}
+
+// TestAuthThrottleIsNoOracle is the guesser's view: once an address is over
+// its failure limit, the right secret is answered exactly as a wrong one (429
+// with a retry delay), does not unlock the address, and the lock ends one
+// refill period after the last counted failure however often it is retried.
+func TestAuthThrottleIsNoOracle(t *testing.T) {
+	h := newHarness(t)
+	reg := h.register(t, "r1", runners.EnvProduction)
+	const guesser = "192.0.2.80"
+	wrong := "exk_ms_" + strings.Repeat("B", 43)
+	for range runner.FailureBurst {
+		_, err := h.beat(gateway(guesser), reg.Runner.ID, wrong, heartbeat())
+		wantKind(t, err, errs.InvalidCredentials)
+	}
+	_, wrongErr := h.beat(gateway(guesser), reg.Runner.ID, wrong, heartbeat())
+	wantKind(t, wrongErr, errs.RateLimited)
+	t.Run("N wrong then right: 429 with Retry-After, not 200", func(t *testing.T) {
+		_, err := h.beat(gateway(guesser), reg.Runner.ID, reg.MachineSecret, heartbeat())
+		wantKind(t, err, errs.RateLimited)
+		if got, want := errs.RetryAfter(err), errs.RetryAfter(wrongErr); got != want || got <= 0 {
+			t.Fatalf("retry after %v for the right secret, %v for a wrong one", got, want)
+		}
+		if err.Error() != wrongErr.Error() {
+			t.Fatalf("the right secret is answered %q, a wrong one %q", err, wrongErr)
+		}
+	})
+	t.Run("the right secret does not unlock the address", func(t *testing.T) {
+		for range 3 {
+			_, err := h.beat(gateway(guesser), reg.Runner.ID, reg.MachineSecret, heartbeat())
+			wantKind(t, err, errs.RateLimited)
+		}
+		_, err := h.beat(gateway(guesser), reg.Runner.ID, wrong, heartbeat())
+		wantKind(t, err, errs.RateLimited)
+	})
+	t.Run("refused attempts do not prolong the lock: the agent is back after one refill", func(t *testing.T) {
+		h.clock.Advance(runner.FailureRefill)
+		if _, err := h.beat(gateway(guesser), reg.Runner.ID, reg.MachineSecret, heartbeat()); err != nil {
+			t.Fatal(err)
+		}
 	})
 }
 

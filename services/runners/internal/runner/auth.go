@@ -57,8 +57,9 @@ func (s *Service) AuthenticateRunner(ctx context.Context, p Presented) (Runner, 
 	return c.Runner, err
 }
 
-// authenticate checks the protocol, then the credentials: from the cache, or
-// from PostgreSQL (filling the cache) when the cache has nothing valid.
+// authenticate checks the protocol, then whether the source address is
+// locked, then the credentials: from the cache, or from PostgreSQL (filling
+// the cache) when the cache has nothing valid.
 func (s *Service) authenticate(ctx context.Context, p Presented) (Credential, error) {
 	if !runners.SupportsProtocol(p.Protocol) {
 		return Credential{}, errs.E(errs.InvalidArgument, runners.UnsupportedProtocol(p.Protocol))
@@ -66,6 +67,9 @@ func (s *Service) authenticate(ctx context.Context, p Presented) (Credential, er
 	want, err := hex.DecodeString(p.SecretSHA256)
 	if _, perr := uuid.Parse(p.RunnerID); perr != nil || len(p.RunnerID) != 36 || err != nil || len(want) != 32 {
 		return Credential{}, s.refuse(ctx, p, ReasonMalformed)
+	}
+	if err := s.unlocked(ctx); err != nil {
+		return Credential{}, err
 	}
 	p.RunnerID = strings.ToLower(p.RunnerID) // as PostgreSQL writes it, and so the cache keys it
 	e, err := s.Cache.Lookup(ctx, p.RunnerID)
@@ -85,18 +89,28 @@ func (s *Service) authenticate(ctx context.Context, p Presented) (Credential, er
 	return s.compare(ctx, p, c, want)
 }
 
-// load reads a credential from PostgreSQL and caches it. An address that has
-// used up its failures is refused before PostgreSQL is asked, so unknown ids
-// cannot be used to load the database.
-func (s *Service) load(ctx context.Context, p Presented) (Credential, error) {
+// unlocked refuses every attempt from an address that has used up its
+// failures, before any secret is compared: were the right secret let through
+// while wrong ones get rate_limited, the answer would tell a guesser that it
+// has found the secret. The attempt takes no token, so neither the right
+// secret nor retries prolong or end the lock: it ends one refill period
+// after the last counted failure, and the agent, which backs off on
+// rate_limited, is back then. It also keeps unknown ids from loading
+// PostgreSQL.
+func (s *Service) unlocked(ctx context.Context) error {
 	wait, err := s.Limiter.Wait(ctx, s.now(), []Bucket{failureBucket(ctx)})
 	if err != nil {
-		return Credential{}, errs.Wrap(errs.Unavailable, "runner authentication is unavailable for a moment; try again shortly", err)
+		return errs.Wrap(errs.Unavailable, "runner authentication is unavailable for a moment; try again shortly", err)
 	}
 	if wait > 0 {
 		s.Meter.AuthFailed(ReasonThrottled)
-		return Credential{}, throttled(wait)
+		return throttled(wait)
 	}
+	return nil
+}
+
+// load reads a credential from PostgreSQL and caches it.
+func (s *Service) load(ctx context.Context, p Presented) (Credential, error) {
 	c, err := s.Store.Credential(ctx, p.RunnerID)
 	if errs.Is(err, errs.NotFound) {
 		return Credential{}, s.refuse(ctx, p, ReasonUnknown)

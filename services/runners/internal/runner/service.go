@@ -24,9 +24,15 @@ const OnlineIntervals = 3
 // one a second. Successful authentications take nothing, so runners behind
 // one address (a NAT, an untrusted proxy) never throttle each other, and a
 // mass regeneration (every affected agent fails once, then stops) fits in
-// the burst; only failures count, and once an address has used them up its
-// failures get rate_limited instead of being audited, and its cache misses
-// are refused before PostgreSQL is read.
+// the burst; only failures count. Once an address has used them up, every
+// attempt from it, right secret or wrong, is rate_limited unchecked and
+// unaudited until a token is back (at most FailureRefill after its last
+// counted failure), so the answer never tells a guesser which secret is
+// right. The trade-off: a guesser who keeps failing from an agent's own
+// address keeps that address locked while it does; keying the bucket by
+// source address rather than runner id confines that to agents sharing the
+// guesser's address (a runner id is no secret, and anyone could lock a
+// runner by its id).
 const (
 	FailureBurst  = 60
 	FailureRefill = time.Second
