@@ -108,13 +108,40 @@ type QueryResponse struct {
 // VerifyRequest walks the chain (optionally from a checkpoint).
 type VerifyRequest struct{}
 
-// VerifyResponse is the outcome of a walk.
+// VerifyResponse is the outcome of a walk. Besides the chain itself, the
+// log's end is held against what lies outside the table: the newest stored
+// checkpoint and the AUDIT stream (Stream), since deleting the newest rows
+// leaves a valid chain.
 type VerifyResponse struct {
 	OK          bool   `json:"ok"`
 	Checked     int64  `json:"checked"`
 	HeadHash    string `json:"head_hash,omitempty"`
 	FirstBadSeq int64  `json:"first_bad_seq,omitempty"`
 	Reason      string `json:"reason,omitempty"`
+	// HeadSeq is the log's last seq.
+	HeadSeq int64 `json:"head_seq"`
+	// CheckpointSeq is the newest stored checkpoint's seq (0: none yet): the
+	// log must reach it and hold the checkpoint's hash there.
+	CheckpointSeq int64        `json:"checkpoint_seq,omitempty"`
+	Stream        *StreamCheck `json:"stream,omitempty"`
+}
+
+// StreamCheck is the log compared with the AUDIT stream: every event the
+// audit service took from the stream must be in the log.
+type StreamCheck struct {
+	// Checked is false when there was nothing to compare with (see Note).
+	Checked bool `json:"checked"`
+	// FirstSeq and LastSeq bound the messages the stream still holds
+	// (older ones age out).
+	FirstSeq uint64 `json:"first_seq"`
+	LastSeq  uint64 `json:"last_seq"`
+	// ConsumedSeq is how far the audit service has taken the stream into the
+	// log: every message up to it (its consumer's acknowledged floor).
+	ConsumedSeq uint64 `json:"consumed_seq"`
+	// LoggedSeq is the highest stream seq a log row records.
+	LoggedSeq uint64 `json:"logged_seq"`
+	// Note says what could not be compared, and why.
+	Note string `json:"note,omitempty"`
 }
 
 // Checkpoint is a signed statement that the log held seq with hash.

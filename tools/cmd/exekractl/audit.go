@@ -69,6 +69,7 @@ func verify(c *hubclient.Client, cpFile string, stdout io.Writer) error {
 		return fmt.Errorf("audit chain BROKEN at seq %d (%s); %d records checked", v.FirstBadSeq, v.Reason, v.Checked)
 	}
 	fmt.Fprintf(stdout, "audit chain verified: %d records, head %s\n", v.Checked, v.HeadHash)
+	printEnd(stdout, v)
 	if cpFile == "" {
 		return nil
 	}
@@ -95,6 +96,24 @@ func verify(c *hubclient.Client, cpFile string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "checkpoint seq %d (signed by %s) is still in the log\n", cp.Seq, cp.PublicKey)
 	return nil
+}
+
+// printEnd says what the log's end was held against: a valid chain alone
+// does not show rows deleted from its end.
+func printEnd(stdout io.Writer, v audit.VerifyResponse) {
+	if v.CheckpointSeq > 0 {
+		fmt.Fprintf(stdout, "the log reaches seq %d and still holds the newest checkpoint (seq %d)\n", v.HeadSeq, v.CheckpointSeq)
+	}
+	switch s := v.Stream; {
+	case s == nil:
+		fmt.Fprintln(stdout, "the log's end was not compared with the AUDIT stream (the Hub does not report it)")
+	case s.Checked:
+		fmt.Fprintf(stdout, "the log holds every event taken from the AUDIT stream (consumed up to stream seq %d, logged up to %d)\n",
+			s.ConsumedSeq, s.LoggedSeq)
+	}
+	if v.Stream != nil && v.Stream.Note != "" {
+		fmt.Fprintf(stdout, "note: %s\n", v.Stream.Note)
+	}
 }
 
 func saveCheckpoint(c *hubclient.Client, out string, stdout io.Writer) error {

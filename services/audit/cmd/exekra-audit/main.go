@@ -13,6 +13,7 @@ import (
 	"github.com/exekra/hub/services/audit/internal/ingest"
 	"github.com/exekra/hub/services/audit/internal/natsapi"
 	"github.com/exekra/hub/services/audit/internal/postgres"
+	"github.com/exekra/hub/services/audit/internal/streamcheck"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -53,5 +54,5 @@ func setup(ctx context.Context, d *daemon.Deps) ([]natsrpc.Endpoint, error) {
 		Replicas: cfg.Audit.StreamReplicas, Batch: 500}
 	go in.Run(ctx)
 	go checkpoint.Run(ctx, store, key, cfg.Audit.CheckpointInterval.D(), d.Log)
-	return natsapi.Endpoints(store), nil
+	return natsapi.Endpoints(store, streamcheck.JetStream{JS: js, Consumer: ingest.Consumer}), nil
 }

@@ -64,3 +64,54 @@ func TestVerifier(t *testing.T) {
 		})
 	}
 }
+
+func TestVerifierHoldsTheLogToItsNewestCheckpoint(t *testing.T) {
+	records := build(t, 10)
+	cp := audit.Checkpoint{Seq: 6, Hash: records[5].Hash, At: time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)}
+	walk := func(rs []audit.Record) audit.VerifyResponse {
+		v := NewVerifier()
+		v.Expect(cp)
+		for _, r := range rs {
+			v.Add(r)
+		}
+		return v.Result()
+	}
+	t.Run("a log that still holds it verifies", func(t *testing.T) {
+		if got := walk(records); !got.OK || got.HeadSeq != 10 || got.CheckpointSeq != 6 {
+			t.Fatalf("got %+v", got)
+		}
+	})
+	t.Run("a log whose end was deleted back past it is broken", func(t *testing.T) {
+		got := walk(records[:4])
+		if got.OK || got.FirstBadSeq != 5 || got.HeadSeq != 4 ||
+			got.Reason != "log ends at seq 4 but checkpoint 2026-06-01T09:00:00Z was signed at seq 6: rows were removed from its end" {
+			t.Fatalf("got %+v", got)
+		}
+	})
+	t.Run("a log rebuilt with a valid chain from before it is broken", func(t *testing.T) {
+		rebuilt := build(t, 10)
+		for i := range rebuilt[5:] {
+			rebuilt[5+i].Details = map[string]any{"i": 0}
+		}
+		if got := walk(records); !got.OK {
+			t.Fatalf("intact: %+v", got)
+		}
+		if got := walk(rechain(t, rebuilt)); got.OK || got.FirstBadSeq != 6 {
+			t.Fatalf("got %+v, want first bad seq 6", got)
+		}
+	})
+}
+
+// rechain recomputes every hash, as someone rewriting the log would.
+func rechain(t *testing.T, rs []audit.Record) []audit.Record {
+	t.Helper()
+	prev := audit.GenesisHash
+	for i := range rs {
+		h, err := audit.ChainHash(prev, rs[i].Event)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs[i].PrevHash, rs[i].Hash, prev = prev, h, h
+	}
+	return rs
+}

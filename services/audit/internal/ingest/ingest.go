@@ -11,6 +11,7 @@ import (
 
 	"github.com/exekra/hub/libs/contract/audit"
 	"github.com/exekra/hub/libs/outbox"
+	"github.com/exekra/hub/services/audit/internal/postgres"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -20,7 +21,7 @@ const Consumer = "audit-log-writer"
 
 // Appender is the log.
 type Appender interface {
-	Append(ctx context.Context, events []audit.Event) (int, error)
+	Append(ctx context.Context, entries []postgres.Entry) (int, error)
 }
 
 // Metrics are the ingest's gauges and counters.
@@ -109,7 +110,7 @@ func (in *Ingest) consume(ctx context.Context, cons jetstream.Consumer) {
 // write appends a batch and acknowledges it; on failure nothing is acknowledged
 // and JetStream redelivers after AckWait.
 func (in *Ingest) write(ctx context.Context, msgs []jetstream.Msg) {
-	events := make([]audit.Event, 0, len(msgs))
+	events := make([]postgres.Entry, 0, len(msgs))
 	for _, m := range msgs {
 		var ev audit.Event
 		if err := json.Unmarshal(m.Data(), &ev); err != nil || ev.ID == "" {
@@ -117,7 +118,7 @@ func (in *Ingest) write(ctx context.Context, msgs []jetstream.Msg) {
 			m.Term()
 			continue
 		}
-		events = append(events, ev)
+		events = append(events, postgres.Entry{Event: ev, StreamSeq: streamSeq(m)})
 	}
 	n, err := in.Store.Append(ctx, events)
 	if err != nil {
@@ -135,6 +136,17 @@ func (in *Ingest) write(ctx context.Context, msgs []jetstream.Msg) {
 	if len(events) > 0 {
 		in.Metrics.Lag.Set(time.Since(events[len(events)-1].At).Seconds())
 	}
+}
+
+// streamSeq is the message's sequence in the stream, recorded with its row
+// so that verification can hold the log's end against the consumer; 0 when
+// the metadata cannot be read (the row records none).
+func streamSeq(m jetstream.Msg) uint64 {
+	md, err := m.Metadata()
+	if err != nil {
+		return 0
+	}
+	return md.Sequence.Stream
 }
 
 func sleep(ctx context.Context, d time.Duration) {

@@ -10,6 +10,7 @@ import (
 	"github.com/exekra/hub/libs/natsrpc"
 	"github.com/exekra/hub/libs/text"
 	"github.com/exekra/hub/services/audit/internal/chain"
+	"github.com/exekra/hub/services/audit/internal/streamcheck"
 )
 
 // MaxPage bounds one query page.
@@ -21,10 +22,16 @@ type Store interface {
 	Query(ctx context.Context, q audit.QueryRequest) (audit.QueryResponse, error)
 	Walk(ctx context.Context, fn func(audit.Record) error) error
 	Checkpoints(ctx context.Context, limit int) ([]audit.Checkpoint, error)
+	StreamHead(ctx context.Context) (streamcheck.Head, error)
+}
+
+// Streams opens the AUDIT stream for one verification (streamcheck.JetStream).
+type Streams interface {
+	Open(ctx context.Context) (streamcheck.Stream, error)
 }
 
 // Endpoints lists the service's operations.
-func Endpoints(store Store) []natsrpc.Endpoint {
+func Endpoints(store Store, streams Streams) []natsrpc.Endpoint {
 	return []natsrpc.Endpoint{
 		natsrpc.Handle(audit.SubjectConfirm, func(ctx context.Context, req audit.ConfirmRequest) (audit.ConfirmResponse, error) {
 			if len(req.IDs) > 10000 {
@@ -46,9 +53,7 @@ func Endpoints(store Store) []natsrpc.Endpoint {
 			if err := requireAdmin(ctx); err != nil {
 				return audit.VerifyResponse{}, err
 			}
-			v := chain.NewVerifier()
-			err := store.Walk(ctx, func(r audit.Record) error { v.Add(r); return nil })
-			return v.Result(), err
+			return verify(ctx, store, streams)
 		}),
 		natsrpc.Handle(audit.SubjectCheckpoints, func(ctx context.Context, req audit.CheckpointsRequest) (audit.CheckpointsResponse, error) {
 			if err := requireAdmin(ctx); err != nil {
@@ -58,6 +63,38 @@ func Endpoints(store Store) []natsrpc.Endpoint {
 			return audit.CheckpointsResponse{Items: items}, err
 		}),
 	}
+}
+
+// verify walks the chain, holding it against the newest checkpoint, then
+// compares the log's end with the AUDIT stream. The stream and the
+// checkpoint are read before the walk: whatever the consumer acknowledged or
+// a checkpoint covered was committed before the walk's snapshot is taken.
+func verify(ctx context.Context, store Store, streams Streams) (audit.VerifyResponse, error) {
+	stream, err := streams.Open(ctx)
+	if err != nil {
+		return audit.VerifyResponse{}, err
+	}
+	cps, err := store.Checkpoints(ctx, 1)
+	if err != nil {
+		return audit.VerifyResponse{}, err
+	}
+	v := chain.NewVerifier()
+	if len(cps) > 0 {
+		v.Expect(cps[0])
+	}
+	if err := store.Walk(ctx, func(r audit.Record) error { v.Add(r); return nil }); err != nil {
+		return audit.VerifyResponse{}, err
+	}
+	res := v.Result()
+	sc, err := streamcheck.Check(ctx, stream, store)
+	if err != nil {
+		return audit.VerifyResponse{}, err
+	}
+	res.Stream = &sc.StreamCheck
+	if res.OK && sc.Reason != "" {
+		res.OK, res.HeadHash, res.FirstBadSeq, res.Reason = false, "", sc.BadSeq, sc.Reason
+	}
+	return res, nil
 }
 
 // checkQuery refuses a page size out of bounds and filters PostgreSQL

@@ -10,6 +10,7 @@ import (
 	"github.com/exekra/hub/libs/errs"
 	"github.com/exekra/hub/libs/natsrpc"
 	"github.com/exekra/hub/services/audit/internal/natsapi"
+	"github.com/exekra/hub/services/audit/internal/streamcheck"
 )
 
 // store answers every query with nothing and counts them.
@@ -20,6 +21,7 @@ func (s *store) Walk(context.Context, func(audit.Record) error) error { return n
 func (s *store) Checkpoints(context.Context, int) ([]audit.Checkpoint, error) {
 	return nil, nil
 }
+func (s *store) StreamHead(context.Context) (streamcheck.Head, error) { return streamcheck.Head{}, nil }
 func (s *store) Query(context.Context, audit.QueryRequest) (audit.QueryResponse, error) {
 	s.queries++
 	return audit.QueryResponse{}, nil
@@ -43,7 +45,7 @@ func query(t *testing.T, eps []natsrpc.Endpoint, data string) error {
 // filter, and never reaches the store.
 func TestQueryFiltersMustBeText(t *testing.T) {
 	s := &store{}
-	eps := natsapi.Endpoints(s)
+	eps := natsapi.Endpoints(s, nil)
 	if err := query(t, eps, `{"actor":"ada@acme.test","action":"auth.login","target":"x","limit":10}`); err != nil || s.queries != 1 {
 		t.Fatalf("a plain filter: %v (%d queries)", err, s.queries)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/exekra/hub/libs/contract/audit"
+	"github.com/exekra/hub/services/audit/internal/streamcheck"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -27,15 +28,23 @@ func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 const columns = `seq, event_id::text, at, actor_type, actor_id, actor_email, actor_name, actor_role, action,
 	target_type, target_id, outcome, reason, source_ip, request_id, service, version, details, prev_hash, hash`
 
+// Entry is an event as the log takes it from the AUDIT stream.
+type Entry struct {
+	audit.Event
+	// StreamSeq is the stream sequence of the message that carried the
+	// event; 0 when unknown (stored as NULL).
+	StreamSeq uint64
+}
+
 // Append chains the events not yet in the log onto its head, in order, in one
 // transaction under the chain lock. It returns how many it added.
-func (s *Store) Append(ctx context.Context, events []audit.Event) (int, error) {
+func (s *Store) Append(ctx context.Context, entries []Entry) (int, error) {
 	added := 0
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext($1))", chainLock); err != nil {
 			return fmt.Errorf("chain lock: %w", err)
 		}
-		fresh, err := s.unseen(ctx, tx, events)
+		fresh, err := s.unseen(ctx, tx, entries)
 		if err != nil || len(fresh) == 0 {
 			return err
 		}
@@ -44,8 +53,9 @@ func (s *Store) Append(ctx context.Context, events []audit.Event) (int, error) {
 			return err
 		}
 		rows := make([][]any, 0, len(fresh))
-		for _, ev := range fresh {
-			if ev, err = audit.Normalize(ev); err != nil {
+		for _, e := range fresh {
+			ev, err := audit.Normalize(e.Event)
+			if err != nil {
 				return err
 			}
 			hash, err := audit.ChainHash(prev, ev)
@@ -56,7 +66,7 @@ func (s *Store) Append(ctx context.Context, events []audit.Event) (int, error) {
 			details, _ := json.Marshal(ev.Details)
 			rows = append(rows, []any{seq, ev.ID, ev.At, ev.Actor.Type, ev.Actor.ID, ev.Actor.Email, ev.Actor.Name, ev.Actor.Role,
 				ev.Action, ev.Target.Type, ev.Target.ID, ev.Outcome, ev.Reason, ev.SourceIP, ev.RequestID, ev.Service, ev.Version,
-				string(details), prev, hash})
+				string(details), prev, hash, streamSeq(e.StreamSeq)})
 			prev = hash
 		}
 		added = len(rows)
@@ -71,8 +81,8 @@ func insert(ctx context.Context, tx pgx.Tx, rows [][]any) error {
 	batch := &pgx.Batch{}
 	for _, r := range rows {
 		batch.Queue(`INSERT INTO audit_log (seq, event_id, at, actor_type, actor_id, actor_email, actor_name, actor_role, action,
-			target_type, target_id, outcome, reason, source_ip, request_id, service, version, details, prev_hash, hash)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18::jsonb,$19,$20)
+			target_type, target_id, outcome, reason, source_ip, request_id, service, version, details, prev_hash, hash, stream_seq)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18::jsonb,$19,$20,$21)
 			ON CONFLICT (event_id) DO NOTHING`, r...)
 	}
 	br := tx.SendBatch(ctx, batch)
@@ -90,11 +100,20 @@ func insert(ctx context.Context, tx pgx.Tx, rows [][]any) error {
 	return br.Close()
 }
 
+// streamSeq is a stream sequence as the column holds it: NULL when unknown.
+func streamSeq(seq uint64) *int64 {
+	if seq == 0 {
+		return nil
+	}
+	v := int64(seq)
+	return &v
+}
+
 // unseen drops events already in the log and repeats within the batch.
-func (s *Store) unseen(ctx context.Context, tx pgx.Tx, events []audit.Event) ([]audit.Event, error) {
-	ids := make([]string, 0, len(events))
-	for _, ev := range events {
-		ids = append(ids, ev.ID)
+func (s *Store) unseen(ctx context.Context, tx pgx.Tx, entries []Entry) ([]Entry, error) {
+	ids := make([]string, 0, len(entries))
+	for _, e := range entries {
+		ids = append(ids, e.ID)
 	}
 	rows, err := tx.Query(ctx, "SELECT event_id::text FROM audit_log WHERE event_id = ANY($1::uuid[])", ids)
 	if err != nil {
@@ -108,11 +127,11 @@ func (s *Store) unseen(ctx context.Context, tx pgx.Tx, events []audit.Event) ([]
 	for _, id := range logged {
 		seen[id] = true
 	}
-	var fresh []audit.Event
-	for _, ev := range events {
-		if !seen[strings.ToLower(ev.ID)] {
-			seen[strings.ToLower(ev.ID)] = true
-			fresh = append(fresh, ev)
+	var fresh []Entry
+	for _, e := range entries {
+		if !seen[strings.ToLower(e.ID)] {
+			seen[strings.ToLower(e.ID)] = true
+			fresh = append(fresh, e)
 		}
 	}
 	return fresh, nil
@@ -140,6 +159,24 @@ func (s *Store) Head(ctx context.Context) (int64, string, error) {
 		return err
 	})
 	return seq, hash, err
+}
+
+// StreamHead returns the log's last seq and the highest stream seq a row
+// records (both indexed).
+func (s *Store) StreamHead(ctx context.Context) (streamcheck.Head, error) {
+	var last, stream *int64
+	err := s.pool.QueryRow(ctx, "SELECT (SELECT max(seq) FROM audit_log), (SELECT max(stream_seq) FROM audit_log)").Scan(&last, &stream)
+	if err != nil {
+		return streamcheck.Head{}, fmt.Errorf("read the log's stream head: %w", err)
+	}
+	var h streamcheck.Head
+	if last != nil {
+		h.LogSeq = *last
+	}
+	if stream != nil {
+		h.StreamSeq = uint64(*stream)
+	}
+	return h, nil
 }
 
 // Present returns which of ids the log holds.

@@ -42,10 +42,11 @@ func setup(t *testing.T) (*pgxpool.Pool, *Store) {
 	return owner, NewStore(writer)
 }
 
-func events(n int) []audit.Event {
-	out := make([]audit.Event, n)
+// events are n new entries, recording no stream seq.
+func events(n int) []Entry {
+	out := make([]Entry, n)
 	for i := range out {
-		out[i] = audit.Event{ID: uuid.NewString(), At: time.Now(), Action: "test.action", Outcome: audit.Success,
+		out[i].Event = audit.Event{ID: uuid.NewString(), At: time.Now(), Action: "test.action", Outcome: audit.Success,
 			Actor:  audit.Actor{Type: "user", ID: fmt.Sprintf("u%d", i%3), Email: fmt.Sprintf("U%d@example.test", i%3)},
 			Target: audit.Target{Type: "thing", ID: fmt.Sprintf("t%d", i)}, Service: "test", Version: "1",
 			Details: map[string]any{"n": i, "name": "x\r\ny"}}
@@ -76,7 +77,7 @@ func TestAppend(t *testing.T) {
 		}
 	})
 	t.Run("redelivered events are not appended twice", func(t *testing.T) {
-		batch := append(append([]audit.Event{}, evs[15:]...), evs[22], evs[0])
+		batch := append(append([]Entry{}, evs[15:]...), evs[22], evs[0])
 		n, err := s.Append(ctx, batch)
 		if err != nil || n != 5 {
 			t.Fatalf("Append = %d, %v; want the 5 new ones", n, err)
