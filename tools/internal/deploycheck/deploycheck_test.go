@@ -38,7 +38,7 @@ func definedMetrics(t *testing.T) map[string]bool {
 	// The metrics API.md names, and the certificate's, must be among them.
 	for _, m := range []string{"exekra_http_requests_total", "exekra_http_request_duration_seconds", "exekra_nats_requests_total",
 		"exekra_runners", "exekra_jobs_total", "exekra_queue_depth", "exekra_audit_events_total", "exekra_audit_lag_seconds",
-		"exekra_license_days_remaining", "exekra_tls_certificate_expiry_timestamp_seconds"} {
+		"exekra_license_expiry_timestamp_seconds", "exekra_tls_certificate_expiry_timestamp_seconds"} {
 		if !defined[m] {
 			t.Errorf("no Go source defines %s (found %d exekra_ metrics)", m, len(defined))
 		}
@@ -49,6 +49,9 @@ func definedMetrics(t *testing.T) map[string]bool {
 var (
 	alertName = regexp.MustCompile(`^Exekra[A-Z][A-Za-z0-9]+$`)
 	duration  = regexp.MustCompile(`^([0-9]+(ms|s|m|h|d|w|y))+$`)
+	// rawValue is $value printed as Prometheus formats a float: a ratio
+	// as 0.0714…, a count extrapolated by delta() as 1.0714…, seconds as 1.2096e+06.
+	rawValue = regexp.MustCompile(`\{\{-?\s*\$value\s*-?\}\}`)
 )
 
 func TestAlertingRules(t *testing.T) {
@@ -95,6 +98,9 @@ func TestAlertingRules(t *testing.T) {
 					if strings.Count(text, "{{") != strings.Count(text, "}}") {
 						t.Errorf("annotations.%s has unbalanced templates: %q", a, text)
 					}
+					if rawValue.MatchString(text) {
+						t.Errorf("annotations.%s prints $value raw (use humanize, humanizePercentage, humanizeDuration or printf): %q", a, text)
+					}
 				}
 				for _, m := range deploycheck.MetricNames(r.Expr) {
 					if !deploycheck.Defined(defined, m) {
@@ -112,8 +118,14 @@ func TestAlertingRules(t *testing.T) {
 			"queue growing": func(e string) bool {
 				return strings.Contains(e, "exekra_queue_depth") && (strings.Contains(e, "deriv(") || strings.Contains(e, "delta("))
 			},
-			"runners going offline": func(e string) bool { return strings.Contains(e, `exekra_runners{status="offline"}`) },
-			"license expiring":      func(e string) bool { return strings.Contains(e, "exekra_license_days_remaining) < 14") },
+			// A whole count: offline now less offline 15 minutes ago. delta()
+			// extrapolates a gauge to the window's edges (1.0714… runners).
+			"runners going offline": func(e string) bool {
+				return strings.Contains(e, `exekra_runners{status="offline"}`) && strings.Contains(e, "offset 15m") && !strings.Contains(e, "delta(")
+			},
+			"license expiring": func(e string) bool {
+				return strings.Contains(e, "exekra_license_expiry_timestamp_seconds") && strings.Contains(e, "14 * 86400")
+			},
 			"certificate expiring": func(e string) bool {
 				return strings.Contains(e, "exekra_tls_certificate_expiry_timestamp_seconds") && strings.Contains(e, "14 * 86400")
 			},
@@ -242,7 +254,7 @@ func TestDashboard(t *testing.T) {
 		"HTTP latency p50 by route":     {"histogram_quantile(0.5,", "exekra_http_request_duration_seconds_bucket", "by (le, route)"},
 		"HTTP latency p99 by route":     {"histogram_quantile(0.99,"},
 		"audit events rate and lag":     {"rate(exekra_audit_events_total", "exekra_audit_lag_seconds"},
-		"license days remaining":        {"exekra_license_days_remaining"},
+		"license expiry":                {"exekra_license_expiry_timestamp_seconds", "- time()"},
 		"queue depth":                   {"exekra_queue_depth"},
 		"certificate expiry":            {"exekra_tls_certificate_expiry_timestamp_seconds"},
 		"processes up (scrape success)": {`up{job=~"exekra-.*"}`},
@@ -264,6 +276,7 @@ func TestPromtool(t *testing.T) {
 	}
 	for _, args := range [][]string{
 		{"check", "rules", deployFile("prometheus", "alerts.yml")},
+		{"test", "rules", deployFile("prometheus", "alerts_test.yml")},
 		{"check", "config", deployFile("prometheus", "prometheus-pilot.yml")},
 		{"check", "config", deployFile("prometheus", "prometheus-enterprise.yml")},
 	} {

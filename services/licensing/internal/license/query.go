@@ -25,7 +25,7 @@ func (s *Service) Status(ctx context.Context) (Snapshot, error) {
 	if err != nil {
 		return Snapshot{}, err
 	}
-	s.cfg.Meter.DaysRemaining(ev.DaysLeft) // an activation shows at once
+	s.cfg.Meter.Expiry(lic.Document.ExpiresAt, ev.DaysLeft) // an activation shows at once
 	inst, err := s.Installation(ctx)
 	if err != nil {
 		return Snapshot{}, err

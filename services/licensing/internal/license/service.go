@@ -30,21 +30,22 @@ type Config struct {
 	RetryEvery time.Duration
 	// CountTimeout bounds one question to the runners service (default 3s).
 	CountTimeout time.Duration
-	// Meter is told the days remaining whenever the license's state is read
-	// (every tick and every status); nil: not measured.
+	// Meter is told the license's expiry whenever its state is read (every
+	// tick and every status); nil: not measured.
 	Meter Meter
 }
 
 // Meter keeps the license's measurements for operators (Prometheus).
 type Meter interface {
-	// DaysRemaining is the whole days until the active license expires,
-	// rounded up; 0 once it has expired or while none is active.
-	DaysRemaining(days int)
+	// Expiry is the active license's expires_at and the whole days until
+	// it by the service's clock, rounded up (0 once past); the zero time
+	// and 0 while none is active.
+	Expiry(expiresAt time.Time, daysLeft int)
 }
 
 type noMeter struct{}
 
-func (noMeter) DaysRemaining(int) {}
+func (noMeter) Expiry(time.Time, int) {}
 
 // Service is the licensing domain's operations.
 type Service struct {
@@ -176,17 +177,17 @@ func (s *Service) Run(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// measure tells the meter the days remaining now (0 while no license is active).
+// measure tells the meter the license's expiry now (none while no license is active).
 func (s *Service) measure(ctx context.Context) error {
-	_, ev, _, err := s.evaluate(ctx)
+	lic, ev, _, err := s.evaluate(ctx)
 	switch {
 	case errors.Is(err, ErrNoLicense):
-		s.cfg.Meter.DaysRemaining(0)
+		s.cfg.Meter.Expiry(time.Time{}, 0)
 		return nil
 	case err != nil:
 		return err
 	}
-	s.cfg.Meter.DaysRemaining(ev.DaysLeft)
+	s.cfg.Meter.Expiry(lic.Document.ExpiresAt, ev.DaysLeft)
 	return nil
 }
 

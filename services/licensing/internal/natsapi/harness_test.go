@@ -71,24 +71,26 @@ type harness struct {
 
 // meterStub records what the service measures.
 type meterStub struct {
-	mu   sync.Mutex
-	days []int
+	mu       sync.Mutex
+	days     []int
+	expiries []time.Time
 }
 
-func (m *meterStub) DaysRemaining(days int) {
+func (m *meterStub) Expiry(expiresAt time.Time, days int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.days = append(m.days, days)
+	m.expiries = append(m.expiries, expiresAt)
 }
 
 // last is the latest measurement; false when there was none.
-func (m *meterStub) last() (int, bool) {
+func (m *meterStub) last() (int, time.Time, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if len(m.days) == 0 {
-		return 0, false
+		return 0, time.Time{}, false
 	}
-	return m.days[len(m.days)-1], true
+	return m.days[len(m.days)-1], m.expiries[len(m.expiries)-1], true
 }
 
 func newHarness(t *testing.T) *harness {

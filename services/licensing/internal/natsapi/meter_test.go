@@ -31,30 +31,31 @@ func (h *harness) runOnce() {
 	<-done
 }
 
-func TestDaysRemainingIsMeasured(t *testing.T) {
+func TestExpiryIsMeasured(t *testing.T) {
 	h := newHarness(t)
-	want := func(t *testing.T, days int) {
+	expires := start.Add(30*day - time.Hour)
+	want := func(t *testing.T, days int, expiry time.Time) {
 		t.Helper()
-		if got, ok := h.meter.last(); !ok || got != days {
-			t.Fatalf("days remaining = %d (measured: %v), want %d", got, ok, days)
+		if got, at, ok := h.meter.last(); !ok || got != days || !at.Equal(expiry) {
+			t.Fatalf("days remaining = %d, expiry %v (measured: %v), want %d, %v", got, at, ok, days, expiry)
 		}
 	}
-	t.Run("0 while no license is active", func(t *testing.T) {
+	t.Run("none while no license is active", func(t *testing.T) {
 		h.runOnce()
-		want(t, 0)
+		want(t, 0, time.Time{})
 	})
 	t.Run("an activation shows at once", func(t *testing.T) {
-		h.mustActivate(anonymous, h.issue(func(d *licfile.Document) { d.ExpiresAt = start.Add(30*day - time.Hour) }))
-		want(t, 30)
+		h.mustActivate(anonymous, h.issue(func(d *licfile.Document) { d.ExpiresAt = expires }))
+		want(t, 30, expires)
 	})
 	t.Run("the periodic loop follows the clock", func(t *testing.T) {
 		h.clock.Advance(17 * day)
 		h.runOnce()
-		want(t, 13)
+		want(t, 13, expires)
 	})
-	t.Run("0 once expired", func(t *testing.T) {
+	t.Run("0 days once expired; the expiry stays", func(t *testing.T) {
 		h.clock.Advance(20 * day)
 		h.runOnce()
-		want(t, 0)
+		want(t, 0, expires)
 	})
 }
