@@ -122,7 +122,7 @@ if [ -n "${BENCH_PPROF:-}" ]; then
   ) &
 fi
 "$bin/exekra-loadgen" --scenario "${BENCH_SCENARIO:-bench}" --hub "$gw" --ca "$ca" --token-file "$home/token" --metrics "$metrics" --hub-pid "$hub_pid" \
-  --nats "nats://127.0.0.1:${port[NATS_LISTEN]}" --database-url "$db" \
+  --nats "nats://127.0.0.1:${port[NATS_LISTEN]}" --nats-credentials "$home/var/credentials" --database-url "$db" \
   --concurrency "${BENCH_CONCURRENCY:-64}" --measure "${BENCH_MEASURE:-20s}" \
   --runners "${BENCH_RUNNERS:-10000}" --interval "${BENCH_INTERVAL:-15s}" --duration "${BENCH_DURATION:-45s}" \
   --job-runners "${BENCH_JOB_RUNNERS:-1000}" --jobs "${BENCH_JOBS:-4000}" --clients "${BENCH_CLIENTS:-32}" \

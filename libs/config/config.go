@@ -54,6 +54,10 @@ type Config struct {
 // Hub holds installation-wide settings.
 type Hub struct {
 	HostNames []string `json:"host_names" doc:"names clients use to reach the Hub; they go into the self-signed certificate"`
+	// CredentialsDir holds each process's keys to NATS (nats-<process>.nk)
+	// and passwords to Redis (redis-<process>.password). The pilot creates
+	// them at first start; an enterprise host holds its own process's only.
+	CredentialsDir string `json:"credentials_dir" doc:"directory of the processes' NATS keys and Redis passwords, relative to the install dir (created by the pilot)"`
 }
 
 // Gateway holds the HTTPS front door's settings.
@@ -95,6 +99,7 @@ type Redis struct {
 // NATS holds the message bus settings.
 type NATS struct {
 	URL      string `json:"url" secret:"true" doc:"NATS URL(s), comma-separated; empty in the pilot uses the embedded server"`
+	CAFile   string `json:"ca_file" doc:"CA certificate (PEM) that signed the NATS servers' TLS certificates, relative to the install dir; for tls:// URLs"`
 	Listen   string `json:"listen" doc:"address of the pilot's embedded NATS server"`
 	StoreDir string `json:"store_dir" doc:"JetStream storage of the embedded server, relative to the install dir"`
 }
@@ -137,6 +142,7 @@ type Supervisor struct {
 func Default(home string) *Config {
 	return &Config{
 		Home:    home,
+		Hub:     Hub{CredentialsDir: "var/credentials"},
 		Gateway: Gateway{Listen: ":8443", MetricsListen: "127.0.0.1:17100", MaxBodyBytes: 1 << 20},
 		TLS:     TLS{SelfSigned: true, CertFile: "config/certs/hub.crt", KeyFile: "config/certs/hub.key"},
 		Database: Database{

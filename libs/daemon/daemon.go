@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/exekra/hub/libs/buildinfo"
+	"github.com/exekra/hub/libs/busauth"
 	"github.com/exekra/hub/libs/config"
 	"github.com/exekra/hub/libs/contract/health"
 	"github.com/exekra/hub/libs/logger"
@@ -139,7 +140,7 @@ func Run(ctx context.Context, spec Spec, args, environ []string, stdout io.Write
 		}
 		defer rdb.Close()
 	}
-	nc, err := natsrpc.Connect(cfg.NATS.URL, "exekra-"+spec.Name, log)
+	nc, err := natsrpc.Connect(natsrpc.DialOf(cfg, busauth.Principal(spec.Name)), log)
 	if err != nil {
 		return err
 	}
@@ -152,7 +153,6 @@ func Run(ctx context.Context, spec Spec, args, environ []string, stdout io.Write
 		if err != nil {
 			return err
 		}
-		relay.Replicas = cfg.Audit.StreamReplicas
 		go relay.Run(runCtx)
 	}
 	var endpoints []natsrpc.Endpoint

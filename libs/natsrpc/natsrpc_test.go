@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exekra/hub/libs/busauth"
 	"github.com/exekra/hub/libs/caller"
 	"github.com/exekra/hub/libs/errs"
 	"github.com/exekra/hub/libs/natsrpc"
@@ -367,7 +368,7 @@ func TestConnectRefusesBadURLs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			nc, err := natsrpc.Connect(tt.url, "test", discardLog())
+			nc, err := natsrpc.Connect(natsrpc.Dial{URL: tt.url, Principal: busauth.Gateway, CredentialsDir: t.TempDir()}, discardLog())
 			if err == nil {
 				nc.Close()
 				t.Fatal("Connect succeeded")

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	neturl "net/url"
 	"strings"
 	"time"
 
+	"github.com/exekra/hub/libs/busauth"
+	"github.com/exekra/hub/libs/config"
 	"github.com/exekra/hub/libs/metrics"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
@@ -123,13 +126,37 @@ func (f *flight) wait() {
 	}
 }
 
-// Connect dials NATS with unlimited reconnects, so a bus restart is survived.
-func Connect(url, name string, log *slog.Logger) (*nats.Conn, error) {
-	if url == "" {
+// Dial is how a process reaches NATS.
+type Dial struct {
+	URL       string            // nats.url: one or more, comma-separated
+	Principal busauth.Principal // who the process is on the bus
+	// CredentialsDir holds the principal's NKey seed (busauth.SeedFile).
+	// Without one the process connects with no key, and a server that
+	// requires keys refuses it.
+	CredentialsDir string
+	CAFile         string // CA of tls:// servers; empty: the system's roots
+}
+
+// DialOf is how process p of cfg's install reaches NATS.
+func DialOf(cfg *config.Config, p busauth.Principal) Dial {
+	return Dial{URL: cfg.NATS.URL, Principal: p, CredentialsDir: cfg.Path(cfg.Hub.CredentialsDir), CAFile: cfg.Path(cfg.NATS.CAFile)}
+}
+
+// Connect connects as d's principal, reconnecting for ever after a loss.
+func Connect(d Dial, log *slog.Logger) (*nats.Conn, error) {
+	if d.URL == "" {
 		return nil, fmt.Errorf("no NATS URL: set nats.url (EXEKRA_NATS_URL)")
 	}
-	nc, err := nats.Connect(url,
-		nats.Name(name),
+	auth, authenticated, err := busauth.ClientOptions(d.Principal, busauth.SeedFile(d.CredentialsDir, d.Principal))
+	if err != nil {
+		return nil, err
+	}
+	if !authenticated {
+		log.Warn("no NATS key: connecting without credentials (a Hub NATS server refuses that)",
+			"key_file", busauth.SeedFile(d.CredentialsDir, d.Principal))
+	}
+	opts := append(auth,
+		nats.Name("exekra-"+string(d.Principal)),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(500*time.Millisecond),
 		nats.ReconnectJitter(250*time.Millisecond, time.Second),
@@ -141,11 +168,35 @@ func Connect(url, name string, log *slog.Logger) (*nats.Conn, error) {
 			}
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("NATS reconnected", "url", c.ConnectedUrlRedacted()) }),
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			subject := ""
+			if sub != nil {
+				subject = sub.Subject
+			}
+			log.Error("NATS refused an operation", "subscription", subject, "err", err)
+		}),
 	)
+	if d.CAFile != "" {
+		opts = append(opts, nats.RootCAs(d.CAFile))
+	}
+	nc, err := nats.Connect(d.URL, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("NATS at %s is unreachable: %w", url, err)
+		return nil, fmt.Errorf("NATS at %s as %s: %w", redact(d.URL), d.Principal, err)
 	}
 	return nc, nil
+}
+
+// redact drops passwords from NATS URLs for messages.
+func redact(urls string) string {
+	var out []string
+	for _, u := range strings.Split(urls, ",") {
+		if parsed, err := neturl.Parse(strings.TrimSpace(u)); err == nil {
+			out = append(out, parsed.Redacted())
+		} else {
+			out = append(out, "(malformed URL)")
+		}
+	}
+	return strings.Join(out, ",")
 }
 
 // errNotConnected is Connected's answer while the connection is down.

@@ -52,12 +52,7 @@ type Relay struct {
 	// killed mid-request, or with a NATS restart, must not stall the relay
 	// until ctx ends. natsrpc.DefaultTimeout when zero.
 	Timeout time.Duration
-	// Replicas is what the relay asks for when it must create the stream
-	// itself (audit.stream_replicas). A stream that exists is left alone: the
-	// audit service owns its settings, and a relay updating it would scale
-	// an enterprise cluster's replicated stream down to one copy.
-	Replicas int
-	kick     chan struct{}
+	kick    chan struct{}
 }
 
 // NewRelay returns a relay with sensible defaults.
@@ -70,8 +65,7 @@ func NewRelay(pool *pgxpool.Pool, nc *nats.Conn, rpc *natsrpc.Client, service st
 	}
 	return &Relay{Pool: pool, JS: js, RPC: rpc, Service: service, Log: log,
 		Interval: 200 * time.Millisecond, Batch: 500, Linger: 5 * time.Millisecond, ConfirmEvery: time.Second,
-		Republish: 30 * time.Second, Timeout: natsrpc.DefaultTimeout,
-		Replicas: 1, kick: make(chan struct{}, 1)}, nil
+		Republish: 30 * time.Second, Timeout: natsrpc.DefaultTimeout, kick: make(chan struct{}, 1)}, nil
 }
 
 // request bounds one NATS round trip by Timeout.
@@ -82,17 +76,14 @@ func (r *Relay) request(ctx context.Context) (context.Context, context.CancelFun
 	return context.WithTimeout(ctx, r.Timeout)
 }
 
-// ensureStream creates the stream when it does not exist yet (the relay may
-// start before any audit instance); it never changes one that does.
+// ensureStream checks that the stream exists. The audit service alone
+// creates and changes it (the relay may not: libs/busauth); until it has,
+// events wait in the outbox.
 func (r *Relay) ensureStream(ctx context.Context) error {
 	ctx, cancel := r.request(ctx)
 	defer cancel()
-	_, err := r.JS.Stream(ctx, audit.Stream)
-	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		return EnsureStream(ctx, r.JS, r.Replicas)
-	}
-	if err != nil {
-		return fmt.Errorf("look up stream %s: %w", audit.Stream, err)
+	if _, err := r.JS.Stream(ctx, audit.Stream); err != nil {
+		return fmt.Errorf("look up stream %s (the audit service creates it): %w", audit.Stream, err)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package outbox_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"sync/atomic"
@@ -129,7 +130,8 @@ func answer(t *testing.T, nc *nats.Conn, present func(ids []string) []string) {
 // TestRelayLeavesTheStreamAsTheAuditServiceMadeIt: the relay of every
 // service must not rewrite the AUDIT stream's settings (it once set one
 // replica on every start, scaling the enterprise cluster's three copies down
-// to one); it creates the stream only when there is none yet.
+// to one), nor create it: only the audit service may (libs/busauth), and
+// until it has, events wait in the outbox.
 func TestRelayLeavesTheStreamAsTheAuditServiceMadeIt(t *testing.T) {
 	nc := natstest.Conn(t)
 	js, err := jetstream.New(nc)
@@ -143,7 +145,7 @@ func TestRelayLeavesTheStreamAsTheAuditServiceMadeIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	answer(t, nc, func(ids []string) []string { return ids })
-	run := func(t *testing.T) {
+	run := func(t *testing.T, before func()) {
 		t.Helper()
 		relay, err := outbox.NewRelay(pool, nc, natsrpc.NewClient(nc, nil), "svc", slog.New(slog.NewTextHandler(io.Discard, nil)))
 		if err != nil {
@@ -156,14 +158,24 @@ func TestRelayLeavesTheStreamAsTheAuditServiceMadeIt(t *testing.T) {
 		done := make(chan struct{})
 		go func() { defer close(done); relay.Run(rctx) }()
 		defer func() { stop(); <-done }()
+		before()
 		waitDrained(ctx, t, pool, "")
 	}
 
-	t.Run("a missing stream is created", func(t *testing.T) {
-		run(t)
-		if _, err := js.Stream(ctx, audit.Stream); err != nil {
-			t.Fatalf("stream %s after the relay ran: %v", audit.Stream, err)
-		}
+	t.Run("a missing stream is waited for", func(t *testing.T) {
+		run(t, func() {
+			time.Sleep(time.Second)
+			if _, err := js.Stream(ctx, audit.Stream); !errors.Is(err, jetstream.ErrStreamNotFound) {
+				t.Fatalf("stream %s after the relay ran: %v, want none", audit.Stream, err)
+			}
+			var pending int
+			if err := pool.QueryRow(ctx, "SELECT count(*) FROM audit_outbox").Scan(&pending); err != nil || pending != 1 {
+				t.Fatalf("outbox holds %d events (%v), want the 1 waiting", pending, err)
+			}
+			if err := outbox.EnsureStream(ctx, js, 1); err != nil {
+				t.Fatal(err)
+			}
+		})
 	})
 	t.Run("an existing stream keeps its settings", func(t *testing.T) {
 		s, err := js.Stream(ctx, audit.Stream)
@@ -175,7 +187,7 @@ func TestRelayLeavesTheStreamAsTheAuditServiceMadeIt(t *testing.T) {
 		if _, err := js.UpdateStream(ctx, cfg); err != nil {
 			t.Fatal(err)
 		}
-		run(t)
+		run(t, func() {})
 		info, err := s.Info(ctx)
 		if err != nil {
 			t.Fatal(err)

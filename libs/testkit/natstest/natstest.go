@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exekra/hub/libs/busauth"
+	"github.com/exekra/hub/libs/busauth/natsserver"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 )
@@ -12,6 +14,41 @@ import (
 // Server starts a nats-server with JetStream on a random loopback port, its
 // store in a temporary directory, and shuts it down when t ends.
 func Server(t testing.TB) *server.Server {
+	t.Helper()
+	return start(t, nil)
+}
+
+// Secured starts a server (see Server) that lets in only the Hub's
+// principals, each with its bus permissions (libs/busauth), and returns it
+// with the credentials directory holding every principal's seed
+// (busauth.SeedFile).
+func Secured(t testing.TB) (*server.Server, string) {
+	t.Helper()
+	dir := t.TempDir()
+	keys, err := busauth.EnsureKeys(dir)
+	if err != nil {
+		t.Fatalf("natstest: %v", err)
+	}
+	return start(t, natsserver.Users(keys)), dir
+}
+
+// ConnectAs dials url as principal p with its seed in dir and closes the
+// connection when t ends.
+func ConnectAs(t testing.TB, url, dir string, p busauth.Principal) *nats.Conn {
+	t.Helper()
+	opts, _, err := busauth.ClientOptions(p, busauth.SeedFile(dir, p))
+	if err != nil {
+		t.Fatalf("natstest: %v", err)
+	}
+	nc, err := nats.Connect(url, append(opts, nats.Name(t.Name()+"-"+string(p)), nats.Timeout(5*time.Second))...)
+	if err != nil {
+		t.Fatalf("natstest: connect to %s as %s: %v", url, p, err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}
+
+func start(t testing.TB, users []*server.NkeyUser) *server.Server {
 	t.Helper()
 	opts := &server.Options{
 		ServerName: "natstest",
@@ -24,6 +61,7 @@ func Server(t testing.TB) *server.Server {
 		// Keep JetStream's reservations small: many tests run side by side.
 		JetStreamMaxMemory: 64 << 20,
 		JetStreamMaxStore:  256 << 20,
+		Nkeys:              users,
 	}
 	s, err := server.NewServer(opts)
 	if err != nil {

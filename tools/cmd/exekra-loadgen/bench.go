@@ -35,7 +35,7 @@ func measureClosed(ctx context.Context, o options, op string, call func(context.
 
 // measureFloor starts the floor in this process and measures it.
 func measureFloor(ctx context.Context, o options) (row loadgen.BenchRow, err error) {
-	f, err := loadgen.StartFloor(ctx, o.natsURL, o.databaseURL, o.dbMaxConns)
+	f, err := loadgen.StartFloor(ctx, o.natsURL, o.natsCredentials, o.databaseURL, o.dbMaxConns)
 	if err != nil {
 		return row, err
 	}

@@ -62,6 +62,7 @@ type options struct {
 	runners                               int
 	// floor, api-reads (and bench)
 	natsURL, databaseURL    string
+	natsCredentials         string
 	concurrency, dbMaxConns int
 	measure, warmup         time.Duration
 	jobRunners              int // bench: the jobs part's runners
@@ -97,6 +98,7 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.jobsFor, "jobs-for", 0, "jobs: stop creating throughput jobs after this long (0: no limit, see --jobs)")
 	fs.DurationVar(&o.finish, "finish-timeout", time.Minute, "jobs: stop waiting for created jobs when none finished for this long")
 	fs.StringVar(&o.natsURL, "nats", "nats://127.0.0.1:14222", "floor: the NATS the floor's handler and responder use (the pilot's nats.listen)")
+	fs.StringVar(&o.natsCredentials, "nats-credentials", "./var/hub/var/credentials", "floor: the pilot's hub.credentials_dir (the floor connects with the gateway's and licensing's keys)")
 	fs.StringVar(&o.databaseURL, "database-url", "", "floor: PostgreSQL URL; the floor creates and drops the schema bench_floor there")
 	fs.IntVar(&o.dbMaxConns, "database-max-conns", 10, "floor: the responder's pool size (the Hub's database.max_conns)")
 	fs.IntVar(&o.concurrency, "concurrency", 64, "floor, api-reads: concurrent clients, back to back")

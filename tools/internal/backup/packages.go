@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/exekra/hub/libs/busauth"
 	"github.com/exekra/hub/libs/config"
 	"github.com/exekra/hub/libs/pkgstore"
 	"github.com/exekra/hub/tools/internal/listenaddr"
@@ -36,8 +37,14 @@ func natsURL(cfg *config.Config) (string, error) {
 	return "nats://" + addr, nil
 }
 
-func connectNATS(url, name string) (*nats.Conn, jetstream.JetStream, error) {
-	nc, err := nats.Connect(url, nats.Name(name), nats.Timeout(5*time.Second), nats.MaxReconnects(-1))
+// connectNATS connects as exekractl's principal (busauth.Admin), whose key
+// is in credsDir, which may only copy the package store.
+func connectNATS(url, credsDir, name string) (*nats.Conn, jetstream.JetStream, error) {
+	auth, _, err := busauth.ClientOptions(busauth.Admin, busauth.SeedFile(credsDir, busauth.Admin))
+	if err != nil {
+		return nil, nil, err
+	}
+	nc, err := nats.Connect(url, append(auth, nats.Name(name), nats.Timeout(5*time.Second), nats.MaxReconnects(-1))...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -52,8 +59,8 @@ func connectNATS(url, name string) (*nats.Conn, jetstream.JetStream, error) {
 // exportPackages copies every object of the package store into dir,
 // checking that its bytes hash to its name. No bucket (nothing was ever
 // published) is no packages.
-func exportPackages(ctx context.Context, url, dir string) ([]Package, []staged, string, error) {
-	nc, js, err := connectNATS(url, "exekractl backup")
+func exportPackages(ctx context.Context, url, credsDir, dir string) ([]Package, []staged, string, error) {
+	nc, js, err := connectNATS(url, credsDir, "exekractl backup")
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("NATS at %s is unreachable: %w; a backup needs the Hub running (the package bytes live in its JetStream)", redactNATS(url), err)
 	}
@@ -135,8 +142,9 @@ func missingPackages(named []string, pkgs []Package) []string {
 
 // packageTarget is the object store restore writes into.
 type packageTarget struct {
-	url  string
-	stop func() error
+	url      string
+	credsDir string // exekractl's key to url
+	stop     func() error
 }
 
 // openPackageTarget reaches the install's NATS: nats.url when set (that
@@ -144,18 +152,31 @@ type packageTarget struct {
 // which restore runs itself, in-process, on a free loopback port.
 func openPackageTarget(cfg *config.Config) (*packageTarget, error) {
 	if cfg.NATS.URL != "" {
-		return &packageTarget{url: cfg.NATS.URL, stop: func() error { return nil }}, nil
+		return &packageTarget{url: cfg.NATS.URL, credsDir: cfg.Path(cfg.Hub.CredentialsDir), stop: func() error { return nil }}, nil
+	}
+	// Keys of this run only: the install's own credentials dir is the
+	// Hub's to create, owned by its user.
+	credsDir, err := os.MkdirTemp("", "exekractl-restore-keys-")
+	if err != nil {
+		return nil, fmt.Errorf("restore's NATS keys: %w", err)
+	}
+	keys, err := busauth.EnsureKeys(credsDir)
+	if err != nil {
+		os.RemoveAll(credsDir)
+		return nil, err
 	}
 	store := cfg.Path(cfg.NATS.StoreDir)
-	srv, err := natsembed.Start(slog.New(slog.DiscardHandler), natsembed.Options{Listen: "127.0.0.1:0", StoreDir: store})
+	srv, err := natsembed.Start(slog.New(slog.DiscardHandler), natsembed.Options{Listen: "127.0.0.1:0", StoreDir: store, Keys: keys})
 	if err != nil {
+		os.RemoveAll(credsDir)
 		return nil, fmt.Errorf("start the install's JetStream store %s: %w", store, err)
 	}
 	stop := func() error {
 		srv.Shutdown()
+		os.RemoveAll(credsDir)
 		return chownTreeLike(store, filepath.Dir(store))
 	}
-	return &packageTarget{url: srv.URL(), stop: stop}, nil
+	return &packageTarget{url: srv.URL(), credsDir: credsDir, stop: stop}, nil
 }
 
 // importPackages puts every package of the archive into the store (one the
@@ -165,15 +186,16 @@ func importPackages(ctx context.Context, cfg *config.Config, extracted string, p
 	if err != nil {
 		return err
 	}
-	err = putPackages(ctx, cfg, target.url, extracted, pkgs)
+	err = putPackages(ctx, cfg, target, extracted, pkgs)
 	if serr := target.stop(); err == nil && serr != nil {
 		err = fmt.Errorf("hand the JetStream store to the Hub's user: %w", serr)
 	}
 	return err
 }
 
-func putPackages(ctx context.Context, cfg *config.Config, url, extracted string, pkgs []Package) error {
-	nc, js, err := connectNATS(url, "exekractl restore")
+func putPackages(ctx context.Context, cfg *config.Config, target *packageTarget, extracted string, pkgs []Package) error {
+	url := target.url
+	nc, js, err := connectNATS(url, target.credsDir, "exekractl restore")
 	if err != nil {
 		return fmt.Errorf("NATS at %s is unreachable: %w", redactNATS(url), err)
 	}

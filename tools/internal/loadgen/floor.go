@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/exekra/hub/libs/busauth"
 	"math/big"
 	"net"
 	"net/http"
@@ -46,25 +47,29 @@ type Floor struct {
 // FloorRows is how many rows the floor's table holds.
 const FloorRows = 1000
 
-// floorSubject is where the floor's responder listens.
-const floorSubject = "bench.floor.read"
+// floorSubject is where the floor's responder listens: under licensing's
+// operations, so that with the pilot's keys the handler calls it as the
+// gateway would and the responder answers as a service does (the licensing
+// service itself serves only its own endpoints' subjects).
+const floorSubject = "exekra.licensing.v1.bench_floor.read"
 
 // floorSchema is the scratch schema the floor creates and drops.
 const floorSchema = "bench_floor"
 
 // StartFloor creates the floor's table in the scratch schema bench_floor of
-// databaseURL, connects to NATS at natsURL twice (handler and responder)
-// and serves HTTPS on 127.0.0.1. Close undoes all of it.
-func StartFloor(ctx context.Context, natsURL, databaseURL string, maxConns int) (*Floor, error) {
+// databaseURL, connects to NATS at natsURL twice (handler and responder,
+// with the gateway's and licensing's keys from credsDir, the pilot's
+// hub.credentials_dir) and serves HTTPS on 127.0.0.1. Close undoes all of it.
+func StartFloor(ctx context.Context, natsURL, credsDir, databaseURL string, maxConns int) (*Floor, error) {
 	f := &Floor{sem: make(chan struct{}, 256)}
-	if err := f.open(ctx, natsURL, databaseURL, maxConns); err != nil {
+	if err := f.open(ctx, natsURL, credsDir, databaseURL, maxConns); err != nil {
 		f.Close()
 		return nil, err
 	}
 	return f, nil
 }
 
-func (f *Floor) open(ctx context.Context, natsURL, databaseURL string, maxConns int) error {
+func (f *Floor) open(ctx context.Context, natsURL, credsDir, databaseURL string, maxConns int) error {
 	cfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
 		return fmt.Errorf("floor: database URL: %w", err)
@@ -76,11 +81,11 @@ func (f *Floor) open(ctx context.Context, natsURL, databaseURL string, maxConns 
 	if err := createFloorTable(ctx, f.pool); err != nil {
 		return err
 	}
-	if f.resp, err = nats.Connect(natsURL, nats.Name("exekra-loadgen-floor-responder")); err != nil {
-		return fmt.Errorf("floor: NATS at %s: %w", natsURL, err)
+	if f.resp, err = connectAs(natsURL, credsDir, busauth.Licensing, "exekra-loadgen-floor-responder"); err != nil {
+		return err
 	}
-	if f.req, err = nats.Connect(natsURL, nats.Name("exekra-loadgen-floor-handler")); err != nil {
-		return fmt.Errorf("floor: NATS at %s: %w", natsURL, err)
+	if f.req, err = connectAs(natsURL, credsDir, busauth.Gateway, "exekra-loadgen-floor-handler"); err != nil {
+		return err
 	}
 	if _, err := f.resp.QueueSubscribe(floorSubject, "bench-floor", f.respond); err != nil {
 		return fmt.Errorf("floor: subscribe: %w", err)
@@ -224,4 +229,16 @@ func selfSigned() (tls.Certificate, error) {
 		return tls.Certificate{}, fmt.Errorf("floor: certificate: %w", err)
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
+}
+
+func connectAs(url, credsDir string, p busauth.Principal, name string) (*nats.Conn, error) {
+	auth, _, err := busauth.ClientOptions(p, busauth.SeedFile(credsDir, p))
+	if err != nil {
+		return nil, fmt.Errorf("floor: %w", err)
+	}
+	nc, err := nats.Connect(url, append(auth, nats.Name(name))...)
+	if err != nil {
+		return nil, fmt.Errorf("floor: NATS at %s as %s: %w", url, p, err)
+	}
+	return nc, nil
 }

@@ -3,12 +3,15 @@
 package natsembed
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
 	"time"
 
+	"github.com/exekra/hub/libs/busauth"
+	"github.com/exekra/hub/libs/busauth/natsserver"
 	"github.com/exekra/hub/tools/internal/listenaddr"
 	"github.com/nats-io/nats-server/v2/server"
 )
@@ -20,6 +23,9 @@ type Options struct {
 	// MaxMemory and MaxStore cap JetStream; zero keeps the server's defaults.
 	MaxMemory, MaxStore int64
 	ReadyTimeout        time.Duration // default 10s
+	// Keys are the public NKeys of the principals let in, each with its bus
+	// permissions (libs/busauth); nobody else may connect.
+	Keys map[busauth.Principal]string
 }
 
 // Server is a running embedded NATS server.
@@ -38,6 +44,9 @@ func Start(log *slog.Logger, o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nats.listen %q: port is not a number", o.Listen)
 	}
+	if len(o.Keys) == 0 {
+		return nil, errors.New("embedded NATS: no keys to let anyone in")
+	}
 	if port == 0 {
 		port = server.RANDOM_PORT // nats-server reads 0 as its default port 4222
 	}
@@ -46,6 +55,7 @@ func Start(log *slog.Logger, o Options) (*Server, error) {
 		JetStream: true, StoreDir: o.StoreDir,
 		JetStreamMaxMemory: o.MaxMemory, JetStreamMaxStore: o.MaxStore,
 		NoSigs: true,
+		Nkeys:  natsserver.Users(o.Keys),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("configure embedded NATS: %w", err)

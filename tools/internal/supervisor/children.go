@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/exekra/hub/libs/busauth"
 	"github.com/exekra/hub/libs/config"
 	"github.com/exekra/hub/tools/internal/listenaddr"
 	"github.com/exekra/hub/tools/internal/natsembed"
@@ -26,7 +27,11 @@ func (h *hub) startNATS() (string, error) {
 		return h.cfg.NATS.URL, nil
 	}
 	store := h.cfg.Path(h.cfg.NATS.StoreDir)
-	srv, err := natsembed.Start(h.log, natsembed.Options{Listen: h.cfg.NATS.Listen, StoreDir: store})
+	keys, err := busauth.EnsureKeys(h.cfg.Path(h.cfg.Hub.CredentialsDir))
+	if err != nil {
+		return "", err
+	}
+	srv, err := natsembed.Start(h.log, natsembed.Options{Listen: h.cfg.NATS.Listen, StoreDir: store, Keys: keys})
 	if err != nil {
 		return "", err
 	}

@@ -4,6 +4,8 @@ package supervisor
 
 import (
 	"context"
+	"github.com/exekra/hub/libs/busauth"
+	"github.com/exekra/hub/libs/testkit/natstest"
 	"net"
 	"os"
 	"path/filepath"
@@ -60,10 +62,11 @@ func TestBundledRedisAndEmbeddedNATS(t *testing.T) {
 	if want := "redis://" + cfg.Redis.Listen + "/0"; redisURL != want {
 		t.Fatalf("Redis URL %s, want %s", redisURL, want)
 	}
-	nc, err := nats.Connect(natsURL, nats.Timeout(2*time.Second))
-	if err != nil {
-		t.Fatalf("embedded NATS at %s: %v", natsURL, err)
+	if stranger, err := nats.Connect(natsURL, nats.Timeout(2*time.Second)); err == nil {
+		stranger.Close()
+		t.Fatalf("embedded NATS at %s let in a client without a key", natsURL)
 	}
+	nc := natstest.ConnectAs(t, natsURL, cfg.Path(cfg.Hub.CredentialsDir), busauth.Audit)
 	defer nc.Close()
 	if _, err := nc.JetStream(); err != nil {
 		t.Fatal(err)
@@ -95,7 +98,7 @@ func TestBundledRedisAndEmbeddedNATS(t *testing.T) {
 	if alive(now) {
 		t.Fatalf("redis-server (pid %d) survived the stop", now)
 	}
-	if again, err := nats.Connect(natsURL, nats.Timeout(time.Second)); err == nil {
+	if again, err := nats.Connect(natsURL, nats.Timeout(time.Second)); err == nil { // refused either way: stopped, and no key
 		again.Close()
 		t.Fatal("the embedded NATS still serves after the stop")
 	}

@@ -6,6 +6,8 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"github.com/exekra/hub/libs/busauth"
+	"github.com/exekra/hub/libs/testkit/natstest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,7 +20,6 @@ import (
 	"github.com/exekra/hub/libs/metrics"
 	"github.com/exekra/hub/tools/internal/programs"
 	"github.com/jackc/pgx/v5"
-	"github.com/nats-io/nats.go"
 )
 
 // testHub is one install dir with free ports and fake service binaries.
@@ -174,10 +175,7 @@ func checkServiceURLs(t *testing.T, th *testHub) {
 	defer cancel()
 	for _, name := range Services {
 		env := th.fakeEnv(name)
-		nc, err := nats.Connect(env["EXEKRA_NATS_URL"], nats.Timeout(2*time.Second))
-		if err != nil {
-			t.Fatalf("%s: NATS %q: %v", name, env["EXEKRA_NATS_URL"], err)
-		}
+		nc := natstest.ConnectAs(t, env["EXEKRA_NATS_URL"], filepath.Join(th.home, "var", "credentials"), busauth.Principal(name))
 		nc.Close()
 		addr := strings.TrimSuffix(strings.TrimPrefix(env["EXEKRA_REDIS_URL"], "redis://"), "/0")
 		if err := redisPing(addr)(ctx); err != nil {

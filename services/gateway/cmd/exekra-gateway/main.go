@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/exekra/hub/libs/buildinfo"
+	"github.com/exekra/hub/libs/busauth"
 	"github.com/exekra/hub/libs/config"
 	"github.com/exekra/hub/libs/logger"
 	"github.com/exekra/hub/libs/metrics"
@@ -88,7 +89,7 @@ func run(ctx context.Context, args, environ []string, stdout io.Writer) error {
 		return err
 	}
 	defer rdb.Close()
-	nc, err := natsrpc.Connect(cfg.NATS.URL, "exekra-gateway", log)
+	nc, err := natsrpc.Connect(natsrpc.DialOf(cfg, busauth.Gateway), log)
 	if err != nil {
 		return err
 	}
