@@ -118,6 +118,12 @@ func (in *Ingest) write(ctx context.Context, msgs []jetstream.Msg) {
 			m.Term()
 			continue
 		}
+		if !FromItsService(m.Subject(), ev) {
+			in.Log.Error("audit event claiming another service dropped from the stream",
+				"subject", m.Subject(), "service", ev.Service, "event_id", ev.ID)
+			m.Term()
+			continue
+		}
 		events = append(events, postgres.Entry{Event: ev, StreamSeq: streamSeq(m)})
 	}
 	n, err := in.Store.Append(ctx, events)
@@ -154,4 +160,11 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-time.After(d):
 	}
+}
+
+// FromItsService reports whether ev came on its own service's subject
+// (exekra.audit.events.<service>). The bus lets only service X publish on X's
+// subject (libs/busauth); an event claiming to be another's is a forgery.
+func FromItsService(subject string, ev audit.Event) bool {
+	return ev.Service != "" && subject == audit.SubjectEvents+"."+ev.Service
 }
