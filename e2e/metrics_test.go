@@ -183,7 +183,7 @@ func parseSeries(line string) (series, error) {
 
 var uuidRE = regexp.MustCompile(`(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
 
-// apiMetrics are the metrics API.md promises, with the process that serves each.
+// apiMetrics are the metrics docs/api.md promises, with the process that serves each.
 var apiMetrics = []struct{ process, name string }{
 	{"gateway", "exekra_http_requests_total"},
 	{"gateway", "exekra_http_request_duration_seconds"},
@@ -202,7 +202,7 @@ var apiMetrics = []struct{ process, name string }{
 }
 
 // TestMetrics drives real traffic through a licensed pilot and reads every
-// process's metrics port before and after: every metric of API.md is served
+// process's metrics port before and after: every metric of docs/api.md is served
 // and moves, label values are templates (no ids), /readyz is 200 everywhere
 // and 503 naming Redis on the processes that need it while Redis hangs.
 func TestMetrics(t *testing.T) {
@@ -267,7 +267,7 @@ func TestMetrics(t *testing.T) {
 	}
 	t.Logf("every metric moved within %s of the traffic", time.Since(waited).Round(time.Millisecond))
 
-	t.Run("every metric API.md names is served", func(t *testing.T) {
+	t.Run("every metric docs/api.md names is served", func(t *testing.T) {
 		for _, m := range apiMetrics {
 			if !after[m.process].has(m.name) {
 				t.Errorf("%s does not serve %s", m.process, m.name)

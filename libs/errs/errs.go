@@ -10,10 +10,10 @@ import (
 	"time"
 )
 
-// Kind is an API error code (see API.md).
+// Kind is an API error code (see docs/api.md).
 type Kind string
 
-// The kinds of API.md, one per public error code.
+// The kinds of docs/api.md, one per public error code.
 const (
 	InvalidArgument    Kind = "invalid_argument"
 	InvalidLicense     Kind = "invalid_license"
@@ -60,7 +60,7 @@ func (k Kind) HTTPStatus() int {
 	return http.StatusInternalServerError
 }
 
-// Known reports whether k is one of API.md's codes.
+// Known reports whether k is one of docs/api.md's codes.
 func (k Kind) Known() bool {
 	_, ok := statusByKind[k]
 	return ok

@@ -25,7 +25,7 @@ import (
 // HeaderRequestID is echoed on every response.
 const HeaderRequestID = "X-Request-Id"
 
-// ErrorBody is the error envelope of API.md.
+// ErrorBody is the error envelope of docs/api.md.
 type ErrorBody struct {
 	Error ErrorDetail `json:"error"`
 }

@@ -62,7 +62,7 @@ const (
 	ClaimGraceSeconds = 5
 )
 
-// Headers of job requests (additions to API.md, both optional).
+// Headers of job requests (additions to docs/api.md, both optional).
 const (
 	// HeaderIdempotencyKey on POST /api/v1/jobs: a client retrying a
 	// create whose reply it lost sends the same key and gets the same job.

@@ -28,7 +28,7 @@ const SubjectPackageAccess = "exekra.runners.v1.agent.package_access"
 // ActionPackagePublish is the audit action of a publish.
 const ActionPackagePublish = "package.publish"
 
-// Package is a published package version (API.md "Packages").
+// Package is a published package version (docs/api.md "Packages").
 type Package struct {
 	Name        string    `json:"name"`
 	Version     string    `json:"version"`

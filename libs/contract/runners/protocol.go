@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// The runner protocol over HTTPS (API.md "Runner protocol").
+// The runner protocol over HTTPS (docs/api.md "Runner protocol").
 const (
 	// HeaderProtocol carries the protocol version an agent speaks; absent means 1.
 	HeaderProtocol = "Exekra-Protocol"

@@ -19,7 +19,7 @@
 //   - reads: floor, then api-reads, as one table against the floor.
 //   - bench: floor, api-reads, heartbeat (--runners) and jobs
 //     (--job-runners), then one table of every operation against the
-//     floor and issue 8's targets, and one JSON line.
+//     floor and the performance targets, and one JSON line.
 package main
 
 import (

@@ -17,7 +17,7 @@ import (
 	"github.com/exekra/hub/libs/contract/runners"
 )
 
-// Runner-side job routes (API.md "Runner protocol").
+// Runner-side job routes (docs/api.md "Runner protocol").
 const (
 	pathClaim    = "/api/v1/runner/jobs/claim"
 	pathPackages = "/api/v1/runner/packages"

@@ -18,7 +18,7 @@ import (
 	"github.com/exekra/hub/libs/pkgstore"
 )
 
-// Job side defaults (API.md "Runner protocol", issue 6).
+// Job side defaults (docs/api.md "Runner protocol").
 const (
 	defaultClaimWait  = 30 * time.Second
 	defaultKillGrace  = 10 * time.Second // SIGTERM, then SIGKILL after this

@@ -35,7 +35,7 @@ func definedMetrics(t *testing.T) map[string]bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The metrics API.md names, and the certificate's, must be among them.
+	// The metrics docs/api.md names, and the certificate's, must be among them.
 	for _, m := range []string{"exekra_http_requests_total", "exekra_http_request_duration_seconds", "exekra_nats_requests_total",
 		"exekra_runners", "exekra_jobs_total", "exekra_queue_depth", "exekra_audit_events_total", "exekra_audit_lag_seconds",
 		"exekra_license_expiry_timestamp_seconds", "exekra_tls_certificate_expiry_timestamp_seconds"} {

@@ -166,7 +166,7 @@ func (f *Fleet) work(ctx context.Context, r Runner, job *runners.ClaimedJob, cac
 }
 
 // logsBody and completeBody are the HTTP bodies of the runner's log upload
-// and completion (API.md "Runner protocol").
+// and completion (docs/api.md "Runner protocol").
 type logsBody struct {
 	Lines   []runners.AgentLogLine `json:"lines"`
 	Attempt int                    `json:"attempt"`

@@ -45,7 +45,7 @@ func TestRegister(t *testing.T) {
 			t.Fatalf("get %+v", got)
 		}
 	})
-	t.Run("the runner's JSON has exactly API.md's fields", func(t *testing.T) {
+	t.Run("the runner's JSON has exactly docs/api.md's fields", func(t *testing.T) {
 		raw, _ := json.Marshal(h.get(t, reg.Runner.ID))
 		var m map[string]any
 		json.Unmarshal(raw, &m)
