@@ -57,7 +57,7 @@ func (v *violations) refused(t *testing.T, subject string) {
 func connect(t *testing.T, url, dir string, p busauth.Principal) (*nats.Conn, *violations) {
 	t.Helper()
 	v := &violations{}
-	opts, ok, err := busauth.ClientOptions(p, busauth.SeedFile(dir, p))
+	opts, ok, err := busauth.ClientOptions(p, dir)
 	if err != nil || !ok {
 		t.Fatalf("client options of %s: %v (authenticated %v)", p, err, ok)
 	}
@@ -227,11 +227,9 @@ func TestPackageStoreIsTheGatewaysAndTheAdmins(t *testing.T) {
 	defer cancel()
 	gw, _ := connect(t, url, dir, busauth.Gateway)
 	gjs, _ := jetstream.New(gw)
-	store, err := pkgstore.Open(ctx, gjs, 1)
-	if err != nil {
+	if _, err := pkgstore.Open(ctx, gjs, 1); err != nil {
 		t.Fatalf("the gateway cannot open the package store: %v", err)
 	}
-	_ = store
 	obj, err := gjs.ObjectStore(ctx, pkgstore.Bucket)
 	if err != nil {
 		t.Fatal(err)

@@ -88,12 +88,13 @@ func readSeed(file string) (nkeys.KeyPair, error) {
 }
 
 // ClientOptions are the connection options of principal p whose seed is in
-// seedFile: its NKey and its own inbox prefix. A missing seed file connects
+// the credentials directory dir (SeedFile): its NKey and its own inbox prefix. A missing seed file connects
 // without a key (a NATS server that requires one refuses the connection,
 // which is the server's decision, not the client's); authenticated is false
 // then, so the caller can say so.
-func ClientOptions(p Principal, seedFile string) (opts []nats.Option, authenticated bool, err error) {
+func ClientOptions(p Principal, dir string) (opts []nats.Option, authenticated bool, err error) {
 	opts = []nats.Option{nats.CustomInboxPrefix(p.InboxPrefix())}
+	seedFile := SeedFile(dir, p)
 	if _, err := os.Stat(seedFile); errors.Is(err, fs.ErrNotExist) {
 		return opts, false, nil
 	}

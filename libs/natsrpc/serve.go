@@ -147,7 +147,7 @@ func Connect(d Dial, log *slog.Logger) (*nats.Conn, error) {
 	if d.URL == "" {
 		return nil, fmt.Errorf("no NATS URL: set nats.url (EXEKRA_NATS_URL)")
 	}
-	auth, authenticated, err := busauth.ClientOptions(d.Principal, busauth.SeedFile(d.CredentialsDir, d.Principal))
+	auth, authenticated, err := busauth.ClientOptions(d.Principal, d.CredentialsDir)
 	if err != nil {
 		return nil, err
 	}

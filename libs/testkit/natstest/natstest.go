@@ -36,7 +36,7 @@ func Secured(t testing.TB) (*server.Server, string) {
 // connection when t ends.
 func ConnectAs(t testing.TB, url, dir string, p busauth.Principal) *nats.Conn {
 	t.Helper()
-	opts, _, err := busauth.ClientOptions(p, busauth.SeedFile(dir, p))
+	opts, _, err := busauth.ClientOptions(p, dir)
 	if err != nil {
 		t.Fatalf("natstest: %v", err)
 	}

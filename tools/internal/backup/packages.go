@@ -40,7 +40,7 @@ func natsURL(cfg *config.Config) (string, error) {
 // connectNATS connects as exekractl's principal (busauth.Admin), whose key
 // is in credsDir, which may only copy the package store.
 func connectNATS(url, credsDir, name string) (*nats.Conn, jetstream.JetStream, error) {
-	auth, _, err := busauth.ClientOptions(busauth.Admin, busauth.SeedFile(credsDir, busauth.Admin))
+	auth, _, err := busauth.ClientOptions(busauth.Admin, credsDir)
 	if err != nil {
 		return nil, nil, err
 	}

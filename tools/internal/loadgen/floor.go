@@ -232,7 +232,7 @@ func selfSigned() (tls.Certificate, error) {
 }
 
 func connectAs(url, credsDir string, p busauth.Principal, name string) (*nats.Conn, error) {
-	auth, _, err := busauth.ClientOptions(p, busauth.SeedFile(credsDir, p))
+	auth, _, err := busauth.ClientOptions(p, credsDir)
 	if err != nil {
 		return nil, fmt.Errorf("floor: %w", err)
 	}

@@ -38,7 +38,7 @@ func TestStartServesClientsWithJetStream(t *testing.T) {
 		nc.Close()
 		t.Fatal("a client without a key connected")
 	}
-	opts, _, err := busauth.ClientOptions(busauth.Audit, busauth.SeedFile(dir, busauth.Audit))
+	opts, _, err := busauth.ClientOptions(busauth.Audit, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
