@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/exekra/hub/libs/redisdb"
 )
 
 // packageZip builds a package whose entrypoint prints its parameter.
@@ -184,23 +186,30 @@ func wantRunOnce(t *testing.T, h *hub, tok, ledger string, ids []string, within 
 	}
 }
 
-// redisCommand sends one command to the pilot's Redis and returns its
-// first reply line.
+// redisCommand logs in to the pilot's Redis as its admin user (the only one
+// that may FLUSHALL), sends one command and returns its first reply line.
 func redisCommand(t *testing.T, h *hub, args ...string) string {
 	t.Helper()
+	password, err := redisdb.Password(filepath.Join(h.home, "var", "credentials"), redisdb.Admin)
+	if err != nil {
+		t.Fatal(err)
+	}
 	conn, err := net.DialTimeout("tcp", h.env["EXEKRA_REDIS_LISTEN"], 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	fmt.Fprintf(conn, "*%d\r\n", len(args))
-	for _, a := range args {
-		fmt.Fprintf(conn, "$%d\r\n%s\r\n", len(a), a)
-	}
-	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	line, err := bufio.NewReader(conn).ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
+	r := bufio.NewReader(conn)
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	var line string
+	for _, cmd := range [][]string{{"AUTH", string(redisdb.Admin), password}, args} {
+		fmt.Fprintf(conn, "*%d\r\n", len(cmd))
+		for _, a := range cmd {
+			fmt.Fprintf(conn, "$%d\r\n%s\r\n", len(a), a)
+		}
+		if line, err = r.ReadString('\n'); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return strings.TrimSpace(line)
 }

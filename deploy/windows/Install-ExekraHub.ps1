@@ -81,6 +81,15 @@ foreach ($dir in $spec.directories) {
 }
 & (Join-Path $PSScriptRoot 'Set-ExekraHubConfig.ps1') -InstallDir $InstallDir -RedisUrl $spec.redis_url -DatabaseUrl $DatabaseUrl
 
+# 2b. Internal credentials: a NATS key per process and a Redis password per
+# user (kept when they exist), the ACL file ExekraHubRedis reads, and
+# var\credentials closed to everyone but SYSTEM and Administrators.
+$cred = $spec.credentials
+& (Expand-Placeholder $cred.program) @($cred.arguments | ForEach-Object { Expand-Placeholder $_ })
+if ($LASTEXITCODE -ne 0) { throw "exekractl credentials failed with exit code $LASTEXITCODE" }
+icacls (Join-Path $InstallDir 'var\credentials') /inheritance:r /grant:r '*S-1-5-18:(OI)(CI)F' '*S-1-5-32-544:(OI)(CI)F' | Out-Null
+if ($LASTEXITCODE -ne 0) { throw "icacls on var\credentials failed with exit code $LASTEXITCODE" }
+
 # 3. The services, Redis first (the Hub depends on it).
 foreach ($svc in $spec.services) {
     $name = $svc.name

@@ -13,7 +13,7 @@ import (
 func Render(w io.Writer, keys map[Principal]string) error {
 	var b strings.Builder
 	b.WriteString("# Who may do what on the Exekra Hub's bus: one NKey user per kind of Hub process.\n")
-	b.WriteString("# Written by `exekractl nats authorization`; regenerate it, do not edit it.\n")
+	b.WriteString("# Written by `exekractl credentials --nats-authorization FILE`; regenerate it, do not edit it.\n")
 	b.WriteString("authorization {\n  users = [\n")
 	for _, p := range Principals {
 		pub, ok := keys[p]

@@ -135,7 +135,7 @@ func Run(ctx context.Context, spec Spec, args, environ []string, stdout io.Write
 
 	var rdb *redis.Client
 	if spec.UsesRedis {
-		if rdb, err = redisdb.Open(ctx, cfg.Redis.URL, wait); err != nil {
+		if rdb, err = redisdb.Open(ctx, cfg.Redis.URL, redisdb.User(spec.Name), cfg.Path(cfg.Hub.CredentialsDir), wait); err != nil {
 			return err
 		}
 		defer rdb.Close()

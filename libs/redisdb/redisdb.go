@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	neturl "net/url"
 	"strings"
 	"time"
@@ -13,14 +14,25 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Open parses url and checks the server answers within wait.
-func Open(ctx context.Context, url string, wait time.Duration) (*redis.Client, error) {
+// Open parses url and checks the server answers within wait. A URL without
+// a user name or password logs in as user with the password kept in
+// credsDir (see PasswordFile), when there is one there.
+func Open(ctx context.Context, url string, user User, credsDir string, wait time.Duration) (*redis.Client, error) {
 	if url == "" {
 		return nil, fmt.Errorf("no Redis URL: set redis.url (EXEKRA_REDIS_URL)")
 	}
 	opts, err := redis.ParseURL(url)
 	if err != nil {
 		return nil, fmt.Errorf("redis.url is malformed: %s", withoutURL(err))
+	}
+	if opts.Username == "" && opts.Password == "" && credsDir != "" {
+		pw, err := Password(credsDir, user)
+		switch {
+		case err == nil:
+			opts.Username, opts.Password = string(user), pw
+		case !errors.Is(err, fs.ErrNotExist):
+			return nil, err
+		}
 	}
 	if !strings.Contains(url, "protocol=") {
 		// RESP2: the Hub uses no RESP3 feature, and go-redis looks for RESP3

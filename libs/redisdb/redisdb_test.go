@@ -24,7 +24,7 @@ func TestOpenRefusesBadURLs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			start := time.Now()
-			client, err := redisdb.Open(context.Background(), tt.url, time.Second)
+			client, err := redisdb.Open(context.Background(), tt.url, redisdb.Runners, t.TempDir(), time.Second)
 			if err == nil {
 				client.Close()
 				t.Fatal("Open() succeeded")
@@ -46,7 +46,7 @@ func TestOpenRefusesBadURLs(t *testing.T) {
 
 func TestOpenAndPingAPrivateServer(t *testing.T) {
 	ctx := context.Background()
-	client, err := redisdb.Open(ctx, redistest.New(t), 5*time.Second)
+	client, err := redisdb.Open(ctx, redistest.New(t), redisdb.Runners, t.TempDir(), 5*time.Second)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

@@ -4,9 +4,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
-	"fmt"
 	"io"
 
 	"github.com/exekra/hub/libs/config"
@@ -27,22 +25,4 @@ func runBackup(ctx context.Context, args, environ []string, stdout io.Writer) er
 	}
 	_, err := backup.Backup(ctx, backup.Options{Home: *home, Out: *out, Environ: environ, PgBin: *pgBin, Stdout: stdout})
 	return err
-}
-
-// parseFlags parses args and refuses positional arguments; for -h it
-// prints the usage and reports help.
-func parseFlags(fs *flag.FlagSet, args []string, usage string, stdout io.Writer) (help bool, err error) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
-			fmt.Fprintln(stdout, usage)
-			fs.PrintDefaults()
-			return true, nil
-		}
-		return false, fmt.Errorf("%w (%s)", err, usage)
-	}
-	if fs.NArg() > 0 {
-		return false, fmt.Errorf("unexpected argument %q (%s)", fs.Arg(0), usage)
-	}
-	return false, nil
 }

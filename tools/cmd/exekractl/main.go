@@ -5,6 +5,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -34,6 +36,9 @@ const usage = `usage: exekractl <command> [flags]
                                         (secrets: the file is written 0600)
   restore --from FILE [--home DIR]      put an archive back into a stopped, fresh install (settings,
           [--packages-only]             schemas, packages); see README "Backup and disaster recovery"
+  credentials [--home DIR] [--dir DIR]  make what is missing of the Hub's NATS keys and Redis passwords
+          [--redis-acl FILE]            (0600, in hub.credentials_dir) and write the Redis ACL file and the
+          [--nats-authorization FILE]   NATS authorization block for servers the pilot does not start
   version
 
 audit, package and job commands talk to the Hub: --hub https://host:8443 --token-file FILE
@@ -67,6 +72,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return runBackup(ctx, args[1:], os.Environ(), stdout)
 	case "restore":
 		return runRestore(ctx, args[1:], os.Environ(), stdout)
+	case "credentials":
+		return runCredentials(args[1:], os.Environ(), stdout)
 	case "version":
 		fmt.Fprintln(stdout, buildinfo.Version)
 		return nil
@@ -75,4 +82,22 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return nil
 	}
 	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
+}
+
+// parseFlags parses args and refuses positional arguments; for -h it
+// prints the usage and reports help.
+func parseFlags(fs *flag.FlagSet, args []string, usage string, stdout io.Writer) (help bool, err error) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fmt.Fprintln(stdout, usage)
+			fs.PrintDefaults()
+			return true, nil
+		}
+		return false, fmt.Errorf("%w (%s)", err, usage)
+	}
+	if fs.NArg() > 0 {
+		return false, fmt.Errorf("unexpected argument %q (%s)", fs.Arg(0), usage)
+	}
+	return false, nil
 }

@@ -48,7 +48,12 @@ type spec struct {
 	About       string   `json:"about"`
 	RedisURL    string   `json:"redis_url"`
 	Directories []string `json:"directories"`
-	Firewall    struct {
+	Credentials struct {
+		About     string   `json:"about"`
+		Program   string   `json:"program"`
+		Arguments []string `json:"arguments"`
+	} `json:"credentials"`
+	Firewall struct {
 		Name        string `json:"name"`
 		DisplayName string `json:"display_name"`
 		Port        int    `json:"port"`
@@ -190,6 +195,8 @@ func TestNSSMServicesRunWhatThePilotRuns(t *testing.T) {
 					v = redisPort
 				case "<dir>":
 					v = dir + `\var\redis`
+				case "<aclfile>":
+					v = dir + `\var\redis\users.acl`
 				}
 				want[flag] = v
 			}
@@ -197,6 +204,18 @@ func TestNSSMServicesRunWhatThePilotRuns(t *testing.T) {
 				t.Errorf("redis-server arguments\n got %v\nwant %v (the supervisor's, children.go startRedis)", got, want)
 			}
 			checkEqual(t, "redis_url", s.RedisURL, "redis://"+def.Redis.Listen+"/0")
+
+			// The credentials step writes the ACL file Redis reads, into the
+			// directory every Hub process reads its password from.
+			expand := func(v string) string { return strings.ReplaceAll(v, "{InstallDir}", dir) }
+			checkEqual(t, "credentials program", expand(s.Credentials.Program), dir+`\bin\exekractl.exe`)
+			cred := s.Credentials.Arguments
+			if len(cred) == 0 || cred[0] != "credentials" {
+				t.Fatalf("credentials arguments %q do not run `exekractl credentials`", cred)
+			}
+			credFlags := flagPairs(t, cred[1:])
+			checkEqual(t, "credentials --redis-acl", expand(credFlags["--redis-acl"]), got["--aclfile"])
+			checkEqual(t, "credentials --dir", expand(credFlags["--dir"]), dir+`\`+strings.ReplaceAll(def.Hub.CredentialsDir, "/", `\`))
 
 			for _, svc := range []nssmService{hub, redis} {
 				checkSetting(t, svc, "Start", "SERVICE_AUTO_START")

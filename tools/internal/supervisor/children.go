@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/exekra/hub/libs/busauth"
 	"github.com/exekra/hub/libs/config"
+	"github.com/exekra/hub/libs/redisdb"
 	"github.com/exekra/hub/tools/internal/listenaddr"
 	"github.com/exekra/hub/tools/internal/natsembed"
 	"github.com/exekra/hub/tools/internal/pgcluster"
@@ -45,7 +47,9 @@ func (h *hub) startNATS() (string, error) {
 }
 
 // startRedis runs the bundled redis-server (transient state only: no
-// snapshots, no append-only file) and returns its URL.
+// snapshots, no append-only file) and returns its URL. Every client logs in
+// as a user of its own (redisdb.Users): the ACL file and the passwords are
+// made at first start, and the default user is off.
 func (h *hub) startRedis(ctx context.Context, server string) (string, error) {
 	host, port, err := net.SplitHostPort(h.cfg.Redis.Listen)
 	if err != nil {
@@ -53,6 +57,15 @@ func (h *hub) startRedis(ctx context.Context, server string) (string, error) {
 	}
 	dir := h.cfg.Path("var/redis")
 	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return "", fmt.Errorf("bundled Redis: %w", err)
+	}
+	creds := h.cfg.Path(h.cfg.Hub.CredentialsDir)
+	aclfile := filepath.Join(dir, "users.acl")
+	if err := redisdb.EnsureACL(creds, aclfile); err != nil {
+		return "", fmt.Errorf("bundled Redis: %w", err)
+	}
+	password, err := redisdb.Password(creds, redisdb.Hub)
+	if err != nil {
 		return "", fmt.Errorf("bundled Redis: %w", err)
 	}
 	bind := host
@@ -63,8 +76,8 @@ func (h *hub) startRedis(ctx context.Context, server string) (string, error) {
 	_, err = h.startChild(ctx, Spec{
 		Name: "redis", Path: server, Env: config.WithoutSettings(h.environ), Dir: dir, LogFile: h.logFile("redis"),
 		Args: []string{"--bind", bind, "--port", port, "--save", "", "--appendonly", "no", "--dir", dir,
-			"--protected-mode", "yes", "--daemonize", "no", "--logfile", ""},
-		Probe: redisPing(addr),
+			"--protected-mode", "yes", "--daemonize", "no", "--logfile", "", "--aclfile", aclfile},
+		Probe: redisPing(addr, password),
 	}, 15*time.Second)
 	if err != nil {
 		return "", fmt.Errorf("bundled Redis: %w", err)
@@ -72,8 +85,9 @@ func (h *hub) startRedis(ctx context.Context, server string) (string, error) {
 	return "redis://" + addr + "/0", nil
 }
 
-// redisPing sends PING over a raw connection and expects +PONG.
-func redisPing(addr string) Probe {
+// redisPing logs in as the hub user over a raw connection, sends PING and
+// expects +PONG.
+func redisPing(addr, password string) Probe {
 	return func(ctx context.Context) error {
 		var d net.Dialer
 		conn, err := d.DialContext(ctx, "tcp", addr)
@@ -84,15 +98,18 @@ func redisPing(addr string) Probe {
 		if deadline, ok := ctx.Deadline(); ok {
 			conn.SetDeadline(deadline)
 		}
-		if _, err := conn.Write([]byte("PING\r\n")); err != nil {
+		if _, err := fmt.Fprintf(conn, "AUTH %s %s\r\nPING\r\n", redisdb.Hub, password); err != nil {
 			return err
 		}
-		line, err := bufio.NewReader(conn).ReadString('\n')
-		if err != nil {
-			return err
-		}
-		if !strings.HasPrefix(line, "+PONG") {
-			return fmt.Errorf("PING answered %q", strings.TrimSpace(line))
+		r := bufio.NewReader(conn)
+		for _, want := range []string{"+OK", "+PONG"} {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return err
+			}
+			if !strings.HasPrefix(line, want) {
+				return fmt.Errorf("Redis answered %q, want %s", strings.TrimSpace(line), want)
+			}
 		}
 		return nil
 	}

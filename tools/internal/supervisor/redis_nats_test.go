@@ -4,8 +4,6 @@ package supervisor
 
 import (
 	"context"
-	"github.com/exekra/hub/libs/busauth"
-	"github.com/exekra/hub/libs/testkit/natstest"
 	"net"
 	"os"
 	"path/filepath"
@@ -14,11 +12,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exekra/hub/libs/busauth"
 	"github.com/exekra/hub/libs/config"
 	"github.com/exekra/hub/libs/metrics"
+	"github.com/exekra/hub/libs/redisdb"
+	"github.com/exekra/hub/libs/testkit/natstest"
 	"github.com/exekra/hub/tools/internal/programs"
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/redis/go-redis/v9"
 )
 
 func freeAddr(t testing.TB) string {
@@ -29,6 +31,40 @@ func freeAddr(t testing.TB) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// checkRedisUsers: the bundled Redis refuses a client without a password,
+// lets the runners in with theirs, to their keys only, and keeps its ACL
+// file to the Hub's OS user.
+func checkRedisUsers(t *testing.T, ctx context.Context, url, creds string) {
+	t.Helper()
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stranger := redis.NewClient(opts)
+	defer stranger.Close()
+	if err := stranger.Set(ctx, "exekra:runners:cred:r1", "forged", 0).Err(); err == nil || !strings.HasPrefix(err.Error(), "NOAUTH") {
+		t.Errorf("a client without a password wrote a runner's credential hash: %v, want NOAUTH", err)
+	}
+	runners, err := redisdb.Open(ctx, url, redisdb.Runners, creds, 5*time.Second)
+	if err != nil {
+		t.Fatalf("runners' Redis user: %v", err)
+	}
+	defer runners.Close()
+	if err := runners.Set(ctx, "exekra:runners:cred:r1", "hash", time.Minute).Err(); err != nil {
+		t.Errorf("runners writes its own key: %v", err)
+	}
+	if err := runners.Get(ctx, "exekra:identity:login:account:x").Err(); err == nil || !strings.HasPrefix(err.Error(), "NOPERM") {
+		t.Errorf("runners reads identity's key: %v, want NOPERM", err)
+	}
+	if err := runners.FlushAll(ctx).Err(); err == nil || !strings.HasPrefix(err.Error(), "NOPERM") {
+		t.Errorf("runners flushes everything: %v, want NOPERM", err)
+	}
+	fi, err := os.Stat(filepath.Join(filepath.Dir(creds), "redis", "users.acl"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("var/redis/users.acl: %v, %v; want mode 0600", fi, err)
+	}
 }
 
 // TestBundledRedisAndEmbeddedNATS starts the embedded NATS and the bundled
@@ -71,10 +107,16 @@ func TestBundledRedisAndEmbeddedNATS(t *testing.T) {
 	if _, err := nc.JetStream(); err != nil {
 		t.Fatal(err)
 	}
-	ping := redisPing(cfg.Redis.Listen)
+	creds := cfg.Path(cfg.Hub.CredentialsDir)
+	password, err := redisdb.Password(creds, redisdb.Hub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ping := redisPing(cfg.Redis.Listen, password)
 	if err := ping(ctx); err != nil {
 		t.Fatalf("bundled Redis: %v", err)
 	}
+	checkRedisUsers(t, ctx, redisURL, creds)
 
 	redis := h.children[0]
 	old := redis.Pid()

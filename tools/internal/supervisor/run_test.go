@@ -6,8 +6,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"github.com/exekra/hub/libs/busauth"
-	"github.com/exekra/hub/libs/testkit/natstest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,7 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exekra/hub/libs/busauth"
 	"github.com/exekra/hub/libs/metrics"
+	"github.com/exekra/hub/libs/redisdb"
+	"github.com/exekra/hub/libs/testkit/natstest"
 	"github.com/exekra/hub/tools/internal/programs"
 	"github.com/jackc/pgx/v5"
 )
@@ -178,7 +179,11 @@ func checkServiceURLs(t *testing.T, th *testHub) {
 		nc := natstest.ConnectAs(t, env["EXEKRA_NATS_URL"], filepath.Join(th.home, "var", "credentials"), busauth.Principal(name))
 		nc.Close()
 		addr := strings.TrimSuffix(strings.TrimPrefix(env["EXEKRA_REDIS_URL"], "redis://"), "/0")
-		if err := redisPing(addr)(ctx); err != nil {
+		password, err := redisdb.Password(filepath.Join(th.home, "var", "credentials"), redisdb.Hub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := redisPing(addr, password)(ctx); err != nil {
 			t.Fatalf("%s: Redis %q: %v", name, env["EXEKRA_REDIS_URL"], err)
 		}
 		conn, err := pgx.Connect(ctx, env["EXEKRA_DATABASE_URL"])

@@ -84,7 +84,7 @@ func run(ctx context.Context, args, environ []string, stdout io.Writer) error {
 		}
 		reg.MustRegister(certExpiry(certs))
 	}
-	rdb, err := redisdb.Open(ctx, cfg.Redis.URL, cfg.Database.ConnectTimeout.D())
+	rdb, err := redisdb.Open(ctx, cfg.Redis.URL, redisdb.Gateway, cfg.Path(cfg.Hub.CredentialsDir), cfg.Database.ConnectTimeout.D())
 	if err != nil {
 		return err
 	}
