@@ -9,17 +9,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exekra/hub/libs/busauth"
+	"github.com/exekra/hub/libs/redisdb"
 	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/redis/go-redis/v9"
 )
 
 // wantReplicated checks that the AUDIT stream and the package store keep
 // audit.stream_replicas (3) copies, all current, and returns the AUDIT
 // stream's leader.
-func wantReplicated(t *testing.T, js jetstream.JetStream) string {
+func wantReplicated(t *testing.T, streams map[string]jetstream.JetStream) string {
 	t.Helper()
 	var leader string
 	for _, name := range []string{"AUDIT", "OBJ_EXEKRA_PACKAGES"} {
+		js := streams[name]
 		waitFor(t, 20*time.Second, "stream "+name+" with 3 current replicas", func() bool {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 			defer cancel()
@@ -61,9 +66,17 @@ func checkSignOutOnEveryGateway(t *testing.T, e *enterprise, s *session) {
 		direct(t, gw).as(tok).must(http.StatusOK, "GET", "/api/v1/auth/me", nil)
 	}
 	s.h.as(tok).must(http.StatusNoContent, "POST", "/api/v1/auth/logout", nil)
+	// The gateway that signed out refuses the token at once; another as soon
+	// as identity's announcement reaches it over NATS (milliseconds; it has
+	// to cross a route between nodes while the test's next request does not).
+	ended := time.Now()
 	for _, gw := range e.hubs["gateway"] {
-		direct(t, gw).as(tok).must(http.StatusUnauthorized, "GET", "/api/v1/auth/me", nil)
+		waitFor(t, time.Second, gw.name()+" refusing the signed-out token", func() bool {
+			status, _ := direct(t, gw).as(tok).call("GET", "/api/v1/auth/me", nil)
+			return status == http.StatusUnauthorized
+		})
 	}
+	t.Logf("a sign-out was in force on every gateway %s after it was answered", time.Since(ended).Round(time.Millisecond))
 }
 
 // checkRotation regenerates a runner's machine secret five times through
@@ -185,6 +198,69 @@ func checkOwnDatabases(t *testing.T, e *enterprise) {
 		}
 		if err == nil {
 			conn.Close(context.Background())
+		}
+	}
+}
+
+// checkStrangersRefused: the layout's NATS nodes and Redis, configured from
+// deploy/enterprise and exekractl credentials, refuse a client without TLS or
+// a key, and hold a process with a key to its own subjects and keys.
+func checkStrangersRefused(t *testing.T, e *enterprise) {
+	ctx := context.Background()
+	plain := strings.ReplaceAll(e.natsURL(), "tls://", "nats://")
+	if nc, err := nats.Connect(plain, nats.Timeout(2*time.Second), nats.NoReconnect()); err == nil {
+		nc.Close()
+		t.Error("a client without TLS or a key was let into the cluster")
+	}
+	if nc, err := nats.Connect(e.natsURL(), nats.RootCAs(e.natsCA), nats.Timeout(2*time.Second), nats.NoReconnect()); err == nil {
+		nc.Close()
+		t.Error("a TLS client without a key was let into the cluster")
+	}
+	opts, _, err := busauth.ClientOptions(busauth.Runners, e.creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	violations := make(chan error, 10)
+	nc, err := nats.Connect(e.natsURL(), append(opts, nats.RootCAs(e.natsCA), nats.NoReconnect(),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { violations <- err }))...)
+	if err != nil {
+		t.Fatalf("the runners' key over TLS: %v", err)
+	}
+	defer nc.Close()
+	for _, subject := range []string{"exekra.identity.v1.users.create", "exekra.audit.events.identity"} {
+		nc.Publish(subject, []byte(`{"email":"mallory@acme.test","role":"ADMIN"}`))
+		nc.Flush()
+		select {
+		case err := <-violations:
+			if !strings.Contains(strings.ToLower(err.Error()), "permissions violation") {
+				t.Errorf("publish as runners on %s: %v, want a permissions violation", subject, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Errorf("publish as runners on %s was not refused", subject)
+		}
+	}
+
+	opt, err := redis.ParseURL("redis://" + e.redisAddr + "/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stranger := redis.NewClient(opt)
+	defer stranger.Close()
+	if err := stranger.Set(ctx, "exekra:runners:cred:x", "forged", 0).Err(); err == nil || !strings.HasPrefix(err.Error(), "NOAUTH") {
+		t.Errorf("Redis without a password: %v, want NOAUTH", err)
+	}
+	for _, c := range []struct {
+		user redisdb.User
+		key  string
+	}{{redisdb.Gateway, "exekra:runners:cred:x"}, {redisdb.Identity, "exekra:runners:cred:x"}, {redisdb.Runners, "exekra:identity:login:account:x"}} {
+		client, err := redisdb.Open(ctx, "redis://"+e.redisAddr+"/0", c.user, e.creds, 5*time.Second)
+		if err != nil {
+			t.Fatalf("Redis as %s: %v", c.user, err)
+		}
+		err = client.Set(ctx, c.key, "forged", time.Minute).Err()
+		client.Close()
+		if err == nil || !strings.HasPrefix(err.Error(), "NOPERM") {
+			t.Errorf("Redis as %s writing %s: %v, want NOPERM", c.user, c.key, err)
 		}
 	}
 }

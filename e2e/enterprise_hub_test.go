@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -21,7 +22,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exekra/hub/libs/busauth"
 	"github.com/exekra/hub/libs/config"
+	"github.com/exekra/hub/libs/redisdb"
 )
 
 // services are the Hub's processes in the enterprise layout, each run twice.
@@ -117,7 +120,7 @@ func (in *instance) logTail(n int) string {
 // checkpoint key (audit) in config/, and the environment of hub.env plus
 // <service>.env. Its own ports replace the documented ones; the other
 // services' ports in the shared file are unused by it.
-func newInstance(t *testing.T, dir, service string, n int, common substitution, gwCert, gwKey string, auditKey []byte) *instance {
+func newInstance(t *testing.T, dir, service string, n int, common substitution, gwCert, gwKey string, auditKey []byte, creds string) *instance {
 	t.Helper()
 	in := &instance{t: t, service: service, n: n, out: &syncBuffer{}, metrics: serverPort(t),
 		home: filepath.Join(dir, fmt.Sprintf("%s-%d", service, n))}
@@ -145,6 +148,21 @@ func newInstance(t *testing.T, dir, service string, n int, common substitution, 
 		}
 	}
 	write(filepath.Join(in.home, config.FileName), []byte(sub.render(t, "hub-config.json", readLayoutFile(t, "hub-config.json"))), 0o644)
+	// Only this service's own NATS key and Redis password, as the guide says.
+	ownCreds := filepath.Join(in.home, "var", "credentials")
+	if err := os.MkdirAll(ownCreds, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{busauth.SeedFile(creds, busauth.Principal(service)), redisdb.PasswordFile(creds, redisdb.User(service))} {
+		data, err := os.ReadFile(f)
+		if errors.Is(err, fs.ErrNotExist) && strings.HasSuffix(f, ".password") {
+			continue // licensing and audit use no Redis
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		write(filepath.Join(ownCreds, filepath.Base(f)), data, 0o600)
+	}
 	switch service {
 	case "gateway":
 		for src, dst := range map[string]string{gwCert: "hub.crt", gwKey: "hub.key"} {

@@ -30,7 +30,8 @@ var enterpriseDir = filepath.Join("..", "deploy", "enterprise")
 // leftovers are the marks of a documented value the test did not replace:
 // a file that gains one (a new host, port or placeholder) fails the test
 // until the test knows what to put there.
-var leftovers = []string{".hub.example", "CHANGE_ME", "0.0.0.0:", "/var/lib/nats", "/opt/exekra", "10.20.0."}
+var leftovers = []string{".hub.example", "CHANGE_ME", "0.0.0.0:", "/var/lib/nats", "/opt/exekra", "10.20.0.",
+	"/etc/nats", "/etc/redis", "/var/lib/redis", "6379"}
 
 // readLayoutFile returns a file of deploy/enterprise without its comment
 // lines (# or //), whose prose may name hosts the settings do not use.
@@ -179,7 +180,7 @@ func newCertificate(t testing.TB, names ...string) (certPEM, keyPEM []byte, seri
 		SerialNumber: serial, Subject: pkix.Name{CommonName: names[0]},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(90 * 24 * time.Hour),
 		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}, // NATS routes present it as a client
 	}
 	for _, n := range names {
 		if ip := net.ParseIP(n); ip != nil {

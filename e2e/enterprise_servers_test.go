@@ -72,9 +72,11 @@ type clusterNode struct {
 	client, route, monitor string
 }
 
-// startNATSCluster renders the three node configs with the test's ports and
-// store dirs and runs the Debian nats-server on each.
-func startNATSCluster(t *testing.T, dir, password string) []*clusterNode {
+// startNATSCluster renders the three node configs with the test's ports,
+// store dirs and certificate (one for 127.0.0.1, its own CA, for clients and
+// routes) and runs the Debian nats-server on each. The authorization block
+// exekractl credentials wrote must be in dir/nats/authorization.conf.
+func startNATSCluster(t *testing.T, dir, cert, key string) []*clusterNode {
 	t.Helper()
 	bin := "/usr/sbin/nats-server"
 	if _, err := os.Stat(bin); err != nil {
@@ -90,7 +92,7 @@ func startNATSCluster(t *testing.T, dir, password string) []*clusterNode {
 		store := filepath.Join(dir, fmt.Sprintf("nats-%d", node.n))
 		sub := substitution{
 			"0.0.0.0:4222": node.client, "0.0.0.0:6222": node.route, "0.0.0.0:8222": node.monitor,
-			"/var/lib/nats": store, "CHANGE_ME_NATS_PASSWORD": password,
+			"/var/lib/nats": store, "/etc/nats/node.crt": cert, "/etc/nats/node.key": key, "/etc/nats/ca.crt": cert,
 		}
 		for _, other := range nodes {
 			sub[fmt.Sprintf("nats-%d.hub.example:6222", other.n)] = other.route
@@ -146,9 +148,9 @@ func (n *clusterNode) waitJetStream(t testing.TB, within time.Duration) {
 	})
 }
 
-// redisServer runs redis-server with a password, without persistence
-// (Redis holds transient state only).
-func startRedis(t *testing.T, dir, password string) (*serverProc, string) {
+// startRedis runs redis-server with deploy/enterprise/redis/redis.conf, its
+// ACL file the one exekractl credentials wrote.
+func startRedis(t *testing.T, dir, aclFile string) (*serverProc, string) {
 	t.Helper()
 	addr := serverPort(t)
 	host, port, _ := net.SplitHostPort(addr)
@@ -156,8 +158,13 @@ func startRedis(t *testing.T, dir, password string) (*serverProc, string) {
 	if err != nil {
 		t.Fatal("redis-server is not installed: apt-get install redis-server")
 	}
-	p := &serverProc{t: t, name: "redis", path: bin, out: &syncBuffer{}, args: []string{"--bind", host, "--port", port,
-		"--requirepass", password, "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no", "--logfile", ""}}
+	sub := substitution{"bind 10.20.0.7": "bind " + host, "port 6379": "port " + port,
+		"/etc/redis/users.acl": aclFile, "/var/lib/redis": dir}
+	conf := filepath.Join(dir, "redis.conf")
+	if err := os.WriteFile(conf, []byte(sub.render(t, "redis.conf", readLayoutFile(t, "redis", "redis.conf"))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := &serverProc{t: t, name: "redis", path: bin, out: &syncBuffer{}, args: []string{conf}}
 	p.start()
 	t.Cleanup(p.kill)
 	waitRedis(t, p, addr)

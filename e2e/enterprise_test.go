@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exekra/hub/libs/busauth"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -27,7 +28,8 @@ type enterprise struct {
 	redis     *serverProc
 	redisAddr string
 	nats      []*clusterNode
-	natsPass  string
+	natsCA    string // the nodes' certificate, its own CA
+	creds     string // what exekractl credentials wrote: every key and password
 	hubs      map[string][]*instance
 	cert      string // the certificate shared by the load balancer and the gateways
 	lb        *balancer
@@ -43,7 +45,7 @@ func startEnterprise(t *testing.T, v *vendor) *enterprise {
 	}
 	os.Chmod(dir, 0o755)
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	e := &enterprise{dir: dir, natsPass: rand.Text(), dbPass: map[string]string{}, hubs: map[string][]*instance{}}
+	e := &enterprise{dir: dir, creds: filepath.Join(dir, "credentials"), dbPass: map[string]string{}, hubs: map[string][]*instance{}}
 
 	e.pg = startPostgres(t)
 	vars := map[string]string{}
@@ -52,14 +54,19 @@ func startEnterprise(t *testing.T, v *vendor) *enterprise {
 		vars[s+"_password"] = e.dbPass[s]
 	}
 	e.pg.psql(t, filepath.Join(enterpriseDir, "postgres", "create-databases.sql"), vars)
-	e.nats = startNATSCluster(t, dir, e.natsPass)
-	redisPass := rand.Text()
-	e.redis, e.redisAddr = startRedis(t, dir, redisPass)
+	// As the guide's "Credentials" says, on the admin's machine.
+	os.MkdirAll(filepath.Join(dir, "nats"), 0o700)
+	acl := filepath.Join(dir, "redis-users.acl")
+	exekractl(t, "credentials", "--dir", e.creds, "--nats-authorization", filepath.Join(dir, "nats", "authorization.conf"), "--redis-acl", acl)
+	natsCert, natsKey := selfSigned(t, dir, "nats-node", "127.0.0.1")
+	e.natsCA = natsCert
+	e.nats = startNATSCluster(t, dir, natsCert, natsKey)
+	e.redis, e.redisAddr = startRedis(t, dir, acl)
 
 	cert, key := selfSigned(t, dir, "hub", "hub.example", "127.0.0.1")
 	e.cert = cert
 	common := substitution{
-		"CHANGE_ME_NATS_PASSWORD": e.natsPass, "redis.hub.example:6379": e.redisAddr, "CHANGE_ME_REDIS_PASSWORD": redisPass,
+		"redis.hub.example:6379": e.redisAddr, "/opt/exekra/hub/config/certs/nats-ca.crt": natsCert,
 		"db.hub.example:5432": e.pg.addr, "/opt/exekra/hub/config/certs/db-ca.crt": e.pg.caFile,
 		"CHANGE_ME_LICENSE_PUBLIC_KEY": v.pub, "10.20.0.5": "127.0.0.1", "10.20.0.6": "127.0.0.1",
 	}
@@ -72,7 +79,7 @@ func startEnterprise(t *testing.T, v *vendor) *enterprise {
 	auditKey := newCheckpointKey()
 	for _, s := range services {
 		for n := 1; n <= 2; n++ {
-			in := newInstance(t, dir, s, n, common, cert, key, auditKey)
+			in := newInstance(t, dir, s, n, common, cert, key, auditKey, e.creds)
 			in.start()
 			e.hubs[s] = append(e.hubs[s], in)
 		}
@@ -87,14 +94,23 @@ func startEnterprise(t *testing.T, v *vendor) *enterprise {
 	return e
 }
 
-// jetStream connects to the cluster as the Hub's processes do.
-func (e *enterprise) jetStream(t *testing.T) jetstream.JetStream {
-	t.Helper()
+// natsURL lists the three nodes, as nats.url does.
+func (e *enterprise) natsURL() string {
 	var urls []string
 	for _, n := range e.nats {
-		urls = append(urls, "nats://"+n.client)
+		urls = append(urls, "tls://"+n.client)
 	}
-	nc, err := nats.Connect(strings.Join(urls, ","), nats.UserInfo("exekra", e.natsPass), nats.MaxReconnects(-1))
+	return strings.Join(urls, ",")
+}
+
+// jetStream connects to the cluster as the Hub's process p does.
+func (e *enterprise) jetStream(t *testing.T, p busauth.Principal) jetstream.JetStream {
+	t.Helper()
+	opts, _, err := busauth.ClientOptions(p, e.creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(e.natsURL(), append(opts, nats.RootCAs(e.natsCA), nats.MaxReconnects(-1))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,8 +135,10 @@ func TestEnterprise(t *testing.T) {
 	e := startEnterprise(t, v)
 	t.Logf("layout up in %.1fs: 3 NATS nodes, PostgreSQL, Redis, %d Hub processes, the load balancer", time.Since(began).Seconds(), 2*len(services))
 	s := setUp(t, e, v)
-	js := e.jetStream(t)
-	leader := wantReplicated(t, js)
+	// Each stream read as the process that may: the audit service, exekractl.
+	streams := map[string]jetstream.JetStream{"AUDIT": e.jetStream(t, busauth.Audit), "OBJ_EXEKRA_PACKAGES": e.jetStream(t, busauth.Admin)}
+	leader := wantReplicated(t, streams)
+	t.Run("the bus and Redis refuse strangers and processes outside their rights", func(t *testing.T) { checkStrangersRefused(t, e) })
 	t.Logf("flow through the load balancer done at %.1fs; AUDIT stream leader %s", time.Since(began).Seconds(), leader)
 	checkSignOutOnEveryGateway(t, e, s)
 
@@ -153,7 +171,7 @@ func TestEnterprise(t *testing.T) {
 		checkAuditComplete(t, s, jobs, append([]string{s.devID, s.opID}, users...), logins+1) // +1: setUp's sign-in
 	})
 	t.Run("each service's database is its own", func(t *testing.T) { checkOwnDatabases(t, e) })
-	wantReplicated(t, js)
+	wantReplicated(t, streams)
 	t.Logf("TestEnterprise took %.1fs", time.Since(began).Seconds())
 }
 

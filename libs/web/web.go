@@ -40,8 +40,13 @@ type ErrorDetail struct {
 // are logged here, once, and never shown.
 func WriteError(c *gin.Context, log *slog.Logger, err error) {
 	kind, msg := errs.Public(err)
-	if kind == errs.Internal {
+	switch {
+	case kind == errs.Internal:
 		log.ErrorContext(c.Request.Context(), "internal error", "route", c.FullPath(), "err", err)
+	case (kind == errs.Unavailable || kind == errs.PayloadTooLarge) && errors.Unwrap(err) != nil:
+		// A cause the client is not told (a service down, a body the bus
+		// cannot carry): the operator needs it.
+		log.WarnContext(c.Request.Context(), "request refused", "route", c.FullPath(), "code", string(kind), "err", err)
 	}
 	if kind == errs.RateLimited && c.Writer.Header().Get("Retry-After") == "" {
 		secs := int64(math.Ceil(errs.RetryAfter(err).Seconds()))

@@ -113,7 +113,7 @@ func collect(ctx context.Context, cfg *config.Config, o Options, stage string) (
 	if err != nil {
 		return nil, nil, err
 	}
-	pkgs, pkgFiles, natsVersion, err := exportPackages(ctx, url, cfg.Path(cfg.Hub.CredentialsDir), filepath.Join(stage, "packages"))
+	pkgs, pkgFiles, natsVersion, err := exportPackages(ctx, url, cfg.Path(cfg.Hub.CredentialsDir), cfg.Path(cfg.NATS.CAFile), filepath.Join(stage, "packages"))
 	if err != nil {
 		return nil, nil, err
 	}

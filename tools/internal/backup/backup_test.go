@@ -86,7 +86,7 @@ func must(t *testing.T, err error) {
 
 func putPackageBytes(t *testing.T, ctx context.Context, url string, data []byte) string {
 	t.Helper()
-	nc, js, err := connectNATS(url, "", t.Name())
+	nc, js, err := connectNATS(url, "", "", t.Name())
 	must(t, err)
 	defer nc.Close()
 	store, err := pkgstore.Open(ctx, js, 1)
@@ -149,7 +149,7 @@ func TestBackupAndRestore(t *testing.T) {
 	t.Logf("restore:\n%s", log.String())
 	checkRestoredDatabase(t, ctx, dst)
 	checkRestoredFiles(t, home, newHome)
-	nc, js, err := connectNATS(dstNATS, "", t.Name())
+	nc, js, err := connectNATS(dstNATS, "", "", t.Name())
 	must(t, err)
 	defer nc.Close()
 	obj, err := js.ObjectStore(ctx, pkgstore.Bucket)

@@ -38,13 +38,18 @@ func natsURL(cfg *config.Config) (string, error) {
 }
 
 // connectNATS connects as exekractl's principal (busauth.Admin), whose key
-// is in credsDir, which may only copy the package store.
-func connectNATS(url, credsDir, name string) (*nats.Conn, jetstream.JetStream, error) {
+// is in credsDir, which may only copy the package store; caFile is the CA of
+// tls:// servers ("": the system's roots).
+func connectNATS(url, credsDir, caFile, name string) (*nats.Conn, jetstream.JetStream, error) {
 	auth, _, err := busauth.ClientOptions(busauth.Admin, credsDir)
 	if err != nil {
 		return nil, nil, err
 	}
-	nc, err := nats.Connect(url, append(auth, nats.Name(name), nats.Timeout(5*time.Second), nats.MaxReconnects(-1))...)
+	opts := append(auth, nats.Name(name), nats.Timeout(5*time.Second), nats.MaxReconnects(-1))
+	if caFile != "" {
+		opts = append(opts, nats.RootCAs(caFile))
+	}
+	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -59,8 +64,8 @@ func connectNATS(url, credsDir, name string) (*nats.Conn, jetstream.JetStream, e
 // exportPackages copies every object of the package store into dir,
 // checking that its bytes hash to its name. No bucket (nothing was ever
 // published) is no packages.
-func exportPackages(ctx context.Context, url, credsDir, dir string) ([]Package, []staged, string, error) {
-	nc, js, err := connectNATS(url, credsDir, "exekractl backup")
+func exportPackages(ctx context.Context, url, credsDir, caFile, dir string) ([]Package, []staged, string, error) {
+	nc, js, err := connectNATS(url, credsDir, caFile, "exekractl backup")
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("NATS at %s is unreachable: %w; a backup needs the Hub running (the package bytes live in its JetStream)", redactNATS(url), err)
 	}
@@ -144,6 +149,7 @@ func missingPackages(named []string, pkgs []Package) []string {
 type packageTarget struct {
 	url      string
 	credsDir string // exekractl's key to url
+	caFile   string // the CA of a tls:// url
 	stop     func() error
 }
 
@@ -152,7 +158,8 @@ type packageTarget struct {
 // which restore runs itself, in-process, on a free loopback port.
 func openPackageTarget(cfg *config.Config) (*packageTarget, error) {
 	if cfg.NATS.URL != "" {
-		return &packageTarget{url: cfg.NATS.URL, credsDir: cfg.Path(cfg.Hub.CredentialsDir), stop: func() error { return nil }}, nil
+		return &packageTarget{url: cfg.NATS.URL, credsDir: cfg.Path(cfg.Hub.CredentialsDir), caFile: cfg.Path(cfg.NATS.CAFile),
+			stop: func() error { return nil }}, nil
 	}
 	// Keys of this run only: the install's own credentials dir is the
 	// Hub's to create, owned by its user.
@@ -195,7 +202,7 @@ func importPackages(ctx context.Context, cfg *config.Config, extracted string, p
 
 func putPackages(ctx context.Context, cfg *config.Config, target *packageTarget, extracted string, pkgs []Package) error {
 	url := target.url
-	nc, js, err := connectNATS(url, target.credsDir, "exekractl restore")
+	nc, js, err := connectNATS(url, target.credsDir, target.caFile, "exekractl restore")
 	if err != nil {
 		return fmt.Errorf("NATS at %s is unreachable: %w", redactNATS(url), err)
 	}

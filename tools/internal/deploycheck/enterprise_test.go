@@ -246,6 +246,9 @@ var natsListen = regexp.MustCompile(`(?m)^listen:\s*\S+:(\d+)\s*$`)
 func TestEnterpriseNATS(t *testing.T) {
 	cfg := enterpriseConfig(t, "gateway")
 	var first string
+	if cfg.NATS.CAFile == "" {
+		t.Error("nats.ca_file is empty: the Hub could not check the nodes' certificates")
+	}
 	for n := 1; n <= 3; n++ {
 		raw, err := os.ReadFile(deployFile("enterprise", "nats", "nats-"+strconv.Itoa(n)+".conf"))
 		if err != nil {
@@ -277,19 +280,22 @@ func TestEnterpriseNATS(t *testing.T) {
 			if err != nil || pu.Port() != m[1] {
 				t.Errorf("nats.url %s: the nodes listen on %s", pu.Redacted(), m[1])
 			}
-			if pw, _ := pu.User.Password(); !strings.Contains(conf, "user: "+pu.User.Username()+"\n") || !strings.Contains(conf, `password: "`+pw+`"`) {
-				t.Errorf("%s.conf does not admit nats.url's user %s", name, pu.User.Username())
+			if pu.Scheme != "tls" || pu.User != nil {
+				t.Errorf("nats.url %s: want tls:// without a user or password (each process has its own key)", pu.Redacted())
 			}
 		}
 		for k := 1; k <= 3; k++ {
 			if !strings.Contains(conf, "nats-route://nats-"+strconv.Itoa(k)+".hub.example:6222") {
 				t.Errorf("%s.conf does not route to nats-%d", name, k)
 			}
-			if !strings.Contains(cfg.NATS.URL, "@nats-"+strconv.Itoa(k)+".hub.example:") {
+			if !strings.Contains(cfg.NATS.URL, "//nats-"+strconv.Itoa(k)+".hub.example:") {
 				t.Errorf("nats.url does not name nats-%d", k)
 			}
 		}
-		for _, want := range []string{"jetstream {", "store_dir:", "cluster {", "listen: 0.0.0.0:6222"} {
+		// Clients over TLS with their NKeys (the block exekractl credentials
+		// writes), routes over mutual TLS, no shared user.
+		for _, want := range []string{"jetstream {", "store_dir:", "cluster {", "listen: 0.0.0.0:6222",
+			"include \"nats/authorization.conf\"", "tls {", "verify: true"} {
 			if !strings.Contains(conf, want) {
 				t.Errorf("%s.conf lacks %q", name, want)
 			}
