@@ -4,15 +4,16 @@ VERSION ?= 0.1.0-dev
 LDFLAGS := -X github.com/exekra/hub/libs/buildinfo.Version=$(VERSION)
 HOME_DIR ?= ./var/hub
 MODULES := ./libs/... ./services/gateway/... ./services/identity/... ./services/licensing/... \
-           ./services/runners/... ./services/audit/... ./tools/... ./e2e/...
+           ./services/runners/... ./services/audit/... ./agent/... ./pilot/... ./exekractl/... \
+           ./bench/... ./e2e/...
 BINARIES := github.com/exekra/hub/services/gateway/cmd/exekra-gateway \
             github.com/exekra/hub/services/identity/cmd/exekra-identity \
             github.com/exekra/hub/services/licensing/cmd/exekra-licensing \
             github.com/exekra/hub/services/runners/cmd/exekra-runners \
             github.com/exekra/hub/services/audit/cmd/exekra-audit \
-            github.com/exekra/hub/tools/cmd/exekra-hub \
-            github.com/exekra/hub/tools/cmd/exekractl \
-            github.com/exekra/hub/tools/cmd/exekra-runner
+            github.com/exekra/hub/pilot/cmd/exekra-hub \
+            github.com/exekra/hub/exekractl/cmd/exekractl \
+            github.com/exekra/hub/agent/cmd/exekra-runner
 
 .PHONY: build pilot test test-enterprise test-unit lint fmt clean bench
 
@@ -42,17 +43,18 @@ test-enterprise:
 # (floor, API reads, heartbeats, jobs; see docs/performance.md), then stopped and
 # removed. Under 5 minutes; not part of `make test`.
 bench: build
-	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/ github.com/exekra/hub/tools/cmd/exekra-loadgen
+	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/ github.com/exekra/hub/bench/cmd/exekra-loadgen
 	deploy/scripts/bench.sh
 
 GOLANGCI := $(shell go env GOPATH)/bin/golangci-lint
-MODULE_DIRS := libs services/gateway services/identity services/licensing services/runners services/audit tools e2e
+MODULE_DIRS := libs services/gateway services/identity services/licensing services/runners services/audit \
+               agent pilot exekractl bench e2e
 
 # gofmt, then golangci-lint per module with .golangci.yml: depguard makes the import
 # direction a failing check (no service imports another, libs import no service, a
 # domain package imports no adapter), plus vet, staticcheck, ineffassign, unused.
 lint:
-	@test -z "$$(gofmt -l libs services tools e2e)" || { gofmt -l libs services tools e2e; exit 1; }
+	@test -z "$$(gofmt -l $(MODULE_DIRS))" || { gofmt -l $(MODULE_DIRS); exit 1; }
 	@test -x $(GOLANGCI) || go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 	@for m in $(MODULE_DIRS); do echo "lint $$m"; (cd $$m && $(GOLANGCI) run --config $(CURDIR)/.golangci.yml ./...) || exit 1; done
 

@@ -41,9 +41,9 @@ func TestMain(m *testing.M) {
 		"github.com/exekra/hub/services/licensing/cmd/exekra-licensing",
 		"github.com/exekra/hub/services/runners/cmd/exekra-runners",
 		"github.com/exekra/hub/services/audit/cmd/exekra-audit",
-		"github.com/exekra/hub/tools/cmd/exekra-hub",
-		"github.com/exekra/hub/tools/cmd/exekractl",
-		"github.com/exekra/hub/tools/cmd/exekra-runner")
+		"github.com/exekra/hub/pilot/cmd/exekra-hub",
+		"github.com/exekra/hub/exekractl/cmd/exekractl",
+		"github.com/exekra/hub/agent/cmd/exekra-runner")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build binaries:", err)

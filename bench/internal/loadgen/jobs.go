@@ -1,0 +1,312 @@
+package loadgen
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/exekra/hub/libs/contract/runners"
+	"github.com/exekra/hub/libs/hubclient"
+)
+
+// JobsConfig says how to run the jobs scenario.
+type JobsConfig struct {
+	Fleet *Fleet
+	// APIs are the concurrent job creators, one client (and connection)
+	// each; APIs[0] alone creates the pickup jobs.
+	APIs          []*hubclient.Client
+	Job           runners.CreateJobRequest // what every job runs, and where
+	PickupJobs    int                      // pickup: jobs created one at a time
+	PickupEvery   time.Duration            // pickup: the spacing of their creation
+	Jobs          int                      // throughput: jobs to create (0: no limit)
+	JobsFor       time.Duration            // throughput: how long to create (0: no limit)
+	FinishTimeout time.Duration            // stop waiting for jobs when none finished for this long
+	Metrics       []string                 // /metrics URLs of the Hub's processes, for its CPU
+}
+
+// settle lets the Hub take up the claims the runners have sent before the
+// pickup measurement starts: a claim on the wire is not yet a waiting one.
+const settle = 2 * time.Second
+
+// RunJobs runs the fleet, measures pickup latency with every runner idle,
+// then throughput, and reads every created job back through the API.
+func RunJobs(ctx context.Context, cfg JobsConfig) (JobsReport, error) {
+	rep := JobsReport{Runners: len(cfg.Fleet.Runners), Package: cfg.Job.Package, Version: cfg.Job.Version,
+		Environment: cfg.Job.Environment, Download: cfg.Fleet.Download}
+	fleetCtx, cancel := context.WithCancel(ctx)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { cfg.Fleet.Run(fleetCtx, stop) })
+	defer func() {
+		// Let the claims in progress end (see Fleet.Run) before the runners
+		// are deleted: this takes up to ClaimWait. An interrupt cuts it short.
+		close(stop)
+		waitAtMost(&wg, cfg.Fleet.ClaimWait+callTimeout)
+		cancel()
+		wg.Wait()
+	}()
+
+	if err := waitAllWaiting(ctx, cfg.Fleet, time.Minute); err != nil {
+		return rep, err
+	}
+	pause(ctx, settle)
+	var pickupIDs, throughputIDs []string
+	rep.Pickup, pickupIDs = measurePickup(ctx, cfg)
+	rep.Throughput, throughputIDs = measureThroughput(ctx, cfg)
+	if ctx.Err() != nil {
+		return rep, fmt.Errorf("jobs scenario: %w", ctx.Err())
+	}
+	rep.Verify = verify(ctx, cfg.APIs, append(pickupIDs, throughputIDs...), cfg.Fleet.Errors)
+	rep.Errors = cfg.Fleet.Errors.Snapshot()
+	return rep, ctx.Err()
+}
+
+// waitAllWaiting waits until every runner is in a claim.
+func waitAllWaiting(ctx context.Context, f *Fleet, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for f.Waiting() < len(f.Runners) {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("only %d of %d runners are waiting in a claim after %s", f.Waiting(), len(f.Runners), within)
+		}
+		pause(ctx, 10*time.Millisecond)
+	}
+	return nil
+}
+
+// waitAtMost waits for wg, for d at most.
+func waitAtMost(wg *sync.WaitGroup, d time.Duration) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
+}
+
+// creation is one successful POST /api/v1/jobs: when it was sent and when
+// its 201 came back.
+type creation struct {
+	ID        string
+	Sent, Got time.Time
+}
+
+func createJob(api *hubclient.Client, req runners.CreateJobRequest, errs *Errors) (creation, error) {
+	var job runners.Job
+	sent := time.Now()
+	err := api.JSON(http.MethodPost, "/api/v1/jobs", req, &job)
+	got := time.Now()
+	if err != nil {
+		errs.Add("create", apiReason(err))
+		return creation{}, fmt.Errorf("create job: %w", err)
+	}
+	return creation{ID: job.ID, Sent: sent, Got: got}, nil
+}
+
+// measurePickup creates PickupJobs jobs one at a time, PickupEvery apart,
+// and measures how long each took to reach a waiting runner.
+func measurePickup(ctx context.Context, cfg JobsConfig) (PickupReport, []string) {
+	rep := PickupReport{Jobs: cfg.PickupJobs, Every: cfg.PickupEvery}
+	cpu := hubCPU(cfg.Metrics, cfg.Fleet.Errors)
+	start := time.Now()
+	tick := time.NewTicker(cfg.PickupEvery)
+	defer tick.Stop()
+	var made []creation
+	failed := 0
+	for i := 0; i < cfg.PickupJobs && ctx.Err() == nil; i++ {
+		if i > 0 {
+			select {
+			case <-ctx.Done():
+				continue
+			case <-tick.C:
+			}
+		}
+		c, err := createJob(cfg.APIs[0], cfg.Job, cfg.Fleet.Errors)
+		if err != nil {
+			failed++
+			continue
+		}
+		made = append(made, c)
+	}
+	ids := jobIDs(made)
+	waitFinished(ctx, cfg.Fleet, ids, cfg.FinishTimeout)
+	rep.HubCPU = cpu()
+	took := time.Since(start)
+
+	var create, pickup, after201 []time.Duration
+	missed := 0
+	for _, c := range made {
+		create = append(create, c.Got.Sub(c.Sent))
+		at, ok := cfg.Fleet.ClaimedAt(c.ID)
+		if !ok {
+			missed++
+			continue
+		}
+		pickup = append(pickup, at.Sub(c.Sent))
+		// The Hub wakes the waiting claims as it queues the job, before its
+		// 201 is on the way back: the runner may hold the job before the
+		// creator holds the 201. That negative span is clamped to 0, and
+		// counted.
+		d := at.Sub(c.Got)
+		if d < 0 {
+			d, rep.Clamped = 0, rep.Clamped+1
+		}
+		after201 = append(after201, d)
+	}
+	rep.Create = summarize("create", create, failed, took)
+	rep.Pickup = summarize("pickup", pickup, missed, took)
+	rep.After201 = summarize("pickup-201", after201, missed, took)
+	return rep, ids
+}
+
+// measureThroughput has every API client create jobs back to back until
+// Jobs were created or JobsFor passed, and waits for them to finish.
+func measureThroughput(ctx context.Context, cfg JobsConfig) (ThroughputReport, []string) {
+	rep := ThroughputReport{Clients: len(cfg.APIs)}
+	cpu := hubCPU(cfg.Metrics, cfg.Fleet.Errors)
+	start := time.Now()
+	more := func(issued int64) bool {
+		return ctx.Err() == nil && (cfg.Jobs <= 0 || issued <= int64(cfg.Jobs)) &&
+			(cfg.JobsFor <= 0 || time.Since(start) < cfg.JobsFor)
+	}
+	var issued atomic.Int64
+	var mu sync.Mutex
+	var made []creation
+	failed := 0
+	var wg sync.WaitGroup
+	for _, api := range cfg.APIs {
+		wg.Go(func() {
+			for more(issued.Add(1)) {
+				c, err := createJob(api, cfg.Job, cfg.Fleet.Errors)
+				mu.Lock()
+				if err != nil {
+					failed++
+				} else {
+					made = append(made, c)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	ids := jobIDs(made)
+	waitFinished(ctx, cfg.Fleet, ids, cfg.FinishTimeout)
+	rep.HubCPU = cpu()
+	took := time.Since(start)
+
+	var create, turnaround []time.Duration
+	var first, lastGot, lastDone time.Time
+	for _, c := range made {
+		create = append(create, c.Got.Sub(c.Sent))
+		if first.IsZero() || c.Sent.Before(first) {
+			first = c.Sent
+		}
+		if c.Got.After(lastGot) {
+			lastGot = c.Got
+		}
+		if done, ok := cfg.Fleet.FinishedAt(c.ID); ok {
+			turnaround = append(turnaround, done.Sub(c.Sent))
+			if done.After(lastDone) {
+				lastDone = done
+			}
+		}
+	}
+	rep.Created, rep.Finished = len(made), len(turnaround)
+	if !lastDone.IsZero() {
+		rep.Elapsed = lastDone.Sub(first)
+	}
+	rep.JobsPerSecond = perSecond(rep.Finished, first, lastDone)
+	rep.CreatesPerSecond = perSecond(rep.Created, first, lastGot)
+	rep.CPUPer1000 = PerThousand(rep.HubCPU, rep.Finished)
+	rep.Create = summarize("create", create, failed, took)
+	rep.Turnaround = summarize("turnaround", turnaround, len(made)-len(turnaround), took)
+	return rep, ids
+}
+
+func jobIDs(made []creation) []string {
+	ids := make([]string, len(made))
+	for i, c := range made {
+		ids[i] = c.ID
+	}
+	return ids
+}
+
+// waitFinished waits until the fleet has finished every job of ids, giving
+// up when it finished none for idle, or when ctx ends.
+func waitFinished(ctx context.Context, f *Fleet, ids []string, idle time.Duration) {
+	seen, progress := f.Finished(), time.Now()
+	for next := 0; next < len(ids); {
+		if _, ok := f.FinishedAt(ids[next]); ok {
+			next++
+			continue
+		}
+		if n := f.Finished(); n != seen {
+			seen, progress = n, time.Now()
+		}
+		if ctx.Err() != nil || time.Since(progress) > idle {
+			return
+		}
+		pause(ctx, 10*time.Millisecond)
+	}
+}
+
+// hubCPU starts measuring the CPU the Hub's processes spend; the function
+// it returns gives the seconds spent since (0 without metrics URLs). A
+// failed scrape is counted in errs under "metrics".
+func hubCPU(urls []string, errs *Errors) func() float64 {
+	spent := StartCPU(urls)
+	return func() float64 {
+		seconds, err := spent()
+		if err != nil {
+			errs.Add("metrics", "network")
+		}
+		return seconds
+	}
+}
+
+// verify reads every job back through the API (as many readers as there
+// are API clients) and counts their statuses.
+func verify(ctx context.Context, apis []*hubclient.Client, ids []string, errs *Errors) Verification {
+	v := Verification{Statuses: map[string]int{}}
+	next := make(chan string)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, api := range apis {
+		wg.Go(func() {
+			for id := range next {
+				var job runners.Job
+				err := api.JSON(http.MethodGet, "/api/v1/jobs/"+url.PathEscape(id), nil, &job)
+				mu.Lock()
+				if err != nil {
+					errs.Add("verify", apiReason(err))
+					v.Statuses["unreadable"]++
+				} else {
+					v.Statuses[job.Status]++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for _, id := range ids {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- id
+	}
+	close(next)
+	wg.Wait()
+	for _, n := range v.Statuses {
+		v.Checked += n
+	}
+	v.Succeeded = v.Statuses[runners.JobSucceeded]
+	v.NotSucceeded = v.Checked - v.Succeeded
+	return v
+}
