@@ -15,8 +15,6 @@ const (
 	ProtocolVersion = "1"
 	// UserAgentPrefix starts the agent's User-Agent: exekra-runner/<version>.
 	UserAgentPrefix = "exekra-runner/"
-	// PathHeartbeat is the heartbeat route.
-	PathHeartbeat = "/api/v1/runner/heartbeat"
 	// DefaultHeartbeatInterval is the interval an agent uses until the Hub has told it one.
 	DefaultHeartbeatInterval = 15 * time.Second
 )

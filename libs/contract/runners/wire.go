@@ -1,0 +1,24 @@
+package runners
+
+// HTTP bodies of the runner protocol that are not also NATS messages
+// (docs/api.md "Runner protocol"). The heartbeat's body is Heartbeat and its
+// reply HeartbeatResponse; a claim's reply is a ClaimedJob (200) or nothing
+// (204); a package download's reply is the package's bytes.
+
+// LogsBody is the body of POST PathJobLogs. Attempt is the claim's fencing
+// number (ClaimedJob.Attempt); 0 means the current attempt.
+type LogsBody struct {
+	Lines   []AgentLogLine `json:"lines"`
+	Attempt int            `json:"attempt"`
+}
+
+// CompleteBody is the body of POST PathJobComplete: Status is JobSucceeded,
+// JobFailed or JobCanceled; ExitCode is null when the program did not exit
+// on its own; Error is the runner's reason when it failed. Attempt is as in
+// LogsBody.
+type CompleteBody struct {
+	Status   string `json:"status"`
+	ExitCode *int   `json:"exit_code"`
+	Error    string `json:"error,omitempty"`
+	Attempt  int    `json:"attempt"`
+}
