@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/exekra/hub/libs/config"
 	"github.com/exekra/hub/e2e/deploycheck"
+	"github.com/exekra/hub/libs/config"
 )
 
 // root is the repository's top, from e2e/deploycheck.

@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exekra/hub/e2e/deploycheck"
 	"github.com/exekra/hub/libs/config"
 	"github.com/exekra/hub/libs/contract/runners"
 	"github.com/exekra/hub/libs/pkgstore"
-	"github.com/exekra/hub/e2e/deploycheck"
 )
 
 // backends are the services that own a database.

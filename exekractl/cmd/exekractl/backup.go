@@ -7,8 +7,8 @@ import (
 	"flag"
 	"io"
 
-	"github.com/exekra/hub/libs/config"
 	"github.com/exekra/hub/exekractl/internal/backup"
+	"github.com/exekra/hub/libs/config"
 )
 
 const backupUsage = "usage: exekractl backup [--home DIR] [--out FILE] [--pg-bin DIR]"

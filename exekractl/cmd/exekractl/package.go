@@ -16,8 +16,8 @@ import (
 
 	"github.com/exekra/hub/libs/contract/runners"
 	"github.com/exekra/hub/libs/errs"
-	"github.com/exekra/hub/libs/pkgstore"
 	"github.com/exekra/hub/libs/hubclient"
+	"github.com/exekra/hub/libs/pkgstore"
 )
 
 // hubFlags are the flags every command that talks to the Hub takes.

@@ -8,8 +8,8 @@ import (
 	"flag"
 	"io"
 
-	"github.com/exekra/hub/libs/config"
 	"github.com/exekra/hub/exekractl/internal/backup"
+	"github.com/exekra/hub/libs/config"
 )
 
 const restoreUsage = "usage: exekractl restore --from FILE [--home DIR] [--packages-only] [--pg-bin DIR]"
