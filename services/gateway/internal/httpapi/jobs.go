@@ -70,7 +70,7 @@ func agentRequest(c *gin.Context) (runners.AgentRequest, error) {
 	if err != nil {
 		return runners.AgentRequest{}, err
 	}
-	return runners.AgentRequest{Credentials: creds, Protocol: c.GetHeader(runners.HeaderProtocol), UserAgent: c.GetHeader("User-Agent")}, nil
+	return runners.AgentRequest{Credentials: creds, Protocol: c.GetHeader(runners.HeaderProtocol), UserAgent: c.GetHeader(runners.HeaderUserAgent)}, nil
 }
 
 // claimJob long-polls: 200 with a job, or 204 when none arrived within wait.
@@ -79,7 +79,7 @@ func (s *Server) claimJob(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	wait, err := queryInt(c, "wait", 0, 0, runners.MaxClaimWaitSeconds)
+	wait, err := queryInt(c, runners.QueryWait, 0, 0, runners.MaxClaimWaitSeconds)
 	if err != nil {
 		return err
 	}
@@ -100,18 +100,12 @@ func (s *Server) claimJob(c *gin.Context) error {
 	return nil
 }
 
-// agentLogsBody is the body of POST /api/v1/runner/jobs/{id}/logs.
-type agentLogsBody struct {
-	Lines   []runners.AgentLogLine `json:"lines"`
-	Attempt int                    `json:"attempt"`
-}
-
 func (s *Server) uploadLogs(c *gin.Context) error {
 	ar, err := agentRequest(c)
 	if err != nil {
 		return err
 	}
-	var body agentLogsBody
+	var body runners.LogsBody
 	if err := web.DecodeJSON(c, &body); err != nil {
 		return err
 	}
@@ -127,20 +121,12 @@ func (s *Server) uploadLogs(c *gin.Context) error {
 	return nil
 }
 
-// completeBody is the body of POST /api/v1/runner/jobs/{id}/complete.
-type completeBody struct {
-	Status   string `json:"status"`
-	ExitCode *int   `json:"exit_code"`
-	Error    string `json:"error"`
-	Attempt  int    `json:"attempt"`
-}
-
 func (s *Server) completeJob(c *gin.Context) error {
 	ar, err := agentRequest(c)
 	if err != nil {
 		return err
 	}
-	var body completeBody
+	var body runners.CompleteBody
 	if err := web.DecodeJSON(c, &body); err != nil {
 		return err
 	}

@@ -143,7 +143,7 @@ func (s *Server) downloadPackage(c *gin.Context) error {
 	}
 	name, version := c.Param("name"), c.Param("version")
 	req := runners.PackageAccessRequest{AgentRequest: runners.AgentRequest{Credentials: creds,
-		Protocol: c.GetHeader(runners.HeaderProtocol), UserAgent: c.GetHeader("User-Agent")}, Name: name, Version: version}
+		Protocol: c.GetHeader(runners.HeaderProtocol), UserAgent: c.GetHeader(runners.HeaderUserAgent)}, Name: name, Version: version}
 	acc, err := natsrpc.Call[runners.PackageAccess](c.Request.Context(), s.NATS, runners.SubjectPackageAccess, req)
 	if err != nil {
 		return err

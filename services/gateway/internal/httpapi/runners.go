@@ -67,6 +67,6 @@ func (s *Server) heartbeat(c *gin.Context) error {
 		return err
 	}
 	req := runners.HeartbeatRequest{Credentials: creds, Protocol: c.GetHeader(runners.HeaderProtocol),
-		UserAgent: c.GetHeader("User-Agent"), Heartbeat: hb}
+		UserAgent: c.GetHeader(runners.HeaderUserAgent), Heartbeat: hb}
 	return forward(c, s, runners.SubjectHeartbeat, req, http.StatusOK)
 }
