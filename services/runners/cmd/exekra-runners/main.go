@@ -46,15 +46,19 @@ const maxInFlight = 32768
 // setup wires the registry and the jobs to PostgreSQL (with the audit
 // outbox), Redis (credential cache, presence, throttle, job queues) and NATS
 // (the licensing service), and starts the presence flusher, the runner
-// census, the job queue watcher and the reaper/reconcile loop.
+// census, the job queue watcher and the reaper/reconcile loop. Neither domain
+// knows the other: the jobs see the registry through natsapi.Registry, and
+// the NATS handlers call the registry, then the jobs (a heartbeat renews
+// leases and carries cancellations; a claim is the registry's runner's).
 func setup(ctx context.Context, d *daemon.Deps) ([]natsrpc.Endpoint, error) {
 	meter := prom.New(d.Metrics)
+	license := natsapi.NewLicense(d.NATS, time.Now)
 	svc, err := runner.NewService(runner.Deps{
 		Store:     postgres.NewStore(d.DB, d.Outbox),
 		Cache:     redisstate.NewCache(d.Redis),
 		Presences: runner.CachedPresences(redisstate.NewPresences(d.Redis), runner.PresenceTTL),
 		Limiter:   tokenbucket.New(d.Redis),
-		License:   natsapi.License{Client: d.NATS},
+		License:   license,
 		Meter:     meter,
 		Log:       d.Log,
 		Now:       time.Now,
@@ -65,8 +69,8 @@ func setup(ctx context.Context, d *daemon.Deps) ([]natsrpc.Endpoint, error) {
 	jobs, err := job.NewService(job.Deps{
 		Store:   postgres.NewStore(d.DB, d.Outbox).Jobs(),
 		Queue:   redisq.New(d.Redis, contract.Environments),
-		Runners: svc,
-		License: natsapi.NewLicense(d.NATS),
+		Runners: natsapi.Registry(svc),
+		License: license,
 		Meter:   prom.NewJobs(d.Metrics),
 		Log:     d.Log,
 		Now:     time.Now,
@@ -74,7 +78,6 @@ func setup(ctx context.Context, d *daemon.Deps) ([]natsrpc.Endpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc.Jobs = jobs // heartbeats renew leases and carry cancellations
 	go svc.RunFlusher(ctx, runner.FlushInterval)
 	go meter.RunCensus(ctx, svc, prom.CensusInterval, d.Log)
 	go jobs.RunWatcher(ctx)
@@ -83,6 +86,6 @@ func setup(ctx context.Context, d *daemon.Deps) ([]natsrpc.Endpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	eps := append(natsapi.Endpoints(svc), natsapi.JobEndpoints(jobs)...)
+	eps := append(natsapi.Endpoints(svc, jobs), natsapi.JobEndpoints(svc, jobs)...)
 	return append(eps, natsapi.PackageEndpoints(pkgs)...), nil
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/exekra/hub/libs/contract/audit"
 	"github.com/exekra/hub/libs/errs"
 	"github.com/exekra/hub/libs/text"
-	"github.com/exekra/hub/services/runners/internal/runner"
 	"github.com/google/uuid"
 )
 
@@ -23,16 +22,13 @@ const (
 // errUnchanged rolls back an update that finds nothing to do.
 var errUnchanged = errors.New("unchanged")
 
-// AppendLogs appends lines to the log of a job the runner holds at attempt
+// AppendLogs appends lines to the log of a job runner v (authenticated by
+// the caller) holds at attempt
 // (0: the current one), renews its lease and makes a claimed job running.
 // Past the log cap one "[log truncated]" line is written and later lines
 // are dropped (the upload still succeeds). It reports whether the job is
 // to be stopped.
-func (s *Service) AppendLogs(ctx context.Context, p runner.Presented, id string, attempt int, lines []LogLine) (bool, error) {
-	v, err := s.Runners.AuthenticateRunner(ctx, p)
-	if err != nil {
-		return false, err
-	}
+func (s *Service) AppendLogs(ctx context.Context, v Runner, id string, attempt int, lines []LogLine) (bool, error) {
 	if err := firstError(checkID(id), validateLines(lines)); err != nil {
 		return false, err
 	}
@@ -127,13 +123,10 @@ type Outcome struct {
 	Error    string
 }
 
-// Complete finishes a job the runner holds at attempt (0: the current one).
+// Complete finishes a job runner v (authenticated by the caller) holds at
+// attempt (0: the current one).
 // A repeat for the same attempt is fine; a stale attempt is a conflict.
-func (s *Service) Complete(ctx context.Context, p runner.Presented, id string, attempt int, o Outcome) error {
-	v, err := s.Runners.AuthenticateRunner(ctx, p)
-	if err != nil {
-		return err
-	}
+func (s *Service) Complete(ctx context.Context, v Runner, id string, attempt int, o Outcome) error {
 	if o.Status != StatusSucceeded && o.Status != StatusFailed && o.Status != StatusCanceled {
 		return errs.E(errs.InvalidArgument, "status must be succeeded, failed or canceled")
 	}
@@ -141,7 +134,7 @@ func (s *Service) Complete(ctx context.Context, p runner.Presented, id string, a
 		return err
 	}
 	now := s.now()
-	_, err = s.Store.UpdateJob(ctx, id, func(j *Job) (Change, error) {
+	_, err := s.Store.UpdateJob(ctx, id, func(j *Job) (Change, error) {
 		if j.Terminal() && j.RunnerID == v.ID && (attempt == 0 || attempt == j.Attempt) {
 			return Change{}, errUnchanged // a retried complete
 		}
@@ -172,7 +165,9 @@ func finish(j *Job, now time.Time, status string, exitCode *int, msg string) {
 }
 
 // Heartbeat renews the leases of the runner's running jobs, makes claimed
-// ones running and returns those to stop (runner.JobTracker).
+// ones running and returns those to stop: what a heartbeat (authenticated by
+// the caller) tells the jobs. A runner that names no job costs no
+// PostgreSQL round trip.
 func (s *Service) Heartbeat(ctx context.Context, runnerID string, running []string) ([]string, error) {
 	ids := make([]string, 0, len(running))
 	for _, id := range running {

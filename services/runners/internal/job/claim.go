@@ -7,21 +7,16 @@ import (
 
 	"github.com/exekra/hub/libs/contract/runners"
 	"github.com/exekra/hub/libs/errs"
-	"github.com/exekra/hub/services/runners/internal/runner"
 )
 
-// Claim hands the authenticated runner the oldest pending job it may run,
+// Claim hands runner v (authenticated by the caller) the oldest pending job it may run,
 // waiting up to wait for one; nil when none came. A job queued while it
 // waits is handed over at once: the instance's one watcher wakes it.
 //
 // claimID ("" : none) is the agent's name for this claim: should the reply
 // be lost (an instance or gateway gone mid-reply), the agent asks again
 // with the same id and gets the job it was given, not a lease to wait out.
-func (s *Service) Claim(ctx context.Context, p runner.Presented, wait time.Duration, claimID string) (*Job, error) {
-	v, err := s.Runners.AuthenticateRunner(ctx, p)
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) Claim(ctx context.Context, v Runner, wait time.Duration, claimID string) (*Job, error) {
 	if wait < 0 || wait > runners.MaxClaimWaitSeconds*time.Second {
 		return nil, errs.Ef(errs.InvalidArgument, "wait must be from 0 to %d seconds", runners.MaxClaimWaitSeconds)
 	}
@@ -102,7 +97,7 @@ func (s *Service) claimedWith(ctx context.Context, runnerID, claimID string) (*J
 
 // tryClaim takes entries the runner may run until PostgreSQL confirms one
 // (an entry may be stale: the job canceled, or queued twice by a reconcile).
-func (s *Service) tryClaim(ctx context.Context, r runner.Runner, claimID string) (*Job, bool, error) {
+func (s *Service) tryClaim(ctx context.Context, r Runner, claimID string) (*Job, bool, error) {
 	for {
 		e, ok, left, err := s.Queue.Take(ctx, r.Environment, r.ID, r.Labels)
 		if err != nil {

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/exekra/hub/libs/contract/audit"
-	"github.com/exekra/hub/services/runners/internal/runner"
 )
 
 // Job is a job as the store keeps it.
@@ -188,12 +187,27 @@ type Queue interface {
 	Watch(ctx context.Context, wake func(environment string, added int)) error
 }
 
+// Runner is a registered runner as the jobs domain sees it: who claims,
+// holds and finishes jobs, and what it may run. The jobs domain does not
+// authenticate runners: its callers pass the runner they authenticated.
+type Runner struct {
+	ID          string
+	Environment string
+	Labels      []string
+}
+
+// RunnerStatus is a runner with its status now (runners.StatusOnline, ...).
+type RunnerStatus struct {
+	Runner
+	Status string
+}
+
 // Runners is what the jobs domain asks of the registry.
 type Runners interface {
-	AuthenticateRunner(ctx context.Context, p runner.Presented) (runner.Runner, error)
 	// RunnersOf lists every runner of an environment with its status.
-	RunnersOf(ctx context.Context, environment string) ([]runner.View, error)
-	RunnerByID(ctx context.Context, id string) (runner.Runner, error)
+	RunnersOf(ctx context.Context, environment string) ([]RunnerStatus, error)
+	// RunnerByID returns a registered runner (not_found when none is).
+	RunnerByID(ctx context.Context, id string) (Runner, error)
 }
 
 // License asks whether new jobs are allowed (license_required when not).

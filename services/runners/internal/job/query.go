@@ -10,7 +10,6 @@ import (
 
 	"github.com/exekra/hub/libs/contract/runners"
 	"github.com/exekra/hub/libs/errs"
-	"github.com/exekra/hub/services/runners/internal/runner"
 )
 
 // Viewed is a job with why it waits ("" unless pending and asked for).
@@ -45,13 +44,13 @@ func (s *Service) pendingReason(ctx context.Context, j Job) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	rs = slices.DeleteFunc(rs, func(v runner.View) bool {
+	rs = slices.DeleteFunc(rs, func(v RunnerStatus) bool {
 		return (j.TargetRunnerID != "" && v.ID != j.TargetRunnerID) || !subset(j.Labels, v.Labels)
 	})
-	online := slices.ContainsFunc(rs, func(v runner.View) bool {
+	online := slices.ContainsFunc(rs, func(v RunnerStatus) bool {
 		return v.Status != runners.StatusOffline && v.Status != runners.StatusNeverConnected
 	})
-	idle := slices.ContainsFunc(rs, func(v runner.View) bool { return v.Status == runners.StatusOnline })
+	idle := slices.ContainsFunc(rs, func(v RunnerStatus) bool { return v.Status == runners.StatusOnline })
 	switch {
 	case len(rs) == 0:
 		return runners.PendingNoRunner, nil

@@ -22,9 +22,11 @@ import (
 	"github.com/exekra/hub/libs/testkit/pgtest"
 	"github.com/exekra/hub/libs/testkit/redistest"
 	"github.com/exekra/hub/libs/tokenbucket"
+	"github.com/exekra/hub/services/runners/internal/job"
 	"github.com/exekra/hub/services/runners/internal/natsapi"
 	"github.com/exekra/hub/services/runners/internal/postgres"
 	"github.com/exekra/hub/services/runners/internal/prom"
+	"github.com/exekra/hub/services/runners/internal/redisq"
 	"github.com/exekra/hub/services/runners/internal/redisstate"
 	"github.com/exekra/hub/services/runners/internal/runner"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -85,26 +87,31 @@ func (s *countingStore) pgCalls() int64 {
 	return s.credential.Load() + s.presence.Load() + s.events.Load() + s.reads.Load()
 }
 
-// harness is the runners service on real PostgreSQL, Redis and NATS, with
-// a licensing stand-in answering licensing.SubjectCheck.
+// harness is the runners service's registry on real PostgreSQL, Redis and
+// NATS, with a licensing stand-in answering licensing.SubjectCheck. Its
+// heartbeats reach jobs, a jobs domain built from jobDeps (newJobsHarness
+// serves the jobs operations too).
 type harness struct {
-	pool   *pgxpool.Pool
-	rdb    *redis.Client
-	store  *countingStore
-	deps   runner.Deps
-	svc    *runner.Service
-	client *natsrpc.Client
-	clock  *clock
-	reg    *prometheus.Registry
-	url    string
-	log    *slog.Logger
+	pool    *pgxpool.Pool
+	rdb     *redis.Client
+	store   *countingStore
+	deps    runner.Deps
+	svc     *runner.Service
+	jobDeps job.Deps
+	jobs    *job.Service
+	client  *natsrpc.Client
+	clock   *clock
+	reg     *prometheus.Registry
+	url     string
+	log     *slog.Logger
 
 	mu         sync.Mutex
 	maxRunners int // 0: no license
 	checks     []licensing.CheckRequest
 }
 
-func newHarness(t testing.TB) *harness {
+// newHarness builds and serves the registry; tune adjusts the jobs domain.
+func newHarness(t testing.TB, tune ...func(*job.Deps)) *harness {
 	t.Helper()
 	ctx := context.Background()
 	h := &harness{pool: pgtest.Pool(t, "runners"), rdb: redistest.Client(t), maxRunners: 100,
@@ -122,13 +129,31 @@ func newHarness(t testing.TB) *harness {
 	h.store = &countingStore{Store: postgres.NewStore(h.pool, outbox.Writer{Service: "runners"})}
 	log := slog.New(slog.NewTextHandler(t.Output(), nil))
 	h.log = log
+	license := natsapi.NewLicense(h.client, h.clock.Now)
 	h.deps = runner.Deps{Store: h.store, Cache: redisstate.NewCache(h.rdb), Presences: redisstate.NewPresences(h.rdb),
-		Limiter: tokenbucket.New(h.rdb), License: natsapi.License{Client: h.client}, Meter: prom.New(h.reg),
+		Limiter: tokenbucket.New(h.rdb), License: license, Meter: prom.New(h.reg),
 		Log: log, Now: h.clock.Now}
 	h.svc = h.service(t)
+	h.jobDeps = job.Deps{Store: h.store.Store.Jobs(), Queue: redisq.New(h.rdb, runners.Environments),
+		Runners: natsapi.Registry(h.svc), License: license, Meter: prom.NewJobs(h.reg), Log: h.log,
+		Now: h.clock.Now, TimeoutGrace: -1, Recheck: 2 * time.Second}
+	for _, fn := range tune {
+		fn(&h.jobDeps)
+	}
+	h.jobs = h.jobService(t)
 	natsrpctest.Serve(t, natstest.Connect(t, url), log, "exekra-licensing", natsrpc.Handle(licensing.SubjectCheck, h.check))
-	natsrpctest.Serve(t, natstest.Connect(t, url), log, "exekra-runners", natsapi.Endpoints(h.svc)...)
+	natsrpctest.Serve(t, natstest.Connect(t, url), log, "exekra-runners", natsapi.Endpoints(h.svc, h.jobs)...)
 	return h
+}
+
+// jobService builds another instance of the jobs domain (without a watcher).
+func (h *harness) jobService(t testing.TB) *job.Service {
+	t.Helper()
+	svc, err := job.NewService(h.jobDeps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
 }
 
 // service builds another instance of the service on the same PostgreSQL

@@ -11,9 +11,10 @@ import (
 )
 
 // JobEndpoints lists the jobs operations: the user side (roles checked by
-// the domain) and the runner side (credentials checked as for a heartbeat).
-func JobEndpoints(svc *job.Service) []natsrpc.Endpoint {
-	return append(jobUserEndpoints(svc), jobAgentEndpoints(svc)...)
+// the domain) and the runner side (the registry checks the runner's
+// credentials, as for a heartbeat, before the jobs act).
+func JobEndpoints(runners *runner.Service, svc *job.Service) []natsrpc.Endpoint {
+	return append(jobUserEndpoints(svc), jobAgentEndpoints(runners, svc)...)
 }
 
 func jobUserEndpoints(svc *job.Service) []natsrpc.Endpoint {
@@ -55,9 +56,13 @@ func jobUserEndpoints(svc *job.Service) []natsrpc.Endpoint {
 	}
 }
 
-func jobAgentEndpoints(svc *job.Service) []natsrpc.Endpoint {
+func jobAgentEndpoints(runners *runner.Service, svc *job.Service) []natsrpc.Endpoint {
 	claim := natsrpc.Handle(contract.SubjectClaim, func(ctx context.Context, req contract.ClaimRequest) (contract.ClaimResponse, error) {
-		j, err := svc.Claim(ctx, presented(req.AgentRequest), time.Duration(req.WaitSeconds)*time.Second, req.ClaimID)
+		r, err := authenticated(ctx, runners, req.AgentRequest)
+		if err != nil {
+			return contract.ClaimResponse{}, err
+		}
+		j, err := svc.Claim(ctx, r, time.Duration(req.WaitSeconds)*time.Second, req.ClaimID)
 		if err != nil || j == nil {
 			return contract.ClaimResponse{}, err
 		}
@@ -67,16 +72,24 @@ func jobAgentEndpoints(svc *job.Service) []natsrpc.Endpoint {
 	return []natsrpc.Endpoint{
 		claim,
 		natsrpc.Handle(contract.SubjectLogs, func(ctx context.Context, req contract.AgentLogsRequest) (contract.AgentLogsResponse, error) {
+			r, err := authenticated(ctx, runners, req.AgentRequest)
+			if err != nil {
+				return contract.AgentLogsResponse{}, err
+			}
 			lines := make([]job.LogLine, len(req.Lines))
 			for i, l := range req.Lines {
 				lines[i] = job.LogLine{TS: l.TS, Stream: l.Stream, Message: l.Message}
 			}
-			stop, err := svc.AppendLogs(ctx, presented(req.AgentRequest), req.JobID, req.Attempt, lines)
+			stop, err := svc.AppendLogs(ctx, r, req.JobID, req.Attempt, lines)
 			return contract.AgentLogsResponse{CancelRequested: stop}, err
 		}),
 		natsrpc.Handle(contract.SubjectComplete, func(ctx context.Context, req contract.CompleteRequest) (contract.CompleteResponse, error) {
+			r, err := authenticated(ctx, runners, req.AgentRequest)
+			if err != nil {
+				return contract.CompleteResponse{}, err
+			}
 			o := job.Outcome{Status: req.Status, ExitCode: req.ExitCode, Error: req.Error}
-			return contract.CompleteResponse{}, svc.Complete(ctx, presented(req.AgentRequest), req.JobID, req.Attempt, o)
+			return contract.CompleteResponse{}, svc.Complete(ctx, r, req.JobID, req.Attempt, o)
 		}),
 	}
 }

@@ -13,45 +13,22 @@ import (
 	"github.com/exekra/hub/libs/testkit/natstest"
 	"github.com/exekra/hub/services/runners/internal/job"
 	"github.com/exekra/hub/services/runners/internal/natsapi"
-	"github.com/exekra/hub/services/runners/internal/prom"
-	"github.com/exekra/hub/services/runners/internal/redisq"
 )
 
-// jobsHarness is the registry harness with the jobs domain served too (its
-// watcher running), and jobDeps to build more instances of it.
-type jobsHarness struct {
-	*harness
-	jobDeps job.Deps
-	jobs    *job.Service
-}
+// jobsHarness is the registry harness with the jobs operations served too
+// (the jobs' watcher running).
+type jobsHarness struct{ *harness }
 
+// newJobsHarness serves the registry and the jobs; tune adjusts the jobs domain.
 func newJobsHarness(t testing.TB, tune ...func(*job.Deps)) *jobsHarness {
 	t.Helper()
-	h := &jobsHarness{harness: newHarness(t)}
-	h.jobDeps = job.Deps{Store: h.store.Store.Jobs(), Queue: redisq.New(h.rdb, runners.Environments),
-		Runners: h.svc, License: natsapi.License{Client: h.client}, Meter: prom.NewJobs(h.reg), Log: h.log,
-		Now: h.clock.Now, TimeoutGrace: -1, Recheck: 2 * time.Second}
-	for _, fn := range tune {
-		fn(&h.jobDeps)
-	}
-	h.jobs = h.jobService(t)
-	h.svc.Jobs = h.jobs
+	h := &jobsHarness{harness: newHarness(t, tune...)}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); h.jobs.RunWatcher(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	natsrpctest.Serve(t, natstest.Connect(t, h.url), h.log, "exekra-runners-jobs", natsapi.JobEndpoints(h.jobs)...)
+	natsrpctest.Serve(t, natstest.Connect(t, h.url), h.log, "exekra-runners-jobs", natsapi.JobEndpoints(h.svc, h.jobs)...)
 	return h
-}
-
-// jobService builds another instance of the jobs domain (without a watcher).
-func (h *jobsHarness) jobService(t testing.TB) *job.Service {
-	t.Helper()
-	svc, err := job.NewService(h.jobDeps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return svc
 }
 
 // publish records a package version as the package storage will.

@@ -1,6 +1,10 @@
 // Package natsapi serves the runners service's NATS contract: it turns
-// contract messages into calls of the runner domain and its results back,
-// and asks the licensing service whether one more runner is allowed.
+// contract messages into calls of the runner, job and packages domains and
+// their results back, composes them where one request concerns two (a
+// heartbeat: the registry, then the jobs; a runner's job request: the
+// registry authenticates, the jobs act), shows the registry to the jobs
+// domain (Registry), and asks the licensing service what the license allows.
+// The domains do not know one another.
 package natsapi
 
 import (
@@ -9,12 +13,13 @@ import (
 
 	contract "github.com/exekra/hub/libs/contract/runners"
 	"github.com/exekra/hub/libs/natsrpc"
+	"github.com/exekra/hub/services/runners/internal/job"
 	"github.com/exekra/hub/services/runners/internal/runner"
 )
 
-// Endpoints lists the service's operations.
-func Endpoints(svc *runner.Service) []natsrpc.Endpoint {
-	return append(registryEndpoints(svc), agentEndpoints(svc)...)
+// Endpoints lists the registry's operations; a heartbeat also reaches jobs.
+func Endpoints(svc *runner.Service, jobs *job.Service) []natsrpc.Endpoint {
+	return append(registryEndpoints(svc), agentEndpoints(svc, jobs)...)
 }
 
 // registryEndpoints are the admin side (roles checked by the domain).
@@ -67,16 +72,10 @@ func registryEndpoints(svc *runner.Service) []natsrpc.Endpoint {
 }
 
 // agentEndpoints are the runner side.
-func agentEndpoints(svc *runner.Service) []natsrpc.Endpoint {
+func agentEndpoints(svc *runner.Service, jobs *job.Service) []natsrpc.Endpoint {
 	return []natsrpc.Endpoint{
 		natsrpc.Handle(contract.SubjectHeartbeat, func(ctx context.Context, req contract.HeartbeatRequest) (contract.HeartbeatResponse, error) {
-			p := runner.Presented{RunnerID: req.RunnerID, SecretSHA256: req.SecretSHA256, Protocol: req.Protocol, UserAgent: req.UserAgent}
-			reply, err := svc.Heartbeat(ctx, p, toPresence(req.Heartbeat))
-			if err != nil {
-				return contract.HeartbeatResponse{}, err
-			}
-			return contract.HeartbeatResponse{HeartbeatIntervalSeconds: int(reply.Interval / time.Second),
-				ServerTime: reply.ServerTime, CancelJobIDs: reply.CancelJobIDs}, nil
+			return heartbeat(ctx, svc, jobs, req)
 		}),
 		natsrpc.Handle(contract.SubjectAuthenticate, func(ctx context.Context, req contract.AuthenticateRequest) (contract.Authenticated, error) {
 			p := runner.Presented{RunnerID: req.RunnerID, SecretSHA256: req.SecretSHA256, Protocol: req.Protocol}
@@ -87,6 +86,23 @@ func agentEndpoints(svc *runner.Service) []natsrpc.Endpoint {
 			return contract.Authenticated{Runner: ToRunner(v)}, nil
 		}),
 	}
+}
+
+// heartbeat has the registry authenticate the runner and record its
+// presence, then the jobs renew the leases of the jobs it runs (the claimed
+// ones become running); the reply names those of them to stop.
+func heartbeat(ctx context.Context, svc *runner.Service, jobs *job.Service, req contract.HeartbeatRequest) (contract.HeartbeatResponse, error) {
+	p := runner.Presented{RunnerID: req.RunnerID, SecretSHA256: req.SecretSHA256, Protocol: req.Protocol, UserAgent: req.UserAgent}
+	reply, err := svc.Heartbeat(ctx, p, toPresence(req.Heartbeat))
+	if err != nil {
+		return contract.HeartbeatResponse{}, err
+	}
+	cancel, err := jobs.Heartbeat(ctx, reply.RunnerID, req.Heartbeat.RunningJobIDs)
+	if err != nil {
+		return contract.HeartbeatResponse{}, err
+	}
+	return contract.HeartbeatResponse{HeartbeatIntervalSeconds: int(reply.Interval / time.Second),
+		ServerTime: reply.ServerTime, CancelJobIDs: cancel}, nil
 }
 
 func toPresence(hb contract.Heartbeat) runner.Presence {

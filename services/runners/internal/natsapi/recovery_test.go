@@ -9,6 +9,7 @@ import (
 
 	"github.com/exekra/hub/libs/contract/runners"
 	"github.com/exekra/hub/services/runners/internal/job"
+	"github.com/exekra/hub/services/runners/internal/natsapi"
 )
 
 func TestFlushAllLosesNoJob(t *testing.T) {
@@ -146,6 +147,7 @@ func TestPendingReason(t *testing.T) {
 	t.Run("the license has expired", func(t *testing.T) {
 		h.license(0)
 		defer h.license(100)
+		h.clock.Advance(natsapi.JobCheckTTL) // the create's passed check no longer stands
 		reason(t, runners.PendingLicenseExpired)
 	})
 	h.clock.Advance(time.Hour)

@@ -15,16 +15,17 @@ const (
 	FlushBatch    = 1000
 )
 
-// Reply is what a heartbeat gets back.
+// Reply is what the registry answers a heartbeat.
 type Reply struct {
-	Interval     time.Duration
-	ServerTime   time.Time
-	CancelJobIDs []string
+	RunnerID   string // the authenticated runner, as PostgreSQL writes its id
+	Interval   time.Duration
+	ServerTime time.Time
 }
 
 // Heartbeat authenticates a runner and records what it reports in Redis; no
 // PostgreSQL round trip once its credential is cached. The flusher writes it
-// to PostgreSQL with the other runners' heartbeats.
+// to PostgreSQL with the other runners' heartbeats. The running jobs it names
+// are the caller's to pass on (the registry knows nothing of jobs).
 func (s *Service) Heartbeat(ctx context.Context, p Presented, hb Presence) (Reply, error) {
 	c, err := s.authenticate(ctx, p)
 	if err != nil {
@@ -38,11 +39,7 @@ func (s *Service) Heartbeat(ctx context.Context, p Presented, hb Presence) (Repl
 	if err := s.Presences.Record(ctx, c.Runner.ID, hb); err != nil {
 		return Reply{}, errs.Wrap(errs.Unavailable, "the Hub cannot record heartbeats for a moment; try again shortly", err)
 	}
-	cancel, err := s.trackJobs(ctx, c.Runner.ID, hb.RunningJobIDs)
-	if err != nil {
-		return Reply{}, err
-	}
-	return Reply{Interval: s.Interval, ServerTime: now, CancelJobIDs: cancel}, nil
+	return Reply{RunnerID: c.Runner.ID, Interval: s.Interval, ServerTime: now}, nil
 }
 
 // Flush writes the presence of every runner heard from since the last flush

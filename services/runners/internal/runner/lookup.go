@@ -2,28 +2,8 @@ package runner
 
 import "context"
 
-// JobTracker is what a heartbeat tells the jobs domain: the runner's running
-// jobs keep their leases (and the claimed ones become running); the reply
-// lists those of them to stop.
-type JobTracker interface {
-	Heartbeat(ctx context.Context, runnerID string, running []string) (cancel []string, err error)
-}
-
-// trackJobs passes a heartbeat's running jobs to the tracker, if there is one
-// and the runner named any (an idle runner's heartbeat stays off PostgreSQL).
-func (s *Service) trackJobs(ctx context.Context, runnerID string, running []string) ([]string, error) {
-	if s.Jobs == nil || len(running) == 0 {
-		return []string{}, nil
-	}
-	cancel, err := s.Jobs.Heartbeat(ctx, runnerID, running)
-	if cancel == nil {
-		cancel = []string{}
-	}
-	return cancel, err
-}
-
 // RunnersOf lists every runner of environment with its status, for the
-// jobs domain (why a job waits); no role is checked.
+// service's other parts (why a job waits); no role is checked.
 func (s *Service) RunnersOf(ctx context.Context, environment string) ([]View, error) {
 	var out []View
 	var after *Cursor
@@ -44,8 +24,8 @@ func (s *Service) RunnersOf(ctx context.Context, environment string) ([]View, er
 	}
 }
 
-// RunnerByID returns a registered runner, for the jobs domain (a job's
-// target); no role is checked.
+// RunnerByID returns a registered runner, for the service's other parts (a
+// job's target); no role is checked.
 func (s *Service) RunnerByID(ctx context.Context, id string) (Runner, error) {
 	if err := checkID(id); err != nil {
 		return Runner{}, err

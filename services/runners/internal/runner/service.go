@@ -49,7 +49,6 @@ type Deps struct {
 	Log       *slog.Logger
 	Now       func() time.Time // time.Now unless a test controls the clock
 	Interval  time.Duration    // HeartbeatInterval when zero
-	Jobs      JobTracker       // may be nil (no jobs: nothing to cancel); set before serving
 }
 
 // Service is the registry's operations.
