@@ -510,3 +510,21 @@ func TestTLS(t *testing.T) {
 		}
 	})
 }
+
+func TestFailureLevel(t *testing.T) {
+	for name, tt := range map[string]struct {
+		err  error
+		want slog.Level
+	}{
+		"a network error passes by itself":                {errors.New("connection refused"), slog.LevelWarn},
+		"a 503 passes by itself":                          {&HubError{Op: "claim", Status: 503}, slog.LevelWarn},
+		"a 429 passes by itself":                          {&HubError{Op: "claim", Status: 429}, slog.LevelWarn},
+		"a refused protocol needs a person":               {&HubError{Op: "claim", Status: 400}, slog.LevelError},
+		"refused credentials need a person":               {&HubError{Op: "claim", Status: 401}, slog.LevelError},
+		"a certificate no longer matching needs a person": {&PinError{Got: []byte{1}}, slog.LevelError},
+	} {
+		if got := FailureLevel(tt.err); got != tt.want {
+			t.Errorf("%s: %s, want %s", name, got, tt.want)
+		}
+	}
+}

@@ -5,18 +5,22 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"runtime"
 	"time"
 
 	"github.com/exekra/hub/libs/buildinfo"
 	"github.com/exekra/hub/libs/contract/runners"
+	"github.com/exekra/hub/libs/runnerclient"
 )
+
+// ErrCredentialsRefused is the Hub answering 401: this runner's secret was
+// regenerated or the runner deleted. Retrying cannot help.
+var ErrCredentialsRefused = runnerclient.ErrCredentialsRefused
 
 // Agent is one runner's connection to its Hub.
 type Agent struct {
-	client  *hubClient
+	client  *runnerclient.Client
 	sampler *Sampler
 	log     *slog.Logger
 	random  func() float64                                   // in [0, 1)
@@ -46,14 +50,19 @@ func New(cfg Config, log *slog.Logger) (*Agent, error) {
 	}
 	log.Info("starting", "version", buildinfo.Version, "hub", base.Redacted(), "runner_id", cfg.ID,
 		"work_dir", cfg.WorkDir, "trust", mode)
-	hc := newHTTPClient(tc)
 	a := &Agent{
-		client: &hubClient{base: base, http: hc, long: newLongClient(hc), id: cfg.ID, secret: sec,
-			userAgent: runners.UserAgentPrefix + buildinfo.Version, now: time.Now},
 		sampler: NewSampler(cfg.WorkDir),
 		log:     log,
 		random:  rand.Float64,
 		sleep:   sleepContext,
+	}
+	// The client draws and waits through the agent (tests replace both).
+	a.client, err = runnerclient.New(runnerclient.Config{Hub: base.String(), RunnerID: cfg.ID, Secret: string(sec),
+		UserAgent: runners.UserAgentPrefix + buildinfo.Version, HTTP: runnerclient.NewHTTPClient(tc), Log: log,
+		Random: func() float64 { return a.random() },
+		Sleep:  func(ctx context.Context, d time.Duration) error { return a.sleep(ctx, d) }})
+	if err != nil {
+		return nil, usagef("%v", err)
 	}
 	if cfg.MaxJobs > 0 {
 		if a.jobs, err = newJobRunner(a, cfg); err != nil {
@@ -110,14 +119,14 @@ func (a *Agent) Run(ctx context.Context) error {
 func (a *Agent) heartbeats(ctx context.Context) error {
 	var st loop
 	for {
-		r := a.client.heartbeat(ctx, a.report())
+		resp, err := a.client.Heartbeat(ctx, a.report())
 		if ctx.Err() != nil {
 			break
 		}
-		if a.jobs != nil && len(r.cancelJobs) > 0 {
-			a.jobs.cancel(r.cancelJobs)
+		if err == nil && a.jobs != nil && len(resp.CancelJobIDs) > 0 {
+			a.jobs.cancel(resp.CancelJobIDs)
 		}
-		wait, err := a.next(&st, r)
+		wait, err := a.next(&st, clampInterval(time.Duration(resp.HeartbeatIntervalSeconds)*time.Second), err)
 		if err != nil {
 			return err
 		}
@@ -129,43 +138,40 @@ func (a *Agent) heartbeats(ctx context.Context) error {
 	return nil
 }
 
-// next decides how long to wait after r, or that the agent must stop.
-func (a *Agent) next(st *loop, r result) (time.Duration, error) {
+// next decides how long to wait after a heartbeat that asked for interval
+// or failed with err, or that the agent must stop.
+func (a *Agent) next(st *loop, interval time.Duration, err error) (time.Duration, error) {
 	switch {
-	case r.err == nil:
+	case err == nil:
 		if !st.connected {
-			a.log.Info("connected to the Hub", "heartbeat_interval", r.interval.String(), "after_failures", st.failures)
+			a.log.Info("connected to the Hub", "heartbeat_interval", interval.String(), "after_failures", st.failures)
 		}
 		st.connected, st.everUp, st.failures = true, true, 0
-		return Jitter(r.interval, a.random), nil
-	case errors.Is(r.err, ErrCredentialsRefused):
-		a.log.Error(r.err.Error())
-		return 0, r.err
-	case certificateError(r.err) && !st.everUp:
+		return runnerclient.Jitter(interval, a.random), nil
+	case errors.Is(err, ErrCredentialsRefused):
+		a.log.Error(err.Error())
+		return 0, err
+	case runnerclient.IsCertificateError(err) && !st.everUp:
 		err := usagef("refusing to talk to a Hub whose certificate is not trusted (%v); pass --ca with the Hub's "+
-			"CA file (a pilot's config/certs/hub.crt) or --fingerprint with its SHA-256", r.err)
+			"CA file (a pilot's config/certs/hub.crt) or --fingerprint with its SHA-256", err)
 		a.log.Error(err.Error())
 		return 0, err
 	}
-	wait := Backoff(st.failures, a.random)
-	if r.retryAfter > 0 {
-		wait = r.retryAfter + time.Duration(a.random()*IntervalJitter*float64(r.retryAfter))
-	}
+	wait := a.client.Wait(st.failures, err)
 	st.failures++
 	st.connected = false
-	a.log.Log(context.Background(), failureLevel(r), "heartbeat failed; retrying", "err", r.err.Error(), "status", r.status,
-		"failures", st.failures, "retry_in", wait.Round(time.Millisecond).String())
+	a.log.Log(context.Background(), runnerclient.FailureLevel(err), "heartbeat failed; retrying", "err", err.Error(),
+		"status", runnerclient.Status(err), "failures", st.failures, "retry_in", wait.Round(time.Millisecond).String())
 	return wait, nil
 }
 
-// failureLevel is an error for what a person should look at (a certificate
-// no longer trusted, a request the Hub refuses, such as an unsupported
-// protocol), a warning for what passes by itself (network, 5xx, 429).
-func failureLevel(r result) slog.Level {
-	if certificateError(r.err) || (r.status >= 400 && r.status < 500 && r.status != http.StatusTooManyRequests) {
-		return slog.LevelError
+// clampInterval keeps the Hub's interval within sane bounds (1 s to 1 h);
+// none at all means the default.
+func clampInterval(d time.Duration) time.Duration {
+	if d <= 0 {
+		return runners.DefaultHeartbeatInterval
 	}
-	return slog.LevelWarn
+	return min(max(d, time.Second), time.Hour)
 }
 
 // report is this machine's heartbeat now.

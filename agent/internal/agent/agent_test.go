@@ -208,24 +208,3 @@ func TestGracefulStop(t *testing.T) {
 		t.Fatal("no stop logged")
 	}
 }
-
-func TestFailureLevel(t *testing.T) {
-	tests := []struct {
-		name string
-		r    result
-		want string
-	}{
-		{"a network error passes by itself", result{err: errors.New("connection refused")}, "WARN"},
-		{"a 503 passes by itself", result{status: 503, err: errors.New("x")}, "WARN"},
-		{"a 429 passes by itself", result{status: 429, err: errors.New("x")}, "WARN"},
-		{"a refused protocol needs a person", result{status: 400, err: errors.New("x")}, "ERROR"},
-		{"a certificate no longer matching needs a person", result{err: &pinError{got: []byte{1}}}, "ERROR"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := failureLevel(tt.r).String(); got != tt.want {
-				t.Fatalf("%s, want %s", got, tt.want)
-			}
-		})
-	}
-}

@@ -10,7 +10,6 @@ package agent
 
 import (
 	"bytes"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -22,6 +21,7 @@ import (
 	"strings"
 
 	"github.com/exekra/hub/libs/contract/runners"
+	"github.com/exekra/hub/libs/runnerclient"
 )
 
 // Config is how the agent is started: flags, or a JSON file with the same
@@ -166,8 +166,8 @@ func isUUID(s string) bool {
 }
 
 func parseFingerprint(fp string) ([]byte, error) {
-	b, err := hex.DecodeString(strings.ToLower(strings.ReplaceAll(strings.TrimSpace(fp), ":", "")))
-	if err != nil || len(b) != 32 {
+	b, err := runnerclient.ParseFingerprint(fp)
+	if err != nil {
 		return nil, usagef("--fingerprint must be the hex SHA-256 of the Hub's certificate (64 hex digits, colons allowed)")
 	}
 	return b, nil

@@ -2,10 +2,10 @@ package agent
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,7 +16,14 @@ import (
 
 	"github.com/exekra/hub/libs/contract/runners"
 	"github.com/exekra/hub/libs/pkgstore"
+	"github.com/exekra/hub/libs/runnerclient"
 )
+
+// claimedJob is a claimed job as the Hub sends it over HTTP.
+type claimedJob = runners.ClaimedJob
+
+// logLine is one line uploaded to the Hub.
+type logLine = runners.AgentLogLine
 
 // Job side defaults (docs/api.md "Runner protocol").
 const (
@@ -133,8 +140,6 @@ func (j *jobRunner) run(ctx context.Context) error {
 	defer wg.Wait()
 	ctx, stop := context.WithCancel(ctx) // on a 401, the other jobs stop too (before the Wait above)
 	defer stop()
-	failures := 0
-	claimID := newClaimID()
 	for {
 		select {
 		case slots <- struct{}{}:
@@ -143,27 +148,17 @@ func (j *jobRunner) run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		}
-		job, r := j.a.client.claim(ctx, j.claimWait, claimID)
+		// Retried under its claim id until the Hub answers (runnerclient.NextJob).
+		job, err := j.a.client.NextJob(ctx, j.claimWait)
 		if ctx.Err() != nil {
 			return nil
 		}
-		if r.err != nil {
+		if err != nil { // the credentials refused: nothing else ends the retries
 			<-slots
-			if errors.Is(r.err, ErrCredentialsRefused) {
-				j.a.log.Error(r.err.Error())
-				return r.err
-			}
-			wait := j.retryWait(failures, r)
-			failures++
-			j.a.log.Log(ctx, failureLevel(result{status: r.status, err: r.err}), "claim failed; retrying", "err", r.err.Error(),
-				"status", r.status, "failures", failures, "retry_in", wait.Round(time.Millisecond).String())
-			if j.a.sleep(ctx, wait) != nil {
-				return nil
-			}
-			continue
+			j.a.log.Error(err.Error())
+			return err
 		}
-		failures, claimID = 0, newClaimID() // answered: the next claim is a new one
-		if job == nil {                     // 204: nothing within wait; ask again at once
+		if job == nil { // 204: nothing within wait; ask again at once
 			<-slots
 			continue
 		}
@@ -179,21 +174,6 @@ func (j *jobRunner) run(ctx context.Context) error {
 			}
 		}()
 	}
-}
-
-// newClaimID names one claim (kept across its retries).
-func newClaimID() string {
-	b := make([]byte, 16)
-	rand.Read(b) // never fails (crypto/rand)
-	return hex.EncodeToString(b)
-}
-
-// retryWait is the backoff after failures, or what Retry-After asks.
-func (j *jobRunner) retryWait(failures int, r callResult) time.Duration {
-	if r.retryAfter > 0 {
-		return r.retryAfter + time.Duration(j.a.random()*IntervalJitter*float64(r.retryAfter))
-	}
-	return Backoff(failures, j.a.random)
 }
 
 // handle runs one claimed job and reports its result.
@@ -258,60 +238,48 @@ func (j *jobRunner) handle(ctx context.Context, job *claimedJob) error {
 // goes to another runner after the pickup time, so only a job the Hub
 // knows is taken up may run. It retries for at most takeUpWithin; no
 // answer by then, or a refusal, means the job is not this runner's to run.
-func (j *jobRunner) takeUp(ctx context.Context, job *claimedJob, log logger) error {
+func (j *jobRunner) takeUp(ctx context.Context, job *claimedJob, log *slog.Logger) error {
 	ctx, cancel := context.WithTimeout(ctx, j.takeUpWithin)
 	defer cancel()
-	for failures := 0; ; failures++ {
-		_, r := j.a.client.postLogs(ctx, job.ID, job.Attempt, []logLine{})
-		switch {
-		case r.err == nil:
-			return nil
-		case errors.Is(r.err, ErrCredentialsRefused):
-			log.Error(r.err.Error())
-			return r.err
-		case r.status >= 400 && r.status < 500 && r.status != 408 && r.status != 429:
-			return fmt.Errorf("the Hub no longer gives it to this runner (%w)", r.err)
-		}
-		wait := j.retryWait(failures, r)
-		log.Warn("taking up the job failed; retrying", "err", r.err.Error(), "status", r.status,
-			"retry_in", wait.Round(time.Millisecond).String())
-		if j.a.sleep(ctx, wait) != nil {
-			return fmt.Errorf("the Hub did not answer within %s (it hands the job to another runner)", j.takeUpWithin)
-		}
+	err := j.a.client.Retry(ctx, runnerclient.Retry{Op: "taking up the job", Log: log}, func(ctx context.Context) error {
+		_, err := j.a.client.UploadLogs(ctx, job.ID, job.Attempt, nil)
+		return err
+	})
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrCredentialsRefused):
+		log.Error(err.Error())
+		return err
+	case runnerclient.Permanent(err):
+		return fmt.Errorf("the Hub no longer gives it to this runner (%w)", err)
 	}
+	return fmt.Errorf("the Hub did not answer within %s (it hands the job to another runner)", j.takeUpWithin)
 }
 
 // deliver reports a result until the Hub takes it, refuses it for good
 // (403, 404, 409: dropped, logged) or ctx ends; only a 401 is an error.
 func (j *jobRunner) deliver(ctx context.Context, e journalEntry) error {
-	body := completeBody{Status: e.Result.Status, ExitCode: e.Result.ExitCode, Error: e.Result.Error, Attempt: e.Attempt}
+	body := runners.CompleteBody{Status: e.Result.Status, ExitCode: e.Result.ExitCode, Error: e.Result.Error, Attempt: e.Attempt}
 	log := j.a.log.With("job_id", e.JobID, "attempt", e.Attempt)
-	for failures := 0; ; failures++ {
-		r := j.a.client.complete(ctx, e.JobID, body)
-		switch {
-		case r.err == nil:
-			log.Info("result reported", "status", body.Status)
-			return j.ack(e, log)
-		case errors.Is(r.err, ErrCredentialsRefused):
-			log.Error(r.err.Error())
-			return r.err
-		case r.status == 403 || r.status == 404 || r.status == 409:
-			log.Warn("the Hub refused the result (stale attempt or job not held); dropping it", "status", r.status, "err", r.err.Error())
-			return j.ack(e, log)
-		case r.status >= 400 && r.status < 500 && r.status != 408 && r.status != 429:
-			log.Error("the Hub refused the result; dropping it", "status", r.status, "err", r.err.Error())
-			return j.ack(e, log)
-		}
-		if ctx.Err() != nil {
-			return nil
-		}
-		wait := j.retryWait(failures, r)
-		log.Warn("reporting the result failed; retrying", "err", r.err.Error(), "status", r.status,
-			"retry_in", wait.Round(time.Millisecond).String())
-		if j.a.sleep(ctx, wait) != nil {
-			return nil
-		}
+	err := j.a.client.Retry(ctx, runnerclient.Retry{Op: "reporting the result", Log: log}, func(ctx context.Context) error {
+		return j.a.client.Complete(ctx, e.JobID, body)
+	})
+	switch status := runnerclient.Status(err); {
+	case err == nil:
+		log.Info("result reported", "status", body.Status)
+		return j.ack(e, log)
+	case errors.Is(err, ErrCredentialsRefused):
+		log.Error(err.Error())
+		return err
+	case status == 403 || status == 404 || status == 409:
+		log.Warn("the Hub refused the result (stale attempt or job not held); dropping it", "status", status, "err", err.Error())
+		return j.ack(e, log)
+	case runnerclient.Permanent(err):
+		log.Error("the Hub refused the result; dropping it", "status", status, "err", err.Error())
+		return j.ack(e, log)
 	}
+	return nil // the agent is stopping: the journal keeps the result for its next start
 }
 
 func (j *jobRunner) ack(e journalEntry, log interface{ Error(string, ...any) }) error {
@@ -334,7 +302,7 @@ func jobDirName(id string, attempt int) string {
 
 // execute downloads, unpacks and runs job. interrupted means the agent
 // stopped first: nothing is to be reported.
-func (j *jobRunner) execute(ctx context.Context, job *claimedJob, rj *runningJob, log logger) (res jobResult, interrupted bool) {
+func (j *jobRunner) execute(ctx context.Context, job *claimedJob, rj *runningJob, log *slog.Logger) (res jobResult, interrupted bool) {
 	timeout := time.Duration(job.TimeoutSeconds) * time.Second
 	if timeout <= 0 {
 		timeout = time.Hour
@@ -391,12 +359,6 @@ func (j *jobRunner) execute(ctx context.Context, job *claimedJob, rj *runningJob
 	return j.runProcess(ctx, job, rj, m, work, deadline.C, ship, log)
 }
 
-type logger interface {
-	Info(string, ...any)
-	Warn(string, ...any)
-	Error(string, ...any)
-}
-
 // stopped is the result of a job stopped for reason.
 func stopped(reason string, exit *int) jobResult {
 	switch reason {
@@ -410,7 +372,7 @@ func stopped(reason string, exit *int) jobResult {
 
 // prepare takes the package from the cache or downloads it (retrying what
 // may pass), checks it and unpacks it into work.
-func (j *jobRunner) prepare(ctx context.Context, job *claimedJob, work string, log logger) (pkgstore.Manifest, error) {
+func (j *jobRunner) prepare(ctx context.Context, job *claimedJob, work string, log *slog.Logger) (pkgstore.Manifest, error) {
 	zip, ok := j.packages.lookup(job.Package.SHA256)
 	if !ok {
 		var err error
@@ -426,7 +388,7 @@ func (j *jobRunner) prepare(ctx context.Context, job *claimedJob, work string, l
 }
 
 // download fetches the job's package into the cache and returns its file.
-func (j *jobRunner) download(ctx context.Context, job *claimedJob, log logger) (string, error) {
+func (j *jobRunner) download(ctx context.Context, job *claimedJob, log *slog.Logger) (string, error) {
 	f, err := j.packages.temp()
 	if err != nil {
 		return "", fmt.Errorf("download package: %w", err)
@@ -435,21 +397,18 @@ func (j *jobRunner) download(ctx context.Context, job *claimedJob, log logger) (
 		f.Close()
 		os.Remove(f.Name()) // gone already once kept
 	}()
-	for attempt := 0; ; attempt++ {
-		r := j.a.client.download(ctx, job.Package, f)
-		if r.err == nil {
-			break
-		}
-		var perr *packageError
-		if errors.As(r.err, &perr) || ctx.Err() != nil || attempt+1 >= downloadAttempts ||
-			r.status >= 400 && r.status < 500 && r.status != 408 && r.status != 429 {
-			return "", fmt.Errorf("download package %s %s: %w", job.Package.Name, job.Package.Version, r.err)
-		}
-		wait := j.retryWait(attempt, r)
-		log.Warn("package download failed; retrying", "err", r.err.Error(), "retry_in", wait.String())
-		if err := j.a.sleep(ctx, wait); err != nil {
-			return "", err
-		}
+	err = j.a.client.Retry(ctx, runnerclient.Retry{Op: "package download", Log: log, Attempts: downloadAttempts},
+		func(ctx context.Context) error {
+			if _, err := f.Seek(0, io.SeekStart); err != nil {
+				return err
+			}
+			if err := f.Truncate(0); err != nil {
+				return err
+			}
+			return j.a.client.Download(ctx, job.Package, f)
+		})
+	if err != nil {
+		return "", fmt.Errorf("download package %s %s: %w", job.Package.Name, job.Package.Version, err)
 	}
 	if err := f.Close(); err != nil {
 		return "", err

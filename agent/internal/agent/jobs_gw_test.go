@@ -49,7 +49,7 @@ type gateway struct {
 
 type completion struct {
 	id   string
-	body completeBody
+	body runners.CompleteBody
 }
 
 func newGateway(t *testing.T) *gateway {
@@ -84,8 +84,8 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			ids = append(ids, id)
 		}
 		json.NewEncoder(w).Encode(runners.HeartbeatResponse{HeartbeatIntervalSeconds: 1, ServerTime: time.Now(), CancelJobIDs: ids})
-	case r.URL.Path == pathClaim:
-		if r.Method != http.MethodPost || r.URL.Query().Get("wait") == "" {
+	case r.URL.Path == runners.PathClaim:
+		if r.Method != http.MethodPost || r.URL.Query().Get(runners.QueryWait) == "" {
 			g.bad = append(g.bad, "claim "+r.URL.String())
 		}
 		g.events = append(g.events, "claim")
@@ -122,7 +122,7 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Write(data)
 	case parts[0] == "jobs" && len(parts) == 3 && parts[2] == "logs":
-		var lb logsBody
+		var lb runners.LogsBody
 		dec := json.NewDecoder(bytes.NewReader(body))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&lb); err != nil {
@@ -146,7 +146,7 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	case parts[0] == "jobs" && len(parts) == 3 && parts[2] == "complete":
-		var cb completeBody
+		var cb runners.CompleteBody
 		dec := json.NewDecoder(bytes.NewReader(body))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&cb); err != nil {
@@ -183,7 +183,7 @@ func (g *gateway) enqueue(jobs ...claimedJob) {
 	g.queue = append(g.queue, jobs...)
 }
 
-func (g *gateway) completion(id string) (completeBody, bool) {
+func (g *gateway) completion(id string) (runners.CompleteBody, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for _, c := range g.completes {
@@ -191,7 +191,7 @@ func (g *gateway) completion(id string) (completeBody, bool) {
 			return c.body, true
 		}
 	}
-	return completeBody{}, false
+	return runners.CompleteBody{}, false
 }
 
 func (g *gateway) snapshot() (events []string, completes []completion, logs map[string][]logLine) {
@@ -299,9 +299,9 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 }
 
 // waitCompletion waits for id's completion.
-func (g *gateway) waitCompletion(t *testing.T, id string, d time.Duration) completeBody {
+func (g *gateway) waitCompletion(t *testing.T, id string, d time.Duration) runners.CompleteBody {
 	t.Helper()
-	var cb completeBody
+	var cb runners.CompleteBody
 	waitFor(t, d, "the completion of "+id, func() bool {
 		var ok bool
 		cb, ok = g.completion(id)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,12 +20,13 @@ import (
 
 	"github.com/exekra/hub/libs/contract/runners"
 	"github.com/exekra/hub/libs/pkgstore"
+	"github.com/exekra/hub/libs/runnerclient"
 )
 
 // runProcess runs the entrypoint in work until it ends, is stopped, times
 // out (deadline) or the agent stops (interrupted).
 func (j *jobRunner) runProcess(ctx context.Context, job *claimedJob, rj *runningJob, m pkgstore.Manifest, work string,
-	deadline <-chan time.Time, ship *shipper, log logger) (jobResult, bool) {
+	deadline <-chan time.Time, ship *shipper, log *slog.Logger) (jobResult, bool) {
 	prog := m.Entrypoint[0]
 	if strings.ContainsRune(prog, '/') && !filepath.IsAbs(prog) {
 		prog = filepath.Join(work, filepath.FromSlash(prog))
@@ -249,9 +251,9 @@ func (s *shipper) loop(ctx context.Context) {
 				return true
 			}
 			n := min(len(pending), s.j.batchLines)
-			cancel, r := s.j.a.client.postLogs(ctx, s.job.ID, s.job.Attempt, pending[:n])
-			switch {
-			case r.err == nil:
+			cancel, err := s.j.a.client.UploadLogs(ctx, s.job.ID, s.job.Attempt, pending[:n])
+			switch status := runnerclient.Status(err); {
+			case err == nil:
 				pending, failures = pending[n:], 0
 				if cancel {
 					log.Info("the Hub asked to cancel the job (logs reply)")
@@ -262,14 +264,14 @@ func (s *shipper) loop(ctx context.Context) {
 						Message: fmt.Sprintf("exekra-runner: %d log lines were dropped while the Hub could not take them", dropped)})
 					dropped = 0
 				}
-			case r.status == 403 || r.status == 409 || r.status == 404:
-				log.Warn("the Hub no longer gives this runner the job; stopping it", "status", r.status, "err", r.err.Error())
+			case status == 403 || status == 409 || status == 404:
+				log.Warn("the Hub no longer gives this runner the job; stopping it", "status", status, "err", err.Error())
 				s.rj.requestStop(stopLost)
 				gone, pending = true, nil
 			default:
-				retryAt = time.Now().Add(s.j.retryWait(failures, callResult{retryAfter: r.retryAfter}))
+				retryAt = time.Now().Add(s.j.a.client.Wait(failures, err))
 				failures++
-				log.Warn("log upload failed; keeping the lines", "err", r.err.Error(), "status", r.status, "pending", len(pending))
+				log.Warn("log upload failed; keeping the lines", "err", err.Error(), "status", status, "pending", len(pending))
 				return false
 			}
 		}

@@ -17,6 +17,11 @@ const (
 	defaultMaxUnpackedBytes = 2 << 30
 )
 
+// packageError is a package that cannot be unpacked or run.
+type packageError struct{ msg string }
+
+func (e *packageError) Error() string { return e.msg }
+
 // unzipLimits bound one extraction.
 type unzipLimits struct {
 	maxEntries int

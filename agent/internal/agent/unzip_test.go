@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -145,7 +146,7 @@ func TestClaimUnauthorizedStops(t *testing.T) {
 	a.sleep = h.sleep
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := a.Run(ctx); err != ErrCredentialsRefused {
+	if err := a.Run(ctx); !errors.Is(err, ErrCredentialsRefused) {
 		t.Fatalf("err %v", err)
 	}
 }
