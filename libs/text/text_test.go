@@ -47,7 +47,7 @@ func TestMend(t *testing.T) {
 }
 
 func TestCheckName(t *testing.T) {
-	for _, s := range []string{"Ada Lovelace", "Zoë O’Brien", "محمد", "李小龍", "👩‍💻 Ada", "नमस्‍ते", "build-01.example"} {
+	for _, s := range []string{"Ada Lovelace", "Zoë O’Brien", "محمد", "李小龍", "👩\u200d💻 Ada", "नमस्\u200dते", "build-01.example"} {
 		if err := text.CheckName("name", s); err != nil {
 			t.Errorf("%q: %v", s, err)
 		}
