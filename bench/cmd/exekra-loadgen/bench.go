@@ -7,8 +7,9 @@ import (
 	"io"
 	"time"
 
-	"github.com/exekra/hub/libs/hubclient"
 	"github.com/exekra/hub/bench/internal/loadgen"
+	"github.com/exekra/hub/libs/contract/runners"
+	"github.com/exekra/hub/libs/hubclient"
 )
 
 // closedLoad names a closed-loop row's load.
@@ -49,8 +50,8 @@ func measureFloor(ctx context.Context, o options) (row loadgen.BenchRow, err err
 // measureAPIReads registers one runner and has o.concurrency clients read
 // it through the API.
 func measureAPIReads(ctx context.Context, api *hubclient.Client, o options) (loadgen.BenchRow, error) {
-	sims, err := register(api, 1)
-	defer cleanup(api, sims)
+	regs, err := register(api, 1)
+	defer cleanup(api, regs)
 	if err != nil {
 		return loadgen.BenchRow{}, err
 	}
@@ -58,7 +59,7 @@ func measureAPIReads(ctx context.Context, api *hubclient.Client, o options) (loa
 	if err != nil {
 		return loadgen.BenchRow{}, err
 	}
-	url := o.hub + "/api/v1/runners/" + sims[0].ID
+	url := o.hub + runners.RunnerPath(regs[0].id)
 	return measureClosed(ctx, o, "api-reads", func(ctx context.Context, _ int) error {
 		return loadgen.Get(ctx, client, url, o.token)
 	})

@@ -26,7 +26,6 @@ import (
 	"cmp"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -40,9 +39,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/exekra/hub/bench/internal/loadgen"
 	"github.com/exekra/hub/libs/contract/runners"
 	"github.com/exekra/hub/libs/hubclient"
-	"github.com/exekra/hub/bench/internal/loadgen"
+	"github.com/exekra/hub/libs/runnerclient"
 )
 
 func main() {
@@ -188,27 +188,32 @@ func runHeartbeats(ctx context.Context, stdout io.Writer, api *hubclient.Client,
 }
 
 func measureHeartbeats(ctx context.Context, api *hubclient.Client, o options) (loadgen.Result, error) {
-	sims, err := register(api, o.runners)
-	defer cleanup(api, sims)
+	regs, err := register(api, o.runners)
+	defer cleanup(api, regs)
 	if err != nil {
 		return loadgen.Result{}, err
 	}
 	// Each runner has its own connection, HTTP/2 as the agent's, carrying
 	// its heartbeats and its long-poll claim.
-	for i := range sims {
-		if sims[i].Client, err = runnerClient(o.ca); err != nil {
+	sims := make([]loadgen.Runner, len(regs))
+	for i, reg := range regs {
+		hc, err := runnerClient(o.ca)
+		if err != nil {
+			return loadgen.Result{}, err
+		}
+		if sims[i], err = loadgen.NewRunner(o.hub, reg.id, reg.secret, hc); err != nil {
 			return loadgen.Result{}, err
 		}
 	}
 	claimErrs := &loadgen.Errors{}
-	fleet := &loadgen.Fleet{Hub: o.hub, Runners: sims, ClaimWait: agentClaimWait, Errors: claimErrs, Stagger: o.interval}
+	fleet := &loadgen.Fleet{Runners: sims, ClaimWait: agentClaimWait, Errors: claimErrs, Stagger: o.interval}
 	fctx, stopFleet := context.WithCancel(ctx)
 	fleetDone := make(chan struct{})
 	go func() { fleet.Run(fctx, nil); close(fleetDone) }()
 	defer func() { stopFleet(); <-fleetDone }()
 
 	// One interval of warm-up (TLS handshakes, first heartbeats), not measured.
-	loadgen.Heartbeats(ctx, nil, o.hub, sims, o.interval, o.interval)
+	loadgen.Heartbeats(ctx, sims, o.interval, o.interval)
 	var peak map[string]int64  // the Hub's memory at its peak, by program
 	fewest := int64(len(sims)) // claims open at once
 	stopSampling := everySecond(ctx, func() {
@@ -218,7 +223,7 @@ func measureHeartbeats(ctx context.Context, api *hubclient.Client, o options) (l
 		fewest = min(fewest, int64(fleet.Waiting()))
 	})
 	spent := loadgen.StartCPU(metricsURLs(o.metrics))
-	res := loadgen.Heartbeats(ctx, nil, o.hub, sims, o.interval, o.duration)
+	res := loadgen.Heartbeats(ctx, sims, o.interval, o.duration)
 	seconds, _ := spent()
 	stopSampling()
 	res.HubCPU, res.CPUPer1000 = seconds, loadgen.PerThousand(seconds, res.Requests-res.Errors)
@@ -270,8 +275,8 @@ func measureJobs(ctx context.Context, api *hubclient.Client, o options) (loadgen
 	if err != nil {
 		return loadgen.JobsReport{}, err
 	}
-	sims, err := register(api, o.runners)
-	defer cleanup(api, sims)
+	regs, err := register(api, o.runners)
+	defer cleanup(api, regs)
 	if err != nil {
 		return loadgen.JobsReport{}, err
 	}
@@ -279,6 +284,12 @@ func measureJobs(ctx context.Context, api *hubclient.Client, o options) (loadgen
 	client, err := httpClient(o.ca, o.runners, 0)
 	if err != nil {
 		return loadgen.JobsReport{}, err
+	}
+	sims := make([]loadgen.Runner, len(regs))
+	for i, reg := range regs {
+		if sims[i], err = loadgen.NewRunner(o.hub, reg.id, reg.secret, client); err != nil {
+			return loadgen.JobsReport{}, err
+		}
 	}
 	apis := make([]*hubclient.Client, o.clients)
 	for i := range apis {
@@ -288,7 +299,7 @@ func measureJobs(ctx context.Context, api *hubclient.Client, o options) (loadgen
 	}
 	errs := &loadgen.Errors{}
 	rep, err := loadgen.RunJobs(ctx, loadgen.JobsConfig{
-		Fleet:      &loadgen.Fleet{Client: client, Hub: o.hub, Runners: sims, ClaimWait: o.claimWait, Download: o.download, Errors: errs},
+		Fleet:      &loadgen.Fleet{Runners: sims, ClaimWait: o.claimWait, Download: o.download, Errors: errs},
 		APIs:       apis,
 		Job:        runners.CreateJobRequest{Package: pkg.Name, Version: pkg.Version, Environment: runners.EnvDevelopment},
 		PickupJobs: o.pickupJobs, PickupEvery: o.pickupEvery, Jobs: o.jobs, JobsFor: o.jobsFor,
@@ -307,30 +318,33 @@ func metricsURLs(list string) []string {
 // adminWorkers is how many admin calls register and cleanup make at once.
 const adminWorkers = 8
 
+// registered is a runner the load generator registered.
+type registered struct{ id, secret string }
+
 // register registers n runners, adminWorkers at a time; on an error it
 // returns the runners registered so far (for cleanup) and the first error.
-func register(api *hubclient.Client, n int) ([]loadgen.Runner, error) {
+func register(api *hubclient.Client, n int) ([]registered, error) {
 	stamp := time.Now().Format("150405")
 	var mu sync.Mutex
-	out := make([]loadgen.Runner, 0, n)
+	out := make([]registered, 0, n)
 	var firstErr error
 	each(n, func(i int) {
 		var reg runners.Registered
 		req := runners.RegisterRequest{Name: fmt.Sprintf("loadgen-%s-%05d", stamp, i), Environment: runners.EnvDevelopment}
-		err := api.JSON("POST", "/api/v1/runners", req, &reg)
+		err := api.JSON("POST", runners.PathRunners, req, &reg)
 		mu.Lock()
 		defer mu.Unlock()
 		if err != nil {
 			firstErr = cmp.Or(firstErr, fmt.Errorf("register runner %d: %w", i, err))
 			return
 		}
-		out = append(out, loadgen.Runner{ID: reg.Runner.ID, Secret: reg.MachineSecret})
+		out = append(out, registered{id: reg.Runner.ID, secret: reg.MachineSecret})
 	})
 	return out, firstErr
 }
 
-func cleanup(api *hubclient.Client, sims []loadgen.Runner) {
-	each(len(sims), func(i int) { api.JSON("DELETE", "/api/v1/runners/"+sims[i].ID, nil, nil) })
+func cleanup(api *hubclient.Client, regs []registered) {
+	each(len(regs), func(i int) { api.JSON("DELETE", runners.RunnerPath(regs[i].id), nil, nil) })
 }
 
 // each calls f(0..n-1), adminWorkers at a time.
@@ -374,16 +388,7 @@ func runnerClient(caFile string) (*http.Client, error) {
 	}}, nil
 }
 
-// tlsConfig trusts caFile (the system's roots without one).
+// tlsConfig trusts caFile (the system's roots without one), as a runner does.
 func tlsConfig(caFile string) (*tls.Config, error) {
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
-		if err != nil {
-			return nil, err
-		}
-		cfg.RootCAs = x509.NewCertPool()
-		cfg.RootCAs.AppendCertsFromPEM(pem)
-	}
-	return cfg, nil
+	return runnerclient.TLSConfig(caFile, "")
 }

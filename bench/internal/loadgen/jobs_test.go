@@ -83,7 +83,7 @@ func (h *fakeHub) claim(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *fakeHub) complete(w http.ResponseWriter, r *http.Request) {
-	var body completeBody
+	var body runners.CompleteBody
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Status != runners.JobSucceeded || body.Attempt != 1 {
 		http.Error(w, "bad complete", http.StatusBadRequest)
 		return
@@ -98,7 +98,10 @@ func TestRunJobs(t *testing.T) {
 	h, srv := newFakeHub(t)
 	sims := make([]Runner, 5)
 	for i := range sims {
-		sims[i] = Runner{ID: fmt.Sprintf("runner-%d", i), Secret: "secret"}
+		var err error
+		if sims[i], err = NewRunner(srv.URL, fmt.Sprintf("runner-%d", i), "secret", srv.Client()); err != nil {
+			t.Fatal(err)
+		}
 	}
 	apis := make([]*hubclient.Client, 3)
 	for i := range apis {
@@ -109,7 +112,7 @@ func TestRunJobs(t *testing.T) {
 	}
 	errs := &Errors{}
 	rep, err := RunJobs(context.Background(), JobsConfig{
-		Fleet: &Fleet{Client: srv.Client(), Hub: srv.URL, Runners: sims, ClaimWait: time.Second, Download: true, Errors: errs},
+		Fleet: &Fleet{Runners: sims, ClaimWait: time.Second, Download: true, Errors: errs},
 		APIs:  apis, Job: runners.CreateJobRequest{Package: "noop", Version: "1.0.0", Environment: runners.EnvDevelopment},
 		PickupJobs: 10, PickupEvery: 5 * time.Millisecond, Jobs: 50, FinishTimeout: 5 * time.Second,
 	})
@@ -155,8 +158,12 @@ func TestRunJobsCountsFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sim, err := NewRunner(bad.URL, "r", "s", bad.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
 	rep, err := RunJobs(context.Background(), JobsConfig{
-		Fleet: &Fleet{Client: bad.Client(), Hub: bad.URL, Runners: []Runner{{ID: "r", Secret: "s"}}, ClaimWait: time.Second, Download: true, Errors: &Errors{}},
+		Fleet: &Fleet{Runners: []Runner{sim}, ClaimWait: time.Second, Download: true, Errors: &Errors{}},
 		APIs:  []*hubclient.Client{api}, Job: runners.CreateJobRequest{Package: "noop"},
 		PickupJobs: 2, PickupEvery: time.Millisecond, Jobs: 3, FinishTimeout: 200 * time.Millisecond,
 	})

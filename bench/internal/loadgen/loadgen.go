@@ -5,7 +5,6 @@ package loadgen
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,22 +16,32 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/exekra/hub/libs/buildinfo"
+	"github.com/exekra/hub/libs/contract/runners"
+	"github.com/exekra/hub/libs/runnerclient"
 )
 
-// Runner is one simulated runner's credentials and, optionally, its own
-// HTTP client (its own connection, as a real runner has); without one it
-// shares the scenario's.
+// Runner is one simulated runner: its id and its client of the runner
+// protocol, the agent's own (libs/runnerclient), so that what is measured
+// is what a real runner does.
 type Runner struct {
-	ID, Secret string
-	Client     *http.Client
+	ID     string
+	Client *runnerclient.Client
 }
 
-// clientOf is the client r's calls go through.
-func clientOf(r Runner, shared *http.Client) *http.Client {
-	if r.Client != nil {
-		return r.Client
+// userAgent names the simulated runners to the Hub.
+var userAgent = "exekra-loadgen/" + buildinfo.Version
+
+// NewRunner is the simulated runner id, with its machine secret, of the
+// Hub at hub; its calls go through hc (its own connection, as a real
+// runner has, or one shared by many).
+func NewRunner(hub, id, secret string, hc *http.Client) (Runner, error) {
+	c, err := runnerclient.New(runnerclient.Config{Hub: hub, RunnerID: id, Secret: secret, UserAgent: userAgent, HTTP: hc})
+	if err != nil {
+		return Runner{}, fmt.Errorf("simulated runner %s: %w", id, err)
 	}
-	return shared
+	return Runner{ID: id, Client: c}, nil
 }
 
 // Result is what one scenario measured.
@@ -56,7 +65,7 @@ type Result struct {
 
 // Heartbeats sends one heartbeat per runner every interval for duration,
 // spreading the runners evenly over the interval, and measures each call.
-func Heartbeats(ctx context.Context, client *http.Client, hub string, runners []Runner, interval, duration time.Duration) Result {
+func Heartbeats(ctx context.Context, sims []Runner, interval, duration time.Duration) Result {
 	var mu sync.Mutex
 	var lat []time.Duration
 	errors := 0
@@ -64,8 +73,8 @@ func Heartbeats(ctx context.Context, client *http.Client, hub string, runners []
 	defer cancel()
 	var wg sync.WaitGroup
 	start := time.Now()
-	for i, r := range runners {
-		offset := spread(i, len(runners), interval)
+	for i, r := range sims {
+		offset := spread(i, len(sims), interval)
 		wg.Go(func() {
 			select {
 			case <-ctx.Done():
@@ -75,7 +84,7 @@ func Heartbeats(ctx context.Context, client *http.Client, hub string, runners []
 			tick := time.NewTicker(interval)
 			defer tick.Stop()
 			for {
-				d, err := heartbeat(ctx, client, hub, r)
+				d, err := heartbeat(ctx, r)
 				if ctx.Err() != nil {
 					return
 				}
@@ -98,25 +107,15 @@ func Heartbeats(ctx context.Context, client *http.Client, hub string, runners []
 	return summarize("heartbeat", lat, errors, time.Since(start))
 }
 
-var heartbeatBody = []byte(`{"version":"loadgen","os":"linux","hostname":"loadgen","metrics":{"cpu_percent":1,"memory_percent":2,"disk_free_bytes":3},"running_job_ids":[]}`)
+// heartbeatBody is every simulated runner's report.
+var heartbeatBody = runners.Heartbeat{Version: "loadgen", OS: "linux", Hostname: "loadgen",
+	Metrics: runners.Metrics{CPUPercent: 1, MemoryPercent: 2, DiskFreeBytes: 3}, RunningJobIDs: []string{}}
 
-func heartbeat(ctx context.Context, client *http.Client, hub string, r Runner) (time.Duration, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, hub+"/api/v1/runner/heartbeat", bytes.NewReader(heartbeatBody))
-	if err != nil {
-		return 0, err
-	}
-	req.SetBasicAuth(r.ID, r.Secret)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "exekra-runner/loadgen")
+// heartbeat sends one heartbeat and measures it.
+func heartbeat(ctx context.Context, r Runner) (time.Duration, error) {
 	start := time.Now()
-	resp, err := clientOf(r, client).Do(req)
-	if err != nil {
+	if _, err := r.Client.Heartbeat(ctx, heartbeatBody); err != nil {
 		return 0, err
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("heartbeat: HTTP %d", resp.StatusCode)
 	}
 	return time.Since(start), nil
 }

@@ -7,8 +7,8 @@ import (
 	"fmt"
 
 	"github.com/exekra/hub/libs/contract/runners"
-	"github.com/exekra/hub/libs/pkgstore"
 	"github.com/exekra/hub/libs/hubclient"
+	"github.com/exekra/hub/libs/pkgstore"
 )
 
 // NoopPackage is a package zip whose entrypoint is /bin/true. The

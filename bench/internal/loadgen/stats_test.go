@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/exekra/hub/libs/pkgstore"
 	"github.com/exekra/hub/libs/hubclient"
+	"github.com/exekra/hub/libs/pkgstore"
 )
 
 // ms makes 1ms..n ms in order.
