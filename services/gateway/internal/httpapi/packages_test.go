@@ -68,7 +68,7 @@ func packageServer(t *testing.T, maxBytes int64) *httptest.Server {
 	s := &Server{Log: log, NATS: natsrpc.NewClient(nc, nil), Packages: store, PackageMaxBytes: maxBytes}
 	e := gin.New()
 	e.POST("/api/v1/packages", web.Wrap(log, s.publishPackage))
-	e.GET("/api/v1/runner/packages/:name/:version", web.Wrap(log, s.downloadPackage))
+	e.GET(runners.PathPackage, web.Wrap(log, s.downloadPackage))
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	return srv
@@ -119,7 +119,7 @@ func TestPackageHandlers(t *testing.T) {
 		t.Fatalf("too large = %d %v", code, body)
 	}
 	get := func(user string) (*http.Response, []byte) {
-		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/v1/runner/packages/etl/1.0.0", nil)
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+runners.PackagePath("etl", "1.0.0"), nil)
 		req.SetBasicAuth(user, "exk_ms_secret")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {

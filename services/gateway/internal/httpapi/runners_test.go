@@ -1,0 +1,196 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/exekra/hub/libs/contract/runners"
+	"github.com/exekra/hub/libs/errs"
+	"github.com/exekra/hub/libs/natsrpc"
+	"github.com/exekra/hub/libs/runnerclient"
+	"github.com/exekra/hub/libs/testkit/natstest"
+	"github.com/exekra/hub/libs/web"
+	"github.com/gin-gonic/gin"
+)
+
+// runnerStub stands in for the runners service behind the runner routes
+// and records what the gateway asked it.
+type runnerStub struct {
+	mu        sync.Mutex
+	heartbeat runners.HeartbeatRequest
+	claims    []runners.ClaimRequest
+	logs      runners.AgentLogsRequest
+	complete  runners.CompleteRequest
+}
+
+const stubSecret = "exk_ms_0123456789abcdef0123456789abcdef01234567"
+
+func (st *runnerStub) check(c runners.Credentials) error {
+	if c.SecretSHA256 != runners.SecretSHA256(stubSecret) {
+		return errs.E(errs.Unauthenticated, "invalid credentials")
+	}
+	return nil
+}
+
+// runnerServer serves the runner routes, by the contract's paths, with st
+// behind them.
+func runnerServer(t *testing.T, st *runnerStub) *httptest.Server {
+	t.Helper()
+	url := natstest.URL(t)
+	log := slog.New(slog.DiscardHandler)
+	eps := []natsrpc.Endpoint{
+		natsrpc.Handle(runners.SubjectHeartbeat, func(_ context.Context, req runners.HeartbeatRequest) (runners.HeartbeatResponse, error) {
+			if err := st.check(req.Credentials); err != nil {
+				return runners.HeartbeatResponse{}, err
+			}
+			st.mu.Lock()
+			defer st.mu.Unlock()
+			st.heartbeat = req
+			return runners.HeartbeatResponse{HeartbeatIntervalSeconds: 20, ServerTime: time.Now(), CancelJobIDs: []string{"j9"}}, nil
+		}),
+		natsrpc.Handle(runners.SubjectClaim, func(_ context.Context, req runners.ClaimRequest) (runners.ClaimResponse, error) {
+			if err := st.check(req.Credentials); err != nil {
+				return runners.ClaimResponse{}, err
+			}
+			st.mu.Lock()
+			defer st.mu.Unlock()
+			st.claims = append(st.claims, req)
+			if len(st.claims) > 1 {
+				return runners.ClaimResponse{}, nil
+			}
+			return runners.ClaimResponse{Job: &runners.ClaimedJob{ID: "j1", Attempt: 2, TimeoutSeconds: 60,
+				Package: runners.PackageRef{Name: "etl", Version: "1.0.0", SHA256: "ab", SizeBytes: 1}}}, nil
+		}),
+		natsrpc.Handle(runners.SubjectLogs, func(_ context.Context, req runners.AgentLogsRequest) (runners.AgentLogsResponse, error) {
+			if err := st.check(req.Credentials); err != nil {
+				return runners.AgentLogsResponse{}, err
+			}
+			st.mu.Lock()
+			defer st.mu.Unlock()
+			st.logs = req
+			return runners.AgentLogsResponse{CancelRequested: true}, nil
+		}),
+		natsrpc.Handle(runners.SubjectComplete, func(_ context.Context, req runners.CompleteRequest) (runners.CompleteResponse, error) {
+			if err := st.check(req.Credentials); err != nil {
+				return runners.CompleteResponse{}, err
+			}
+			if req.Attempt != 2 {
+				return runners.CompleteResponse{}, errs.E(errs.Conflict, "attempt 2 of this job is over")
+			}
+			st.mu.Lock()
+			defer st.mu.Unlock()
+			st.complete = req
+			return runners.CompleteResponse{}, nil
+		}),
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- natsrpc.Serve(ctx, natstest.Connect(t, url), log, nil, natsrpc.Service{Name: "stub-runners", Version: "1.0.0", Endpoints: eps})
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	time.Sleep(200 * time.Millisecond)
+	s := &Server{Log: log, NATS: natsrpc.NewClient(natstest.Connect(t, url), nil)}
+	e := gin.New()
+	e.POST(runners.PathHeartbeat, web.Wrap(log, s.heartbeat))
+	e.POST(runners.PathClaim, web.Wrap(log, s.claimJob))
+	e.POST(runners.PathJobLogs, web.Wrap(log, s.uploadLogs))
+	e.POST(runners.PathJobComplete, web.Wrap(log, s.completeJob))
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestRunnerRoutesSpeakTheClientsProtocol drives the runner handlers with
+// the runners' own client: what it sends arrives whole at the service.
+func TestRunnerRoutesSpeakTheClientsProtocol(t *testing.T) {
+	st := &runnerStub{}
+	srv := runnerServer(t, st)
+	const runnerID = "0b0c5f5e-8d7e-4b64-9c55-3b1f8f0e7a11"
+	c, err := runnerclient.New(runnerclient.Config{Hub: srv.URL, RunnerID: runnerID, Secret: stubSecret, UserAgent: "exekra-runner/test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	creds := runners.Credentials{RunnerID: runnerID, SecretSHA256: runners.SecretSHA256(stubSecret)}
+
+	t.Run("heartbeat", func(t *testing.T) {
+		resp, err := c.Heartbeat(ctx, runners.Heartbeat{Version: "v", OS: "linux/amd64", Hostname: "h", RunningJobIDs: []string{"j1"}})
+		if err != nil || resp.HeartbeatIntervalSeconds != 20 || len(resp.CancelJobIDs) != 1 {
+			t.Fatalf("%+v %v", resp, err)
+		}
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		if st.heartbeat.Credentials != creds || st.heartbeat.Protocol != "1" || st.heartbeat.UserAgent != "exekra-runner/test" ||
+			st.heartbeat.Hostname != "h" || len(st.heartbeat.RunningJobIDs) != 1 {
+			t.Fatalf("%+v", st.heartbeat)
+		}
+	})
+	t.Run("claim: the wait and the claim id reach the service; 204 when none", func(t *testing.T) {
+		job, err := c.Claim(ctx, 3*time.Second, "claim-1")
+		if err != nil || job == nil || job.ID != "j1" || job.Attempt != 2 || job.Package.Name != "etl" {
+			t.Fatalf("%+v %v", job, err)
+		}
+		if job, err := c.Claim(ctx, 0, "claim-2"); err != nil || job != nil {
+			t.Fatalf("%+v %v", job, err)
+		}
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		if st.claims[0].WaitSeconds != 3 || st.claims[0].ClaimID != "claim-1" || st.claims[0].Credentials != creds ||
+			st.claims[1].WaitSeconds != 0 || st.claims[1].ClaimID != "claim-2" {
+			t.Fatalf("%+v", st.claims)
+		}
+	})
+	t.Run("logs: job, attempt and lines arrive; the cancel comes back", func(t *testing.T) {
+		lines := []runners.AgentLogLine{{TS: time.Now().UTC(), Stream: "stderr", Message: "oops"}}
+		cancel, err := c.UploadLogs(ctx, "j1", 2, lines)
+		if err != nil || !cancel {
+			t.Fatalf("%v %v", cancel, err)
+		}
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		if st.logs.JobID != "j1" || st.logs.Attempt != 2 || len(st.logs.Lines) != 1 || st.logs.Lines[0].Message != "oops" {
+			t.Fatalf("%+v", st.logs)
+		}
+	})
+	t.Run("complete: every field of the body arrives", func(t *testing.T) {
+		exit := 4
+		if err := c.Complete(ctx, "j1", runners.CompleteBody{Status: runners.JobFailed, ExitCode: &exit, Error: "exit code 4", Attempt: 2}); err != nil {
+			t.Fatal(err)
+		}
+		st.mu.Lock()
+		got := st.complete
+		st.mu.Unlock()
+		if got.JobID != "j1" || got.Attempt != 2 || got.Status != runners.JobFailed || got.ExitCode == nil || *got.ExitCode != 4 || got.Error != "exit code 4" {
+			t.Fatalf("%+v", got)
+		}
+		err := c.Complete(ctx, "j1", runners.CompleteBody{Status: runners.JobSucceeded, Attempt: 1})
+		if runnerclient.Status(err) != http.StatusConflict || !runnerclient.Permanent(err) {
+			t.Fatalf("a stale attempt: %v", err)
+		}
+	})
+	t.Run("a wrong secret is a clear 401", func(t *testing.T) {
+		wrong, err := runnerclient.New(runnerclient.Config{Hub: srv.URL, RunnerID: runnerID, Secret: "exk_ms_wrong"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := wrong.Heartbeat(ctx, runners.Heartbeat{}); !errors.Is(err, runnerclient.ErrCredentialsRefused) {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+runners.ClaimPath(time.Second), nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") == "" {
+			t.Fatalf("no credentials: %d %v", resp.StatusCode, resp.Header)
+		}
+	})
+}
