@@ -1,33 +1,33 @@
-// Package daemon runs one back-end service process: it reads the settings,
-// opens logs, PostgreSQL (own schema, migrations applied), Redis when asked,
-// and NATS, serves the service's micro endpoints plus its status endpoint,
-// serves /metrics, /livez and /readyz on its own port, and stops cleanly on
+// Package daemon runs one Hub service process: it reads the settings, opens
+// logs, PostgreSQL (own schema, migrations applied) unless the service keeps
+// no data, Redis when asked, and NATS, each as the service's own user; serves
+// /metrics, /livez and /readyz on its own port; serves either the service's
+// micro endpoints plus its status endpoint (the back-end services) or an
+// HTTP(S) server on a port of its own (the gateway); and stops cleanly on
 // SIGTERM or SIGINT.
 package daemon
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
 	"github.com/exekra/hub/libs/buildinfo"
-	"github.com/exekra/hub/libs/busauth"
 	"github.com/exekra/hub/libs/config"
-	"github.com/exekra/hub/libs/contract/health"
 	"github.com/exekra/hub/libs/logger"
 	"github.com/exekra/hub/libs/metrics"
 	"github.com/exekra/hub/libs/migrate"
 	"github.com/exekra/hub/libs/natsrpc"
 	"github.com/exekra/hub/libs/outbox"
-	"github.com/exekra/hub/libs/redisdb"
-	"github.com/exekra/hub/libs/sqldb"
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/redis/go-redis/v9"
@@ -37,19 +37,23 @@ import (
 type Deps struct {
 	Config  *config.Config
 	Log     *slog.Logger
-	NATS    *natsrpc.Client
-	DB      *pgxpool.Pool
-	Redis   *redis.Client // nil unless Spec.UsesRedis
+	NATS    *natsrpc.Client // NATS.Conn() is the connection, for JetStream and subscriptions
+	DB      *pgxpool.Pool   // nil when Spec.NoDatabase
+	Redis   *redis.Client   // nil unless Spec.UsesRedis
 	Metrics *metrics.Registry
 	Outbox  outbox.Writer // records audit events in the caller's transaction (Spec.Outbox)
+	Started time.Time     // when the process started
 }
 
 // Spec describes one service.
 type Spec struct {
-	Name        string // identity, licensing, runners, audit
+	Name        string // identity, licensing, runners, audit, gateway
 	Description string
-	Migrations  []migrate.File
-	UsesRedis   bool
+	// NoDatabase: the service keeps nothing in PostgreSQL (the gateway), so
+	// no pool is opened and /readyz does not check one.
+	NoDatabase bool
+	Migrations []migrate.File
+	UsesRedis  bool
 	// Outbox adds the audit outbox table (migration 1000) and runs its relay.
 	Outbox bool
 	// Setup wires the domain and returns its endpoints. Background work it
@@ -58,7 +62,34 @@ type Spec struct {
 	// MaxInFlight bounds the requests one instance handles at once
 	// (natsrpc.Service.MaxInFlight; its default when 0).
 	MaxInFlight int
+	// HTTP, instead of Setup, makes the service an HTTP(S) server on a port
+	// of its own rather than a NATS micro service (no endpoints, no status
+	// endpoint).
+	HTTP *HTTP
 }
+
+// HTTP is a service that serves HTTP(S) on a port of its own. Its metrics
+// port answers only once HTTP.Setup has wired it: the supervisor's start-up
+// waits for /livez, so the Hub is announced only when the service serves.
+type HTTP struct {
+	// Listen names the setting of the service's address (for errors) and
+	// gives its value. The address is bound right after the metrics port,
+	// before any dependency is waited for: a port in use fails start-up at once.
+	Listen func(cfg *config.Config) (key, addr string)
+	// TLS, called right after Listen, returns the listener's TLS settings,
+	// nil to serve plain HTTP. Certificates should come from GetCertificate
+	// so that a replaced certificate is served without a restart.
+	TLS func(cfg *config.Config) (*tls.Config, error)
+	// Setup builds the server once the dependencies are open. Run sets its
+	// TLSConfig, serves it until ctx ends, then shuts it down, letting
+	// requests in flight finish for up to ShutdownTimeout, before NATS and
+	// Redis are closed. Background work it starts must end when ctx ends.
+	Setup func(ctx context.Context, d *Deps) (*http.Server, error)
+}
+
+// ShutdownTimeout bounds how long a stopping HTTP service waits for the
+// requests in flight.
+const ShutdownTimeout = 10 * time.Second
 
 // outboxMigration is the version of the outbox table among a service's
 // migrations; service-owned files stay below it.
@@ -77,18 +108,11 @@ func Main(spec Spec) {
 
 // Run is the whole life of the process; it returns when ctx ends.
 func Run(ctx context.Context, spec Spec, args, environ []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("exekra-"+spec.Name, flag.ContinueOnError)
-	home := fs.String("home", config.DefaultHome(), "install dir (config/, logs/, var/)")
-	showVersion := fs.Bool("version", false, "print the version and exit")
-	if err := fs.Parse(args); err != nil {
+	if err := spec.check(); err != nil {
 		return err
 	}
-	if *showVersion {
-		fmt.Fprintln(stdout, buildinfo.Version)
-		return nil
-	}
-	cfg, err := config.Load(*home, environ)
-	if err != nil {
+	cfg, err := settings(spec.Name, args, environ, stdout)
+	if err != nil || cfg == nil {
 		return err
 	}
 	log, closer, err := logger.New(cfg, spec.Name)
@@ -96,145 +120,80 @@ func Run(ctx context.Context, spec Spec, args, environ []string, stdout io.Write
 		return err
 	}
 	defer closer.Close()
-	started := time.Now()
+	p := &process{spec: spec, cfg: cfg, log: log, started: time.Now()}
 	log.Info("starting", "version", buildinfo.Version, "home", cfg.Home, "config", cfg.Effective())
+	defer p.close()
+	return p.run(ctx)
+}
 
-	runCtx, cancel := context.WithCancel(ctx)
+// check refuses a spec whose parts contradict each other.
+func (s Spec) check() error {
+	switch {
+	case s.HTTP != nil && (s.Setup != nil || s.HTTP.Listen == nil || s.HTTP.Setup == nil):
+		return fmt.Errorf("exekra-%s: an HTTP service has HTTP.Listen and HTTP.Setup, and no Setup", s.Name)
+	case s.NoDatabase && (s.Outbox || len(s.Migrations) > 0):
+		return fmt.Errorf("exekra-%s: migrations and the outbox need the database", s.Name)
+	}
+	return nil
+}
+
+// settings parses the command line and loads the settings of the install
+// dir; nil without an error when --version was asked for (and printed).
+func settings(name string, args, environ []string, stdout io.Writer) (*config.Config, error) {
+	fs := flag.NewFlagSet("exekra-"+name, flag.ContinueOnError)
+	home := fs.String("home", config.DefaultHome(), "install dir (config/, logs/, var/)")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, buildinfo.Version)
+		return nil, nil
+	}
+	return config.Load(*home, environ)
+}
+
+// process is one run of a service: what it opened, closed in reverse order.
+type process struct {
+	spec    Spec
+	cfg     *config.Config
+	log     *slog.Logger
+	started time.Time
+
+	reg     *metrics.Registry
+	metrics *metricsPort
+	ln      net.Listener // an HTTP service's own port
+	tls     *tls.Config  // its TLS settings; nil: plain HTTP
+	nc      *nats.Conn
+	deps    *Deps
+	closers []func()
+}
+
+// run opens everything in order, then serves until ctx ends.
+func (p *process) run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	reg := metrics.New(spec.Name)
-	key, addr := cfg.MetricsListen(spec.Name)
-	msrv, err := metrics.Listen(key, addr, reg)
-	if err != nil {
+	if err := p.listen(ctx); err != nil {
 		return err
 	}
-	// Serve /metrics from now on, and free its port on every way out of Run.
-	metricsDone := make(chan struct{})
-	go func() {
-		defer close(metricsDone)
-		msrv.Serve(runCtx, log)
-	}()
-	defer func() {
-		cancel()
-		<-metricsDone
-	}()
-	wait := cfg.Database.ConnectTimeout.D()
-	pool, err := sqldb.Open(ctx, cfg.DatabaseURL(spec.Name), spec.Name, cfg.Database.MaxConns, wait)
-	if err != nil {
+	if err := p.open(ctx); err != nil {
 		return err
 	}
-	defer pool.Close()
-	migrations := spec.Migrations
-	if spec.Outbox {
-		migrations = append(migrations[:len(migrations):len(migrations)], outbox.Migration(outboxMigration))
-	}
-	n, err := migrate.Apply(ctx, pool, spec.Name, migrations)
-	if err != nil {
+	if err := p.startOutbox(ctx); err != nil {
 		return err
 	}
-	log.Info("migrations applied", "schema", spec.Name, "new", n)
-
-	var rdb *redis.Client
-	if spec.UsesRedis {
-		if rdb, err = redisdb.Open(ctx, cfg.Redis.URL, redisdb.User(spec.Name), cfg.Path(cfg.Hub.CredentialsDir), wait); err != nil {
-			return err
-		}
-		defer rdb.Close()
+	if p.spec.HTTP != nil {
+		return p.serveHTTP(ctx)
 	}
-	nc, err := natsrpc.Connect(natsrpc.DialOf(cfg, busauth.Principal(spec.Name)), log)
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
-	client := natsrpc.NewClient(nc, reg)
-
-	deps := &Deps{Config: cfg, Log: log, NATS: client, DB: pool, Redis: rdb, Metrics: reg, Outbox: outbox.Writer{Service: spec.Name}}
-	if spec.Outbox {
-		relay, err := outbox.NewRelay(pool, nc, client, spec.Name, log)
-		if err != nil {
-			return err
-		}
-		go relay.Run(runCtx)
-	}
-	var endpoints []natsrpc.Endpoint
-	if spec.Setup != nil {
-		if endpoints, err = spec.Setup(runCtx, deps); err != nil {
-			return fmt.Errorf("set up %s: %w", spec.Name, err)
-		}
-	}
-	for i := range endpoints {
-		endpoints[i].Handle = answerUnavailable(endpoints[i].Handle)
-	}
-	instance := uuid.NewString()
-	endpoints = append(endpoints, natsrpc.Handle(health.StatusSubject(spec.Name),
-		func(ctx context.Context, _ health.StatusRequest) (health.Status, error) {
-			return status(ctx, deps, spec.Name, instance, started), nil
-		}))
-
-	msrv.SetReadiness(readiness(deps, nc)...)
-	err = natsrpc.Serve(runCtx, nc, log, reg, natsrpc.Service{
-		Name: "exekra-" + spec.Name, Version: semver(buildinfo.Version), Description: spec.Description, Endpoints: endpoints,
-		MaxInFlight: spec.MaxInFlight,
-	})
-	log.Info("stopping")
-	if derr := nc.Drain(); derr != nil {
-		log.Warn("drain NATS", "err", derr)
-	}
-	return err
+	return p.serveMicro(ctx)
 }
 
-// answerUnavailable makes a lost database (a PostgreSQL restart or failover)
-// an unavailable answer, which callers retry, rather than an internal error.
-func answerUnavailable(handle func(context.Context, []byte) (any, error)) func(context.Context, []byte) (any, error) {
-	return func(ctx context.Context, data []byte) (any, error) {
-		resp, err := handle(ctx, data)
-		return resp, sqldb.Unavailable(err)
-	}
-}
+// onClose has close call fn, before whatever was registered earlier.
+func (p *process) onClose(fn func()) { p.closers = append(p.closers, fn) }
 
-// readiness is what /readyz checks: the service's critical dependencies,
-// NATS, its PostgreSQL and, when it uses it, Redis.
-func readiness(d *Deps, nc *nats.Conn) []metrics.Check {
-	checks := []metrics.Check{
-		{Name: "nats", Probe: natsrpc.Connected(nc)},
-		{Name: "database", Probe: func(ctx context.Context) error {
-			_, err := sqldb.Ping(ctx, d.DB)
-			return err
-		}},
+// close releases what the process opened, the last opened first.
+func (p *process) close() {
+	for i := len(p.closers) - 1; i >= 0; i-- {
+		p.closers[i]()
 	}
-	if d.Redis != nil {
-		checks = append(checks, metrics.Check{Name: "redis", Probe: func(ctx context.Context) error { return redisdb.Ping(ctx, d.Redis) }})
-	}
-	return checks
-}
-
-// status measures the service's own dependencies.
-func status(ctx context.Context, d *Deps, name, instance string, started time.Time) health.Status {
-	st := health.Status{Service: name, Version: buildinfo.Version, Instance: instance, UptimeSeconds: time.Since(started).Seconds()}
-	st.Database = probe(func() (time.Duration, error) { return sqldb.Ping(ctx, d.DB) })
-	if d.Redis != nil {
-		r := probe(func() (time.Duration, error) {
-			start := time.Now()
-			err := redisdb.Ping(ctx, d.Redis)
-			return time.Since(start), err
-		})
-		st.Redis = &r
-	}
-	return st
-}
-
-func probe(fn func() (time.Duration, error)) health.Dependency {
-	took, err := fn()
-	if err != nil {
-		return health.Dependency{Status: health.Down, Error: "unreachable"}
-	}
-	return health.Dependency{Status: health.Up, LatencyMS: float64(took.Microseconds()) / 1000}
-}
-
-// semver gives micro the x.y.z it requires.
-func semver(v string) string {
-	var a, b, c int
-	if _, err := fmt.Sscanf(v, "%d.%d.%d", &a, &b, &c); err != nil {
-		return "0.0.0"
-	}
-	return fmt.Sprintf("%d.%d.%d", a, b, c)
 }

@@ -1,30 +1,21 @@
 // Command exekra-gateway is the Hub's only user-facing listener: HTTPS API,
-// web console and /api/health, translating HTTP to NATS requests.
+// web console and /api/health, translating HTTP to NATS requests. It runs on
+// libs/daemon like the other services, as an HTTP service with no database.
 package main
 
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
-	"github.com/exekra/hub/libs/buildinfo"
-	"github.com/exekra/hub/libs/busauth"
 	"github.com/exekra/hub/libs/config"
-	"github.com/exekra/hub/libs/logger"
-	"github.com/exekra/hub/libs/metrics"
-	"github.com/exekra/hub/libs/natsrpc"
+	"github.com/exekra/hub/libs/daemon"
 	"github.com/exekra/hub/libs/pkgstore"
-	"github.com/exekra/hub/libs/redisdb"
 	"github.com/exekra/hub/services/gateway/internal/console"
 	"github.com/exekra/hub/services/gateway/internal/healthcheck"
 	"github.com/exekra/hub/services/gateway/internal/httpapi"
@@ -34,120 +25,89 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Environ(), os.Stdout); err != nil {
-		fmt.Fprintf(os.Stderr, "exekra-gateway: %v\n", err)
-		stop()
-		os.Exit(1)
+func main() { daemon.Main(spec()) }
+
+// spec is the gateway as libs/daemon runs it: gateway.listen bound (and the
+// certificate read) before Redis and NATS are waited for, Redis and NATS as
+// the gateway's own users, no database; /readyz is 200 while NATS and Redis
+// answer, and the metrics port answers once the server is wired.
+func spec() daemon.Spec {
+	g := &gateway{}
+	return daemon.Spec{
+		Name:        "gateway",
+		Description: "HTTPS API, web console and /api/health",
+		NoDatabase:  true,
+		UsesRedis:   true,
+		HTTP: &daemon.HTTP{
+			Listen: func(cfg *config.Config) (string, string) { return "gateway.listen", cfg.Gateway.Listen },
+			TLS:    g.openTLS,
+			Setup:  g.server,
+		},
 	}
 }
 
-func run(ctx context.Context, args, environ []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("exekra-gateway", flag.ContinueOnError)
-	home := fs.String("home", config.DefaultHome(), "install dir (config/, logs/, var/)")
-	showVersion := fs.Bool("version", false, "print the version and exit")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *showVersion {
-		fmt.Fprintln(stdout, buildinfo.Version)
-		return nil
-	}
-	cfg, err := config.Load(*home, environ)
-	if err != nil {
-		return err
-	}
-	log, closer, err := logger.New(cfg, "gateway")
-	if err != nil {
-		return err
-	}
-	defer closer.Close()
-	started := time.Now()
-	log.Info("starting", "version", buildinfo.Version, "home", cfg.Home, "config", cfg.Effective())
+// gateway is the process's wiring.
+type gateway struct {
+	certs *tlscert.Source // nil: plain HTTP (gateway.plain_http)
+}
 
-	reg := metrics.New("gateway")
-	msrv, err := metrics.Listen("gateway.metrics_listen", cfg.Gateway.MetricsListen, reg)
+// openTLS opens the certificate source, which follows a replaced certificate
+// without a restart, unless gateway.plain_http.
+func (g *gateway) openTLS(cfg *config.Config) (*tls.Config, error) {
+	if cfg.Gateway.PlainHTTP {
+		return nil, nil
+	}
+	certs, err := tlscert.Open(cfg.Path(cfg.TLS.CertFile), cfg.Path(cfg.TLS.KeyFile), cfg.TLS.SelfSigned, cfg.Hub.HostNames)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	ln, err := net.Listen("tcp", cfg.Gateway.Listen)
-	if err != nil {
-		return fmt.Errorf("gateway.listen %s: %w", cfg.Gateway.Listen, err)
-	}
-	defer ln.Close()
-	var certs *tlscert.Source
-	if !cfg.Gateway.PlainHTTP {
-		if certs, err = tlscert.Open(cfg.Path(cfg.TLS.CertFile), cfg.Path(cfg.TLS.KeyFile), cfg.TLS.SelfSigned, cfg.Hub.HostNames); err != nil {
-			return err
-		}
-		reg.MustRegister(certExpiry(certs))
-	}
-	rdb, err := redisdb.Open(ctx, cfg.Redis.URL, redisdb.Gateway, cfg.Path(cfg.Hub.CredentialsDir), cfg.Database.ConnectTimeout.D())
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	nc, err := natsrpc.Connect(natsrpc.DialOf(cfg, busauth.Gateway), log)
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
-	client := natsrpc.NewClient(nc, reg)
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(10*time.Second))
-	if err != nil {
-		return fmt.Errorf("jetstream: %w", err)
-	}
+	g.certs = certs
+	return certs.Config(), nil
+}
 
-	packages, err := pkgstore.Open(ctx, js, cfg.Audit.StreamReplicas)
-	if err != nil {
-		return fmt.Errorf("package store: %w", err)
+// server wires the API and the console to NATS (requests, sessions, the
+// package store) and Redis.
+func (g *gateway) server(ctx context.Context, d *daemon.Deps) (*http.Server, error) {
+	if g.certs != nil {
+		d.Metrics.MustRegister(certExpiry(g.certs))
 	}
-	sessions, err := httpapi.NewSessions(nc, httpapi.SessionTTL)
+	js, err := jetstream.New(d.NATS.Conn(), jetstream.WithPublishAsyncTimeout(10*time.Second))
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	checker := &healthcheck.Checker{NATS: client, Redis: rdb, Started: started, Timeout: 2 * time.Second}
+	packages, err := pkgstore.Open(ctx, js, d.Config.Audit.StreamReplicas)
+	if err != nil {
+		return nil, fmt.Errorf("package store: %w", err)
+	}
+	sessions, err := httpapi.NewSessions(d.NATS.Conn(), httpapi.SessionTTL)
+	if err != nil {
+		return nil, err
+	}
+	checker := &healthcheck.Checker{NATS: d.NATS, Redis: d.Redis, Started: d.Started, Timeout: 2 * time.Second}
 	api := &httpapi.Server{
-		Log: log, Metrics: reg, NATS: client, Health: checker,
-		MaxBodyBytes: cfg.Gateway.MaxBodyBytes, HTTPS: certs != nil, TrustedProxies: cfg.Gateway.TrustedProxies, JS: js, Packages: packages,
-		Sessions: sessions,
+		Log: d.Log, Metrics: d.Metrics, NATS: d.NATS, Health: checker,
+		MaxBodyBytes: d.Config.Gateway.MaxBodyBytes, HTTPS: g.certs != nil, TrustedProxies: d.Config.Gateway.TrustedProxies,
+		JS: js, Packages: packages, Sessions: sessions,
 	}
-	con := &console.Console{Log: log, Health: checker, NATS: client, Principal: httpapi.Principal,
+	var mountErr error
+	engine, err := api.Engine(func(e *gin.Engine) { mountErr = g.console(d, api, checker).Mount(e) })
+	if err != nil || mountErr != nil {
+		return nil, fmt.Errorf("build routes: %w", errors.Join(err, mountErr))
+	}
+	return &http.Server{Handler: engine, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}, nil
+}
+
+// console is the web console, beside the API.
+func (g *gateway) console(d *daemon.Deps, api *httpapi.Server, checker *healthcheck.Checker) *console.Console {
+	con := &console.Console{Log: d.Log, Health: checker, NATS: d.NATS, Principal: httpapi.Principal,
 		Setup: func(c *gin.Context) (console.SetupState, error) {
 			st, err := api.SetupState(c)
 			return console.SetupState{Licensed: st.Licensed, Bootstrapped: st.Bootstrapped}, err
 		}}
-	if certs != nil {
-		con.CertFingerprint = func() string { return certFingerprint(certs) }
+	if g.certs != nil {
+		con.CertFingerprint = func() string { return certFingerprint(g.certs) }
 	}
-	var mountErr error
-	engine, err := api.Engine(func(e *gin.Engine) { mountErr = con.Mount(e) })
-	if err != nil || mountErr != nil {
-		return fmt.Errorf("build routes: %w", errors.Join(err, mountErr))
-	}
-	srv := &http.Server{Handler: engine, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
-	if certs != nil {
-		srv.TLSConfig = certs.Config()
-	}
-	// The metrics port answers once the gateway is wired: the supervisor's
-	// start-up waits for its /livez. /readyz is 200 while NATS and Redis answer.
-	msrv.SetReadiness(
-		metrics.Check{Name: "nats", Probe: natsrpc.Connected(nc)},
-		metrics.Check{Name: "redis", Probe: func(ctx context.Context) error { return redisdb.Ping(ctx, rdb) }},
-	)
-	mctx, stopMetrics := context.WithCancel(ctx)
-	metricsDone := make(chan struct{})
-	go func() {
-		defer close(metricsDone)
-		msrv.Serve(mctx, log)
-	}()
-	defer func() {
-		stopMetrics()
-		<-metricsDone
-	}()
-	return serve(ctx, srv, ln, log, started)
+	return con
 }
 
 // certExpiry is exekra_tls_certificate_expiry_timestamp_seconds: when the
