@@ -5,14 +5,21 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
+	"reflect"
+	"slices"
 	"strings"
 
+	"github.com/exekra/hub/libs/contract/audit"
+	"github.com/exekra/hub/libs/contract/identity"
+	"github.com/exekra/hub/libs/contract/licensing"
+	"github.com/exekra/hub/libs/contract/runners"
 	"github.com/exekra/hub/libs/errs"
 	"github.com/exekra/hub/libs/metrics"
 	"github.com/exekra/hub/libs/natsrpc"
 	"github.com/exekra/hub/libs/pkgstore"
 	"github.com/exekra/hub/libs/web"
 	"github.com/exekra/hub/services/gateway/internal/healthcheck"
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gin-gonic/gin"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -34,18 +41,37 @@ type Server struct {
 	Sessions *Sessions
 	// PackageMaxBytes limits a package upload (pkgstore.DefaultMaxBytes when 0).
 	PackageMaxBytes int64
+
+	document []byte // the OpenAPI document, made by Engine
 }
 
-// Route is one entry of the public API; the OpenAPI document is built from these.
+// Route is one entry of the public API; the OpenAPI document is built from
+// these (Document), so each states everything the document says of it.
 type Route struct {
 	Method  string
 	Path    string // gin syntax: /api/v1/users/:id
 	Summary string
-	Access  string // the least role allowed (OPERATOR ⊂ DEVELOPER ⊂ ADMIN), or Anyone
+	Access  string // the least role allowed (OPERATOR ⊂ DEVELOPER ⊂ ADMIN), Anyone or Runner
 	Handle  web.Handler
 	// OwnBodyLimit exempts the route from the API's body limit because the
 	// handler streams and enforces its own (package uploads).
 	OwnBodyLimit bool
+
+	ID          string  // the operationId
+	Tag         string  // the group it is listed in (tags)
+	Description string  // what it does, beyond Summary
+	Body        *Media  // the request body it reads, if any
+	Params      []Param // the query and header parameters it reads (path parameters come from Path)
+	// Replies are its answers but the errors errorStatuses finds for it.
+	Replies []Reply
+	// Errors are error statuses it answers beyond those every route of its
+	// kind answers (errorStatuses), such as 409.
+	Errors []int
+	// Local routes answer without the back-end services: never 503.
+	Local bool
+	// OptionalSession marks an Anyone route that does more for a signed-in
+	// user (a license renewal by an ADMIN).
+	OptionalSession bool
 }
 
 // Engine builds the gin engine with the middleware chain and the API routes;
@@ -59,12 +85,13 @@ func (s *Server) Engine(mount func(*gin.Engine)) (*gin.Engine, error) {
 	e.Use(web.Recover(s.Log), web.RemoveFormFiles(s.Log), web.Caller(), web.Metrics(s.Metrics), web.AccessLog(s.Log),
 		web.SecurityHeaders(s.HTTPS), s.Authenticate())
 	routes := s.Routes()
-	doc := OpenAPI(routes)
-	routes = append(routes, Route{Method: http.MethodGet, Path: "/api/v1/openapi.json", Summary: "This document", Access: Anyone,
-		Handle: func(c *gin.Context) error {
-			c.JSON(http.StatusOK, doc)
-			return nil
-		}})
+	doc, err := Document(routes)
+	if err != nil {
+		return nil, err
+	}
+	if s.document, err = doc.MarshalJSON(); err != nil {
+		return nil, err
+	}
 	for _, r := range routes {
 		limit := web.BodyLimit(s.Log, s.MaxBodyBytes)
 		if r.OwnBodyLimit {
@@ -88,43 +115,193 @@ func (s *Server) Engine(mount func(*gin.Engine)) (*gin.Engine, error) {
 // Routes is the API's route table.
 func (s *Server) Routes() []Route {
 	return []Route{
-		{http.MethodGet, "/api/health", "Health of the Hub and each of its parts", Anyone, s.health, false},
-		{http.MethodGet, "/api/v1/setup", "Whether a license is active and the first admin exists", Anyone, s.setup, false},
-		{http.MethodPost, "/api/v1/setup/bootstrap", "Create the first administrator", Anyone, s.bootstrap, false},
-		{http.MethodPost, "/api/v1/auth/login", "Sign in", Anyone, s.login, false},
-		{http.MethodPost, "/api/v1/auth/logout", "End this session", Operator, s.logout, false},
-		{http.MethodGet, "/api/v1/auth/me", "The signed-in user", Operator, s.me, false},
-		{http.MethodGet, "/api/v1/users", "List users", Admin, s.listUsers, false},
-		{http.MethodPost, "/api/v1/users", "Create a user", Admin, s.createUser, false},
-		{http.MethodGet, "/api/v1/users/:id", "Read a user", Admin, s.getUser, false},
-		{http.MethodPatch, "/api/v1/users/:id", "Change a user", Admin, s.updateUser, false},
-		{http.MethodDelete, "/api/v1/users/:id", "Delete a user", Admin, s.deleteUser, false},
-		{http.MethodPost, "/api/v1/license", "Activate a license (anyone while none is active; ADMIN to renew)", Anyone, s.activateLicense, false},
-		{http.MethodGet, "/api/v1/license", "License status", Admin, s.licenseStatus, false},
-		{http.MethodPost, "/api/v1/license/validate", "Validate with the vendor portal now", Admin, s.validateLicense, false},
-		{http.MethodGet, "/api/v1/license/usage-report", "Signed offline usage report (download)", Admin, s.usageReport, false},
-		{http.MethodPost, "/api/v1/license/receipt", "Import the portal's signed receipt", Admin, s.importReceipt, false},
-		{http.MethodGet, "/api/v1/runners", "List runners", Operator, s.listRunners, false},
-		{http.MethodGet, "/api/v1/runners/:id", "Read a runner", Operator, s.getRunner, false},
-		{http.MethodPost, "/api/v1/runners", "Register a runner; the machine secret is shown only here", Admin, s.registerRunner, false},
-		{http.MethodDelete, "/api/v1/runners/:id", "Delete a runner; its credentials stop working at once", Admin, s.deleteRunner, false},
-		{http.MethodPost, "/api/v1/runners/:id/regenerate-secret", "Replace a runner's machine secret", Admin, s.regenerateSecret, false},
-		{http.MethodPost, "/api/v1/runner/heartbeat", "Runner heartbeat (HTTP Basic: runner id, machine secret)", Runner, s.heartbeat, false},
-		{Method: http.MethodPost, Path: "/api/v1/packages", Summary: "Publish a package (multipart file \"package\")", Access: Developer, Handle: s.publishPackage, OwnBodyLimit: true},
-		{http.MethodGet, "/api/v1/packages", "Latest version of each package", Operator, s.listPackages, false},
-		{http.MethodGet, "/api/v1/packages/:name", "Every version of a package", Operator, s.packageVersions, false},
-		{http.MethodGet, "/api/v1/runner/packages/:name/:version", "Download a package of a job this runner holds (runner)", Runner, s.downloadPackage, false},
-		{http.MethodPost, "/api/v1/jobs", "Start a job", Operator, s.createJob, false},
-		{http.MethodGet, "/api/v1/jobs", "List jobs (?status=&environment=&runner_id=)", Operator, s.listJobs, false},
-		{http.MethodGet, "/api/v1/jobs/:id", "Read a job, with pending_reason while it waits", Operator, s.getJob, false},
-		{http.MethodGet, "/api/v1/jobs/:id/logs", "A job's log lines after ?after=<seq>", Operator, s.jobLogs, false},
-		{http.MethodPost, "/api/v1/jobs/:id/cancel", "Cancel a job", Operator, s.cancelJob, false},
-		{http.MethodPost, "/api/v1/runner/jobs/claim", "Claim a job, waiting up to ?wait= seconds (runner)", Runner, s.claimJob, false},
-		{http.MethodPost, "/api/v1/runner/jobs/:id/logs", "Upload log lines; renews the lease (runner)", Runner, s.uploadLogs, false},
-		{http.MethodPost, "/api/v1/runner/jobs/:id/complete", "Report how a job ended (runner)", Runner, s.completeJob, false},
-		{http.MethodGet, "/api/v1/audit", "Search the audit log", Admin, s.listAudit, false},
-		{http.MethodGet, "/api/v1/audit/export", "Export the audit log (JSONL or CSV, streamed)", Admin, s.exportAudit, false},
-		{http.MethodGet, "/api/v1/audit/verify", "Verify the audit log's hash chain", Admin, s.verifyAudit, false},
-		{http.MethodGet, "/api/v1/audit/checkpoints", "Signed checkpoints of the audit log's head", Admin, s.auditCheckpoints, false},
+		{Method: http.MethodGet, Path: "/api/health", Summary: "Health of the Hub and each of its parts", Access: Anyone, Handle: s.health,
+			ID: "getHealth", Tag: tagHealth,
+			Description: "The gateway's own NATS and Redis connections and the status of every back-end service, with the database's measured round trip. Never cached.",
+			Replies: []Reply{
+				jsonReply[healthcheck.Report](http.StatusOK, "Every part is up.", headerNoStore),
+				jsonReply[healthcheck.Report](http.StatusServiceUnavailable, "A part is down: status degraded, that part down.", headerNoStore),
+			}, Local: true},
+		{Method: http.MethodGet, Path: "/api/v1/setup", Summary: "Whether a license is active and the first admin exists", Access: Anyone, Handle: s.setup,
+			ID: "getSetup", Tag: tagHealth,
+			Description: "Where the installation stands: first a license is activated (POST /api/v1/license), then the first ADMIN is created (POST /api/v1/setup/bootstrap).",
+			Replies:     []Reply{jsonReply[SetupState](http.StatusOK, "Where the setup stands.")}},
+		{Method: http.MethodPost, Path: "/api/v1/setup/bootstrap", Summary: "Create the first administrator", Access: Anyone, Handle: s.bootstrap,
+			ID: "bootstrap", Tag: tagHealth,
+			Description: "Creates the first user, an ADMIN, while a license is active and no user exists (else 403 license_required or 409 already_bootstrapped). " +
+				"The email must be the license's admin_email, case aside (else 400 email_mismatch). Of concurrent calls exactly one wins.",
+			Body: jsonBody[identity.BootstrapRequest](), Replies: []Reply{jsonReply[identity.User](http.StatusCreated, "The first ADMIN.")},
+			Errors: []int{http.StatusConflict}},
+		{Method: http.MethodPost, Path: "/api/v1/auth/login", Summary: "Sign in", Access: Anyone, Handle: s.login,
+			ID: "login", Tag: tagSessions,
+			Description: "Opens a session. A wrong password and an unknown email get the same 401 invalid_credentials; " +
+				"repeated failures per account and per source address get 429 rate_limited.",
+			Body:    jsonBody[identity.LoginRequest](),
+			Replies: []Reply{jsonReply[identity.Session](http.StatusOK, "The session: send its token as Authorization: Bearer <token>.", headerNoStore, headerPragma)},
+			Errors:  []int{http.StatusUnauthorized, http.StatusTooManyRequests}},
+		{Method: http.MethodPost, Path: "/api/v1/auth/logout", Summary: "End this session", Access: Operator, Handle: s.logout,
+			ID: "logout", Tag: tagSessions,
+			Description: "Ends the session the request is made with: its token stops working at once (on other gateways as soon as identity's announcement reaches them).",
+			Replies:     []Reply{emptyReply(http.StatusNoContent, "The session has ended.")}},
+		{Method: http.MethodGet, Path: "/api/v1/auth/me", Summary: "The signed-in user", Access: Operator, Handle: s.me,
+			ID: "getMe", Tag: tagSessions, Description: "The user the session belongs to.",
+			Replies: []Reply{jsonReply[identity.User](http.StatusOK, "The signed-in user.")}},
+		{Method: http.MethodGet, Path: "/api/v1/users", Summary: "List users", Access: Admin, Handle: s.listUsers,
+			ID: "listUsers", Tag: tagUsers, Description: "A page of users, by email.", Params: paramsPage,
+			Replies: []Reply{jsonReply[identity.ListUsersResponse](http.StatusOK, "A page of users; next_cursor is empty after the last.")}},
+		{Method: http.MethodPost, Path: "/api/v1/users", Summary: "Create a user", Access: Admin, Handle: s.createUser,
+			ID: "createUser", Tag: tagUsers, Description: "Creates a user; role defaults to OPERATOR. An email in use (case aside) is a 409 conflict.",
+			Body: jsonBody[identity.CreateUserRequest](), Replies: []Reply{jsonReply[identity.User](http.StatusCreated, "The new user.")},
+			Errors: []int{http.StatusConflict}},
+		{Method: http.MethodGet, Path: "/api/v1/users/:id", Summary: "Read a user", Access: Admin, Handle: s.getUser,
+			ID: "getUser", Tag: tagUsers, Description: "One user.",
+			Replies: []Reply{jsonReply[identity.User](http.StatusOK, "The user.")}},
+		{Method: http.MethodPatch, Path: "/api/v1/users/:id", Summary: "Change a user", Access: Admin, Handle: s.updateUser,
+			ID: "updateUser", Tag: tagUsers,
+			Description: "Changes the fields sent. Demoting or disabling the last active ADMIN is a 409 last_admin. A role change, disable or password change ends that user's sessions.",
+			Body:        jsonBody[userPatch](), Replies: []Reply{jsonReply[identity.User](http.StatusOK, "The user as changed.")},
+			Errors:      []int{http.StatusConflict}},
+		{Method: http.MethodDelete, Path: "/api/v1/users/:id", Summary: "Delete a user", Access: Admin, Handle: s.deleteUser,
+			ID: "deleteUser", Tag: tagUsers, Description: "Deletes a user and ends its sessions. Deleting the last active ADMIN is a 409 last_admin.",
+			Replies: []Reply{emptyReply(http.StatusNoContent, "The user is gone.")}, Errors: []int{http.StatusConflict}},
+		{Method: http.MethodPost, Path: "/api/v1/license", Summary: "Activate a license (anyone while none is active; ADMIN to renew)", Access: Anyone, Handle: s.activateLicense,
+			ID: "activateLicense", Tag: tagLicense, OptionalSession: true,
+			Description: "Activates the license file's text. While no license is active anyone may; afterwards only an ADMIN, to renew (anonymous: 401; another role: 403). " +
+				"A bad signature or format, an expired or not yet valid license, or one allowing fewer runners than are registered: 400 invalid_license.",
+			Body: jsonBody[licensing.ActivateRequest](), Replies: []Reply{jsonReply[licensing.Status](http.StatusOK, "The license now active.")},
+			Errors: []int{http.StatusUnauthorized}},
+		{Method: http.MethodGet, Path: "/api/v1/license", Summary: "License status", Access: Admin, Handle: s.licenseStatus,
+			ID: "getLicense", Tag: tagLicense, Description: "The active license, its expiry and validation state and what it counts (403 license_required while none is active).",
+			Replies: []Reply{jsonReply[licensing.Status](http.StatusOK, "The license status.")}},
+		{Method: http.MethodPost, Path: "/api/v1/license/validate", Summary: "Validate with the vendor portal now", Access: Admin, Handle: s.validateLicense,
+			ID: "validateLicense", Tag: tagLicense, Description: "Runs online validation with the vendor portal now (an offline license is validated by receipt instead: 400).",
+			Replies: []Reply{jsonReply[licensing.Status](http.StatusOK, "The license status after validation.")}},
+		{Method: http.MethodGet, Path: "/api/v1/license/usage-report", Summary: "Signed offline usage report (download)", Access: Admin, Handle: s.usageReport,
+			ID: "getUsageReport", Tag: tagLicense, Description: "A signed usage report to carry to the vendor portal, which answers with a receipt (POST /api/v1/license/receipt).",
+			Replies: []Reply{{Status: http.StatusOK, Description: "The signed report file.", Headers: []Header{headerAttachment},
+				Body: []Media{{ContentType: "text/plain", Schema: stringSchema("", "The report file's text.")}}}}},
+		{Method: http.MethodPost, Path: "/api/v1/license/receipt", Summary: "Import the portal's signed receipt", Access: Admin, Handle: s.importReceipt,
+			ID: "importReceipt", Tag: tagLicense,
+			Description: "Imports the vendor portal's signed receipt of a usage report: the offline validation. A receipt for another license, installation or report: 400 invalid_license.",
+			Body:        jsonBody[licensing.ReceiptRequest](), Replies: []Reply{jsonReply[licensing.Status](http.StatusOK, "The license status after the receipt.")}},
+		{Method: http.MethodGet, Path: runners.PathRunners, Summary: "List runners", Access: Operator, Handle: s.listRunners,
+			ID: "listRunners", Tag: tagRunners, Description: "A page of runners, by name.",
+			Params:  append(slices.Clone(paramsPage), paramEnvironment, paramRunnerStatus),
+			Replies: []Reply{jsonReply[runners.ListResponse](http.StatusOK, "A page of runners; next_cursor is empty after the last.")}},
+		{Method: http.MethodGet, Path: runners.PathRunner, Summary: "Read a runner", Access: Operator, Handle: s.getRunner,
+			ID: "getRunner", Tag: tagRunners, Description: "One runner.",
+			Replies: []Reply{jsonReply[runners.Runner](http.StatusOK, "The runner.")}},
+		{Method: http.MethodPost, Path: runners.PathRunners, Summary: "Register a runner; the machine secret is shown only here", Access: Admin, Handle: s.registerRunner,
+			ID: "registerRunner", Tag: tagRunners,
+			Description: "Registers a runner and makes its machine secret, which only this answer shows. A name in use is a 409 conflict; more runners than the license allows, 403 license_limit.",
+			Body:        jsonBody[runners.RegisterRequest](),
+			Replies:     []Reply{jsonReply[runners.Registered](http.StatusCreated, "The runner and its machine secret.", headerNoStore, headerPragma)},
+			Errors:      []int{http.StatusConflict}},
+		{Method: http.MethodDelete, Path: runners.PathRunner, Summary: "Delete a runner; its credentials stop working at once", Access: Admin, Handle: s.deleteRunner,
+			ID: "deleteRunner", Tag: tagRunners, Description: "Deletes a runner: its credentials fail at once on every gateway, and its agent stops.",
+			Replies: []Reply{emptyReply(http.StatusNoContent, "The runner is gone.")}},
+		{Method: http.MethodPost, Path: runners.PathRunnerRegenerateSecret, Summary: "Replace a runner's machine secret", Access: Admin, Handle: s.regenerateSecret,
+			ID: "regenerateRunnerSecret", Tag: tagRunners,
+			Description: "Makes a new machine secret; from the moment this answers, the old one gets 401 on every gateway.",
+			Replies:     []Reply{jsonReply[runners.MachineSecret](http.StatusOK, "The new machine secret, shown only here.", headerNoStore, headerPragma)}},
+		{Method: http.MethodPost, Path: runners.PathHeartbeat, Summary: "Runner heartbeat (HTTP Basic: runner id, machine secret)", Access: Runner, Handle: s.heartbeat,
+			ID: "runnerHeartbeat", Tag: tagProtocol,
+			Description: "Reports the agent's version, machine and running jobs; the answer says when to come back and which jobs to stop. " +
+				"Wrong or rotated credentials: 401 invalid_credentials; repeated failures from an address: 429.",
+			Params: paramsRunnerRequest, Body: jsonBody[runners.Heartbeat](),
+			Replies: []Reply{jsonReply[runners.HeartbeatResponse](http.StatusOK, "When to send the next heartbeat, and which jobs to stop.")},
+			Errors:  []int{http.StatusTooManyRequests}},
+		{Method: http.MethodPost, Path: "/api/v1/packages", Summary: "Publish a package (multipart file \"package\")", Access: Developer, Handle: s.publishPackage, OwnBodyLimit: true,
+			ID: "publishPackage", Tag: tagPackages,
+			Description: "Publishes the zip sent as the multipart file \"package\": it must hold a valid exekra.json (name, semver version, entrypoint). " +
+				"A name and version already published is a 409 conflict (packages are immutable); a zip over the package limit, 413.",
+			Body:    &Media{ContentType: "multipart/form-data", Schema: packageUpload},
+			Replies: []Reply{jsonReply[runners.Package](http.StatusCreated, "The published version.")},
+			Errors:  []int{http.StatusConflict}},
+		{Method: http.MethodGet, Path: "/api/v1/packages", Summary: "Latest version of each package", Access: Operator, Handle: s.listPackages,
+			ID: "listPackages", Tag: tagPackages, Description: "A page of packages by name, each at its latest version (by semver).", Params: paramsPage,
+			Replies: []Reply{jsonReply[runners.ListPackagesResponse](http.StatusOK, "A page of packages; next_cursor is empty after the last.")}},
+		{Method: http.MethodGet, Path: "/api/v1/packages/:name", Summary: "Every version of a package", Access: Operator, Handle: s.packageVersions,
+			ID: "listPackageVersions", Tag: tagPackages, Description: "Every version of a package, newest first by semver; a name without versions is 404.",
+			Replies: []Reply{jsonReply[runners.PackageVersions](http.StatusOK, "The package's versions.")}},
+		{Method: http.MethodGet, Path: runners.PathPackage, Summary: "Download a package of a job this runner holds (runner)", Access: Runner, Handle: s.downloadPackage,
+			ID: "downloadPackage", Tag: tagProtocol,
+			Description: "The package's bytes, for a runner that holds (claimed or running) a job of that version; any other runner gets 403 permission_denied.",
+			Params:      paramsRunnerRequest,
+			Replies: []Reply{{Status: http.StatusOK, Description: "The package zip.", Headers: packageHeaders,
+				Body: []Media{{ContentType: "application/zip", Schema: stringSchema("binary", "The package zip.")}}}},
+			Errors: []int{http.StatusTooManyRequests}},
+		{Method: http.MethodPost, Path: "/api/v1/jobs", Summary: "Start a job", Access: Operator, Handle: s.createJob,
+			ID: "createJob", Tag: tagJobs,
+			Description: "Starts a job of a package version on a runner of an environment (with the labels, or the runner, asked for). " +
+				"An unknown package or version is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; " +
+				"a license that does not allow it, 403.",
+			Params: []Param{paramIdempotencyKey}, Body: jsonBody[runners.CreateJobRequest](),
+			Replies: []Reply{jsonReply[runners.Job](http.StatusCreated, "The job (the first request's, for a repeated Idempotency-Key).")},
+			Errors:  []int{http.StatusNotFound, http.StatusConflict}},
+		{Method: http.MethodGet, Path: "/api/v1/jobs", Summary: "List jobs (?status=&environment=&runner_id=)", Access: Operator, Handle: s.listJobs,
+			ID: "listJobs", Tag: tagJobs, Description: "A page of jobs, newest first.",
+			Params:  append(slices.Clone(paramsPage), paramJobStatus, paramEnvironment, paramJobRunner),
+			Replies: []Reply{jsonReply[runners.ListJobsResponse](http.StatusOK, "A page of jobs; next_cursor is empty after the last.")}},
+		{Method: http.MethodGet, Path: "/api/v1/jobs/:id", Summary: "Read a job, with pending_reason while it waits", Access: Operator, Handle: s.getJob,
+			ID: "getJob", Tag: tagJobs, Description: "One job; while it is pending, pending_reason says why it waits.",
+			Replies: []Reply{jsonReply[runners.Job](http.StatusOK, "The job.")}},
+		{Method: http.MethodGet, Path: "/api/v1/jobs/:id/logs", Summary: "A job's log lines after ?after=<seq>", Access: Operator, Handle: s.jobLogs,
+			ID: "getJobLogs", Tag: tagJobs, Description: "The job's log lines after the seq given, in order, at most 1000: ask again after the last seq for more.",
+			Params:  []Param{paramAfter},
+			Replies: []Reply{jsonReply[runners.JobLogs](http.StatusOK, "Log lines in order.")}},
+		{Method: http.MethodPost, Path: "/api/v1/jobs/:id/cancel", Summary: "Cancel a job", Access: Operator, Handle: s.cancelJob,
+			ID: "cancelJob", Tag: tagJobs,
+			Description: "A pending job becomes canceled; a running one is told to stop in its runner's next heartbeat reply. A finished job is a 409 conflict.",
+			Replies:     []Reply{jsonReply[runners.Job](http.StatusOK, "The job.")}, Errors: []int{http.StatusConflict}},
+		{Method: http.MethodPost, Path: runners.PathClaim, Summary: "Claim a job, waiting up to ?wait= seconds (runner)", Access: Runner, Handle: s.claimJob,
+			ID: "claimJob", Tag: tagProtocol,
+			Description: "Long-polls for a job of this runner: a job created while it waits is handed over at once. No body.",
+			Params:      append(slices.Clone(paramsRunnerRequest), paramWait, paramClaimID),
+			Replies: []Reply{
+				jsonReply[runners.ClaimedJob](http.StatusOK, "The job claimed; it must start within its lease."),
+				emptyReply(http.StatusNoContent, "No job arrived within wait."),
+			},
+			Errors: []int{http.StatusTooManyRequests}},
+		{Method: http.MethodPost, Path: runners.PathJobLogs, Summary: "Upload log lines; renews the lease (runner)", Access: Runner, Handle: s.uploadLogs,
+			ID: "uploadJobLogs", Tag: tagProtocol,
+			Description: "Appends log lines of a job this runner holds and renews its lease. A job it does not hold: 403; an attempt that is over or a job that has finished: 409.",
+			Params:      paramsRunnerRequest, Body: jsonBody[runners.LogsBody](),
+			Replies: []Reply{emptyReply(http.StatusNoContent, "The lines are stored.", headerCancelRequested)},
+			Errors:  []int{http.StatusConflict, http.StatusTooManyRequests}},
+		{Method: http.MethodPost, Path: runners.PathJobComplete, Summary: "Report how a job ended (runner)", Access: Runner, Handle: s.completeJob,
+			ID: "completeJob", Tag: tagProtocol,
+			Description: "Reports how a job this runner holds ended. A job it does not hold: 403; an attempt that is over or a job that has finished: 409.",
+			Params:      paramsRunnerRequest, Body: jsonBody[runners.CompleteBody](),
+			Replies: []Reply{emptyReply(http.StatusNoContent, "The job is finished.")},
+			Errors:  []int{http.StatusConflict, http.StatusTooManyRequests}},
+		{Method: http.MethodGet, Path: "/api/v1/audit", Summary: "Search the audit log", Access: Admin, Handle: s.listAudit,
+			ID: "listAudit", Tag: tagAudit, Description: "A page of audit records, newest first, filtered.",
+			Params:  append(slices.Clone(paramsAuditFilter), paramsPage...),
+			Replies: []Reply{jsonReply[auditPage](http.StatusOK, "A page of records; next_cursor is empty after the last.")}},
+		{Method: http.MethodGet, Path: "/api/v1/audit/export", Summary: "Export the audit log (JSONL or CSV, streamed)", Access: Admin, Handle: s.exportAudit,
+			ID: "exportAudit", Tag: tagAudit,
+			Description: "The whole log (filtered), oldest first, streamed: JSON Lines of audit records or CSV with a header row. Cut short, the file lacks its last line.",
+			Params:      append(slices.Clone(paramsAuditFilter), paramAuditFormat),
+			Replies: []Reply{{Status: http.StatusOK, Description: "The export file.", Headers: []Header{headerAttachment}, Body: []Media{
+				{ContentType: mediaJSONLines, Type: reflect.TypeFor[audit.Record]()}, // the schema of each line
+				{ContentType: "text/csv", Schema: stringSchema("", "A header row, then a row per record.")},
+			}}}},
+		{Method: http.MethodGet, Path: "/api/v1/audit/verify", Summary: "Verify the audit log's hash chain", Access: Admin, Handle: s.verifyAudit,
+			ID: "verifyAudit", Tag: tagAudit,
+			Description: "Walks the hash chain and holds the log's end against the newest signed checkpoint and the AUDIT stream.",
+			Replies:     []Reply{jsonReply[audit.VerifyResponse](http.StatusOK, "The outcome: ok, or the first bad seq and why.")}},
+		{Method: http.MethodGet, Path: "/api/v1/audit/checkpoints", Summary: "Signed checkpoints of the audit log's head", Access: Admin, Handle: s.auditCheckpoints,
+			ID: "listAuditCheckpoints", Tag: tagAudit, Description: "The newest signed checkpoints, newest first.", Params: []Param{paramLimit},
+			Replies: []Reply{jsonReply[audit.CheckpointsResponse](http.StatusOK, "Checkpoints.")}},
+		{Method: http.MethodGet, Path: PathOpenAPI, Summary: "This document", Access: Anyone, Handle: s.openapi,
+			ID: "getOpenAPI", Tag: tagDocument, Description: "The OpenAPI 3 document of this API, made from the gateway's route table.", Local: true,
+			Replies: []Reply{{Status: http.StatusOK, Description: "The document.",
+				Body: []Media{{ContentType: mediaJSON, Schema: &openapi3.Schema{Type: &openapi3.Types{openapi3.TypeObject}, Description: "An OpenAPI 3.0 document."}}}}}},
 	}
+}
+
+func (s *Server) openapi(c *gin.Context) error {
+	c.Data(http.StatusOK, "application/json; charset=utf-8", s.document)
+	return nil
 }

@@ -1,0 +1,174 @@
+package httpapi
+
+import (
+	"reflect"
+
+	"github.com/exekra/hub/libs/contract/audit"
+	"github.com/exekra/hub/libs/contract/health"
+	"github.com/exekra/hub/libs/contract/identity"
+	"github.com/exekra/hub/libs/contract/licensing"
+	"github.com/exekra/hub/libs/contract/runners"
+	"github.com/exekra/hub/libs/errs"
+	"github.com/exekra/hub/libs/web"
+	"github.com/exekra/hub/services/gateway/internal/healthcheck"
+	"github.com/exekra/hub/services/gateway/internal/httpapi/schema"
+	"github.com/getkin/kin-openapi/openapi3"
+)
+
+// Pages of lists (pageLimit).
+const (
+	defaultPageLimit = 50
+	maxPageLimit     = 500
+)
+
+// errorCodes are the codes of docs/api.md, every one an errs.Kind.
+var errorCodes = []errs.Kind{
+	errs.InvalidArgument, errs.InvalidLicense, errs.EmailMismatch, errs.Unauthenticated, errs.InvalidCredentials,
+	errs.PermissionDenied, errs.LicenseRequired, errs.LicenseLimit, errs.NotFound, errs.Conflict, errs.AlreadyBootstrap,
+	errs.LastAdmin, errs.PayloadTooLarge, errs.RateLimited, errs.Unavailable, errs.Internal,
+}
+
+var roles = []string{identity.RoleOperator, identity.RoleDeveloper, identity.RoleAdmin}
+
+// requestRequired lists the fields a request body must hold: those the
+// service refuses to do without. Others may be left out.
+var requestRequired = map[reflect.Type][]string{
+	reflect.TypeFor[identity.BootstrapRequest]():  {"email", "password", "name"},
+	reflect.TypeFor[identity.LoginRequest]():      {"email", "password"},
+	reflect.TypeFor[identity.CreateUserRequest](): {"email", "password", "name"},
+	reflect.TypeFor[licensing.ActivateRequest]():  {"license"},
+	reflect.TypeFor[licensing.ReceiptRequest]():   {"receipt"},
+	reflect.TypeFor[runners.RegisterRequest]():    {"name", "environment"},
+	reflect.TypeFor[runners.CreateJobRequest]():   {"package", "environment"},
+	reflect.TypeFor[runners.CompleteBody]():       {"status"},
+	reflect.TypeFor[runners.AgentLogLine]():       {"stream"},
+}
+
+func enum[T any](values ...T) func(*openapi3.Schema) {
+	return func(s *openapi3.Schema) {
+		for _, v := range values {
+			s.Enum = append(s.Enum, v)
+		}
+	}
+}
+
+func describe(d string) func(*openapi3.Schema) { return func(s *openapi3.Schema) { s.Description = d } }
+
+func between(lo, hi float64) func(*openapi3.Schema) {
+	return func(s *openapi3.Schema) { s.Min, s.Max = &lo, &hi }
+}
+
+// anObject narrows job parameters (any JSON in Go) to the object the runners
+// service makes of them; a request may send null for none.
+func anObject(nullable bool) func(*openapi3.Schema) {
+	return func(s *openapi3.Schema) {
+		s.Type, s.Nullable = &openapi3.Types{openapi3.TypeObject}, nullable
+		s.Description = "The job's parameters: an object (at most 64 KiB) the program reads as JSON on standard input and as EXEKRA_PARAM_<NAME> variables."
+	}
+}
+
+var upDown = enum(health.Up, health.Down)
+
+// fieldRefinements state what the contract's comments say of a field: the
+// values it takes, its range.
+var fieldRefinements = map[schema.Field]func(*openapi3.Schema){
+	schema.FieldOf[web.ErrorDetail]("code"):    enum(errorCodes...),
+	schema.FieldOf[web.ErrorDetail]("message"): describe("A sentence for a human, naming what was wrong."),
+
+	schema.FieldOf[healthcheck.Report]("status"): enum("ok", "degraded"),
+	schema.FieldOf[healthcheck.Report]("nats"):   upDown,
+	schema.FieldOf[healthcheck.Report]("redis"):  upDown,
+	schema.FieldOf[healthcheck.Report]("services"): func(s *openapi3.Schema) {
+		upDown(s.AdditionalProperties.Schema.Value)
+		s.Description = "Each back-end service (identity, licensing, runners, audit): up or down."
+	},
+	schema.FieldOf[healthcheck.Database]("status"): enum(health.Up, health.Down, "unknown"),
+
+	schema.FieldOf[identity.User]("role"):              enum(roles...),
+	schema.FieldOf[identity.CreateUserRequest]("role"): enum(roles...),
+	schema.FieldOf[userPatch]("role"):                  enum(roles...),
+
+	schema.FieldOf[licensing.Status]("status"):   enum(licensing.StatusActive, licensing.StatusGrace, licensing.StatusExpired),
+	schema.FieldOf[licensing.Validation]("mode"): enum("online", "offline"),
+
+	schema.FieldOf[runners.Runner]("environment"):          enum(runners.Environments...),
+	schema.FieldOf[runners.Runner]("status"):               enum(runners.Statuses...),
+	schema.FieldOf[runners.RegisterRequest]("environment"): enum(runners.Environments...),
+	schema.FieldOf[runners.Metrics]("cpu_percent"):         between(0, 100),
+	schema.FieldOf[runners.Metrics]("memory_percent"):      between(0, 100),
+	schema.FieldOf[runners.Metrics]("disk_free_bytes"):     func(s *openapi3.Schema) { s.Min = new(float64) },
+
+	schema.FieldOf[runners.Job]("status"):                   enum(runners.JobStatuses...),
+	schema.FieldOf[runners.Job]("environment"):              enum(runners.Environments...),
+	schema.FieldOf[runners.Job]("parameters"):               anObject(false),
+	schema.FieldOf[runners.ClaimedJob]("parameters"):        anObject(false),
+	schema.FieldOf[runners.CreateJobRequest]("environment"): enum(runners.Environments...),
+	schema.FieldOf[runners.CreateJobRequest]("parameters"):  anObject(true),
+	schema.FieldOf[runners.CreateJobRequest]("idempotency_key"): func(s *openapi3.Schema) {
+		s.Deprecated = true
+		s.Description = "Ignored: send the Idempotency-Key header instead."
+	},
+	schema.FieldOf[runners.LogLine]("stream"):      enum("stdout", "stderr"),
+	schema.FieldOf[runners.AgentLogLine]("stream"): enum("stdout", "stderr"),
+	schema.FieldOf[runners.CompleteBody]("status"): enum(runners.JobSucceeded, runners.JobFailed, runners.JobCanceled),
+
+	schema.FieldOf[audit.Record]("outcome"): enum(audit.Success, audit.Failure),
+	schema.FieldOf[audit.Actor]("type"):     enum(audit.ActorUser, audit.ActorRunner, audit.ActorSystem),
+}
+
+var schemaNames = map[reflect.Type]string{
+	reflect.TypeFor[web.ErrorBody]():                    "Error",
+	reflect.TypeFor[web.ErrorDetail]():                  "ErrorDetail",
+	reflect.TypeFor[healthcheck.Report]():               "HealthReport",
+	reflect.TypeFor[healthcheck.Database]():             "HealthDatabase",
+	reflect.TypeFor[identity.ListUsersResponse]():       "UserList",
+	reflect.TypeFor[userPatch]():                        "UserPatch",
+	reflect.TypeFor[licensing.Status]():                 "LicenseStatus",
+	reflect.TypeFor[licensing.Validation]():             "LicenseValidation",
+	reflect.TypeFor[licensing.Usage]():                  "LicenseUsage",
+	reflect.TypeFor[runners.ListResponse]():             "RunnerList",
+	reflect.TypeFor[runners.Registered]():               "RegisteredRunner",
+	reflect.TypeFor[runners.Metrics]():                  "RunnerMetrics",
+	reflect.TypeFor[runners.ListJobsResponse]():         "JobList",
+	reflect.TypeFor[runners.ListPackagesResponse]():     "PackageList",
+	reflect.TypeFor[auditPage]():                        "AuditPage",
+	reflect.TypeFor[audit.Record]():                     "AuditRecord",
+	reflect.TypeFor[audit.Actor]():                      "AuditActor",
+	reflect.TypeFor[audit.Target]():                     "AuditTarget",
+	reflect.TypeFor[audit.VerifyResponse]():             "AuditVerification",
+	reflect.TypeFor[audit.StreamCheck]():                "AuditStreamCheck",
+	reflect.TypeFor[audit.CheckpointsResponse]():        "AuditCheckpoints",
+	reflect.TypeFor[audit.Checkpoint]():                 "AuditCheckpoint",
+	reflect.TypeFor[runners.PackageVersions]():          "PackageVersions",
+	reflect.TypeFor[runners.HeartbeatResponse]():        "HeartbeatResponse",
+	reflect.TypeFor[identity.Session]():                 "Session",
+	reflect.TypeFor[runners.CreateJobRequest]():         "CreateJobRequest",
+	reflect.TypeFor[runners.RegisterRequest]():          "RegisterRunnerRequest",
+	reflect.TypeFor[runners.MachineSecret]():            "MachineSecret",
+	reflect.TypeFor[licensing.ActivateRequest]():        "ActivateLicenseRequest",
+	reflect.TypeFor[licensing.ReceiptRequest]():         "ImportReceiptRequest",
+	reflect.TypeFor[identity.BootstrapRequest]():        "BootstrapRequest",
+	reflect.TypeFor[identity.CreateUserRequest]():       "CreateUserRequest",
+	reflect.TypeFor[identity.LoginRequest]():            "LoginRequest",
+	reflect.TypeFor[runners.LogsBody]():                 "UploadLogsRequest",
+	reflect.TypeFor[runners.CompleteBody]():             "CompleteJobRequest",
+	reflect.TypeFor[runners.Heartbeat]():                "Heartbeat",
+	reflect.TypeFor[runners.AgentLogLine]():             "UploadedLogLine",
+	reflect.TypeFor[SetupState]():                       "SetupState",
+}
+
+var schemaDescriptions = map[reflect.Type]string{
+	reflect.TypeFor[web.ErrorBody]():            "Every error answer: a code of the fixed list and a sentence for a human.",
+	reflect.TypeFor[healthcheck.Report]():       "The health of the Hub: each part up or down; status degraded (and 503) when any is down.",
+	reflect.TypeFor[identity.User]():            "A user; never a password or its hash.",
+	reflect.TypeFor[identity.Session]():         "A signed-in session: the token is shown only here.",
+	reflect.TypeFor[userPatch]():                "The fields to change; those left out stay. A role change, disable or password change ends the user's sessions.",
+	reflect.TypeFor[licensing.Status]():         "The active license and where it stands.",
+	reflect.TypeFor[runners.Runner]():           "A runner as the registry shows it; never its secret.",
+	reflect.TypeFor[runners.Registered]():       "A new runner and its machine secret, shown only here.",
+	reflect.TypeFor[runners.Job]():              "A job. runner_id is the runner that holds or last held it, else the one it targets.",
+	reflect.TypeFor[runners.ClaimedJob]():       "A job handed to a runner; attempt is the fencing number its logs and completion carry.",
+	reflect.TypeFor[runners.Package]():          "A published package version.",
+	reflect.TypeFor[runners.CreateJobRequest](): "A job to start. version absent means the latest; max_attempts 0 means 1; timeout_seconds 0 means 3600.",
+	reflect.TypeFor[audit.Record]():             "An audited action as the log holds it, chained to the one before by its hash.",
+}
