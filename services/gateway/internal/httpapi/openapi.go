@@ -126,7 +126,7 @@ var (
 // packageUpload is the multipart body of a publish.
 var packageUpload = &openapi3.Schema{Type: &openapi3.Types{openapi3.TypeObject}, Required: []string{PackageFormField},
 	Description: "The package zip in the file field \"package\"; small other fields are ignored.",
-	Properties: openapi3.Schemas{PackageFormField: openapi3.NewSchemaRef("", stringSchema("binary", "The package zip, holding exekra.json."))}}
+	Properties:  openapi3.Schemas{PackageFormField: openapi3.NewSchemaRef("", stringSchema("binary", "The package zip, holding exekra.json."))}}
 
 func withDefault(s *openapi3.Schema, def any) *openapi3.Schema { s.Default = def; return s }
 

@@ -160,7 +160,7 @@ func (s *Server) Routes() []Route {
 			ID: "updateUser", Tag: tagUsers,
 			Description: "Changes the fields sent. Demoting or disabling the last active ADMIN is a 409 last_admin. A role change, disable or password change ends that user's sessions.",
 			Body:        jsonBody[userPatch](), Replies: []Reply{jsonReply[identity.User](http.StatusOK, "The user as changed.")},
-			Errors:      []int{http.StatusConflict}},
+			Errors: []int{http.StatusConflict}},
 		{Method: http.MethodDelete, Path: "/api/v1/users/:id", Summary: "Delete a user", Access: Admin, Handle: s.deleteUser,
 			ID: "deleteUser", Tag: tagUsers, Description: "Deletes a user and ends its sessions. Deleting the last active ADMIN is a 409 last_admin.",
 			Replies: []Reply{emptyReply(http.StatusNoContent, "The user is gone.")}, Errors: []int{http.StatusConflict}},

@@ -78,13 +78,15 @@ func TestOutputDescribesWhatEncodingJSONWrites(t *testing.T) {
 	}
 	p := s.Properties
 	for name, check := range map[string]func(*openapi3.Schema) bool{
-		"count":    func(x *openapi3.Schema) bool { return x.Type.Is("integer") && x.Format == "int64" },
-		"ratio":    func(x *openapi3.Schema) bool { return x.Type.Is("number") },
-		"at":       func(x *openapi3.Schema) bool { return x.Type.Is("string") && x.Format == "date-time" && !x.Nullable },
-		"ended":    func(x *openapi3.Schema) bool { return x.Type.Is("string") && x.Format == "date-time" && x.Nullable },
-		"note":     func(x *openapi3.Schema) bool { return x.Type.Is("string") && !x.Nullable }, // omitted when nil, never null
-		"tags":     func(x *openapi3.Schema) bool { return x.Type.Is("array") && x.Items.Value.Type.Is("string") },
-		"labels":   func(x *openapi3.Schema) bool { return x.Type.Is("object") && x.AdditionalProperties.Schema.Value.Type.Is("string") },
+		"count": func(x *openapi3.Schema) bool { return x.Type.Is("integer") && x.Format == "int64" },
+		"ratio": func(x *openapi3.Schema) bool { return x.Type.Is("number") },
+		"at":    func(x *openapi3.Schema) bool { return x.Type.Is("string") && x.Format == "date-time" && !x.Nullable },
+		"ended": func(x *openapi3.Schema) bool { return x.Type.Is("string") && x.Format == "date-time" && x.Nullable },
+		"note":  func(x *openapi3.Schema) bool { return x.Type.Is("string") && !x.Nullable }, // omitted when nil, never null
+		"tags":  func(x *openapi3.Schema) bool { return x.Type.Is("array") && x.Items.Value.Type.Is("string") },
+		"labels": func(x *openapi3.Schema) bool {
+			return x.Type.Is("object") && x.AdditionalProperties.Schema.Value.Type.Is("string")
+		},
 		"details":  func(x *openapi3.Schema) bool { return x.Type.Is("object") && *x.AdditionalProperties.Has },
 		"raw":      func(x *openapi3.Schema) bool { return x.Type.Is("string") && x.Format == "byte" },
 		"seq":      func(x *openapi3.Schema) bool { return x.Type.Is("integer") && *x.Min == 0 },
