@@ -53,10 +53,18 @@ MODULE_DIRS := libs services/gateway services/identity services/licensing servic
 # gofmt, then golangci-lint per module with .golangci.yml: depguard makes the import
 # direction a failing check (no service imports another, libs import no service, a
 # domain package imports no adapter), plus vet, staticcheck, ineffassign, unused.
-lint:
+lint: lint-openapi
 	@test -z "$$(gofmt -l $(MODULE_DIRS))" || { gofmt -l $(MODULE_DIRS); exit 1; }
 	@test -x $(GOLANGCI) || go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 	@for m in $(MODULE_DIRS); do echo "lint $$m"; (cd $$m && $(GOLANGCI) run --config $(CURDIR)/.golangci.yml ./...) || exit 1; done
+
+# The OpenAPI document the gateway serves (/api/v1/openapi.json), built from its
+# route table by exekra-openapi, linted by Redocly CLI with redocly.yaml: 0 errors.
+.PHONY: lint-openapi
+lint-openapi:
+	@mkdir -p bin
+	go run ./services/gateway/cmd/exekra-openapi -o bin/openapi.json
+	npx --yes @redocly/cli@2.77.0 lint --config redocly.yaml bin/openapi.json
 
 clean:
 	rm -rf bin
