@@ -91,10 +91,10 @@ func (g *Generator) Ref(t reflect.Type, mode Mode) *openapi3.SchemaRef {
 }
 
 func (g *Generator) ref(t reflect.Type, mode Mode, nullable bool) *openapi3.SchemaRef {
-	switch {
-	case t == timeType:
+	switch t {
+	case timeType:
 		return openapi3.NewSchemaRef("", &openapi3.Schema{Type: &openapi3.Types{openapi3.TypeString}, Format: "date-time", Nullable: nullable})
-	case t == rawType:
+	case rawType:
 		return openapi3.NewSchemaRef("", &openapi3.Schema{Description: "Any JSON value."})
 	}
 	switch t.Kind() {

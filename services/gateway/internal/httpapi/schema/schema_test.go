@@ -121,7 +121,7 @@ func TestOutputSchemaValidatesMarshaledValues(t *testing.T) {
 	}
 	s := loaded.Components.Schemas["sample"].Value
 	note := "n"
-	v := sample{base: base{ID: "x"}, Tags: []string{"a"}, Labels: map[string]string{}, Details: map[string]any{"k": nil},
+	v := sample{base: base{ID: "x"}, private: "not written", Tags: []string{"a"}, Labels: map[string]string{}, Details: map[string]any{"k": nil},
 		Note: &note, Maybe: &inner{Name: "m"}, Params: json.RawMessage(`{"a":1}`), Raw: []byte("r")}
 	var value any
 	data, _ := json.Marshal(v)
