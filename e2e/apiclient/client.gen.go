@@ -1940,7 +1940,7 @@ type ClientInterface interface {
 
 	// ListUsers List users
 	//
-	// A page of users, by email.
+	// A page of users, oldest first.
 	//
 	// Needs the ADMIN role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 	//
@@ -2867,7 +2867,7 @@ func (c *Client) Bootstrap(ctx context.Context, body BootstrapJSONRequestBody, r
 
 // ListUsers List users
 //
-// A page of users, by email.
+// A page of users, oldest first.
 //
 // Needs the ADMIN role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 //
@@ -5460,7 +5460,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListUsersWithResponse List users
 	//
-	// A page of users, by email.
+	// A page of users, oldest first.
 	//
 	// Needs the ADMIN role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 	//
@@ -11353,7 +11353,7 @@ func (c *ClientWithResponses) BootstrapWithResponse(ctx context.Context, body Bo
 
 // ListUsersWithResponse List users
 //
-// A page of users, by email.
+// A page of users, oldest first.
 //
 // Needs the ADMIN role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 //

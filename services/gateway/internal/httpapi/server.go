@@ -147,7 +147,7 @@ func (s *Server) Routes() []Route {
 			ID: "getMe", Tag: tagSessions, Description: "The user the session belongs to.",
 			Replies: []Reply{jsonReply[identity.User](http.StatusOK, "The signed-in user.")}},
 		{Method: http.MethodGet, Path: "/api/v1/users", Summary: "List users", Access: Admin, Handle: s.listUsers,
-			ID: "listUsers", Tag: tagUsers, Description: "A page of users, by email.", Params: paramsPage,
+			ID: "listUsers", Tag: tagUsers, Description: "A page of users, oldest first.", Params: paramsPage,
 			Replies: []Reply{jsonReply[identity.ListUsersResponse](http.StatusOK, "A page of users; next_cursor is empty after the last.")}},
 		{Method: http.MethodPost, Path: "/api/v1/users", Summary: "Create a user", Access: Admin, Handle: s.createUser,
 			ID: "createUser", Tag: tagUsers, Description: "Creates a user; role defaults to OPERATOR. An email in use (case aside) is a 409 conflict.",
