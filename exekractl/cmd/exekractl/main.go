@@ -35,7 +35,7 @@ const usage = `usage: exekractl <command> [flags]
                                         service schema (pg_dump), the package bytes, config/ and .env
                                         (secrets: the file is written 0600)
   restore --from FILE [--home DIR]      put an archive back into a stopped, fresh install (settings,
-          [--packages-only]             schemas, packages); see README "Backup and disaster recovery"
+          [--packages-only]             schemas, packages); see docs/operations.md "Backup and disaster recovery"
   credentials [--home DIR] [--dir DIR]  make what is missing of the Hub's NATS keys and Redis passwords
           [--redis-acl FILE]            (0600, in hub.credentials_dir) and write the Redis ACL file and the
           [--nats-authorization FILE]   NATS authorization block for servers the pilot does not start

@@ -207,7 +207,7 @@ func ensureAuditWriter(ctx context.Context, conn *pgx.Conn) error {
 	if !exists {
 		_, err := conn.Exec(ctx, "CREATE ROLE "+auditWriterRole+" NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT")
 		if err != nil {
-			return fmt.Errorf("create role %s (or have the DBA create it, see README): %w", auditWriterRole, err)
+			return fmt.Errorf("create role %s (or have the DBA create it, see docs/operations.md, Backup and disaster recovery): %w", auditWriterRole, err)
 		}
 	}
 	if err := conn.QueryRow(ctx, "SELECT pg_has_role(current_user, $1, 'MEMBER')", auditWriterRole).Scan(&member); err != nil {
