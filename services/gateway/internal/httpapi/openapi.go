@@ -272,15 +272,7 @@ var ginParam = regexp.MustCompile(`:([A-Za-z_]+)`)
 // Document builds the OpenAPI 3 document of routes, so the served contract
 // and the routes cannot drift.
 func Document(routes []Route) (*openapi3.T, error) {
-	gen := schema.New(schemaOptions)
-	errorSchema := gen.Ref(reflect.TypeFor[web.ErrorBody](), schema.Output)
-	headers := openapi3.Headers{"RequestId": {Value: &openapi3.Header{Parameter: openapi3.Parameter{
-		Description: "The request's id, as the Hub's logs and audit log record it (a well-formed incoming X-Request-Id is kept).",
-		Required:    true, Schema: openapi3.NewSchemaRef("", stringSchema("", ""))}}}}
-	requestID := &openapi3.HeaderRef{Ref: "#/components/headers/RequestId", Value: headers["RequestId"].Value}
-
-	responses := openapi3.ResponseBodies{}
-	usedErrors := map[int]bool{}
+	b := newDocBuilder()
 	paths := openapi3.NewPaths()
 	ids := map[string]bool{}
 	for _, r := range routes {
@@ -291,62 +283,9 @@ func Document(routes []Route) (*openapi3.T, error) {
 			return nil, fmt.Errorf("openapi: operationId %s is used twice", r.ID)
 		}
 		ids[r.ID] = true
-		op := &openapi3.Operation{
-			OperationID: r.ID, Tags: []string{r.Tag}, Summary: r.Summary, Description: r.Description + "\n\n" + accessSentence(r),
-			Security: security(r), Responses: openapi3.NewResponses(),
-			Extensions: map[string]any{"x-exekra-access": r.Access},
-		}
-		for _, m := range ginParam.FindAllStringSubmatch(r.Path, -1) {
-			p := openapi3.NewPathParameter(m[1]).WithSchema(stringSchema("", ""))
-			p.Description = pathParams[m[1]]
-			if p.Description == "" {
-				return nil, fmt.Errorf("openapi: %s %s: path parameter %s has no description", r.Method, r.Path, m[1])
-			}
-			op.Parameters = append(op.Parameters, &openapi3.ParameterRef{Value: p})
-		}
-		for _, p := range r.Params {
-			if p.In != "query" && p.In != "header" {
-				return nil, fmt.Errorf("openapi: %s %s: parameter %s is in %q", r.Method, r.Path, p.Name, p.In)
-			}
-			op.Parameters = append(op.Parameters, &openapi3.ParameterRef{Value: &openapi3.Parameter{
-				Name: p.Name, In: p.In, Description: p.Description, Required: p.Required, Schema: openapi3.NewSchemaRef("", p.Schema)}})
-		}
-		if r.Body != nil {
-			content, err := mediaContent(gen, []Media{*r.Body}, schema.Input)
-			if err != nil {
-				return nil, fmt.Errorf("openapi: %s %s: %w", r.Method, r.Path, err)
-			}
-			op.RequestBody = &openapi3.RequestBodyRef{Value: &openapi3.RequestBody{Required: true, Content: content}}
-		}
-		for _, rep := range r.Replies {
-			resp := &openapi3.Response{Description: &rep.Description, Headers: openapi3.Headers{"X-Request-Id": requestID}}
-			for _, h := range rep.Headers {
-				resp.Headers[h.Name] = header(h)
-			}
-			if len(rep.Body) > 0 {
-				content, err := mediaContent(gen, rep.Body, schema.Output)
-				if err != nil {
-					return nil, fmt.Errorf("openapi: %s %s: %w", r.Method, r.Path, err)
-				}
-				resp.Content = content
-			}
-			op.Responses.Set(strconv.Itoa(rep.Status), &openapi3.ResponseRef{Value: resp})
-		}
-		for _, status := range errorStatuses(r) {
-			e, ok := errorReplies[status]
-			if !ok {
-				return nil, fmt.Errorf("openapi: %s %s: no error answer is described for %d", r.Method, r.Path, status)
-			}
-			if !usedErrors[status] {
-				usedErrors[status] = true
-				resp := &openapi3.Response{Description: &e.description, Headers: openapi3.Headers{"X-Request-Id": requestID},
-					Content: openapi3.NewContentWithJSONSchemaRef(errorSchema)}
-				for _, h := range e.headers {
-					resp.Headers[h.Name] = header(h)
-				}
-				responses[e.name] = &openapi3.ResponseRef{Value: resp}
-			}
-			op.Responses.Set(strconv.Itoa(status), &openapi3.ResponseRef{Ref: "#/components/responses/" + e.name, Value: responses[e.name].Value})
+		op, err := b.operation(r)
+		if err != nil {
+			return nil, fmt.Errorf("openapi: %s %s: %w", r.Method, r.Path, err)
 		}
 		path := ginParam.ReplaceAllString(r.Path, "{$1}")
 		item := paths.Value(path)
@@ -359,7 +298,7 @@ func Document(routes []Route) (*openapi3.T, error) {
 		}
 		item.SetOperation(r.Method, op)
 	}
-	schemas, err := gen.Components()
+	schemas, err := b.gen.Components()
 	if err != nil {
 		return nil, err
 	}
@@ -377,9 +316,112 @@ func Document(routes []Route) (*openapi3.T, error) {
 			Variables: map[string]*openapi3.ServerVariable{"host": {Default: "localhost:8443", Description: "The gateway's address (gateway.listen)."}}}},
 		Tags:  tags,
 		Paths: paths,
-		Components: &openapi3.Components{Schemas: schemas, Responses: responses, Headers: headers,
+		Components: &openapi3.Components{Schemas: schemas, Responses: b.responses, Headers: b.headers,
 			SecuritySchemes: securitySchemes},
 	}, nil
+}
+
+// docBuilder holds what the operations of one document share: the schema
+// generator, the X-Request-Id header and the error answers used so far.
+type docBuilder struct {
+	gen         *schema.Generator
+	errorSchema *openapi3.SchemaRef
+	headers     openapi3.Headers
+	requestID   *openapi3.HeaderRef
+	responses   openapi3.ResponseBodies
+}
+
+func newDocBuilder() *docBuilder {
+	gen := schema.New(schemaOptions)
+	headers := openapi3.Headers{"RequestId": {Value: &openapi3.Header{Parameter: openapi3.Parameter{
+		Description: "The request's id, as the Hub's logs and audit log record it (a well-formed incoming X-Request-Id is kept).",
+		Required:    true, Schema: openapi3.NewSchemaRef("", stringSchema("", ""))}}}}
+	return &docBuilder{
+		gen: gen, errorSchema: gen.Ref(reflect.TypeFor[web.ErrorBody](), schema.Output), headers: headers,
+		requestID: &openapi3.HeaderRef{Ref: "#/components/headers/RequestId", Value: headers["RequestId"].Value},
+		responses: openapi3.ResponseBodies{},
+	}
+}
+
+// operation describes one route: parameters, body, its own answers and the
+// error answers its kind of route can give.
+func (b *docBuilder) operation(r Route) (*openapi3.Operation, error) {
+	op := &openapi3.Operation{
+		OperationID: r.ID, Tags: []string{r.Tag}, Summary: r.Summary, Description: r.Description + "\n\n" + accessSentence(r),
+		Security: security(r), Responses: openapi3.NewResponses(),
+		Extensions: map[string]any{"x-exekra-access": r.Access},
+	}
+	params, err := parameters(r)
+	if err != nil {
+		return nil, err
+	}
+	op.Parameters = params
+	if r.Body != nil {
+		content, err := mediaContent(b.gen, []Media{*r.Body}, schema.Input)
+		if err != nil {
+			return nil, err
+		}
+		op.RequestBody = &openapi3.RequestBodyRef{Value: &openapi3.RequestBody{Required: true, Content: content}}
+	}
+	for _, rep := range r.Replies {
+		resp := &openapi3.Response{Description: &rep.Description, Headers: openapi3.Headers{"X-Request-Id": b.requestID}}
+		for _, h := range rep.Headers {
+			resp.Headers[h.Name] = header(h)
+		}
+		if len(rep.Body) > 0 {
+			if resp.Content, err = mediaContent(b.gen, rep.Body, schema.Output); err != nil {
+				return nil, err
+			}
+		}
+		op.Responses.Set(strconv.Itoa(rep.Status), &openapi3.ResponseRef{Value: resp})
+	}
+	for _, status := range errorStatuses(r) {
+		ref, err := b.errorReply(status)
+		if err != nil {
+			return nil, err
+		}
+		op.Responses.Set(strconv.Itoa(status), ref)
+	}
+	return op, nil
+}
+
+// parameters are a route's path parameters, then its query and header ones.
+func parameters(r Route) (openapi3.Parameters, error) {
+	var params openapi3.Parameters
+	for _, m := range ginParam.FindAllStringSubmatch(r.Path, -1) {
+		p := openapi3.NewPathParameter(m[1]).WithSchema(stringSchema("", ""))
+		p.Description = pathParams[m[1]]
+		if p.Description == "" {
+			return nil, fmt.Errorf("path parameter %s has no description", m[1])
+		}
+		params = append(params, &openapi3.ParameterRef{Value: p})
+	}
+	for _, p := range r.Params {
+		if p.In != "query" && p.In != "header" {
+			return nil, fmt.Errorf("parameter %s is in %q", p.Name, p.In)
+		}
+		params = append(params, &openapi3.ParameterRef{Value: &openapi3.Parameter{
+			Name: p.Name, In: p.In, Description: p.Description, Required: p.Required, Schema: openapi3.NewSchemaRef("", p.Schema)}})
+	}
+	return params, nil
+}
+
+// errorReply is the shared answer for an error status, described once in
+// components/responses the first time a route uses it.
+func (b *docBuilder) errorReply(status int) (*openapi3.ResponseRef, error) {
+	e, ok := errorReplies[status]
+	if !ok {
+		return nil, fmt.Errorf("no error answer is described for %d", status)
+	}
+	if b.responses[e.name] == nil {
+		resp := &openapi3.Response{Description: &e.description, Headers: openapi3.Headers{"X-Request-Id": b.requestID},
+			Content: openapi3.NewContentWithJSONSchemaRef(b.errorSchema)}
+		for _, h := range e.headers {
+			resp.Headers[h.Name] = header(h)
+		}
+		b.responses[e.name] = &openapi3.ResponseRef{Value: resp}
+	}
+	return &openapi3.ResponseRef{Ref: "#/components/responses/" + e.name, Value: b.responses[e.name].Value}, nil
 }
 
 func header(h Header) *openapi3.HeaderRef {
