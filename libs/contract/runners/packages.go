@@ -1,6 +1,9 @@
 package runners
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Subjects of packages (user side). The gateway checks the route's role;
 // the service checks it again: DEVELOPER (or ADMIN) to record, any
@@ -36,6 +39,43 @@ type Package struct {
 	SizeBytes   int64     `json:"size_bytes"`
 	PublishedBy string    `json:"published_by"`
 	PublishedAt time.Time `json:"published_at"`
+	// Parameters is what the manifest declares: null when it declares
+	// nothing (a job may carry any parameters), [] when it declares that
+	// the package takes none.
+	Parameters []Parameter `json:"parameters"`
+}
+
+// Types of a declared parameter.
+const (
+	ParamString  = "string"
+	ParamInteger = "integer" // a JSON number without a fractional part
+	ParamNumber  = "number"
+	ParamBoolean = "boolean"
+)
+
+// ParamTypes lists every parameter type.
+var ParamTypes = []string{ParamString, ParamInteger, ParamNumber, ParamBoolean}
+
+// Limits of a parameter declaration (pkgstore.ValidateParameters).
+const (
+	MaxParameters       = 100  // declared by one package
+	MaxParamNameLen     = 64   // [A-Za-z_][A-Za-z0-9_]*
+	MaxParamDescription = 1000 // characters
+	MaxParamEnum        = 100  // allowed values
+	MaxParamValueBytes  = 4096 // a default or an allowed value, as JSON
+)
+
+// Parameter is one parameter a package declares in exekra.json
+// ("parameters") and a job of it is checked against (docs/api.md
+// "Packages"). Default and Enum hold JSON values of Type; a required
+// parameter has no default.
+type Parameter struct {
+	Name        string            `json:"name"`
+	Type        string            `json:"type"`
+	Required    bool              `json:"required"`
+	Default     json.RawMessage   `json:"default,omitempty"`
+	Description string            `json:"description,omitempty"`
+	Enum        []json.RawMessage `json:"enum,omitempty"`
 }
 
 // RecordPackageRequest records a package version; the publisher is the
@@ -46,6 +86,8 @@ type RecordPackageRequest struct {
 	SHA256     string   `json:"sha256"`
 	SizeBytes  int64    `json:"size_bytes"`
 	Entrypoint []string `json:"entrypoint,omitempty"`
+	// Parameters is the manifest's declaration: nil when it has none.
+	Parameters []Parameter `json:"parameters"`
 }
 
 // ListPackagesRequest pages through package names in order. Limit 0 means
