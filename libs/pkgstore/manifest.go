@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/exekra/hub/libs/contract/runners"
 	"github.com/exekra/hub/libs/errs"
 )
 
@@ -52,6 +53,9 @@ type Manifest struct {
 	Name       string   `json:"name"`
 	Version    string   `json:"version"`
 	Entrypoint []string `json:"entrypoint"`
+	// Parameters the package takes (ValidateParameters); nil when the
+	// manifest declares none, and then a job may carry any parameters.
+	Parameters []runners.Parameter `json:"parameters"`
 }
 
 // Validate checks the manifest's fields.
@@ -73,7 +77,7 @@ func (m Manifest) Validate() error {
 			return errs.E(errs.InvalidArgument, `exekra.json: "entrypoint" items must not contain NUL`)
 		}
 	}
-	return nil
+	return ValidateParameters(m.Parameters)
 }
 
 func readManifest(f *zip.File) (Manifest, error) {
@@ -88,6 +92,11 @@ func readManifest(f *zip.File) (Manifest, error) {
 	var m Manifest
 	dec := json.NewDecoder(io.LimitReader(rc, MaxManifestBytes))
 	if err := dec.Decode(&m); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && strings.HasPrefix(typeErr.Field, "parameters") {
+			return Manifest{}, errs.Wrap(errs.InvalidArgument, `exekra.json: "parameters" must be an array of {"name","type","required","default","description","enum"}`+
+				` with a string name, type and description, a boolean required and an array enum`, err)
+		}
 		return Manifest{}, errs.Wrap(errs.InvalidArgument, `exekra.json is not a JSON object {"name","version","entrypoint"}`, err)
 	}
 	// Exactly one JSON value: bytes after it are a second reading waiting
