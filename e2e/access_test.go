@@ -82,6 +82,9 @@ func matrixRows(secret string) []matrixRow {
 		{"GET", "/api/v1/jobs/:id", none, "OPERATOR", 404, nil},
 		{"GET", "/api/v1/jobs/:id/logs", none, "OPERATOR", 404, nil},
 		{"POST", "/api/v1/jobs/:id/cancel", none, "OPERATOR", 404, nil},
+		{"POST", "/api/v1/jobs/:id/rerun", none, "OPERATOR", 404, nil},
+		{"GET", "/api/v1/runners/:id/metrics", none, "OPERATOR", 404, nil},
+		{"GET", "/api/v1/stats/dashboard", none, "OPERATOR", 200, nil},
 		{"POST", "/api/v1/runner/jobs/claim", none, "anyone", 401, nil}, // users are no runners
 		{"POST", "/api/v1/runner/jobs/:id/logs", fixed(map[string]any{"lines": []any{}}), "anyone", 401, nil},
 		{"POST", "/api/v1/runner/jobs/:id/complete", fixed(map[string]any{"status": "succeeded"}), "anyone", 401, nil},

@@ -845,6 +845,17 @@ type CreateUserRequest struct {
 // CreateUserRequestRole defines model for CreateUserRequest.Role.
 type CreateUserRequestRole string
 
+// DashboardStats defines model for DashboardStats.
+type DashboardStats struct {
+	From          time.Time           `json:"from"`
+	Hours         int                 `json:"hours"`
+	JobsFinished  []JobsFinishedHour  `json:"jobs_finished"`
+	JobsWaiting   []JobsWaiting       `json:"jobs_waiting"`
+	PickupLatency []PickupLatencyHour `json:"pickup_latency"`
+	RunnersOnline []RunnersOnlineHour `json:"runners_online"`
+	To            time.Time           `json:"to"`
+}
+
 // Error Every error answer: a code of the fixed list and a sentence for a human.
 type Error struct {
 	Error ErrorDetail `json:"error"`
@@ -918,10 +929,12 @@ type ImportReceiptRequest struct {
 
 // Job A job. runner_id is the runner that holds or last held it, else the one it targets.
 type Job struct {
+	AttemptHistory  *[]JobAttempt  `json:"attempt_history,omitempty"`
 	Attempts        int            `json:"attempts"`
 	CancelRequested bool           `json:"cancel_requested"`
 	CreatedAt       time.Time      `json:"created_at"`
 	CreatedBy       string         `json:"created_by"`
+	DurationSeconds *float64       `json:"duration_seconds"`
 	Environment     JobEnvironment `json:"environment"`
 	Error           *string        `json:"error"`
 	ExitCode        *int           `json:"exit_code"`
@@ -932,14 +945,17 @@ type Job struct {
 	Package         string         `json:"package"`
 
 	// Parameters The job's parameters: an object (at most 64 KiB) the program reads as JSON on standard input and as EXEKRA_PARAM_<NAME> variables.
-	Parameters     map[string]interface{} `json:"parameters"`
-	PendingReason  *string                `json:"pending_reason,omitempty"`
-	RunnerId       *string                `json:"runner_id"`
-	StartedAt      *time.Time             `json:"started_at"`
-	Status         JobStatus              `json:"status"`
-	TargetRunnerId *string                `json:"target_runner_id"`
-	TimeoutSeconds int                    `json:"timeout_seconds"`
-	Version        string                 `json:"version"`
+	Parameters       map[string]interface{} `json:"parameters"`
+	PendingReason    *string                `json:"pending_reason,omitempty"`
+	RerunOf          *string                `json:"rerun_of"`
+	RunnerId         *string                `json:"runner_id"`
+	RunnerName       *string                `json:"runner_name"`
+	StartedAt        *time.Time             `json:"started_at"`
+	Status           JobStatus              `json:"status"`
+	TargetRunnerId   *string                `json:"target_runner_id"`
+	TargetRunnerName *string                `json:"target_runner_name"`
+	TimeoutSeconds   int                    `json:"timeout_seconds"`
+	Version          string                 `json:"version"`
 }
 
 // JobEnvironment defines model for Job.Environment.
@@ -947,6 +963,19 @@ type JobEnvironment string
 
 // JobStatus defines model for Job.Status.
 type JobStatus string
+
+// JobAttempt defines model for JobAttempt.
+type JobAttempt struct {
+	DurationSeconds *float64   `json:"duration_seconds"`
+	EndedAt         *time.Time `json:"ended_at"`
+	Number          int        `json:"number"`
+	Outcome         string     `json:"outcome"`
+	Reason          string     `json:"reason"`
+	RunnerId        string     `json:"runner_id"`
+	RunnerName      string     `json:"runner_name"`
+	RunningAt       *time.Time `json:"running_at"`
+	StartedAt       time.Time  `json:"started_at"`
+}
 
 // JobList defines model for JobList.
 type JobList struct {
@@ -957,6 +986,20 @@ type JobList struct {
 // JobLogs defines model for JobLogs.
 type JobLogs struct {
 	Lines []LogLine `json:"lines"`
+}
+
+// JobsFinishedHour defines model for JobsFinishedHour.
+type JobsFinishedHour struct {
+	Canceled  int       `json:"canceled"`
+	Failed    int       `json:"failed"`
+	Hour      time.Time `json:"hour"`
+	Succeeded int       `json:"succeeded"`
+}
+
+// JobsWaiting defines model for JobsWaiting.
+type JobsWaiting struct {
+	Environment string `json:"environment"`
+	Jobs        int    `json:"jobs"`
 }
 
 // LicenseStatus The active license and where it stands.
@@ -1023,14 +1066,26 @@ type MachineSecret struct {
 	MachineSecret string `json:"machine_secret"`
 }
 
+// MetricsPoint defines model for MetricsPoint.
+type MetricsPoint struct {
+	CpuPercentAvg    float64   `json:"cpu_percent_avg"`
+	CpuPercentMax    float64   `json:"cpu_percent_max"`
+	DiskFreeBytesMin int64     `json:"disk_free_bytes_min"`
+	MemoryPercentAvg float64   `json:"memory_percent_avg"`
+	MemoryPercentMax float64   `json:"memory_percent_max"`
+	Minute           time.Time `json:"minute"`
+	Samples          int       `json:"samples"`
+}
+
 // Package A published package version.
 type Package struct {
-	Name        string    `json:"name"`
-	PublishedAt time.Time `json:"published_at"`
-	PublishedBy string    `json:"published_by"`
-	Sha256      string    `json:"sha256"`
-	SizeBytes   int64     `json:"size_bytes"`
-	Version     string    `json:"version"`
+	Name        string      `json:"name"`
+	Parameters  []Parameter `json:"parameters"`
+	PublishedAt time.Time   `json:"published_at"`
+	PublishedBy string      `json:"published_by"`
+	Sha256      string      `json:"sha256"`
+	SizeBytes   int64       `json:"size_bytes"`
+	Version     string      `json:"version"`
 }
 
 // PackageList defines model for PackageList.
@@ -1050,6 +1105,24 @@ type PackageRef struct {
 // PackageVersions defines model for PackageVersions.
 type PackageVersions struct {
 	Items []Package `json:"items"`
+}
+
+// Parameter defines model for Parameter.
+type Parameter struct {
+	// Default Any JSON value.
+	Default     interface{}    `json:"default,omitempty"`
+	Description *string        `json:"description,omitempty"`
+	Enum        *[]interface{} `json:"enum,omitempty"`
+	Name        string         `json:"name"`
+	Required    bool           `json:"required"`
+	Type        string         `json:"type"`
+}
+
+// PickupLatencyHour defines model for PickupLatencyHour.
+type PickupLatencyHour struct {
+	Hour       time.Time `json:"hour"`
+	Jobs       int       `json:"jobs"`
+	P95Seconds float64   `json:"p95_seconds"`
 }
 
 // RegisterRunnerRequest defines model for RegisterRunnerRequest.
@@ -1106,11 +1179,26 @@ type RunnerMetrics struct {
 	MemoryPercent float64 `json:"memory_percent"`
 }
 
+// RunnerMetricsHistory defines model for RunnerMetricsHistory.
+type RunnerMetricsHistory struct {
+	Hours    int            `json:"hours"`
+	Points   []MetricsPoint `json:"points"`
+	RunnerId string         `json:"runner_id"`
+}
+
 // RunnerMetricsInput defines model for RunnerMetricsInput.
 type RunnerMetricsInput struct {
 	CpuPercent    *float64 `json:"cpu_percent,omitempty"`
 	DiskFreeBytes *int64   `json:"disk_free_bytes,omitempty"`
 	MemoryPercent *float64 `json:"memory_percent,omitempty"`
+}
+
+// RunnersOnlineHour defines model for RunnersOnlineHour.
+type RunnersOnlineHour struct {
+	Avg         float64   `json:"avg"`
+	Environment string    `json:"environment"`
+	Hour        time.Time `json:"hour"`
+	Max         int       `json:"max"`
 }
 
 // Session A signed-in session: the token is shown only here.
@@ -1292,6 +1380,12 @@ type GetJobLogsParams struct {
 	After *int `form:"after,omitempty" json:"after,omitempty"`
 }
 
+// RerunJobParams defines parameters for RerunJob.
+type RerunJobParams struct {
+	// IdempotencyKey A client's key for this start: a repeat by the same user with the same key returns the job the first request created (201) instead of starting another; the same key with a different job is a conflict.
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
 // ListPackagesParams defines parameters for ListPackages.
 type ListPackagesParams struct {
 	// Limit How many items a page holds.
@@ -1393,6 +1487,18 @@ type ListRunnersParamsEnvironment string
 
 // ListRunnersParamsStatus defines parameters for ListRunners.
 type ListRunnersParamsStatus string
+
+// GetRunnerMetricsParams defines parameters for GetRunnerMetrics.
+type GetRunnerMetricsParams struct {
+	// Hours How many hours back, up to now.
+	Hours *int `form:"hours,omitempty" json:"hours,omitempty"`
+}
+
+// GetDashboardStatsParams defines parameters for GetDashboardStats.
+type GetDashboardStatsParams struct {
+	// Hours How many hours back, up to now.
+	Hours *int `form:"hours,omitempty" json:"hours,omitempty"`
+}
 
 // ListUsersParams defines parameters for ListUsers.
 type ListUsersParams struct {
@@ -1656,6 +1762,15 @@ type ClientInterface interface {
 	// Corresponds with GET /api/v1/jobs/{id}/logs (the `GetJobLogs` operationId).
 	GetJobLogs(ctx context.Context, id string, params *GetJobLogsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// RerunJob Run a job again
+	//
+	// Starts a new job with the package, version, environment, runner or labels, parameters, max_attempts and timeout_seconds of the job named (finished or not); the new job's rerun_of names it. An unknown job, or a package version no longer published, is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403. Audited as job.create with rerun_of.
+	//
+	// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Corresponds with POST /api/v1/jobs/{id}/rerun (the `RerunJob` operationId).
+	RerunJob(ctx context.Context, id string, params *RerunJobParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetLicense License status
 	//
 	// The active license, its expiry and validation state and what it counts (403 license_required while none is active).
@@ -1898,6 +2013,15 @@ type ClientInterface interface {
 	// Corresponds with GET /api/v1/runners/{id} (the `GetRunner` operationId).
 	GetRunner(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetRunnerMetrics A runner's metrics, minute by minute (?hours=)
+	//
+	// The runner's heartbeat metrics over the last hours (at most 24, which is all the Hub keeps), one point per minute with heartbeats, oldest first: CPU and memory averages and maxima, the least free disk.
+	//
+	// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Corresponds with GET /api/v1/runners/{id}/metrics (the `GetRunnerMetrics` operationId).
+	GetRunnerMetrics(ctx context.Context, id string, params *GetRunnerMetricsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RegenerateRunnerSecret Replace a runner's machine secret
 	//
 	// Makes a new machine secret; from the moment this answers, the old one gets 401 on every gateway.
@@ -1937,6 +2061,15 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/v1/setup/bootstrap (the `Bootstrap` operationId).
 	Bootstrap(ctx context.Context, body BootstrapJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDashboardStats The dashboard's figures (?hours=)
+	//
+	// Figures over the last hours (at most 48, default 24), by UTC hour, from the Hub's database: jobs finished by status, runners online by environment (average and maximum of per-minute samples), the 95th percentile of the time from a job's creation to its first claim; and the jobs waiting now by environment.
+	//
+	// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Corresponds with GET /api/v1/stats/dashboard (the `GetDashboardStats` operationId).
+	GetDashboardStats(ctx context.Context, params *GetDashboardStatsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListUsers List users
 	//
@@ -2293,6 +2426,25 @@ func (c *Client) CancelJob(ctx context.Context, id string, reqEditors ...Request
 // Corresponds with GET /api/v1/jobs/{id}/logs (the `GetJobLogs` operationId).
 func (c *Client) GetJobLogs(ctx context.Context, id string, params *GetJobLogsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetJobLogsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RerunJob Run a job again
+//
+// Starts a new job with the package, version, environment, runner or labels, parameters, max_attempts and timeout_seconds of the job named (finished or not); the new job's rerun_of names it. An unknown job, or a package version no longer published, is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403. Audited as job.create with rerun_of.
+//
+// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Corresponds with POST /api/v1/jobs/{id}/rerun (the `RerunJob` operationId).
+func (c *Client) RerunJob(ctx context.Context, id string, params *RerunJobParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRerunJobRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2785,6 +2937,25 @@ func (c *Client) GetRunner(ctx context.Context, id string, reqEditors ...Request
 	return c.Client.Do(req)
 }
 
+// GetRunnerMetrics A runner's metrics, minute by minute (?hours=)
+//
+// The runner's heartbeat metrics over the last hours (at most 24, which is all the Hub keeps), one point per minute with heartbeats, oldest first: CPU and memory averages and maxima, the least free disk.
+//
+// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Corresponds with GET /api/v1/runners/{id}/metrics (the `GetRunnerMetrics` operationId).
+func (c *Client) GetRunnerMetrics(ctx context.Context, id string, params *GetRunnerMetricsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRunnerMetricsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RegenerateRunnerSecret Replace a runner's machine secret
 //
 // Makes a new machine secret; from the moment this answers, the old one gets 401 on every gateway.
@@ -2855,6 +3026,25 @@ func (c *Client) BootstrapWithBody(ctx context.Context, contentType string, body
 // Corresponds with POST /api/v1/setup/bootstrap (the `Bootstrap` operationId).
 func (c *Client) Bootstrap(ctx context.Context, body BootstrapJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewBootstrapRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDashboardStats The dashboard's figures (?hours=)
+//
+// Figures over the last hours (at most 48, default 24), by UTC hour, from the Hub's database: jobs finished by status, runners online by environment (average and maximum of per-minute samples), the 95th percentile of the time from a job's creation to its first claim; and the jobs waiting now by environment.
+//
+// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Corresponds with GET /api/v1/stats/dashboard (the `GetDashboardStats` operationId).
+func (c *Client) GetDashboardStats(ctx context.Context, params *GetDashboardStatsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDashboardStatsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3729,6 +3919,55 @@ func NewGetJobLogsRequest(server string, id string, params *GetJobLogsParams) (*
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRerunJobRequest constructs an http.Request for the RerunJob method
+func NewRerunJobRequest(server string, id string, params *RerunJobParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/jobs/%s/rerun", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -4619,6 +4858,67 @@ func NewGetRunnerRequest(server string, id string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewGetRunnerMetricsRequest constructs an http.Request for the GetRunnerMetrics method
+func NewGetRunnerMetricsRequest(server string, id string, params *GetRunnerMetricsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/runners/%s/metrics", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Hours != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "hours", *params.Hours, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewRegenerateRunnerSecretRequest constructs an http.Request for the RegenerateRunnerSecret method
 func NewRegenerateRunnerSecretRequest(server string, id string) (*http.Request, error) {
 	var err error
@@ -4716,6 +5016,60 @@ func NewBootstrapRequestWithBody(server string, contentType string, body io.Read
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetDashboardStatsRequest constructs an http.Request for the GetDashboardStats method
+func NewGetDashboardStatsRequest(server string, params *GetDashboardStatsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/stats/dashboard")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Hours != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "hours", *params.Hours, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -5150,6 +5504,17 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v1/jobs/{id}/logs (the `GetJobLogs` operationId).
 	GetJobLogsWithResponse(ctx context.Context, id string, params *GetJobLogsParams, reqEditors ...RequestEditorFn) (*GetJobLogsResponse, error)
 
+	// RerunJobWithResponse Run a job again
+	//
+	// Starts a new job with the package, version, environment, runner or labels, parameters, max_attempts and timeout_seconds of the job named (finished or not); the new job's rerun_of names it. An unknown job, or a package version no longer published, is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403. Audited as job.create with rerun_of.
+	//
+	// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/jobs/{id}/rerun (the `RerunJob` operationId).
+	RerunJobWithResponse(ctx context.Context, id string, params *RerunJobParams, reqEditors ...RequestEditorFn) (*RerunJobResponse, error)
+
 	// GetLicenseWithResponse License status
 	//
 	// The active license, its expiry and validation state and what it counts (403 license_required while none is active).
@@ -5414,6 +5779,17 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v1/runners/{id} (the `GetRunner` operationId).
 	GetRunnerWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetRunnerResponse, error)
 
+	// GetRunnerMetricsWithResponse A runner's metrics, minute by minute (?hours=)
+	//
+	// The runner's heartbeat metrics over the last hours (at most 24, which is all the Hub keeps), one point per minute with heartbeats, oldest first: CPU and memory averages and maxima, the least free disk.
+	//
+	// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/runners/{id}/metrics (the `GetRunnerMetrics` operationId).
+	GetRunnerMetricsWithResponse(ctx context.Context, id string, params *GetRunnerMetricsParams, reqEditors ...RequestEditorFn) (*GetRunnerMetricsResponse, error)
+
 	// RegenerateRunnerSecretWithResponse Replace a runner's machine secret
 	//
 	// Makes a new machine secret; from the moment this answers, the old one gets 401 on every gateway.
@@ -5457,6 +5833,17 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/v1/setup/bootstrap (the `Bootstrap` operationId).
 	BootstrapWithResponse(ctx context.Context, body BootstrapJSONRequestBody, reqEditors ...RequestEditorFn) (*BootstrapResponse, error)
+
+	// GetDashboardStatsWithResponse The dashboard's figures (?hours=)
+	//
+	// Figures over the last hours (at most 48, default 24), by UTC hour, from the Hub's database: jobs finished by status, runners online by environment (average and maximum of per-minute samples), the 95th percentile of the time from a job's creation to its first claim; and the jobs waiting now by environment.
+	//
+	// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/stats/dashboard (the `GetDashboardStats` operationId).
+	GetDashboardStatsWithResponse(ctx context.Context, params *GetDashboardStatsParams, reqEditors ...RequestEditorFn) (*GetDashboardStatsResponse, error)
 
 	// ListUsersWithResponse List users
 	//
@@ -7166,6 +7553,153 @@ func (r GetJobLogsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetJobLogsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RerunJobResponse201Headers the declared response headers of an HTTP 201 response for RerunJob
+type RerunJobResponse201Headers struct {
+	XRequestId string
+}
+
+// RerunJobResponse400Headers the declared response headers of an HTTP 400 response for RerunJob
+type RerunJobResponse400Headers struct {
+	XRequestId string
+}
+
+// RerunJobResponse401Headers the declared response headers of an HTTP 401 response for RerunJob
+type RerunJobResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      string
+}
+
+// RerunJobResponse403Headers the declared response headers of an HTTP 403 response for RerunJob
+type RerunJobResponse403Headers struct {
+	XRequestId string
+}
+
+// RerunJobResponse404Headers the declared response headers of an HTTP 404 response for RerunJob
+type RerunJobResponse404Headers struct {
+	XRequestId string
+}
+
+// RerunJobResponse409Headers the declared response headers of an HTTP 409 response for RerunJob
+type RerunJobResponse409Headers struct {
+	XRequestId string
+}
+
+// RerunJobResponse500Headers the declared response headers of an HTTP 500 response for RerunJob
+type RerunJobResponse500Headers struct {
+	XRequestId string
+}
+
+// RerunJobResponse503Headers the declared response headers of an HTTP 503 response for RerunJob
+type RerunJobResponse503Headers struct {
+	XRequestId string
+}
+
+type RerunJobResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Job
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthenticated
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *RerunJobResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *RerunJobResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RerunJobResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *RerunJobResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *RerunJobResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *RerunJobResponse409Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *RerunJobResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RerunJobResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r RerunJobResponse) GetJSON201() *Job {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RerunJobResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RerunJobResponse) GetJSON401() *Unauthenticated {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RerunJobResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RerunJobResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r RerunJobResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r RerunJobResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RerunJobResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RerunJobResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RerunJobResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RerunJobResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RerunJobResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -9563,6 +10097,139 @@ func (r GetRunnerResponse) ContentType() string {
 	return ""
 }
 
+// GetRunnerMetricsResponse200Headers the declared response headers of an HTTP 200 response for GetRunnerMetrics
+type GetRunnerMetricsResponse200Headers struct {
+	XRequestId string
+}
+
+// GetRunnerMetricsResponse400Headers the declared response headers of an HTTP 400 response for GetRunnerMetrics
+type GetRunnerMetricsResponse400Headers struct {
+	XRequestId string
+}
+
+// GetRunnerMetricsResponse401Headers the declared response headers of an HTTP 401 response for GetRunnerMetrics
+type GetRunnerMetricsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      string
+}
+
+// GetRunnerMetricsResponse403Headers the declared response headers of an HTTP 403 response for GetRunnerMetrics
+type GetRunnerMetricsResponse403Headers struct {
+	XRequestId string
+}
+
+// GetRunnerMetricsResponse404Headers the declared response headers of an HTTP 404 response for GetRunnerMetrics
+type GetRunnerMetricsResponse404Headers struct {
+	XRequestId string
+}
+
+// GetRunnerMetricsResponse500Headers the declared response headers of an HTTP 500 response for GetRunnerMetrics
+type GetRunnerMetricsResponse500Headers struct {
+	XRequestId string
+}
+
+// GetRunnerMetricsResponse503Headers the declared response headers of an HTTP 503 response for GetRunnerMetrics
+type GetRunnerMetricsResponse503Headers struct {
+	XRequestId string
+}
+
+type GetRunnerMetricsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RunnerMetricsHistory
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthenticated
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetRunnerMetricsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetRunnerMetricsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetRunnerMetricsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetRunnerMetricsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetRunnerMetricsResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetRunnerMetricsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetRunnerMetricsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetRunnerMetricsResponse) GetJSON200() *RunnerMetricsHistory {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetRunnerMetricsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetRunnerMetricsResponse) GetJSON401() *Unauthenticated {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetRunnerMetricsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetRunnerMetricsResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetRunnerMetricsResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetRunnerMetricsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetRunnerMetricsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetRunnerMetricsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetRunnerMetricsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetRunnerMetricsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // RegenerateRunnerSecretResponse200Headers the declared response headers of an HTTP 200 response for RegenerateRunnerSecret
 type RegenerateRunnerSecretResponse200Headers struct {
 	CacheControl string
@@ -9914,6 +10581,125 @@ func (r BootstrapResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r BootstrapResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetDashboardStatsResponse200Headers the declared response headers of an HTTP 200 response for GetDashboardStats
+type GetDashboardStatsResponse200Headers struct {
+	XRequestId string
+}
+
+// GetDashboardStatsResponse400Headers the declared response headers of an HTTP 400 response for GetDashboardStats
+type GetDashboardStatsResponse400Headers struct {
+	XRequestId string
+}
+
+// GetDashboardStatsResponse401Headers the declared response headers of an HTTP 401 response for GetDashboardStats
+type GetDashboardStatsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      string
+}
+
+// GetDashboardStatsResponse403Headers the declared response headers of an HTTP 403 response for GetDashboardStats
+type GetDashboardStatsResponse403Headers struct {
+	XRequestId string
+}
+
+// GetDashboardStatsResponse500Headers the declared response headers of an HTTP 500 response for GetDashboardStats
+type GetDashboardStatsResponse500Headers struct {
+	XRequestId string
+}
+
+// GetDashboardStatsResponse503Headers the declared response headers of an HTTP 503 response for GetDashboardStats
+type GetDashboardStatsResponse503Headers struct {
+	XRequestId string
+}
+
+type GetDashboardStatsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DashboardStats
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthenticated
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetDashboardStatsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetDashboardStatsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetDashboardStatsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetDashboardStatsResponse403Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetDashboardStatsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetDashboardStatsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDashboardStatsResponse) GetJSON200() *DashboardStats {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetDashboardStatsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetDashboardStatsResponse) GetJSON401() *Unauthenticated {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetDashboardStatsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetDashboardStatsResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetDashboardStatsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDashboardStatsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDashboardStatsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDashboardStatsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDashboardStatsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -10875,6 +11661,23 @@ func (c *ClientWithResponses) GetJobLogsWithResponse(ctx context.Context, id str
 	return ParseGetJobLogsResponse(rsp)
 }
 
+// RerunJobWithResponse Run a job again
+//
+// Starts a new job with the package, version, environment, runner or labels, parameters, max_attempts and timeout_seconds of the job named (finished or not); the new job's rerun_of names it. An unknown job, or a package version no longer published, is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403. Audited as job.create with rerun_of.
+//
+// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/jobs/{id}/rerun (the `RerunJob` operationId).
+func (c *ClientWithResponses) RerunJobWithResponse(ctx context.Context, id string, params *RerunJobParams, reqEditors ...RequestEditorFn) (*RerunJobResponse, error) {
+	rsp, err := c.RerunJob(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRerunJobResponse(rsp)
+}
+
 // GetLicenseWithResponse License status
 //
 // The active license, its expiry and validation state and what it counts (403 license_required while none is active).
@@ -11283,6 +12086,23 @@ func (c *ClientWithResponses) GetRunnerWithResponse(ctx context.Context, id stri
 	return ParseGetRunnerResponse(rsp)
 }
 
+// GetRunnerMetricsWithResponse A runner's metrics, minute by minute (?hours=)
+//
+// The runner's heartbeat metrics over the last hours (at most 24, which is all the Hub keeps), one point per minute with heartbeats, oldest first: CPU and memory averages and maxima, the least free disk.
+//
+// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/runners/{id}/metrics (the `GetRunnerMetrics` operationId).
+func (c *ClientWithResponses) GetRunnerMetricsWithResponse(ctx context.Context, id string, params *GetRunnerMetricsParams, reqEditors ...RequestEditorFn) (*GetRunnerMetricsResponse, error) {
+	rsp, err := c.GetRunnerMetrics(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetRunnerMetricsResponse(rsp)
+}
+
 // RegenerateRunnerSecretWithResponse Replace a runner's machine secret
 //
 // Makes a new machine secret; from the moment this answers, the old one gets 401 on every gateway.
@@ -11349,6 +12169,23 @@ func (c *ClientWithResponses) BootstrapWithResponse(ctx context.Context, body Bo
 		return nil, err
 	}
 	return ParseBootstrapResponse(rsp)
+}
+
+// GetDashboardStatsWithResponse The dashboard's figures (?hours=)
+//
+// Figures over the last hours (at most 48, default 24), by UTC hour, from the Hub's database: jobs finished by status, runners online by environment (average and maximum of per-minute samples), the 95th percentile of the time from a job's creation to its first claim; and the jobs waiting now by environment.
+//
+// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/stats/dashboard (the `GetDashboardStats` operationId).
+func (c *ClientWithResponses) GetDashboardStatsWithResponse(ctx context.Context, params *GetDashboardStatsParams, reqEditors ...RequestEditorFn) (*GetDashboardStatsResponse, error) {
+	rsp, err := c.GetDashboardStats(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDashboardStatsResponse(rsp)
 }
 
 // ListUsersWithResponse List users
@@ -13303,6 +14140,171 @@ func ParseGetJobLogsResponse(rsp *http.Response) (*GetJobLogsResponse, error) {
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetJobLogsResponse503Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRerunJobResponse parses an HTTP response from a RerunJobWithResponse call
+func ParseRerunJobResponse(rsp *http.Response) (*RerunJobResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RerunJobResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Job
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers RerunJobResponse201Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers RerunJobResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers RerunJobResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers RerunJobResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers RerunJobResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers RerunJobResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 500:
+		var headers RerunJobResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers RerunJobResponse503Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16061,6 +17063,154 @@ func ParseGetRunnerResponse(rsp *http.Response) (*GetRunnerResponse, error) {
 	return response, nil
 }
 
+// ParseGetRunnerMetricsResponse parses an HTTP response from a GetRunnerMetricsWithResponse call
+func ParseGetRunnerMetricsResponse(rsp *http.Response) (*GetRunnerMetricsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetRunnerMetricsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RunnerMetricsHistory
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetRunnerMetricsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetRunnerMetricsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetRunnerMetricsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetRunnerMetricsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetRunnerMetricsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetRunnerMetricsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetRunnerMetricsResponse503Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseRegenerateRunnerSecretResponse parses an HTTP response from a RegenerateRunnerSecretWithResponse call
 func ParseRegenerateRunnerSecretResponse(rsp *http.Response) (*RegenerateRunnerSecretResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -16441,6 +17591,137 @@ func ParseBootstrapResponse(rsp *http.Response) (*BootstrapResponse, error) {
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers BootstrapResponse503Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetDashboardStatsResponse parses an HTTP response from a GetDashboardStatsWithResponse call
+func ParseGetDashboardStatsResponse(rsp *http.Response) (*GetDashboardStatsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDashboardStatsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DashboardStats
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetDashboardStatsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetDashboardStatsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetDashboardStatsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetDashboardStatsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetDashboardStatsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetDashboardStatsResponse503Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {

@@ -13,6 +13,7 @@ const (
 	SubjectJobList   = "exekra.runners.v1.jobs.list"   // ListJobsRequest -> ListJobsResponse
 	SubjectJobCancel = "exekra.runners.v1.jobs.cancel" // JobRequest -> Job
 	SubjectJobLogs   = "exekra.runners.v1.jobs.logs"   // JobLogsRequest -> JobLogs
+	// SubjectJobRerun is in history.go.
 )
 
 // Subjects of jobs (runner side): each request carries the runner's
@@ -114,6 +115,18 @@ type Job struct {
 	FinishedAt      *time.Time      `json:"finished_at"`
 	ExitCode        *int            `json:"exit_code"`
 	Error           *string         `json:"error"`
+	// RunnerName and TargetRunnerName are the names of RunnerID and
+	// TargetRunnerID (null when none, or the runner has been deleted).
+	RunnerName       *string `json:"runner_name"`
+	TargetRunnerName *string `json:"target_runner_name"`
+	// DurationSeconds is FinishedAt - StartedAt once both are known.
+	DurationSeconds *float64 `json:"duration_seconds"`
+	// RerunOf is the job this one re-runs (POST /api/v1/jobs/{id}/rerun).
+	RerunOf *string `json:"rerun_of"`
+	// AttemptHistory lists every claim of the job, oldest first; only
+	// GET /api/v1/jobs/{id} fills it in (Attempts, above, is their count
+	// without the claims never taken up).
+	AttemptHistory []JobAttempt `json:"attempt_history,omitempty"`
 }
 
 // JobRequest names one job.

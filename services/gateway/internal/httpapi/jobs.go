@@ -138,3 +138,19 @@ func (s *Server) completeJob(c *gin.Context) error {
 	c.Status(http.StatusNoContent)
 	return nil
 }
+
+// rerunJob starts a job like an earlier one; a repeat under the same
+// Idempotency-Key returns the job the first request created.
+func (s *Server) rerunJob(c *gin.Context) error {
+	req := runners.RerunJobRequest{ID: c.Param("id"), IdempotencyKey: c.GetHeader(runners.HeaderIdempotencyKey)}
+	return forward(c, s, runners.SubjectJobRerun, req, http.StatusCreated)
+}
+
+// dashboardStats answers the dashboard's figures over ?hours=.
+func (s *Server) dashboardStats(c *gin.Context) error {
+	hours, err := queryInt(c, "hours", runners.DefaultStatsHours, 1, runners.RunnerCountsHistoryHours)
+	if err != nil {
+		return err
+	}
+	return forward(c, s, runners.SubjectDashboardStats, runners.DashboardStatsRequest{Hours: hours}, http.StatusOK)
+}

@@ -118,6 +118,8 @@ var (
 	paramAuditSince     = Param{In: "query", Name: "since", Description: "Only events at or after this time (RFC 3339).", Schema: stringSchema("date-time", "")}
 	paramAuditUntil     = Param{In: "query", Name: "until", Description: "Only events before this time (RFC 3339).", Schema: stringSchema("date-time", "")}
 	paramAuditFormat    = Param{In: "query", Name: "format", Description: "jsonl (one record a line) or csv.", Schema: withDefault(enumSchema([]string{"jsonl", "csv"}), "jsonl")}
+	paramMetricsHours   = Param{In: "query", Name: "hours", Description: "How many hours back, up to now.", Schema: intSchema(1, runners.MetricsHistoryHours, runners.MetricsHistoryHours)}
+	paramStatsHours     = Param{In: "query", Name: "hours", Description: "How many hours back, up to now.", Schema: intSchema(1, runners.RunnerCountsHistoryHours, runners.DefaultStatsHours)}
 	paramsAuditFilter   = []Param{paramAuditActor, paramAuditAction, paramAuditTarget, paramAuditSince, paramAuditUntil}
 	paramsPage          = []Param{paramLimit, paramCursor}
 	paramsRunnerRequest = []Param{paramProtocol, paramUserAgent}
@@ -163,6 +165,7 @@ const (
 	tagPackages = "Packages"
 	tagJobs     = "Jobs"
 	tagAudit    = "Audit"
+	tagStats    = "Statistics"
 	tagDocument = "Document"
 )
 
@@ -176,6 +179,7 @@ var tags = openapi3.Tags{
 	{Name: tagPackages, Description: "Package versions: zips holding exekra.json and the program they run. Immutable once published."},
 	{Name: tagJobs, Description: "Jobs: a package version run on a runner of an environment, and its log."},
 	{Name: tagAudit, Description: "The tamper-evident audit log (ADMIN)."},
+	{Name: tagStats, Description: "Figures for the dashboard, from the Hub's database."},
 	{Name: tagDocument, Description: "This document."},
 }
 

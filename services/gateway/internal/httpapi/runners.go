@@ -70,3 +70,13 @@ func (s *Server) heartbeat(c *gin.Context) error {
 		UserAgent: c.GetHeader(runners.HeaderUserAgent), Heartbeat: hb}
 	return forward(c, s, runners.SubjectHeartbeat, req, http.StatusOK)
 }
+
+// runnerMetrics answers a runner's metrics history over ?hours=.
+func (s *Server) runnerMetrics(c *gin.Context) error {
+	hours, err := queryInt(c, "hours", runners.MetricsHistoryHours, 1, runners.MetricsHistoryHours)
+	if err != nil {
+		return err
+	}
+	req := runners.RunnerMetricsRequest{ID: c.Param("id"), Hours: hours}
+	return forward(c, s, runners.SubjectRunnerMetrics, req, http.StatusOK)
+}

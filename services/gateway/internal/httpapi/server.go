@@ -191,6 +191,13 @@ func (s *Server) Routes() []Route {
 		{Method: http.MethodGet, Path: runners.PathRunner, Summary: "Read a runner", Access: Operator, Handle: s.getRunner,
 			ID: "getRunner", Tag: tagRunners, Description: "One runner.",
 			Replies: []Reply{jsonReply[runners.Runner](http.StatusOK, "The runner.")}},
+		{Method: http.MethodGet, Path: runners.PathRunnerMetrics, Summary: "A runner's metrics, minute by minute (?hours=)", Access: Operator, Handle: s.runnerMetrics,
+			ID: "getRunnerMetrics", Tag: tagRunners,
+			Description: "The runner's heartbeat metrics over the last hours (at most 24, which is all the Hub keeps), one point per minute with heartbeats, oldest first: " +
+				"CPU and memory averages and maxima, the least free disk.",
+			Params:  []Param{paramMetricsHours},
+			Replies: []Reply{jsonReply[runners.RunnerMetricsHistory](http.StatusOK, "The runner's metrics history.")},
+			Errors:  []int{http.StatusNotFound}},
 		{Method: http.MethodPost, Path: runners.PathRunners, Summary: "Register a runner; the machine secret is shown only here", Access: Admin, Handle: s.registerRunner,
 			ID: "registerRunner", Tag: tagRunners,
 			Description: "Registers a runner and makes its machine secret, which only this answer shows. A name in use is a 409 conflict; more runners than the license allows, 403 license_limit.",
@@ -254,6 +261,14 @@ func (s *Server) Routes() []Route {
 			ID: "cancelJob", Tag: tagJobs,
 			Description: "A pending job becomes canceled; a running one is told to stop in its runner's next heartbeat reply. A finished job is a 409 conflict.",
 			Replies:     []Reply{jsonReply[runners.Job](http.StatusOK, "The job.")}, Errors: []int{http.StatusConflict}},
+		{Method: http.MethodPost, Path: runners.PathJobRerun, Summary: "Run a job again", Access: Operator, Handle: s.rerunJob,
+			ID: "rerunJob", Tag: tagJobs,
+			Description: "Starts a new job with the package, version, environment, runner or labels, parameters, max_attempts and timeout_seconds of the job named (finished or not); " +
+				"the new job's rerun_of names it. An unknown job, or a package version no longer published, is 404; with an Idempotency-Key, a repeat returns the first request's job, " +
+				"and the key reused for another job is a 409 conflict; a license that does not allow it, 403. Audited as job.create with rerun_of.",
+			Params:  []Param{paramIdempotencyKey},
+			Replies: []Reply{jsonReply[runners.Job](http.StatusCreated, "The new job (the first request's, for a repeated Idempotency-Key).")},
+			Errors:  []int{http.StatusNotFound, http.StatusConflict}},
 		{Method: http.MethodPost, Path: runners.PathClaim, Summary: "Claim a job, waiting up to ?wait= seconds (runner)", Access: Runner, Handle: s.claimJob,
 			ID: "claimJob", Tag: tagProtocol,
 			Description: "Long-polls for a job of this runner: a job created while it waits is handed over at once. No body.",
@@ -275,6 +290,13 @@ func (s *Server) Routes() []Route {
 			Params:      paramsRunnerRequest, Body: jsonBody[runners.CompleteBody](),
 			Replies: []Reply{emptyReply(http.StatusNoContent, "The job is finished.")},
 			Errors:  []int{http.StatusConflict, http.StatusTooManyRequests}},
+		{Method: http.MethodGet, Path: runners.PathDashboardStats, Summary: "The dashboard's figures (?hours=)", Access: Operator, Handle: s.dashboardStats,
+			ID: "getDashboardStats", Tag: tagStats,
+			Description: "Figures over the last hours (at most 48, default 24), by UTC hour, from the Hub's database: jobs finished by status, " +
+				"runners online by environment (average and maximum of per-minute samples), the 95th percentile of the time from a job's creation to its first claim; " +
+				"and the jobs waiting now by environment.",
+			Params:  []Param{paramStatsHours},
+			Replies: []Reply{jsonReply[runners.DashboardStats](http.StatusOK, "The figures.")}},
 		{Method: http.MethodGet, Path: "/api/v1/audit", Summary: "Search the audit log", Access: Admin, Handle: s.listAudit,
 			ID: "listAudit", Tag: tagAudit, Description: "A page of audit records, newest first, filtered.",
 			Params:  append(slices.Clone(paramsAuditFilter), paramsPage...),
