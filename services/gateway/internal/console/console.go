@@ -70,6 +70,7 @@ func (con *Console) routes() []route {
 		{get, "/", anyone, "dashboard", "Dashboard", con.home},
 		{get, "/runners", signedIn, "runners", "Runners", con.runnersPage},
 		{post, "/runners", admin, "runners", "", con.registerRunner},
+		{get, "/runners/:id", signedIn, "runners", "", con.runnerPage},
 		{get, "/runners/:id/regenerate", admin, "runners", "", con.confirmRegenerate},
 		{post, "/runners/:id/regenerate", admin, "runners", "", con.regenerateSecret},
 		{get, "/runners/:id/delete", admin, "runners", "", con.confirmRunnerDelete},
@@ -78,8 +79,10 @@ func (con *Console) routes() []route {
 		{get, "/packages/:name", signedIn, "packages", "", con.packageVersions},
 		{get, "/jobs", signedIn, "jobs", "Jobs", con.jobsPage},
 		{post, "/jobs", signedIn, "jobs", "", con.startJob},
+		{get, "/jobs/new", signedIn, "jobs", "", con.startPage},
 		{get, "/jobs/:id", signedIn, "jobs", "", con.jobPage},
 		{post, "/jobs/:id/cancel", signedIn, "jobs", "", con.cancelJob},
+		{post, "/jobs/:id/rerun", signedIn, "jobs", "", con.rerunJob},
 		{get, "/status", anyone, "status", "", con.status},
 		{get, "/activate", anyone, "activate", "", con.activatePage},
 		{post, "/activate", anyone, "activate", "", con.activate},
@@ -106,7 +109,7 @@ func (con *Console) routes() []route {
 // pageNames are the templates under templates/, each defining "content".
 var pageNames = []string{"status", "error", "dashboard", "activate", "bootstrap", "login",
 	"users", "user_delete", "license", "audit", "runners", "runner_secret", "runner_regenerate", "runner_delete",
-	"packages", "jobs", "job"}
+	"packages", "jobs", "job", "job_start", "runner"}
 
 // Mount parses the templates and adds the console's routes to e.
 func (con *Console) Mount(e *gin.Engine) error {

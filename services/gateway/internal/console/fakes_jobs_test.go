@@ -37,6 +37,14 @@ func newFakeJobs() fakeJobs {
 				SizeBytes: 1536, PublishedBy: "dev@example.com", PublishedAt: publishedAt},
 			{Name: "hello", Version: "1.0.0", SHA256: "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210",
 				SizeBytes: 512, PublishedBy: "admin@example.com", PublishedAt: publishedAt.Add(-time.Hour)},
+			{Name: "params", Version: "2.0.0", SHA256: "aaaabbbbccccddddeeeeffff0000111122223333444455556666777788889999",
+				SizeBytes: 100, PublishedBy: "dev@example.com", PublishedAt: publishedAt, Parameters: []runners.Parameter{
+					{Name: "who", Type: runners.ParamString, Required: true, Description: "whom to greet"},
+					{Name: "count", Type: runners.ParamInteger, Default: json.RawMessage(`3`)},
+					{Name: "ratio", Type: runners.ParamNumber},
+					{Name: "loud", Type: runners.ParamBoolean, Default: json.RawMessage(`false`)},
+					{Name: "mode", Type: runners.ParamString, Enum: []json.RawMessage{json.RawMessage(`"fast"`), json.RawMessage(`"slow"`)}},
+				}},
 			{Name: "report", Version: "0.1.0", SHA256: "aaaabbbbccccddddeeeeffff0000111122223333444455556666777788889999",
 				SizeBytes: 20 << 20, PublishedBy: "dev@example.com", PublishedAt: publishedAt},
 		},
@@ -97,11 +105,22 @@ func (f *fakeHub) jobsEndpoints() []natsrpc.Endpoint {
 			}
 			var out runners.ListJobsResponse
 			for _, j := range f.jobs.items {
-				if (r.Status == "" || j.Status == r.Status) && (r.Environment == "" || j.Environment == r.Environment) {
+				if (r.Status == "" || j.Status == r.Status) && (r.Environment == "" || j.Environment == r.Environment) &&
+					(r.RunnerID == "" || (j.RunnerID != nil && *j.RunnerID == r.RunnerID)) {
 					out.Items = append(out.Items, j)
 				}
 			}
 			return out, nil
+		}),
+		natsrpc.Handle(runners.SubjectPackageGet, func(_ context.Context, r runners.PackageRequest) (runners.Package, error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			for _, p := range f.jobs.packages { // newest first per name
+				if p.Name == r.Name && (r.Version == "latest" || r.Version == p.Version) {
+					return p, nil
+				}
+			}
+			return runners.Package{}, errs.E(errs.NotFound, "no such package version")
 		}),
 		natsrpc.Handle(runners.SubjectJobGet, func(_ context.Context, r runners.JobRequest) (runners.Job, error) {
 			f.mu.Lock()

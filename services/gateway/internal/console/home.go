@@ -3,10 +3,12 @@ package console
 import (
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/exekra/hub/libs/contract/licensing"
 	"github.com/exekra/hub/libs/contract/runners"
 	"github.com/exekra/hub/libs/errs"
+	"github.com/exekra/hub/services/gateway/internal/console/svgchart"
 	"github.com/exekra/hub/services/gateway/internal/healthcheck"
 	"github.com/gin-gonic/gin"
 )
@@ -39,6 +41,8 @@ type dashboardData struct {
 	FleetError   string
 	Recent       []jobRow
 	RecentError  string
+	Charts       []svgchart.Chart
+	ChartsError  string
 }
 
 // dashboardJobs is how many recent jobs the dashboard shows.
@@ -109,9 +113,18 @@ func (con *Console) home(c *gin.Context) {
 	} else {
 		d.FleetError = con.inline(c, err)
 	}
+	if charts, err := con.jobCharts(c, time.Now()); err == nil {
+		d.Charts = charts
+	} else {
+		d.ChartsError = con.inline(c, err)
+	}
+	if d.Fleet != nil {
+		d.Charts = append(d.Charts, fleetChart(d.Fleet))
+	}
 	if jobs, err := call[runners.ListJobsResponse](c, con, runners.SubjectJobList, runners.ListJobsRequest{Limit: dashboardJobs}); err == nil {
+		n := con.lookupNames(c)
 		for _, j := range jobs.Items {
-			d.Recent = append(d.Recent, newJobRow(j))
+			d.Recent = append(d.Recent, n.named(newJobRow(j)))
 		}
 	} else {
 		d.RecentError = con.inline(c, err)

@@ -3,12 +3,15 @@ package console
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/exekra/hub/libs/contract/identity"
 	"github.com/exekra/hub/libs/contract/runners"
 	"github.com/exekra/hub/libs/errs"
 	"github.com/gin-gonic/gin"
@@ -28,29 +31,28 @@ type jobsData struct {
 	Filter       listFilter
 	Environments []string
 	Statuses     []string
-	Packages     []string // names offered by the start form's package field
+	Packages     []string // published package names (the filter's choices)
+	Runners      []runners.Runner
 	Next, First  string
-	Start        startForm
-	StartKey     string // the start form's Idempotency-Key: sent twice, it starts one job
+	Live         bool // a row shown is pending, claimed or running: app.js refreshes the table
+	Scanned      bool // the package or time filter read several pages of the service
 }
-
-// startForm holds what was typed into the start form.
-type startForm struct {
-	Package, Version, Environment, Parameters string
-}
-
-var freshStartForm = startForm{Version: "latest", Environment: runners.EnvDevelopment, Parameters: "{}"}
 
 // jobRow is one job with its cells formatted.
 type jobRow struct {
 	runners.Job
-	Runner     string // the runner's id, "—" when none
-	CreatedAt  string
-	StartedAt  string
-	FinishedAt string
-	ExitCode   string // "—" when unknown
-	Error      string // "" when none
-	Finished   bool
+	Runner        string // the runner's id, "—" when none
+	RunnerName    string // the runner's name, its id when unknown, "" when none
+	CreatedByName string // the starter's email when known, else their id
+	CreatedAt     string
+	StartedAt     string
+	FinishedAt    string
+	ExitCode      string // "—" when unknown
+	Error         string // "" when none
+	Finished      bool
+	Duration      string // "1 min 5 s"; "—" before it started
+	StartISO      string // RFC 3339 start for app.js's live duration; "" before it started
+	EndISO        string // RFC 3339 end; "" while it runs
 }
 
 func finished(status string) bool {
@@ -58,10 +60,14 @@ func finished(status string) bool {
 }
 
 func newJobRow(j runners.Job) jobRow {
+	return newJobRowAt(j, time.Now())
+}
+
+func newJobRowAt(j runners.Job, now time.Time) jobRow {
 	row := jobRow{Job: j, Runner: none, CreatedAt: when(j.CreatedAt), StartedAt: when(j.StartedAt),
-		FinishedAt: when(j.FinishedAt), ExitCode: none, Finished: finished(j.Status)}
+		FinishedAt: when(j.FinishedAt), ExitCode: none, Finished: finished(j.Status), Duration: none, CreatedByName: j.CreatedBy}
 	if j.RunnerID != nil && *j.RunnerID != "" {
-		row.Runner = *j.RunnerID
+		row.Runner, row.RunnerName = *j.RunnerID, *j.RunnerID
 	}
 	if j.ExitCode != nil {
 		row.ExitCode = strconv.Itoa(*j.ExitCode)
@@ -69,77 +75,126 @@ func newJobRow(j runners.Job) jobRow {
 	if j.Error != nil {
 		row.Error = *j.Error
 	}
+	if j.StartedAt != nil {
+		row.StartISO = j.StartedAt.UTC().Format(time.RFC3339)
+		end := now
+		if j.FinishedAt != nil {
+			end = *j.FinishedAt
+			row.EndISO = j.FinishedAt.UTC().Format(time.RFC3339)
+		} else if row.Finished {
+			end = *j.StartedAt
+			row.EndISO = row.StartISO
+		}
+		row.Duration = duration(end.Sub(*j.StartedAt))
+	}
 	return row
 }
 
-func (con *Console) jobsPage(c *gin.Context) {
-	con.showJobs(c, http.StatusOK, "", freshStartForm)
+// duration shows d as app.js does: "45 s", "3 min 05 s", "2 h 03 min".
+func duration(d time.Duration) string {
+	s := int64(max(d, 0) / time.Second)
+	switch {
+	case s < 60:
+		return fmt.Sprintf("%d s", s)
+	case s < 3600:
+		return fmt.Sprintf("%d min %02d s", s/60, s%60)
+	}
+	return fmt.Sprintf("%d h %02d min", s/3600, (s%3600)/60)
 }
 
-// showJobs renders a page of jobs, with msg as the error of the start form
-// just sent. A filter or cursor the service refuses is shown inline too.
-func (con *Console) showJobs(c *gin.Context, status int, msg string, form startForm) {
-	f := listFilter{Status: c.Query("status"), Environment: c.Query("environment")}
+// live reports whether a job may still change.
+func live(status string) bool { return !finished(status) }
+
+func (con *Console) jobsPage(c *gin.Context) {
+	f := listFilter{Status: c.Query("status"), Environment: c.Query("environment"), Runner: c.Query("runner"),
+		Package: c.Query("package"), Since: c.Query("since"), Until: c.Query("until")}
 	cursor := c.Query("cursor")
-	d := jobsData{Filter: f, Environments: runners.Environments, Statuses: runners.JobStatuses, Start: form, StartKey: uuid.NewString()}
-	list, err := call[runners.ListJobsResponse](c, con, runners.SubjectJobList,
-		runners.ListJobsRequest{Limit: jobsPageSize, Cursor: cursor, Status: f.Status, Environment: f.Environment})
-	switch {
-	case err == nil:
-	case errs.Is(err, errs.InvalidArgument) && msg == "":
-		status, msg = statusOf(err), con.inline(c, err)
-	default:
-		if msg == "" {
+	d := jobsData{Filter: f, Environments: runners.Environments, Statuses: runners.JobStatuses}
+	since, err := parseUTC("since", f.Since)
+	if err == nil {
+		var until time.Time
+		if until, err = parseUTC("until", f.Until); err == nil {
+			err = con.listJobs(c, &d, cursor, since, until)
+		}
+	}
+	status, msg := http.StatusOK, ""
+	if err != nil {
+		if !errs.Is(err, errs.InvalidArgument) {
 			con.fail(c, err)
 			return
 		}
+		status, msg = statusOf(err), con.inline(c, err)
 	}
-	for _, j := range list.Items {
-		d.Rows = append(d.Rows, newJobRow(j))
+	n := con.lookupNames(c)
+	for i := range d.Rows {
+		d.Rows[i] = n.named(d.Rows[i])
+		d.Live = d.Live || live(d.Rows[i].Status)
 	}
-	if list.NextCursor != "" {
-		d.Next = "/jobs?" + f.values("cursor", list.NextCursor).Encode()
+	for _, r := range n.runners {
+		d.Runners = append(d.Runners, r)
+	}
+	slices.SortFunc(d.Runners, func(a, b runners.Runner) int { return strings.Compare(a.Name, b.Name) })
+	d.Packages = con.packageNames(c)
+	con.show(c, status, "jobs", page{Title: "Jobs", Error: msg, Data: d})
+}
+
+// jobsScanPages bounds how many pages of the service the package and time
+// filters read for one page of the console (the service filters by status,
+// environment and runner itself).
+const jobsScanPages = 10
+
+// listJobs reads one page of jobs into d. The package and time filters are
+// applied here: pages of the service are read until a page's worth matched,
+// the jobs (newest first) are older than since, or jobsScanPages were read.
+func (con *Console) listJobs(c *gin.Context, d *jobsData, cursor string, since, until time.Time) error {
+	f := d.Filter
+	scan := f.Package != "" || !since.IsZero() || !until.IsZero()
+	d.Scanned = scan
+	next := cursor
+	for pages := 0; pages < jobsScanPages; pages++ {
+		list, err := call[runners.ListJobsResponse](c, con, runners.SubjectJobList,
+			runners.ListJobsRequest{Limit: jobsPageSize, Cursor: next, Status: f.Status, Environment: f.Environment, RunnerID: f.Runner})
+		if err != nil {
+			return err
+		}
+		older := false
+		for _, j := range list.Items {
+			switch {
+			case f.Package != "" && j.Package != f.Package:
+			case !until.IsZero() && j.CreatedAt.After(until):
+			case !since.IsZero() && j.CreatedAt.Before(since):
+				older = true
+			default:
+				d.Rows = append(d.Rows, newJobRow(j))
+			}
+		}
+		next = list.NextCursor
+		if older {
+			next = ""
+		}
+		if !scan || next == "" || len(d.Rows) >= jobsPageSize {
+			break
+		}
+	}
+	if next != "" {
+		d.Next = "/jobs?" + f.values("cursor", next).Encode()
 	}
 	if cursor != "" {
 		d.First = strings.TrimSuffix("/jobs?"+f.values().Encode(), "?")
 	}
-	// The package names only help typing; the form works without them.
+	return nil
+}
+
+// packageNames are the published package names; nil when the service does not answer.
+func (con *Console) packageNames(c *gin.Context) []string {
+	var out []string
 	if pk, err := call[runners.ListPackagesResponse](c, con, runners.SubjectPackageList,
 		runners.ListPackagesRequest{Limit: 500}); err == nil {
 		for _, p := range pk.Items {
-			d.Packages = append(d.Packages, p.Name)
+			out = append(out, p.Name)
 		}
 	}
-	con.show(c, status, "jobs", page{Title: "Jobs", Error: msg, Data: d})
-}
-
-// startJob creates a job from the start form and opens its page.
-func (con *Console) startJob(c *gin.Context) {
-	form := startForm{Package: strings.TrimSpace(c.PostForm("package")), Version: strings.TrimSpace(c.PostForm("version")),
-		Environment: c.PostForm("environment"), Parameters: c.PostForm("parameters")}
-	req := runners.CreateJobRequest{Package: form.Package, Environment: form.Environment,
-		IdempotencyKey: c.PostForm("idempotency_key")}
-	if form.Version != "latest" {
-		req.Version = form.Version
-	}
-	if raw := strings.TrimSpace(form.Parameters); raw != "" {
-		var params map[string]any
-		dec := json.NewDecoder(strings.NewReader(raw))
-		if err := dec.Decode(&params); err != nil || dec.More() {
-			con.showJobs(c, http.StatusBadRequest, "Parameters must be a JSON object, such as {\"name\": \"value\"}.", form)
-			return
-		}
-		var buf bytes.Buffer
-		if err := json.Compact(&buf, []byte(raw)); err == nil && params != nil {
-			req.Parameters = buf.Bytes()
-		}
-	}
-	job, err := call[runners.Job](c, con, runners.SubjectJobCreate, req)
-	if err != nil {
-		con.showJobs(c, statusOf(err), con.inline(c, err), form)
-		return
-	}
-	redirect(c, "/jobs/"+url.PathEscape(job.ID)+"?flash=job_started")
+	return out
 }
 
 type jobData struct {
@@ -147,6 +202,9 @@ type jobData struct {
 	Parameters string // indented JSON; "" when none
 	Logs       []logRow
 	After      int64 // the last log sequence number shown
+	CanCancel  bool  // the signed-in role may cancel (the form is left out otherwise)
+	CanRerun   bool  // … and start it again
+	RerunKey   string
 }
 
 // logRow is one log line as the page and app.js show it.
@@ -171,7 +229,9 @@ func (con *Console) showJob(c *gin.Context, status int, msg string) {
 		con.fail(c, err)
 		return
 	}
-	d := jobData{jobRow: newJobRow(j)}
+	n := con.lookupNames(c)
+	d := jobData{jobRow: n.named(newJobRow(j)), CanCancel: con.may(c, http.MethodPost, "/jobs/:id/cancel"),
+		CanRerun: con.may(c, http.MethodPost, "/jobs/:id/rerun"), RerunKey: uuid.NewString()}
 	if len(j.Parameters) > 0 && string(j.Parameters) != "null" {
 		var buf bytes.Buffer
 		if json.Indent(&buf, j.Parameters, "", "  ") == nil {
@@ -205,4 +265,39 @@ func (con *Console) cancelJob(c *gin.Context) {
 		return
 	}
 	redirect(c, "/jobs/"+url.PathEscape(id)+"?flash=job_cancel")
+}
+
+// may reports whether the signed-in user's role reaches the route's least role.
+func (con *Console) may(c *gin.Context, method, path string) bool {
+	p := con.principal(c)
+	for _, r := range con.table {
+		if r.method == method && r.path == path {
+			return r.access == anyone || (p != nil && identity.RoleAtLeast(p.User.Role, r.access))
+		}
+	}
+	return false
+}
+
+// rerunJob starts a new job of the same package version, environment,
+// target, labels, parameters, attempts and timeout, then opens it.
+func (con *Console) rerunJob(c *gin.Context) {
+	j, err := call[runners.Job](c, con, runners.SubjectJobGet, runners.JobRequest{ID: c.Param("id")})
+	if err != nil {
+		con.fail(c, err)
+		return
+	}
+	req := runners.CreateJobRequest{Package: j.Package, Version: j.Version, Environment: j.Environment, Labels: j.Labels,
+		MaxAttempts: j.MaxAttempts, TimeoutSeconds: j.TimeoutSeconds, IdempotencyKey: c.PostForm("idempotency_key")}
+	if j.TargetRunnerID != nil {
+		req.RunnerID = *j.TargetRunnerID
+	}
+	if len(j.Parameters) > 0 && string(j.Parameters) != "null" {
+		req.Parameters = j.Parameters
+	}
+	job, err := call[runners.Job](c, con, runners.SubjectJobCreate, req)
+	if err != nil {
+		con.showJob(c, statusOf(err), con.inline(c, err))
+		return
+	}
+	redirect(c, "/jobs/"+url.PathEscape(job.ID)+"?flash=job_started")
 }

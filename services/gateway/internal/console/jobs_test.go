@@ -46,16 +46,34 @@ func TestPackagesPages(t *testing.T) {
 func TestJobsList(t *testing.T) {
 	h := newHub(t, true)
 	h.fake.addOperator()
-	t.Run("an operator sees the jobs and the start form", func(t *testing.T) {
+	t.Run("an operator sees the jobs with names, links and live cells", func(t *testing.T) {
 		w := h.get("/jobs", opToken)
 		wantPage(t, w, http.StatusOK, `id="nav-jobs" href="/jobs" aria-current="page"`, `id="nav-packages"`, `id="jobs-table"`,
-			`id="job-j-pend" data-id="j-pend" data-status="pending"`, `<a href="/jobs/j-pend">hello</a>`,
-			`class="job-status badge status-pending">pending<`, `id="job-j-done"`, `class="job-status badge status-failed">failed<`,
-			`class="job-runner">r-1<`, `class="job-attempts num">1/1<`,
-			`id="jobs-filter-status"`, `id="jobs-filter-environment"`, `id="jobs-start-form"`, `method="post" action="/jobs"`,
-			`id="jobs-start-package"`, `<option value="hello">`, `<option value="report">`,
-			`id="jobs-start-version" name="version" value="latest"`, `id="jobs-start-environment"`,
-			`id="jobs-start-parameters" name="parameters" rows="4">{}<`, `id="jobs-start-submit"`)
+			`data-live="true"`, `id="job-j-pend" data-id="j-pend" data-status="pending"`, `<a href="/jobs/j-pend" title="j-pend"><code>j-pend</code></a>`,
+			`<a href="/packages/hello">hello</a>@1.2.0`,
+			`class="job-status badge status-pending">pending</span> <span class="pending-reason" data-reason="no_runner_online">no runner online<`,
+			`id="job-j-done"`, `class="job-status badge status-failed">failed<`,
+			`class="job-runner"><a href="/runners/r-1" title="runner r-1">build-01</a><`, `class="job-attempts num">1/1<`,
+			`data-start="2026-02-03T05:05:06Z" data-end="2026-02-03T06:05:06Z">1 h 00 min<`,
+			`id="jobs-filter-status"`, `id="jobs-filter-environment"`, `id="jobs-filter-package"`, `<option value="hello">`, `<option value="report">`,
+			`id="jobs-filter-runner"`, `<option value="r-1">build-01 (Production)</option>`, `id="jobs-filter-since"`, `id="jobs-filter-until"`,
+			`id="jobs-start-link" class="button"`)
+		wantNot(t, w, `id="jobs-start-form"`)
+	})
+	t.Run("the package and time filters are applied to the service's pages", func(t *testing.T) {
+		w := h.get("/jobs?package=report", opToken)
+		wantPage(t, w, http.StatusOK, `id="job-j-done"`, `<option value="report" selected>`, `id="jobs-filter-clear"`, `data-live="false"`)
+		wantNot(t, w, `id="job-j-pend"`)
+		wantPage(t, h.get("/jobs?since=2030-01-01T00:00", opToken), http.StatusOK, "No jobs match the filter.")
+		wantPage(t, h.get("/jobs?until=bad", opToken), http.StatusBadRequest, `id="error"`, "until must be a date and time")
+	})
+	t.Run("the runner filter reaches the service", func(t *testing.T) {
+		h.get("/jobs?runner=r-1", opToken)
+		h.fake.with(func(f *fakeHub) {
+			if f.jobs.lastList.RunnerID != "r-1" {
+				t.Fatalf("list request = %+v", f.jobs.lastList)
+			}
+		})
 	})
 	t.Run("filters reach the service", func(t *testing.T) {
 		w := h.get("/jobs?status=failed&environment=Staging", opToken)
@@ -108,7 +126,7 @@ func TestStartJob(t *testing.T) {
 		h.fake.with(func(f *fakeHub) { f.jobs.lastCreate = nil })
 		for _, bad := range []string{"{", "[1]", `"x"`, "{} {}"} {
 			w := h.post("/jobs", opToken, form(bad))
-			wantPage(t, w, http.StatusBadRequest, `id="error"`, "Parameters must be a JSON object", `id="jobs-start-package" name="package" value="hello"`)
+			wantPage(t, w, http.StatusBadRequest, `id="error"`, "Parameters must be a JSON object", `<option value="hello" selected>hello</option>`, `id="jobs-start-parameters"`)
 		}
 		h.fake.with(func(f *fakeHub) {
 			if f.jobs.lastCreate != nil {
@@ -144,7 +162,9 @@ func TestJobDetail(t *testing.T) {
 	t.Run("a finished job shows its result and logs, and no cancel", func(t *testing.T) {
 		w := h.get("/jobs/j-done", opToken)
 		wantPage(t, w, http.StatusOK, `data-finished="true"`, `class="job-status badge status-failed" id="job-status">failed<`,
-			`id="job-runner">r-1<`, `id="job-exit-code">2<`, `id="job-error" class="down">exit status 2<`,
+			`id="job-runner"><a href="/runners/r-1" title="runner r-1">build-01</a>`, `href="/jobs?runner=r-1" id="job-runner-jobs"`,
+			`id="job-duration"><span class="duration" data-start="2026-02-03T05:05:06Z" data-end="2026-02-03T06:05:06Z">1 h 00 min<`,
+			`id="job-rerun-form"`, `action="/jobs/j-done/rerun"`, `id="job-exit-code">2<`, `id="job-error" class="down">exit status 2<`,
 			`id="job-started-at">2026-02-03 05:05 UTC<`, `id="job-finished-at">2026-02-03 06:05 UTC<`,
 			`id="job-logs" data-job="j-done" data-after="2" data-finished="true"`,
 			`data-seq="1" data-stream="stdout"><span class="log-ts">05:05:06</span> <span class="log-message">starting &lt;report&gt;</span>`,

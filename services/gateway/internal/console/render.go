@@ -60,6 +60,7 @@ var funcs = template.FuncMap{
 	"short":   func(s string) string { return s[:min(len(s), 12)] },
 	// statusLabel shows a runner status: never_connected -> never connected.
 	"statusLabel": func(s string) string { return strings.ReplaceAll(s, "_", " ") },
+	"targetLink":  targetLink,
 }
 
 // when shows a time (or *time.Time) in UTC to the minute; "—" when unset.

@@ -14,6 +14,7 @@ import (
 	"github.com/exekra/hub/libs/contract/identity"
 	"github.com/exekra/hub/libs/contract/licensing"
 	"github.com/exekra/hub/libs/contract/runners"
+	"github.com/exekra/hub/services/gateway/internal/console/svgchart"
 	"github.com/exekra/hub/services/gateway/internal/healthcheck"
 	"github.com/gin-gonic/gin"
 )
@@ -40,9 +41,10 @@ func samples() map[string]struct {
 	}{
 		"status": {statusData{Health: health, SetupKnown: true}, append(healthIDs, "setup-licensed", "setup-bootstrapped")},
 		"error":  {errorData{Code: "unavailable", Unavailable: true}, []string{"error-page", "error-status-link", "error-home"}},
-		"dashboard": {dashboardData{Health: health, License: &lic, Fleet: newFleetCard(runners.Census{}), Recent: []jobRow{newJobRow(runners.Job{ID: "j1"})}},
+		"dashboard": {dashboardData{Health: health, License: &lic, Fleet: newFleetCard(runners.Census{}), Recent: []jobRow{newJobRow(runners.Job{ID: "j1"})},
+			Charts: []svgchart.Chart{fleetChart(newFleetCard(runners.Census{}))}},
 			append(healthIDs, "license", "license-warning", "license-status", "license-expires", "license-days", "fleet", "fleet-table",
-				"fleet-Staging-online", "fleet-All-busy", "fleet-Production-all", "fleet-total", "recent-jobs", "recent-jobs-table", "recent-job-j1", "recent-jobs-all")},
+				"fleet-Staging-online", "fleet-All-busy", "fleet-Production-all", "fleet-total", "recent-jobs", "recent-jobs-table", "recent-job-j1", "recent-jobs-all", "charts", "chart-online", "chart-online-table")},
 		"activate":    {activateData{License: "x"}, []string{"activate-form", "activate-license", "activate-file", "activate-submit"}},
 		"bootstrap":   {bootstrapData{}, []string{"bootstrap-email", "bootstrap-name", "bootstrap-password", "bootstrap-confirm", "bootstrap-submit"}},
 		"login":       {loginData{Next: "/users"}, []string{"login-email", "login-password", "login-next", "login-submit"}},
@@ -64,15 +66,24 @@ func samples() map[string]struct {
 			[]string{"packages-table", "package-hello-1.0.0", "packages-next", "packages-first", "packages-all", "packages-publish-card",
 				"packages-publish-form", "packages-file", "packages-publish"}},
 		"jobs": {jobsData{Rows: []jobRow{newJobRow(runners.Job{ID: "j1", Package: "hello", Status: runners.JobRunning, CreatedAt: at})},
-			Environments: runners.Environments, Statuses: runners.JobStatuses, Packages: []string{"hello"}, Next: "/jobs?cursor=x", First: "/jobs", Start: freshStartForm},
-			[]string{"jobs-filter", "jobs-filter-status", "jobs-filter-environment", "jobs-filter-submit", "jobs-table", "job-j1", "jobs-next", "jobs-first",
-				"jobs-start", "jobs-start-form", "jobs-start-package", "jobs-start-packages", "jobs-start-version", "jobs-start-environment",
-				"jobs-start-parameters", "jobs-start-submit"}},
+			Environments: runners.Environments, Statuses: runners.JobStatuses, Packages: []string{"hello"}, Next: "/jobs?cursor=x", First: "/jobs",
+			Filter: listFilter{Package: "hello"}, Runners: []runners.Runner{run}},
+			[]string{"jobs-filter", "jobs-filter-status", "jobs-filter-environment", "jobs-filter-package", "jobs-filter-runner", "jobs-filter-since",
+				"jobs-filter-until", "jobs-filter-submit", "jobs-filter-clear", "jobs-table", "job-j1", "jobs-next", "jobs-first", "jobs-start-link"}},
+		"job_start": {startData{Start: freshStartForm, Packages: []string{"hello"}, Versions: []string{"1.0.0"}, Environments: runners.Environments,
+			Runners: []runnerChoice{{ID: "r1", Name: "build-01"}}, Declared: true,
+			Params: []paramField{newParamField(runners.Parameter{Name: "n", Type: runners.ParamInteger, Description: "how many"}, nil)}},
+			[]string{"jobs-start", "jobs-start-choose", "jobs-start-package", "jobs-start-version", "jobs-start-choose-submit", "jobs-start-form",
+				"jobs-start-environment", "jobs-start-runner", "jobs-start-labels", "jobs-start-params", "jobs-start-param-n", "jobs-start-submit"}},
+		"runner": {runnerData{runnerRow: newRunnerRow(run, at), Jobs: []jobRow{newJobRow(runners.Job{ID: "j1", Status: runners.JobRunning, CreatedAt: at})},
+			Current: []jobRow{newJobRow(runners.Job{ID: "j1", Status: runners.JobRunning, CreatedAt: at})}, ChartNote: "none", Admin: true},
+			[]string{"runner", "runner-status", "runner-id", "runner-all-jobs", "runner-regenerate", "runner-delete", "runner-charts", "runner-charts-note",
+				"runner-current", "runner-jobs-table", "runner-job-j1"}},
 		"job": {jobData{jobRow: newJobRow(runners.Job{ID: "j1", Package: "hello", Status: runners.JobPending, PendingReason: runners.PendingAllBusy, CancelRequested: true, CreatedAt: at}),
-			Parameters: "{}", Logs: []logRow{newLogRow(runners.LogLine{Seq: 1, TS: at, Stream: "stdout", Message: "hi"})}, After: 1},
+			Parameters: "{}", CanCancel: true, CanRerun: true, Logs: []logRow{newLogRow(runners.LogLine{Seq: 1, TS: at, Stream: "stdout", Message: "hi"})}, After: 1},
 			[]string{"job", "job-id", "job-package", "job-version", "job-environment", "job-status", "job-attempts", "job-runner", "job-created-by",
 				"job-created-at", "job-started-at", "job-finished-at", "job-exit-code", "job-pending-reason", "job-parameters", "job-cancel-form",
-				"job-cancel", "job-cancel-requested", "job-logs", "job-back"}},
+				"job-cancel", "job-cancel-requested", "job-logs", "job-back", "job-duration", "job-rerun-form", "job-rerun", "job-audit"}},
 		"audit": {auditData{Items: []audit.Record{rec}, Older: "/audit?cursor=7", Newest: "/audit", ExportJSONL: "/api/v1/audit/export?format=jsonl", ExportCSV: "/api/v1/audit/export?format=csv", Verify: "chain BROKEN at seq 7: hash mismatch"}, []string{"audit-verify", "audit-form", "audit-actor", "audit-action", "audit-target", "audit-since", "audit-until", "audit-search", "audit-table", "audit-7", "audit-older", "audit-newest", "audit-export-jsonl", "audit-export-csv"}},
 	}
 }

@@ -29,7 +29,12 @@ type runnersData struct {
 // listFilter is a list page's filter form (runners, jobs) as sent; "" means any.
 type listFilter struct {
 	Environment, Status string
+	Runner, Package     string // jobs only: a runner id, a package name
+	Since, Until        string // jobs only: datetime-local values, read as UTC
 }
+
+// Any reports whether the filter narrows the list.
+func (f listFilter) Any() bool { return f != listFilter{} }
 
 // registerForm holds what was typed into the register form.
 type registerForm struct {
@@ -77,11 +82,11 @@ func (con *Console) showRunners(c *gin.Context, status int, msg string, form reg
 // values is the filter as a query string, plus one extra key and value.
 func (f listFilter) values(extra ...string) url.Values {
 	v := url.Values{}
-	if f.Environment != "" {
-		v.Set("environment", f.Environment)
-	}
-	if f.Status != "" {
-		v.Set("status", f.Status)
+	for k, s := range map[string]string{"environment": f.Environment, "status": f.Status, "runner": f.Runner,
+		"package": f.Package, "since": f.Since, "until": f.Until} {
+		if s != "" {
+			v.Set(k, s)
+		}
 	}
 	if len(extra) == 2 {
 		v.Set(extra[0], extra[1])

@@ -16,7 +16,7 @@ func TestRunnersList(t *testing.T) {
 		w := h.get("/runners", opToken)
 		wantPage(t, w, http.StatusOK, `id="nav-runners" href="/runners" aria-current="page"`, `id="runners-table"`,
 			`id="runner-r-1" data-id="r-1" data-name="build-01" data-environment="Production" data-status="online"`,
-			`class="runner-name">build-01<`, `class="runner-labels">linux, gpu<`,
+			`class="runner-name"><a href="/runners/r-1" title="runner r-1">build-01</a><`, `class="runner-labels">linux, gpu<`,
 			`class="runner-status badge status-online">online<`, `class="runner-last-seen" data-at="2026-01-02T03:04:05Z"`,
 			`class="runner-last-seen-at muted">2026-01-02 03:04 UTC<`, `class="runner-connected-from">203.0.113.5<`,
 			`class="runner-version">1.2.3<`, `class="runner-os">linux/amd64<`, `class="runner-hostname muted">build01.example.com<`,

@@ -277,3 +277,57 @@
   if (done) { drain(1).catch(function () {}); return; }
   timer = setInterval(refresh, 1000);
 })();
+
+// Live durations: every span.duration with a start and no end counts up each
+// second, formatted as duration() in jobs.go ("45 s", "3 min 05 s", "2 h 03 min").
+(function () {
+  function fmt(s) {
+    s = Math.max(0, Math.floor(s));
+    function two(n) { return (n < 10 ? "0" : "") + n; }
+    if (s < 60) return s + " s";
+    if (s < 3600) return Math.floor(s / 60) + " min " + two(s % 60) + " s";
+    return Math.floor(s / 3600) + " h " + two(Math.floor((s % 3600) / 60)) + " min";
+  }
+  function tick() {
+    Array.prototype.forEach.call(document.querySelectorAll("span.duration[data-start]"), function (el) {
+      if (!el.dataset.start || el.dataset.end) return;
+      var t = fmt((Date.now() - Date.parse(el.dataset.start)) / 1000);
+      if (el.textContent !== t) el.textContent = t;
+    });
+  }
+  if (document.querySelector("span.duration")) setInterval(tick, 1000);
+})();
+
+// Refreshes the jobs table (GET /jobs) every 3 seconds while a row shown is
+// pending, claimed or running: the same URL is fetched and the table's body
+// and paging swapped in, so the filter, scroll position and focus stay.
+(function () {
+  var table = document.getElementById("jobs-table");
+  if (!table) return;
+  var timer = setInterval(function () {
+    if (table.dataset.live !== "true") { clearInterval(timer); return; }
+    fetch(window.location.href, { cache: "no-store", credentials: "same-origin" }).then(function (r) {
+      if (!r.ok || r.redirected) throw new Error("HTTP " + r.status);
+      return r.text();
+    }).then(function (html) {
+      var doc = new DOMParser().parseFromString(html, "text/html");
+      var fresh = doc.getElementById("jobs-table");
+      if (!fresh) return;
+      table.tBodies[0].replaceWith(fresh.tBodies[0]);
+      table.dataset.live = fresh.dataset.live;
+      table.dataset.refreshed = new Date().toISOString();
+      var paging = document.querySelector("#jobs .paging"), freshPaging = doc.querySelector("#jobs .paging");
+      if (paging && freshPaging) paging.replaceWith(freshPaging);
+    }).catch(function () { table.dataset.stale = "true"; });
+  }, 3000);
+})();
+
+// The start form: choosing a package or a version reloads the form for it
+// (its versions and declared parameters); without the script, "Choose" does.
+(function () {
+  var form = document.getElementById("jobs-start-choose");
+  if (!form) return;
+  var pkg = document.getElementById("jobs-start-package"), ver = document.getElementById("jobs-start-version");
+  pkg.addEventListener("change", function () { ver.value = "latest"; form.submit(); });
+  ver.addEventListener("change", function () { form.submit(); });
+})();

@@ -1,0 +1,199 @@
+package console
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/exekra/hub/libs/contract/runners"
+	"github.com/exekra/hub/libs/errs"
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+)
+
+// startForm holds what was typed into the start form.
+type startForm struct {
+	Package, Version, Environment, Runner, Labels, Parameters string
+	Values                                                    map[string]string // declared parameters, by name
+}
+
+var freshStartForm = startForm{Version: "latest", Environment: runners.EnvDevelopment, Parameters: "{}"}
+
+// paramField is one declared parameter as a form field.
+type paramField struct {
+	runners.Parameter
+	ID      string   // element id: jobs-start-param-<name>
+	Value   string   // as typed, else the default
+	Choices []string // enum values (and true/false for a boolean); nil: free text
+}
+
+type startData struct {
+	Start        startForm
+	StartKey     string // the Idempotency-Key: sent twice, the form starts one job
+	Packages     []string
+	Versions     []string // of Start.Package, newest first
+	Environments []string
+	Runners      []runnerChoice
+	Declared     bool // the chosen version declares its parameters: fields instead of the JSON box
+	Params       []paramField
+}
+
+type runnerChoice struct{ ID, Name, Environment string }
+
+// startPage is the start form (GET /jobs/new?package=&version=).
+func (con *Console) startPage(c *gin.Context) {
+	f := freshStartForm
+	f.Package, f.Environment = c.Query("package"), cmpOr(c.Query("environment"), f.Environment)
+	if v := c.Query("version"); v != "" {
+		f.Version = v
+	}
+	con.showStart(c, http.StatusOK, "", f)
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// showStart renders the start form with msg as its error.
+func (con *Console) showStart(c *gin.Context, status int, msg string, f startForm) {
+	d := startData{Start: f, StartKey: uuid.NewString(), Environments: runners.Environments, Packages: con.packageNames(c)}
+	if f.Package == "" && len(d.Packages) > 0 {
+		d.Start.Package = d.Packages[0]
+	}
+	if d.Start.Package != "" {
+		if vs, err := call[runners.PackageVersions](c, con, runners.SubjectPackageVersions, runners.PackageVersionsRequest{Name: d.Start.Package}); err == nil {
+			for _, v := range vs.Items {
+				d.Versions = append(d.Versions, v.Version)
+			}
+		}
+		if p, err := con.declared(c, d.Start.Package, d.Start.Version); err == nil && p.Parameters != nil {
+			d.Declared = true
+			for _, prm := range p.Parameters {
+				d.Params = append(d.Params, newParamField(prm, f.Values))
+			}
+		}
+	}
+	n := con.lookupNames(c)
+	for _, r := range n.runners {
+		d.Runners = append(d.Runners, runnerChoice{ID: r.ID, Name: r.Name, Environment: r.Environment})
+	}
+	slices.SortFunc(d.Runners, func(a, b runnerChoice) int { return strings.Compare(a.Name, b.Name) })
+	con.show(c, status, "job_start", page{Title: "Start a job", Error: msg, Data: d})
+}
+
+// declared is the package version (for its declared parameters).
+func (con *Console) declared(c *gin.Context, name, version string) (runners.Package, error) {
+	if version == "" {
+		version = "latest"
+	}
+	return call[runners.Package](c, con, runners.SubjectPackageGet, runners.PackageRequest{Name: name, Version: version})
+}
+
+func newParamField(p runners.Parameter, typed map[string]string) paramField {
+	f := paramField{Parameter: p, ID: "jobs-start-param-" + p.Name}
+	if v, ok := typed[p.Name]; ok {
+		f.Value = v
+	} else if len(p.Default) > 0 {
+		var s string
+		if json.Unmarshal(p.Default, &s) == nil {
+			f.Value = s
+		} else {
+			f.Value = string(p.Default)
+		}
+	}
+	for _, e := range p.Enum {
+		var s string
+		if json.Unmarshal(e, &s) == nil {
+			f.Choices = append(f.Choices, s)
+		} else {
+			f.Choices = append(f.Choices, string(e))
+		}
+	}
+	if p.Type == runners.ParamBoolean && f.Choices == nil {
+		f.Choices = []string{"true", "false"}
+	}
+	return f
+}
+
+// startJob creates a job from the start form and opens its page.
+func (con *Console) startJob(c *gin.Context) {
+	form := startForm{Package: strings.TrimSpace(c.PostForm("package")), Version: strings.TrimSpace(c.PostForm("version")),
+		Environment: c.PostForm("environment"), Runner: c.PostForm("runner_id"), Labels: c.PostForm("labels"),
+		Parameters: c.PostForm("parameters"), Values: map[string]string{}}
+	req := runners.CreateJobRequest{Package: form.Package, Environment: form.Environment, RunnerID: form.Runner,
+		Labels: splitLabels(form.Labels), IdempotencyKey: c.PostForm("idempotency_key")}
+	if form.Version != "latest" {
+		req.Version = form.Version
+	}
+	if c.PostForm("declared") == "true" {
+		p, err := con.declared(c, form.Package, form.Version)
+		if err != nil {
+			con.showStart(c, statusOf(err), con.inline(c, err), form)
+			return
+		}
+		params := map[string]any{}
+		for _, prm := range p.Parameters {
+			raw := strings.TrimSpace(c.PostForm("param." + prm.Name))
+			form.Values[prm.Name] = raw
+			if raw == "" {
+				continue // the service applies the default, or refuses a missing required one
+			}
+			v, err := paramValue(prm, raw)
+			if err != nil {
+				con.showStart(c, http.StatusBadRequest, con.inline(c, err), form)
+				return
+			}
+			params[prm.Name] = v
+		}
+		req.Parameters, _ = json.Marshal(params)
+	} else if raw := strings.TrimSpace(form.Parameters); raw != "" {
+		var params map[string]any
+		dec := json.NewDecoder(strings.NewReader(raw))
+		if err := dec.Decode(&params); err != nil || dec.More() {
+			con.showStart(c, http.StatusBadRequest, "Parameters must be a JSON object, such as {\"name\": \"value\"}.", form)
+			return
+		}
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, []byte(raw)); err == nil && params != nil {
+			req.Parameters = buf.Bytes()
+		}
+	}
+	job, err := call[runners.Job](c, con, runners.SubjectJobCreate, req)
+	if err != nil {
+		con.showStart(c, statusOf(err), con.inline(c, err), form)
+		return
+	}
+	redirect(c, "/jobs/"+url.PathEscape(job.ID)+"?flash=job_started")
+}
+
+// paramValue reads a typed value of a declared parameter; the error names it.
+func paramValue(p runners.Parameter, raw string) (any, error) {
+	switch p.Type {
+	case runners.ParamInteger:
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			return nil, errs.Ef(errs.InvalidArgument, "Parameter %s must be an integer, not %q.", p.Name, raw)
+		}
+		return n, nil
+	case runners.ParamNumber:
+		n, err := strconv.ParseFloat(raw, 64)
+		if err != nil {
+			return nil, errs.Ef(errs.InvalidArgument, "Parameter %s must be a number, not %q.", p.Name, raw)
+		}
+		return n, nil
+	case runners.ParamBoolean:
+		b, err := strconv.ParseBool(raw)
+		if err != nil || (raw != "true" && raw != "false") {
+			return nil, errs.Ef(errs.InvalidArgument, "Parameter %s must be true or false, not %q.", p.Name, raw)
+		}
+		return b, nil
+	}
+	return raw, nil
+}
