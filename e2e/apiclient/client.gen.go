@@ -381,6 +381,30 @@ func (e LogLineStream) Valid() bool {
 	}
 }
 
+// Defines values for PackageParameterType.
+const (
+	Boolean PackageParameterType = "boolean"
+	Integer PackageParameterType = "integer"
+	Number  PackageParameterType = "number"
+	String  PackageParameterType = "string"
+)
+
+// Valid indicates whether the value is a known member of the PackageParameterType enum.
+func (e PackageParameterType) Valid() bool {
+	switch e {
+	case Boolean:
+		return true
+	case Integer:
+		return true
+	case Number:
+		return true
+	case String:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for RegisterRunnerRequestEnvironment.
 const (
 	RegisterRunnerRequestEnvironmentDevelopment RegisterRunnerRequestEnvironment = "Development"
@@ -1079,13 +1103,15 @@ type MetricsPoint struct {
 
 // Package A published package version.
 type Package struct {
-	Name        string      `json:"name"`
-	Parameters  []Parameter `json:"parameters"`
-	PublishedAt time.Time   `json:"published_at"`
-	PublishedBy string      `json:"published_by"`
-	Sha256      string      `json:"sha256"`
-	SizeBytes   int64       `json:"size_bytes"`
-	Version     string      `json:"version"`
+	Name string `json:"name"`
+
+	// Parameters The parameters the package's exekra.json declares: null when it declares none (a job may carry any parameters), [] when it takes none.
+	Parameters  *[]PackageParameter `json:"parameters"`
+	PublishedAt time.Time           `json:"published_at"`
+	PublishedBy string              `json:"published_by"`
+	Sha256      string              `json:"sha256"`
+	SizeBytes   int64               `json:"size_bytes"`
+	Version     string              `json:"version"`
 }
 
 // PackageList defines model for PackageList.
@@ -1093,6 +1119,22 @@ type PackageList struct {
 	Items      []Package `json:"items"`
 	NextCursor string    `json:"next_cursor"`
 }
+
+// PackageParameter A parameter a package declares in exekra.json; a job of the package is checked against it.
+type PackageParameter struct {
+	// Default A value of the parameter's type, given to a job that leaves the parameter out. Never on a required parameter.
+	Default     interface{} `json:"default,omitempty"`
+	Description *string     `json:"description,omitempty"`
+
+	// Enum The values allowed, when the package limits them.
+	Enum     *[]interface{}       `json:"enum,omitempty"`
+	Name     string               `json:"name"`
+	Required bool                 `json:"required"`
+	Type     PackageParameterType `json:"type"`
+}
+
+// PackageParameterType defines model for PackageParameter.Type.
+type PackageParameterType string
 
 // PackageRef defines model for PackageRef.
 type PackageRef struct {
@@ -1105,17 +1147,6 @@ type PackageRef struct {
 // PackageVersions defines model for PackageVersions.
 type PackageVersions struct {
 	Items []Package `json:"items"`
-}
-
-// Parameter defines model for Parameter.
-type Parameter struct {
-	// Default Any JSON value.
-	Default     interface{}    `json:"default,omitempty"`
-	Description *string        `json:"description,omitempty"`
-	Enum        *[]interface{} `json:"enum,omitempty"`
-	Name        string         `json:"name"`
-	Required    bool           `json:"required"`
-	Type        string         `json:"type"`
 }
 
 // PickupLatencyHour defines model for PickupLatencyHour.

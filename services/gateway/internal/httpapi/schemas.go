@@ -108,6 +108,18 @@ var fieldRefinements = map[schema.Field]func(*openapi3.Schema){
 		s.Deprecated = true
 		s.Description = "Ignored: send the Idempotency-Key header instead."
 	},
+	schema.FieldOf[runners.Package]("parameters"): func(s *openapi3.Schema) {
+		s.Nullable = true
+		s.Description = "The parameters the package's exekra.json declares: null when it declares none (a job may carry any parameters), [] when it takes none."
+	},
+	schema.FieldOf[runners.Parameter]("type"): enum(runners.ParamTypes...),
+	schema.FieldOf[runners.Parameter]("name"): func(s *openapi3.Schema) {
+		s.Pattern = "^[A-Za-z_][A-Za-z0-9_]*$"
+		maxLen := uint64(runners.MaxParamNameLen)
+		s.MaxLength = &maxLen
+	},
+	schema.FieldOf[runners.Parameter]("default"):   describe("A value of the parameter's type, given to a job that leaves the parameter out. Never on a required parameter."),
+	schema.FieldOf[runners.Parameter]("enum"):      describe("The values allowed, when the package limits them."),
 	schema.FieldOf[runners.LogLine]("stream"):      enum("stdout", "stderr"),
 	schema.FieldOf[runners.AgentLogLine]("stream"): enum("stdout", "stderr"),
 	schema.FieldOf[runners.CompleteBody]("status"): enum(runners.JobSucceeded, runners.JobFailed, runners.JobCanceled),
@@ -140,6 +152,7 @@ var schemaNames = map[reflect.Type]string{
 	reflect.TypeFor[audit.CheckpointsResponse]():    "AuditCheckpoints",
 	reflect.TypeFor[audit.Checkpoint]():             "AuditCheckpoint",
 	reflect.TypeFor[runners.PackageVersions]():      "PackageVersions",
+	reflect.TypeFor[runners.Parameter]():            "PackageParameter",
 	reflect.TypeFor[runners.HeartbeatResponse]():    "HeartbeatResponse",
 	reflect.TypeFor[identity.Session]():             "Session",
 	reflect.TypeFor[runners.CreateJobRequest]():     "CreateJobRequest",
@@ -169,6 +182,7 @@ var schemaDescriptions = map[reflect.Type]string{
 	reflect.TypeFor[runners.Job]():              "A job. runner_id is the runner that holds or last held it, else the one it targets.",
 	reflect.TypeFor[runners.ClaimedJob]():       "A job handed to a runner; attempt is the fencing number its logs and completion carry.",
 	reflect.TypeFor[runners.Package]():          "A published package version.",
+	reflect.TypeFor[runners.Parameter]():        "A parameter a package declares in exekra.json; a job of the package is checked against it.",
 	reflect.TypeFor[runners.CreateJobRequest](): "A job to start. version absent means the latest; max_attempts 0 means 1; timeout_seconds 0 means 3600.",
 	reflect.TypeFor[audit.Record]():             "An audited action as the log holds it, chained to the one before by its hash.",
 }

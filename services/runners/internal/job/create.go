@@ -81,8 +81,12 @@ func (s *Service) Create(ctx context.Context, in NewJob) (Job, error) {
 	if err != nil {
 		return Job{}, err
 	}
+	params, err := checkParameters(pkg.Parameters, in.Parameters)
+	if err != nil {
+		return Job{}, err
+	}
 	j := Job{ID: uuid.NewString(), Package: pkg, Environment: in.Environment, TargetRunnerID: in.RunnerID,
-		Labels: in.Labels, Parameters: in.Parameters, TimeoutSeconds: in.TimeoutSeconds, MaxAttempts: in.MaxAttempts,
+		Labels: in.Labels, Parameters: params, TimeoutSeconds: in.TimeoutSeconds, MaxAttempts: in.MaxAttempts,
 		Status: StatusPending, Attempt: 1, CreatedBy: createdBy, CreatedAt: s.now(),
 		IdempotencyKey: in.IdempotencyKey, RequestHash: hash}
 	err = s.Store.CreateJob(ctx, j, event(ActionCreate, j, nil))

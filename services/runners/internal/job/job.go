@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/exekra/hub/libs/contract/audit"
+	"github.com/exekra/hub/libs/contract/runners"
 )
 
 // Job is a job as the store keeps it.
@@ -66,6 +67,9 @@ type Package struct {
 	Version   string
 	SHA256    string
 	SizeBytes int64
+	// Parameters the package declares; nil when it declares none (a job
+	// may then carry any parameters). Not kept with the job.
+	Parameters []runners.Parameter
 }
 
 // LogLine is one line of a job's log.

@@ -24,6 +24,8 @@ type Package struct {
 	SizeBytes             int64
 	PublishedBy           string
 	PublishedAt           time.Time
+	// Parameters the manifest declares; nil when it declares none.
+	Parameters []contract.Parameter
 }
 
 // Store keeps package metadata.
@@ -83,11 +85,18 @@ func (s *Service) Record(ctx context.Context, in contract.RecordPackageRequest) 
 	if in.SizeBytes <= 0 {
 		return Package{}, errs.E(errs.InvalidArgument, "size_bytes must be positive")
 	}
+	if err := pkgstore.ValidateParameters(in.Parameters); err != nil {
+		return Package{}, err
+	}
 	p := Package{Name: in.Name, Version: in.Version, SHA256: in.SHA256, SizeBytes: in.SizeBytes,
-		PublishedBy: caller.ActorFromContext(ctx).ID, PublishedAt: s.Now().UTC().Truncate(time.Microsecond)}
+		PublishedBy: caller.ActorFromContext(ctx).ID, PublishedAt: s.Now().UTC().Truncate(time.Microsecond),
+		Parameters: in.Parameters}
 	details := map[string]any{"name": p.Name, "version": p.Version, "sha256": p.SHA256, "size_bytes": p.SizeBytes}
 	if len(in.Entrypoint) > 0 {
 		details["entrypoint"] = in.Entrypoint
+	}
+	if in.Parameters != nil {
+		details["parameters"] = in.Parameters
 	}
 	ev := audit.Event{Action: contract.ActionPackagePublish, Target: audit.Target{Type: "package", ID: p.Name + "@" + p.Version},
 		Details: details}

@@ -65,12 +65,21 @@ func collectJobs(rows pgx.Rows, err error) ([]job.Job, error) {
 // by semver precedence (the package list's rule), the later published of
 // two that differ only in build metadata.
 func (s JobStore) FindPackage(ctx context.Context, name, version string) (job.Package, error) {
-	rows, err := s.pool.Query(ctx, `SELECT name, version, sha256, size_bytes FROM packages
+	rows, err := s.pool.Query(ctx, `SELECT name, version, sha256, size_bytes, parameters FROM packages
 		WHERE name = $1 AND ($2 = 'latest' OR version = $2) ORDER BY published_at DESC`, name, version)
 	if err != nil {
 		return job.Package{}, fmt.Errorf("find package %s %s: %w", name, version, err)
 	}
-	ps, err := pgx.CollectRows(rows, pgx.RowToStructByPos[job.Package])
+	ps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (job.Package, error) {
+		var p job.Package
+		var params []byte
+		if err := r.Scan(&p.Name, &p.Version, &p.SHA256, &p.SizeBytes, &params); err != nil {
+			return p, err
+		}
+		var err error
+		p.Parameters, err = decodeParameters(params)
+		return p, err
+	})
 	if err != nil {
 		return job.Package{}, fmt.Errorf("find package %s %s: %w", name, version, err)
 	}

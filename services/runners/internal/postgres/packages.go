@@ -2,10 +2,12 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
 	"github.com/exekra/hub/libs/contract/audit"
+	contract "github.com/exekra/hub/libs/contract/runners"
 	"github.com/exekra/hub/libs/errs"
 	"github.com/exekra/hub/services/runners/internal/packages"
 	"github.com/jackc/pgx/v5"
@@ -21,9 +23,13 @@ func (s *Store) Packages() PackageStore { return PackageStore{s} }
 
 // RecordPackage inserts p and records ev; an existing name and version is a conflict.
 func (s PackageStore) RecordPackage(ctx context.Context, p packages.Package, ev audit.Event) error {
-	err := s.inTx(ctx, "record package", func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO packages (name, version, sha256, size_bytes, published_by, published_at)
-			VALUES ($1, $2, $3, $4, $5, $6)`, p.Name, p.Version, p.SHA256, p.SizeBytes, p.PublishedBy, p.PublishedAt)
+	params, err := encodeParameters(p.Parameters)
+	if err != nil {
+		return fmt.Errorf("record package %s %s: %w", p.Name, p.Version, err)
+	}
+	err = s.inTx(ctx, "record package", func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO packages (name, version, sha256, size_bytes, published_by, published_at, parameters)
+			VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)`, p.Name, p.Version, p.SHA256, p.SizeBytes, p.PublishedBy, p.PublishedAt, params)
 		if err != nil {
 			return err
 		}
@@ -50,15 +56,20 @@ func (s PackageStore) PackageNames(ctx context.Context, after string, limit int)
 
 // PackageVersions returns every version of the names.
 func (s PackageStore) PackageVersions(ctx context.Context, names ...string) ([]packages.Package, error) {
-	rows, err := s.pool.Query(ctx, `SELECT name, version, sha256, size_bytes, published_by, published_at
+	rows, err := s.pool.Query(ctx, `SELECT name, version, sha256, size_bytes, published_by, published_at, parameters
 		FROM packages WHERE name = ANY($1::text[])`, names)
 	if err != nil {
 		return nil, fmt.Errorf("list package versions: %w", err)
 	}
 	ps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (packages.Package, error) {
 		var p packages.Package
-		err := r.Scan(&p.Name, &p.Version, &p.SHA256, &p.SizeBytes, &p.PublishedBy, &p.PublishedAt)
+		var params []byte
+		if err := r.Scan(&p.Name, &p.Version, &p.SHA256, &p.SizeBytes, &p.PublishedBy, &p.PublishedAt, &params); err != nil {
+			return p, err
+		}
 		p.PublishedAt = p.PublishedAt.UTC()
+		var err error
+		p.Parameters, err = decodeParameters(params)
 		return p, err
 	})
 	if err != nil {
@@ -81,4 +92,31 @@ func (s PackageStore) HeldPackage(ctx context.Context, runnerID, name, version s
 		return "", 0, false, fmt.Errorf("find held package: %w", err)
 	}
 	return sha, size, true, nil
+}
+
+// encodeParameters is the parameters column of a declaration: NULL (nil)
+// when the manifest declares none, else the JSON array.
+func encodeParameters(ps []contract.Parameter) (*string, error) {
+	if ps == nil {
+		return nil, nil
+	}
+	data, err := json.Marshal(ps)
+	if err != nil {
+		return nil, fmt.Errorf("encode parameters: %w", err)
+	}
+	s := string(data)
+	return &s, nil
+}
+
+// decodeParameters reads the parameters column: nil for NULL, a non-nil
+// slice (perhaps empty) for an array.
+func decodeParameters(data []byte) ([]contract.Parameter, error) {
+	if data == nil {
+		return nil, nil
+	}
+	ps := []contract.Parameter{}
+	if err := json.Unmarshal(data, &ps); err != nil {
+		return nil, fmt.Errorf("decode parameters: %w", err)
+	}
+	return ps, nil
 }
