@@ -1746,7 +1746,7 @@ type ClientInterface interface {
 
 	// CreateJobWithBody Start a job
 	//
-	// Starts a job of a package version on a runner of an environment (with the labels, or the runner, asked for). An unknown package or version is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403.
+	// Starts a job of a package version on a runner of an environment (with the labels, or the runner, asked for). An unknown package or version is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403. When the package version declares parameters, the job's are held to the declaration (an unknown name, a required one missing or a value of the wrong type is a 400 invalid_argument naming the parameter) and the defaults of those left out are filled in: the job and its runner get them.
 	//
 	// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 	//
@@ -1757,7 +1757,7 @@ type ClientInterface interface {
 
 	// CreateJob Start a job
 	//
-	// Starts a job of a package version on a runner of an environment (with the labels, or the runner, asked for). An unknown package or version is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403.
+	// Starts a job of a package version on a runner of an environment (with the labels, or the runner, asked for). An unknown package or version is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403. When the package version declares parameters, the job's are held to the declaration (an unknown name, a required one missing or a value of the wrong type is a 400 invalid_argument naming the parameter) and the defaults of those left out are filled in: the job and its runner get them.
 	//
 	// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 	//
@@ -1893,7 +1893,7 @@ type ClientInterface interface {
 
 	// PublishPackageWithBody Publish a package (multipart file "package")
 	//
-	// Publishes the zip sent as the multipart file "package": it must hold a valid exekra.json (name, semver version, entrypoint). A name and version already published is a 409 conflict (packages are immutable); a zip over the package limit, 413.
+	// Publishes the zip sent as the multipart file "package": it must hold a valid exekra.json (name, semver version, entrypoint, and optionally the parameters it takes). A bad parameter declaration is a 400 naming the parameter. A name and version already published is a 409 conflict (packages are immutable); a zip over the package limit, 413.
 	//
 	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 	//
@@ -2370,7 +2370,7 @@ func (c *Client) ListJobs(ctx context.Context, params *ListJobsParams, reqEditor
 
 // CreateJobWithBody Start a job
 //
-// Starts a job of a package version on a runner of an environment (with the labels, or the runner, asked for). An unknown package or version is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403.
+// Starts a job of a package version on a runner of an environment (with the labels, or the runner, asked for). An unknown package or version is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403. When the package version declares parameters, the job's are held to the declaration (an unknown name, a required one missing or a value of the wrong type is a 400 invalid_argument naming the parameter) and the defaults of those left out are filled in: the job and its runner get them.
 //
 // Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 //
@@ -2391,7 +2391,7 @@ func (c *Client) CreateJobWithBody(ctx context.Context, params *CreateJobParams,
 
 // CreateJob Start a job
 //
-// Starts a job of a package version on a runner of an environment (with the labels, or the runner, asked for). An unknown package or version is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403.
+// Starts a job of a package version on a runner of an environment (with the labels, or the runner, asked for). An unknown package or version is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403. When the package version declares parameters, the job's are held to the declaration (an unknown name, a required one missing or a value of the wrong type is a 400 invalid_argument naming the parameter) and the defaults of those left out are filled in: the job and its runner get them.
 //
 // Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 //
@@ -2667,7 +2667,7 @@ func (c *Client) ListPackages(ctx context.Context, params *ListPackagesParams, r
 
 // PublishPackageWithBody Publish a package (multipart file "package")
 //
-// Publishes the zip sent as the multipart file "package": it must hold a valid exekra.json (name, semver version, entrypoint). A name and version already published is a 409 conflict (packages are immutable); a zip over the package limit, 413.
+// Publishes the zip sent as the multipart file "package": it must hold a valid exekra.json (name, semver version, entrypoint, and optionally the parameters it takes). A bad parameter declaration is a 400 naming the parameter. A name and version already published is a 409 conflict (packages are immutable); a zip over the package limit, 413.
 //
 // Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 //
@@ -5482,7 +5482,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateJobWithBodyWithResponse Start a job
 	//
-	// Starts a job of a package version on a runner of an environment (with the labels, or the runner, asked for). An unknown package or version is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403.
+	// Starts a job of a package version on a runner of an environment (with the labels, or the runner, asked for). An unknown package or version is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403. When the package version declares parameters, the job's are held to the declaration (an unknown name, a required one missing or a value of the wrong type is a 400 invalid_argument naming the parameter) and the defaults of those left out are filled in: the job and its runner get them.
 	//
 	// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 	//
@@ -5493,7 +5493,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateJobWithResponse Start a job
 	//
-	// Starts a job of a package version on a runner of an environment (with the labels, or the runner, asked for). An unknown package or version is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403.
+	// Starts a job of a package version on a runner of an environment (with the labels, or the runner, asked for). An unknown package or version is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403. When the package version declares parameters, the job's are held to the declaration (an unknown name, a required one missing or a value of the wrong type is a 400 invalid_argument naming the parameter) and the defaults of those left out are filled in: the job and its runner get them.
 	//
 	// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 	//
@@ -5647,7 +5647,7 @@ type ClientWithResponsesInterface interface {
 
 	// PublishPackageWithBodyWithResponse Publish a package (multipart file "package")
 	//
-	// Publishes the zip sent as the multipart file "package": it must hold a valid exekra.json (name, semver version, entrypoint). A name and version already published is a 409 conflict (packages are immutable); a zip over the package limit, 413.
+	// Publishes the zip sent as the multipart file "package": it must hold a valid exekra.json (name, semver version, entrypoint, and optionally the parameters it takes). A bad parameter declaration is a 400 naming the parameter. A name and version already published is a 409 conflict (packages are immutable); a zip over the package limit, 413.
 	//
 	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 	//
@@ -11609,7 +11609,7 @@ func (c *ClientWithResponses) ListJobsWithResponse(ctx context.Context, params *
 
 // CreateJobWithBodyWithResponse Start a job
 //
-// Starts a job of a package version on a runner of an environment (with the labels, or the runner, asked for). An unknown package or version is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403.
+// Starts a job of a package version on a runner of an environment (with the labels, or the runner, asked for). An unknown package or version is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403. When the package version declares parameters, the job's are held to the declaration (an unknown name, a required one missing or a value of the wrong type is a 400 invalid_argument naming the parameter) and the defaults of those left out are filled in: the job and its runner get them.
 //
 // Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 //
@@ -11626,7 +11626,7 @@ func (c *ClientWithResponses) CreateJobWithBodyWithResponse(ctx context.Context,
 
 // CreateJobWithResponse Start a job
 //
-// Starts a job of a package version on a runner of an environment (with the labels, or the runner, asked for). An unknown package or version is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403.
+// Starts a job of a package version on a runner of an environment (with the labels, or the runner, asked for). An unknown package or version is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403. When the package version declares parameters, the job's are held to the declaration (an unknown name, a required one missing or a value of the wrong type is a 400 invalid_argument naming the parameter) and the defaults of those left out are filled in: the job and its runner get them.
 //
 // Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 //
@@ -11864,7 +11864,7 @@ func (c *ClientWithResponses) ListPackagesWithResponse(ctx context.Context, para
 
 // PublishPackageWithBodyWithResponse Publish a package (multipart file "package")
 //
-// Publishes the zip sent as the multipart file "package": it must hold a valid exekra.json (name, semver version, entrypoint). A name and version already published is a 409 conflict (packages are immutable); a zip over the package limit, 413.
+// Publishes the zip sent as the multipart file "package": it must hold a valid exekra.json (name, semver version, entrypoint, and optionally the parameters it takes). A bad parameter declaration is a 400 naming the parameter. A name and version already published is a 409 conflict (packages are immutable); a zip over the package limit, 413.
 //
 // Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 //

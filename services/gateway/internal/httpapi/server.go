@@ -220,8 +220,8 @@ func (s *Server) Routes() []Route {
 			Errors:  []int{http.StatusTooManyRequests}},
 		{Method: http.MethodPost, Path: "/api/v1/packages", Summary: "Publish a package (multipart file \"package\")", Access: Developer, Handle: s.publishPackage, OwnBodyLimit: true,
 			ID: "publishPackage", Tag: tagPackages,
-			Description: "Publishes the zip sent as the multipart file \"package\": it must hold a valid exekra.json (name, semver version, entrypoint). " +
-				"A name and version already published is a 409 conflict (packages are immutable); a zip over the package limit, 413.",
+			Description: "Publishes the zip sent as the multipart file \"package\": it must hold a valid exekra.json (name, semver version, entrypoint, and optionally the parameters it takes). " +
+				"A bad parameter declaration is a 400 naming the parameter. A name and version already published is a 409 conflict (packages are immutable); a zip over the package limit, 413.",
 			Body:    &Media{ContentType: "multipart/form-data", Schema: packageUpload},
 			Replies: []Reply{jsonReply[runners.Package](http.StatusCreated, "The published version.")},
 			Errors:  []int{http.StatusConflict}},
@@ -242,7 +242,9 @@ func (s *Server) Routes() []Route {
 			ID: "createJob", Tag: tagJobs,
 			Description: "Starts a job of a package version on a runner of an environment (with the labels, or the runner, asked for). " +
 				"An unknown package or version is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; " +
-				"a license that does not allow it, 403.",
+				"a license that does not allow it, 403. When the package version declares parameters, the job's are held to the declaration " +
+				"(an unknown name, a required one missing or a value of the wrong type is a 400 invalid_argument naming the parameter) " +
+				"and the defaults of those left out are filled in: the job and its runner get them.",
 			Params: []Param{paramIdempotencyKey}, Body: jsonBody[runners.CreateJobRequest](),
 			Replies: []Reply{jsonReply[runners.Job](http.StatusCreated, "The job (the first request's, for a repeated Idempotency-Key).")},
 			Errors:  []int{http.StatusNotFound, http.StatusConflict}},
