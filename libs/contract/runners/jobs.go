@@ -124,9 +124,9 @@ type Job struct {
 	// RerunOf is the job this one re-runs (POST /api/v1/jobs/{id}/rerun).
 	RerunOf *string `json:"rerun_of"`
 	// AttemptHistory lists every claim of the job, oldest first; only
-	// GET /api/v1/jobs/{id} fills it in (Attempts, above, is their count
+	// GET /api/v1/jobs/{id} has it (Attempts, above, is their count
 	// without the claims never taken up).
-	AttemptHistory []JobAttempt `json:"attempt_history,omitempty"`
+	AttemptHistory *[]JobAttempt `json:"attempt_history,omitempty"`
 }
 
 // JobRequest names one job.

@@ -9,6 +9,7 @@ import (
 	"github.com/exekra/hub/libs/daemon"
 	"github.com/exekra/hub/libs/natsrpc"
 	"github.com/exekra/hub/libs/tokenbucket"
+	"github.com/exekra/hub/services/runners/internal/history"
 	"github.com/exekra/hub/services/runners/internal/job"
 	"github.com/exekra/hub/services/runners/internal/natsapi"
 	"github.com/exekra/hub/services/runners/internal/packages"
@@ -46,7 +47,8 @@ const maxInFlight = 32768
 // setup wires the registry and the jobs to PostgreSQL (with the audit
 // outbox), Redis (credential cache, presence, throttle, job queues) and NATS
 // (the licensing service), and starts the presence flusher, the runner
-// census, the job queue watcher and the reaper/reconcile loop. Neither domain
+// census, the job queue watcher, the reaper/reconcile loop and the history
+// sampler. Neither domain
 // knows the other: the jobs see the registry through natsapi.Registry, and
 // the NATS handlers call the registry, then the jobs (a heartbeat renews
 // leases and carries cancellations; a claim is the registry's runner's).
@@ -82,10 +84,16 @@ func setup(ctx context.Context, d *daemon.Deps) ([]natsrpc.Endpoint, error) {
 	go meter.RunCensus(ctx, svc, prom.CensusInterval, d.Log)
 	go jobs.RunWatcher(ctx)
 	go jobs.RunMaintenance(ctx)
+	hist, err := history.NewService(postgres.NewStore(d.DB, d.Outbox).History(), svc, d.Log, time.Now)
+	if err != nil {
+		return nil, err
+	}
+	go hist.RunSampler(ctx)
 	pkgs, err := packages.NewService(postgres.NewStore(d.DB, d.Outbox).Packages(), svc, time.Now)
 	if err != nil {
 		return nil, err
 	}
 	eps := append(natsapi.Endpoints(svc, jobs), natsapi.JobEndpoints(svc, jobs)...)
+	eps = append(eps, natsapi.HistoryEndpoints(hist)...)
 	return append(eps, natsapi.PackageEndpoints(pkgs)...), nil
 }

@@ -144,7 +144,7 @@ func (s *Service) Complete(ctx context.Context, v Runner, id string, attempt int
 		finish(j, now, o.Status, o.ExitCode, clip(text.Mend(o.Error), MaxErrorLen))
 		ev := event(ActionFinish, *j, map[string]any{"status": j.Status})
 		ev.Actor = audit.Actor{Type: audit.ActorRunner, ID: v.ID}
-		return Change{Event: &ev}, nil
+		return Change{Event: &ev, Ended: ended(j, now, outcomeOf(j.Status), "")}, nil
 	})
 	if errors.Is(err, errUnchanged) {
 		return nil

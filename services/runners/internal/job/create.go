@@ -49,6 +49,8 @@ type NewJob struct {
 	// IdempotencyKey ("" : none) makes a repeat of the same request by the
 	// same user return the job the first one created.
 	IdempotencyKey string
+	// RerunOf ("" : none) is the job this one re-runs (Rerun).
+	RerunOf string
 }
 
 // ErrKeyTaken is the store's answer to a second job under one idempotency key.
@@ -71,7 +73,8 @@ func (s *Service) Create(ctx context.Context, in NewJob) (Job, error) {
 	if j, ok, err := s.replay(ctx, createdBy, in.IdempotencyKey, hash); ok || err != nil {
 		return j, err
 	}
-	if err := s.checkTarget(ctx, in); err != nil {
+	targetName, err := s.checkTarget(ctx, in)
+	if err != nil {
 		return Job{}, err
 	}
 	if err := s.License.AllowJob(ctx); err != nil {
@@ -88,7 +91,7 @@ func (s *Service) Create(ctx context.Context, in NewJob) (Job, error) {
 	j := Job{ID: uuid.NewString(), Package: pkg, Environment: in.Environment, TargetRunnerID: in.RunnerID,
 		Labels: in.Labels, Parameters: params, TimeoutSeconds: in.TimeoutSeconds, MaxAttempts: in.MaxAttempts,
 		Status: StatusPending, Attempt: 1, CreatedBy: createdBy, CreatedAt: s.now(),
-		IdempotencyKey: in.IdempotencyKey, RequestHash: hash}
+		IdempotencyKey: in.IdempotencyKey, RequestHash: hash, RerunOf: in.RerunOf, TargetRunnerName: targetName}
 	err = s.Store.CreateJob(ctx, j, event(ActionCreate, j, nil))
 	if errors.Is(err, ErrKeyTaken) { // the same request, at the same moment
 		if j, ok, err := s.replay(ctx, createdBy, in.IdempotencyKey, hash); ok || err != nil {
@@ -129,22 +132,23 @@ func requestHash(in NewJob) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// checkTarget refuses a target runner that could never run the job.
-func (s *Service) checkTarget(ctx context.Context, in NewJob) error {
+// checkTarget refuses a target runner that could never run the job, and
+// returns its name.
+func (s *Service) checkTarget(ctx context.Context, in NewJob) (string, error) {
 	if in.RunnerID == "" {
-		return nil
+		return "", nil
 	}
 	r, err := s.Runners.RunnerByID(ctx, in.RunnerID)
 	if errs.Is(err, errs.NotFound) {
-		return errs.E(errs.InvalidArgument, "runner_id names no registered runner")
+		return "", errs.E(errs.InvalidArgument, "runner_id names no registered runner")
 	}
 	if err != nil {
-		return err
+		return "", err
 	}
 	if r.Environment != in.Environment || !subset(in.Labels, r.Labels) {
-		return errs.E(errs.InvalidArgument, "the runner named by runner_id is not of this environment or lacks some of the labels")
+		return "", errs.E(errs.InvalidArgument, "the runner named by runner_id is not of this environment or lacks some of the labels")
 	}
-	return nil
+	return r.Name, nil
 }
 
 // Cancel cancels a pending job at once; a claimed or running one is marked,
@@ -185,6 +189,9 @@ func event(action string, j Job, details map[string]any) audit.Event {
 	}
 	details["package"], details["version"], details["environment"] = j.Package.Name, j.Package.Version, j.Environment
 	details["attempt"] = j.Attempt
+	if j.RerunOf != "" {
+		details["rerun_of"] = j.RerunOf
+	}
 	return audit.Event{Action: action, Target: audit.Target{Type: "job", ID: j.ID}, Details: details}
 }
 

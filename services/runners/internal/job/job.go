@@ -45,6 +45,12 @@ type Job struct {
 	// UnstartedClaims counts claims whose runner never took the job up:
 	// they are not attempts (Attempt still fences them).
 	UnstartedClaims int
+	// RerunOf is the job this one re-runs ("" : none).
+	RerunOf string
+	// RunnerName and TargetRunnerName are the store's reading of the
+	// runners' names ("" : none, or the runner is gone); never written.
+	RunnerName       string
+	TargetRunnerName string
 }
 
 // Attempts is how many claims the job has had, those never taken up aside.
@@ -110,6 +116,8 @@ type Claim struct {
 type Change struct {
 	Event *audit.Event // recorded in the same transaction when not nil
 	Lines []LogLine    // appended to the job's log
+	// Ended ends the attempt the job was at (before the change) when not nil.
+	Ended *AttemptEnd
 }
 
 // UpdateFunc changes a job the store has locked; an error rolls back.
@@ -169,6 +177,10 @@ type Store interface {
 	PendingEntries(ctx context.Context, after Cursor, limit int) ([]Entry, error)
 	// PendingCounts counts pending jobs by environment.
 	PendingCounts(ctx context.Context) (map[string]int, error)
+	// Attempts lists a job's attempts, oldest first. ClaimJob records an
+	// attempt, TouchJobs and UpdateJob note when it runs, and UpdateJob
+	// ends it with a change's Ended.
+	Attempts(ctx context.Context, jobID string) ([]Attempt, error)
 }
 
 // Queue dispatches pending jobs: one stream per environment. It holds only
@@ -196,6 +208,7 @@ type Queue interface {
 // authenticate runners: its callers pass the runner they authenticated.
 type Runner struct {
 	ID          string
+	Name        string
 	Environment string
 	Labels      []string
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -12,13 +13,15 @@ import (
 	"github.com/exekra/hub/libs/errs"
 )
 
-// Viewed is a job with why it waits ("" unless pending and asked for).
+// Viewed is a job with why it waits ("" unless pending and asked for) and
+// its attempts (nil unless asked for).
 type Viewed struct {
 	Job
 	PendingReason string
+	History       []Attempt
 }
 
-// Get returns a job; a pending one with the reason it waits.
+// Get returns a job with its attempts; a pending one with the reason it waits.
 func (s *Service) Get(ctx context.Context, id string) (Viewed, error) {
 	if err := firstError(requireOperator(ctx), checkID(id)); err != nil {
 		return Viewed{}, err
@@ -28,6 +31,9 @@ func (s *Service) Get(ctx context.Context, id string) (Viewed, error) {
 		return Viewed{}, err
 	}
 	v := Viewed{Job: j}
+	if v.History, err = s.Store.Attempts(ctx, id); err != nil {
+		return Viewed{}, fmt.Errorf("read attempts of job %s: %w", id, err)
+	}
 	if j.Status == StatusPending {
 		if v.PendingReason, err = s.pendingReason(ctx, j); err != nil {
 			return Viewed{}, err

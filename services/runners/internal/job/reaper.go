@@ -33,11 +33,12 @@ func (s *Service) Reap(ctx context.Context) (int, error) {
 		var requeue bool
 		j, err := s.Store.UpdateJob(ctx, id, func(j *Job) (Change, error) {
 			var ev *audit.Event
-			ev, requeue = s.expire(j, now)
+			var end *AttemptEnd
+			ev, end, requeue = s.expire(j, now)
 			if ev == nil && !requeue {
 				return Change{}, errUnchanged // renewed or finished meanwhile
 			}
-			return Change{Event: ev}, nil
+			return Change{Event: ev, Ended: end}, nil
 		})
 		if errors.Is(err, errUnchanged) {
 			continue
@@ -55,36 +56,41 @@ func (s *Service) Reap(ctx context.Context) (int, error) {
 }
 
 // expire decides what becomes of a job whose lease or time may be over: an
-// event when it finishes, requeue when it goes back to pending.
-func (s *Service) expire(j *Job, now time.Time) (*audit.Event, bool) {
+// event when it finishes, requeue when it goes back to pending, and how its
+// attempt ended either way.
+func (s *Service) expire(j *Job, now time.Time) (*audit.Event, *AttemptEnd, bool) {
 	if j.Status != StatusClaimed && j.Status != StatusRunning {
-		return nil, false
+		return nil, nil, false
 	}
 	timedOut := j.ClaimedAt != nil && now.After(j.ClaimedAt.Add(time.Duration(j.TimeoutSeconds)*time.Second+s.TimeoutGrace))
 	lost := j.LeaseExpiresAt != nil && now.After(*j.LeaseExpiresAt)
+	var end *AttemptEnd
 	switch {
 	case timedOut:
 		finish(j, now, StatusFailed, nil, runners.JobErrorTimeout)
+		end = ended(j, now, runners.AttemptTimedOut, reasonTimedOut)
 	case !lost:
-		return nil, false
+		return nil, nil, false
 	case j.CancelRequested:
 		finish(j, now, StatusCanceled, nil, "")
+		end = ended(j, now, runners.AttemptCanceled, reasonCanceledLost)
 	case j.Status == StatusClaimed && j.UnstartedClaims < MaxUnstartedClaims:
 		// Its runner never took it up: nothing ran, so no attempt is spent.
 		j.UnstartedClaims++
 		j.Status, j.Attempt, j.RunnerID = StatusPending, j.Attempt+1, ""
 		j.LeaseExpiresAt, j.ClaimedAt, j.StartedAt = nil, nil, nil
-		return nil, true
+		return nil, ended(j, now, runners.AttemptNotStarted, reasonNotStarted), true
 	case j.Status == StatusClaimed || j.Attempts() >= j.MaxAttempts:
 		finish(j, now, StatusFailed, nil, runners.JobErrorRunnerLost)
+		end = ended(j, now, runners.AttemptRunnerLost, reasonRunnerLost)
 	default:
 		j.Status, j.Attempt, j.RunnerID = StatusPending, j.Attempt+1, ""
 		j.LeaseExpiresAt, j.ClaimedAt, j.StartedAt = nil, nil, nil
-		return nil, true
+		return nil, ended(j, now, runners.AttemptLeaseExpired, reasonLeaseExpired), true
 	}
 	ev := event(ActionFinish, *j, map[string]any{"status": j.Status, "error": j.Error})
 	ev.Actor = audit.Actor{Type: audit.ActorSystem}
-	return &ev, false
+	return &ev, end, false
 }
 
 // Reconcile queues every pending job that no queue entry stands for (Redis

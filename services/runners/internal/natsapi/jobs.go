@@ -41,6 +41,10 @@ func jobUserEndpoints(svc *job.Service) []natsrpc.Endpoint {
 			}
 			return contract.ListJobsResponse{Items: items, NextCursor: page.NextCursor}, nil
 		}),
+		natsrpc.Handle(contract.SubjectJobRerun, func(ctx context.Context, req contract.RerunJobRequest) (contract.Job, error) {
+			j, err := svc.Rerun(ctx, req.ID, req.IdempotencyKey)
+			return ToJob(job.Viewed{Job: j}), err
+		}),
 		natsrpc.Handle(contract.SubjectJobCancel, func(ctx context.Context, req contract.JobRequest) (contract.Job, error) {
 			j, err := svc.Cancel(ctx, req.ID)
 			return ToJob(job.Viewed{Job: j}), err
@@ -122,7 +126,38 @@ func ToJob(v job.Viewed) contract.Job {
 	if j.Error != "" {
 		out.Error = &j.Error
 	}
+	switch {
+	case j.RunnerID != "" && j.RunnerName != "":
+		out.RunnerName = &j.RunnerName
+	case j.RunnerID == "" && j.TargetRunnerName != "":
+		out.RunnerName = &j.TargetRunnerName // runner_id shows the target
+	}
+	if j.TargetRunnerName != "" {
+		out.TargetRunnerName = &j.TargetRunnerName
+	}
+	out.DurationSeconds = duration(j.StartedAt, j.FinishedAt)
+	if j.RerunOf != "" {
+		out.RerunOf = &j.RerunOf
+	}
+	if v.History != nil {
+		history := make([]contract.JobAttempt, 0, len(v.History))
+		for _, a := range v.History {
+			history = append(history, contract.JobAttempt{Number: a.Number, RunnerID: a.RunnerID, RunnerName: a.RunnerName,
+				StartedAt: a.StartedAt, RunningAt: a.RunningAt, EndedAt: a.EndedAt, DurationSeconds: duration(&a.StartedAt, a.EndedAt),
+				Outcome: a.Outcome, Reason: a.Reason})
+		}
+		out.AttemptHistory = &history
+	}
 	return out
+}
+
+// duration is the seconds from start to end, nil unless both are known.
+func duration(start, end *time.Time) *float64 {
+	if start == nil || end == nil {
+		return nil
+	}
+	d := end.Sub(*start).Seconds()
+	return &d
 }
 
 // ToClaimed shows a claimed job as the runner gets it.

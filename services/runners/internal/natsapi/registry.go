@@ -44,5 +44,5 @@ func authenticated(ctx context.Context, svc *runner.Service, req contract.AgentR
 }
 
 func jobRunner(r runner.Runner) job.Runner {
-	return job.Runner{ID: r.ID, Environment: r.Environment, Labels: r.Labels}
+	return job.Runner{ID: r.ID, Name: r.Name, Environment: r.Environment, Labels: r.Labels}
 }

@@ -27,7 +27,9 @@ const jobColumns = `id::text, package_name, package_version, package_sha256, pac
 	coalesce(target_runner_id::text, ''), labels, parameters, timeout_seconds, max_attempts, status, attempt,
 	coalesce(runner_id::text, ''), lease_expires_at, cancel_requested, created_by, created_at, claimed_at,
 	started_at, finished_at, exit_code, coalesce(error, ''), log_seq, log_bytes, log_truncated,
-	coalesce(idempotency_key, ''), coalesce(request_hash, ''), unstarted_claims`
+	coalesce(idempotency_key, ''), coalesce(request_hash, ''), unstarted_claims, coalesce(rerun_of::text, ''),
+	coalesce((SELECT name FROM runners WHERE runners.id = jobs.runner_id), ''),
+	coalesce((SELECT name FROM runners WHERE runners.id = jobs.target_runner_id), '')`
 
 func scanJob(row pgx.Row) (job.Job, error) {
 	var j job.Job
@@ -36,7 +38,7 @@ func scanJob(row pgx.Row) (job.Job, error) {
 		&j.TargetRunnerID, &j.Labels, &params, &j.TimeoutSeconds, &j.MaxAttempts, &j.Status, &j.Attempt,
 		&j.RunnerID, &j.LeaseExpiresAt, &j.CancelRequested, &j.CreatedBy, &j.CreatedAt, &j.ClaimedAt,
 		&j.StartedAt, &j.FinishedAt, &j.ExitCode, &j.Error, &j.LogSeq, &j.LogBytes, &j.LogTruncated,
-		&j.IdempotencyKey, &j.RequestHash, &j.UnstartedClaims)
+		&j.IdempotencyKey, &j.RequestHash, &j.UnstartedClaims, &j.RerunOf, &j.RunnerName, &j.TargetRunnerName)
 	if err != nil {
 		return job.Job{}, err
 	}
@@ -103,12 +105,12 @@ func (s JobStore) CreateJob(ctx context.Context, j job.Job, ev audit.Event) erro
 		b := &pgx.Batch{}
 		b.Queue(`INSERT INTO jobs (id, package_name, package_version, package_sha256, package_size,
 			environment, target_runner_id, labels, parameters, timeout_seconds, max_attempts, status, attempt,
-			created_by, created_at, idempotency_key, request_hash)
+			created_by, created_at, idempotency_key, request_hash, rerun_of)
 			VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, '')::uuid, $8, $9::jsonb, $10, $11, $12, $13, $14, $15,
-			        NULLIF($16, ''), NULLIF($17, ''))`,
+			        NULLIF($16, ''), NULLIF($17, ''), NULLIF($18, '')::uuid)`,
 			j.ID, j.Package.Name, j.Package.Version, j.Package.SHA256, j.Package.SizeBytes, j.Environment,
 			j.TargetRunnerID, j.Labels, string(j.Parameters), j.TimeoutSeconds, j.MaxAttempts, j.Status, j.Attempt,
-			j.CreatedBy, j.CreatedAt, j.IdempotencyKey, j.RequestHash)
+			j.CreatedBy, j.CreatedAt, j.IdempotencyKey, j.RequestHash, j.RerunOf)
 		if _, err := s.events.Queue(ctx, b, ev); err != nil {
 			return err
 		}
@@ -162,14 +164,20 @@ func (s JobStore) ListJobs(ctx context.Context, q job.Query) ([]job.Job, error) 
 }
 
 // ClaimJob moves a pending job at c.Attempt to claimed by c.RunnerID, if
-// the runner is of its environment, has its labels and is its target (if any).
+// the runner is of its environment, has its labels and is its target (if
+// any), and records the attempt, in one statement.
 func (s JobStore) ClaimJob(ctx context.Context, c job.Claim) (job.Job, bool, error) {
-	j, err := scanJob(s.pool.QueryRow(ctx, `UPDATE jobs SET status = 'claimed', runner_id = $3, claimed_at = $4,
+	j, err := scanJob(s.pool.QueryRow(ctx, `WITH claimed AS (
+		UPDATE jobs SET status = 'claimed', runner_id = $3, claimed_at = $4,
 		lease_expires_at = $5, started_at = NULL, claim_id = NULLIF($8, '')
 		WHERE id = $1 AND status = 'pending' AND attempt = $2 AND environment = $6 AND labels <@ $7::text[]
 		  AND (target_runner_id IS NULL OR target_runner_id = $3)
 		  AND EXISTS (SELECT 1 FROM runners WHERE id = $3)
-		RETURNING `+jobColumns, c.JobID, c.Attempt, c.RunnerID, c.Now, c.LeaseUntil, c.Environment, c.RunnerLabels, c.ClaimID))
+		RETURNING *), attempt AS (
+		INSERT INTO job_attempts (job_id, number, runner_id, runner_name, started_at)
+		SELECT c.id, c.attempt, c.runner_id, r.name, c.claimed_at FROM claimed c JOIN runners r ON r.id = c.runner_id
+		ON CONFLICT (job_id, number) DO NOTHING)
+		SELECT `+jobColumns+` FROM claimed AS jobs`, c.JobID, c.Attempt, c.RunnerID, c.Now, c.LeaseUntil, c.Environment, c.RunnerLabels, c.ClaimID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		var exists bool
 		if err := s.pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM runners WHERE id = $1)", c.RunnerID).Scan(&exists); err != nil {

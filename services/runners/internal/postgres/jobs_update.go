@@ -23,6 +23,7 @@ func (s JobStore) UpdateJob(ctx context.Context, id string, fn job.UpdateFunc) (
 		if err != nil {
 			return fmt.Errorf("lock job %s: %w", id, err)
 		}
+		before := j
 		ch, err := fn(&j)
 		if err != nil {
 			return err
@@ -31,6 +32,7 @@ func (s JobStore) UpdateJob(ctx context.Context, id string, fn job.UpdateFunc) (
 		b := &pgx.Batch{}
 		queueJob(b, j)
 		queueLines(b, j.ID, ch.Lines)
+		queueAttempt(b, before, j, ch.Ended)
 		if ch.Event != nil {
 			if _, err := s.events.Queue(ctx, b, *ch.Event); err != nil {
 				return err
@@ -53,6 +55,20 @@ func queueJob(b *pgx.Batch, j job.Job) {
 		j.StartedAt, j.FinishedAt, j.ExitCode, j.Error, j.LogSeq, j.LogBytes, j.LogTruncated, j.UnstartedClaims)
 }
 
+// queueAttempt notes in the attempt the job was at when it started running
+// and, with end, how it ended. A job claimed before attempts were recorded
+// has no row to note it in: nothing changes.
+func queueAttempt(b *pgx.Batch, before, after job.Job, end *job.AttemptEnd) {
+	if before.Status == job.StatusClaimed && after.Status == job.StatusRunning && after.StartedAt != nil {
+		b.Queue(`UPDATE job_attempts SET running_at = $3 WHERE job_id = $1 AND number = $2 AND running_at IS NULL`,
+			before.ID, before.Attempt, *after.StartedAt)
+	}
+	if end != nil {
+		b.Queue(`UPDATE job_attempts SET ended_at = $3, outcome = $4, reason = $5
+			WHERE job_id = $1 AND number = $2 AND ended_at IS NULL`, before.ID, before.Attempt, end.At, end.Outcome, end.Reason)
+	}
+}
+
 func queueLines(b *pgx.Batch, id string, lines []job.LogLine) {
 	if len(lines) == 0 {
 		return
@@ -71,10 +87,15 @@ func queueLines(b *pgx.Batch, id string, lines []job.LogLine) {
 func (s JobStore) TouchJobs(ctx context.Context, runnerID string, ids []string, now, leaseUntil time.Time) ([]job.Touched, error) {
 	rows, err := s.pool.Query(ctx, `WITH old AS (
 			SELECT id, status FROM jobs WHERE id = ANY($2::uuid[]) AND runner_id = $1
-			  AND status IN ('claimed', 'running') ORDER BY id FOR UPDATE)
-		UPDATE jobs j SET status = 'running', started_at = coalesce(j.started_at, $3), lease_expires_at = $4
-		FROM old WHERE j.id = old.id
-		RETURNING j.id::text, old.status = 'claimed', j.cancel_requested`, runnerID, ids, now, leaseUntil)
+			  AND status IN ('claimed', 'running') ORDER BY id FOR UPDATE),
+		touched AS (
+			UPDATE jobs j SET status = 'running', started_at = coalesce(j.started_at, $3), lease_expires_at = $4
+			FROM old WHERE j.id = old.id
+			RETURNING j.id, j.attempt, j.started_at, old.status = 'claimed' AS was_claimed, j.cancel_requested),
+		running AS (
+			UPDATE job_attempts a SET running_at = t.started_at FROM touched t
+			WHERE t.was_claimed AND a.job_id = t.id AND a.number = t.attempt AND a.running_at IS NULL)
+		SELECT id::text, was_claimed, cancel_requested FROM touched`, runnerID, ids, now, leaseUntil)
 	if err != nil {
 		return nil, fmt.Errorf("touch jobs of runner %s: %w", runnerID, err)
 	}

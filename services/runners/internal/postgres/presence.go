@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/exekra/hub/services/runners/internal/runner"
+	"github.com/jackc/pgx/v5"
 )
 
 // recordPresence writes many runners' last sighting in one statement; a
@@ -18,7 +19,8 @@ FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $
             $7::float8[], $8::float8[], $9::bigint[]) AS u(id, at, addr, version, os, host, cpu, mem, disk)
 WHERE r.id = u.id AND (r.last_seen_at IS NULL OR r.last_seen_at < u.at)`
 
-// RecordPresence writes seen (by runner id) in one statement.
+// RecordPresence writes seen (by runner id) in one statement, and adds
+// their metrics to the runners' minutes.
 func (s *Store) RecordPresence(ctx context.Context, seen map[string]runner.Presence) error {
 	n := len(seen)
 	ids, addrs, versions, oses, hosts := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
@@ -28,7 +30,11 @@ func (s *Store) RecordPresence(ctx context.Context, seen map[string]runner.Prese
 		versions, oses, hosts = append(versions, p.Version), append(oses, p.OS), append(hosts, p.Hostname)
 		cpus, mems, disks = append(cpus, p.Metrics.CPUPercent), append(mems, p.Metrics.MemoryPercent), append(disks, p.Metrics.DiskFreeBytes)
 	}
-	if _, err := s.pool.Exec(ctx, recordPresence, ids, ats, addrs, versions, oses, hosts, cpus, mems, disks); err != nil {
+	// The sighting and the metrics history (history.go) go in one round trip.
+	b := &pgx.Batch{}
+	b.Queue(recordPresence, ids, ats, addrs, versions, oses, hosts, cpus, mems, disks)
+	b.Queue(recordMetrics, ids, ats, cpus, mems, disks)
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("record presence of %d runners: %w", n, err)
 	}
 	return nil
