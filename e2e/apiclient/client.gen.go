@@ -324,6 +324,63 @@ func (e JobStatus) Valid() bool {
 	}
 }
 
+// Defines values for JobAttemptOutcome.
+const (
+	JobAttemptOutcomeCanceled     JobAttemptOutcome = "canceled"
+	JobAttemptOutcomeFailed       JobAttemptOutcome = "failed"
+	JobAttemptOutcomeLeaseExpired JobAttemptOutcome = "lease_expired"
+	JobAttemptOutcomeNotStarted   JobAttemptOutcome = "not_started"
+	JobAttemptOutcomeRunnerLost   JobAttemptOutcome = "runner_lost"
+	JobAttemptOutcomeRunning      JobAttemptOutcome = "running"
+	JobAttemptOutcomeSucceeded    JobAttemptOutcome = "succeeded"
+	JobAttemptOutcomeTimedOut     JobAttemptOutcome = "timed_out"
+)
+
+// Valid indicates whether the value is a known member of the JobAttemptOutcome enum.
+func (e JobAttemptOutcome) Valid() bool {
+	switch e {
+	case JobAttemptOutcomeCanceled:
+		return true
+	case JobAttemptOutcomeFailed:
+		return true
+	case JobAttemptOutcomeLeaseExpired:
+		return true
+	case JobAttemptOutcomeNotStarted:
+		return true
+	case JobAttemptOutcomeRunnerLost:
+		return true
+	case JobAttemptOutcomeRunning:
+		return true
+	case JobAttemptOutcomeSucceeded:
+		return true
+	case JobAttemptOutcomeTimedOut:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for JobsWaitingEnvironment.
+const (
+	JobsWaitingEnvironmentDevelopment JobsWaitingEnvironment = "Development"
+	JobsWaitingEnvironmentProduction  JobsWaitingEnvironment = "Production"
+	JobsWaitingEnvironmentStaging     JobsWaitingEnvironment = "Staging"
+)
+
+// Valid indicates whether the value is a known member of the JobsWaitingEnvironment enum.
+func (e JobsWaitingEnvironment) Valid() bool {
+	switch e {
+	case JobsWaitingEnvironmentDevelopment:
+		return true
+	case JobsWaitingEnvironmentProduction:
+		return true
+	case JobsWaitingEnvironmentStaging:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for LicenseStatusStatus.
 const (
 	Active  LicenseStatusStatus = "active"
@@ -465,6 +522,27 @@ func (e RunnerStatus) Valid() bool {
 	case RunnerStatusOffline:
 		return true
 	case RunnerStatusOnline:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RunnersOnlineHourEnvironment.
+const (
+	RunnersOnlineHourEnvironmentDevelopment RunnersOnlineHourEnvironment = "Development"
+	RunnersOnlineHourEnvironmentProduction  RunnersOnlineHourEnvironment = "Production"
+	RunnersOnlineHourEnvironmentStaging     RunnersOnlineHourEnvironment = "Staging"
+)
+
+// Valid indicates whether the value is a known member of the RunnersOnlineHourEnvironment enum.
+func (e RunnersOnlineHourEnvironment) Valid() bool {
+	switch e {
+	case RunnersOnlineHourEnvironmentDevelopment:
+		return true
+	case RunnersOnlineHourEnvironmentProduction:
+		return true
+	case RunnersOnlineHourEnvironmentStaging:
 		return true
 	default:
 		return false
@@ -992,14 +1070,25 @@ type JobStatus string
 type JobAttempt struct {
 	DurationSeconds *float64   `json:"duration_seconds"`
 	EndedAt         *time.Time `json:"ended_at"`
-	Number          int        `json:"number"`
-	Outcome         string     `json:"outcome"`
-	Reason          string     `json:"reason"`
-	RunnerId        string     `json:"runner_id"`
-	RunnerName      string     `json:"runner_name"`
-	RunningAt       *time.Time `json:"running_at"`
-	StartedAt       time.Time  `json:"started_at"`
+
+	// Number The fencing attempt number the runner was given (the first claim is 1).
+	Number  int               `json:"number"`
+	Outcome JobAttemptOutcome `json:"outcome"`
+
+	// Reason The job's error, or why the Hub ended the attempt; empty when none.
+	Reason     string `json:"reason"`
+	RunnerId   string `json:"runner_id"`
+	RunnerName string `json:"runner_name"`
+
+	// RunningAt When the runner first reported on the job; null until it did.
+	RunningAt *time.Time `json:"running_at"`
+
+	// StartedAt When the runner claimed the job.
+	StartedAt time.Time `json:"started_at"`
 }
+
+// JobAttemptOutcome defines model for JobAttempt.Outcome.
+type JobAttemptOutcome string
 
 // JobList defines model for JobList.
 type JobList struct {
@@ -1022,9 +1111,12 @@ type JobsFinishedHour struct {
 
 // JobsWaiting defines model for JobsWaiting.
 type JobsWaiting struct {
-	Environment string `json:"environment"`
-	Jobs        int    `json:"jobs"`
+	Environment JobsWaitingEnvironment `json:"environment"`
+	Jobs        int                    `json:"jobs"`
 }
+
+// JobsWaitingEnvironment defines model for JobsWaiting.Environment.
+type JobsWaitingEnvironment string
 
 // LicenseStatus The active license and where it stands.
 type LicenseStatus struct {
@@ -1226,11 +1318,14 @@ type RunnerMetricsInput struct {
 
 // RunnersOnlineHour defines model for RunnersOnlineHour.
 type RunnersOnlineHour struct {
-	Avg         float64   `json:"avg"`
-	Environment string    `json:"environment"`
-	Hour        time.Time `json:"hour"`
-	Max         int       `json:"max"`
+	Avg         float64                      `json:"avg"`
+	Environment RunnersOnlineHourEnvironment `json:"environment"`
+	Hour        time.Time                    `json:"hour"`
+	Max         int                          `json:"max"`
 }
+
+// RunnersOnlineHourEnvironment defines model for RunnersOnlineHour.Environment.
+type RunnersOnlineHourEnvironment string
 
 // Session A signed-in session: the token is shown only here.
 type Session struct {

@@ -98,12 +98,19 @@ var fieldRefinements = map[schema.Field]func(*openapi3.Schema){
 	schema.FieldOf[runners.Metrics]("memory_percent"):      between(0, 100),
 	schema.FieldOf[runners.Metrics]("disk_free_bytes"):     func(s *openapi3.Schema) { s.Min = new(float64) },
 
-	schema.FieldOf[runners.Job]("status"):                   enum(runners.JobStatuses...),
-	schema.FieldOf[runners.Job]("environment"):              enum(runners.Environments...),
-	schema.FieldOf[runners.Job]("parameters"):               anObject(false),
-	schema.FieldOf[runners.ClaimedJob]("parameters"):        anObject(false),
-	schema.FieldOf[runners.CreateJobRequest]("environment"): enum(runners.Environments...),
-	schema.FieldOf[runners.CreateJobRequest]("parameters"):  anObject(true),
+	schema.FieldOf[runners.Job]("status"):                    enum(runners.JobStatuses...),
+	schema.FieldOf[runners.Job]("environment"):               enum(runners.Environments...),
+	schema.FieldOf[runners.Job]("parameters"):                anObject(false),
+	schema.FieldOf[runners.ClaimedJob]("parameters"):         anObject(false),
+	schema.FieldOf[runners.JobAttempt]("outcome"):            enum(runners.AttemptOutcomes...),
+	schema.FieldOf[runners.JobAttempt]("number"):             describe("The fencing attempt number the runner was given (the first claim is 1)."),
+	schema.FieldOf[runners.JobAttempt]("started_at"):         describe("When the runner claimed the job."),
+	schema.FieldOf[runners.JobAttempt]("running_at"):         describe("When the runner first reported on the job; null until it did."),
+	schema.FieldOf[runners.JobAttempt]("reason"):             describe("The job's error, or why the Hub ended the attempt; empty when none."),
+	schema.FieldOf[runners.JobsWaiting]("environment"):       enum(runners.Environments...),
+	schema.FieldOf[runners.RunnersOnlineHour]("environment"): enum(runners.Environments...),
+	schema.FieldOf[runners.CreateJobRequest]("environment"):  enum(runners.Environments...),
+	schema.FieldOf[runners.CreateJobRequest]("parameters"):   anObject(true),
 	schema.FieldOf[runners.CreateJobRequest]("idempotency_key"): func(s *openapi3.Schema) {
 		s.Deprecated = true
 		s.Description = "Ignored: send the Idempotency-Key header instead."

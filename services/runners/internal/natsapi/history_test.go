@@ -239,3 +239,189 @@ func TestRerun(t *testing.T) {
 		wantKind(t, err, errs.PermissionDenied)
 	})
 }
+
+func (h *historyHarness) metrics(ctx context.Context, id string, hours int) (runners.RunnerMetricsHistory, error) {
+	return call[runners.RunnerMetricsHistory](ctx, h.harness, runners.SubjectRunnerMetrics, runners.RunnerMetricsRequest{ID: id, Hours: hours})
+}
+
+func (h *historyHarness) stats(ctx context.Context, hours int) (runners.DashboardStats, error) {
+	return call[runners.DashboardStats](ctx, h.harness, runners.SubjectDashboardStats, runners.DashboardStatsRequest{Hours: hours})
+}
+
+// beatMetrics sends a heartbeat with cpu and mem percentages and disk free, and flushes it.
+func (h *historyHarness) beatMetrics(t testing.TB, reg runners.Registered, cpu, mem float64, disk int64) {
+	t.Helper()
+	hb := heartbeat()
+	hb.Metrics = runners.Metrics{CPUPercent: cpu, MemoryPercent: mem, DiskFreeBytes: disk}
+	must[runners.HeartbeatResponse](t)(h.beat(gateway(sourceIP), reg.Runner.ID, reg.MachineSecret, hb))
+	if _, err := h.svc.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRunnerMetricsHistory(t *testing.T) {
+	h := newHistoryHarness(t)
+	a, b := h.register(t, "runner-a", runners.EnvStaging), h.register(t, "runner-b", runners.EnvStaging)
+	// 09:00:00 and 09:00:20 fall in one minute; 09:01:10 in the next.
+	h.beatMetrics(t, a, 10, 40, 900)
+	h.clock.Advance(20 * time.Second)
+	h.beatMetrics(t, a, 30, 20, 500)
+	h.beatMetrics(t, b, 99, 99, 1)
+	h.clock.Advance(50 * time.Second)
+	h.beatMetrics(t, a, 50, 50, 700)
+	t.Run("heartbeats are summed up per minute", func(t *testing.T) {
+		got := must[runners.RunnerMetricsHistory](t)(h.metrics(as(operator), a.Runner.ID, 1))
+		if got.RunnerID != a.Runner.ID || got.Hours != 1 || len(got.Points) != 2 {
+			t.Fatalf("metrics %+v", got)
+		}
+		p := got.Points[0]
+		if !p.Minute.Equal(time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)) || p.Samples != 2 || p.CPUPercentAvg != 20 || p.CPUPercentMax != 30 ||
+			p.MemoryPercentAvg != 30 || p.MemoryPercentMax != 40 || p.DiskFreeBytesMin != 500 {
+			t.Fatalf("first minute %+v", p)
+		}
+		if q := got.Points[1]; !q.Minute.Equal(time.Date(2026, 6, 1, 9, 1, 0, 0, time.UTC)) || q.Samples != 1 || q.CPUPercentMax != 50 {
+			t.Fatalf("second minute %+v", q)
+		}
+	})
+	t.Run("hours bounds the answer", func(t *testing.T) {
+		h.clock.Advance(2 * time.Hour)
+		h.beatMetrics(t, a, 1, 1, 1)
+		if got := must[runners.RunnerMetricsHistory](t)(h.metrics(as(operator), a.Runner.ID, 1)); len(got.Points) != 1 {
+			t.Fatalf("last hour %+v", got.Points)
+		}
+		if got := must[runners.RunnerMetricsHistory](t)(h.metrics(as(operator), a.Runner.ID, 0)); got.Hours != 24 || len(got.Points) != 3 {
+			t.Fatalf("default hours %+v", got)
+		}
+	})
+	t.Run("the sampler prunes minutes older than 24 hours", func(t *testing.T) {
+		h.clock.Advance(23 * time.Hour)
+		if err := h.hist.Sample(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := h.pool.QueryRow(t.Context(), "SELECT count(*) FROM runner_metrics").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 { // only the 11:01 minute of a is within 24 hours of 10:01:10 the next day
+			t.Fatalf("%d rows left", n)
+		}
+	})
+	t.Run("refusals", func(t *testing.T) {
+		for _, hours := range []int{-1, 25} {
+			_, err := h.metrics(as(operator), a.Runner.ID, hours)
+			wantKind(t, err, errs.InvalidArgument)
+		}
+		_, err := h.metrics(as(operator), "00000000-0000-4000-8000-000000000000", 1)
+		wantKind(t, err, errs.NotFound)
+		_, err = h.metrics(as(operator), "nope", 1)
+		wantKind(t, err, errs.NotFound)
+		_, err = h.metrics(gateway(sourceIP), a.Runner.ID, 1)
+		wantKind(t, err, errs.PermissionDenied)
+	})
+	t.Run("a deleted runner's metrics are no longer shown", func(t *testing.T) {
+		must[runners.DeleteResponse](t)(call[runners.DeleteResponse](as(admin), h.harness, runners.SubjectDelete, runners.DeleteRequest{ID: b.Runner.ID}))
+		_, err := h.metrics(as(operator), b.Runner.ID, 1)
+		wantKind(t, err, errs.NotFound)
+	})
+}
+
+func TestDashboardStats(t *testing.T) {
+	h := newHistoryHarness(t)
+	h.publish(t, "etl", "1.0.0", time.Now())
+	a := h.register(t, "runner-a", runners.EnvStaging)
+	h.register(t, "runner-b", runners.EnvProduction)
+	h.beatWith(t, a)
+	t.Run("one sample a minute whatever the number of instances", func(t *testing.T) {
+		other, err := history.NewService(h.store.Store.History(), h.service(t), h.log, h.clock.Now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range []*history.Service{h.hist, other, h.hist} {
+			if err := s.Sample(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var n int
+		if err := h.pool.QueryRow(t.Context(), "SELECT count(*) FROM runner_counts").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != len(runners.Environments) {
+			t.Fatalf("%d rows, want one per environment", n)
+		}
+	})
+	// 09:00 job 1 waits 20 s and succeeds; 09:00:30 job 2 fails; job 3 waits.
+	j1 := h.create(t, runners.CreateJobRequest{Package: "etl", Environment: runners.EnvStaging})
+	h.clock.Advance(20 * time.Second)
+	c := h.mustClaim(t, a)
+	if err := h.complete(a, j1.ID, c.Attempt, runners.JobSucceeded); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Advance(10 * time.Second)
+	j2 := h.create(t, runners.CreateJobRequest{Package: "etl", Environment: runners.EnvStaging})
+	c = h.mustClaim(t, a)
+	if err := h.complete(a, j2.ID, c.Attempt, runners.JobFailed); err != nil {
+		t.Fatal(err)
+	}
+	h.create(t, runners.CreateJobRequest{Package: "etl", Environment: runners.EnvProduction})
+	h.clock.Advance(time.Hour) // 10:00:30: the sample of this minute sees a offline
+	if err := h.hist.Sample(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	got := must[runners.DashboardStats](t)(h.stats(as(operator), 2))
+	nine := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
+	t.Run("the window is whole hours up to the end of this one", func(t *testing.T) {
+		if got.Hours != 2 || !got.From.Equal(nine) || !got.To.Equal(nine.Add(2*time.Hour)) {
+			t.Fatalf("window %+v", got)
+		}
+	})
+	t.Run("jobs finished per hour by status", func(t *testing.T) {
+		if len(got.JobsFinished) != 1 || !got.JobsFinished[0].Hour.Equal(nine) || got.JobsFinished[0].Succeeded != 1 ||
+			got.JobsFinished[0].Failed != 1 || got.JobsFinished[0].Canceled != 0 {
+			t.Fatalf("finished %+v", got.JobsFinished)
+		}
+	})
+	t.Run("jobs waiting now by environment", func(t *testing.T) {
+		want := map[string]int{runners.EnvDevelopment: 0, runners.EnvStaging: 0, runners.EnvProduction: 1}
+		if len(got.JobsWaiting) != 3 {
+			t.Fatalf("waiting %+v", got.JobsWaiting)
+		}
+		for _, w := range got.JobsWaiting {
+			if want[w.Environment] != w.Jobs {
+				t.Fatalf("waiting %+v", got.JobsWaiting)
+			}
+		}
+	})
+	t.Run("runners online per hour by environment", func(t *testing.T) {
+		rows := map[string]runners.RunnersOnlineHour{}
+		for _, r := range got.RunnersOnline {
+			rows[r.Hour.Format("15")+" "+r.Environment] = r
+		}
+		if r := rows["09 Staging"]; r.Max != 1 || r.Avg != 1 {
+			t.Fatalf("runners online %+v", got.RunnersOnline)
+		}
+		if r := rows["10 Staging"]; r.Max != 0 || len(got.RunnersOnline) != 6 {
+			t.Fatalf("runners online %+v", got.RunnersOnline)
+		}
+	})
+	t.Run("pickup latency p95 per hour", func(t *testing.T) {
+		// Waits of 20 s and 0 s: the 95th percentile interpolates to 19 s.
+		if len(got.PickupLatency) != 1 || got.PickupLatency[0].Jobs != 2 || got.PickupLatency[0].P95Seconds != 19 {
+			t.Fatalf("pickup %+v", got.PickupLatency)
+		}
+	})
+	t.Run("an empty window answers empty lists", func(t *testing.T) {
+		h.clock.Advance(47 * time.Hour)
+		empty := must[runners.DashboardStats](t)(h.stats(as(operator), 1))
+		if empty.JobsFinished == nil || len(empty.JobsFinished) != 0 || empty.RunnersOnline == nil || empty.PickupLatency == nil {
+			t.Fatalf("stats %+v", empty)
+		}
+	})
+	t.Run("refusals", func(t *testing.T) {
+		for _, hours := range []int{-1, 49} {
+			_, err := h.stats(as(operator), hours)
+			wantKind(t, err, errs.InvalidArgument)
+		}
+		_, err := h.stats(gateway(sourceIP), 1)
+		wantKind(t, err, errs.PermissionDenied)
+	})
+}
