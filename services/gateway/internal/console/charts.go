@@ -2,6 +2,7 @@ package console
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -93,8 +94,110 @@ func at(xs []int, i int) int {
 	return xs[i]
 }
 
-// runnerCharts are the runner's metrics history (CPU, memory, free disk);
-// until the runners service keeps a history, the page says so.
-func (con *Console) runnerCharts(_ *gin.Context, _ runners.Runner) ([]svgchart.Chart, string) {
-	return nil, "The metrics history is not available from the runners service yet; the current metrics are above."
+// runnerCharts are the runner's metrics history over 24 hours (CPU and memory
+// per minute, average and maximum; the least free disk), from the runners service.
+func (con *Console) runnerCharts(c *gin.Context, r runners.Runner) ([]svgchart.Chart, string) {
+	h, err := call[runners.RunnerMetricsHistory](c, con, runners.SubjectRunnerMetrics,
+		runners.RunnerMetricsRequest{ID: r.ID, Hours: runners.MetricsHistoryHours})
+	if err != nil {
+		return nil, "The metrics history could not be read: " + con.inline(c, err)
+	}
+	if len(h.Points) == 0 {
+		return nil, "No heartbeat with metrics in the last 24 hours."
+	}
+	n := len(h.Points)
+	labels := make([]string, n)
+	cpuAvg, cpuMax, memAvg, memMax, disk := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+	for i, p := range h.Points {
+		labels[i] = p.Minute.UTC().Format("15:04")
+		cpuAvg[i], cpuMax[i], memAvg[i], memMax[i] = p.CPUPercentAvg, p.CPUPercentMax, p.MemoryPercentAvg, p.MemoryPercentMax
+		disk[i] = math.Round(float64(p.DiskFreeBytesMin)/(1<<30)*10) / 10
+	}
+	span := fmt.Sprintf("%s to %s UTC, one point a minute", labels[0], labels[n-1])
+	return []svgchart.Chart{
+		{ID: "chart-cpu", Kind: svgchart.Lines, Unit: "%", Max: 100, LabelHeader: "Minute (UTC)", Title: "CPU, last 24 hours",
+			Desc: "Lines: average and highest CPU use per minute, " + span + ".", Labels: labels,
+			Series: []svgchart.Series{{Name: "average", Values: cpuAvg}, {Name: "highest", Values: cpuMax}}},
+		{ID: "chart-memory", Kind: svgchart.Lines, Unit: "%", Max: 100, LabelHeader: "Minute (UTC)", Title: "Memory, last 24 hours",
+			Desc: "Lines: average and highest memory use per minute, " + span + ".", Labels: labels,
+			Series: []svgchart.Series{{Name: "average", Values: memAvg}, {Name: "highest", Values: memMax}}},
+		{ID: "chart-disk", Kind: svgchart.Lines, Unit: "GiB", LabelHeader: "Minute (UTC)", Title: "Free disk, last 24 hours",
+			Desc: "Line: the least free disk space per minute in GiB, " + span + ".", Labels: labels,
+			Series: []svgchart.Series{{Name: "free disk", Values: disk}}},
+	}, ""
+}
+
+// statsCharts are the dashboard's charts from the runners service's
+// statistics over the last 24 hours: jobs finished per hour by outcome, jobs
+// waiting by environment, runners online by environment per hour and the
+// pickup latency's 95th percentile per hour.
+func (con *Console) statsCharts(c *gin.Context) ([]svgchart.Chart, error) {
+	st, err := call[runners.DashboardStats](c, con, runners.SubjectDashboardStats, runners.DashboardStatsRequest{Hours: dashboardHours})
+	if err != nil {
+		return nil, err
+	}
+	hours := max(st.Hours, 1)
+	from := st.From.UTC().Truncate(time.Hour)
+	labels := make([]string, hours)
+	for i := range labels {
+		labels[i] = from.Add(time.Duration(i) * time.Hour).Format("15:04")
+	}
+	slot := func(t time.Time) int {
+		i := int(t.UTC().Sub(from) / time.Hour)
+		if i < 0 || i >= hours {
+			return -1
+		}
+		return i
+	}
+	succ, fail, canc := make([]float64, hours), make([]float64, hours), make([]float64, hours)
+	for _, f := range st.JobsFinished {
+		if i := slot(f.Hour); i >= 0 {
+			succ[i], fail[i], canc[i] = float64(f.Succeeded), float64(f.Failed), float64(f.Canceled)
+		}
+	}
+	var envs []string
+	var waiting []float64
+	for _, w := range st.JobsWaiting {
+		envs = append(envs, w.Environment)
+		waiting = append(waiting, float64(w.Jobs))
+	}
+	online := map[string][]float64{}
+	for _, env := range runners.Environments {
+		online[env] = make([]float64, hours)
+	}
+	for _, o := range st.RunnersOnline {
+		if _, ok := online[o.Environment]; !ok {
+			online[o.Environment] = make([]float64, hours)
+		}
+		if i := slot(o.Hour); i >= 0 {
+			online[o.Environment][i] = math.Round(o.Avg*10) / 10
+		}
+	}
+	var onlineSeries []svgchart.Series
+	for _, env := range runners.Environments {
+		onlineSeries = append(onlineSeries, svgchart.Series{Name: env, Values: online[env]})
+	}
+	p95 := make([]float64, hours)
+	for i := range p95 {
+		p95[i] = math.NaN()
+	}
+	for _, p := range st.PickupLatency {
+		if i := slot(p.Hour); i >= 0 {
+			p95[i] = math.Round(p.P95Seconds*10) / 10
+		}
+	}
+	span := fmt.Sprintf("%s to %s UTC", labels[0], from.Add(time.Duration(hours)*time.Hour).Format("15:04"))
+	return []svgchart.Chart{
+		{ID: "chart-finished", Kind: svgchart.Bars, Title: "Jobs finished per hour by outcome, last 24 hours",
+			Desc: "Stacked bars: succeeded, failed and canceled jobs per hour, " + span + ".", Labels: labels,
+			Series: []svgchart.Series{{Name: "succeeded", Values: succ}, {Name: "failed", Values: fail}, {Name: "canceled", Values: canc}}},
+		{ID: "chart-waiting", Kind: svgchart.Bars, Title: "Jobs waiting by environment", LabelHeader: "Environment",
+			Desc: "Bars: jobs pending now in each environment.", Labels: envs, Series: []svgchart.Series{{Name: "waiting", Values: waiting}}},
+		{ID: "chart-online", Kind: svgchart.Lines, Title: "Runners online by environment, last 24 hours",
+			Desc:   "Lines: the average number of runners online (idle or busy) per hour in each environment, " + span + ".",
+			Labels: labels, Series: onlineSeries},
+		{ID: "chart-pickup", Kind: svgchart.Lines, Unit: "s", Title: "Pickup latency (95th percentile) per hour",
+			Desc:   "Line: 95% of the jobs first claimed in each hour waited at most this many seconds from creation, " + span + "; hours without a claim have no point.",
+			Labels: labels, Series: []svgchart.Series{{Name: "p95 pickup", Values: p95}}},
+	}, nil
 }

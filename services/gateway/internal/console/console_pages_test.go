@@ -66,11 +66,12 @@ func TestRerunJob(t *testing.T) {
 		t.Fatalf("rerun: %d %s", w.Code, w.Header().Get("Location"))
 	}
 	h.fake.with(func(f *fakeHub) {
-		r := f.jobs.lastCreate
-		if r == nil || r.Package != "hello" || r.Version != "1.2.0" || r.Environment != "Production" || string(r.Parameters) != `{"who":"world"}` || r.IdempotencyKey != "k1" {
-			t.Fatalf("create request = %+v", r)
+		if r := f.jobs.lastRerun; r == nil || r.ID != "j-pend" || r.IdempotencyKey != "k1" {
+			t.Fatalf("rerun request = %+v", r)
 		}
 	})
+	wantPage(t, h.get(w.Header().Get("Location"), opToken), http.StatusOK, `id="job-rerun-of"`, `href="/jobs/j-pend"`)
+	wantPage(t, h.post("/jobs/nope/rerun", opToken, url.Values{}), http.StatusNotFound, "no such job")
 	r := request(http.MethodPost, "/jobs/j-pend/rerun", url.Values{}, opToken)
 	wantPage(t, h.serve(r), http.StatusForbidden, "This form has expired")
 }
@@ -81,7 +82,9 @@ func TestRunnerPage(t *testing.T) {
 	w := h.get("/runners/r-1", opToken)
 	wantPage(t, w, http.StatusOK, `id="runner" data-id="r-1" data-status="online"`, `<h2>build-01 `, `id="runner-id"><code class="copyable">r-1</code>`,
 		`id="runner-cpu">12.5 %<`, `href="/jobs?runner=r-1" id="runner-all-jobs"`, `id="runner-jobs-table"`, `id="runner-job-j-done"`,
-		`<a href="/jobs/j-done" title="j-done">`, `id="runner-charts"`)
+		`<a href="/jobs/j-done" title="j-done">`, `id="runner-charts"`, `id="chart-cpu"`, `id="chart-memory"`, `id="chart-disk"`,
+		`<th scope="row">04:06</th><td class="num">12.5%</td><td class="num">50%</td>`, `<td class="num">19 GiB</td>`)
+	wantNot(t, w, `id="runner-charts-note"`)
 	wantNot(t, w, `id="runner-delete"`)
 	wantPage(t, h.get("/runners/nope", opToken), http.StatusNotFound)
 }
@@ -90,7 +93,8 @@ func TestDashboardCharts(t *testing.T) {
 	h := newHub(t, true)
 	h.fake.addOperator()
 	w := h.get("/", opToken)
-	wantPage(t, w, http.StatusOK, `id="charts"`, `id="chart-finished"`, `role="img"`, `id="chart-waiting"`, `id="chart-online"`,
-		`<th scope="row">Production</th><td class="num">1</td>`, // j-pend waits in Production
+	wantPage(t, w, http.StatusOK, `id="charts"`, `id="chart-finished"`, `role="img"`, `id="chart-waiting"`, `id="chart-online"`, `id="chart-pickup"`,
+		`<th scope="row">Staging</th><td class="num">3</td>`, `<td class="num">4</td><td class="num">1</td><td class="num">0</td>`,
+		`<td class="num">2.3 s</td>`, `<td class="num">1.5</td>`,
 		`id="recent-job-j-done"`, `<a href="/runners/r-1" title="runner r-1">build-01</a>`)
 }

@@ -24,6 +24,7 @@ type fakeJobs struct {
 	logs       map[string][]runners.LogLine
 	lastList   runners.ListJobsRequest
 	lastCreate *runners.CreateJobRequest
+	lastRerun  *runners.RerunJobRequest
 	lastLogs   runners.JobLogsRequest
 	created    int
 	canceled   []string
@@ -54,7 +55,9 @@ func newFakeJobs() fakeJobs {
 				Parameters: json.RawMessage(`{"who":"world"}`)},
 			{ID: "j-done", Package: "report", Version: "0.1.0", Environment: runners.EnvStaging, Status: runners.JobFailed,
 				RunnerID: &runner, Attempts: 1, MaxAttempts: 1, CreatedBy: "dev@example.com", CreatedAt: publishedAt,
-				StartedAt: &started, FinishedAt: &ended, ExitCode: &code, Error: &lost},
+				StartedAt: &started, FinishedAt: &ended, ExitCode: &code, Error: &lost,
+				AttemptHistory: &[]runners.JobAttempt{{Number: 1, RunnerID: runner, RunnerName: "build-01", StartedAt: started, RunningAt: &started,
+					EndedAt: &ended, Outcome: runners.AttemptFailed, Reason: "exit status 2"}}},
 		},
 		logs: map[string][]runners.LogLine{
 			"j-done": {
@@ -121,6 +124,41 @@ func (f *fakeHub) jobsEndpoints() []natsrpc.Endpoint {
 				}
 			}
 			return runners.Package{}, errs.E(errs.NotFound, "no such package version")
+		}),
+		natsrpc.Handle(runners.SubjectJobRerun, func(_ context.Context, r runners.RerunJobRequest) (runners.Job, error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			i := f.findJob(r.ID)
+			if i < 0 {
+				return runners.Job{}, errs.E(errs.NotFound, "no such job")
+			}
+			j := f.jobs.items[i]
+			f.jobs.created++
+			f.jobs.lastRerun = &r
+			id := j.ID
+			n := runners.Job{ID: "j-new-" + strconv.Itoa(f.jobs.created), Package: j.Package, Version: j.Version, Environment: j.Environment,
+				Parameters: j.Parameters, Status: runners.JobPending, PendingReason: runners.PendingQueued, MaxAttempts: j.MaxAttempts,
+				CreatedBy: j.CreatedBy, CreatedAt: publishedAt, RerunOf: &id}
+			f.jobs.items = append([]runners.Job{n}, f.jobs.items...)
+			return n, nil
+		}),
+		natsrpc.Handle(runners.SubjectDashboardStats, func(_ context.Context, r runners.DashboardStatsRequest) (runners.DashboardStats, error) {
+			from := time.Now().UTC().Truncate(time.Hour).Add(-23 * time.Hour)
+			return runners.DashboardStats{Hours: 24, From: from, To: from.Add(24 * time.Hour),
+				JobsFinished:  []runners.JobsFinishedHour{{Hour: from.Add(20 * time.Hour), Succeeded: 4, Failed: 1}, {Hour: from.Add(23 * time.Hour), Canceled: 2}},
+				JobsWaiting:   []runners.JobsWaiting{{Environment: runners.EnvDevelopment}, {Environment: runners.EnvStaging, Jobs: 3}, {Environment: runners.EnvProduction, Jobs: 1}},
+				RunnersOnline: []runners.RunnersOnlineHour{{Hour: from.Add(22 * time.Hour), Environment: runners.EnvProduction, Avg: 1.5, Max: 2}},
+				PickupLatency: []runners.PickupLatencyHour{{Hour: from.Add(20 * time.Hour), Jobs: 5, P95Seconds: 2.25}}}, nil
+		}),
+		natsrpc.Handle(runners.SubjectRunnerMetrics, func(_ context.Context, r runners.RunnerMetricsRequest) (runners.RunnerMetricsHistory, error) {
+			if r.ID != "r-1" {
+				return runners.RunnerMetricsHistory{}, errs.E(errs.NotFound, "no such runner")
+			}
+			m := publishedAt.Truncate(time.Minute)
+			return runners.RunnerMetricsHistory{RunnerID: r.ID, Hours: 24, Points: []runners.MetricsPoint{
+				{Minute: m, Samples: 4, CPUPercentAvg: 10, CPUPercentMax: 30, MemoryPercentAvg: 40, MemoryPercentMax: 45, DiskFreeBytesMin: 20 << 30},
+				{Minute: m.Add(time.Minute), Samples: 4, CPUPercentAvg: 12.5, CPUPercentMax: 50, MemoryPercentAvg: 41, MemoryPercentMax: 44, DiskFreeBytesMin: 19 << 30},
+			}}, nil
 		}),
 		natsrpc.Handle(runners.SubjectJobGet, func(_ context.Context, r runners.JobRequest) (runners.Job, error) {
 			f.mu.Lock()

@@ -113,13 +113,17 @@ func (con *Console) home(c *gin.Context) {
 	} else {
 		d.FleetError = con.inline(c, err)
 	}
-	if charts, err := con.jobCharts(c, time.Now()); err == nil {
+	// The runners service's statistics; a service without them (an older
+	// version) leaves charts derived from the job list and the census.
+	if charts, err := con.statsCharts(c); err == nil {
 		d.Charts = charts
+	} else if charts, err := con.jobCharts(c, time.Now()); err == nil {
+		d.Charts = charts
+		if d.Fleet != nil {
+			d.Charts = append(d.Charts, fleetChart(d.Fleet))
+		}
 	} else {
 		d.ChartsError = con.inline(c, err)
-	}
-	if d.Fleet != nil {
-		d.Charts = append(d.Charts, fleetChart(d.Fleet))
 	}
 	if jobs, err := call[runners.ListJobsResponse](c, con, runners.SubjectJobList, runners.ListJobsRequest{Limit: dashboardJobs}); err == nil {
 		n := con.lookupNames(c)

@@ -205,6 +205,32 @@ type jobData struct {
 	CanCancel  bool  // the signed-in role may cancel (the form is left out otherwise)
 	CanRerun   bool  // … and start it again
 	RerunKey   string
+	History    []attemptRow // every claim, oldest first; nil when the service does not report them
+	RerunOf    string
+}
+
+// attemptRow is one attempt of a job, formatted.
+type attemptRow struct {
+	runners.JobAttempt
+	Runner   string // name, else id
+	Started  string
+	Ended    string
+	Duration string
+	Live     bool
+}
+
+func newAttemptRow(a runners.JobAttempt) attemptRow {
+	row := attemptRow{JobAttempt: a, Runner: cmpOr(a.RunnerName, a.RunnerID), Started: when(a.StartedAt), Ended: when(a.EndedAt), Duration: none}
+	switch {
+	case a.DurationSeconds != nil:
+		row.Duration = duration(time.Duration(*a.DurationSeconds * float64(time.Second)))
+	case a.EndedAt != nil:
+		row.Duration = duration(a.EndedAt.Sub(a.StartedAt))
+	default:
+		row.Live = true
+		row.Duration = duration(time.Since(a.StartedAt))
+	}
+	return row
 }
 
 // logRow is one log line as the page and app.js show it.
@@ -232,6 +258,14 @@ func (con *Console) showJob(c *gin.Context, status int, msg string) {
 	n := con.lookupNames(c)
 	d := jobData{jobRow: n.named(newJobRow(j)), CanCancel: con.may(c, http.MethodPost, "/jobs/:id/cancel"),
 		CanRerun: con.may(c, http.MethodPost, "/jobs/:id/rerun"), RerunKey: uuid.NewString()}
+	if j.AttemptHistory != nil {
+		for _, a := range *j.AttemptHistory {
+			d.History = append(d.History, newAttemptRow(a))
+		}
+	}
+	if j.RerunOf != nil {
+		d.RerunOf = *j.RerunOf
+	}
 	if len(j.Parameters) > 0 && string(j.Parameters) != "null" {
 		var buf bytes.Buffer
 		if json.Indent(&buf, j.Parameters, "", "  ") == nil {
@@ -278,24 +312,17 @@ func (con *Console) may(c *gin.Context, method, path string) bool {
 	return false
 }
 
-// rerunJob starts a new job of the same package version, environment,
-// target, labels, parameters, attempts and timeout, then opens it.
+// rerunJob asks the runners service to start a new job like this one (same
+// package version, environment, runner or labels, parameters, attempts and
+// timeout), then opens it.
 func (con *Console) rerunJob(c *gin.Context) {
-	j, err := call[runners.Job](c, con, runners.SubjectJobGet, runners.JobRequest{ID: c.Param("id")})
+	job, err := call[runners.Job](c, con, runners.SubjectJobRerun,
+		runners.RerunJobRequest{ID: c.Param("id"), IdempotencyKey: c.PostForm("idempotency_key")})
 	if err != nil {
-		con.fail(c, err)
-		return
-	}
-	req := runners.CreateJobRequest{Package: j.Package, Version: j.Version, Environment: j.Environment, Labels: j.Labels,
-		MaxAttempts: j.MaxAttempts, TimeoutSeconds: j.TimeoutSeconds, IdempotencyKey: c.PostForm("idempotency_key")}
-	if j.TargetRunnerID != nil {
-		req.RunnerID = *j.TargetRunnerID
-	}
-	if len(j.Parameters) > 0 && string(j.Parameters) != "null" {
-		req.Parameters = j.Parameters
-	}
-	job, err := call[runners.Job](c, con, runners.SubjectJobCreate, req)
-	if err != nil {
+		if errs.Is(err, errs.NotFound) {
+			con.fail(c, err)
+			return
+		}
 		con.showJob(c, statusOf(err), con.inline(c, err))
 		return
 	}

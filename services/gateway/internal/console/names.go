@@ -68,6 +68,9 @@ func (n names) user(id string) string {
 func (n names) named(row jobRow) jobRow {
 	if row.RunnerID != nil && *row.RunnerID != "" {
 		row.RunnerName = n.runner(*row.RunnerID)
+		if row.Job.RunnerName != nil && *row.Job.RunnerName != "" {
+			row.RunnerName = *row.Job.RunnerName
+		}
 	}
 	row.CreatedByName = n.user(row.CreatedBy)
 	return row

@@ -139,9 +139,11 @@ func (con *Console) startJob(c *gin.Context) {
 			return
 		}
 		params := map[string]any{}
+		for _, prm := range p.Parameters { // all kept first: a refusal shows the form as typed
+			form.Values[prm.Name] = strings.TrimSpace(c.PostForm("param." + prm.Name))
+		}
 		for _, prm := range p.Parameters {
-			raw := strings.TrimSpace(c.PostForm("param." + prm.Name))
-			form.Values[prm.Name] = raw
+			raw := form.Values[prm.Name]
 			if raw == "" {
 				continue // the service applies the default, or refuses a missing required one
 			}

@@ -182,6 +182,9 @@ func (c Chart) SVG() template.HTML {
 					continue
 				}
 				fmt.Fprintf(&b, `<polyline class="line" points="%s" fill="none" stroke="%s" stroke-width="2"/>`, strings.Join(pts, " "), Color(si))
+				if len(pts) > 60 { // dense lines: no dots
+					continue
+				}
 				for _, p := range pts {
 					xy := strings.SplitN(p, ",", 2)
 					fmt.Fprintf(&b, `<circle cx="%s" cy="%s" r="2.5" fill="%s"/>`, xy[0], xy[1], Color(si))
