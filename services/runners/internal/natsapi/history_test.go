@@ -317,6 +317,8 @@ func TestRunnerMetricsHistory(t *testing.T) {
 		wantKind(t, err, errs.NotFound)
 		_, err = h.metrics(gateway(sourceIP), a.Runner.ID, 1)
 		wantKind(t, err, errs.PermissionDenied)
+		_, err = h.metrics(as(caller.Actor{Type: "runner", ID: a.Runner.ID, Role: "ADMIN"}), a.Runner.ID, 1) // forged
+		wantKind(t, err, errs.PermissionDenied)
 	})
 	t.Run("a deleted runner's metrics are no longer shown", func(t *testing.T) {
 		must[runners.DeleteResponse](t)(call[runners.DeleteResponse](as(admin), h.harness, runners.SubjectDelete, runners.DeleteRequest{ID: b.Runner.ID}))
@@ -422,6 +424,8 @@ func TestDashboardStats(t *testing.T) {
 			wantKind(t, err, errs.InvalidArgument)
 		}
 		_, err := h.stats(gateway(sourceIP), 1)
+		wantKind(t, err, errs.PermissionDenied)
+		_, err = h.stats(as(caller.Actor{Type: "runner", ID: "x", Role: "ADMIN"}), 1) // forged
 		wantKind(t, err, errs.PermissionDenied)
 	})
 }
