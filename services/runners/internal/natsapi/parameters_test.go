@@ -96,6 +96,10 @@ func TestJobParametersAreChecked(t *testing.T) {
 	if c.ID != j.ID || !sameObject(t, c.Parameters, json.RawMessage(want)) { // jsonb orders the members its own way
 		t.Fatalf("claimed %s with %s, want %s with %s", c.ID, c.Parameters, j.ID, want)
 	}
+	rerun := must[runners.Job](t)(call[runners.Job](as(operator), h.harness, runners.SubjectJobRerun, runners.RerunJobRequest{ID: j.ID}))
+	if rerun.ID == j.ID || !sameObject(t, rerun.Parameters, json.RawMessage(want)) {
+		t.Fatalf("re-run %s with %s, want a new job with %s", rerun.ID, rerun.Parameters, want)
+	}
 	old := h.create(t, runners.CreateJobRequest{Package: "old", Environment: runners.EnvStaging, Parameters: params(`{"anything":[1,"x"]}`)})
 	if !sameObject(t, old.Parameters, json.RawMessage(`{"anything":[1,"x"]}`)) {
 		t.Fatalf("a package without a declaration: parameters %s", old.Parameters)
