@@ -91,18 +91,21 @@ func (c Chart) top() float64 {
 	return Nice(m)
 }
 
-// Nice rounds v up to 1, 2, 2.5 or 5 times a power of ten; at least 1.
+// Nice is the top of an axis of four equal steps holding v: four times the
+// smallest step of 1, 2, 2.5 or 5 times a power of ten (at least 1) that
+// reaches v, so that every gridline is a round number.
 func Nice(v float64) float64 {
-	if v <= 1 {
-		return 1
+	step := v / 4
+	if step <= 1 {
+		return 4
 	}
-	p := math.Pow(10, math.Floor(math.Log10(v)))
+	p := math.Pow(10, math.Floor(math.Log10(step)))
 	for _, f := range []float64{1, 2, 2.5, 5, 10} {
-		if v <= f*p+1e-9 {
-			return f * p
+		if step <= f*p+1e-9 {
+			return 4 * f * p
 		}
 	}
-	return 10 * p
+	return 40 * p
 }
 
 func value(s Series, i int) float64 {
@@ -212,7 +215,7 @@ func (c Chart) Legend() template.HTML {
 	var b strings.Builder
 	b.WriteString(`<ul class="legend">`)
 	for i, s := range c.Series {
-		fmt.Fprintf(&b, `<li><span class="swatch" style="background:%s" aria-hidden="true"></span>%s</li>`, Color(i), esc(s.Name))
+		fmt.Fprintf(&b, `<li><svg class="swatch" width="12" height="12" aria-hidden="true" focusable="false"><rect width="12" height="12" rx="2" fill="%s"/></svg>%s</li>`, Color(i), esc(s.Name))
 	}
 	b.WriteString(`</ul>`)
 	return template.HTML(b.String()) //nolint:gosec // escaped

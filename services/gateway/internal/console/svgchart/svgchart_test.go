@@ -38,9 +38,9 @@ func TestBarsStackAndAreAccessible(t *testing.T) {
 	if n := strings.Count(svg, `class="bar"`); n != 4 { // zeros draw nothing
 		t.Errorf("%d bars, want 4", n)
 	}
-	// stacked: the top is the highest sum (5), rounded to a nice 5
-	if !strings.Contains(svg, `>5</text>`) {
-		t.Errorf("y axis does not reach 5: %s", svg)
+	// stacked: the top is the highest sum (5), rounded up to four round steps: 8
+	if !strings.Contains(svg, `>8</text>`) || !strings.Contains(svg, `>2</text>`) {
+		t.Errorf("y axis does not reach 8 in steps of 2: %s", svg)
 	}
 	if c.Empty() {
 		t.Error("Empty() on a chart with values")
@@ -71,6 +71,14 @@ func TestLinesSkipMissingPoints(t *testing.T) {
 	}
 }
 
+func TestLegendNeedsNoInlineStyle(t *testing.T) {
+	l := string(Chart{Series: []Series{{Name: "a"}, {Name: "b"}}}.Legend())
+	wellFormed(t, l)
+	if strings.Contains(l, "style=") || strings.Count(l, `fill="`) != 2 || !strings.Contains(l, Palette[1]) {
+		t.Errorf("legend: %s", l)
+	}
+}
+
 func TestEmptyChart(t *testing.T) {
 	c := Chart{ID: "e", Title: "Nothing", Kind: Bars}
 	wellFormed(t, string(c.HTML()))
@@ -80,7 +88,7 @@ func TestEmptyChart(t *testing.T) {
 }
 
 func TestNice(t *testing.T) {
-	for in, want := range map[float64]float64{0: 1, 0.3: 1, 3: 5, 7: 10, 12: 20, 21: 25, 240: 250, 1000: 1000, 1001: 2000} {
+	for in, want := range map[float64]float64{0: 4, 0.3: 4, 3: 4, 7: 8, 12: 20, 21: 40, 90: 100, 240: 400, 1000: 1000, 1001: 2000} {
 		if got := Nice(in); got != want {
 			t.Errorf("Nice(%g) = %g, want %g", in, got, want)
 		}
