@@ -53,7 +53,10 @@ func TestStartPageBuildsTheFormFromDeclaredParameters(t *testing.T) {
 			}
 			f.Set("param."+field, bad)
 			w := h.post("/jobs", opToken, f)
-			wantPage(t, w, http.StatusBadRequest, `id="error"`, "Parameter "+field+" must be", `id="jobs-start-param-`+field+`"`)
+			wantPage(t, w, http.StatusBadRequest, `id="error"`, "Parameter "+field+" must be", `id="jobs-start-param-`+field+`"`, `aria-invalid="true"`)
+			if strings.Count(w.Body.String(), `aria-invalid="true"`) != 1 {
+				t.Error("more than the refused field is marked invalid")
+			}
 		})
 	}
 }

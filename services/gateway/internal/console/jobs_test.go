@@ -49,7 +49,7 @@ func TestJobsList(t *testing.T) {
 	t.Run("an operator sees the jobs with names, links and live cells", func(t *testing.T) {
 		w := h.get("/jobs", opToken)
 		wantPage(t, w, http.StatusOK, `id="nav-jobs" href="/jobs" aria-current="page"`, `id="nav-packages"`, `id="jobs-table"`,
-			`data-live="true"`, `id="job-j-pend" data-id="j-pend" data-status="pending"`, `<a href="/jobs/j-pend" title="j-pend"><code>j-pend</code></a>`,
+			`data-live="true"`, `id="job-j-pend" data-id="j-pend" data-status="pending"`, `<a href="/jobs/j-pend" title="j-pend"><code class="id">j-pend</code></a>`,
 			`<a href="/packages/hello">hello</a>@1.2.0`,
 			`class="job-status badge status-pending">pending</span> <span class="pending-reason" data-reason="no_runner_online">no runner online<`,
 			`id="job-j-done"`, `class="job-status badge status-failed">failed<`,

@@ -19,6 +19,7 @@ import (
 type startForm struct {
 	Package, Version, Environment, Runner, Labels, Parameters string
 	Values                                                    map[string]string // declared parameters, by name
+	Invalid                                                   string            // the parameter just refused, marked aria-invalid
 }
 
 var freshStartForm = startForm{Version: "latest", Environment: runners.EnvDevelopment, Parameters: "{}"}
@@ -27,6 +28,7 @@ var freshStartForm = startForm{Version: "latest", Environment: runners.EnvDevelo
 type paramField struct {
 	runners.Parameter
 	ID      string   // element id: jobs-start-param-<name>
+	Invalid bool     // the value just sent was refused
 	Value   string   // as typed, else the default
 	Choices []string // enum values (and true/false for a boolean); nil: free text
 }
@@ -76,7 +78,9 @@ func (con *Console) showStart(c *gin.Context, status int, msg string, f startFor
 		if p, err := con.declared(c, d.Start.Package, d.Start.Version); err == nil && p.Parameters != nil {
 			d.Declared = true
 			for _, prm := range p.Parameters {
-				d.Params = append(d.Params, newParamField(prm, f.Values))
+				pf := newParamField(prm, f.Values)
+				pf.Invalid = prm.Name == f.Invalid
+				d.Params = append(d.Params, pf)
 			}
 		}
 	}
@@ -149,6 +153,7 @@ func (con *Console) startJob(c *gin.Context) {
 			}
 			v, err := paramValue(prm, raw)
 			if err != nil {
+				form.Invalid = prm.Name
 				con.showStart(c, http.StatusBadRequest, con.inline(c, err), form)
 				return
 			}
