@@ -18,7 +18,7 @@ func TestPackagesPages(t *testing.T) {
 		w := h.get("/packages", opToken)
 		wantPage(t, w, http.StatusOK, `id="nav-packages" href="/packages" aria-current="page"`, `id="packages-table"`,
 			`id="package-hello-1.2.0" data-name="hello" data-version="1.2.0"`, `<a href="/packages/hello">hello</a>`,
-			`class="package-version">1.2.0<`, `title="0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef">0123456789ab<`,
+			`class="package-version"><a href="/jobs/new?package=hello&amp;version=1.2.0" title="start a job of hello@1.2.0">1.2.0</a><`, `title="0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef">0123456789ab<`,
 			`class="package-size num">1.5 KiB<`, `class="package-published-by">dev@example.com<`,
 			`data-at="2026-02-03T04:05:06Z">2026-02-03 04:05 UTC<`, `id="package-report-0.1.0"`, `class="package-size num">20.0 MiB<`)
 		wantNot(t, w, publish...)

@@ -63,7 +63,7 @@ func samples() map[string]struct {
 		"runner_delete":     {run, []string{"runner-delete-name", "runner-delete-form", "runner-delete-confirm", "runner-delete-cancel"}},
 		"packages": {packagesData{Name: "hello", Rows: []packageRow{newPackageRow(runners.Package{Name: "hello", Version: "1.0.0", SHA256: "abc", PublishedAt: at})},
 			Next: "/packages?cursor=x", First: "/packages", CanPublish: true},
-			[]string{"packages-table", "package-hello-1.0.0", "packages-next", "packages-first", "packages-all", "packages-publish-card",
+			[]string{"packages-table", "package-hello-1.0.0", "packages-next", "packages-first", "packages-all", "packages-jobs", "packages-start", "packages-publish-card",
 				"packages-publish-form", "packages-file", "packages-publish"}},
 		"jobs": {jobsData{Rows: []jobRow{newJobRow(runners.Job{ID: "j1", Package: "hello", Status: runners.JobRunning, CreatedAt: at})},
 			Environments: runners.Environments, Statuses: runners.JobStatuses, Packages: []string{"hello"}, Next: "/jobs?cursor=x", First: "/jobs",
