@@ -87,7 +87,7 @@ func TestConsoleTour(t *testing.T) {
 	if !b.eval(`document.querySelector('#chart-finished-figure').dataset.empty === 'false' && document.querySelectorAll('#chart-finished rect.bar').length > 0`) {
 		t.Fatal("the jobs-finished chart is empty")
 	}
-	if !b.eval(`document.querySelectorAll('#chart-waiting, #chart-online').length === 2 && document.querySelectorAll('svg.chart[role=img] title').length >= 3`) {
+	if !b.eval(`document.querySelectorAll('#chart-waiting, #chart-online, #chart-pickup').length === 3 && document.querySelectorAll('svg.chart[role=img] title').length >= 4`) {
 		t.Fatal("the dashboard lacks its charts")
 	}
 	tour.check("dashboard")
@@ -115,12 +115,23 @@ func TestConsoleTour(t *testing.T) {
 	if b.eval(`(function(){var l=document.querySelectorAll('#job-logs .log-line');var a=l[0].getBoundingClientRect(),c=l[1].getBoundingClientRect();return c.top-a.bottom>4})()`) {
 		t.Fatal("the log shows a blank line between lines")
 	}
+	if !b.exists("#job-history tr[data-outcome=running]") {
+		t.Fatal("the running job's page lists no running attempt")
+	}
+	if r := b.text("#job-history tbody td:nth-child(2)"); r != "tour-runner" {
+		t.Fatalf("the attempt's runner shows %q", r)
+	}
 	tour.check("job-running")
 
 	// its runner's page and back
 	b.click("#job-runner a")
 	b.wait("#runner")
 	b.wait("#runner-job-" + jid)
+	if b.exists("#runner-charts-note") {
+		t.Logf("runner page: %s", b.text("#runner-charts-note"))
+	} else if !b.exists("#chart-cpu") || !b.exists("#chart-memory") || !b.exists("#chart-disk") {
+		t.Fatal("the runner page lacks its metrics charts")
+	}
 	tour.check("runner")
 	b.click("#runner-job-" + jid + " a")
 	b.wait("#job-cancel")
@@ -145,14 +156,23 @@ func TestConsoleTour(t *testing.T) {
 	})
 	tour.check("audit")
 	b.click(sel)
-	b.wait("#job")
+	b.wait("#job-rerun")
+
+	// run it again with the same parameters: a new job that says what it re-runs
+	b.click("#job-rerun")
+	b.wait("#job-rerun-of")
+	if href := b.attr("#job-rerun-of", "href"); href != "/jobs/"+jid {
+		t.Fatalf("the re-run links to %q", href)
+	}
+	rerun := b.attr("#job", "data-id")
+	h.as(adminTok).raw("POST", "/api/v1/jobs/"+rerun+"/cancel", nil) // the slow package: not left running
 
 	// the start form
 	b.open(h.gateway + "/jobs/new?package=typed")
 	b.wait("#jobs-start-form")
 	if declared {
 		for _, f := range []string{"who", "count", "ratio", "loud"} {
-			if !b.exists("#jobs-start-param-" + f) || !b.exists(`label[for="jobs-start-param-` + f + `"]`) {
+			if !b.exists("#jobs-start-param-"+f) || !b.exists(`label[for="jobs-start-param-`+f+`"]`) {
 				t.Fatalf("the start form lacks a labelled field for %s", f)
 			}
 		}
@@ -166,8 +186,20 @@ func TestConsoleTour(t *testing.T) {
 		if e := b.text("#error"); !strings.Contains(e, "count") {
 			t.Fatalf("a bad integer is refused with %q", e)
 		}
+		if !b.eval(`document.querySelector('#jobs-start-param-count').getAttribute('aria-invalid') === 'true' && document.querySelector('#jobs-start-param-ratio').value === '0.5'`) {
+			t.Fatal("the refused form does not mark count invalid or lost the other values")
+		}
 		tour.check("start-form-refused")
+		// the runners service refuses a missing required parameter by name too
+		b.eval(`document.getElementById('jobs-start-param-who').value = ''; true`) // SetValue refuses ""
 		b.set("#jobs-start-param-count", "7")
+		b.eval(`document.getElementById('error').remove(); true`) // the next #error is the new page's
+		b.click("#jobs-start-submit")
+		b.wait("#error")
+		if e := b.text("#error"); !strings.Contains(e, "who") {
+			t.Fatalf("a missing required parameter is refused with %q", e)
+		}
+		b.set("#jobs-start-param-who", "world")
 		b.click("#jobs-start-submit")
 		b.wait("#job")
 		j := h.as(adminTok).must(http.StatusOK, "GET", "/api/v1/jobs/"+b.attr("#job", "data-id"), nil)
@@ -250,7 +282,7 @@ func (tr *tour) check(name string) {
 
 func (b *browser) count(sel string) int {
 	b.t.Helper()
-	n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll(` + strconv.Quote(sel) + `).length`))
+	n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll(`+strconv.Quote(sel)+`).length`))
 	if err != nil {
 		b.t.Fatalf("browser: count %s: %v", sel, err)
 	}
@@ -259,7 +291,7 @@ func (b *browser) count(sel string) int {
 
 func (b *browser) attr(sel, name string) string {
 	b.t.Helper()
-	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector(` + strconv.Quote(sel) + `).getAttribute(` + strconv.Quote(name) + `)`))
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector(`+strconv.Quote(sel)+`).getAttribute(`+strconv.Quote(name)+`)`))
 	if err != nil {
 		b.t.Fatalf("browser: attribute %s of %s: %v", name, sel, err)
 	}
