@@ -331,3 +331,21 @@
   pkg.addEventListener("change", function () { ver.value = "latest"; form.submit(); });
   ver.addEventListener("change", function () { form.submit(); });
 })();
+
+// A table or chart wider than its container scrolls inside it; while it does,
+// the container takes keyboard focus so that it can be scrolled with the keys.
+(function () {
+  function mark() {
+    Array.prototype.forEach.call(document.querySelectorAll(".scroll, .chart-scroll"), function (el) {
+      if (el.scrollWidth > el.clientWidth + 1) {
+        if (!el.hasAttribute("tabindex")) { el.setAttribute("tabindex", "0"); el.dataset.scrollFocus = "true"; }
+      } else if (el.dataset.scrollFocus) {
+        el.removeAttribute("tabindex");
+        delete el.dataset.scrollFocus;
+      }
+    });
+  }
+  mark();
+  window.addEventListener("resize", mark);
+  document.addEventListener("toggle", mark, true); // a data table opened
+})();

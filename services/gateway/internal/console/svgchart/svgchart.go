@@ -249,7 +249,9 @@ func (c Chart) Table() template.HTML {
 func (c Chart) HTML() template.HTML {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<figure class="chart-figure" id="%s-figure" data-empty="%t"><figcaption>%s</figcaption>`, esc(c.ID), c.Empty(), esc(c.Title))
+	b.WriteString(`<div class="chart-scroll">`)
 	b.WriteString(string(c.SVG()))
+	b.WriteString(`</div>`)
 	b.WriteString(string(c.Legend()))
 	b.WriteString(`<details><summary>Data table</summary><div class="scroll">`)
 	b.WriteString(string(c.Table()))
