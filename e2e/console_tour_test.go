@@ -217,6 +217,23 @@ func TestConsoleTour(t *testing.T) {
 		b.wait("main h1")
 		tour.check(strings.ReplaceAll(strings.Trim(p, "/"), "/", "-"))
 	}
+	// the remaining pages: a runner registered through the console (its secret),
+	// the confirmations, an error page and the setup pages as they stand now
+	b.open(h.gateway + "/runners")
+	b.wait("#runners-register-name")
+	b.typeIn("#runners-register-name", "tour-second")
+	b.click("#runners-register-submit")
+	b.wait("#runner-secret")
+	tour.check("runner-secret")
+	b.open(h.gateway + "/users")
+	b.wait("#users-table")
+	userRow := b.attr(`#users-table tr[id^="user-"]`, "id")
+	for _, p := range []string{"/runners/" + id + "/regenerate", "/runners/" + id + "/delete", "/" + strings.Replace(userRow, "user-", "users/", 1) + "/delete",
+		"/jobs/no-such-job", "/activate", "/bootstrap"} {
+		b.open(h.gateway + p)
+		b.wait("main h1")
+		tour.check(strings.NewReplacer("/", "-", id, "id").Replace(strings.Trim(p, "/")))
+	}
 	t.Logf("axe violations by impact over %d pages: %v", tour.pages, tour.impacts)
 	fmt.Printf("axe violations by impact over %d pages: %v\n", tour.pages, tour.impacts)
 	if tour.impacts["serious"]+tour.impacts["critical"] > 0 {
@@ -240,8 +257,8 @@ type axeViolation struct {
 	Targets []string `json:"targets"`
 }
 
-// check runs axe-core on the page, checks that it does not scroll sideways at
-// 390 px, and writes screenshots at 1440 and 390 px.
+// check runs axe-core on the page at 1440 and at 390 px, checks that it does
+// not scroll sideways at 390 px, and writes screenshots at both widths.
 func (tr *tour) check(name string) {
 	b := tr.b
 	b.t.Helper()
@@ -249,6 +266,27 @@ func (tr *tour) check(name string) {
 	if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](tr.axe+";true")); err != nil {
 		b.t.Fatalf("inject axe-core: %v", err)
 	}
+	for _, size := range [][2]int64{{1440, 900}, {390, 844}} {
+		b.do("viewport", chromedp.EmulateViewport(size[0], size[1]))
+		tr.axeRun(fmt.Sprintf("%s@%d", name, size[0]))
+		if size[0] == 390 && !b.eval(`document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1`) {
+			w, _ := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+			b.t.Errorf("the %s page scrolls sideways at 390 px (%d px wide)", name, w)
+		}
+		png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			b.t.Fatalf("screenshot %s: %v", name, err)
+		}
+		os.WriteFile(filepath.Join(tr.dir, fmt.Sprintf("%02d-%s-%d.png", tr.pages, name, size[0])), png, 0o644)
+	}
+	b.do("viewport", chromedp.EmulateViewport(1440, 900))
+}
+
+// axeRun runs axe-core on the page as laid out now, counting violations by impact.
+func (tr *tour) axeRun(name string) {
+	b := tr.b
+	b.t.Helper()
+	time.Sleep(200 * time.Millisecond) // the resize handlers of app.js run
 	res, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`axe.run(document, {resultTypes: ["violations"]}).then(function (r) {
 		return JSON.stringify(r.violations.map(function (v) { return {id: v.id, impact: v.impact, help: v.help,
 			targets: v.nodes.slice(0, 5).map(function (n) { return n.target.join(" "); })}; }));
@@ -265,19 +303,6 @@ func (tr *tour) check(name string) {
 			b.t.Errorf("axe: %s page has a %s violation %s: %s at %v", name, v.Impact, v.ID, v.Help, v.Targets)
 		}
 	}
-	for _, size := range [][2]int64{{1440, 900}, {390, 844}} {
-		b.do("viewport", chromedp.EmulateViewport(size[0], size[1]))
-		if size[0] == 390 && !b.eval(`document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1`) {
-			w, _ := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
-			b.t.Errorf("the %s page scrolls sideways at 390 px (%d px wide)", name, w)
-		}
-		png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			b.t.Fatalf("screenshot %s: %v", name, err)
-		}
-		os.WriteFile(filepath.Join(tr.dir, fmt.Sprintf("%02d-%s-%d.png", tr.pages, name, size[0])), png, 0o644)
-	}
-	b.do("viewport", chromedp.EmulateViewport(1440, 900))
 }
 
 func (b *browser) count(sel string) int {
