@@ -136,7 +136,7 @@ func TestAuditPage(t *testing.T) {
 	t.Run("the newest events, the chain state and the export links", func(t *testing.T) {
 		w := h.get("/audit?actor=admin%40example.com&action=user.create&since=2026-01-02T03%3A04&until=2026-02-01T00%3A00%3A30", adminToken)
 		wantPage(t, w, http.StatusOK, `id="audit-verify" class="verify ok" data-ok="true">chain verified: 100 events, head 9f86d081884c<`,
-			`id="audit-100"`, `id="audit-98"`, `class="audit-source-ip">192.0.2.7<`, `id="audit-since" name="since" value="2026-01-02T03:04"`,
+			`id="audit-100"`, `id="audit-98"`, `class="audit-source-ip">192.0.2.7<`, `class="audit-target"><a href="/users#user-u-9">user u-9</a><`, `id="audit-since" name="since" value="2026-01-02T03:04"`,
 			`id="audit-older"`, `cursor=98`, `id="audit-export-csv"`,
 			`/api/v1/audit/export?action=user.create&amp;actor=admin%40example.com&amp;format=jsonl&amp;since=2026-01-02T03%3A04%3A00Z&amp;until=2026-02-01T00%3A00%3A30Z`)
 		wantNot(t, w, `id="audit-newest"`)
