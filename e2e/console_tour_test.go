@@ -102,6 +102,10 @@ func TestConsoleTour(t *testing.T) {
 		t.Fatalf("the job's runner cell shows %q", r)
 	}
 	tour.check("jobs")
+	dur := b.text("#job-" + jid + " .job-duration")
+	waitFor(t, 15*time.Second, "the jobs table to refresh itself and the duration to count", func() bool {
+		return b.eval(`!!document.querySelector('#jobs-table').dataset.refreshed`) && b.text("#job-"+jid+" .job-duration") != dur
+	})
 
 	// the running job: its log grows without a reload
 	b.click("#job-" + jid + " .job-id a")
