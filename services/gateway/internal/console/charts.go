@@ -105,24 +105,18 @@ func (con *Console) runnerCharts(c *gin.Context, r runners.Runner) ([]svgchart.C
 	if len(h.Points) == 0 {
 		return nil, "No heartbeat with metrics in the last 24 hours."
 	}
-	n := len(h.Points)
-	labels := make([]string, n)
-	cpuAvg, cpuMax, memAvg, memMax, disk := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
-	for i, p := range h.Points {
-		labels[i] = p.Minute.UTC().Format("15:04")
-		cpuAvg[i], cpuMax[i], memAvg[i], memMax[i] = p.CPUPercentAvg, p.CPUPercentMax, p.MemoryPercentAvg, p.MemoryPercentMax
-		disk[i] = math.Round(float64(p.DiskFreeBytesMin)/(1<<30)*10) / 10
-	}
-	span := fmt.Sprintf("%s to %s UTC, one point a minute", labels[0], labels[n-1])
+	labels, cpuAvg, cpuMax, memAvg, memMax, disk := metricsSeries(h.Points)
+	n := len(labels)
+	span := fmt.Sprintf("%s to %s UTC", labels[0], labels[n-1])
 	return []svgchart.Chart{
-		{ID: "chart-cpu", Kind: svgchart.Lines, Unit: "%", Max: 100, LabelHeader: "Minute (UTC)", Title: "CPU, last 24 hours",
-			Desc: "Lines: average and highest CPU use per minute, " + span + ".", Labels: labels,
+		{ID: "chart-cpu", Kind: svgchart.Lines, Unit: "%", Max: 100, LabelHeader: "Time (UTC)", Title: "CPU, last 24 hours",
+			Desc: "Lines: average and highest CPU use, " + span + "; a gap is a time without heartbeats.", Labels: labels,
 			Series: []svgchart.Series{{Name: "average", Values: cpuAvg}, {Name: "highest", Values: cpuMax}}},
-		{ID: "chart-memory", Kind: svgchart.Lines, Unit: "%", Max: 100, LabelHeader: "Minute (UTC)", Title: "Memory, last 24 hours",
-			Desc: "Lines: average and highest memory use per minute, " + span + ".", Labels: labels,
+		{ID: "chart-memory", Kind: svgchart.Lines, Unit: "%", Max: 100, LabelHeader: "Time (UTC)", Title: "Memory, last 24 hours",
+			Desc: "Lines: average and highest memory use, " + span + "; a gap is a time without heartbeats.", Labels: labels,
 			Series: []svgchart.Series{{Name: "average", Values: memAvg}, {Name: "highest", Values: memMax}}},
-		{ID: "chart-disk", Kind: svgchart.Lines, Unit: "GiB", LabelHeader: "Minute (UTC)", Title: "Free disk, last 24 hours",
-			Desc: "Line: the least free disk space per minute in GiB, " + span + ".", Labels: labels,
+		{ID: "chart-disk", Kind: svgchart.Lines, Unit: "GiB", LabelHeader: "Time (UTC)", Title: "Free disk, last 24 hours",
+			Desc: "Line: the least free disk space in GiB, " + span + "; a gap is a time without heartbeats.", Labels: labels,
 			Series: []svgchart.Series{{Name: "free disk", Values: disk}}},
 	}, ""
 }
@@ -201,3 +195,55 @@ func (con *Console) statsCharts(c *gin.Context) ([]svgchart.Chart, error) {
 			Labels: labels, Series: []svgchart.Series{{Name: "p95 pickup", Values: p95}}},
 	}, nil
 }
+
+// metricsSeries puts the per-minute points on a continuous time axis: one
+// slot a minute over up to 3 hours, else one every 10 minutes (averages of
+// the averages, the highest maxima, the least free disk); a slot without a
+// heartbeat is NaN, drawn as a gap and shown as "—" in the table.
+func metricsSeries(points []runners.MetricsPoint) (labels []string, cpuAvg, cpuMax, memAvg, memMax, disk []float64) {
+	first, last := points[0].Minute.UTC(), points[len(points)-1].Minute.UTC()
+	slot := time.Minute
+	if last.Sub(first) > 3*time.Hour {
+		slot = 10 * time.Minute
+	}
+	first = first.Truncate(slot)
+	n := int(last.Sub(first)/slot) + 1
+	labels = make([]string, n)
+	cpuAvg, cpuMax, memAvg, memMax, disk = nans(n), nans(n), nans(n), nans(n), nans(n)
+	counts := make([]float64, n)
+	for i := range labels {
+		labels[i] = first.Add(time.Duration(i) * slot).Format("15:04")
+	}
+	for _, p := range points {
+		i := int(p.Minute.UTC().Sub(first) / slot)
+		if i < 0 || i >= n {
+			continue
+		}
+		if counts[i] == 0 {
+			cpuAvg[i], cpuMax[i], memAvg[i], memMax[i], disk[i] = 0, 0, 0, 0, math.Inf(1)
+		}
+		counts[i]++
+		cpuAvg[i] += p.CPUPercentAvg
+		memAvg[i] += p.MemoryPercentAvg
+		cpuMax[i] = math.Max(cpuMax[i], p.CPUPercentMax)
+		memMax[i] = math.Max(memMax[i], p.MemoryPercentMax)
+		disk[i] = math.Min(disk[i], float64(p.DiskFreeBytesMin)/(1<<30))
+	}
+	for i, c := range counts {
+		if c > 0 {
+			cpuAvg[i], memAvg[i] = round1(cpuAvg[i]/c), round1(memAvg[i]/c)
+			cpuMax[i], memMax[i], disk[i] = round1(cpuMax[i]), round1(memMax[i]), round1(disk[i])
+		}
+	}
+	return labels, cpuAvg, cpuMax, memAvg, memMax, disk
+}
+
+func nans(n int) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = math.NaN()
+	}
+	return v
+}
+
+func round1(v float64) float64 { return math.Round(v*10) / 10 }

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -46,5 +47,21 @@ func TestNamesPreferTheServiceRunnerName(t *testing.T) {
 	row = n.named(newJobRow(runners.Job{RunnerID: &id, RunnerName: &name, CreatedBy: "u-2"}))
 	if row.RunnerName != "renamed" || row.CreatedByName != "u-2" {
 		t.Errorf("row: %+v", row)
+	}
+}
+
+func TestMetricsSeriesOnAContinuousAxis(t *testing.T) {
+	m := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	p := func(min int, cpu float64, disk int64) runners.MetricsPoint {
+		return runners.MetricsPoint{Minute: m.Add(time.Duration(min) * time.Minute), CPUPercentAvg: cpu, CPUPercentMax: cpu * 2, DiskFreeBytesMin: disk}
+	}
+	labels, cpu, cpuMax, _, _, disk := metricsSeries([]runners.MetricsPoint{p(0, 10, 4<<30), p(3, 20, 2<<30)})
+	if len(labels) != 4 || labels[3] != "10:03" || cpu[0] != 10 || !math.IsNaN(cpu[1]) || cpu[3] != 20 || disk[3] != 2 {
+		t.Errorf("minutes: %v %v %v", labels, cpu, disk)
+	}
+	// over 3 hours: 10-minute slots averaging the averages, the highest maximum, the least disk
+	labels, cpu, cpuMax, _, _, disk = metricsSeries([]runners.MetricsPoint{p(0, 10, 4<<30), p(5, 30, 1<<30), p(240, 50, 3<<30)})
+	if len(labels) != 25 || labels[1] != "10:10" || cpu[0] != 20 || cpuMax[0] != 60 || disk[0] != 1 || !math.IsNaN(cpu[1]) || cpu[24] != 50 {
+		t.Errorf("10-minute slots: %d %v %v %v", len(labels), cpu, cpuMax, disk)
 	}
 }

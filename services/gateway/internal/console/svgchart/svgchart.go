@@ -174,23 +174,34 @@ func (c Chart) SVG() template.HTML {
 			}
 		case Lines:
 			for si, s := range c.Series {
+				// a missing value (NaN) breaks the line: one polyline per run of points
+				var runs [][]string
 				var pts []string
 				for i := range c.Labels {
 					if i >= len(s.Values) || math.IsNaN(s.Values[i]) {
+						if len(pts) > 0 {
+							runs, pts = append(runs, pts), nil
+						}
 						continue
 					}
 					pts = append(pts, fmt.Sprintf("%.1f,%.1f", padLeft+step*(float64(i)+0.5), y(value(s, i))))
 				}
-				if len(pts) == 0 {
+				if len(pts) > 0 {
+					runs = append(runs, pts)
+				}
+				total := 0
+				for _, r := range runs {
+					total += len(r)
+					fmt.Fprintf(&b, `<polyline class="line" points="%s" fill="none" stroke="%s" stroke-width="2"/>`, strings.Join(r, " "), Color(si))
+				}
+				if total > 60 { // dense lines: no dots
 					continue
 				}
-				fmt.Fprintf(&b, `<polyline class="line" points="%s" fill="none" stroke="%s" stroke-width="2"/>`, strings.Join(pts, " "), Color(si))
-				if len(pts) > 60 { // dense lines: no dots
-					continue
-				}
-				for _, p := range pts {
-					xy := strings.SplitN(p, ",", 2)
-					fmt.Fprintf(&b, `<circle cx="%s" cy="%s" r="2.5" fill="%s"/>`, xy[0], xy[1], Color(si))
+				for _, r := range runs {
+					for _, p := range r {
+						xy := strings.SplitN(p, ",", 2)
+						fmt.Fprintf(&b, `<circle cx="%s" cy="%s" r="2.5" fill="%s"/>`, xy[0], xy[1], Color(si))
+					}
 				}
 			}
 		}

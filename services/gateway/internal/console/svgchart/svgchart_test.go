@@ -63,6 +63,9 @@ func TestLinesSkipMissingPoints(t *testing.T) {
 	if n := strings.Count(svg, "<circle"); n != 2 {
 		t.Errorf("%d points, want 2", n)
 	}
+	if n := strings.Count(svg, "<polyline"); n != 2 { // the gap breaks the line
+		t.Errorf("%d polylines, want 2", n)
+	}
 	if !strings.Contains(svg, ">100%</text>") {
 		t.Errorf("axis top is not 100%%: %s", svg)
 	}
