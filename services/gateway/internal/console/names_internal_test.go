@@ -56,7 +56,7 @@ func TestMetricsSeriesOnAContinuousAxis(t *testing.T) {
 		return runners.MetricsPoint{Minute: m.Add(time.Duration(min) * time.Minute), CPUPercentAvg: cpu, CPUPercentMax: cpu * 2, DiskFreeBytesMin: disk}
 	}
 	labels, cpu, cpuMax, _, _, disk := metricsSeries([]runners.MetricsPoint{p(0, 10, 4<<30), p(3, 20, 2<<30)})
-	if len(labels) != 4 || labels[3] != "10:03" || cpu[0] != 10 || !math.IsNaN(cpu[1]) || cpu[3] != 20 || disk[3] != 2 {
+	if len(labels) != 4 || labels[3] != "10:03" || cpu[0] != 10 || !math.IsNaN(cpu[1]) || cpu[3] != 20 || cpuMax[3] != 40 || disk[3] != 2 {
 		t.Errorf("minutes: %v %v %v", labels, cpu, disk)
 	}
 	// over 3 hours: 10-minute slots averaging the averages, the highest maximum, the least disk
