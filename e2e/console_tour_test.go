@@ -203,6 +203,9 @@ func TestConsoleTour(t *testing.T) {
 		if e := b.text("#error"); !strings.Contains(e, "who") {
 			t.Fatalf("a missing required parameter is refused with %q", e)
 		}
+		if !b.eval(`document.querySelector('#jobs-start-param-who').getAttribute('aria-invalid') === 'true'`) {
+			t.Fatal("the parameter the service refused is not marked invalid")
+		}
 		b.set("#jobs-start-param-who", "world")
 		b.click("#jobs-start-submit")
 		b.wait("#job")

@@ -45,6 +45,16 @@ func TestStartPageBuildsTheFormFromDeclaredParameters(t *testing.T) {
 			}
 		})
 	})
+	t.Run("the service's refusal of a parameter marks it", func(t *testing.T) {
+		f := url.Values{}
+		for k, v := range form {
+			f[k] = v
+		}
+		f.Set("param.who", "")
+		w := h.post("/jobs", opToken, f)
+		wantPage(t, w, http.StatusBadRequest, `id="error"`, `parameter &#34;who&#34;: required, and missing`,
+			`id="jobs-start-param-who" name="param.who" value="" data-type="string" autocomplete="off"`, `aria-invalid="true"`, `value="7"`)
+	})
 	for field, bad := range map[string]string{"count": "many", "ratio": "x1", "loud": "yes"} {
 		t.Run("a bad "+field+" is refused naming it", func(t *testing.T) {
 			f := url.Values{}

@@ -192,6 +192,8 @@ func (f *fakeHub) jobsEndpoints() []natsrpc.Endpoint {
 				return runners.Job{}, errs.E(errs.InvalidArgument, "environment must be one of Development, Staging, Production")
 			case i < 0:
 				return runners.Job{}, errs.E(errs.NotFound, "no such package version")
+			case r.Package == "params" && !strings.Contains(string(r.Parameters), `"who"`):
+				return runners.Job{}, errs.E(errs.InvalidArgument, `parameter "who": required, and missing`)
 			}
 			f.jobs.created++
 			j := runners.Job{ID: "j-new-" + strconv.Itoa(f.jobs.created), Package: r.Package, Version: f.jobs.packages[i].Version,

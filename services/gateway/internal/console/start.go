@@ -174,7 +174,13 @@ func (con *Console) startJob(c *gin.Context) {
 	}
 	job, err := call[runners.Job](c, con, runners.SubjectJobCreate, req)
 	if err != nil {
-		con.showStart(c, statusOf(err), con.inline(c, err), form)
+		msg := con.inline(c, err)
+		for name := range form.Values { // the service names the parameter it refuses: `parameter "who": …`
+			if strings.Contains(msg, `parameter "`+name+`"`) {
+				form.Invalid = name
+			}
+		}
+		con.showStart(c, statusOf(err), msg, form)
 		return
 	}
 	redirect(c, "/jobs/"+url.PathEscape(job.ID)+"?flash=job_started")
