@@ -1,11 +1,8 @@
 package e2e
 
 import (
-	"archive/zip"
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -333,27 +330,14 @@ func (b *browser) attr(sel, name string) string {
 // typedPackage declares a parameter of each type.
 func typedPackage(t *testing.T) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	files := map[string]string{
+	return zipOf(t, map[string]string{
 		"exekra.json": `{"name":"typed","version":"1.0.0","entrypoint":["/bin/sh","run.sh"],"parameters":[
 			{"name":"who","type":"string","required":true,"description":"whom to greet"},
 			{"name":"count","type":"integer","default":3,"description":"how many times"},
 			{"name":"ratio","type":"number"},
 			{"name":"loud","type":"boolean","default":false}]}`,
 		"run.sh": "cat\n",
-	}
-	for n, body := range files {
-		w, err := zw.Create(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.WriteString(w, body)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	})
 }
 
 // axeSource is axe-core's axe.min.js: $EXEKRA_AXE_JS, else from npm

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"archive/zip"
 	"bufio"
 	"bytes"
 	"crypto/rand"
@@ -25,23 +24,10 @@ import (
 // packageZip builds a package whose entrypoint prints its parameter.
 func packageZip(t *testing.T, name, version, script string) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	files := map[string]string{
+	return zipOf(t, map[string]string{
 		"exekra.json": `{"name":"` + name + `","version":"` + version + `","entrypoint":["/bin/sh","run.sh"]}`,
 		"run.sh":      script,
-	}
-	for n, body := range files {
-		w, err := zw.Create(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.WriteString(w, body)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	})
 }
 
 // publish uploads a package as multipart file "package".
