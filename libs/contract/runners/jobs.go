@@ -135,13 +135,17 @@ type JobRequest struct {
 }
 
 // ListJobsRequest pages through jobs, newest first. Limit 0 means 50; at
-// most 500. RunnerID matches the holding or the targeted runner.
+// most 500. RunnerID matches the holding or the targeted runner; Package
+// the package's name; Since and Until (inclusive) bound the creation time.
 type ListJobsRequest struct {
-	Limit       int    `json:"limit,omitempty"`
-	Cursor      string `json:"cursor,omitempty"`
-	Status      string `json:"status,omitempty"`
-	Environment string `json:"environment,omitempty"`
-	RunnerID    string `json:"runner_id,omitempty"`
+	Limit       int       `json:"limit,omitempty"`
+	Cursor      string    `json:"cursor,omitempty"`
+	Status      string    `json:"status,omitempty"`
+	Environment string    `json:"environment,omitempty"`
+	RunnerID    string    `json:"runner_id,omitempty"`
+	Package     string    `json:"package,omitempty"`
+	Since       time.Time `json:"since,omitzero"`
+	Until       time.Time `json:"until,omitzero"`
 }
 
 // ListJobsResponse is one page; NextCursor is "" after the last.

@@ -109,7 +109,9 @@ func (f *fakeHub) jobsEndpoints() []natsrpc.Endpoint {
 			var out runners.ListJobsResponse
 			for _, j := range f.jobs.items {
 				if (r.Status == "" || j.Status == r.Status) && (r.Environment == "" || j.Environment == r.Environment) &&
-					(r.RunnerID == "" || (j.RunnerID != nil && *j.RunnerID == r.RunnerID)) {
+					(r.RunnerID == "" || (j.RunnerID != nil && *j.RunnerID == r.RunnerID)) &&
+					(r.Package == "" || j.Package == r.Package) &&
+					(r.Since.IsZero() || !j.CreatedAt.Before(r.Since)) && (r.Until.IsZero() || !j.CreatedAt.After(r.Until)) {
 					out.Items = append(out.Items, j)
 				}
 			}

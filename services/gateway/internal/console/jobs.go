@@ -35,7 +35,6 @@ type jobsData struct {
 	Runners      []runners.Runner
 	Next, First  string
 	Live         bool // a row shown is pending, claimed or running: app.js refreshes the table
-	Scanned      bool // the package or time filter read several pages of the service
 }
 
 // jobRow is one job with its cells formatted.
@@ -138,46 +137,20 @@ func (con *Console) jobsPage(c *gin.Context) {
 	con.show(c, status, "jobs", page{Title: "Jobs", Error: msg, Data: d})
 }
 
-// jobsScanPages bounds how many pages of the service the package and time
-// filters read for one page of the console (the service filters by status,
-// environment and runner itself).
-const jobsScanPages = 10
-
-// listJobs reads one page of jobs into d. The package and time filters are
-// applied here: pages of the service are read until a page's worth matched,
-// the jobs (newest first) are older than since, or jobsScanPages were read.
+// listJobs reads one page of jobs, filtered by the service, into d.
 func (con *Console) listJobs(c *gin.Context, d *jobsData, cursor string, since, until time.Time) error {
 	f := d.Filter
-	scan := f.Package != "" || !since.IsZero() || !until.IsZero()
-	d.Scanned = scan
-	next := cursor
-	for pages := 0; pages < jobsScanPages; pages++ {
-		list, err := call[runners.ListJobsResponse](c, con, runners.SubjectJobList,
-			runners.ListJobsRequest{Limit: jobsPageSize, Cursor: next, Status: f.Status, Environment: f.Environment, RunnerID: f.Runner})
-		if err != nil {
-			return err
-		}
-		older := false
-		for _, j := range list.Items {
-			switch {
-			case f.Package != "" && j.Package != f.Package:
-			case !until.IsZero() && j.CreatedAt.After(until):
-			case !since.IsZero() && j.CreatedAt.Before(since):
-				older = true
-			default:
-				d.Rows = append(d.Rows, newJobRow(j))
-			}
-		}
-		next = list.NextCursor
-		if older {
-			next = ""
-		}
-		if !scan || next == "" || len(d.Rows) >= jobsPageSize {
-			break
-		}
+	list, err := call[runners.ListJobsResponse](c, con, runners.SubjectJobList, runners.ListJobsRequest{
+		Limit: jobsPageSize, Cursor: cursor, Status: f.Status, Environment: f.Environment, RunnerID: f.Runner,
+		Package: f.Package, Since: since, Until: until})
+	if err != nil {
+		return err
 	}
-	if next != "" {
-		d.Next = "/jobs?" + f.values("cursor", next).Encode()
+	for _, j := range list.Items {
+		d.Rows = append(d.Rows, newJobRow(j))
+	}
+	if list.NextCursor != "" {
+		d.Next = "/jobs?" + f.values("cursor", list.NextCursor).Encode()
 	}
 	if cursor != "" {
 		d.First = strings.TrimSuffix("/jobs?"+f.values().Encode(), "?")

@@ -125,11 +125,13 @@ type UpdateFunc func(j *Job) (Change, error)
 
 // Query selects jobs, newest first.
 type Query struct {
-	Status      string
-	Environment string
-	RunnerID    string
-	After       *Cursor
-	Limit       int
+	Status       string
+	Environment  string
+	RunnerID     string
+	Package      string
+	Since, Until time.Time // creation time, inclusive; zero: unbounded
+	After        *Cursor
+	Limit        int
 }
 
 // Cursor is the position after the last job of a page.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/exekra/hub/libs/contract/runners"
 	"github.com/exekra/hub/libs/errs"
+	"github.com/exekra/hub/libs/pkgstore"
 )
 
 // Viewed is a job with why it waits ("" unless pending and asked for) and
@@ -119,6 +120,10 @@ func checkQuery(q *Query, cursor string) error {
 		return errs.Ef(errs.InvalidArgument, "status must be one of %s", strings.Join(runners.JobStatuses, ", "))
 	case q.RunnerID != "" && checkID(q.RunnerID) != nil:
 		return errs.E(errs.InvalidArgument, "runner_id must be a runner's id")
+	case q.Package != "" && pkgstore.ValidName(q.Package) != nil:
+		return errs.E(errs.InvalidArgument, "package must be a package's name")
+	case !q.Since.IsZero() && !q.Until.IsZero() && q.Until.Before(q.Since):
+		return errs.E(errs.InvalidArgument, "until must not be before since")
 	}
 	c, err := decodeCursor(cursor)
 	q.After = c

@@ -30,7 +30,8 @@ func jobUserEndpoints(svc *job.Service) []natsrpc.Endpoint {
 			return ToJob(v), err
 		}),
 		natsrpc.Handle(contract.SubjectJobList, func(ctx context.Context, req contract.ListJobsRequest) (contract.ListJobsResponse, error) {
-			q := job.Query{Limit: req.Limit, Status: req.Status, Environment: req.Environment, RunnerID: req.RunnerID}
+			q := job.Query{Limit: req.Limit, Status: req.Status, Environment: req.Environment, RunnerID: req.RunnerID,
+				Package: req.Package, Since: req.Since, Until: req.Until}
 			page, err := svc.List(ctx, q, req.Cursor)
 			if err != nil {
 				return contract.ListJobsResponse{}, err

@@ -69,6 +69,27 @@ func TestJobCreateGetListCancel(t *testing.T) {
 		if len(prod.Items) != 1 || prod.Items[0].ID != other.ID {
 			t.Fatalf("production %+v", prod)
 		}
+		list := func(r runners.ListJobsRequest) []runners.Job {
+			return must[runners.ListJobsResponse](t)(call[runners.ListJobsResponse](as(operator), h.harness, runners.SubjectJobList, r)).Items
+		}
+		at := other.CreatedAt
+		if got := list(runners.ListJobsRequest{Package: "etl", Environment: runners.EnvProduction, Since: at, Until: at}); len(got) != 1 || got[0].ID != other.ID {
+			t.Errorf("package etl in production created at %s (bounds inclusive): %+v", at, got)
+		}
+		if got := list(runners.ListJobsRequest{Package: "other"}); len(got) != 0 {
+			t.Errorf("package other: %d jobs, want 0", len(got))
+		}
+		if got := list(runners.ListJobsRequest{Since: at.Add(time.Second)}); len(got) != 0 {
+			t.Errorf("jobs after the newest: %d, want 0", len(got))
+		}
+		if got := list(runners.ListJobsRequest{Until: j.CreatedAt.Add(-time.Second)}); len(got) != 0 {
+			t.Errorf("jobs before the oldest: %d, want 0", len(got))
+		}
+		_, err := call[runners.ListJobsResponse](as(operator), h.harness, runners.SubjectJobList,
+			runners.ListJobsRequest{Since: other.CreatedAt, Until: other.CreatedAt.Add(-time.Second)})
+		wantKind(t, err, errs.InvalidArgument)
+		_, err = call[runners.ListJobsResponse](as(operator), h.harness, runners.SubjectJobList, runners.ListJobsRequest{Package: "../etc"})
+		wantKind(t, err, errs.InvalidArgument)
 	})
 	t.Run("cancel makes a pending job canceled at once, and no runner gets it", func(t *testing.T) {
 		got := must[runners.Job](t)(call[runners.Job](as(operator), h.harness, runners.SubjectJobCancel, runners.JobRequest{ID: other.ID}))

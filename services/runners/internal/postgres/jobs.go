@@ -150,10 +150,12 @@ func (s JobStore) JobByID(ctx context.Context, id string) (job.Job, error) {
 // ListJobs returns jobs newest first, after q.After.
 func (s JobStore) ListJobs(ctx context.Context, q job.Query) ([]job.Job, error) {
 	query := "SELECT " + jobColumns + ` FROM jobs WHERE ($2 = '' OR status = $2) AND ($3 = '' OR environment = $3)
-		AND ($4 = '' OR runner_id = NULLIF($4, '')::uuid OR target_runner_id = NULLIF($4, '')::uuid)`
-	args := []any{q.Limit, q.Status, q.Environment, q.RunnerID}
+		AND ($4 = '' OR runner_id = NULLIF($4, '')::uuid OR target_runner_id = NULLIF($4, '')::uuid)
+		AND ($5 = '' OR package_name = $5)
+		AND ($6::timestamptz IS NULL OR created_at >= $6) AND ($7::timestamptz IS NULL OR created_at <= $7)`
+	args := []any{q.Limit, q.Status, q.Environment, q.RunnerID, q.Package, orNil(q.Since), orNil(q.Until)}
 	if q.After != nil {
-		query += " AND (created_at, id) < ($5, $6::uuid)"
+		query += " AND (created_at, id) < ($8, $9::uuid)"
 		args = append(args, q.After.CreatedAt, q.After.ID)
 	}
 	js, err := collectJobs(s.pool.Query(ctx, query+" ORDER BY created_at DESC, id DESC LIMIT $1", args...))
@@ -161,6 +163,14 @@ func (s JobStore) ListJobs(ctx context.Context, q job.Query) ([]job.Job, error) 
 		return nil, fmt.Errorf("list jobs: %w", err)
 	}
 	return js, nil
+}
+
+// orNil is t, or NULL when t is zero.
+func orNil(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
 }
 
 // ClaimJob moves a pending job at c.Attempt to claimed by c.RunnerID, if
