@@ -124,7 +124,7 @@ func New(cfg Config) (*Client, error) {
 		c.random = rand.Float64
 	}
 	if c.sleep == nil {
-		c.sleep = sleepContext
+		c.sleep = Sleep
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -137,7 +137,8 @@ func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastRe
 // RunnerID is the runner this client speaks as.
 func (c *Client) RunnerID() string { return c.id }
 
-func sleepContext(ctx context.Context, d time.Duration) error {
+// Sleep waits d, or until ctx ends (then it returns ctx.Err()).
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

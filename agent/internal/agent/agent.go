@@ -54,7 +54,7 @@ func New(cfg Config, log *slog.Logger) (*Agent, error) {
 		sampler: NewSampler(cfg.WorkDir),
 		log:     log,
 		random:  rand.Float64,
-		sleep:   sleepContext,
+		sleep:   runnerclient.Sleep,
 	}
 	// The client draws and waits through the agent (tests replace both).
 	a.client, err = runnerclient.New(runnerclient.Config{Hub: base.String(), RunnerID: cfg.ID, Secret: string(sec),
@@ -70,17 +70,6 @@ func New(cfg Config, log *slog.Logger) (*Agent, error) {
 		}
 	}
 	return a, nil
-}
-
-func sleepContext(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // loop is what the heartbeat loop remembers between attempts.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/exekra/hub/libs/contract/runners"
+	"github.com/exekra/hub/libs/runnerclient"
 )
 
 func TestHeartbeatRequest(t *testing.T) {
@@ -188,7 +189,7 @@ func TestGracefulStop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.agent.sleep = sleepContext // real waiting: the stop has to interrupt it
+	h.agent.sleep = runnerclient.Sleep // real waiting: the stop has to interrupt it
 	done := make(chan error, 1)
 	ctx, cancel := contextWithCancel()
 	go func() { done <- h.agent.Run(ctx) }()
