@@ -123,6 +123,12 @@ type Job struct {
 	DurationSeconds *float64 `json:"duration_seconds"`
 	// RerunOf is the job this one re-runs (POST /api/v1/jobs/{id}/rerun).
 	RerunOf *string `json:"rerun_of"`
+	// ScheduleID is the schedule that started the job (a fire or a run
+	// now), ScheduleName its name (null once deleted), ScheduledFor the
+	// fire time the job is for (null for a run now).
+	ScheduleID   *string    `json:"schedule_id"`
+	ScheduleName *string    `json:"schedule_name"`
+	ScheduledFor *time.Time `json:"scheduled_for"`
 	// AttemptHistory lists every claim of the job, oldest first; only
 	// GET /api/v1/jobs/{id} has it (Attempts, above, is their count
 	// without the claims never taken up).
@@ -136,7 +142,8 @@ type JobRequest struct {
 
 // ListJobsRequest pages through jobs, newest first. Limit 0 means 50; at
 // most 500. RunnerID matches the holding or the targeted runner; Package
-// the package's name; Since and Until (inclusive) bound the creation time.
+// the package's name; Since and Until (inclusive) bound the creation time;
+// ScheduleID the schedule that started the job.
 type ListJobsRequest struct {
 	Limit       int       `json:"limit,omitempty"`
 	Cursor      string    `json:"cursor,omitempty"`
@@ -146,6 +153,7 @@ type ListJobsRequest struct {
 	Package     string    `json:"package,omitempty"`
 	Since       time.Time `json:"since,omitzero"`
 	Until       time.Time `json:"until,omitzero"`
+	ScheduleID  string    `json:"schedule_id,omitempty"`
 }
 
 // ListJobsResponse is one page; NextCursor is "" after the last.
