@@ -1,6 +1,7 @@
 // Command exekractl is the admin command line of Exekra Hub: the license
 // vendor side (keygen, issue), audit verification and export, publishing
-// packages, starting jobs, and backup and restore of an install.
+// packages, starting jobs, schedules and calendars, and backup and restore
+// of an install.
 package main
 
 import (
@@ -31,6 +32,11 @@ const usage = `usage: exekractl <command> [flags]
             [--max-attempts N] [--timeout-seconds N] [--wait]
                                         start a job and print its id; --wait follows its
                                         log and exits 1 unless it succeeds
+  schedule list|show|create|update|pause|resume|run|delete|next|fires
+                                        schedules that start jobs by cron or interval; see
+                                        "exekractl schedule help"; authoring needs DEVELOPER
+  calendar list|show|create|update|delete
+                                        calendars of non-working days schedules skip
   backup [--home DIR] [--out FILE]      archive the running Hub of DIR for disaster recovery: every
                                         service schema (pg_dump), the package bytes, config/ and .env
                                         (secrets: the file is written 0600)
@@ -41,7 +47,7 @@ const usage = `usage: exekractl <command> [flags]
           [--nats-authorization FILE]   NATS authorization block for servers the pilot does not start
   version
 
-audit, package and job commands talk to the Hub: --hub https://host:8443 --token-file FILE
+audit, package, job, schedule and calendar commands talk to the Hub: --hub https://host:8443 --token-file FILE
 and --ca FILE (the pilot's config/certs/hub.crt) or --fingerprint SHA256.
 `
 
@@ -68,6 +74,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return runPackage(ctx, args[1:], stdout)
 	case "job":
 		return runJob(ctx, args[1:], stdout)
+	case "schedule":
+		return runSchedule(ctx, args[1:], stdout)
+	case "calendar":
+		return runCalendar(args[1:], stdout)
 	case "backup":
 		return runBackup(ctx, args[1:], os.Environ(), stdout)
 	case "restore":
