@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/exekra/hub/libs/caller"
 	"github.com/exekra/hub/libs/contract/audit"
@@ -51,6 +52,10 @@ type NewJob struct {
 	IdempotencyKey string
 	// RerunOf ("" : none) is the job this one re-runs (Rerun).
 	RerunOf string
+	// ScheduleID ("" : none) is the schedule starting the job, ScheduledFor
+	// the fire time it is for (nil for a run now).
+	ScheduleID   string
+	ScheduledFor *time.Time
 }
 
 // ErrKeyTaken is the store's answer to a second job under one idempotency key.
@@ -64,11 +69,44 @@ func (s *Service) Create(ctx context.Context, in NewJob) (Job, error) {
 	if err := requireOperator(ctx); err != nil {
 		return Job{}, err
 	}
+	return s.create(ctx, in, caller.ActorFromContext(ctx).ID)
+}
+
+// CreateScheduled starts the job of a schedule's fire: no user asks, so no
+// role applies; it is created by "schedule:<id>", and its audit event's
+// actor is whatever ctx carries (the schedules run it as the system). It is
+// served in-process only, never on the bus.
+func (s *Service) CreateScheduled(ctx context.Context, in NewJob) (Job, error) {
+	if in.ScheduleID == "" || checkID(in.ScheduleID) != nil {
+		return Job{}, errs.E(errs.InvalidArgument, "a scheduled job needs its schedule's id")
+	}
+	return s.create(ctx, in, "schedule:"+in.ScheduleID)
+}
+
+// Check validates in as Create would (the request, the target runner, the
+// package version and the parameters against its declaration) and starts
+// nothing: a schedule is checked so when it is saved.
+func (s *Service) Check(ctx context.Context, in NewJob) error {
+	in, err := validateNew(in)
+	if err != nil {
+		return err
+	}
+	if _, err := s.checkTarget(ctx, in); err != nil {
+		return err
+	}
+	pkg, err := s.Store.FindPackage(ctx, in.Package, in.Version)
+	if err != nil {
+		return err
+	}
+	_, err = checkParameters(pkg.Parameters, in.Parameters)
+	return err
+}
+
+func (s *Service) create(ctx context.Context, in NewJob, createdBy string) (Job, error) {
 	in, err := validateNew(in)
 	if err != nil {
 		return Job{}, err
 	}
-	createdBy := caller.ActorFromContext(ctx).ID
 	hash := requestHash(in)
 	if j, ok, err := s.replay(ctx, createdBy, in.IdempotencyKey, hash); ok || err != nil {
 		return j, err
@@ -91,7 +129,8 @@ func (s *Service) Create(ctx context.Context, in NewJob) (Job, error) {
 	j := Job{ID: uuid.NewString(), Package: pkg, Environment: in.Environment, TargetRunnerID: in.RunnerID,
 		Labels: in.Labels, Parameters: params, TimeoutSeconds: in.TimeoutSeconds, MaxAttempts: in.MaxAttempts,
 		Status: StatusPending, Attempt: 1, CreatedBy: createdBy, CreatedAt: s.now(),
-		IdempotencyKey: in.IdempotencyKey, RequestHash: hash, RerunOf: in.RerunOf, TargetRunnerName: targetName}
+		IdempotencyKey: in.IdempotencyKey, RequestHash: hash, RerunOf: in.RerunOf, TargetRunnerName: targetName,
+		ScheduleID: in.ScheduleID, ScheduledFor: in.ScheduledFor}
 	err = s.Store.CreateJob(ctx, j, event(ActionCreate, j, nil))
 	if errors.Is(err, ErrKeyTaken) { // the same request, at the same moment
 		if j, ok, err := s.replay(ctx, createdBy, in.IdempotencyKey, hash); ok || err != nil {
@@ -191,6 +230,12 @@ func event(action string, j Job, details map[string]any) audit.Event {
 	details["attempt"] = j.Attempt
 	if j.RerunOf != "" {
 		details["rerun_of"] = j.RerunOf
+	}
+	if j.ScheduleID != "" {
+		details["schedule_id"] = j.ScheduleID
+	}
+	if j.ScheduledFor != nil {
+		details["scheduled_for"] = j.ScheduledFor.UTC().Format(time.RFC3339Nano)
 	}
 	return audit.Event{Action: action, Target: audit.Target{Type: "job", ID: j.ID}, Details: details}
 }

@@ -47,6 +47,13 @@ type Job struct {
 	UnstartedClaims int
 	// RerunOf is the job this one re-runs ("" : none).
 	RerunOf string
+	// ScheduleID is the schedule that started the job ("" : none) and
+	// ScheduledFor the fire time it is for (nil for a run now).
+	ScheduleID   string
+	ScheduledFor *time.Time
+	// ScheduleName is the store's reading of the schedule's name ("" :
+	// none, or the schedule is gone); never written.
+	ScheduleName string
 	// RunnerName and TargetRunnerName are the store's reading of the
 	// runners' names ("" : none, or the runner is gone); never written.
 	RunnerName       string
@@ -130,6 +137,7 @@ type Query struct {
 	RunnerID     string
 	Package      string
 	Since, Until time.Time // creation time, inclusive; zero: unbounded
+	ScheduleID   string    // "" : any
 	After        *Cursor
 	Limit        int
 }

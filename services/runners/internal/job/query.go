@@ -122,6 +122,8 @@ func checkQuery(q *Query, cursor string) error {
 		return errs.E(errs.InvalidArgument, "runner_id must be a runner's id")
 	case q.Package != "" && pkgstore.ValidName(q.Package) != nil:
 		return errs.E(errs.InvalidArgument, "package must be a package's name")
+	case q.ScheduleID != "" && checkID(q.ScheduleID) != nil:
+		return errs.E(errs.InvalidArgument, "schedule_id must be a schedule's id")
 	case !q.Since.IsZero() && !q.Until.IsZero() && q.Until.Before(q.Since):
 		return errs.E(errs.InvalidArgument, "until must not be before since")
 	}

@@ -31,7 +31,7 @@ func jobUserEndpoints(svc *job.Service) []natsrpc.Endpoint {
 		}),
 		natsrpc.Handle(contract.SubjectJobList, func(ctx context.Context, req contract.ListJobsRequest) (contract.ListJobsResponse, error) {
 			q := job.Query{Limit: req.Limit, Status: req.Status, Environment: req.Environment, RunnerID: req.RunnerID,
-				Package: req.Package, Since: req.Since, Until: req.Until}
+				Package: req.Package, Since: req.Since, Until: req.Until, ScheduleID: req.ScheduleID}
 			page, err := svc.List(ctx, q, req.Cursor)
 			if err != nil {
 				return contract.ListJobsResponse{}, err
@@ -139,6 +139,12 @@ func ToJob(v job.Viewed) contract.Job {
 	out.DurationSeconds = duration(j.StartedAt, j.FinishedAt)
 	if j.RerunOf != "" {
 		out.RerunOf = &j.RerunOf
+	}
+	if j.ScheduleID != "" {
+		out.ScheduleID, out.ScheduledFor = &j.ScheduleID, j.ScheduledFor
+	}
+	if j.ScheduleName != "" {
+		out.ScheduleName = &j.ScheduleName
 	}
 	if v.History != nil {
 		history := make([]contract.JobAttempt, 0, len(v.History))

@@ -28,6 +28,7 @@ const jobColumns = `id::text, package_name, package_version, package_sha256, pac
 	coalesce(runner_id::text, ''), lease_expires_at, cancel_requested, created_by, created_at, claimed_at,
 	started_at, finished_at, exit_code, coalesce(error, ''), log_seq, log_bytes, log_truncated,
 	coalesce(idempotency_key, ''), coalesce(request_hash, ''), unstarted_claims, coalesce(rerun_of::text, ''),
+	coalesce(schedule_id::text, ''), scheduled_for,
 	coalesce((SELECT name FROM runners WHERE runners.id = jobs.runner_id), ''),
 	coalesce((SELECT name FROM runners WHERE runners.id = jobs.target_runner_id), '')`
 
@@ -38,7 +39,8 @@ func scanJob(row pgx.Row) (job.Job, error) {
 		&j.TargetRunnerID, &j.Labels, &params, &j.TimeoutSeconds, &j.MaxAttempts, &j.Status, &j.Attempt,
 		&j.RunnerID, &j.LeaseExpiresAt, &j.CancelRequested, &j.CreatedBy, &j.CreatedAt, &j.ClaimedAt,
 		&j.StartedAt, &j.FinishedAt, &j.ExitCode, &j.Error, &j.LogSeq, &j.LogBytes, &j.LogTruncated,
-		&j.IdempotencyKey, &j.RequestHash, &j.UnstartedClaims, &j.RerunOf, &j.RunnerName, &j.TargetRunnerName)
+		&j.IdempotencyKey, &j.RequestHash, &j.UnstartedClaims, &j.RerunOf, &j.ScheduleID, &j.ScheduledFor,
+		&j.RunnerName, &j.TargetRunnerName)
 	if err != nil {
 		return job.Job{}, err
 	}
@@ -47,7 +49,7 @@ func scanJob(row pgx.Row) (job.Job, error) {
 		j.Labels = []string{}
 	}
 	j.CreatedAt = j.CreatedAt.UTC()
-	for _, t := range []**time.Time{&j.LeaseExpiresAt, &j.ClaimedAt, &j.StartedAt, &j.FinishedAt} {
+	for _, t := range []**time.Time{&j.LeaseExpiresAt, &j.ClaimedAt, &j.StartedAt, &j.FinishedAt, &j.ScheduledFor} {
 		if *t != nil {
 			u := (*t).UTC()
 			*t = &u
@@ -105,12 +107,12 @@ func (s JobStore) CreateJob(ctx context.Context, j job.Job, ev audit.Event) erro
 		b := &pgx.Batch{}
 		b.Queue(`INSERT INTO jobs (id, package_name, package_version, package_sha256, package_size,
 			environment, target_runner_id, labels, parameters, timeout_seconds, max_attempts, status, attempt,
-			created_by, created_at, idempotency_key, request_hash, rerun_of)
+			created_by, created_at, idempotency_key, request_hash, rerun_of, schedule_id, scheduled_for)
 			VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, '')::uuid, $8, $9::jsonb, $10, $11, $12, $13, $14, $15,
-			        NULLIF($16, ''), NULLIF($17, ''), NULLIF($18, '')::uuid)`,
+			        NULLIF($16, ''), NULLIF($17, ''), NULLIF($18, '')::uuid, NULLIF($19, '')::uuid, $20)`,
 			j.ID, j.Package.Name, j.Package.Version, j.Package.SHA256, j.Package.SizeBytes, j.Environment,
 			j.TargetRunnerID, j.Labels, string(j.Parameters), j.TimeoutSeconds, j.MaxAttempts, j.Status, j.Attempt,
-			j.CreatedBy, j.CreatedAt, j.IdempotencyKey, j.RequestHash, j.RerunOf)
+			j.CreatedBy, j.CreatedAt, j.IdempotencyKey, j.RequestHash, j.RerunOf, j.ScheduleID, j.ScheduledFor)
 		if _, err := s.events.Queue(ctx, b, ev); err != nil {
 			return err
 		}
@@ -152,10 +154,11 @@ func (s JobStore) ListJobs(ctx context.Context, q job.Query) ([]job.Job, error) 
 	query := "SELECT " + jobColumns + ` FROM jobs WHERE ($2 = '' OR status = $2) AND ($3 = '' OR environment = $3)
 		AND ($4 = '' OR runner_id = NULLIF($4, '')::uuid OR target_runner_id = NULLIF($4, '')::uuid)
 		AND ($5 = '' OR package_name = $5)
-		AND ($6::timestamptz IS NULL OR created_at >= $6) AND ($7::timestamptz IS NULL OR created_at <= $7)`
-	args := []any{q.Limit, q.Status, q.Environment, q.RunnerID, q.Package, orNil(q.Since), orNil(q.Until)}
+		AND ($6::timestamptz IS NULL OR created_at >= $6) AND ($7::timestamptz IS NULL OR created_at <= $7)
+		AND ($8 = '' OR schedule_id = NULLIF($8, '')::uuid)`
+	args := []any{q.Limit, q.Status, q.Environment, q.RunnerID, q.Package, orNil(q.Since), orNil(q.Until), q.ScheduleID}
 	if q.After != nil {
-		query += " AND (created_at, id) < ($8, $9::uuid)"
+		query += " AND (created_at, id) < ($9, $10::uuid)"
 		args = append(args, q.After.CreatedAt, q.After.ID)
 	}
 	js, err := collectJobs(s.pool.Query(ctx, query+" ORDER BY created_at DESC, id DESC LIMIT $1", args...))
