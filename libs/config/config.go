@@ -46,7 +46,7 @@ type Config struct {
 	License    License    `json:"license"`
 	Identity   Service    `json:"identity"`
 	Licensing  Service    `json:"licensing"`
-	Runners    Service    `json:"runners"`
+	Runners    Runners    `json:"runners"`
 	Audit      Audit      `json:"audit"`
 	Supervisor Supervisor `json:"supervisor"`
 }
@@ -123,6 +123,15 @@ type Service struct {
 	MetricsListen string `json:"metrics_listen" doc:"address of the service's /metrics"`
 }
 
+// Runners holds the runners service's settings.
+type Runners struct {
+	MetricsListen string `json:"metrics_listen" doc:"address of the service's /metrics"`
+	// ScheduleMisfireGrace is how late a schedule's fire may still be made
+	// as if on time; older fire times were missed (the Hub was down) and
+	// the schedule's misfire policy applies.
+	ScheduleMisfireGrace Duration `json:"schedule_misfire_grace" doc:"how late a schedule's fire time may be and still fire; older ones count as missed and the schedule's misfire policy applies"`
+}
+
 // Audit holds the audit service's settings.
 type Audit struct {
 	MetricsListen      string   `json:"metrics_listen" doc:"address of the service's /metrics"`
@@ -154,7 +163,7 @@ func Default(home string) *Config {
 		Log:       Log{Level: "info", Dir: "logs", MaxSizeMB: 50, MaxFiles: 10},
 		Identity:  Service{MetricsListen: "127.0.0.1:17101"},
 		Licensing: Service{MetricsListen: "127.0.0.1:17102"},
-		Runners:   Service{MetricsListen: "127.0.0.1:17103"},
+		Runners:   Runners{MetricsListen: "127.0.0.1:17103", ScheduleMisfireGrace: Duration(60 * time.Second)},
 		Audit: Audit{MetricsListen: "127.0.0.1:17104", CheckpointInterval: Duration(15 * time.Minute),
 			SigningKeyFile: "config/audit-signing.key", StreamReplicas: 1},
 		Supervisor: Supervisor{MetricsListen: "127.0.0.1:17105", StopTimeout: Duration(20 * time.Second)},
@@ -268,7 +277,7 @@ func (c *Config) Validate() error {
 	}
 	durations := map[string]Duration{
 		"database.connect_timeout": c.Database.ConnectTimeout, "supervisor.stop_timeout": c.Supervisor.StopTimeout,
-		"audit.checkpoint_interval": c.Audit.CheckpointInterval,
+		"audit.checkpoint_interval": c.Audit.CheckpointInterval, "runners.schedule_misfire_grace": c.Runners.ScheduleMisfireGrace,
 	}
 	for key, d := range durations {
 		if d <= 0 {
