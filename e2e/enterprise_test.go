@@ -128,7 +128,10 @@ func (e *enterprise) jetStream(t *testing.T, p busauth.Principal) jetstream.JetS
 // gateway, one instance of each service and a NATS node, and restarts Redis
 // and PostgreSQL: the flow keeps going, no acknowledged job is lost or run
 // twice, no acknowledged audited action is missing from the audit log, and a
-// machine secret rotation is in force on both gateways at once.
+// machine secret rotation is in force on both gateways at once; every-second
+// schedules run through all of it (one runners instance killed with
+// SIGKILL among the faults) and each fire time makes one job or one
+// recorded skip, none twice, none missing.
 func TestEnterprise(t *testing.T) {
 	began := time.Now()
 	v := newVendor(t)
@@ -150,6 +153,7 @@ func TestEnterprise(t *testing.T) {
 		}
 	}()
 	ld.waitProgress(t, "the load started", 0, 30*time.Second)
+	schedules := startSchedules(t, s)
 	faults := time.Now()
 	injectFaults(t, e, ld, leader)
 	ld.halt()
@@ -167,6 +171,7 @@ func TestEnterprise(t *testing.T) {
 	}
 	jobs = append(slices.Clone(s.warm), jobs...)
 	t.Run("every acknowledged job ran exactly once", func(t *testing.T) { checkJobsRanOnce(t, s, jobs) })
+	t.Run("every second of the schedules under the faults fired once", func(t *testing.T) { checkSchedulesFiredOnce(t, s, schedules) })
 	t.Run("no acknowledged audited action is missing from the log", func(t *testing.T) {
 		checkAuditComplete(t, s, jobs, append([]string{s.devID, s.opID}, users...), logins+1) // +1: setUp's sign-in
 	})
