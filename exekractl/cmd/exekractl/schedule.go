@@ -22,7 +22,7 @@ import (
 
 const scheduleUsage = `usage: exekractl schedule <subcommand> [flags]
 
-  list [--state S] [--environment E] [--package P]
+  list [--state S] [--environment E] [--package P] [--calendar ID_OR_NAME]
   show ID                       spec, state, next 10 fire times (its zone and UTC), last fires
   create --name N --package P --environment E (--cron EXPR | --every DURATION) [flags]
   update ID [flags]             fetch the schedule, apply the flags given, PUT the whole spec
@@ -159,8 +159,8 @@ func scheduleList(args []string, stdout io.Writer) error {
 	state := cf.fs.String("state", "", "only schedules in this state: "+strings.Join(runners.ScheduleStates, ", "))
 	env := cf.fs.String("environment", "", "only schedules of this environment")
 	pkg := cf.fs.String("package", "", "only schedules of this package")
-	cal := cf.fs.String("calendar", "", "only schedules using this calendar (id)")
-	_, help, err := cf.parse(args, 0, "exekractl schedule list [--state S] [--environment E] [--package P] [--calendar ID] [--json]", stdout)
+	cal := cf.fs.String("calendar", "", "only schedules using this calendar (id or name)")
+	_, help, err := cf.parse(args, 0, "exekractl schedule list [--state S] [--environment E] [--package P] [--calendar ID_OR_NAME] [--json]", stdout)
 	if err != nil || help {
 		return err
 	}
@@ -181,12 +181,16 @@ func scheduleList(args []string, stdout io.Writer) error {
 	if *pkg != "" {
 		q.Set("package", *pkg)
 	}
-	if *cal != "" {
-		q.Set("calendar_id", *cal)
-	}
 	c, err := cf.hub.client()
 	if err != nil {
 		return err
+	}
+	if *cal != "" {
+		ids, err := resolveCalendars(c, []string{*cal})
+		if err != nil {
+			return err
+		}
+		q.Set("calendar_id", ids[0])
 	}
 	path := runners.PathSchedules
 	if len(q) > 0 {

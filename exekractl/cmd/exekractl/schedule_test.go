@@ -380,7 +380,7 @@ func TestScheduleShowListNext(t *testing.T) {
 		t.Errorf("show --json: %v %+v", err, d)
 	}
 
-	out, err = runCLI(t, hub, "schedule", "list", "--state", "active", "--environment", "production", "--package", "hello")
+	out, err = runCLI(t, hub, "schedule", "list", "--state", "active", "--environment", "production", "--package", "hello", "--calendar", "us-holidays")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -389,7 +389,7 @@ func TestScheduleShowListNext(t *testing.T) {
 	}
 	last := h.requests[len(h.requests)-1]
 	u, _ := url.Parse(strings.TrimPrefix(last, "GET "))
-	if q := u.Query(); q.Get("state") != "active" || q.Get("environment") != "Production" || q.Get("package") != "hello" || q.Get("limit") != "500" {
+	if q := u.Query(); q.Get("state") != "active" || q.Get("environment") != "Production" || q.Get("package") != "hello" || q.Get("calendar_id") != "cal-us" || q.Get("limit") != "500" {
 		t.Errorf("list query %s", last)
 	}
 	if _, err := runCLI(t, hub, "schedule", "list", "--state", "sleeping"); err == nil || !strings.Contains(err.Error(), "active, paused, ended") {
