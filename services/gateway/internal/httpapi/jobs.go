@@ -30,7 +30,7 @@ func (s *Server) listJobs(c *gin.Context) error {
 		return err
 	}
 	req := runners.ListJobsRequest{Limit: limit, Cursor: c.Query("cursor"), Status: c.Query("status"),
-		Environment: c.Query("environment"), RunnerID: c.Query("runner_id")}
+		Environment: c.Query("environment"), RunnerID: c.Query("runner_id"), ScheduleID: c.Query("schedule_id")}
 	return forward(c, s, runners.SubjectJobList, req, http.StatusOK)
 }
 

@@ -178,6 +178,8 @@ var tags = openapi3.Tags{
 	{Name: tagProtocol, Description: "What the exekra-runner agent calls, with HTTP Basic: the runner id and its machine secret."},
 	{Name: tagPackages, Description: "Package versions: zips holding exekra.json and the program they run. Immutable once published."},
 	{Name: tagJobs, Description: "Jobs: a package version run on a runner of an environment, and its log."},
+	{Name: tagSchedules, Description: "Schedules: jobs that start themselves by a cron expression or an interval; their coming fire times and fire history."},
+	{Name: tagCalendars, Description: "Calendars of non-working days that schedules skip."},
 	{Name: tagAudit, Description: "The tamper-evident audit log (ADMIN)."},
 	{Name: tagStats, Description: "Figures for the dashboard, from the Hub's database."},
 	{Name: tagDocument, Description: "This document."},

@@ -42,6 +42,8 @@ var requestRequired = map[reflect.Type][]string{
 	reflect.TypeFor[runners.CreateJobRequest]():   {"package", "environment"},
 	reflect.TypeFor[runners.CompleteBody]():       {"status"},
 	reflect.TypeFor[runners.AgentLogLine]():       {"stream"},
+	reflect.TypeFor[runners.ScheduleSpec]():       {"name", "package", "environment"},
+	reflect.TypeFor[runners.CalendarSpec]():       {"name"},
 }
 
 func enum[T any](values ...T) func(*openapi3.Schema) {
@@ -68,6 +70,23 @@ func anObject(nullable bool) func(*openapi3.Schema) {
 }
 
 var upDown = enum(health.Up, health.Down)
+
+// withEnum limits a field to values and says what they mean.
+func withEnum(values []string, description string) func(*openapi3.Schema) {
+	return func(s *openapi3.Schema) {
+		enum(values...)(s)
+		s.Description = description
+	}
+}
+
+func maxLength(n uint64) func(*openapi3.Schema) { return func(s *openapi3.Schema) { s.MaxLength = &n } }
+
+const (
+	concurrencyText = "What a fire does while the previous job is live: skip (the default) records it as skipped_concurrency; " +
+		"queue waits for that job to end (at most 10 wait); allow starts beside it."
+	misfireText = "What happens to fire times missed while the Hub was down: fire_once (the default) fires the latest now and records the others as missed; " +
+		"skip records them all as missed."
+)
 
 // fieldRefinements state what the contract's comments say of a field: the
 // values it takes, its range.
@@ -131,50 +150,86 @@ var fieldRefinements = map[schema.Field]func(*openapi3.Schema){
 	schema.FieldOf[runners.AgentLogLine]("stream"): enum("stdout", "stderr"),
 	schema.FieldOf[runners.CompleteBody]("status"): enum(runners.JobSucceeded, runners.JobFailed, runners.JobCanceled),
 
+	schema.FieldOf[runners.ScheduleSpec]("environment"):      enum(runners.Environments...),
+	schema.FieldOf[runners.ScheduleSpec]("parameters"):       anObject(true),
+	schema.FieldOf[runners.ScheduleSpec]("concurrency"):      withEnum(runners.ConcurrencyPolicies, concurrencyText),
+	schema.FieldOf[runners.ScheduleSpec]("misfire"):          withEnum(runners.MisfirePolicies, misfireText),
+	schema.FieldOf[runners.ScheduleSpec]("interval_seconds"): between(0, runners.MaxIntervalSeconds),
+	schema.FieldOf[runners.ScheduleSpec]("name"):             maxLength(runners.MaxScheduleNameLength),
+	schema.FieldOf[runners.ScheduleSpec]("cron"): describe("Five fields \"min hour dom month dow\" (or six, seconds first), names allowed, " +
+		"or @hourly, @daily, @weekly, @monthly, @yearly; read in time_zone. Exactly one of cron and interval_seconds is set."),
+	schema.FieldOf[runners.ScheduleSpec]("time_zone"):    describe("An IANA time zone name such as Europe/Berlin; UTC when empty."),
+	schema.FieldOf[runners.ScheduleSpec]("version"):      describe("A version, or empty or \"latest\" for the newest version at each fire."),
+	schema.FieldOf[runners.ScheduleSpec]("calendar_ids"): func(s *openapi3.Schema) { s.MaxItems = new(uint64); *s.MaxItems = runners.MaxCalendarsPerSched },
+	schema.FieldOf[runners.ScheduleSpec]("paused"):       describe("Create (or keep) the schedule paused."),
+	schema.FieldOf[runners.Schedule]("environment"):      enum(runners.Environments...),
+	schema.FieldOf[runners.Schedule]("parameters"):       anObject(true),
+	schema.FieldOf[runners.Schedule]("concurrency"):      withEnum(runners.ConcurrencyPolicies, concurrencyText),
+	schema.FieldOf[runners.Schedule]("misfire"):          withEnum(runners.MisfirePolicies, misfireText),
+	schema.FieldOf[runners.Schedule]("state"): withEnum(runners.ScheduleStates,
+		"active fires; paused does not until resumed; ended is past its end_at and fires no more (a later end_at revives it)."),
+	schema.FieldOf[runners.Schedule]("version"):             describe("The version its jobs run; \"latest\" when it follows the newest."),
+	schema.FieldOf[runners.Schedule]("next_fire_at"):        describe("The next fire time; null unless active."),
+	schema.FieldOf[runners.ScheduleFire]("kind"):            withEnum([]string{runners.FireScheduled, runners.FireManual}, "scheduled: a fire time of the schedule; manual: a run now."),
+	schema.FieldOf[runners.ScheduleFire]("outcome"):         enum(runners.FireOutcomes...),
+	schema.FieldOf[runners.ScheduleFire]("lag_seconds"):     describe("From fire_time to its job's creation; null without a job."),
+	schema.FieldOf[runners.NextFire]("local"):               describe("The same instant in the schedule's time zone, RFC 3339 with its offset."),
+	schema.FieldOf[runners.NextFire]("skipped_by_calendar"): describe("The id of the calendar that will skip this fire time; null when none does."),
+	schema.FieldOf[runners.CalendarSpec]("dates"): func(s *openapi3.Schema) {
+		s.Description = "Non-working days, YYYY-MM-DD, in time_zone."
+		s.MaxItems = new(uint64)
+		*s.MaxItems = runners.MaxCalendarDates
+	},
+	schema.FieldOf[runners.CalendarSpec]("time_zone"): describe("An IANA time zone name; UTC when empty."),
+
 	schema.FieldOf[audit.Record]("outcome"): enum(audit.Success, audit.Failure),
 	schema.FieldOf[audit.Actor]("type"):     enum(audit.ActorUser, audit.ActorRunner, audit.ActorSystem),
 }
 
 var schemaNames = map[reflect.Type]string{
-	reflect.TypeFor[web.ErrorBody]():                "Error",
-	reflect.TypeFor[web.ErrorDetail]():              "ErrorDetail",
-	reflect.TypeFor[healthcheck.Report]():           "HealthReport",
-	reflect.TypeFor[healthcheck.Database]():         "HealthDatabase",
-	reflect.TypeFor[identity.ListUsersResponse]():   "UserList",
-	reflect.TypeFor[userPatch]():                    "UserPatch",
-	reflect.TypeFor[licensing.Status]():             "LicenseStatus",
-	reflect.TypeFor[licensing.Validation]():         "LicenseValidation",
-	reflect.TypeFor[licensing.Usage]():              "LicenseUsage",
-	reflect.TypeFor[runners.ListResponse]():         "RunnerList",
-	reflect.TypeFor[runners.Registered]():           "RegisteredRunner",
-	reflect.TypeFor[runners.Metrics]():              "RunnerMetrics",
-	reflect.TypeFor[runners.ListJobsResponse]():     "JobList",
-	reflect.TypeFor[runners.ListPackagesResponse](): "PackageList",
-	reflect.TypeFor[auditPage]():                    "AuditPage",
-	reflect.TypeFor[audit.Record]():                 "AuditRecord",
-	reflect.TypeFor[audit.Actor]():                  "AuditActor",
-	reflect.TypeFor[audit.Target]():                 "AuditTarget",
-	reflect.TypeFor[audit.VerifyResponse]():         "AuditVerification",
-	reflect.TypeFor[audit.StreamCheck]():            "AuditStreamCheck",
-	reflect.TypeFor[audit.CheckpointsResponse]():    "AuditCheckpoints",
-	reflect.TypeFor[audit.Checkpoint]():             "AuditCheckpoint",
-	reflect.TypeFor[runners.PackageVersions]():      "PackageVersions",
-	reflect.TypeFor[runners.Parameter]():            "PackageParameter",
-	reflect.TypeFor[runners.HeartbeatResponse]():    "HeartbeatResponse",
-	reflect.TypeFor[identity.Session]():             "Session",
-	reflect.TypeFor[runners.CreateJobRequest]():     "CreateJobRequest",
-	reflect.TypeFor[runners.RegisterRequest]():      "RegisterRunnerRequest",
-	reflect.TypeFor[runners.MachineSecret]():        "MachineSecret",
-	reflect.TypeFor[licensing.ActivateRequest]():    "ActivateLicenseRequest",
-	reflect.TypeFor[licensing.ReceiptRequest]():     "ImportReceiptRequest",
-	reflect.TypeFor[identity.BootstrapRequest]():    "BootstrapRequest",
-	reflect.TypeFor[identity.CreateUserRequest]():   "CreateUserRequest",
-	reflect.TypeFor[identity.LoginRequest]():        "LoginRequest",
-	reflect.TypeFor[runners.LogsBody]():             "UploadLogsRequest",
-	reflect.TypeFor[runners.CompleteBody]():         "CompleteJobRequest",
-	reflect.TypeFor[runners.Heartbeat]():            "Heartbeat",
-	reflect.TypeFor[runners.AgentLogLine]():         "UploadedLogLine",
-	reflect.TypeFor[SetupState]():                   "SetupState",
+	reflect.TypeFor[web.ErrorBody]():                 "Error",
+	reflect.TypeFor[web.ErrorDetail]():               "ErrorDetail",
+	reflect.TypeFor[healthcheck.Report]():            "HealthReport",
+	reflect.TypeFor[healthcheck.Database]():          "HealthDatabase",
+	reflect.TypeFor[identity.ListUsersResponse]():    "UserList",
+	reflect.TypeFor[userPatch]():                     "UserPatch",
+	reflect.TypeFor[licensing.Status]():              "LicenseStatus",
+	reflect.TypeFor[licensing.Validation]():          "LicenseValidation",
+	reflect.TypeFor[licensing.Usage]():               "LicenseUsage",
+	reflect.TypeFor[runners.ListResponse]():          "RunnerList",
+	reflect.TypeFor[runners.Registered]():            "RegisteredRunner",
+	reflect.TypeFor[runners.Metrics]():               "RunnerMetrics",
+	reflect.TypeFor[runners.ListJobsResponse]():      "JobList",
+	reflect.TypeFor[runners.ListPackagesResponse]():  "PackageList",
+	reflect.TypeFor[auditPage]():                     "AuditPage",
+	reflect.TypeFor[audit.Record]():                  "AuditRecord",
+	reflect.TypeFor[audit.Actor]():                   "AuditActor",
+	reflect.TypeFor[audit.Target]():                  "AuditTarget",
+	reflect.TypeFor[audit.VerifyResponse]():          "AuditVerification",
+	reflect.TypeFor[audit.StreamCheck]():             "AuditStreamCheck",
+	reflect.TypeFor[audit.CheckpointsResponse]():     "AuditCheckpoints",
+	reflect.TypeFor[audit.Checkpoint]():              "AuditCheckpoint",
+	reflect.TypeFor[runners.PackageVersions]():       "PackageVersions",
+	reflect.TypeFor[runners.Parameter]():             "PackageParameter",
+	reflect.TypeFor[runners.HeartbeatResponse]():     "HeartbeatResponse",
+	reflect.TypeFor[identity.Session]():              "Session",
+	reflect.TypeFor[runners.CreateJobRequest]():      "CreateJobRequest",
+	reflect.TypeFor[runners.RegisterRequest]():       "RegisterRunnerRequest",
+	reflect.TypeFor[runners.MachineSecret]():         "MachineSecret",
+	reflect.TypeFor[licensing.ActivateRequest]():     "ActivateLicenseRequest",
+	reflect.TypeFor[licensing.ReceiptRequest]():      "ImportReceiptRequest",
+	reflect.TypeFor[identity.BootstrapRequest]():     "BootstrapRequest",
+	reflect.TypeFor[identity.CreateUserRequest]():    "CreateUserRequest",
+	reflect.TypeFor[identity.LoginRequest]():         "LoginRequest",
+	reflect.TypeFor[runners.LogsBody]():              "UploadLogsRequest",
+	reflect.TypeFor[runners.CompleteBody]():          "CompleteJobRequest",
+	reflect.TypeFor[runners.Heartbeat]():             "Heartbeat",
+	reflect.TypeFor[runners.AgentLogLine]():          "UploadedLogLine",
+	reflect.TypeFor[SetupState]():                    "SetupState",
+	reflect.TypeFor[runners.ListSchedulesResponse](): "ScheduleList",
+	reflect.TypeFor[runners.ListFiresResponse]():     "ScheduleFireList",
+	reflect.TypeFor[runners.ListCalendarsResponse](): "CalendarList",
+	reflect.TypeFor[runners.NextFires]():             "NextFires",
 }
 
 var schemaDescriptions = map[reflect.Type]string{
@@ -191,5 +246,11 @@ var schemaDescriptions = map[reflect.Type]string{
 	reflect.TypeFor[runners.Package]():          "A published package version.",
 	reflect.TypeFor[runners.Parameter]():        "A parameter a package declares in exekra.json; a job of the package is checked against it.",
 	reflect.TypeFor[runners.CreateJobRequest](): "A job to start. version absent means the latest; max_attempts 0 means 1; timeout_seconds 0 means 3600.",
+	reflect.TypeFor[runners.ScheduleSpec]():     "A schedule to create, or the whole new spec of one (PUT). Exactly one of cron and interval_seconds; max_attempts 0 means 1; timeout_seconds 0 means 3600.",
+	reflect.TypeFor[runners.Schedule]():         "A schedule: its spec with the defaults filled in, its state and what it did last.",
+	reflect.TypeFor[runners.ScheduleFire]():     "One fire of a schedule: a fire time (kind scheduled) or a run now (kind manual), its outcome and its job.",
+	reflect.TypeFor[runners.NextFire]():         "A coming fire time of a schedule.",
+	reflect.TypeFor[runners.CalendarSpec]():     "A calendar of non-working days to create, or the whole new spec of one (PUT).",
+	reflect.TypeFor[runners.Calendar]():         "A calendar of non-working days: a schedule using it skips fire times on its dates.",
 	reflect.TypeFor[audit.Record]():             "An audited action as the log holds it, chained to the one before by its hash.",
 }

@@ -114,6 +114,12 @@ func (s *Server) Engine(mount func(*gin.Engine)) (*gin.Engine, error) {
 
 // Routes is the API's route table.
 func (s *Server) Routes() []Route {
+	return slices.Concat(s.coreRoutes(), s.scheduleRoutes(), s.tailRoutes())
+}
+
+// coreRoutes are the routes of health, sessions, users, the license,
+// runners, packages and jobs.
+func (s *Server) coreRoutes() []Route {
 	return []Route{
 		{Method: http.MethodGet, Path: "/api/health", Summary: "Health of the Hub and each of its parts", Access: Anyone, Handle: s.health,
 			ID: "getHealth", Tag: tagHealth,
@@ -248,9 +254,9 @@ func (s *Server) Routes() []Route {
 			Params: []Param{paramIdempotencyKey}, Body: jsonBody[runners.CreateJobRequest](),
 			Replies: []Reply{jsonReply[runners.Job](http.StatusCreated, "The job (the first request's, for a repeated Idempotency-Key).")},
 			Errors:  []int{http.StatusNotFound, http.StatusConflict}},
-		{Method: http.MethodGet, Path: "/api/v1/jobs", Summary: "List jobs (?status=&environment=&runner_id=)", Access: Operator, Handle: s.listJobs,
-			ID: "listJobs", Tag: tagJobs, Description: "A page of jobs, newest first.",
-			Params:  append(slices.Clone(paramsPage), paramJobStatus, paramEnvironment, paramJobRunner),
+		{Method: http.MethodGet, Path: "/api/v1/jobs", Summary: "List jobs (?status=&environment=&runner_id=&schedule_id=)", Access: Operator, Handle: s.listJobs,
+			ID: "listJobs", Tag: tagJobs, Description: "A page of jobs, newest first; schedule_id keeps those a schedule started.",
+			Params:  append(slices.Clone(paramsPage), paramJobStatus, paramEnvironment, paramJobRunner, paramJobSchedule),
 			Replies: []Reply{jsonReply[runners.ListJobsResponse](http.StatusOK, "A page of jobs; next_cursor is empty after the last.")}},
 		{Method: http.MethodGet, Path: "/api/v1/jobs/:id", Summary: "Read a job, with pending_reason while it waits", Access: Operator, Handle: s.getJob,
 			ID: "getJob", Tag: tagJobs, Description: "One job; while it is pending, pending_reason says why it waits.",
@@ -292,6 +298,12 @@ func (s *Server) Routes() []Route {
 			Params:      paramsRunnerRequest, Body: jsonBody[runners.CompleteBody](),
 			Replies: []Reply{emptyReply(http.StatusNoContent, "The job is finished.")},
 			Errors:  []int{http.StatusConflict, http.StatusTooManyRequests}},
+	}
+}
+
+// tailRoutes are the routes of statistics, the audit log and the document.
+func (s *Server) tailRoutes() []Route {
+	return []Route{
 		{Method: http.MethodGet, Path: runners.PathDashboardStats, Summary: "The dashboard's figures (?hours=)", Access: Operator, Handle: s.dashboardStats,
 			ID: "getDashboardStats", Tag: tagStats,
 			Description: "Figures over the last hours (at most 48, default 24), by UTC hour, from the Hub's database: jobs finished by status, " +

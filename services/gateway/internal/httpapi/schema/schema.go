@@ -105,8 +105,9 @@ func (g *Generator) ref(t reflect.Type, mode Mode, nullable bool) *openapi3.Sche
 		if !nullable {
 			return ref
 		}
-		// A reference has no siblings in OpenAPI 3.0: null is allowed around it.
-		return openapi3.NewSchemaRef("", &openapi3.Schema{AllOf: openapi3.SchemaRefs{ref}, Nullable: true})
+		// A reference has no siblings in OpenAPI 3.0: null is allowed around
+		// it, and nullable needs the type beside it.
+		return openapi3.NewSchemaRef("", &openapi3.Schema{Type: &openapi3.Types{openapi3.TypeObject}, AllOf: openapi3.SchemaRefs{ref}, Nullable: true})
 	}
 	s := g.inline(t, mode)
 	s.Nullable = s.Nullable || nullable

@@ -87,10 +87,12 @@ func TestOutputDescribesWhatEncodingJSONWrites(t *testing.T) {
 		"labels": func(x *openapi3.Schema) bool {
 			return x.Type.Is("object") && x.AdditionalProperties.Schema.Value.Type.Is("string")
 		},
-		"details":  func(x *openapi3.Schema) bool { return x.Type.Is("object") && *x.AdditionalProperties.Has },
-		"raw":      func(x *openapi3.Schema) bool { return x.Type.Is("string") && x.Format == "byte" },
-		"seq":      func(x *openapi3.Schema) bool { return x.Type.Is("integer") && *x.Min == 0 },
-		"maybe":    func(x *openapi3.Schema) bool { return x.Nullable && x.AllOf[0].Ref == "#/components/schemas/inner" },
+		"details": func(x *openapi3.Schema) bool { return x.Type.Is("object") && *x.AdditionalProperties.Has },
+		"raw":     func(x *openapi3.Schema) bool { return x.Type.Is("string") && x.Format == "byte" },
+		"seq":     func(x *openapi3.Schema) bool { return x.Type.Is("integer") && *x.Min == 0 },
+		"maybe": func(x *openapi3.Schema) bool {
+			return x.Nullable && x.Type.Is("object") && x.AllOf[0].Ref == "#/components/schemas/inner"
+		},
 		"optional": func(x *openapi3.Schema) bool { return !x.Nullable && x.Type.Is("object") },
 	} {
 		if !check(p[name].Value) {
