@@ -18,6 +18,7 @@ import (
 	"github.com/exekra/hub/services/runners/internal/redisq"
 	"github.com/exekra/hub/services/runners/internal/redisstate"
 	"github.com/exekra/hub/services/runners/internal/runner"
+	"github.com/exekra/hub/services/runners/internal/schedule"
 )
 
 func main() { daemon.Main(spec()) }
@@ -47,8 +48,9 @@ const maxInFlight = 32768
 // setup wires the registry and the jobs to PostgreSQL (with the audit
 // outbox), Redis (credential cache, presence, throttle, job queues) and NATS
 // (the licensing service), and starts the presence flusher, the runner
-// census, the job queue watcher, the reaper/reconcile loop and the history
-// sampler. Neither domain
+// census, the job queue watcher, the reaper/reconcile loop, the history
+// sampler and the schedules' fire loop (the schedules see the jobs through
+// natsapi.ScheduleJobs). Neither domain
 // knows the other: the jobs see the registry through natsapi.Registry, and
 // the NATS handlers call the registry, then the jobs (a heartbeat renews
 // leases and carries cancellations; a claim is the registry's runner's).
@@ -93,7 +95,17 @@ func setup(ctx context.Context, d *daemon.Deps) ([]natsrpc.Endpoint, error) {
 	if err != nil {
 		return nil, err
 	}
+	schedules := postgres.NewStore(d.DB, d.Outbox).Schedules()
+	scheduleMeter := prom.NewSchedules(d.Metrics)
+	sched, err := schedule.NewService(schedule.Deps{Store: schedules, Jobs: natsapi.ScheduleJobs(jobs), Meter: scheduleMeter,
+		Log: d.Log, Now: time.Now})
+	if err != nil {
+		return nil, err
+	}
+	go sched.Run(ctx)
+	go scheduleMeter.RunStates(ctx, schedules, prom.SchedulesInterval, d.Log)
 	eps := append(natsapi.Endpoints(svc, jobs), natsapi.JobEndpoints(svc, jobs)...)
 	eps = append(eps, natsapi.HistoryEndpoints(hist)...)
+	eps = append(eps, natsapi.ScheduleEndpoints(sched)...)
 	return append(eps, natsapi.PackageEndpoints(pkgs)...), nil
 }
