@@ -3,6 +3,7 @@ package console
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -33,6 +34,16 @@ type paramField struct {
 	Choices []string // enum values (and true/false for a boolean); nil: free text
 }
 
+// paramsBlock is the parameters part of a form that starts jobs (the start
+// form, the schedule form): one field per declared parameter, or a JSON box
+// when the version declares none. The template "params" renders it.
+type paramsBlock struct {
+	Prefix   string // element ids: <prefix>-params (fieldset), <prefix>-param-<name>, <prefix>-parameters (JSON box)
+	Declared bool   // the chosen version declares its parameters: fields instead of the JSON box
+	Params   []paramField
+	JSON     string // the JSON box's text
+}
+
 type startData struct {
 	Start        startForm
 	StartKey     string // the Idempotency-Key: sent twice, the form starts one job
@@ -40,8 +51,7 @@ type startData struct {
 	Versions     []string // of Start.Package, newest first
 	Environments []string
 	Runners      []runnerChoice
-	Declared     bool // the chosen version declares its parameters: fields instead of the JSON box
-	Params       []paramField
+	Params       paramsBlock
 }
 
 type runnerChoice struct{ ID, Name, Environment string }
@@ -75,21 +85,39 @@ func (con *Console) showStart(c *gin.Context, status int, msg string, f startFor
 				d.Versions = append(d.Versions, v.Version)
 			}
 		}
-		if p, err := con.declared(c, d.Start.Package, d.Start.Version); err == nil && p.Parameters != nil {
-			d.Declared = true
-			for _, prm := range p.Parameters {
-				pf := newParamField(prm, f.Values)
-				pf.Invalid = prm.Name == f.Invalid
-				d.Params = append(d.Params, pf)
-			}
+	}
+	d.Params = con.paramsBlock(c, "jobs-start", d.Start.Package, d.Start.Version, f.Values, f.Invalid, f.Parameters)
+	d.Runners = con.runnerChoices(c)
+	con.show(c, status, "job_start", page{Title: "Start a job", Error: msg, Data: d})
+}
+
+// runnerChoices are the runners a form may target, by name.
+func (con *Console) runnerChoices(c *gin.Context) []runnerChoice {
+	var out []runnerChoice
+	for _, r := range con.lookupNames(c).runners {
+		out = append(out, runnerChoice{ID: r.ID, Name: r.Name, Environment: r.Environment})
+	}
+	slices.SortFunc(out, func(a, b runnerChoice) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// paramsBlock is the parameters part of a form for package@version: its
+// declared parameters as fields (typed holds what was typed, invalid the one
+// refused), else the JSON box holding jsonText.
+func (con *Console) paramsBlock(c *gin.Context, prefix, pkg, version string, typed map[string]string, invalid, jsonText string) paramsBlock {
+	b := paramsBlock{Prefix: prefix, JSON: jsonText}
+	if pkg == "" {
+		return b
+	}
+	if p, err := con.declared(c, pkg, version); err == nil && p.Parameters != nil {
+		b.Declared = true
+		for _, prm := range p.Parameters {
+			pf := newParamField(prm, typed, prefix)
+			pf.Invalid = prm.Name == invalid
+			b.Params = append(b.Params, pf)
 		}
 	}
-	n := con.lookupNames(c)
-	for _, r := range n.runners {
-		d.Runners = append(d.Runners, runnerChoice{ID: r.ID, Name: r.Name, Environment: r.Environment})
-	}
-	slices.SortFunc(d.Runners, func(a, b runnerChoice) int { return strings.Compare(a.Name, b.Name) })
-	con.show(c, status, "job_start", page{Title: "Start a job", Error: msg, Data: d})
+	return b
 }
 
 // declared is the package version (for its declared parameters).
@@ -100,8 +128,8 @@ func (con *Console) declared(c *gin.Context, name, version string) (runners.Pack
 	return call[runners.Package](c, con, runners.SubjectPackageGet, runners.PackageRequest{Name: name, Version: version})
 }
 
-func newParamField(p runners.Parameter, typed map[string]string) paramField {
-	f := paramField{Parameter: p, ID: "jobs-start-param-" + p.Name}
+func newParamField(p runners.Parameter, typed map[string]string, prefix string) paramField {
+	f := paramField{Parameter: p, ID: prefix + "-param-" + p.Name}
 	if v, ok := typed[p.Name]; ok {
 		f.Value = v
 	} else if len(p.Default) > 0 {
@@ -136,54 +164,83 @@ func (con *Console) startJob(c *gin.Context) {
 	if form.Version != "latest" {
 		req.Version = form.Version
 	}
-	if c.PostForm("declared") == "true" {
-		p, err := con.declared(c, form.Package, form.Version)
-		if err != nil {
-			con.showStart(c, statusOf(err), con.inline(c, err), form)
-			return
-		}
-		params := map[string]any{}
-		for _, prm := range p.Parameters { // all kept first: a refusal shows the form as typed
-			form.Values[prm.Name] = strings.TrimSpace(c.PostForm("param." + prm.Name))
-		}
-		for _, prm := range p.Parameters {
-			raw := form.Values[prm.Name]
-			if raw == "" {
-				continue // the service applies the default, or refuses a missing required one
-			}
-			v, err := paramValue(prm, raw)
-			if err != nil {
-				form.Invalid = prm.Name
-				con.showStart(c, http.StatusBadRequest, con.inline(c, err), form)
-				return
-			}
-			params[prm.Name] = v
-		}
-		req.Parameters, _ = json.Marshal(params)
-	} else if raw := strings.TrimSpace(form.Parameters); raw != "" {
-		var params map[string]any
-		dec := json.NewDecoder(strings.NewReader(raw))
-		if err := dec.Decode(&params); err != nil || dec.More() {
-			con.showStart(c, http.StatusBadRequest, "Parameters must be a JSON object, such as {\"name\": \"value\"}.", form)
-			return
-		}
-		var buf bytes.Buffer
-		if err := json.Compact(&buf, []byte(raw)); err == nil && params != nil {
-			req.Parameters = buf.Bytes()
-		}
+	params, err := con.readParams(c, form.Package, form.Version, form.Values, &form.Invalid, form.Parameters)
+	if err != nil {
+		con.showStart(c, statusOf(err), con.inline(c, err), form)
+		return
 	}
+	req.Parameters = params
 	job, err := call[runners.Job](c, con, runners.SubjectJobCreate, req)
 	if err != nil {
 		msg := con.inline(c, err)
-		for name := range form.Values { // the service names the parameter it refuses: `parameter "who": …`
-			if strings.Contains(msg, `parameter "`+name+`"`) {
-				form.Invalid = name
-			}
-		}
+		form.Invalid = refusedParam(msg, form.Values)
 		con.showStart(c, statusOf(err), msg, form)
 		return
 	}
 	redirect(c, "/jobs/"+url.PathEscape(job.ID)+"?flash=job_started")
+}
+
+// readParams reads the parameters of a posted form that starts jobs of
+// pkg@version: with the field declared=true, one field param.<name> per
+// declared parameter (every value kept in values first, so a refusal shows
+// the form as typed; *invalid names the one refused), else the JSON object
+// jsonText. nil means none.
+func (con *Console) readParams(c *gin.Context, pkg, version string, values map[string]string, invalid *string, jsonText string) (json.RawMessage, error) {
+	if c.PostForm("declared") != "true" {
+		raw := strings.TrimSpace(jsonText)
+		if raw == "" {
+			return nil, nil
+		}
+		var params map[string]any
+		dec := json.NewDecoder(strings.NewReader(raw))
+		if err := dec.Decode(&params); err != nil || dec.More() {
+			return nil, errs.E(errs.InvalidArgument, "Parameters must be a JSON object, such as {\"name\": \"value\"}.")
+		}
+		if params == nil {
+			return nil, nil // null is no parameters
+		}
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, []byte(raw)); err != nil {
+			return nil, errs.E(errs.InvalidArgument, "Parameters must be a JSON object, such as {\"name\": \"value\"}.")
+		}
+		return buf.Bytes(), nil
+	}
+	p, err := con.declared(c, pkg, version)
+	if err != nil {
+		return nil, err
+	}
+	params := map[string]any{}
+	for _, prm := range p.Parameters { // all kept first: a refusal shows the form as typed
+		values[prm.Name] = strings.TrimSpace(c.PostForm("param." + prm.Name))
+	}
+	for _, prm := range p.Parameters {
+		raw := values[prm.Name]
+		if raw == "" {
+			continue // the service applies the default, or refuses a missing required one
+		}
+		v, err := paramValue(prm, raw)
+		if err != nil {
+			*invalid = prm.Name
+			return nil, err
+		}
+		params[prm.Name] = v
+	}
+	out, err := json.Marshal(params)
+	if err != nil {
+		return nil, fmt.Errorf("encode parameters: %w", err)
+	}
+	return out, nil
+}
+
+// refusedParam is the declared parameter a service's message names
+// (`parameter "who": …`), "" when none of values is named.
+func refusedParam(msg string, values map[string]string) string {
+	for name := range values {
+		if strings.Contains(msg, `parameter "`+name+`"`) {
+			return name
+		}
+	}
+	return ""
 }
 
 // paramValue reads a typed value of a declared parameter; the error names it.
