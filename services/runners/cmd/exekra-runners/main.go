@@ -98,7 +98,7 @@ func setup(ctx context.Context, d *daemon.Deps) ([]natsrpc.Endpoint, error) {
 	schedules := postgres.NewStore(d.DB, d.Outbox).Schedules()
 	scheduleMeter := prom.NewSchedules(d.Metrics)
 	sched, err := schedule.NewService(schedule.Deps{Store: schedules, Jobs: natsapi.ScheduleJobs(jobs), Meter: scheduleMeter,
-		Log: d.Log, Now: time.Now})
+		Log: d.Log, Now: time.Now, MisfireGrace: d.Config.Runners.ScheduleMisfireGrace.D()})
 	if err != nil {
 		return nil, err
 	}

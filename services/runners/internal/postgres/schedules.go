@@ -174,6 +174,9 @@ func (s ScheduleStore) ChangeSchedule(ctx context.Context, id string,
 			return err
 		}
 		ev, err := change(&sc)
+		if errors.Is(err, schedule.ErrUnchanged) {
+			return nil // nothing to write
+		}
 		if err != nil {
 			return err
 		}

@@ -99,7 +99,7 @@ func (s *Service) plan(ctx context.Context, d Due, now time.Time) Plan {
 			Kind: runners.FireScheduled, Outcome: outcome, Reason: reason, RecordedAt: now})
 	}
 	candidates := w.times
-	if now.Sub(*sc.NextFireAt) > runners.MisfireGraceSeconds*time.Second {
+	if now.Sub(*sc.NextFireAt) > s.MisfireGrace {
 		missed := w.times
 		candidates = nil
 		if sc.Misfire == runners.MisfireFireOnce {

@@ -98,10 +98,7 @@ func (s *Service) validate(ctx context.Context, spec runners.ScheduleSpec) (vali
 		id := strings.ToLower(spec.RunnerID)
 		sc.RunnerID = &id
 	}
-	if err := s.Jobs.Check(ctx, SpecOf(sc)); err != nil {
-		if errs.KindOf(err) == errs.NotFound { // the package or version named: the request is wrong, not its path
-			return validated{}, errs.Wrap(errs.InvalidArgument, message(err), err)
-		}
+	if err := s.Jobs.Check(ctx, SpecOf(sc)); err != nil { // as a job start: an unknown package or version is a 404
 		return validated{}, err
 	}
 	if sc.Version == "" {
@@ -265,33 +262,47 @@ func (s *Service) UpdateSchedule(ctx context.Context, id string, spec runners.Sc
 	})
 }
 
-// PauseSchedule stops a schedule firing (OPERATOR and up).
+// ErrUnchanged, returned by a change, leaves the schedule as it is and
+// answers it without writing or auditing anything.
+var ErrUnchanged = errors.New("schedule unchanged")
+
+// PauseSchedule stops a schedule firing (OPERATOR and up); pausing a paused
+// one changes nothing, an ended one is a conflict.
 func (s *Service) PauseSchedule(ctx context.Context, id string) (runners.Schedule, error) {
 	if err := firstError(requireOperator(ctx, "pausing a schedule"), checkID("schedule", id)); err != nil {
 		return runners.Schedule{}, err
 	}
 	return s.Store.ChangeSchedule(ctx, strings.ToLower(id), func(sc *runners.Schedule) (audit.Event, error) {
-		prev := sc.State
+		switch sc.State {
+		case runners.ScheduleEnded:
+			return audit.Event{}, errs.E(errs.Conflict, "the schedule has ended; give it a later end_at to use it again")
+		case runners.SchedulePaused:
+			return audit.Event{}, ErrUnchanged
+		}
 		sc.State, sc.NextFireAt, sc.UpdatedAt = runners.SchedulePaused, nil, s.now()
-		return scheduleEvent(runners.ActionSchedulePause, *sc, map[string]any{"previous_state": prev}), nil
+		return scheduleEvent(runners.ActionSchedulePause, *sc, nil), nil
 	})
 }
 
 // ResumeSchedule makes a paused schedule fire again from now on: the fire
 // times that passed while it was paused are not caught up (OPERATOR and up).
+// Resuming an active one changes nothing, an ended one is a conflict.
 func (s *Service) ResumeSchedule(ctx context.Context, id string) (runners.Schedule, error) {
 	if err := firstError(requireOperator(ctx, "resuming a schedule"), checkID("schedule", id)); err != nil {
 		return runners.Schedule{}, err
 	}
 	return s.Store.ChangeSchedule(ctx, strings.ToLower(id), func(sc *runners.Schedule) (audit.Event, error) {
-		prev := sc.State
-		sc.UpdatedAt = s.now()
-		if prev != runners.ScheduleActive {
-			if err := s.schedule(sc, false, sc.UpdatedAt); err != nil {
-				return audit.Event{}, err
-			}
+		switch sc.State {
+		case runners.ScheduleEnded:
+			return audit.Event{}, errs.E(errs.Conflict, "the schedule has ended; give it a later end_at to use it again")
+		case runners.ScheduleActive:
+			return audit.Event{}, ErrUnchanged
 		}
-		return scheduleEvent(runners.ActionScheduleResume, *sc, map[string]any{"previous_state": prev}), nil
+		sc.UpdatedAt = s.now()
+		if err := s.schedule(sc, false, sc.UpdatedAt); err != nil {
+			return audit.Event{}, err
+		}
+		return scheduleEvent(runners.ActionScheduleResume, *sc, nil), nil
 	})
 }
 

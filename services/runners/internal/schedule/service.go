@@ -54,6 +54,9 @@ type Deps struct {
 	Log   *slog.Logger
 	Now   func() time.Time // time.Now unless a test controls the clock
 	Tick  time.Duration    // DefaultTick when zero
+	// MisfireGrace is how late a fire time may be and still fire
+	// (runners.schedule_misfire_grace); contract MisfireGraceSeconds when zero.
+	MisfireGrace time.Duration
 }
 
 // Service is the schedules and calendars domain's operations.
@@ -69,6 +72,9 @@ func NewService(d Deps) (*Service, error) {
 	}
 	if d.Tick <= 0 {
 		d.Tick = DefaultTick
+	}
+	if d.MisfireGrace <= 0 {
+		d.MisfireGrace = runners.MisfireGraceSeconds * time.Second
 	}
 	if d.Meter == nil {
 		d.Meter = noMeter{}
