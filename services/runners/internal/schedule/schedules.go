@@ -262,7 +262,7 @@ func (s *Service) UpdateSchedule(ctx context.Context, id string, spec runners.Sc
 	})
 }
 
-// ErrUnchanged, returned by a change, leaves the schedule as it is and
+// ErrUnchanged is returned by a change to leave the schedule as it is and
 // answers it without writing or auditing anything.
 var ErrUnchanged = errors.New("schedule unchanged")
 
