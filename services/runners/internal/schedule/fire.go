@@ -90,7 +90,7 @@ func (s *Service) plan(ctx context.Context, d Due, now time.Time) Plan {
 		s.Log.ErrorContext(ctx, "schedule no longer parses; it is ended", "schedule_id", sc.ID, "err", err)
 		return p
 	}
-	w := walk(sc, r, *sc.NextFireAt, now)
+	w := walk(sc, r, *sc.NextFireAt, now, now.Add(-s.MisfireGrace))
 	if w.next != nil {
 		p.NextFireAt, p.State = w.next, runners.ScheduleActive
 	}
@@ -100,17 +100,25 @@ func (s *Service) plan(ctx context.Context, d Due, now time.Time) Plan {
 	}
 	candidates := w.times
 	if now.Sub(*sc.NextFireAt) > s.MisfireGrace {
+		// A catch-up after downtime is settled as one: fire_once starts one
+		// job, for the latest time missed by more than the grace; every
+		// other time up to now is missed.
 		missed := w.times
 		candidates = nil
 		if sc.Misfire == runners.MisfireFireOnce {
-			missed = slices.DeleteFunc(slices.Clone(missed), func(t time.Time) bool { return t.Equal(w.last) })
-			candidates = []time.Time{w.last}
-			if w.more > 0 {
-				w.more-- // the latest was among them
+			late := w.lastLate
+			missed = slices.DeleteFunc(slices.Clone(missed), func(t time.Time) bool { return t.Equal(late) })
+			candidates = []time.Time{late}
+			if len(missed) == len(w.times) && w.more > 0 {
+				w.more-- // it was among those not listed
 			}
 		}
 		for i, t := range missed {
 			reason := "no runners service was running at the fire time"
+			if candidates != nil && t.After(candidates[0]) {
+				reason = fmt.Sprintf("caught up after downtime: the missed fire time %s ran once for them (misfire fire_once)",
+					candidates[0].Format(time.RFC3339))
+			}
 			if i == len(missed)-1 && w.more > 0 {
 				reason += fmt.Sprintf("; %d later fire times up to %s were missed too and are not listed one by one",
 					w.more, now.Format(time.RFC3339))
@@ -148,13 +156,15 @@ func (s *Service) plan(ctx context.Context, d Due, now time.Time) Plan {
 
 // walked is the fire times from a schedule's next fire time up to now.
 type walked struct {
-	times []time.Time // the first of them (at most MaxMissedRecorded)
-	last  time.Time   // the latest of them
-	more  int         // how many are not in times
-	next  *time.Time  // the first after now (nil: the schedule has ended)
+	times    []time.Time // the first of them (at most MaxMissedRecorded)
+	lastLate time.Time   // the latest of them before the grace
+	more     int         // how many are not in times
+	next     *time.Time  // the first after now (nil: the schedule has ended)
 }
 
-func walk(sc runners.Schedule, r firetime.Rule, from, now time.Time) walked {
+// walk lists sc's fire times from from up to now; those before graceStart
+// are late.
+func walk(sc runners.Schedule, r firetime.Rule, from, now, graceStart time.Time) walked {
 	var w walked
 	t, ok, n := from, true, 0
 	for ; ok && !t.After(now) && n < maxWalk; n++ {
@@ -163,12 +173,14 @@ func walk(sc runners.Schedule, r firetime.Rule, from, now time.Time) walked {
 		} else {
 			w.more++
 		}
-		w.last = t
+		if t.Before(graceStart) {
+			w.lastLate = t
+		}
 		t, ok = nextAfter(sc, r, t)
 	}
 	if ok && !t.After(now) { // more than maxWalk behind: jump to now
-		if last, found := latestUpTo(sc, r, now); found {
-			w.last = last
+		if last, found := latestUpTo(sc, r, graceStart.Add(-time.Microsecond)); found && last.After(w.lastLate) {
+			w.lastLate = last
 		}
 		w.more += int(now.Sub(t)/time.Second) / max(sc.IntervalSeconds, 1) // an estimate for cron
 		t, ok = nextAfter(sc, r, now)
