@@ -65,8 +65,9 @@ func measureAPIReads(ctx context.Context, api *hubclient.Client, o options) (loa
 	})
 }
 
-// runBench runs the floor, API reads, heartbeats (o.runners) and jobs
-// (o.jobRunners) and prints them against the floor and issue 8's targets.
+// runBench runs the floor, API reads, heartbeats (o.runners), jobs
+// (o.jobRunners) and schedules (o.schedules, unless 0) and prints them
+// against the floor and the performance targets.
 func runBench(ctx context.Context, stdout io.Writer, api *hubclient.Client, o options) error {
 	step := func(what string) {
 		fmt.Fprintf(stdout, "bench: %s (%s)\n", what, time.Now().UTC().Format(time.TimeOnly))
@@ -101,11 +102,25 @@ func runBench(ctx context.Context, stdout io.Writer, api *hubclient.Client, o op
 		return err
 	}
 	rows := append([]loadgen.BenchRow{floor, reads, heartbeatRow(hb, o)}, jobRows(jobs)...)
+	var sched *loadgen.SchedulesReport
+	if o.schedules > 0 {
+		settle(ctx, stdout, o)
+		step(fmt.Sprintf("schedules, %d firing every minute for %s (jobs in %s, not run)", o.schedules, o.schedulesMeasure, o.scheduleEnv))
+		rep, err := measureSchedules(ctx, api, o)
+		if err != nil {
+			return err
+		}
+		sched = &rep
+		rows = append(rows, loadgen.SchedulesRows(rep)...)
+	}
 	fmt.Fprintln(stdout)
 	loadgen.PrintBench(stdout, loadgen.CompareToFloor(floor, rows))
 	fmt.Fprintln(stdout, loadgen.HeartbeatNote(hb, o.runners))
 	if v := jobs.Verify; v.NotSucceeded > 0 {
 		fmt.Fprintf(stdout, "jobs: %d of %d jobs read back did not succeed\n", v.NotSucceeded, v.Checked)
+	}
+	if sched != nil {
+		fmt.Fprintln(stdout, loadgen.SchedulesNote(*sched))
 	}
 	return nil
 }

@@ -16,10 +16,19 @@
 //     for --measure.
 //   - api-reads: --concurrency clients reading one runner
 //     (GET /api/v1/runners/{id}) for --measure.
+//   - schedules: it publishes the no-op package and creates --schedules
+//     schedules (--clients at once) firing once a minute, spread over the
+//     seconds of the minute, in --schedules-environment, where no simulated
+//     runner takes their jobs; it lets them fire for --schedules-measure,
+//     reads every fire of that window back and prints the fires by
+//     outcome, the fire times missing or repeated, the lag from fire time
+//     to job created and the CPU the Hub spent per fire; then it deletes
+//     the schedules (their jobs stay pending).
 //   - reads: floor, then api-reads, as one table against the floor.
-//   - bench: floor, api-reads, heartbeat (--runners) and jobs
-//     (--job-runners), then one table of every operation against the
-//     floor and the performance targets, and one JSON line.
+//   - bench: floor, api-reads, heartbeat (--runners), jobs (--job-runners)
+//     and schedules (--schedules; 0 leaves them out), then one table of
+//     every operation against the floor and the performance targets, and
+//     one JSON line.
 package main
 
 import (
@@ -74,6 +83,10 @@ type options struct {
 	claimWait, pickupEvery, jobsFor, finish time.Duration
 	pickupJobs, clients, jobs               int
 	download                                bool
+	// schedules
+	schedules        int
+	schedulesMeasure time.Duration
+	scheduleEnv      string
 }
 
 func parseFlags(args []string) (options, error) {
@@ -82,7 +95,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.hub, "hub", "https://127.0.0.1:8443", "the Hub's URL")
 	fs.StringVar(&o.ca, "ca", "", "CA certificate of the Hub (the pilot's config/certs/hub.crt)")
 	fs.StringVar(&o.tokenFile, "token-file", "", "ADMIN session token (to register the simulated runners; jobs: to publish and start jobs too)")
-	fs.StringVar(&o.scenario, "scenario", "heartbeat", "heartbeat, jobs, floor, api-reads, reads (floor and api-reads) or bench")
+	fs.StringVar(&o.scenario, "scenario", "heartbeat", "heartbeat, jobs, schedules, floor, api-reads, reads (floor and api-reads) or bench")
 	fs.IntVar(&o.runners, "runners", 100, "simulated runners")
 	fs.StringVar(&o.metrics, "metrics", "", "comma-separated /metrics URLs of the Hub's processes, for CPU accounting")
 	fs.DurationVar(&o.interval, "interval", 15*time.Second, "heartbeat: heartbeat interval of each runner")
@@ -93,7 +106,7 @@ func parseFlags(args []string) (options, error) {
 	fs.BoolVar(&o.download, "download", true, "jobs: download each package a runner is given (once per runner and package, as the agent caches packages)")
 	fs.IntVar(&o.pickupJobs, "pickup-jobs", 200, "jobs: jobs created one at a time to measure pickup latency")
 	fs.DurationVar(&o.pickupEvery, "pickup-every", 50*time.Millisecond, "jobs: spacing of the pickup jobs")
-	fs.IntVar(&o.clients, "clients", 8, "jobs: concurrent API clients creating jobs to measure throughput")
+	fs.IntVar(&o.clients, "clients", 8, "jobs, schedules: concurrent API clients creating jobs to measure throughput, or creating (and deleting) the schedules")
 	fs.IntVar(&o.jobs, "jobs", 2000, "jobs: jobs to create to measure throughput (0: no limit, see --jobs-for)")
 	fs.DurationVar(&o.jobsFor, "jobs-for", 0, "jobs: stop creating throughput jobs after this long (0: no limit, see --jobs)")
 	fs.DurationVar(&o.finish, "finish-timeout", time.Minute, "jobs: stop waiting for created jobs when none finished for this long")
@@ -104,6 +117,9 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.concurrency, "concurrency", 64, "floor, api-reads: concurrent clients, back to back")
 	fs.DurationVar(&o.measure, "measure", 20*time.Second, "floor, api-reads: how long to measure")
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "floor, api-reads: unmeasured warm-up before it")
+	fs.IntVar(&o.schedules, "schedules", 10000, "schedules: schedules to create, each firing once a minute (bench: 0 leaves the part out)")
+	fs.DurationVar(&o.schedulesMeasure, "schedules-measure", 3*time.Minute, "schedules: how long to let them fire (the window whose fires are read back)")
+	fs.StringVar(&o.scheduleEnv, "schedules-environment", runners.EnvStaging, "schedules: the environment of their jobs (keep it one no simulated runner is in: the jobs stay pending)")
 	fs.IntVar(&o.jobRunners, "job-runners", 100, "bench: simulated runners of the jobs part (--runners is the heartbeat part's)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -114,14 +130,22 @@ func parseFlags(args []string) (options, error) {
 
 func (o options) check() error {
 	switch {
-	case !slices.Contains([]string{"heartbeat", "jobs", "floor", "api-reads", "reads", "bench"}, o.scenario):
-		return fmt.Errorf("--scenario must be heartbeat, jobs, floor, api-reads, reads or bench, not %q", o.scenario)
+	case !slices.Contains([]string{"heartbeat", "jobs", "schedules", "floor", "api-reads", "reads", "bench"}, o.scenario):
+		return fmt.Errorf("--scenario must be heartbeat, jobs, schedules, floor, api-reads, reads or bench, not %q", o.scenario)
 	case o.runners < 1 || o.jobRunners < 1:
 		return errors.New("--runners and --job-runners must be at least 1")
+	case o.schedules < 0:
+		return errors.New("--schedules must not be negative")
 	case (o.scenario == "floor" || o.scenario == "reads" || o.scenario == "bench") && o.databaseURL == "":
 		return errors.New("--database-url is needed for the floor")
 	case o.concurrency < 1 || o.measure <= 0 || o.warmup < 0 || o.dbMaxConns < 1:
 		return errors.New("--concurrency, --measure and --database-max-conns must be positive, --warmup not negative")
+	case o.scenario == "schedules" || o.scenario == "bench" && o.schedules > 0:
+		if err := o.checkSchedules(); err != nil {
+			return err
+		}
+	}
+	switch {
 	case o.scenario != "jobs" && o.scenario != "bench":
 		return nil
 	case o.claimWait < time.Second || o.claimWait > runners.MaxClaimWaitSeconds*time.Second:
@@ -170,6 +194,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		loadgen.PrintBench(stdout, []loadgen.BenchRow{row})
 		return nil
+	case "schedules":
+		return runSchedules(ctx, stdout, api, o)
 	case "bench", "reads":
 		return runBench(ctx, stdout, api, o)
 	}

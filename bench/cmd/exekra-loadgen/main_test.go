@@ -1,0 +1,40 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseFlagsSchedules(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"the defaults: 10,000 schedules for 3 minutes in Staging", []string{"--scenario", "schedules"}, ""},
+		{"no schedules is refused", []string{"--scenario", "schedules", "--schedules", "0"}, "--schedules must be at least 1"},
+		{"bench without schedules leaves the part out", []string{"--scenario", "bench", "--database-url", "postgres://x", "--schedules", "0"}, ""},
+		{"negative schedules are refused in bench too", []string{"--scenario", "bench", "--database-url", "postgres://x", "--schedules", "-1"}, "must not be negative"},
+		{"a window under a second is refused", []string{"--scenario", "schedules", "--schedules-measure", "500ms"}, "--schedules-measure"},
+		{"an unknown environment is refused", []string{"--scenario", "schedules", "--schedules-environment", "Nowhere"}, "--schedules-environment"},
+		{"bench checks the schedules part", []string{"--scenario", "bench", "--database-url", "postgres://x", "--schedules-measure", "0s"}, "--schedules-measure"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parseFlags(tc.args)
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("parseFlags: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("parseFlags = %v, want an error about %q", err, tc.wantErr)
+			}
+		})
+	}
+	o, err := parseFlags([]string{"--scenario", "schedules"})
+	if err != nil || o.schedules != 10000 || o.schedulesMeasure != 3*time.Minute || o.scheduleEnv != "Staging" {
+		t.Fatalf("defaults %d, %s, %q (%v); want 10000, 3m, Staging", o.schedules, o.schedulesMeasure, o.scheduleEnv, err)
+	}
+}
