@@ -40,8 +40,9 @@ test-enterprise:
 	cd e2e && go test -race -count=1 -timeout 10m -run 'TestEnterprise$$' -v .
 
 # A throwaway pilot on free ports in a temp home, the bench scenario against it
-# (floor, API reads, heartbeats, jobs; see docs/performance.md), then stopped and
-# removed. Under 5 minutes; not part of `make test`.
+# (floor, API reads, heartbeats, jobs, schedules; see docs/performance.md), then
+# stopped and removed. About 8 minutes (BENCH_SCHEDULES=0: under 5); not part of
+# `make test`.
 bench: build
 	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/ github.com/exekra/hub/bench/cmd/exekra-loadgen
 	deploy/scripts/bench.sh

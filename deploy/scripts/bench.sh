@@ -2,15 +2,16 @@
 # make bench: starts a throwaway pilot Hub in a temporary home on free,
 # non-default ports, licenses it, bootstraps an admin, signs in, runs
 # `exekra-loadgen --scenario bench` against it (floor, API reads,
-# heartbeats, jobs) and stops and removes everything again.
+# heartbeats, jobs, schedules) and stops and removes everything again.
 #
 # Needs the binaries in bin/ (make bench builds them). Knobs (environment):
 #   BENCH_RUNNERS=10000  BENCH_INTERVAL=15s  BENCH_DURATION=45s  heartbeat part
 #   BENCH_JOB_RUNNERS=1000  BENCH_JOBS=4000  BENCH_CLIENTS=32    jobs part
 #   BENCH_CONCURRENCY=64  BENCH_MEASURE=20s                      floor and api-reads
+#   BENCH_SCHEDULES=10000  BENCH_SCHEDULES_MEASURE=3m            schedules part (0 schedules: left out)
 #   BENCH_OUT=FILE       also write the loadgen output to FILE
 #   BENCH_KEEP=1         keep the temporary home (logs) after the run
-#   BENCH_SCENARIO=bench the loadgen scenario (bench, reads, api-reads, jobs, heartbeat, floor)
+#   BENCH_SCENARIO=bench the loadgen scenario (bench, reads, api-reads, jobs, schedules, heartbeat, floor)
 #   BENCH_PPROF=DIR      write a CPU profile of each Hub process to DIR/<process>.pprof,
 #                        taken over BENCH_PPROF_SECONDS (15) after BENCH_PPROF_DELAY (5) s
 set -euo pipefail
@@ -126,4 +127,5 @@ fi
   --concurrency "${BENCH_CONCURRENCY:-64}" --measure "${BENCH_MEASURE:-20s}" \
   --runners "${BENCH_RUNNERS:-10000}" --interval "${BENCH_INTERVAL:-15s}" --duration "${BENCH_DURATION:-45s}" \
   --job-runners "${BENCH_JOB_RUNNERS:-1000}" --jobs "${BENCH_JOBS:-4000}" --clients "${BENCH_CLIENTS:-32}" \
-  --claim-wait 5s --pickup-jobs 200 | tee "${BENCH_OUT:-/dev/null}"
+  --claim-wait 5s --pickup-jobs 200 \
+  --schedules "${BENCH_SCHEDULES:-10000}" --schedules-measure "${BENCH_SCHEDULES_MEASURE:-3m}" | tee "${BENCH_OUT:-/dev/null}"
