@@ -15,6 +15,7 @@ import (
 	"net/http"
 
 	"github.com/exekra/hub/libs/contract/identity"
+	"github.com/exekra/hub/libs/contract/runners"
 	"github.com/exekra/hub/libs/natsrpc"
 	"github.com/exekra/hub/services/gateway/internal/healthcheck"
 	"github.com/gin-gonic/gin"
@@ -65,7 +66,7 @@ type route struct {
 }
 
 func (con *Console) routes() []route {
-	get, post, admin, signedIn := http.MethodGet, http.MethodPost, identity.RoleAdmin, identity.RoleOperator
+	get, post, admin, developer, signedIn := http.MethodGet, http.MethodPost, identity.RoleAdmin, identity.RoleDeveloper, identity.RoleOperator
 	return []route{
 		{get, "/", anyone, "dashboard", "Dashboard", con.home},
 		{get, "/runners", signedIn, "runners", "Runners", con.runnersPage},
@@ -83,6 +84,24 @@ func (con *Console) routes() []route {
 		{get, "/jobs/:id", signedIn, "jobs", "", con.jobPage},
 		{post, "/jobs/:id/cancel", signedIn, "jobs", "", con.cancelJob},
 		{post, "/jobs/:id/rerun", signedIn, "jobs", "", con.rerunJob},
+		{get, "/schedules", signedIn, "schedules", "Schedules", con.schedulesPage},
+		{get, "/schedules/new", developer, "schedules", "", con.newSchedulePage},
+		{post, "/schedules", developer, "schedules", "", con.createSchedule},
+		{get, "/schedules/:id", signedIn, "schedules", "", con.schedulePage},
+		{get, "/schedules/:id/edit", developer, "schedules", "", con.editSchedulePage},
+		{post, "/schedules/:id/edit", developer, "schedules", "", con.updateSchedule},
+		{post, "/schedules/:id/pause", signedIn, "schedules", "", con.scheduleAction(runners.SubjectSchedulePause, "schedule_paused")},
+		{post, "/schedules/:id/resume", signedIn, "schedules", "", con.scheduleAction(runners.SubjectScheduleResume, "schedule_resumed")},
+		{post, "/schedules/:id/run", signedIn, "schedules", "", con.runSchedule},
+		{get, "/schedules/:id/delete", developer, "schedules", "", con.confirmScheduleDelete},
+		{post, "/schedules/:id/delete", developer, "schedules", "", con.scheduleAction(runners.SubjectScheduleDelete, "schedule_deleted")},
+		{get, "/calendars", signedIn, "schedules", "", con.calendarsPage},
+		{get, "/calendars/new", developer, "schedules", "", con.newCalendarPage},
+		{post, "/calendars", developer, "schedules", "", con.createCalendar},
+		{get, "/calendars/:id", signedIn, "schedules", "", con.calendarPage},
+		{post, "/calendars/:id", developer, "schedules", "", con.updateCalendar},
+		{get, "/calendars/:id/delete", developer, "schedules", "", con.confirmCalendarDelete},
+		{post, "/calendars/:id/delete", developer, "schedules", "", con.deleteCalendar},
 		{get, "/status", anyone, "status", "", con.status},
 		{get, "/activate", anyone, "activate", "", con.activatePage},
 		{post, "/activate", anyone, "activate", "", con.activate},
@@ -109,7 +128,8 @@ func (con *Console) routes() []route {
 // pageNames are the templates under templates/, each defining "content".
 var pageNames = []string{"status", "error", "dashboard", "activate", "bootstrap", "login",
 	"users", "user_delete", "license", "audit", "runners", "runner_secret", "runner_regenerate", "runner_delete",
-	"packages", "jobs", "job", "job_start", "runner"}
+	"packages", "jobs", "job", "job_start", "runner",
+	"schedules", "schedule", "schedule_form", "schedule_delete", "calendars", "calendar", "calendar_delete"}
 
 // Mount parses the templates and adds the console's routes to e.
 func (con *Console) Mount(e *gin.Engine) error {

@@ -110,7 +110,7 @@ func (f *fakeHub) jobsEndpoints() []natsrpc.Endpoint {
 			for _, j := range f.jobs.items {
 				if (r.Status == "" || j.Status == r.Status) && (r.Environment == "" || j.Environment == r.Environment) &&
 					(r.RunnerID == "" || (j.RunnerID != nil && *j.RunnerID == r.RunnerID)) &&
-					(r.Package == "" || j.Package == r.Package) &&
+					(r.Package == "" || j.Package == r.Package) && (r.ScheduleID == "" || (j.ScheduleID != nil && *j.ScheduleID == r.ScheduleID)) &&
 					(r.Since.IsZero() || !j.CreatedAt.Before(r.Since)) && (r.Until.IsZero() || !j.CreatedAt.After(r.Until)) {
 					out.Items = append(out.Items, j)
 				}

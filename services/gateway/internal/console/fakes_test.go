@@ -46,11 +46,12 @@ type fakeHub struct {
 	lastStatusBy caller.Actor
 	runners      fakeRunners
 	jobs         fakeJobs
+	schedules    fakeSchedules
 }
 
 func newFakeHub() *fakeHub {
 	return &fakeHub{licensed: true, bootstrapped: true, users: []identity.User{adminUser, devUser},
-		tokens: map[string]string{adminToken: adminUser.ID, devToken: devUser.ID}, runners: newFakeRunners(), jobs: newFakeJobs()}
+		tokens: map[string]string{adminToken: adminUser.ID, devToken: devUser.ID}, runners: newFakeRunners(), jobs: newFakeJobs(), schedules: newFakeSchedules()}
 }
 
 // serve answers the subjects on nc until the test ends. It speaks natsrpc's
@@ -89,7 +90,7 @@ func reply(m *nats.Msg, ep natsrpc.Endpoint) {
 }
 
 func (f *fakeHub) endpoints() []natsrpc.Endpoint {
-	return slices.Concat(f.identityEndpoints(), f.licensingEndpoints(), f.auditEndpoints(), f.runnersEndpoints(), f.jobsEndpoints())
+	return slices.Concat(f.identityEndpoints(), f.licensingEndpoints(), f.auditEndpoints(), f.runnersEndpoints(), f.jobsEndpoints(), f.schedulesEndpoints())
 }
 
 func (f *fakeHub) find(id string) int {

@@ -34,7 +34,8 @@ type jobsData struct {
 	Packages     []string // published package names (the filter's choices)
 	Runners      []runners.Runner
 	Next, First  string
-	Live         bool // a row shown is pending, claimed or running: app.js refreshes the table
+	Live         bool   // a row shown is pending, claimed or running: app.js refreshes the table
+	ScheduleName string // the name of the schedule filtered by, when the service knows it
 }
 
 // jobRow is one job with its cells formatted.
@@ -52,6 +53,8 @@ type jobRow struct {
 	Duration      string // "1 min 5 s"; "—" before it started
 	StartISO      string // RFC 3339 start for app.js's live duration; "" before it started
 	EndISO        string // RFC 3339 end; "" while it runs
+	Schedule      string // the schedule that started it: its name, else "schedule <short id>"; "" when none
+	ScheduledFor  string // the fire time it is for; "" when none (or a run now)
 }
 
 func finished(status string) bool {
@@ -70,6 +73,15 @@ func newJobRowAt(j runners.Job, now time.Time) jobRow {
 	}
 	if j.ExitCode != nil {
 		row.ExitCode = strconv.Itoa(*j.ExitCode)
+	}
+	if j.ScheduleID != nil && *j.ScheduleID != "" {
+		row.Schedule = "schedule " + short(*j.ScheduleID)
+		if j.ScheduleName != nil && *j.ScheduleName != "" {
+			row.Schedule = *j.ScheduleName
+		}
+	}
+	if j.ScheduledFor != nil {
+		row.ScheduledFor = when(j.ScheduledFor)
 	}
 	if j.Error != nil {
 		row.Error = *j.Error
@@ -106,7 +118,7 @@ func live(status string) bool { return !finished(status) }
 
 func (con *Console) jobsPage(c *gin.Context) {
 	f := listFilter{Status: c.Query("status"), Environment: c.Query("environment"), Runner: c.Query("runner"),
-		Package: c.Query("package"), Since: c.Query("since"), Until: c.Query("until")}
+		Package: c.Query("package"), Since: c.Query("since"), Until: c.Query("until"), Schedule: c.Query("schedule_id")}
 	cursor := c.Query("cursor")
 	d := jobsData{Filter: f, Environments: runners.Environments, Statuses: runners.JobStatuses}
 	since, err := parseUTC("since", f.Since)
@@ -134,6 +146,11 @@ func (con *Console) jobsPage(c *gin.Context) {
 	}
 	slices.SortFunc(d.Runners, func(a, b runners.Runner) int { return strings.Compare(a.Name, b.Name) })
 	d.Packages = con.packageNames(c)
+	if f.Schedule != "" {
+		if s, err := call[runners.Schedule](c, con, runners.SubjectScheduleGet, runners.ScheduleRequest{ID: f.Schedule}); err == nil {
+			d.ScheduleName = s.Name
+		}
+	}
 	con.show(c, status, "jobs", page{Title: "Jobs", Error: msg, Data: d})
 }
 
@@ -142,7 +159,7 @@ func (con *Console) listJobs(c *gin.Context, d *jobsData, cursor string, since, 
 	f := d.Filter
 	list, err := call[runners.ListJobsResponse](c, con, runners.SubjectJobList, runners.ListJobsRequest{
 		Limit: jobsPageSize, Cursor: cursor, Status: f.Status, Environment: f.Environment, RunnerID: f.Runner,
-		Package: f.Package, Since: since, Until: until})
+		Package: f.Package, Since: since, Until: until, ScheduleID: f.Schedule})
 	if err != nil {
 		return err
 	}

@@ -108,6 +108,10 @@ func (con *Console) show(c *gin.Context, status int, name string, p page) {
 	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
 }
 
+// sections maps pages to the menu entry they are found under, when its id differs.
+var sections = map[string]string{"schedule": "schedules", "schedule_form": "schedules", "schedule_delete": "schedules",
+	"calendars": "schedules", "calendar": "schedules", "calendar_delete": "schedules"}
+
 // menu lists the pages u may use; anonymous visitors see the status page only.
 func (con *Console) menu(u *identity.User, current string) []navItem {
 	if u == nil {
@@ -118,7 +122,7 @@ func (con *Console) menu(u *identity.User, current string) []navItem {
 		if r.nav == "" || (r.access != anyone && !identity.RoleAtLeast(u.Role, r.access)) {
 			continue
 		}
-		items = append(items, navItem{ID: r.page, Path: r.path, Label: r.nav, Current: r.page == current})
+		items = append(items, navItem{ID: r.page, Path: r.path, Label: r.nav, Current: r.page == current || r.page == sections[current]})
 	}
 	return items
 }

@@ -3,6 +3,7 @@ package console
 import (
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -35,7 +36,7 @@ func samples() map[string]struct {
 	run := runners.Runner{ID: "r1", Name: "build-01", Environment: runners.EnvStaging, Labels: []string{"linux"}, Status: runners.StatusOnline, LastSeenAt: &at}
 	rec := audit.Record{Seq: 7, Event: audit.Event{At: at, Action: "auth.login", Outcome: audit.Failure, Actor: audit.Actor{Type: "user", ID: "u1"}}}
 	healthIDs := []string{"health", "health-status", "health-database", "health-nats", "health-redis", "health-service-identity", "health-uptime"}
-	return map[string]struct {
+	all := map[string]struct {
 		data any
 		ids  []string
 	}{
@@ -86,6 +87,8 @@ func samples() map[string]struct {
 				"job-cancel", "job-cancel-requested", "job-logs", "job-back", "job-duration", "job-rerun-form", "job-rerun", "job-audit"}},
 		"audit": {auditData{Items: []audit.Record{rec}, Older: "/audit?cursor=7", Newest: "/audit", ExportJSONL: "/api/v1/audit/export?format=jsonl", ExportCSV: "/api/v1/audit/export?format=csv", Verify: "chain BROKEN at seq 7: hash mismatch"}, []string{"audit-verify", "audit-form", "audit-actor", "audit-action", "audit-target", "audit-since", "audit-until", "audit-search", "audit-table", "audit-7", "audit-older", "audit-newest", "audit-export-jsonl", "audit-export-csv"}},
 	}
+	maps.Copy(all, scheduleSamples(at))
+	return all
 }
 
 func TestEveryPageRenders(t *testing.T) {

@@ -31,6 +31,7 @@ type listFilter struct {
 	Environment, Status string
 	Runner, Package     string // jobs only: a runner id, a package name
 	Since, Until        string // jobs only: datetime-local values, read as UTC
+	Schedule            string // jobs only: the id of the schedule that started them
 }
 
 // Any reports whether the filter narrows the list.
@@ -83,7 +84,7 @@ func (con *Console) showRunners(c *gin.Context, status int, msg string, form reg
 func (f listFilter) values(extra ...string) url.Values {
 	v := url.Values{}
 	for k, s := range map[string]string{"environment": f.Environment, "status": f.Status, "runner": f.Runner,
-		"package": f.Package, "since": f.Since, "until": f.Until} {
+		"package": f.Package, "since": f.Since, "until": f.Until, "schedule_id": f.Schedule} {
 		if s != "" {
 			v.Set(k, s)
 		}

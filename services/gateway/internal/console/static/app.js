@@ -324,12 +324,16 @@
 
 // The start form: choosing a package or a version reloads the form for it
 // (its versions and declared parameters); without the script, "Choose" does.
+// The schedule form's package chooser does the same.
 (function () {
-  var form = document.getElementById("jobs-start-choose");
-  if (!form) return;
-  var pkg = document.getElementById("jobs-start-package"), ver = document.getElementById("jobs-start-version");
-  pkg.addEventListener("change", function () { ver.value = "latest"; form.submit(); });
-  ver.addEventListener("change", function () { form.submit(); });
+  [["jobs-start-choose", "jobs-start-package", "jobs-start-version"],
+   ["schedule-choose", "schedule-package", "schedule-version"]].forEach(function (ids) {
+    var form = document.getElementById(ids[0]);
+    if (!form) return;
+    var pkg = document.getElementById(ids[1]), ver = document.getElementById(ids[2]);
+    pkg.addEventListener("change", function () { ver.value = "latest"; form.submit(); });
+    ver.addEventListener("change", function () { form.submit(); });
+  });
 })();
 
 // A table or chart wider than its container scrolls inside it; while it does,
