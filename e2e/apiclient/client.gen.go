@@ -2928,7 +2928,7 @@ type ClientInterface interface {
 
 	// RunSchedule Run a schedule now
 	//
-	// Starts the schedule's job now, as the signed-in caller: a fire of kind manual, answered with its outcome (job_created and its job_id, or why no job was created). With an Idempotency-Key, a repeat returns the first request's fire, and the key reused for another schedule is a 409 conflict; a package version no longer published is a 404; a license that does not allow it, 403. Audited as schedule.run (its job as job.create with schedule_id).
+	// Starts the schedule's job now, as the signed-in caller: a fire of kind manual, answered with its outcome (job_created and its job_id, or why no job was created). With an Idempotency-Key, a repeat returns the first request's fire, and the key reused for another schedule is a 409 conflict. Audited as schedule.run (its job as job.create with schedule_id).
 	//
 	// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 	//
@@ -4258,7 +4258,7 @@ func (c *Client) ResumeSchedule(ctx context.Context, id string, reqEditors ...Re
 
 // RunSchedule Run a schedule now
 //
-// Starts the schedule's job now, as the signed-in caller: a fire of kind manual, answered with its outcome (job_created and its job_id, or why no job was created). With an Idempotency-Key, a repeat returns the first request's fire, and the key reused for another schedule is a 409 conflict; a package version no longer published is a 404; a license that does not allow it, 403. Audited as schedule.run (its job as job.create with schedule_id).
+// Starts the schedule's job now, as the signed-in caller: a fire of kind manual, answered with its outcome (job_created and its job_id, or why no job was created). With an Idempotency-Key, a repeat returns the first request's fire, and the key reused for another schedule is a 409 conflict. Audited as schedule.run (its job as job.create with schedule_id).
 //
 // Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 //
@@ -8179,7 +8179,7 @@ type ClientWithResponsesInterface interface {
 
 	// RunScheduleWithResponse Run a schedule now
 	//
-	// Starts the schedule's job now, as the signed-in caller: a fire of kind manual, answered with its outcome (job_created and its job_id, or why no job was created). With an Idempotency-Key, a repeat returns the first request's fire, and the key reused for another schedule is a 409 conflict; a package version no longer published is a 404; a license that does not allow it, 403. Audited as schedule.run (its job as job.create with schedule_id).
+	// Starts the schedule's job now, as the signed-in caller: a fire of kind manual, answered with its outcome (job_created and its job_id, or why no job was created). With an Idempotency-Key, a repeat returns the first request's fire, and the key reused for another schedule is a 409 conflict. Audited as schedule.run (its job as job.create with schedule_id).
 	//
 	// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 	//
@@ -17044,7 +17044,7 @@ func (c *ClientWithResponses) ResumeScheduleWithResponse(ctx context.Context, id
 
 // RunScheduleWithResponse Run a schedule now
 //
-// Starts the schedule's job now, as the signed-in caller: a fire of kind manual, answered with its outcome (job_created and its job_id, or why no job was created). With an Idempotency-Key, a repeat returns the first request's fire, and the key reused for another schedule is a 409 conflict; a package version no longer published is a 404; a license that does not allow it, 403. Audited as schedule.run (its job as job.create with schedule_id).
+// Starts the schedule's job now, as the signed-in caller: a fire of kind manual, answered with its outcome (job_created and its job_id, or why no job was created). With an Idempotency-Key, a repeat returns the first request's fire, and the key reused for another schedule is a 409 conflict. Audited as schedule.run (its job as job.create with schedule_id).
 //
 // Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 //
