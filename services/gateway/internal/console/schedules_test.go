@@ -339,7 +339,7 @@ func TestJobsOfSchedules(t *testing.T) {
 	})
 	t.Run("the jobs list links the schedule and filters by it", func(t *testing.T) {
 		w := h.get("/jobs", opToken)
-		wantPage(t, w, http.StatusOK, `<a class="job-schedule" href="/schedules/s-1" title="schedule s-1, for 2026-07-01 00:00 UTC">nightly</a>`)
+		wantPage(t, w, http.StatusOK, `<a class="job-schedule" href="/schedules/s-1" title="schedule s-1">nightly</a> <span class="job-scheduled-for muted">for 2026-07-01 00:00 UTC</span>`)
 		w = h.get("/jobs?schedule_id=s-1", opToken)
 		wantPage(t, w, http.StatusOK, `id="jobs-filter-schedule" data-schedule="s-1"`, `<a href="/schedules/s-1">nightly</a>`,
 			`<input type="hidden" name="schedule_id" value="s-1">`, `id="job-j-sched"`, `id="jobs-filter-clear"`)
