@@ -14,6 +14,10 @@ import (
 	"github.com/exekra/hub/libs/hubclient"
 )
 
+// restSpan is how long the Hub's CPU at rest is measured, before the
+// schedules are created.
+const restSpan = 10 * time.Second
+
 func runSchedules(ctx context.Context, stdout io.Writer, api *hubclient.Client, o options) error {
 	rep, err := measureSchedules(ctx, api, o)
 	if err != nil {
@@ -24,7 +28,7 @@ func runSchedules(ctx context.Context, stdout io.Writer, api *hubclient.Client, 
 }
 
 // measureSchedules runs the schedules scenario: it publishes the no-op
-// package, creates o.schedules schedules firing once a minute (spread over
+// package, measures the Hub's CPU at rest for restSpan, creates o.schedules schedules firing once a minute (spread over
 // the seconds of the minute, concurrency allow) in o.scheduleEnv, where no
 // simulated runner takes their jobs, lets them fire for o.schedulesMeasure,
 // reads the fires of that window back and deletes the schedules again (on
@@ -46,6 +50,11 @@ func measureSchedules(ctx context.Context, api *hubclient.Client, o options) (re
 	spec := runners.ScheduleSpec{Description: "exekra-loadgen schedules scenario", Package: pkg.Name, Version: pkg.Version,
 		Environment: o.scheduleEnv, TimeZone: "UTC", Concurrency: runners.ConcurrencyAllow}
 	errs := &loadgen.Errors{}
+	rest := loadgen.StartCPU(metricsURLs(o.metrics))
+	sleepUntil(ctx, time.Now().Add(restSpan))
+	if seconds, err := rest(); err == nil && len(metricsURLs(o.metrics)) > 0 {
+		rep.RestCores = seconds / restSpan.Seconds()
+	}
 	made := loadgen.CreateSchedules(ctx, apis, spec, "loadgen-"+time.Now().UTC().Format("150405"), o.schedules, errs)
 	ids := slices.Collect(maps.Keys(made.Seconds))
 	defer func() {

@@ -43,6 +43,11 @@ type SchedulesReport struct {
 	// spent over the window; CPUPerFire is it per job_created fire, in ms.
 	HubCPU     float64 `json:"hub_cpu_seconds"`
 	CPUPerFire float64 `json:"hub_cpu_ms_per_fire"`
+	// RestCores is what the Hub's processes spent per second before the
+	// schedules existed (0: not measured); NetCPUPerFire is CPUPerFire less
+	// that rest over the window: what the fires themselves cost.
+	RestCores     float64 `json:"hub_cpu_at_rest_cores"`
+	NetCPUPerFire float64 `json:"hub_cpu_ms_per_fire_above_rest"`
 	// TreeCPU is what every program under the Hub's process (--hub-pid,
 	// from /proc) spent over the window, in seconds: PostgreSQL and Redis
 	// beside the services.
@@ -65,6 +70,7 @@ func (r *SchedulesReport) Finish(fires []runners.ScheduleFire, seconds map[strin
 	r.FiresPerSecond = Ratio(float64(len(lags)), r.Window.Seconds())
 	r.HubCPU, r.TreeCPU = hubCPU, tree
 	r.CPUPerFire = PerThousand(hubCPU, len(lags)) / 1000
+	r.NetCPUPerFire = PerThousand(max(hubCPU-r.RestCores*r.Window.Seconds(), 0), len(lags)) / 1000
 	c := r.Check
 	r.FireErrorsSum = without + c.Missing + c.Duplicated + c.Unexpected
 	r.TargetP99 = FireLagTarget
@@ -81,8 +87,8 @@ func PrintSchedules(w io.Writer, r SchedulesReport) {
 	fmt.Fprintf(w, "\nfires due %s – %s (%s): expected %d, found %d (%s); missing %d, duplicated %d, not due %d, run now %d; %d schedules short of a fire\n",
 		r.Since.Format(time.TimeOnly), r.Until.Format(time.TimeOnly), r.Window, c.Expected, c.Found, outcomeSummary(c.Outcomes),
 		c.Missing, c.Duplicated, c.Unexpected, c.Manual, c.SchedulesShort)
-	fmt.Fprintf(w, "%.1f fires/s with a job (offered %.1f/s); Hub CPU %.2fs = %.2f CPU-ms per fire%s\n",
-		r.FiresPerSecond, r.Offered, r.HubCPU, r.CPUPerFire, treeSummary(r.TreeCPU, r.Lag.Requests-r.Lag.Errors))
+	fmt.Fprintf(w, "%.1f fires/s with a job (offered %.1f/s); Hub CPU %.2fs = %.2f CPU-ms per fire (%.2f above the Hub's rest of %.3f cores)%s\n",
+		r.FiresPerSecond, r.Offered, r.HubCPU, r.CPUPerFire, r.NetCPUPerFire, r.RestCores, treeSummary(r.TreeCPU, r.Lag.Requests-r.Lag.Errors))
 	table(w, r.Lag)
 	met := "not met"
 	if r.TargetMet {
@@ -145,7 +151,7 @@ func SchedulesRows(r SchedulesReport) []BenchRow {
 // SchedulesNote is one line on the schedules part of the bench table.
 func SchedulesNote(r SchedulesReport) string {
 	c := r.Check
-	return fmt.Sprintf("schedules: %d schedules, %d fires due in %s (%s); missing %d, duplicated %d, not due %d; %.2f CPU-ms per fire in the Hub's processes%s; schedules deleted %d, their jobs left pending in %s",
+	return fmt.Sprintf("schedules: %d schedules, %d fires due in %s (%s); missing %d, duplicated %d, not due %d; %.2f CPU-ms per fire in the Hub's processes (%.2f above their rest)%s; schedules deleted %d, their jobs left pending in %s",
 		r.Created, c.Expected, r.Window, outcomeSummary(c.Outcomes), c.Missing, c.Duplicated, c.Unexpected,
-		r.CPUPerFire, treeSummary(r.TreeCPU, r.Lag.Requests-r.Lag.Errors), r.Deleted, r.Environment)
+		r.CPUPerFire, r.NetCPUPerFire, treeSummary(r.TreeCPU, r.Lag.Requests-r.Lag.Errors), r.Deleted, r.Environment)
 }

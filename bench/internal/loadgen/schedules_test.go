@@ -143,6 +143,19 @@ func TestFinish(t *testing.T) {
 			t.Fatalf("note %q does not give PostgreSQL's CPU per fire", note)
 		}
 	})
+	t.Run("the Hub's rest is taken off the CPU per fire", func(t *testing.T) {
+		r := base
+		r.RestCores = 0.001 // 0.12 s over the two minutes
+		r.Finish(fires, seconds, 0.5, nil)
+		if r.CPUPerFire != 125 || r.NetCPUPerFire < 94.999 || r.NetCPUPerFire > 95.001 {
+			t.Fatalf("cpu/fire %v ms, above rest %v; want 125 and 95", r.CPUPerFire, r.NetCPUPerFire)
+		}
+		r.RestCores = 1 // more than was spent: nothing is left for the fires
+		r.Finish(fires, seconds, 0.5, nil)
+		if r.NetCPUPerFire != 0 {
+			t.Fatalf("above rest %v, want 0", r.NetCPUPerFire)
+		}
+	})
 	t.Run("a slow fire misses the target", func(t *testing.T) {
 		r := base
 		slow := append([]runners.ScheduleFire(nil), fires...)
