@@ -30,7 +30,8 @@ const jobColumns = `id::text, package_name, package_version, package_sha256, pac
 	coalesce(idempotency_key, ''), coalesce(request_hash, ''), unstarted_claims, coalesce(rerun_of::text, ''),
 	coalesce(schedule_id::text, ''), scheduled_for,
 	coalesce((SELECT name FROM runners WHERE runners.id = jobs.runner_id), ''),
-	coalesce((SELECT name FROM runners WHERE runners.id = jobs.target_runner_id), '')`
+	coalesce((SELECT name FROM runners WHERE runners.id = jobs.target_runner_id), ''),
+	coalesce((SELECT name FROM schedules WHERE schedules.id = jobs.schedule_id), '')`
 
 func scanJob(row pgx.Row) (job.Job, error) {
 	var j job.Job
@@ -40,7 +41,7 @@ func scanJob(row pgx.Row) (job.Job, error) {
 		&j.RunnerID, &j.LeaseExpiresAt, &j.CancelRequested, &j.CreatedBy, &j.CreatedAt, &j.ClaimedAt,
 		&j.StartedAt, &j.FinishedAt, &j.ExitCode, &j.Error, &j.LogSeq, &j.LogBytes, &j.LogTruncated,
 		&j.IdempotencyKey, &j.RequestHash, &j.UnstartedClaims, &j.RerunOf, &j.ScheduleID, &j.ScheduledFor,
-		&j.RunnerName, &j.TargetRunnerName)
+		&j.RunnerName, &j.TargetRunnerName, &j.ScheduleName)
 	if err != nil {
 		return job.Job{}, err
 	}
