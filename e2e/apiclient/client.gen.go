@@ -2830,7 +2830,7 @@ type ClientInterface interface {
 
 	// CreateScheduleWithBody Create a schedule
 	//
-	// Creates a schedule that starts jobs of a package on its own: by a cron expression read in time_zone, or every interval_seconds (exactly one of the two). A bad cron expression, time zone, interval, policy, an end before the start or parameters the package's declaration refuses are a 400 invalid_argument naming the field; an unknown package, version or calendar is a 404; a name in use is a 409 conflict. Audited as schedule.create.
+	// Creates a schedule that starts jobs of a package on its own: by a cron expression read in time_zone, or every interval_seconds (exactly one of the two). A bad cron expression, time zone, interval, policy, an end before the start or parameters the package's declaration refuses are a 400 invalid_argument naming the field; an unknown package or version is a 404 (a calendar_ids entry naming no calendar, a 400); a name in use is a 409 conflict. Audited as schedule.create.
 	//
 	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 	//
@@ -2841,7 +2841,7 @@ type ClientInterface interface {
 
 	// CreateSchedule Create a schedule
 	//
-	// Creates a schedule that starts jobs of a package on its own: by a cron expression read in time_zone, or every interval_seconds (exactly one of the two). A bad cron expression, time zone, interval, policy, an end before the start or parameters the package's declaration refuses are a 400 invalid_argument naming the field; an unknown package, version or calendar is a 404; a name in use is a 409 conflict. Audited as schedule.create.
+	// Creates a schedule that starts jobs of a package on its own: by a cron expression read in time_zone, or every interval_seconds (exactly one of the two). A bad cron expression, time zone, interval, policy, an end before the start or parameters the package's declaration refuses are a 400 invalid_argument naming the field; an unknown package or version is a 404 (a calendar_ids entry naming no calendar, a 400); a name in use is a 409 conflict. Audited as schedule.create.
 	//
 	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 	//
@@ -4060,7 +4060,7 @@ func (c *Client) ListSchedules(ctx context.Context, params *ListSchedulesParams,
 
 // CreateScheduleWithBody Create a schedule
 //
-// Creates a schedule that starts jobs of a package on its own: by a cron expression read in time_zone, or every interval_seconds (exactly one of the two). A bad cron expression, time zone, interval, policy, an end before the start or parameters the package's declaration refuses are a 400 invalid_argument naming the field; an unknown package, version or calendar is a 404; a name in use is a 409 conflict. Audited as schedule.create.
+// Creates a schedule that starts jobs of a package on its own: by a cron expression read in time_zone, or every interval_seconds (exactly one of the two). A bad cron expression, time zone, interval, policy, an end before the start or parameters the package's declaration refuses are a 400 invalid_argument naming the field; an unknown package or version is a 404 (a calendar_ids entry naming no calendar, a 400); a name in use is a 409 conflict. Audited as schedule.create.
 //
 // Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 //
@@ -4081,7 +4081,7 @@ func (c *Client) CreateScheduleWithBody(ctx context.Context, contentType string,
 
 // CreateSchedule Create a schedule
 //
-// Creates a schedule that starts jobs of a package on its own: by a cron expression read in time_zone, or every interval_seconds (exactly one of the two). A bad cron expression, time zone, interval, policy, an end before the start or parameters the package's declaration refuses are a 400 invalid_argument naming the field; an unknown package, version or calendar is a 404; a name in use is a 409 conflict. Audited as schedule.create.
+// Creates a schedule that starts jobs of a package on its own: by a cron expression read in time_zone, or every interval_seconds (exactly one of the two). A bad cron expression, time zone, interval, policy, an end before the start or parameters the package's declaration refuses are a 400 invalid_argument naming the field; an unknown package or version is a 404 (a calendar_ids entry naming no calendar, a 400); a name in use is a 409 conflict. Audited as schedule.create.
 //
 // Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 //
@@ -8069,7 +8069,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateScheduleWithBodyWithResponse Create a schedule
 	//
-	// Creates a schedule that starts jobs of a package on its own: by a cron expression read in time_zone, or every interval_seconds (exactly one of the two). A bad cron expression, time zone, interval, policy, an end before the start or parameters the package's declaration refuses are a 400 invalid_argument naming the field; an unknown package, version or calendar is a 404; a name in use is a 409 conflict. Audited as schedule.create.
+	// Creates a schedule that starts jobs of a package on its own: by a cron expression read in time_zone, or every interval_seconds (exactly one of the two). A bad cron expression, time zone, interval, policy, an end before the start or parameters the package's declaration refuses are a 400 invalid_argument naming the field; an unknown package or version is a 404 (a calendar_ids entry naming no calendar, a 400); a name in use is a 409 conflict. Audited as schedule.create.
 	//
 	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 	//
@@ -8080,7 +8080,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateScheduleWithResponse Create a schedule
 	//
-	// Creates a schedule that starts jobs of a package on its own: by a cron expression read in time_zone, or every interval_seconds (exactly one of the two). A bad cron expression, time zone, interval, policy, an end before the start or parameters the package's declaration refuses are a 400 invalid_argument naming the field; an unknown package, version or calendar is a 404; a name in use is a 409 conflict. Audited as schedule.create.
+	// Creates a schedule that starts jobs of a package on its own: by a cron expression read in time_zone, or every interval_seconds (exactly one of the two). A bad cron expression, time zone, interval, policy, an end before the start or parameters the package's declaration refuses are a 400 invalid_argument naming the field; an unknown package or version is a 404 (a calendar_ids entry naming no calendar, a 400); a name in use is a 409 conflict. Audited as schedule.create.
 	//
 	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 	//
@@ -16874,7 +16874,7 @@ func (c *ClientWithResponses) ListSchedulesWithResponse(ctx context.Context, par
 
 // CreateScheduleWithBodyWithResponse Create a schedule
 //
-// Creates a schedule that starts jobs of a package on its own: by a cron expression read in time_zone, or every interval_seconds (exactly one of the two). A bad cron expression, time zone, interval, policy, an end before the start or parameters the package's declaration refuses are a 400 invalid_argument naming the field; an unknown package, version or calendar is a 404; a name in use is a 409 conflict. Audited as schedule.create.
+// Creates a schedule that starts jobs of a package on its own: by a cron expression read in time_zone, or every interval_seconds (exactly one of the two). A bad cron expression, time zone, interval, policy, an end before the start or parameters the package's declaration refuses are a 400 invalid_argument naming the field; an unknown package or version is a 404 (a calendar_ids entry naming no calendar, a 400); a name in use is a 409 conflict. Audited as schedule.create.
 //
 // Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 //
@@ -16891,7 +16891,7 @@ func (c *ClientWithResponses) CreateScheduleWithBodyWithResponse(ctx context.Con
 
 // CreateScheduleWithResponse Create a schedule
 //
-// Creates a schedule that starts jobs of a package on its own: by a cron expression read in time_zone, or every interval_seconds (exactly one of the two). A bad cron expression, time zone, interval, policy, an end before the start or parameters the package's declaration refuses are a 400 invalid_argument naming the field; an unknown package, version or calendar is a 404; a name in use is a 409 conflict. Audited as schedule.create.
+// Creates a schedule that starts jobs of a package on its own: by a cron expression read in time_zone, or every interval_seconds (exactly one of the two). A bad cron expression, time zone, interval, policy, an end before the start or parameters the package's declaration refuses are a 400 invalid_argument naming the field; an unknown package or version is a 404 (a calendar_ids entry naming no calendar, a 400); a name in use is a 409 conflict. Audited as schedule.create.
 //
 // Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 //

@@ -49,7 +49,7 @@ func (s *Server) scheduleRoutes() []Route {
 			ID: "createSchedule", Tag: tagSchedules,
 			Description: "Creates a schedule that starts jobs of a package on its own: by a cron expression read in time_zone, or every interval_seconds (exactly one of the two). " +
 				"A bad cron expression, time zone, interval, policy, an end before the start or parameters the package's declaration refuses are a 400 invalid_argument naming the field; " +
-				"an unknown package, version or calendar is a 404; a name in use is a 409 conflict." +
+				"an unknown package or version is a 404 (a calendar_ids entry naming no calendar, a 400); a name in use is a 409 conflict." +
 				audited + runners.ActionScheduleCreate + ".",
 			Body:    jsonBody[runners.ScheduleSpec](),
 			Replies: []Reply{jsonReply[runners.Schedule](http.StatusCreated, "The new schedule, with its next fire time.")},
