@@ -57,10 +57,15 @@ func measureSchedules(ctx context.Context, api *hubclient.Client, o options) (re
 	}
 	made := loadgen.CreateSchedules(ctx, apis, spec, "loadgen-"+time.Now().UTC().Format("150405"), o.schedules, errs)
 	ids := slices.Collect(maps.Keys(made.Seconds))
+	// Deleted on every way out; one that cannot be is reported, not fatal
+	// to what was measured (it goes on firing: see the report).
 	defer func() {
-		failed, derr := loadgen.DeleteSchedules(api, ids, o.clients)
+		failed, derr := loadgen.DeleteSchedules(api, ids, o.clients, errs)
 		rep.Deleted, rep.DeleteFailed = len(ids)-failed, failed
-		err = errors.Join(err, derr)
+		if derr != nil {
+			rep.DeleteError = derr.Error()
+		}
+		rep.Errors = errs.Snapshot()
 	}()
 	rep.Created, rep.Create, rep.CreatesPerSecond = len(ids), made.Create, made.PerSecond
 	rep.Offered = float64(len(ids)) / 60
@@ -93,7 +98,6 @@ func measureSchedules(ctx context.Context, api *hubclient.Client, o options) (re
 		return rep, err
 	}
 	rep.Finish(fires, made.Seconds, hubSeconds, tree)
-	rep.Errors = errs.Snapshot()
 	return rep, nil
 }
 

@@ -3,6 +3,7 @@ package loadgen
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -205,10 +206,15 @@ func ReadFires(ctx context.Context, api *hubclient.Client, since, until time.Tim
 	return out, fmt.Errorf("read fires: %w", ctx.Err())
 }
 
+// deleteTries is how often DeleteSchedules tries one schedule.
+const deleteTries = 3
+
 // DeleteSchedules deletes the schedules (the jobs they started stay),
-// workers at a time; it returns how many could not be deleted and the
-// first error.
-func DeleteSchedules(api *hubclient.Client, ids []string, workers int) (int, error) {
+// workers at a time, trying each up to deleteTries times while the Hub
+// answers 5xx or not at all (a later try that finds it gone counts it
+// deleted: the first may have lost only its answer). Every failed try is counted in errs under "schedule-delete". It
+// returns how many could not be deleted and the first error of those.
+func DeleteSchedules(api *hubclient.Client, ids []string, workers int, errs *Errors) (int, error) {
 	var mu sync.Mutex
 	failed := 0
 	var first error
@@ -217,11 +223,10 @@ func DeleteSchedules(api *hubclient.Client, ids []string, workers int) (int, err
 	for range max(min(workers, len(ids)), 1) {
 		wg.Go(func() {
 			for id := range next {
-				err := api.JSON(http.MethodDelete, runners.SchedulePath(id), nil, nil)
-				if err != nil {
+				if err := deleteSchedule(api, id, errs); err != nil {
 					mu.Lock()
 					failed++
-					first = cmp.Or(first, fmt.Errorf("delete schedule %s: %w", id, err))
+					first = cmp.Or(first, err)
 					mu.Unlock()
 				}
 			}
@@ -233,4 +238,27 @@ func DeleteSchedules(api *hubclient.Client, ids []string, workers int) (int, err
 	close(next)
 	wg.Wait()
 	return failed, first
+}
+
+func deleteSchedule(api *hubclient.Client, id string, errs *Errors) error {
+	var err error
+	for try := range deleteTries {
+		if try > 0 {
+			time.Sleep(time.Duration(try) * 100 * time.Millisecond)
+		}
+		err = api.JSON(http.MethodDelete, runners.SchedulePath(id), nil, nil)
+		var apiErr *hubclient.APIError
+		refused := errors.As(err, &apiErr) && apiErr.Status < http.StatusInternalServerError
+		switch {
+		case err == nil:
+			return nil
+		case try > 0 && refused && apiErr.Status == http.StatusNotFound:
+			return nil
+		}
+		errs.Add("schedule-delete", apiReason(err))
+		if refused { // a 4xx is the answer, not a hiccup
+			break
+		}
+	}
+	return fmt.Errorf("delete schedule %s: %w", id, err)
 }

@@ -53,8 +53,9 @@ type SchedulesReport struct {
 	// beside the services.
 	TreeCPU map[string]float64 `json:"tree_cpu_seconds,omitempty"`
 	// Deleted schedules afterwards, and those that could not be.
-	Deleted       int                       `json:"deleted"`
-	DeleteFailed  int                       `json:"delete_failed"`
+	Deleted      int    `json:"deleted"`
+	DeleteFailed int    `json:"delete_failed"`
+	DeleteError  string `json:"delete_error,omitempty"` // the first schedule that could not be deleted, and why
 	Errors        map[string]map[string]int `json:"errors"`
 	TargetP99     time.Duration             `json:"target_p99_ns"`
 	TargetMet     bool                      `json:"target_met"`
@@ -96,11 +97,20 @@ func PrintSchedules(w io.Writer, r SchedulesReport) {
 	}
 	fmt.Fprintf(w, "target: fire lag p99 < %s on a 2-core machine, every fire made: %s (p99 %s, %d fires not made)\n",
 		r.TargetP99, met, r.Lag.P99.Round(time.Millisecond), r.FireErrorsSum)
-	fmt.Fprintf(w, "afterwards: %d schedules deleted (%d could not be); the jobs they started stay pending in %s\n",
-		r.Deleted, r.DeleteFailed, r.Environment)
+	fmt.Fprintf(w, "afterwards: %d schedules deleted (%d could not be%s); the jobs they started stay pending in %s\n",
+		r.Deleted, r.DeleteFailed, deleteNote(r), r.Environment)
 	fmt.Fprintf(w, "errors (not 2xx, by operation): %s\n", errorSummary(r.Errors))
 	data, _ := json.Marshal(r)
 	fmt.Fprintf(w, "%s\n", data)
+}
+
+// deleteNote is ": <first error>; they go on firing" when some schedules
+// could not be deleted.
+func deleteNote(r SchedulesReport) string {
+	if r.DeleteFailed == 0 {
+		return ""
+	}
+	return ": " + r.DeleteError + "; they go on firing"
 }
 
 // outcomeSummary reads "job_created 29990, failed 10", or "none".
@@ -151,7 +161,7 @@ func SchedulesRows(r SchedulesReport) []BenchRow {
 // SchedulesNote is one line on the schedules part of the bench table.
 func SchedulesNote(r SchedulesReport) string {
 	c := r.Check
-	return fmt.Sprintf("schedules: %d schedules, %d fires due in %s (%s); missing %d, duplicated %d, not due %d; %.2f CPU-ms per fire in the Hub's processes (%.2f above their rest)%s; schedules deleted %d, their jobs left pending in %s",
+	return fmt.Sprintf("schedules: %d schedules, %d fires due in %s (%s); missing %d, duplicated %d, not due %d; %.2f CPU-ms per fire in the Hub's processes (%.2f above their rest)%s; schedules deleted %d (%d could not be%s), their jobs left pending in %s",
 		r.Created, c.Expected, r.Window, outcomeSummary(c.Outcomes), c.Missing, c.Duplicated, c.Unexpected,
-		r.CPUPerFire, r.NetCPUPerFire, treeSummary(r.TreeCPU, r.Lag.Requests-r.Lag.Errors), r.Deleted, r.Environment)
+		r.CPUPerFire, r.NetCPUPerFire, treeSummary(r.TreeCPU, r.Lag.Requests-r.Lag.Errors), r.Deleted, r.DeleteFailed, deleteNote(r), r.Environment)
 }

@@ -185,13 +185,17 @@ type fakeSchedules struct {
 	mu      sync.Mutex
 	made    map[string]runners.ScheduleSpec
 	deleted []string
-	fires   []runners.ScheduleFire
+	// deleteTries counts DELETEs by id: "flaky" fails its first with a
+	// 500, "busy" all of them; "lost-answer" is deleted by its first,
+	// which answers 500.
+	deleteTries map[string]int
+	fires       []runners.ScheduleFire
 	queries []string
 }
 
 func newFakeSchedules(t testing.TB) (*fakeSchedules, *hubclient.Client) {
 	t.Helper()
-	f := &fakeSchedules{made: map[string]runners.ScheduleSpec{}}
+	f := &fakeSchedules{made: map[string]runners.ScheduleSpec{}, deleteTries: map[string]int{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v1/schedules", func(w http.ResponseWriter, r *http.Request) {
 		var spec runners.ScheduleSpec
@@ -222,7 +226,18 @@ func newFakeSchedules(t testing.TB) (*fakeSchedules, *hubclient.Client) {
 	mux.HandleFunc("DELETE /api/v1/schedules/{id}", func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		if _, ok := f.made[r.PathValue("id")]; !ok {
+		id := r.PathValue("id")
+		f.deleteTries[id]++
+		switch {
+		case id == "busy" || id == "flaky" && f.deleteTries[id] == 1:
+			http.Error(w, `{"error":{"code":"internal"}}`, http.StatusInternalServerError)
+			return
+		case id == "lost-answer" && f.deleteTries[id] == 1:
+			delete(f.made, id) // deleted, but the answer is a 500
+			http.Error(w, `{"error":{"code":"internal"}}`, http.StatusInternalServerError)
+			return
+		}
+		if _, ok := f.made[id]; !ok {
 			http.Error(w, `{"error":{"code":"not_found"}}`, http.StatusNotFound)
 			return
 		}
@@ -273,10 +288,17 @@ func TestCreateReadDeleteSchedules(t *testing.T) {
 		t.Fatalf("queries %q: want since, until, limit=500 and the cursor followed", f.queries)
 	}
 
-	ids := []string{"s0", "s1", "gone"}
-	failed, err := DeleteSchedules(api, ids, 2)
-	if failed != 1 || err == nil || !strings.Contains(err.Error(), "gone") || len(f.deleted) != 2 {
-		t.Fatalf("DeleteSchedules = %d failed, %v, deleted %v; want the unknown one failed, the two others deleted", failed, err, f.deleted)
+	f.made["flaky"], f.made["busy"], f.made["lost-answer"] = spec, spec, spec
+	errs = &Errors{}
+	failed, err := DeleteSchedules(api, []string{"s0", "s1", "gone", "flaky", "busy", "lost-answer"}, 2, errs)
+	if failed != 2 || err == nil || len(f.deleted) != 3 {
+		t.Fatalf("DeleteSchedules = %d failed, %v, deleted %v; want gone and busy failed, s0, s1 and flaky deleted", failed, err, f.deleted)
+	}
+	if f.deleteTries["gone"] != 1 || f.deleteTries["busy"] != deleteTries || f.deleteTries["flaky"] != 2 || f.deleteTries["lost-answer"] != 2 {
+		t.Fatalf("tries %v: want a 404 not tried again, a 500 tried again up to %d times", f.deleteTries, deleteTries)
+	}
+	if got := errs.Snapshot()["schedule-delete"]; got["404"] != 1 || got["500"] != deleteTries+2 {
+		t.Fatalf("delete errors %v, want 404×1 and 500×%d", got, deleteTries+2)
 	}
 }
 
