@@ -53,9 +53,9 @@ type SchedulesReport struct {
 	// beside the services.
 	TreeCPU map[string]float64 `json:"tree_cpu_seconds,omitempty"`
 	// Deleted schedules afterwards, and those that could not be.
-	Deleted      int    `json:"deleted"`
-	DeleteFailed int    `json:"delete_failed"`
-	DeleteError  string `json:"delete_error,omitempty"` // the first schedule that could not be deleted, and why
+	Deleted       int                       `json:"deleted"`
+	DeleteFailed  int                       `json:"delete_failed"`
+	DeleteError   string                    `json:"delete_error,omitempty"` // the first schedule that could not be deleted, and why
 	Errors        map[string]map[string]int `json:"errors"`
 	TargetP99     time.Duration             `json:"target_p99_ns"`
 	TargetMet     bool                      `json:"target_met"`

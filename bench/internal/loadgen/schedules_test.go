@@ -190,7 +190,7 @@ type fakeSchedules struct {
 	// which answers 500.
 	deleteTries map[string]int
 	fires       []runners.ScheduleFire
-	queries []string
+	queries     []string
 }
 
 func newFakeSchedules(t testing.TB) (*fakeSchedules, *hubclient.Client) {
