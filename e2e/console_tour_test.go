@@ -216,6 +216,41 @@ func TestConsoleTour(t *testing.T) {
 		tour.check("start-form")
 	}
 
+	// schedules: made through the form, run now, and every page of them
+	cal := h.as(adminTok).must(http.StatusCreated, "POST", "/api/v1/calendars",
+		map[string]any{"name": "tour-holidays", "dates": []string{"2026-12-25", "2027-01-01"}})
+	b.open(h.gateway + "/schedules/new?package=quick")
+	b.wait("#schedule-form")
+	tour.check("schedule-form")
+	b.typeIn("#schedule-name", "tour-every-minute")
+	b.set("#schedule-cron", "0 * * * * *")
+	b.set("#schedule-time-zone", "Europe/Berlin")
+	b.click("#schedule-submit")
+	b.wait("#schedule-run")
+	sid := b.attr("#schedule", "data-id")
+	if !b.exists("#schedule-next-fire") {
+		t.Fatal("the schedule page shows no coming fire time")
+	}
+	tour.check("schedule")
+	b.click("#schedule-run")
+	b.wait("#job")
+	if href := b.attr("#job-schedule", "href"); href != "/schedules/"+sid {
+		t.Fatalf("the run-now job links to its schedule as %q", href)
+	}
+	tour.check("schedule-run-job")
+	h.as(adminTok).must(http.StatusOK, "POST", "/api/v1/schedules/"+sid+"/pause", nil)
+	for _, p := range []string{"/schedules", "/schedules/" + sid + "/edit", "/schedules/" + sid + "/delete", "/calendars", "/calendars/new",
+		"/calendars/" + cal["id"].(string), "/calendars/" + cal["id"].(string) + "/delete", "/jobs?schedule_id=" + sid} {
+		b.open(h.gateway + p)
+		b.wait("main h1")
+		tour.check(strings.NewReplacer("/", "-", "?", "-", "=", "-", sid, "id", cal["id"].(string), "id").Replace(strings.Trim(p, "/")))
+	}
+	if declared {
+		b.open(h.gateway + "/schedules/new?package=typed")
+		b.wait("#schedule-form")
+		tour.check("schedule-form-typed")
+	}
+
 	for _, p := range []string{"/runners", "/packages", "/packages/slow", "/users", "/license", "/status"} {
 		b.open(h.gateway + p)
 		b.wait("main h1")
