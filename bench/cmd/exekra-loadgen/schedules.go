@@ -28,12 +28,12 @@ func runSchedules(ctx context.Context, stdout io.Writer, api *hubclient.Client, 
 }
 
 // measureSchedules runs the schedules scenario: it publishes the no-op
-// package, measures the Hub's CPU at rest for restSpan, creates o.schedules schedules firing once a minute (spread over
-// the seconds of the minute, concurrency allow) in o.scheduleEnv, where no
-// simulated runner takes their jobs, lets them fire for o.schedulesMeasure,
-// reads the fires of that window back and deletes the schedules again (on
-// every way out, an interrupt included). The jobs they started are left
-// pending.
+// package, measures the Hub's CPU at rest for restSpan, creates
+// o.schedules schedules firing once a minute (spread over the seconds of
+// the minute, concurrency allow) in o.scheduleEnv, where no simulated
+// runner takes their jobs, lets them fire for o.schedulesMeasure, reads the
+// fires of that window back and deletes the schedules again (on every way
+// out, an interrupt included). The jobs they started are left pending.
 func measureSchedules(ctx context.Context, api *hubclient.Client, o options) (rep loadgen.SchedulesReport, err error) {
 	pkg, err := loadgen.PublishNoop(api, o.pkg, fmt.Sprintf("1.0.%d", time.Now().Unix()))
 	if err != nil {
