@@ -231,18 +231,20 @@ func (s ScheduleStore) FinishFires(ctx context.Context, done []schedule.Finished
 	}
 	return s.inTx(ctx, "record fires", func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
+		// The schedules first, in id order, then their fires: the order a
+		// delete (the schedule, then its fires by cascade) and the fire loop
+		// take them in, so neither waits on the other in a circle.
+		b.Queue(`SELECT id FROM schedules WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, sids)
 		b.Queue(`UPDATE schedule_fires f SET outcome = u.outcome, reason = u.reason, job_id = NULLIF(u.job, '')::uuid,
 				recorded_at = u.at, lease_until = NULL
 			FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
 			     AS u(sid, ft, outcome, reason, job, at)
 			WHERE f.schedule_id = u.sid AND f.fire_time = u.ft AND f.outcome = 'pending'`,
 			sids, times, outcomes, reasons, jobs, recorded)
-		// The schedules' rows are locked in id order: two instances never wait on each other.
 		b.Queue(`WITH u AS (SELECT DISTINCT ON (sid) sid, job::uuid AS job
 				FROM unnest($1::uuid[], $2::timestamptz[], $3::text[]) AS u(sid, ft, job) WHERE job <> ''
-				ORDER BY sid, ft DESC),
-			l AS (SELECT s.id FROM schedules s JOIN u ON u.sid = s.id ORDER BY s.id FOR UPDATE OF s)
-			UPDATE schedules s SET last_job_id = u.job FROM u, l WHERE s.id = u.sid AND l.id = s.id`, sids, times, jobs)
+				ORDER BY sid, ft DESC)
+			UPDATE schedules s SET last_job_id = u.job FROM u WHERE s.id = u.sid`, sids, times, jobs)
 		return tx.SendBatch(ctx, b).Close()
 	})
 }
