@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -50,7 +51,11 @@ func newTestHub(t *testing.T) *testHub {
 	for _, key := range []string{"GATEWAY_LISTEN", "GATEWAY_METRICS_LISTEN", "IDENTITY_METRICS_LISTEN",
 		"LICENSING_METRICS_LISTEN", "RUNNERS_METRICS_LISTEN", "AUDIT_METRICS_LISTEN", "SUPERVISOR_METRICS_LISTEN",
 		"NATS_LISTEN", "REDIS_LISTEN", "DATABASE_PRIVATE_LISTEN"} {
-		th.env["EXEKRA_"+key] = freeAddr(t)
+		addr := freeAddr(t)
+		for slices.Contains(slices.Collect(maps.Values(th.env)), addr) { // the kernel may hand a closed port out again
+			addr = freeAddr(t)
+		}
+		th.env["EXEKRA_"+key] = addr
 	}
 	th.env["EXEKRA_SUPERVISOR_BIN_DIR"] = th.binDir
 	th.env["EXEKRA_SUPERVISOR_STOP_TIMEOUT"] = "5s"
