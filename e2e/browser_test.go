@@ -53,7 +53,24 @@ func (b *browser) do(what string, a chromedp.Action[chromedp.Void]) {
 	}
 }
 
-func (b *browser) open(url string)  { b.t.Helper(); b.do("open "+url, chromedp.Navigate(url)) }
+// open navigates to url. A job page reloads itself once when its job ends;
+// when that reload starts while open navigates, Chromium aborts one of the
+// two navigations (net::ERR_ABORTED) and open tries again, at most twice.
+func (b *browser) open(url string) {
+	b.t.Helper()
+	for try := 1; ; try++ {
+		_, err := chromedp.Run(b.ctx, chromedp.Navigate(url))
+		if err == nil {
+			return
+		}
+		if try == 3 || !strings.Contains(err.Error(), "ERR_ABORTED") {
+			b.t.Fatalf("browser: open %s: %v", url, err)
+		}
+		b.t.Logf("browser: open %s: %v (a page reload raced it); again", url, err)
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 func (b *browser) wait(sel string)  { b.t.Helper(); b.do("wait for "+sel, chromedp.WaitVisible(sel)) }
 func (b *browser) click(sel string) { b.t.Helper(); b.do("click "+sel, chromedp.Click(sel)) }
 func (b *browser) set(sel, value string) {
