@@ -130,6 +130,8 @@ type Runners struct {
 	// as if on time; older fire times were missed (the Hub was down) and
 	// the schedule's misfire policy applies.
 	ScheduleMisfireGrace Duration `json:"schedule_misfire_grace" doc:"how late a schedule's fire time may be and still fire; older ones count as missed and the schedule's misfire policy applies"`
+	// AssetKeyFile holds the key-encryption keys that seal asset values.
+	AssetKeyFile string `json:"asset_key_file" doc:"key-encryption keys of asset values, relative to the install dir (created 0600 at first start; never in the database or a backup: keep a copy apart)"`
 }
 
 // Audit holds the audit service's settings.
@@ -163,7 +165,8 @@ func Default(home string) *Config {
 		Log:       Log{Level: "info", Dir: "logs", MaxSizeMB: 50, MaxFiles: 10},
 		Identity:  Service{MetricsListen: "127.0.0.1:17101"},
 		Licensing: Service{MetricsListen: "127.0.0.1:17102"},
-		Runners:   Runners{MetricsListen: "127.0.0.1:17103", ScheduleMisfireGrace: Duration(60 * time.Second)},
+		Runners:   Runners{MetricsListen: "127.0.0.1:17103", ScheduleMisfireGrace: Duration(60 * time.Second),
+			AssetKeyFile: "config/asset-keys.json"},
 		Audit: Audit{MetricsListen: "127.0.0.1:17104", CheckpointInterval: Duration(15 * time.Minute),
 			SigningKeyFile: "config/audit-signing.key", StreamReplicas: 1},
 		Supervisor: Supervisor{MetricsListen: "127.0.0.1:17105", StopTimeout: Duration(20 * time.Second)},

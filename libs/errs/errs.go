@@ -25,6 +25,7 @@ const (
 	LicenseLimit       Kind = "license_limit"
 	NotFound           Kind = "not_found"
 	Conflict           Kind = "conflict"
+	AssetMissing       Kind = "asset_missing"
 	AlreadyBootstrap   Kind = "already_bootstrapped"
 	LastAdmin          Kind = "last_admin"
 	PayloadTooLarge    Kind = "payload_too_large"
@@ -44,6 +45,7 @@ var statusByKind = map[Kind]int{
 	LicenseLimit:       http.StatusForbidden,
 	NotFound:           http.StatusNotFound,
 	Conflict:           http.StatusConflict,
+	AssetMissing:       http.StatusConflict,
 	AlreadyBootstrap:   http.StatusConflict,
 	LastAdmin:          http.StatusConflict,
 	PayloadTooLarge:    http.StatusRequestEntityTooLarge,

@@ -216,6 +216,9 @@ type ClaimedJob struct {
 	TimeoutSeconds int             `json:"timeout_seconds"`
 	LeaseExpiresAt time.Time       `json:"lease_expires_at"`
 	Attempt        int             `json:"attempt"`
+	// Assets names the assets the package declares: the agent asks for
+	// their values (PathJobAssets) before it starts the job; none, none.
+	Assets []string `json:"assets,omitempty"`
 }
 
 // PackageRef names the package a job runs.

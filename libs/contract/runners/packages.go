@@ -43,6 +43,10 @@ type Package struct {
 	// nothing (a job may carry any parameters), [] when it declares that
 	// the package takes none.
 	Parameters []Parameter `json:"parameters"`
+	// Assets names the assets the manifest declares ("assets" in
+	// exekra.json): a job of this version receives their values. [] when
+	// it declares none.
+	Assets []string `json:"assets"`
 }
 
 // Types of a declared parameter.
@@ -88,6 +92,8 @@ type RecordPackageRequest struct {
 	Entrypoint []string `json:"entrypoint,omitempty"`
 	// Parameters is the manifest's declaration: nil when it has none.
 	Parameters []Parameter `json:"parameters"`
+	// Assets is the manifest's "assets": nil or [] when it declares none.
+	Assets []string `json:"assets,omitempty"`
 }
 
 // ListPackagesRequest pages through package names in order. Limit 0 means
