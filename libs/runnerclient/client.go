@@ -165,7 +165,7 @@ var ErrBadInput = errors.New("bad input")
 
 // HubError is an answer of the Hub other than the call's success.
 type HubError struct {
-	Op      string // heartbeat, claim, package download, log upload, complete
+	Op      string // heartbeat, claim, package download, log upload, complete, assets
 	Status  int    // the HTTP status
 	Code    string // the API error's code; "" when the body held none
 	Message string // the API error's message
@@ -185,9 +185,28 @@ func (e *HubError) Error() string {
 	return fmt.Sprintf("%s: the Hub answered %d %s: %s", e.Op, e.Status, http.StatusText(e.Status), what)
 }
 
-// Is makes a 401 ErrCredentialsRefused.
+// Is makes a 401 ErrCredentialsRefused, a 409 asset_missing
+// ErrAssetMissing and a 403 ErrJobNotHeld.
 func (e *HubError) Is(target error) bool {
-	return target == ErrCredentialsRefused && e.Status == http.StatusUnauthorized
+	switch target {
+	case ErrCredentialsRefused:
+		return e.Status == http.StatusUnauthorized
+	case ErrAssetMissing:
+		return e.isAssetMissing()
+	case ErrJobNotHeld:
+		return e.isJobNotHeld()
+	}
+	return false
+}
+
+// HubMessage is the message of the Hub's API error in err's chain; "" when
+// the Hub did not answer with one.
+func HubMessage(err error) string {
+	var he *HubError
+	if errors.As(err, &he) {
+		return he.Message
+	}
+	return ""
 }
 
 // Status is the HTTP status of the HubError in err's chain; 0 when the Hub
