@@ -56,6 +56,9 @@ type Manifest struct {
 	// Parameters the package takes (ValidateParameters); nil when the
 	// manifest declares none, and then a job may carry any parameters.
 	Parameters []runners.Parameter `json:"parameters"`
+	// Assets names the assets a job of the package receives
+	// (ValidateAssets); nil when the manifest declares none.
+	Assets []string `json:"assets"`
 }
 
 // Validate checks the manifest's fields.
@@ -77,7 +80,10 @@ func (m Manifest) Validate() error {
 			return errs.E(errs.InvalidArgument, `exekra.json: "entrypoint" items must not contain NUL`)
 		}
 	}
-	return ValidateParameters(m.Parameters)
+	if err := ValidateParameters(m.Parameters); err != nil {
+		return err
+	}
+	return ValidateAssets(m.Assets)
 }
 
 func readManifest(f *zip.File) (Manifest, error) {
@@ -96,6 +102,9 @@ func readManifest(f *zip.File) (Manifest, error) {
 		if errors.As(err, &typeErr) && strings.HasPrefix(typeErr.Field, "parameters") {
 			return Manifest{}, errs.Wrap(errs.InvalidArgument, `exekra.json: "parameters" must be an array of {"name","type","required","default","description","enum"}`+
 				` with a string name, type and description, a boolean required and an array enum`, err)
+		}
+		if errors.As(err, &typeErr) && strings.HasPrefix(typeErr.Field, "assets") {
+			return Manifest{}, errs.Wrap(errs.InvalidArgument, `exekra.json: "assets" must be an array of asset names: ["name", ...]`, err)
 		}
 		return Manifest{}, errs.Wrap(errs.InvalidArgument, `exekra.json is not a JSON object {"name","version","entrypoint"}`, err)
 	}

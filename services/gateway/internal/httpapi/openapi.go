@@ -149,9 +149,11 @@ var (
 
 // pathParam describes the parameters gin paths name.
 var pathParams = map[string]string{
-	"id":      "The id (a UUID) of the resource.",
-	"name":    "The package's name.",
-	"version": "The package's version (semver).",
+	"id":          "The id (a UUID) of the resource.",
+	"name":        "The package's or the asset's name.",
+	"environment": "An environment: development, staging or production.",
+	"runner_id":   "The id (a UUID) of a registered runner.",
+	"version":     "The package's version (semver).",
 }
 
 // Tags group the operations; every route names one.
@@ -180,6 +182,8 @@ var tags = openapi3.Tags{
 	{Name: tagJobs, Description: "Jobs: a package version run on a runner of an environment, and its log."},
 	{Name: tagSchedules, Description: "Schedules: jobs that start themselves by a cron expression or an interval; their coming fire times and fire history."},
 	{Name: tagCalendars, Description: "Calendars of non-working days that schedules skip."},
+	{Name: tagAssets, Description: "Assets: named settings and credentials that the jobs of the packages declaring them receive, " +
+		"with values by scope (global, environment, runner), sealed at rest. Credential and secret values are write-only."},
 	{Name: tagAudit, Description: "The tamper-evident audit log (ADMIN)."},
 	{Name: tagStats, Description: "Figures for the dashboard, from the Hub's database."},
 	{Name: tagDocument, Description: "This document."},
@@ -220,8 +224,9 @@ var errorReplies = map[int]errorReply{
 		Description: "Basic realm=\"exekra-runner\" when a runner route got no HTTP Basic credentials.", Schema: stringSchema("", "")}}},
 	http.StatusForbidden: {"Forbidden", "permission_denied: the role is too low, or the session cookie came without its X-CSRF-Token; " +
 		"license_required or license_limit: the license does not allow it now.", nil},
-	http.StatusNotFound:              {"NotFound", "not_found: nothing has this id or name.", nil},
-	http.StatusConflict:              {"Conflict", "conflict, already_bootstrapped or last_admin: the request contradicts the current state.", nil},
+	http.StatusNotFound: {"NotFound", "not_found: nothing has this id or name.", nil},
+	http.StatusConflict: {"Conflict", "conflict, already_bootstrapped or last_admin: the request contradicts the current state; " +
+		"asset_missing: an asset the package declares has no value that could reach the job (the message names the asset and the environment or runner).", nil},
 	http.StatusRequestEntityTooLarge: {"PayloadTooLarge", "payload_too_large: the body exceeds the limit (1 MiB; packages: the configured package limit).", nil},
 	http.StatusTooManyRequests: {"RateLimited", "rate_limited: too many failures; try again after Retry-After seconds.", []Header{{Name: "Retry-After",
 		Description: "Seconds to wait before trying again.", Schema: &openapi3.Schema{Type: &openapi3.Types{openapi3.TypeInteger}, Min: new(float64)}, Required: true}}},

@@ -113,7 +113,7 @@ func (s *Server) publishPackage(c *gin.Context) error {
 		return err
 	}
 	req := runners.RecordPackageRequest{Name: m.Name, Version: m.Version, SHA256: spooled.SHA256, SizeBytes: spooled.Size,
-		Entrypoint: m.Entrypoint, Parameters: m.Parameters}
+		Entrypoint: m.Entrypoint, Parameters: m.Parameters, Assets: m.Assets}
 	return forward(c, s, runners.SubjectPackageRecord, req, http.StatusCreated)
 }
 

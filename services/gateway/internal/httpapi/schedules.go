@@ -84,7 +84,8 @@ func (s *Server) scheduleRoutes() []Route {
 		{Method: http.MethodPost, Path: runners.PathScheduleRun, Summary: "Run a schedule now", Access: Operator, Handle: s.runSchedule,
 			ID: "runSchedule", Tag: tagSchedules,
 			Description: "Starts the schedule's job now, as the signed-in caller: a fire of kind manual, answered with its outcome (job_created and its job_id, or why no job was created). " +
-				"With an Idempotency-Key, a repeat returns the first request's fire, and the key reused for another schedule is a 409 conflict." +
+				"With an Idempotency-Key, a repeat returns the first request's fire, and the key reused for another schedule is a 409 conflict. " +
+				"An asset the package declares without a value that could reach the job is a 409 asset_missing naming the asset and the environment." +
 				audited + runners.ActionScheduleRun + " (its job as job.create with schedule_id).",
 			Params:  []Param{paramRunKey},
 			Replies: []Reply{jsonReply[runners.ScheduleFire](http.StatusCreated, "The fire, with its job_id when a job was created (the first request's, for a repeated Idempotency-Key).")},

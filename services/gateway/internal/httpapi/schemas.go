@@ -25,7 +25,7 @@ const (
 var errorCodes = []errs.Kind{
 	errs.InvalidArgument, errs.InvalidLicense, errs.EmailMismatch, errs.Unauthenticated, errs.InvalidCredentials,
 	errs.PermissionDenied, errs.LicenseRequired, errs.LicenseLimit, errs.NotFound, errs.Conflict, errs.AlreadyBootstrap,
-	errs.LastAdmin, errs.PayloadTooLarge, errs.RateLimited, errs.Unavailable, errs.Internal,
+	errs.LastAdmin, errs.AssetMissing, errs.PayloadTooLarge, errs.RateLimited, errs.Unavailable, errs.Internal,
 }
 
 var roles = []string{identity.RoleOperator, identity.RoleDeveloper, identity.RoleAdmin}
@@ -44,6 +44,8 @@ var requestRequired = map[reflect.Type][]string{
 	reflect.TypeFor[runners.AgentLogLine]():       {"stream"},
 	reflect.TypeFor[runners.ScheduleSpec]():       {"name", "package", "environment"},
 	reflect.TypeFor[runners.CalendarSpec]():       {"name"},
+	reflect.TypeFor[runners.CreateAssetRequest](): {"name", "type"},
+	reflect.TypeFor[runners.AssetValueBody]():     {"value"},
 }
 
 func enum[T any](values ...T) func(*openapi3.Schema) {
@@ -87,6 +89,20 @@ const (
 	misfireText = "What happens to fire times missed while the Hub was down: fire_once (the default) fires the latest now and records the others as missed; " +
 		"skip records them all as missed."
 )
+
+const (
+	assetTypeText  = "text, integer and boolean values are shown to every signed-in role; credential ({\"username\",\"password\"}) and secret (a string) values are write-only."
+	scopeText      = "global: every runner; environment: the runners of one environment; runner: one runner. A runner gets the most specific one."
+	assetValueText = "A JSON value of the asset's type: a string (text, secret), an integer, a boolean, " +
+		"or {\"username\",\"password\"} with both non-empty (credential); at most 16 KiB."
+)
+
+// assetName is the pattern and length of an asset's name.
+func assetName(s *openapi3.Schema) {
+	s.Pattern = "^[A-Za-z_][A-Za-z0-9_]*$"
+	maxLen := uint64(runners.MaxAssetNameLen)
+	s.MaxLength = &maxLen
+}
 
 // fieldRefinements state what the contract's comments say of a field: the
 // values it takes, its range.
@@ -182,6 +198,30 @@ var fieldRefinements = map[schema.Field]func(*openapi3.Schema){
 	},
 	schema.FieldOf[runners.CalendarSpec]("time_zone"): describe("An IANA time zone name; UTC when empty."),
 
+	schema.FieldOf[runners.Package]("assets"):         describe("The assets the package's exekra.json declares (\"assets\"): a job of this version receives their values; [] when it declares none."),
+	schema.FieldOf[runners.Asset]("name"):             assetName,
+	schema.FieldOf[runners.Asset]("type"):             withEnum(runners.AssetTypes, assetTypeText),
+	schema.FieldOf[runners.Asset]("write_only"):       describe("True for credential and secret assets: their values are never shown to people."),
+	schema.FieldOf[runners.Asset]("values"):           describe("Its values by scope: global first, then each environment, then each runner by name."),
+	schema.FieldOf[runners.AssetValue]("scope"):       withEnum([]string{runners.ScopeGlobal, runners.ScopeEnvironment, runners.ScopeRunner}, scopeText),
+	schema.FieldOf[runners.AssetValue]("environment"): withEnum(runners.Environments, "The environment, for the environment scope."),
+	schema.FieldOf[runners.AssetValue]("runner_id"):   describe("The runner, for the runner scope."),
+	schema.FieldOf[runners.AssetValue]("runner_name"): describe("The runner's name, for the runner scope; null once the runner is deleted."),
+	schema.FieldOf[runners.AssetValue]("value"): func(s *openapi3.Schema) {
+		s.Nullable = true
+		s.Description = "The value, for text (a string), integer and boolean assets; always null for credential and secret assets, whose values are write-only."
+	},
+	schema.FieldOf[runners.AssetValue]("version"):             describe("How many times this scope's value was set (the first is 1)."),
+	schema.FieldOf[runners.CreateAssetRequest]("name"):        assetName,
+	schema.FieldOf[runners.CreateAssetRequest]("type"):        withEnum(runners.AssetTypes, assetTypeText),
+	schema.FieldOf[runners.CreateAssetRequest]("description"): maxLength(runners.MaxAssetDescription),
+	schema.FieldOf[runners.CreateAssetRequest]("value"):       describe("Its global value, when sent: " + assetValueText),
+	schema.FieldOf[runners.AssetValueBody]("value"):           describe(assetValueText),
+	schema.FieldOf[assetPatch]("description"):                 maxLength(runners.MaxAssetDescription),
+	schema.FieldOf[runners.AgentAsset]("type"):                enum(runners.AssetTypes...),
+	schema.FieldOf[runners.AgentAsset]("scope"):               withEnum([]string{runners.ScopeGlobal, runners.ScopeEnvironment, runners.ScopeRunner}, "The scope the value came from: the runner's own, else its environment's, else the global one."),
+	schema.FieldOf[runners.AgentAsset]("value"):               describe(assetValueText),
+
 	schema.FieldOf[audit.Record]("outcome"): enum(audit.Success, audit.Failure),
 	schema.FieldOf[audit.Actor]("type"):     enum(audit.ActorUser, audit.ActorRunner, audit.ActorSystem),
 }
@@ -230,27 +270,36 @@ var schemaNames = map[reflect.Type]string{
 	reflect.TypeFor[runners.ListFiresResponse]():     "ScheduleFireList",
 	reflect.TypeFor[runners.ListCalendarsResponse](): "CalendarList",
 	reflect.TypeFor[runners.NextFires]():             "NextFires",
+	reflect.TypeFor[runners.ListAssetsResponse]():    "AssetList",
+	reflect.TypeFor[assetPatch]():                    "AssetPatch",
 }
 
 var schemaDescriptions = map[reflect.Type]string{
-	reflect.TypeFor[web.ErrorBody]():            "Every error answer: a code of the fixed list and a sentence for a human.",
-	reflect.TypeFor[healthcheck.Report]():       "The health of the Hub: each part up or down; status degraded (and 503) when any is down.",
-	reflect.TypeFor[identity.User]():            "A user; never a password or its hash.",
-	reflect.TypeFor[identity.Session]():         "A signed-in session: the token is shown only here.",
-	reflect.TypeFor[userPatch]():                "The fields to change; those left out stay. A role change, disable or password change ends the user's sessions.",
-	reflect.TypeFor[licensing.Status]():         "The active license and where it stands.",
-	reflect.TypeFor[runners.Runner]():           "A runner as the registry shows it; never its secret.",
-	reflect.TypeFor[runners.Registered]():       "A new runner and its machine secret, shown only here.",
-	reflect.TypeFor[runners.Job]():              "A job. runner_id is the runner that holds or last held it, else the one it targets.",
-	reflect.TypeFor[runners.ClaimedJob]():       "A job handed to a runner; attempt is the fencing number its logs and completion carry.",
-	reflect.TypeFor[runners.Package]():          "A published package version.",
-	reflect.TypeFor[runners.Parameter]():        "A parameter a package declares in exekra.json; a job of the package is checked against it.",
-	reflect.TypeFor[runners.CreateJobRequest](): "A job to start. version absent means the latest; max_attempts 0 means 1; timeout_seconds 0 means 3600.",
-	reflect.TypeFor[runners.ScheduleSpec]():     "A schedule to create, or the whole new spec of one (PUT). Exactly one of cron and interval_seconds; max_attempts 0 means 1; timeout_seconds 0 means 3600.",
-	reflect.TypeFor[runners.Schedule]():         "A schedule: its spec with the defaults filled in, its state and what it did last.",
-	reflect.TypeFor[runners.ScheduleFire]():     "One fire of a schedule: a fire time (kind scheduled) or a run now (kind manual), its outcome and its job.",
-	reflect.TypeFor[runners.NextFire]():         "A coming fire time of a schedule.",
-	reflect.TypeFor[runners.CalendarSpec]():     "A calendar of non-working days to create, or the whole new spec of one (PUT).",
-	reflect.TypeFor[runners.Calendar]():         "A calendar of non-working days: a schedule using it skips fire times on its dates.",
-	reflect.TypeFor[audit.Record]():             "An audited action as the log holds it, chained to the one before by its hash.",
+	reflect.TypeFor[web.ErrorBody]():              "Every error answer: a code of the fixed list and a sentence for a human.",
+	reflect.TypeFor[healthcheck.Report]():         "The health of the Hub: each part up or down; status degraded (and 503) when any is down.",
+	reflect.TypeFor[identity.User]():              "A user; never a password or its hash.",
+	reflect.TypeFor[identity.Session]():           "A signed-in session: the token is shown only here.",
+	reflect.TypeFor[userPatch]():                  "The fields to change; those left out stay. A role change, disable or password change ends the user's sessions.",
+	reflect.TypeFor[licensing.Status]():           "The active license and where it stands.",
+	reflect.TypeFor[runners.Runner]():             "A runner as the registry shows it; never its secret.",
+	reflect.TypeFor[runners.Registered]():         "A new runner and its machine secret, shown only here.",
+	reflect.TypeFor[runners.Job]():                "A job. runner_id is the runner that holds or last held it, else the one it targets.",
+	reflect.TypeFor[runners.ClaimedJob]():         "A job handed to a runner; attempt is the fencing number its logs and completion carry.",
+	reflect.TypeFor[runners.Package]():            "A published package version.",
+	reflect.TypeFor[runners.Parameter]():          "A parameter a package declares in exekra.json; a job of the package is checked against it.",
+	reflect.TypeFor[runners.CreateJobRequest]():   "A job to start. version absent means the latest; max_attempts 0 means 1; timeout_seconds 0 means 3600.",
+	reflect.TypeFor[runners.ScheduleSpec]():       "A schedule to create, or the whole new spec of one (PUT). Exactly one of cron and interval_seconds; max_attempts 0 means 1; timeout_seconds 0 means 3600.",
+	reflect.TypeFor[runners.Schedule]():           "A schedule: its spec with the defaults filled in, its state and what it did last.",
+	reflect.TypeFor[runners.ScheduleFire]():       "One fire of a schedule: a fire time (kind scheduled) or a run now (kind manual), its outcome and its job.",
+	reflect.TypeFor[runners.NextFire]():           "A coming fire time of a schedule.",
+	reflect.TypeFor[runners.CalendarSpec]():       "A calendar of non-working days to create, or the whole new spec of one (PUT).",
+	reflect.TypeFor[runners.Calendar]():           "A calendar of non-working days: a schedule using it skips fire times on its dates.",
+	reflect.TypeFor[runners.Asset]():              "An asset: a named setting or credential, with its values by scope. Credential and secret values are never shown.",
+	reflect.TypeFor[runners.AssetValue]():         "One scope's value of an asset as people see it: value is null for credential and secret assets.",
+	reflect.TypeFor[runners.CreateAssetRequest](): "An asset to create; value, when sent, becomes its global value.",
+	reflect.TypeFor[runners.AssetValueBody]():     "The value to set for one scope of an asset.",
+	reflect.TypeFor[assetPatch]():                 "The fields to change; the name and the type never change.",
+	reflect.TypeFor[runners.AgentAssets]():        "The values a runner gets for a job: one per asset its package declares, for the runner's scope.",
+	reflect.TypeFor[runners.AgentAsset]():         "One asset's value handed to a runner.",
+	reflect.TypeFor[audit.Record]():               "An audited action as the log holds it, chained to the one before by its hash.",
 }

@@ -114,7 +114,7 @@ func (s *Server) Engine(mount func(*gin.Engine)) (*gin.Engine, error) {
 
 // Routes is the API's route table.
 func (s *Server) Routes() []Route {
-	return slices.Concat(s.coreRoutes(), s.scheduleRoutes(), s.tailRoutes())
+	return slices.Concat(s.coreRoutes(), s.scheduleRoutes(), s.assetRoutes(), s.tailRoutes())
 }
 
 // coreRoutes are the routes of health, sessions, users, the license,
@@ -227,7 +227,8 @@ func (s *Server) coreRoutes() []Route {
 		{Method: http.MethodPost, Path: "/api/v1/packages", Summary: "Publish a package (multipart file \"package\")", Access: Developer, Handle: s.publishPackage, OwnBodyLimit: true,
 			ID: "publishPackage", Tag: tagPackages,
 			Description: "Publishes the zip sent as the multipart file \"package\": it must hold a valid exekra.json (name, semver version, entrypoint, and optionally the parameters it takes). " +
-				"A bad parameter declaration is a 400 naming the parameter. A name and version already published is a 409 conflict (packages are immutable); a zip over the package limit, 413.",
+				"It may declare the assets its jobs receive (\"assets\": [\"name\", ...], at most 100 names, each a letter or _ then letters, digits and _, none twice regardless of case). " +
+				"A bad parameter or asset declaration is a 400 naming the parameter or asset. A name and version already published is a 409 conflict (packages are immutable); a zip over the package limit, 413.",
 			Body:    &Media{ContentType: "multipart/form-data", Schema: packageUpload},
 			Replies: []Reply{jsonReply[runners.Package](http.StatusCreated, "The published version.")},
 			Errors:  []int{http.StatusConflict}},
@@ -250,7 +251,9 @@ func (s *Server) coreRoutes() []Route {
 				"An unknown package or version is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; " +
 				"a license that does not allow it, 403. When the package version declares parameters, the job's are held to the declaration " +
 				"(an unknown name, a required one missing or a value of the wrong type is a 400 invalid_argument naming the parameter) " +
-				"and the defaults of those left out are filled in: the job and its runner get them.",
+				"and the defaults of those left out are filled in: the job and its runner get them. " +
+				"When the package version declares assets, an asset without a value that could reach the job (no global value, none for the job's environment, " +
+				"and none for its runner, or for an untargeted job none for any runner of the environment) is a 409 asset_missing naming the asset and the environment.",
 			Params: []Param{paramIdempotencyKey}, Body: jsonBody[runners.CreateJobRequest](),
 			Replies: []Reply{jsonReply[runners.Job](http.StatusCreated, "The job (the first request's, for a repeated Idempotency-Key).")},
 			Errors:  []int{http.StatusNotFound, http.StatusConflict}},
@@ -273,7 +276,8 @@ func (s *Server) coreRoutes() []Route {
 			ID: "rerunJob", Tag: tagJobs,
 			Description: "Starts a new job with the package, version, environment, runner or labels, parameters, max_attempts and timeout_seconds of the job named (finished or not); " +
 				"the new job's rerun_of names it. An unknown job, or a package version no longer published, is 404; with an Idempotency-Key, a repeat returns the first request's job, " +
-				"and the key reused for another job is a 409 conflict; a license that does not allow it, 403. Audited as job.create with rerun_of.",
+				"and the key reused for another job is a 409 conflict; a license that does not allow it, 403; an asset the package declares without a value that could reach the job, " +
+				"409 asset_missing naming it. Audited as job.create with rerun_of.",
 			Params:  []Param{paramIdempotencyKey},
 			Replies: []Reply{jsonReply[runners.Job](http.StatusCreated, "The new job (the first request's, for a repeated Idempotency-Key).")},
 			Errors:  []int{http.StatusNotFound, http.StatusConflict}},
