@@ -126,6 +126,12 @@ func (s *Service) create(ctx context.Context, in NewJob, createdBy string) (Job,
 	if err != nil {
 		return Job{}, err
 	}
+	if len(pkg.Assets) > 0 && s.Assets != nil {
+		// Fail fast: a job whose runner could not get a value never starts.
+		if err := s.Assets.CheckAvailable(ctx, pkg.Assets, in.Environment, in.RunnerID); err != nil {
+			return Job{}, err
+		}
+	}
 	j := Job{ID: uuid.NewString(), Package: pkg, Environment: in.Environment, TargetRunnerID: in.RunnerID,
 		Labels: in.Labels, Parameters: params, TimeoutSeconds: in.TimeoutSeconds, MaxAttempts: in.MaxAttempts,
 		Status: StatusPending, Attempt: 1, CreatedBy: createdBy, CreatedAt: s.now(),

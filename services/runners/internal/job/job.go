@@ -83,6 +83,9 @@ type Package struct {
 	// Parameters the package declares; nil when it declares none (a job
 	// may then carry any parameters). Not kept with the job.
 	Parameters []runners.Parameter
+	// Assets names the assets the version declares ([] : none): the
+	// runner gets their values for its scope.
+	Assets []string
 }
 
 // LogLine is one line of a job's log.
@@ -235,6 +238,16 @@ type Runners interface {
 	RunnersOf(ctx context.Context, environment string) ([]RunnerStatus, error)
 	// RunnerByID returns a registered runner (not_found when none is).
 	RunnerByID(ctx context.Context, id string) (Runner, error)
+}
+
+// Assets checks, before a job starts, that the assets its package
+// declares have values that could reach it.
+type Assets interface {
+	// CheckAvailable is asset_missing (naming the asset and environment)
+	// when one of names does not exist or has no global value, none for
+	// environment and none for targetRunnerID (for "": none for any runner
+	// of environment).
+	CheckAvailable(ctx context.Context, names []string, environment, targetRunnerID string) error
 }
 
 // License asks whether new jobs are allowed (license_required when not).

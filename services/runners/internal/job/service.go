@@ -39,7 +39,8 @@ type Deps struct {
 	Queue        Queue
 	Runners      Runners
 	License      License
-	Meter        Meter // may be nil
+	Assets       Assets // may be nil: no check of declared assets
+	Meter        Meter  // may be nil
 	Log          *slog.Logger
 	Now          func() time.Time // time.Now unless a test controls the clock
 	Lease        time.Duration

@@ -174,5 +174,8 @@ func ToClaimed(j job.Job) *contract.ClaimedJob {
 	if j.LeaseExpiresAt != nil {
 		c.LeaseExpiresAt = j.LeaseExpiresAt.UTC()
 	}
+	if len(j.Package.Assets) > 0 {
+		c.Assets = j.Package.Assets
+	}
 	return c
 }

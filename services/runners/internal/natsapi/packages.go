@@ -42,8 +42,12 @@ func PackageEndpoints(svc *packages.Service) []natsrpc.Endpoint {
 
 // ToPackage shows a package version as the contract does.
 func ToPackage(p packages.Package) contract.Package {
-	return contract.Package{Name: p.Name, Version: p.Version, SHA256: p.SHA256, SizeBytes: p.SizeBytes,
-		PublishedBy: p.PublishedBy, PublishedAt: p.PublishedAt.UTC(), Parameters: p.Parameters}
+	out := contract.Package{Name: p.Name, Version: p.Version, SHA256: p.SHA256, SizeBytes: p.SizeBytes,
+		PublishedBy: p.PublishedBy, PublishedAt: p.PublishedAt.UTC(), Parameters: p.Parameters, Assets: p.Assets}
+	if out.Assets == nil {
+		out.Assets = []string{}
+	}
+	return out
 }
 
 func toPackages(ps []packages.Package) []contract.Package {

@@ -26,6 +26,8 @@ type Package struct {
 	PublishedAt           time.Time
 	// Parameters the manifest declares; nil when it declares none.
 	Parameters []contract.Parameter
+	// Assets the manifest declares (their names); nil when none.
+	Assets []string
 }
 
 // Store keeps package metadata.
@@ -88,15 +90,21 @@ func (s *Service) Record(ctx context.Context, in contract.RecordPackageRequest) 
 	if err := pkgstore.ValidateParameters(in.Parameters); err != nil {
 		return Package{}, err
 	}
+	if err := pkgstore.ValidateAssets(in.Assets); err != nil {
+		return Package{}, err
+	}
 	p := Package{Name: in.Name, Version: in.Version, SHA256: in.SHA256, SizeBytes: in.SizeBytes,
 		PublishedBy: caller.ActorFromContext(ctx).ID, PublishedAt: s.Now().UTC().Truncate(time.Microsecond),
-		Parameters: in.Parameters}
+		Parameters: in.Parameters, Assets: in.Assets}
 	details := map[string]any{"name": p.Name, "version": p.Version, "sha256": p.SHA256, "size_bytes": p.SizeBytes}
 	if len(in.Entrypoint) > 0 {
 		details["entrypoint"] = in.Entrypoint
 	}
 	if in.Parameters != nil {
 		details["parameters"] = in.Parameters
+	}
+	if len(in.Assets) > 0 {
+		details["assets"] = in.Assets
 	}
 	ev := audit.Event{Action: contract.ActionPackagePublish, Target: audit.Target{Type: "package", ID: p.Name + "@" + p.Version},
 		Details: details}

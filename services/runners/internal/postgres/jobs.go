@@ -31,7 +31,8 @@ const jobColumns = `id::text, package_name, package_version, package_sha256, pac
 	coalesce(schedule_id::text, ''), scheduled_for,
 	coalesce((SELECT name FROM runners WHERE runners.id = jobs.runner_id), ''),
 	coalesce((SELECT name FROM runners WHERE runners.id = jobs.target_runner_id), ''),
-	coalesce((SELECT name FROM schedules WHERE schedules.id = jobs.schedule_id), '')`
+	coalesce((SELECT name FROM schedules WHERE schedules.id = jobs.schedule_id), ''),
+	coalesce((SELECT p.assets FROM packages p WHERE p.name = jobs.package_name AND p.version = jobs.package_version), '{}')`
 
 func scanJob(row pgx.Row) (job.Job, error) {
 	var j job.Job
@@ -41,7 +42,7 @@ func scanJob(row pgx.Row) (job.Job, error) {
 		&j.RunnerID, &j.LeaseExpiresAt, &j.CancelRequested, &j.CreatedBy, &j.CreatedAt, &j.ClaimedAt,
 		&j.StartedAt, &j.FinishedAt, &j.ExitCode, &j.Error, &j.LogSeq, &j.LogBytes, &j.LogTruncated,
 		&j.IdempotencyKey, &j.RequestHash, &j.UnstartedClaims, &j.RerunOf, &j.ScheduleID, &j.ScheduledFor,
-		&j.RunnerName, &j.TargetRunnerName, &j.ScheduleName)
+		&j.RunnerName, &j.TargetRunnerName, &j.ScheduleName, &j.Package.Assets)
 	if err != nil {
 		return job.Job{}, err
 	}
@@ -70,7 +71,7 @@ func collectJobs(rows pgx.Rows, err error) ([]job.Job, error) {
 // by semver precedence (the package list's rule), the later published of
 // two that differ only in build metadata.
 func (s JobStore) FindPackage(ctx context.Context, name, version string) (job.Package, error) {
-	rows, err := s.pool.Query(ctx, `SELECT name, version, sha256, size_bytes, parameters FROM packages
+	rows, err := s.pool.Query(ctx, `SELECT name, version, sha256, size_bytes, parameters, coalesce(assets, '{}') FROM packages
 		WHERE name = $1 AND ($2 = 'latest' OR version = $2) ORDER BY published_at DESC`, name, version)
 	if err != nil {
 		return job.Package{}, fmt.Errorf("find package %s %s: %w", name, version, err)
@@ -78,7 +79,7 @@ func (s JobStore) FindPackage(ctx context.Context, name, version string) (job.Pa
 	ps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (job.Package, error) {
 		var p job.Package
 		var params []byte
-		if err := r.Scan(&p.Name, &p.Version, &p.SHA256, &p.SizeBytes, &params); err != nil {
+		if err := r.Scan(&p.Name, &p.Version, &p.SHA256, &p.SizeBytes, &params, &p.Assets); err != nil {
 			return p, err
 		}
 		var err error

@@ -28,8 +28,9 @@ func (s PackageStore) RecordPackage(ctx context.Context, p packages.Package, ev 
 		return fmt.Errorf("record package %s %s: %w", p.Name, p.Version, err)
 	}
 	err = s.inTx(ctx, "record package", func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO packages (name, version, sha256, size_bytes, published_by, published_at, parameters)
-			VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)`, p.Name, p.Version, p.SHA256, p.SizeBytes, p.PublishedBy, p.PublishedAt, params)
+		_, err := tx.Exec(ctx, `INSERT INTO packages (name, version, sha256, size_bytes, published_by, published_at, parameters, assets)
+			VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)`, p.Name, p.Version, p.SHA256, p.SizeBytes, p.PublishedBy, p.PublishedAt,
+			params, declaredAssets(p.Assets))
 		if err != nil {
 			return err
 		}
@@ -56,15 +57,15 @@ func (s PackageStore) PackageNames(ctx context.Context, after string, limit int)
 
 // PackageVersions returns every version of the names.
 func (s PackageStore) PackageVersions(ctx context.Context, names ...string) ([]packages.Package, error) {
-	rows, err := s.pool.Query(ctx, `SELECT name, version, sha256, size_bytes, published_by, published_at, parameters
-		FROM packages WHERE name = ANY($1::text[])`, names)
+	rows, err := s.pool.Query(ctx, `SELECT name, version, sha256, size_bytes, published_by, published_at, parameters,
+		coalesce(assets, '{}') FROM packages WHERE name = ANY($1::text[])`, names)
 	if err != nil {
 		return nil, fmt.Errorf("list package versions: %w", err)
 	}
 	ps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (packages.Package, error) {
 		var p packages.Package
 		var params []byte
-		if err := r.Scan(&p.Name, &p.Version, &p.SHA256, &p.SizeBytes, &p.PublishedBy, &p.PublishedAt, &params); err != nil {
+		if err := r.Scan(&p.Name, &p.Version, &p.SHA256, &p.SizeBytes, &p.PublishedBy, &p.PublishedAt, &params, &p.Assets); err != nil {
 			return p, err
 		}
 		p.PublishedAt = p.PublishedAt.UTC()
@@ -119,4 +120,12 @@ func decodeParameters(data []byte) ([]contract.Parameter, error) {
 		return nil, fmt.Errorf("decode parameters: %w", err)
 	}
 	return ps, nil
+}
+
+// declaredAssets is the assets column of a declaration: NULL when none.
+func declaredAssets(names []string) []string {
+	if len(names) == 0 {
+		return nil
+	}
+	return names
 }
