@@ -54,6 +54,7 @@ type jobRunner struct {
 
 	claimWait    time.Duration
 	takeUpWithin time.Duration
+	assetsWithin time.Duration
 	killGrace    time.Duration
 	flushEvery   time.Duration
 	batchLines   int
@@ -81,7 +82,7 @@ func newJobRunner(a *Agent, cfg Config) (*jobRunner, error) {
 	return &jobRunner{
 		a: a, journal: jr, jobsDir: filepath.Join(work, "jobs"), packages: packageCache{dir: filepath.Join(work, "packages")},
 		maxJobs:   max(cfg.MaxJobs, 1),
-		claimWait: defaultClaimWait, takeUpWithin: defaultTakeUpWithin, killGrace: defaultKillGrace, flushEvery: defaultFlushEvery,
+		claimWait: defaultClaimWait, takeUpWithin: defaultTakeUpWithin, assetsWithin: defaultAssetsWithin, killGrace: defaultKillGrace, flushEvery: defaultFlushEvery,
 		batchLines: defaultBatchLines,
 		limits:     unzipLimits{maxEntries: defaultMaxEntries, maxBytes: defaultMaxUnpackedBytes},
 		running:    map[string]*runningJob{},
@@ -128,6 +129,7 @@ func (j *jobRunner) cancel(ids []string) {
 // run delivers the results a previous run left, then claims and runs jobs
 // until ctx ends (nil) or the Hub refuses the credentials.
 func (j *jobRunner) run(ctx context.Context) error {
+	j.sweepAssetsFiles()
 	for _, e := range j.journal.pending() {
 		j.a.log.Info("reporting a result left from before", "job_id", e.JobID, "attempt", e.Attempt, "status", e.Result.Status)
 		if err := j.deliver(ctx, e); err != nil {
@@ -328,7 +330,7 @@ func (j *jobRunner) execute(ctx context.Context, job *claimedJob, rj *runningJob
 	}
 	defer os.RemoveAll(dir)
 
-	// Download and unpack, stoppable like the run itself.
+	// Download and unpack, then fetch the assets: stoppable like the run itself.
 	prep, stopPrep := context.WithCancel(ctx)
 	defer stopPrep()
 	prepDone, watcherDone := make(chan struct{}), make(chan struct{})
@@ -346,6 +348,10 @@ func (j *jobRunner) execute(ctx context.Context, job *claimedJob, rj *runningJob
 		stopPrep()
 	}()
 	m, err := j.prepare(prep, job, work, log)
+	var assets *jobAssets
+	if err == nil && len(job.Assets) > 0 {
+		assets, err = j.fetchAssets(prep, job, log)
+	}
 	close(prepDone)
 	<-watcherDone
 	switch {
@@ -356,7 +362,7 @@ func (j *jobRunner) execute(ctx context.Context, job *claimedJob, rj *runningJob
 	case err != nil:
 		return fail(err)
 	}
-	return j.runProcess(ctx, job, rj, m, work, deadline.C, ship, log)
+	return j.runProcess(ctx, job, rj, m, work, assets, deadline.C, ship, log)
 }
 
 // stopped is the result of a job stopped for reason.

@@ -44,7 +44,18 @@ type gateway struct {
 	// refuseTakeUp answers 409 to the agent taking a job up.
 	refuseTakeUp bool
 	handedOut    map[string]claimedJob // by claim id
-	bad          []string              // protocol violations seen
+	// assets answers GET .../assets by job id; assetsRefusal, when set,
+	// answers instead (status, code, message), and assetsUnavailable is
+	// how many asks answer 503 first.
+	assets            map[string][]runners.AgentAsset
+	assetsRefusal     *refusal
+	assetsUnavailable int
+	bad               []string // protocol violations seen
+}
+
+type refusal struct {
+	status        int
+	code, message string
 }
 
 type completion struct {
@@ -54,7 +65,8 @@ type completion struct {
 
 func newGateway(t *testing.T) *gateway {
 	g := &gateway{t: t, pkgs: map[string][]byte{}, logs: map[string][]logLine{}, batches: map[string][]int{},
-		cancelHB: map[string]bool{}, cancelLog: map[string]bool{}, handedOut: map[string]claimedJob{}}
+		cancelHB: map[string]bool{}, cancelLog: map[string]bool{}, handedOut: map[string]claimedJob{},
+		assets: map[string][]runners.AgentAsset{}}
 	g.srv = httptest.NewTLSServer(g)
 	t.Cleanup(g.srv.Close)
 	return g
@@ -145,6 +157,27 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set(runners.HeaderCancelRequested, "true") // as the Hub says it: 204 with the header
 		}
 		w.WriteHeader(http.StatusNoContent)
+	case parts[0] == "jobs" && len(parts) == 3 && parts[2] == "assets" && r.Method == http.MethodGet:
+		key := parts[1] + "/" + r.URL.Query().Get(runners.QueryAssetsAttempt)
+		g.events = append(g.events, "assets "+key)
+		if g.assetsUnavailable > 0 {
+			g.assetsUnavailable--
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, `{"error":{"code":"unavailable","message":"the asset key file is missing"}}`)
+			return
+		}
+		if f := g.assetsRefusal; f != nil {
+			w.WriteHeader(f.status)
+			json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": f.code, "message": f.message}})
+			return
+		}
+		items := g.assets[parts[1]]
+		if items == nil {
+			items = []runners.AgentAsset{}
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		json.NewEncoder(w).Encode(runners.AgentAssets{Items: items})
 	case parts[0] == "jobs" && len(parts) == 3 && parts[2] == "complete":
 		var cb runners.CompleteBody
 		dec := json.NewDecoder(bytes.NewReader(body))
@@ -243,7 +276,7 @@ type runningAgent struct {
 	stop  func() error
 }
 
-func startAgent(t *testing.T, g *gateway, stateDir string) *runningAgent {
+func startAgent(t *testing.T, g *gateway, stateDir string, opts ...func(*Agent)) *runningAgent {
 	t.Helper()
 	cfg := Config{Hub: g.srv.URL, ID: testID, Fingerprint: fingerprint(g.srv), MaxJobs: 1, StateDir: stateDir,
 		SecretFile: writeFile(t, "secret", testSecret+"\n", 0o600), WorkDir: t.TempDir()}
@@ -256,6 +289,9 @@ func startAgent(t *testing.T, g *gateway, stateDir string) *runningAgent {
 	a.jobs.claimWait = time.Second
 	a.jobs.killGrace = time.Second
 	a.jobs.flushEvery = 100 * time.Millisecond
+	for _, o := range opts {
+		o(a)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/exekra/hub/libs/contract/runners"
@@ -24,9 +25,11 @@ import (
 )
 
 // runProcess runs the entrypoint in work until it ends, is stopped, times
-// out (deadline) or the agent stops (interrupted).
+// out (deadline) or the agent stops (interrupted). The job's assets, when
+// it has some, go to the process as variables and a file removed once the
+// process has ended, whatever ended it; their values are masked in its log.
 func (j *jobRunner) runProcess(ctx context.Context, job *claimedJob, rj *runningJob, m pkgstore.Manifest, work string,
-	deadline <-chan time.Time, ship *shipper, log *slog.Logger) (jobResult, bool) {
+	assets *jobAssets, deadline <-chan time.Time, ship *shipper, log *slog.Logger) (jobResult, bool) {
 	prog := m.Entrypoint[0]
 	if strings.ContainsRune(prog, '/') && !filepath.IsAbs(prog) {
 		prog = filepath.Join(work, filepath.FromSlash(prog))
@@ -35,6 +38,20 @@ func (j *jobRunner) runProcess(ctx context.Context, job *claimedJob, rj *running
 	cmd := exec.Command(prog, m.Entrypoint[1:]...)
 	cmd.Dir = work
 	cmd.Env = jobEnv(os.Environ(), job, params)
+	if assets != nil {
+		ship.setMask(assets.mask)
+		file, err := writeAssetsFile(work, assets.file)
+		if err != nil {
+			return failWith(ship, err), false
+		}
+		defer func() {
+			if err := os.Remove(file); err != nil && !errors.Is(err, os.ErrNotExist) {
+				log.Error("cannot remove the job's assets file", "path", file, "err", err.Error())
+			}
+		}()
+		cmd.Env = append(cmd.Env, assets.env...)
+		cmd.Env = append(cmd.Env, runners.AssetsFileEnv+"="+file)
+	}
 	cmd.Stdin = bytes.NewReader(params)
 	cmd.WaitDelay = 5 * time.Second
 	ownGroup(cmd)
@@ -202,7 +219,11 @@ type shipper struct {
 	in      chan logLine
 	done    chan struct{}
 	closing sync.Once
+	mask    atomic.Pointer[masker] // the job's asset values, hidden in every line
 }
+
+// setMask hides m's values in every line shipped from now on.
+func (s *shipper) setMask(m *masker) { s.mask.Store(m) }
 
 func newShipper(j *jobRunner, job *claimedJob, rj *runningJob) *shipper {
 	return &shipper{j: j, job: job, rj: rj, in: make(chan logLine, 4*j.batchLines), done: make(chan struct{})}
@@ -295,6 +316,7 @@ func (s *shipper) loop(ctx context.Context) {
 			if gone {
 				continue
 			}
+			l.Message = s.mask.Load().apply(l.Message)
 			if len(pending) >= maxPendingLines {
 				dropped++
 				continue
