@@ -151,7 +151,7 @@ var (
 var pathParams = map[string]string{
 	"id":          "The id (a UUID) of the resource.",
 	"name":        "The package's or the asset's name.",
-	"environment": "An environment: development, staging or production.",
+	"environment": "An environment: Development, Staging or Production.",
 	"runner_id":   "The id (a UUID) of a registered runner.",
 	"version":     "The package's version (semver).",
 }

@@ -10,6 +10,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,7 +47,8 @@ func packageServer(t *testing.T, maxBytes int64) *httptest.Server {
 			return runners.Package{}, errs.E(errs.NotFound, "none")
 		}),
 		natsrpc.Handle(runners.SubjectPackageRecord, func(_ context.Context, req runners.RecordPackageRequest) (runners.Package, error) {
-			p := runners.Package{Name: req.Name, Version: req.Version, SHA256: req.SHA256, SizeBytes: req.SizeBytes, PublishedBy: "dev", PublishedAt: time.Now()}
+			p := runners.Package{Name: req.Name, Version: req.Version, SHA256: req.SHA256, SizeBytes: req.SizeBytes, PublishedBy: "dev", PublishedAt: time.Now(),
+				Assets: req.Assets}
 			recorded[req.Name+"@"+req.Version] = p
 			return p, nil
 		}),
@@ -134,5 +136,26 @@ func TestPackageHandlers(t *testing.T) {
 	}
 	if resp, _ := get("r2"); resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("download by a runner without the job = %d", resp.StatusCode)
+	}
+}
+
+func TestPublishPassesDeclaredAssets(t *testing.T) {
+	srv := packageServer(t, 4096)
+	pkg := zipOf(t, map[string]string{"exekra.json": `{"name":"etl","version":"2.0.0","entrypoint":["./run"],"assets":["db_login","api_token"]}`})
+	code, body := upload(t, srv.URL, pkg)
+	assets, _ := body["assets"].([]any)
+	if code != http.StatusCreated || len(assets) != 2 || assets[0] != "db_login" || assets[1] != "api_token" {
+		t.Fatalf("publish = %d %v", code, body)
+	}
+	for manifest, want := range map[string]string{
+		`{"name":"etl","version":"2.0.1","entrypoint":["./run"],"assets":["db-login"]}`:          `asset 1 ("db-login"): name must be an identifier`,
+		`{"name":"etl","version":"2.0.2","entrypoint":["./run"],"assets":["token","Token"]}`:     `asset "Token": declared twice`,
+		`{"name":"etl","version":"2.0.3","entrypoint":["./run"],"assets":{"db_login":"secret"}}`: `"assets" must be an array of asset names`,
+	} {
+		code, body := upload(t, srv.URL, zipOf(t, map[string]string{"exekra.json": manifest}))
+		e, _ := body["error"].(map[string]any)
+		if msg, _ := e["message"].(string); code != http.StatusBadRequest || e["code"] != "invalid_argument" || !strings.Contains(msg, want) {
+			t.Fatalf("%s: %d %v", manifest, code, body)
+		}
 	}
 }
