@@ -75,7 +75,7 @@ func checkValue(typ string, raw json.RawMessage) (json.RawMessage, error) {
 		var n json.Number
 		d := json.NewDecoder(bytes.NewReader(trimmed))
 		d.UseNumber()
-		if d.Decode(&n) != nil || !integer(string(n)) {
+		if trimmed[0] == '"' || d.Decode(&n) != nil || !integer(string(n)) {
 			return nil, errs.E(errs.InvalidArgument, "an integer value must be a JSON integer (no fraction or exponent, within 64 bits)")
 		}
 		return json.RawMessage(n.String()), nil
