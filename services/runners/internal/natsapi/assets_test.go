@@ -286,12 +286,21 @@ func TestAssetMostSpecificWins(t *testing.T) {
 	if !slices.Equal(pkg.Assets, []string{"url", "LOGIN"}) {
 		t.Fatalf("package assets %v", pkg.Assets)
 	}
+	read := must[runners.Package](t)(call[runners.Package](as(operator), h.harness, runners.SubjectPackageGet,
+		runners.PackageRequest{Name: "post", Version: "1.0.0"}))
+	if !slices.Equal(read.Assets, []string{"url", "LOGIN"}) {
+		t.Fatalf("package read shows assets %v", read.Assets)
+	}
 	plain := h.record(t, "plain", "1.0.0", 2)
+	versions := h.raw(t, as(operator), runners.SubjectPackageVersions, runners.PackageVersionsRequest{Name: "plain"})
+	if !bytes.Contains(versions, []byte(`"assets":[]`)) {
+		t.Fatalf("a package declaring none reads %s", versions)
+	}
 	if plain.Assets == nil || len(plain.Assets) != 0 {
 		t.Fatalf("a package declaring none shows %v", plain.Assets)
 	}
 	for _, tc := range []struct {
-		reg                   runners.Registered
+		reg                 runners.Registered
 		url, urlScope, user string
 	}{
 		{a, `"staging"`, runners.ScopeEnvironment, "u"},
