@@ -3,12 +3,15 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	contract "github.com/exekra/hub/libs/contract/runners"
 	"github.com/exekra/hub/libs/daemon"
 	"github.com/exekra/hub/libs/natsrpc"
 	"github.com/exekra/hub/libs/tokenbucket"
+	"github.com/exekra/hub/services/runners/internal/asset"
+	"github.com/exekra/hub/services/runners/internal/assetkey"
 	"github.com/exekra/hub/services/runners/internal/history"
 	"github.com/exekra/hub/services/runners/internal/job"
 	"github.com/exekra/hub/services/runners/internal/natsapi"
@@ -70,11 +73,16 @@ func setup(ctx context.Context, d *daemon.Deps) ([]natsrpc.Endpoint, error) {
 	if err != nil {
 		return nil, err
 	}
+	assets, err := setupAssets(ctx, d, svc)
+	if err != nil {
+		return nil, err
+	}
 	jobs, err := job.NewService(job.Deps{
 		Store:   postgres.NewStore(d.DB, d.Outbox).Jobs(),
 		Queue:   redisq.New(d.Redis, contract.Environments),
 		Runners: natsapi.Registry(svc),
 		License: license,
+		Assets:  assets,
 		Meter:   prom.NewJobs(d.Metrics),
 		Log:     d.Log,
 		Now:     time.Now,
@@ -107,5 +115,30 @@ func setup(ctx context.Context, d *daemon.Deps) ([]natsrpc.Endpoint, error) {
 	eps := append(natsapi.Endpoints(svc, jobs), natsapi.JobEndpoints(svc, jobs)...)
 	eps = append(eps, natsapi.HistoryEndpoints(hist)...)
 	eps = append(eps, natsapi.ScheduleEndpoints(sched)...)
+	eps = append(eps, natsapi.AssetEndpoints(assets, svc)...)
 	return append(eps, natsapi.PackageEndpoints(pkgs)...), nil
+}
+
+// setupAssets loads the asset key file (runners.asset_key_file, relative to
+// the install dir), starts watching it (reloads, re-wrapping after a new
+// primary key) and builds the assets domain on it. A missing key file while
+// sealed values exist does not stop the service: assets are unavailable
+// until the file is put back, and the holder logs why.
+func setupAssets(ctx context.Context, d *daemon.Deps, runners *runner.Service) (*asset.Service, error) {
+	keys, err := assetkey.Load(ctx, d.DB, d.Config.Path(d.Config.Runners.AssetKeyFile), d.Outbox, d.Log)
+	if err != nil {
+		return nil, fmt.Errorf("asset key file: %w", err)
+	}
+	if err := keys.RegisterMetrics(d.Metrics); err != nil {
+		return nil, err
+	}
+	go keys.Run(ctx)
+	return asset.NewService(asset.Deps{
+		Store:   postgres.NewStore(d.DB, d.Outbox).Assets(),
+		Keys:    keys,
+		Runners: natsapi.AssetRunners(runners),
+		Meter:   prom.NewAssets(d.Metrics),
+		Log:     d.Log,
+		Now:     time.Now,
+	})
 }
