@@ -3,9 +3,14 @@ package natsapi_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/exekra/hub/libs/contract/runners"
 	"github.com/exekra/hub/libs/errs"
+	"github.com/exekra/hub/libs/outbox"
+	"github.com/exekra/hub/services/runners/internal/natsapi"
+	"github.com/exekra/hub/services/runners/internal/postgres"
+	"github.com/exekra/hub/services/runners/internal/schedule"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
@@ -198,5 +203,41 @@ func TestJobStartNeedsDeclaredAssets(t *testing.T) {
 	var n int
 	if err := h.pool.QueryRow(t.Context(), "SELECT count(*) FROM jobs").Scan(&n); err != nil || n != 3 {
 		t.Fatalf("%d jobs, %v", n, err)
+	}
+}
+
+// A schedule's fire of a package whose declared asset has no value starts
+// no job: the fire is failed with the asset_missing message.
+func TestScheduleFireNeedsDeclaredAssets(t *testing.T) {
+	h := newAssetsHarness(t)
+	h.register(t, "s1", runners.EnvStaging)
+	h.recordWithAssets(t, "nightly", "1.0.0", 1, "smtp_login")
+	h.mustAsset(t, "smtp_login", runners.AssetCredential, "")
+	sched, err := schedule.NewService(schedule.Deps{Store: postgres.NewStore(h.pool, outbox.Writer{Service: "runners"}).Schedules(),
+		Jobs: natsapi.ScheduleJobs(h.jobs), Log: h.log, Now: h.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := must[runners.Schedule](t)(sched.CreateSchedule(as(developer), runners.ScheduleSpec{Name: "n", Package: "nightly",
+		Environment: runners.EnvStaging, IntervalSeconds: 3600}))
+	_, err = sched.RunNow(as(operator), sc.ID, "")
+	wantError(t, err, errs.AssetMissing, "smtp_login", runners.EnvStaging)
+	// The scheduled fire fails with the message too.
+	h.clock.Advance(time.Hour)
+	if err := sched.Step(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var outcome, reason string
+	if err := h.pool.QueryRow(t.Context(), `SELECT outcome, reason FROM schedule_fires WHERE schedule_id = $1 AND kind = 'scheduled' ORDER BY fire_time DESC LIMIT 1`,
+		sc.ID).Scan(&outcome, &reason); err != nil {
+		t.Fatal(err)
+	}
+	if outcome != runners.FireFailed || !strings.Contains(reason, "smtp_login") {
+		t.Fatalf("scheduled fire %s: %s", outcome, reason)
+	}
+	h.mustSet(t, global("smtp_login"), `{"username":"u","password":"p"}`)
+	f := must[runners.ScheduleFire](t)(sched.RunNow(as(operator), sc.ID, ""))
+	if f.Outcome != runners.FireJobCreated {
+		t.Fatalf("fire with the value set %+v", f)
 	}
 }
