@@ -18,6 +18,123 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for AgentAssetScope.
+const (
+	AgentAssetScopeEnvironment AgentAssetScope = "environment"
+	AgentAssetScopeGlobal      AgentAssetScope = "global"
+	AgentAssetScopeRunner      AgentAssetScope = "runner"
+)
+
+// Valid indicates whether the value is a known member of the AgentAssetScope enum.
+func (e AgentAssetScope) Valid() bool {
+	switch e {
+	case AgentAssetScopeEnvironment:
+		return true
+	case AgentAssetScopeGlobal:
+		return true
+	case AgentAssetScopeRunner:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AgentAssetType.
+const (
+	AgentAssetTypeBoolean    AgentAssetType = "boolean"
+	AgentAssetTypeCredential AgentAssetType = "credential"
+	AgentAssetTypeInteger    AgentAssetType = "integer"
+	AgentAssetTypeSecret     AgentAssetType = "secret"
+	AgentAssetTypeText       AgentAssetType = "text"
+)
+
+// Valid indicates whether the value is a known member of the AgentAssetType enum.
+func (e AgentAssetType) Valid() bool {
+	switch e {
+	case AgentAssetTypeBoolean:
+		return true
+	case AgentAssetTypeCredential:
+		return true
+	case AgentAssetTypeInteger:
+		return true
+	case AgentAssetTypeSecret:
+		return true
+	case AgentAssetTypeText:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AssetType.
+const (
+	AssetTypeBoolean    AssetType = "boolean"
+	AssetTypeCredential AssetType = "credential"
+	AssetTypeInteger    AssetType = "integer"
+	AssetTypeSecret     AssetType = "secret"
+	AssetTypeText       AssetType = "text"
+)
+
+// Valid indicates whether the value is a known member of the AssetType enum.
+func (e AssetType) Valid() bool {
+	switch e {
+	case AssetTypeBoolean:
+		return true
+	case AssetTypeCredential:
+		return true
+	case AssetTypeInteger:
+		return true
+	case AssetTypeSecret:
+		return true
+	case AssetTypeText:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AssetValueEnvironment.
+const (
+	AssetValueEnvironmentDevelopment AssetValueEnvironment = "Development"
+	AssetValueEnvironmentProduction  AssetValueEnvironment = "Production"
+	AssetValueEnvironmentStaging     AssetValueEnvironment = "Staging"
+)
+
+// Valid indicates whether the value is a known member of the AssetValueEnvironment enum.
+func (e AssetValueEnvironment) Valid() bool {
+	switch e {
+	case AssetValueEnvironmentDevelopment:
+		return true
+	case AssetValueEnvironmentProduction:
+		return true
+	case AssetValueEnvironmentStaging:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AssetValueScope.
+const (
+	AssetValueScopeEnvironment AssetValueScope = "environment"
+	AssetValueScopeGlobal      AssetValueScope = "global"
+	AssetValueScopeRunner      AssetValueScope = "runner"
+)
+
+// Valid indicates whether the value is a known member of the AssetValueScope enum.
+func (e AssetValueScope) Valid() bool {
+	switch e {
+	case AssetValueScopeEnvironment:
+		return true
+	case AssetValueScopeGlobal:
+		return true
+	case AssetValueScopeRunner:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AuditActorType.
 const (
 	AuditActorTypeRunner AuditActorType = "runner"
@@ -78,6 +195,33 @@ func (e CompleteJobRequestStatus) Valid() bool {
 	}
 }
 
+// Defines values for CreateAssetRequestType.
+const (
+	CreateAssetRequestTypeBoolean    CreateAssetRequestType = "boolean"
+	CreateAssetRequestTypeCredential CreateAssetRequestType = "credential"
+	CreateAssetRequestTypeInteger    CreateAssetRequestType = "integer"
+	CreateAssetRequestTypeSecret     CreateAssetRequestType = "secret"
+	CreateAssetRequestTypeText       CreateAssetRequestType = "text"
+)
+
+// Valid indicates whether the value is a known member of the CreateAssetRequestType enum.
+func (e CreateAssetRequestType) Valid() bool {
+	switch e {
+	case CreateAssetRequestTypeBoolean:
+		return true
+	case CreateAssetRequestTypeCredential:
+		return true
+	case CreateAssetRequestTypeInteger:
+		return true
+	case CreateAssetRequestTypeSecret:
+		return true
+	case CreateAssetRequestTypeText:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CreateJobRequestEnvironment.
 const (
 	CreateJobRequestEnvironmentDevelopment CreateJobRequestEnvironment = "Development"
@@ -123,6 +267,7 @@ func (e CreateUserRequestRole) Valid() bool {
 // Defines values for ErrorDetailCode.
 const (
 	ErrorDetailCodeAlreadyBootstrapped ErrorDetailCode = "already_bootstrapped"
+	ErrorDetailCodeAssetMissing        ErrorDetailCode = "asset_missing"
 	ErrorDetailCodeConflict            ErrorDetailCode = "conflict"
 	ErrorDetailCodeEmailMismatch       ErrorDetailCode = "email_mismatch"
 	ErrorDetailCodeInternal            ErrorDetailCode = "internal"
@@ -144,6 +289,8 @@ const (
 func (e ErrorDetailCode) Valid() bool {
 	switch e {
 	case ErrorDetailCodeAlreadyBootstrapped:
+		return true
+	case ErrorDetailCodeAssetMissing:
 		return true
 	case ErrorDetailCodeConflict:
 		return true
@@ -440,22 +587,22 @@ func (e LogLineStream) Valid() bool {
 
 // Defines values for PackageParameterType.
 const (
-	Boolean PackageParameterType = "boolean"
-	Integer PackageParameterType = "integer"
-	Number  PackageParameterType = "number"
-	String  PackageParameterType = "string"
+	PackageParameterTypeBoolean PackageParameterType = "boolean"
+	PackageParameterTypeInteger PackageParameterType = "integer"
+	PackageParameterTypeNumber  PackageParameterType = "number"
+	PackageParameterTypeString  PackageParameterType = "string"
 )
 
 // Valid indicates whether the value is a known member of the PackageParameterType enum.
 func (e PackageParameterType) Valid() bool {
 	switch e {
-	case Boolean:
+	case PackageParameterTypeBoolean:
 		return true
-	case Integer:
+	case PackageParameterTypeInteger:
 		return true
-	case Number:
+	case PackageParameterTypeNumber:
 		return true
-	case String:
+	case PackageParameterTypeString:
 		return true
 	default:
 		return false
@@ -801,6 +948,33 @@ func (e UserPatchRole) Valid() bool {
 	}
 }
 
+// Defines values for ListAssetsParamsType.
+const (
+	ListAssetsParamsTypeBoolean    ListAssetsParamsType = "boolean"
+	ListAssetsParamsTypeCredential ListAssetsParamsType = "credential"
+	ListAssetsParamsTypeInteger    ListAssetsParamsType = "integer"
+	ListAssetsParamsTypeSecret     ListAssetsParamsType = "secret"
+	ListAssetsParamsTypeText       ListAssetsParamsType = "text"
+)
+
+// Valid indicates whether the value is a known member of the ListAssetsParamsType enum.
+func (e ListAssetsParamsType) Valid() bool {
+	switch e {
+	case ListAssetsParamsTypeBoolean:
+		return true
+	case ListAssetsParamsTypeCredential:
+		return true
+	case ListAssetsParamsTypeInteger:
+		return true
+	case ListAssetsParamsTypeSecret:
+		return true
+	case ListAssetsParamsTypeText:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ExportAuditParamsFormat.
 const (
 	Csv   ExportAuditParamsFormat = "csv"
@@ -894,6 +1068,21 @@ const (
 func (e ClaimJobParamsExekraProtocol) Valid() bool {
 	switch e {
 	case ClaimJobParamsExekraProtocolN1:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetJobAssetsParamsExekraProtocol.
+const (
+	GetJobAssetsParamsExekraProtocolN1 GetJobAssetsParamsExekraProtocol = "1"
+)
+
+// Valid indicates whether the value is a known member of the GetJobAssetsParamsExekraProtocol enum.
+func (e GetJobAssetsParamsExekraProtocol) Valid() bool {
+	switch e {
+	case GetJobAssetsParamsExekraProtocolN1:
 		return true
 	default:
 		return false
@@ -1103,6 +1292,98 @@ type ActivateLicenseRequest struct {
 	License string `json:"license"`
 }
 
+// AgentAsset One asset's value handed to a runner.
+type AgentAsset struct {
+	Name string `json:"name"`
+
+	// Scope The scope the value came from: the runner's own, else its environment's, else the global one.
+	Scope AgentAssetScope `json:"scope"`
+	Type  AgentAssetType  `json:"type"`
+
+	// Value A JSON value of the asset's type: a string (text, secret), an integer, a boolean, or {"username","password"} with both non-empty (credential); at most 16 KiB.
+	Value interface{} `json:"value"`
+}
+
+// AgentAssetScope The scope the value came from: the runner's own, else its environment's, else the global one.
+type AgentAssetScope string
+
+// AgentAssetType defines model for AgentAsset.Type.
+type AgentAssetType string
+
+// AgentAssets The values a runner gets for a job: one per asset its package declares, for the runner's scope.
+type AgentAssets struct {
+	Items []AgentAsset `json:"items"`
+}
+
+// Asset An asset: a named setting or credential, with its values by scope. Credential and secret values are never shown.
+type Asset struct {
+	CreatedAt   time.Time `json:"created_at"`
+	CreatedBy   string    `json:"created_by"`
+	Description string    `json:"description"`
+	Id          string    `json:"id"`
+	Name        string    `json:"name"`
+
+	// Type text, integer and boolean values are shown to every signed-in role; credential ({"username","password"}) and secret (a string) values are write-only.
+	Type      AssetType `json:"type"`
+	UpdatedAt time.Time `json:"updated_at"`
+	UpdatedBy string    `json:"updated_by"`
+
+	// Values Its values by scope: global first, then each environment, then each runner by name.
+	Values []AssetValue `json:"values"`
+
+	// WriteOnly True for credential and secret assets: their values are never shown to people.
+	WriteOnly bool `json:"write_only"`
+}
+
+// AssetType text, integer and boolean values are shown to every signed-in role; credential ({"username","password"}) and secret (a string) values are write-only.
+type AssetType string
+
+// AssetList defines model for AssetList.
+type AssetList struct {
+	Items      []Asset `json:"items"`
+	NextCursor string  `json:"next_cursor"`
+}
+
+// AssetPatch The fields to change; the name and the type never change.
+type AssetPatch struct {
+	Description *string `json:"description,omitempty"`
+}
+
+// AssetValue One scope's value of an asset as people see it: value is null for credential and secret assets.
+type AssetValue struct {
+	// Environment The environment, for the environment scope.
+	Environment *AssetValueEnvironment `json:"environment,omitempty"`
+
+	// RunnerId The runner, for the runner scope.
+	RunnerId *string `json:"runner_id,omitempty"`
+
+	// RunnerName The runner's name, for the runner scope; null once the runner is deleted.
+	RunnerName *string `json:"runner_name,omitempty"`
+
+	// Scope global: every runner; environment: the runners of one environment; runner: one runner. A runner gets the most specific one.
+	Scope     AssetValueScope `json:"scope"`
+	UpdatedAt time.Time       `json:"updated_at"`
+	UpdatedBy string          `json:"updated_by"`
+
+	// Value The value, for text (a string), integer and boolean assets; always null for credential and secret assets, whose values are write-only.
+	Value interface{} `json:"value"`
+
+	// Version How many times this scope's value was set (the first is 1).
+	Version int `json:"version"`
+}
+
+// AssetValueEnvironment The environment, for the environment scope.
+type AssetValueEnvironment string
+
+// AssetValueScope global: every runner; environment: the runners of one environment; runner: one runner. A runner gets the most specific one.
+type AssetValueScope string
+
+// AssetValueBody The value to set for one scope of an asset.
+type AssetValueBody struct {
+	// Value A JSON value of the asset's type: a string (text, secret), an integer, a boolean, or {"username","password"} with both non-empty (credential); at most 16 KiB.
+	Value interface{} `json:"value"`
+}
+
 // AuditActor defines model for AuditActor.
 type AuditActor struct {
 	Email *string        `json:"email,omitempty"`
@@ -1223,6 +1504,7 @@ type CalendarSpec struct {
 
 // ClaimedJob A job handed to a runner; attempt is the fencing number its logs and completion carry.
 type ClaimedJob struct {
+	Assets         *[]string  `json:"assets,omitempty"`
 	Attempt        int        `json:"attempt"`
 	Id             string     `json:"id"`
 	LeaseExpiresAt time.Time  `json:"lease_expires_at"`
@@ -1243,6 +1525,21 @@ type CompleteJobRequest struct {
 
 // CompleteJobRequestStatus defines model for CompleteJobRequest.Status.
 type CompleteJobRequestStatus string
+
+// CreateAssetRequest An asset to create; value, when sent, becomes its global value.
+type CreateAssetRequest struct {
+	Description *string `json:"description,omitempty"`
+	Name        string  `json:"name"`
+
+	// Type text, integer and boolean values are shown to every signed-in role; credential ({"username","password"}) and secret (a string) values are write-only.
+	Type CreateAssetRequestType `json:"type"`
+
+	// Value Its global value, when sent: A JSON value of the asset's type: a string (text, secret), an integer, a boolean, or {"username","password"} with both non-empty (credential); at most 16 KiB.
+	Value interface{} `json:"value,omitempty"`
+}
+
+// CreateAssetRequestType text, integer and boolean values are shown to every signed-in role; credential ({"username","password"}) and secret (a string) values are write-only.
+type CreateAssetRequestType string
 
 // CreateJobRequest A job to start. version absent means the latest; max_attempts 0 means 1; timeout_seconds 0 means 3600.
 type CreateJobRequest struct {
@@ -1544,7 +1841,9 @@ type NextFires struct {
 
 // Package A published package version.
 type Package struct {
-	Name string `json:"name"`
+	// Assets The assets the package's exekra.json declares ("assets"): a job of this version receives their values; [] when it declares none.
+	Assets []string `json:"assets"`
+	Name   string   `json:"name"`
 
 	// Parameters The parameters the package's exekra.json declares: null when it declares none (a job may carry any parameters), [] when it takes none.
 	Parameters  *[]PackageParameter `json:"parameters"`
@@ -1899,6 +2198,21 @@ type Unauthenticated = Error
 // Unavailable Every error answer: a code of the fixed list and a sentence for a human.
 type Unavailable = Error
 
+// ListAssetsParams defines parameters for ListAssets.
+type ListAssetsParams struct {
+	// Limit How many items a page holds.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The next_cursor of the page before; absent for the first page.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Type Only assets of this type.
+	Type *ListAssetsParamsType `form:"type,omitempty" json:"type,omitempty"`
+}
+
+// ListAssetsParamsType defines parameters for ListAssets.
+type ListAssetsParamsType string
+
 // ListAuditParams defines parameters for ListAudit.
 type ListAuditParams struct {
 	// Actor Only events of this actor (id or email).
@@ -2051,6 +2365,21 @@ type ClaimJobParams struct {
 
 // ClaimJobParamsExekraProtocol defines parameters for ClaimJob.
 type ClaimJobParamsExekraProtocol string
+
+// GetJobAssetsParams defines parameters for GetJobAssets.
+type GetJobAssetsParams struct {
+	// Attempt The attempt the agent runs (its claim's attempt); 0 or absent means the job's current attempt.
+	Attempt *int `form:"attempt,omitempty" json:"attempt,omitempty"`
+
+	// ExekraProtocol The runner protocol version the agent speaks; absent means 1. A version the Hub does not speak is refused with 400.
+	ExekraProtocol *GetJobAssetsParamsExekraProtocol `json:"Exekra-Protocol,omitempty"`
+
+	// UserAgent exekra-runner/<version>: the version the registry shows.
+	UserAgent *string `json:"User-Agent,omitempty"`
+}
+
+// GetJobAssetsParamsExekraProtocol defines parameters for GetJobAssets.
+type GetJobAssetsParamsExekraProtocol string
 
 // CompleteJobParams defines parameters for CompleteJob.
 type CompleteJobParams struct {
@@ -2205,6 +2534,21 @@ type ListUsersParams struct {
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// CreateAssetJSONRequestBody defines body for CreateAsset for application/json ContentType.
+type CreateAssetJSONRequestBody = CreateAssetRequest
+
+// UpdateAssetJSONRequestBody defines body for UpdateAsset for application/json ContentType.
+type UpdateAssetJSONRequestBody = AssetPatch
+
+// SetAssetEnvironmentValueJSONRequestBody defines body for SetAssetEnvironmentValue for application/json ContentType.
+type SetAssetEnvironmentValueJSONRequestBody = AssetValueBody
+
+// SetAssetGlobalValueJSONRequestBody defines body for SetAssetGlobalValue for application/json ContentType.
+type SetAssetGlobalValueJSONRequestBody = AssetValueBody
+
+// SetAssetRunnerValueJSONRequestBody defines body for SetAssetRunnerValue for application/json ContentType.
+type SetAssetRunnerValueJSONRequestBody = AssetValueBody
+
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody = LoginRequest
 
@@ -2335,6 +2679,170 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/health (the `GetHealth` operationId).
 	GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListAssets List assets
+	//
+	// A page of assets, by name, filtered by type, each with its values by scope. An unknown type is a 400 invalid_argument. The answer never holds the values of credential and secret assets (their value is null).
+	//
+	// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Corresponds with GET /api/v1/assets (the `ListAssets` operationId).
+	ListAssets(ctx context.Context, params *ListAssetsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateAssetWithBody Create an asset
+	//
+	// Creates an asset: a name (a letter or _ then letters, digits and _, at most 64, unique regardless of case), a type and a description; value, when sent, becomes its global value. A bad name, type or description is a 400 invalid_argument naming the field; a name in use is a 409 conflict. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.create (and asset.value.set for a value).
+	//
+	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/assets (the `CreateAsset` operationId).
+	CreateAssetWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateAsset Create an asset
+	//
+	// Creates an asset: a name (a letter or _ then letters, digits and _, at most 64, unique regardless of case), a type and a description; value, when sent, becomes its global value. A bad name, type or description is a 400 invalid_argument naming the field; a name in use is a 409 conflict. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.create (and asset.value.set for a value).
+	//
+	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/assets (the `CreateAsset` operationId).
+	CreateAsset(ctx context.Context, body CreateAssetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteAsset Delete an asset and its values
+	//
+	// Deletes the asset and every value of it. A job of a package declaring it is refused from then on (409 asset_missing) until it exists again with a value. Audited as asset.delete.
+	//
+	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Corresponds with DELETE /api/v1/assets/{name} (the `DeleteAsset` operationId).
+	DeleteAsset(ctx context.Context, name string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAsset Read an asset
+	//
+	// One asset and its values by scope: global first, then each environment, then each runner by name. The answer never holds the values of credential and secret assets (their value is null).
+	//
+	// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Corresponds with GET /api/v1/assets/{name} (the `GetAsset` operationId).
+	GetAsset(ctx context.Context, name string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateAssetWithBody Change an asset's description
+	//
+	// Changes the description (the name and the type never change: make a new asset instead). A description over 1000 characters is a 400 invalid_argument. Audited as asset.update.
+	//
+	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /api/v1/assets/{name} (the `UpdateAsset` operationId).
+	UpdateAssetWithBody(ctx context.Context, name string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateAsset Change an asset's description
+	//
+	// Changes the description (the name and the type never change: make a new asset instead). A description over 1000 characters is a 400 invalid_argument. Audited as asset.update.
+	//
+	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /api/v1/assets/{name} (the `UpdateAsset` operationId).
+	UpdateAsset(ctx context.Context, name string, body UpdateAssetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteAssetEnvironmentValue Delete an asset's value for an environment
+	//
+	// Deletes the environment's value; an asset without one for it is a 404. Audited as asset.value.delete.
+	//
+	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Corresponds with DELETE /api/v1/assets/{name}/values/environments/{environment} (the `DeleteAssetEnvironmentValue` operationId).
+	DeleteAssetEnvironmentValue(ctx context.Context, name string, environment string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetAssetEnvironmentValueWithBody Set an asset's value for an environment
+	//
+	// Sets (creates or replaces) the value the runners of the environment get unless a runner has one of its own. An unknown environment is a 400 invalid_argument. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
+	//
+	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/v1/assets/{name}/values/environments/{environment} (the `SetAssetEnvironmentValue` operationId).
+	SetAssetEnvironmentValueWithBody(ctx context.Context, name string, environment string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetAssetEnvironmentValue Set an asset's value for an environment
+	//
+	// Sets (creates or replaces) the value the runners of the environment get unless a runner has one of its own. An unknown environment is a 400 invalid_argument. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
+	//
+	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/v1/assets/{name}/values/environments/{environment} (the `SetAssetEnvironmentValue` operationId).
+	SetAssetEnvironmentValue(ctx context.Context, name string, environment string, body SetAssetEnvironmentValueJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteAssetGlobalValue Delete an asset's global value
+	//
+	// Deletes the global value; an asset without it is a 404. Audited as asset.value.delete.
+	//
+	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Corresponds with DELETE /api/v1/assets/{name}/values/global (the `DeleteAssetGlobalValue` operationId).
+	DeleteAssetGlobalValue(ctx context.Context, name string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetAssetGlobalValueWithBody Set an asset's global value
+	//
+	// Sets (creates or replaces) the value every runner gets unless its environment or itself has one of its own. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
+	//
+	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/v1/assets/{name}/values/global (the `SetAssetGlobalValue` operationId).
+	SetAssetGlobalValueWithBody(ctx context.Context, name string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetAssetGlobalValue Set an asset's global value
+	//
+	// Sets (creates or replaces) the value every runner gets unless its environment or itself has one of its own. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
+	//
+	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/v1/assets/{name}/values/global (the `SetAssetGlobalValue` operationId).
+	SetAssetGlobalValue(ctx context.Context, name string, body SetAssetGlobalValueJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteAssetRunnerValue Delete an asset's value for one runner
+	//
+	// Deletes the runner's value; an asset without one for it is a 404. Audited as asset.value.delete.
+	//
+	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Corresponds with DELETE /api/v1/assets/{name}/values/runners/{runner_id} (the `DeleteAssetRunnerValue` operationId).
+	DeleteAssetRunnerValue(ctx context.Context, name string, runnerId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetAssetRunnerValueWithBody Set an asset's value for one runner
+	//
+	// Sets (creates or replaces) the value this runner gets, before any other. An unknown runner is a 404. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
+	//
+	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/v1/assets/{name}/values/runners/{runner_id} (the `SetAssetRunnerValue` operationId).
+	SetAssetRunnerValueWithBody(ctx context.Context, name string, runnerId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetAssetRunnerValue Set an asset's value for one runner
+	//
+	// Sets (creates or replaces) the value this runner gets, before any other. An unknown runner is a 404. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
+	//
+	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/v1/assets/{name}/values/runners/{runner_id} (the `SetAssetRunnerValue` operationId).
+	SetAssetRunnerValue(ctx context.Context, name string, runnerId string, body SetAssetRunnerValueJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListAudit Search the audit log
 	//
@@ -2494,7 +3002,7 @@ type ClientInterface interface {
 
 	// CreateJobWithBody Start a job
 	//
-	// Starts a job of a package version on a runner of an environment (with the labels, or the runner, asked for). An unknown package or version is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403. When the package version declares parameters, the job's are held to the declaration (an unknown name, a required one missing or a value of the wrong type is a 400 invalid_argument naming the parameter) and the defaults of those left out are filled in: the job and its runner get them.
+	// Starts a job of a package version on a runner of an environment (with the labels, or the runner, asked for). An unknown package or version is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403. When the package version declares parameters, the job's are held to the declaration (an unknown name, a required one missing or a value of the wrong type is a 400 invalid_argument naming the parameter) and the defaults of those left out are filled in: the job and its runner get them. When the package version declares assets, an asset without a value that could reach the job (no global value, none for the job's environment, and none for its runner, or for an untargeted job none for any runner of the environment) is a 409 asset_missing naming the asset and the environment.
 	//
 	// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 	//
@@ -2505,7 +3013,7 @@ type ClientInterface interface {
 
 	// CreateJob Start a job
 	//
-	// Starts a job of a package version on a runner of an environment (with the labels, or the runner, asked for). An unknown package or version is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403. When the package version declares parameters, the job's are held to the declaration (an unknown name, a required one missing or a value of the wrong type is a 400 invalid_argument naming the parameter) and the defaults of those left out are filled in: the job and its runner get them.
+	// Starts a job of a package version on a runner of an environment (with the labels, or the runner, asked for). An unknown package or version is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403. When the package version declares parameters, the job's are held to the declaration (an unknown name, a required one missing or a value of the wrong type is a 400 invalid_argument naming the parameter) and the defaults of those left out are filled in: the job and its runner get them. When the package version declares assets, an asset without a value that could reach the job (no global value, none for the job's environment, and none for its runner, or for an untargeted job none for any runner of the environment) is a 409 asset_missing naming the asset and the environment.
 	//
 	// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 	//
@@ -2543,7 +3051,7 @@ type ClientInterface interface {
 
 	// RerunJob Run a job again
 	//
-	// Starts a new job with the package, version, environment, runner or labels, parameters, max_attempts and timeout_seconds of the job named (finished or not); the new job's rerun_of names it. An unknown job, or a package version no longer published, is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403. Audited as job.create with rerun_of.
+	// Starts a new job with the package, version, environment, runner or labels, parameters, max_attempts and timeout_seconds of the job named (finished or not); the new job's rerun_of names it. An unknown job, or a package version no longer published, is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403; an asset the package declares without a value that could reach the job, 409 asset_missing naming it. Audited as job.create with rerun_of.
 	//
 	// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 	//
@@ -2641,7 +3149,7 @@ type ClientInterface interface {
 
 	// PublishPackageWithBody Publish a package (multipart file "package")
 	//
-	// Publishes the zip sent as the multipart file "package": it must hold a valid exekra.json (name, semver version, entrypoint, and optionally the parameters it takes). A bad parameter declaration is a 400 naming the parameter. A name and version already published is a 409 conflict (packages are immutable); a zip over the package limit, 413.
+	// Publishes the zip sent as the multipart file "package": it must hold a valid exekra.json (name, semver version, entrypoint, and optionally the parameters it takes). It may declare the assets its jobs receive ("assets": ["name", ...], at most 100 names, each a letter or _ then letters, digits and _, none twice regardless of case). A bad parameter or asset declaration is a 400 naming the parameter or asset. A name and version already published is a 409 conflict (packages are immutable); a zip over the package limit, 413.
 	//
 	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 	//
@@ -2689,6 +3197,15 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/v1/runner/jobs/claim (the `ClaimJob` operationId).
 	ClaimJob(ctx context.Context, params *ClaimJobParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetJobAssets The asset values of a job this runner holds (runner)
+	//
+	// The values, for this runner's scope (its own, else its environment's, else the global one), of every asset the job's package version declares; the agent asks before it starts the job and hands them to the process as EXEKRA_ASSET_<NAME> variables and the exekra-assets.json file. A runner that does not hold the attempt named (claimed or running) gets 403 permission_denied; a declared asset without a value for the runner is a 409 asset_missing naming the asset and the scope, and the agent ends the attempt as failed. Every read is audited as asset.read (a refused one as asset.read.denied), never with a value.
+	//
+	// Runner protocol: HTTP Basic with the runner id and its machine secret.
+	//
+	// Corresponds with GET /api/v1/runner/jobs/{id}/assets (the `GetJobAssets` operationId).
+	GetJobAssets(ctx context.Context, id string, params *GetJobAssetsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CompleteJobWithBody Report how a job ended (runner)
 	//
@@ -2928,7 +3445,7 @@ type ClientInterface interface {
 
 	// RunSchedule Run a schedule now
 	//
-	// Starts the schedule's job now, as the signed-in caller: a fire of kind manual, answered with its outcome (job_created and its job_id, or why no job was created). With an Idempotency-Key, a repeat returns the first request's fire, and the key reused for another schedule is a 409 conflict. Audited as schedule.run (its job as job.create with schedule_id).
+	// Starts the schedule's job now, as the signed-in caller: a fire of kind manual, answered with its outcome (job_created and its job_id, or why no job was created). With an Idempotency-Key, a repeat returns the first request's fire, and the key reused for another schedule is a 409 conflict. An asset the package declares without a value that could reach the job is a 409 asset_missing naming the asset and the environment. Audited as schedule.run (its job as job.create with schedule_id).
 	//
 	// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 	//
@@ -3056,6 +3573,330 @@ type ClientInterface interface {
 // Corresponds with GET /api/health (the `GetHealth` operationId).
 func (c *Client) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetHealthRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListAssets List assets
+//
+// A page of assets, by name, filtered by type, each with its values by scope. An unknown type is a 400 invalid_argument. The answer never holds the values of credential and secret assets (their value is null).
+//
+// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Corresponds with GET /api/v1/assets (the `ListAssets` operationId).
+func (c *Client) ListAssets(ctx context.Context, params *ListAssetsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListAssetsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateAssetWithBody Create an asset
+//
+// Creates an asset: a name (a letter or _ then letters, digits and _, at most 64, unique regardless of case), a type and a description; value, when sent, becomes its global value. A bad name, type or description is a 400 invalid_argument naming the field; a name in use is a 409 conflict. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.create (and asset.value.set for a value).
+//
+// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/assets (the `CreateAsset` operationId).
+func (c *Client) CreateAssetWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateAssetRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateAsset Create an asset
+//
+// Creates an asset: a name (a letter or _ then letters, digits and _, at most 64, unique regardless of case), a type and a description; value, when sent, becomes its global value. A bad name, type or description is a 400 invalid_argument naming the field; a name in use is a 409 conflict. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.create (and asset.value.set for a value).
+//
+// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/assets (the `CreateAsset` operationId).
+func (c *Client) CreateAsset(ctx context.Context, body CreateAssetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateAssetRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteAsset Delete an asset and its values
+//
+// Deletes the asset and every value of it. A job of a package declaring it is refused from then on (409 asset_missing) until it exists again with a value. Audited as asset.delete.
+//
+// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Corresponds with DELETE /api/v1/assets/{name} (the `DeleteAsset` operationId).
+func (c *Client) DeleteAsset(ctx context.Context, name string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteAssetRequest(c.Server, name)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAsset Read an asset
+//
+// One asset and its values by scope: global first, then each environment, then each runner by name. The answer never holds the values of credential and secret assets (their value is null).
+//
+// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Corresponds with GET /api/v1/assets/{name} (the `GetAsset` operationId).
+func (c *Client) GetAsset(ctx context.Context, name string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAssetRequest(c.Server, name)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateAssetWithBody Change an asset's description
+//
+// Changes the description (the name and the type never change: make a new asset instead). A description over 1000 characters is a 400 invalid_argument. Audited as asset.update.
+//
+// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /api/v1/assets/{name} (the `UpdateAsset` operationId).
+func (c *Client) UpdateAssetWithBody(ctx context.Context, name string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateAssetRequestWithBody(c.Server, name, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateAsset Change an asset's description
+//
+// Changes the description (the name and the type never change: make a new asset instead). A description over 1000 characters is a 400 invalid_argument. Audited as asset.update.
+//
+// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /api/v1/assets/{name} (the `UpdateAsset` operationId).
+func (c *Client) UpdateAsset(ctx context.Context, name string, body UpdateAssetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateAssetRequest(c.Server, name, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteAssetEnvironmentValue Delete an asset's value for an environment
+//
+// Deletes the environment's value; an asset without one for it is a 404. Audited as asset.value.delete.
+//
+// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Corresponds with DELETE /api/v1/assets/{name}/values/environments/{environment} (the `DeleteAssetEnvironmentValue` operationId).
+func (c *Client) DeleteAssetEnvironmentValue(ctx context.Context, name string, environment string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteAssetEnvironmentValueRequest(c.Server, name, environment)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetAssetEnvironmentValueWithBody Set an asset's value for an environment
+//
+// Sets (creates or replaces) the value the runners of the environment get unless a runner has one of its own. An unknown environment is a 400 invalid_argument. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
+//
+// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/v1/assets/{name}/values/environments/{environment} (the `SetAssetEnvironmentValue` operationId).
+func (c *Client) SetAssetEnvironmentValueWithBody(ctx context.Context, name string, environment string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetAssetEnvironmentValueRequestWithBody(c.Server, name, environment, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetAssetEnvironmentValue Set an asset's value for an environment
+//
+// Sets (creates or replaces) the value the runners of the environment get unless a runner has one of its own. An unknown environment is a 400 invalid_argument. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
+//
+// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/v1/assets/{name}/values/environments/{environment} (the `SetAssetEnvironmentValue` operationId).
+func (c *Client) SetAssetEnvironmentValue(ctx context.Context, name string, environment string, body SetAssetEnvironmentValueJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetAssetEnvironmentValueRequest(c.Server, name, environment, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteAssetGlobalValue Delete an asset's global value
+//
+// Deletes the global value; an asset without it is a 404. Audited as asset.value.delete.
+//
+// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Corresponds with DELETE /api/v1/assets/{name}/values/global (the `DeleteAssetGlobalValue` operationId).
+func (c *Client) DeleteAssetGlobalValue(ctx context.Context, name string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteAssetGlobalValueRequest(c.Server, name)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetAssetGlobalValueWithBody Set an asset's global value
+//
+// Sets (creates or replaces) the value every runner gets unless its environment or itself has one of its own. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
+//
+// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/v1/assets/{name}/values/global (the `SetAssetGlobalValue` operationId).
+func (c *Client) SetAssetGlobalValueWithBody(ctx context.Context, name string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetAssetGlobalValueRequestWithBody(c.Server, name, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetAssetGlobalValue Set an asset's global value
+//
+// Sets (creates or replaces) the value every runner gets unless its environment or itself has one of its own. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
+//
+// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/v1/assets/{name}/values/global (the `SetAssetGlobalValue` operationId).
+func (c *Client) SetAssetGlobalValue(ctx context.Context, name string, body SetAssetGlobalValueJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetAssetGlobalValueRequest(c.Server, name, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteAssetRunnerValue Delete an asset's value for one runner
+//
+// Deletes the runner's value; an asset without one for it is a 404. Audited as asset.value.delete.
+//
+// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Corresponds with DELETE /api/v1/assets/{name}/values/runners/{runner_id} (the `DeleteAssetRunnerValue` operationId).
+func (c *Client) DeleteAssetRunnerValue(ctx context.Context, name string, runnerId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteAssetRunnerValueRequest(c.Server, name, runnerId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetAssetRunnerValueWithBody Set an asset's value for one runner
+//
+// Sets (creates or replaces) the value this runner gets, before any other. An unknown runner is a 404. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
+//
+// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/v1/assets/{name}/values/runners/{runner_id} (the `SetAssetRunnerValue` operationId).
+func (c *Client) SetAssetRunnerValueWithBody(ctx context.Context, name string, runnerId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetAssetRunnerValueRequestWithBody(c.Server, name, runnerId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetAssetRunnerValue Set an asset's value for one runner
+//
+// Sets (creates or replaces) the value this runner gets, before any other. An unknown runner is a 404. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
+//
+// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/v1/assets/{name}/values/runners/{runner_id} (the `SetAssetRunnerValue` operationId).
+func (c *Client) SetAssetRunnerValue(ctx context.Context, name string, runnerId string, body SetAssetRunnerValueJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetAssetRunnerValueRequest(c.Server, name, runnerId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3384,7 +4225,7 @@ func (c *Client) ListJobs(ctx context.Context, params *ListJobsParams, reqEditor
 
 // CreateJobWithBody Start a job
 //
-// Starts a job of a package version on a runner of an environment (with the labels, or the runner, asked for). An unknown package or version is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403. When the package version declares parameters, the job's are held to the declaration (an unknown name, a required one missing or a value of the wrong type is a 400 invalid_argument naming the parameter) and the defaults of those left out are filled in: the job and its runner get them.
+// Starts a job of a package version on a runner of an environment (with the labels, or the runner, asked for). An unknown package or version is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403. When the package version declares parameters, the job's are held to the declaration (an unknown name, a required one missing or a value of the wrong type is a 400 invalid_argument naming the parameter) and the defaults of those left out are filled in: the job and its runner get them. When the package version declares assets, an asset without a value that could reach the job (no global value, none for the job's environment, and none for its runner, or for an untargeted job none for any runner of the environment) is a 409 asset_missing naming the asset and the environment.
 //
 // Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 //
@@ -3405,7 +4246,7 @@ func (c *Client) CreateJobWithBody(ctx context.Context, params *CreateJobParams,
 
 // CreateJob Start a job
 //
-// Starts a job of a package version on a runner of an environment (with the labels, or the runner, asked for). An unknown package or version is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403. When the package version declares parameters, the job's are held to the declaration (an unknown name, a required one missing or a value of the wrong type is a 400 invalid_argument naming the parameter) and the defaults of those left out are filled in: the job and its runner get them.
+// Starts a job of a package version on a runner of an environment (with the labels, or the runner, asked for). An unknown package or version is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403. When the package version declares parameters, the job's are held to the declaration (an unknown name, a required one missing or a value of the wrong type is a 400 invalid_argument naming the parameter) and the defaults of those left out are filled in: the job and its runner get them. When the package version declares assets, an asset without a value that could reach the job (no global value, none for the job's environment, and none for its runner, or for an untargeted job none for any runner of the environment) is a 409 asset_missing naming the asset and the environment.
 //
 // Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 //
@@ -3483,7 +4324,7 @@ func (c *Client) GetJobLogs(ctx context.Context, id string, params *GetJobLogsPa
 
 // RerunJob Run a job again
 //
-// Starts a new job with the package, version, environment, runner or labels, parameters, max_attempts and timeout_seconds of the job named (finished or not); the new job's rerun_of names it. An unknown job, or a package version no longer published, is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403. Audited as job.create with rerun_of.
+// Starts a new job with the package, version, environment, runner or labels, parameters, max_attempts and timeout_seconds of the job named (finished or not); the new job's rerun_of names it. An unknown job, or a package version no longer published, is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403; an asset the package declares without a value that could reach the job, 409 asset_missing naming it. Audited as job.create with rerun_of.
 //
 // Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 //
@@ -3681,7 +4522,7 @@ func (c *Client) ListPackages(ctx context.Context, params *ListPackagesParams, r
 
 // PublishPackageWithBody Publish a package (multipart file "package")
 //
-// Publishes the zip sent as the multipart file "package": it must hold a valid exekra.json (name, semver version, entrypoint, and optionally the parameters it takes). A bad parameter declaration is a 400 naming the parameter. A name and version already published is a 409 conflict (packages are immutable); a zip over the package limit, 413.
+// Publishes the zip sent as the multipart file "package": it must hold a valid exekra.json (name, semver version, entrypoint, and optionally the parameters it takes). It may declare the assets its jobs receive ("assets": ["name", ...], at most 100 names, each a letter or _ then letters, digits and _, none twice regardless of case). A bad parameter or asset declaration is a 400 naming the parameter or asset. A name and version already published is a 409 conflict (packages are immutable); a zip over the package limit, 413.
 //
 // Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 //
@@ -3770,6 +4611,25 @@ func (c *Client) RunnerHeartbeat(ctx context.Context, params *RunnerHeartbeatPar
 // Corresponds with POST /api/v1/runner/jobs/claim (the `ClaimJob` operationId).
 func (c *Client) ClaimJob(ctx context.Context, params *ClaimJobParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewClaimJobRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetJobAssets The asset values of a job this runner holds (runner)
+//
+// The values, for this runner's scope (its own, else its environment's, else the global one), of every asset the job's package version declares; the agent asks before it starts the job and hands them to the process as EXEKRA_ASSET_<NAME> variables and the exekra-assets.json file. A runner that does not hold the attempt named (claimed or running) gets 403 permission_denied; a declared asset without a value for the runner is a 409 asset_missing naming the asset and the scope, and the agent ends the attempt as failed. Every read is audited as asset.read (a refused one as asset.read.denied), never with a value.
+//
+// Runner protocol: HTTP Basic with the runner id and its machine secret.
+//
+// Corresponds with GET /api/v1/runner/jobs/{id}/assets (the `GetJobAssets` operationId).
+func (c *Client) GetJobAssets(ctx context.Context, id string, params *GetJobAssetsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetJobAssetsRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4258,7 +5118,7 @@ func (c *Client) ResumeSchedule(ctx context.Context, id string, reqEditors ...Re
 
 // RunSchedule Run a schedule now
 //
-// Starts the schedule's job now, as the signed-in caller: a fire of kind manual, answered with its outcome (job_created and its job_id, or why no job was created). With an Idempotency-Key, a repeat returns the first request's fire, and the key reused for another schedule is a 409 conflict. Audited as schedule.run (its job as job.create with schedule_id).
+// Starts the schedule's job now, as the signed-in caller: a fire of kind manual, answered with its outcome (job_created and its job_id, or why no job was created). With an Idempotency-Key, a repeat returns the first request's fire, and the key reused for another schedule is a 409 conflict. An asset the package declares without a value that could reach the job is a 409 asset_missing naming the asset and the environment. Audited as schedule.run (its job as job.create with schedule_id).
 //
 // Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 //
@@ -4519,6 +5379,510 @@ func NewGetHealthRequest(server string) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewListAssetsRequest constructs an http.Request for the ListAssets method
+func NewListAssetsRequest(server string, params *ListAssetsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/assets")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Type != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "type", *params.Type, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateAssetRequest calls the generic CreateAsset builder with application/json body
+func NewCreateAssetRequest(server string, body CreateAssetJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateAssetRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateAssetRequestWithBody constructs an http.Request for the CreateAsset method, with any body, and a specified content type
+func NewCreateAssetRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/assets")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteAssetRequest constructs an http.Request for the DeleteAsset method
+func NewDeleteAssetRequest(server string, name string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/assets/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetAssetRequest constructs an http.Request for the GetAsset method
+func NewGetAssetRequest(server string, name string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/assets/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateAssetRequest calls the generic UpdateAsset builder with application/json body
+func NewUpdateAssetRequest(server string, name string, body UpdateAssetJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateAssetRequestWithBody(server, name, "application/json", bodyReader)
+}
+
+// NewUpdateAssetRequestWithBody constructs an http.Request for the UpdateAsset method, with any body, and a specified content type
+func NewUpdateAssetRequestWithBody(server string, name string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/assets/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteAssetEnvironmentValueRequest constructs an http.Request for the DeleteAssetEnvironmentValue method
+func NewDeleteAssetEnvironmentValueRequest(server string, name string, environment string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "environment", environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/assets/%s/values/environments/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSetAssetEnvironmentValueRequest calls the generic SetAssetEnvironmentValue builder with application/json body
+func NewSetAssetEnvironmentValueRequest(server string, name string, environment string, body SetAssetEnvironmentValueJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetAssetEnvironmentValueRequestWithBody(server, name, environment, "application/json", bodyReader)
+}
+
+// NewSetAssetEnvironmentValueRequestWithBody constructs an http.Request for the SetAssetEnvironmentValue method, with any body, and a specified content type
+func NewSetAssetEnvironmentValueRequestWithBody(server string, name string, environment string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "environment", environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/assets/%s/values/environments/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteAssetGlobalValueRequest constructs an http.Request for the DeleteAssetGlobalValue method
+func NewDeleteAssetGlobalValueRequest(server string, name string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/assets/%s/values/global", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSetAssetGlobalValueRequest calls the generic SetAssetGlobalValue builder with application/json body
+func NewSetAssetGlobalValueRequest(server string, name string, body SetAssetGlobalValueJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetAssetGlobalValueRequestWithBody(server, name, "application/json", bodyReader)
+}
+
+// NewSetAssetGlobalValueRequestWithBody constructs an http.Request for the SetAssetGlobalValue method, with any body, and a specified content type
+func NewSetAssetGlobalValueRequestWithBody(server string, name string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/assets/%s/values/global", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteAssetRunnerValueRequest constructs an http.Request for the DeleteAssetRunnerValue method
+func NewDeleteAssetRunnerValueRequest(server string, name string, runnerId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "runner_id", runnerId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/assets/%s/values/runners/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSetAssetRunnerValueRequest calls the generic SetAssetRunnerValue builder with application/json body
+func NewSetAssetRunnerValueRequest(server string, name string, runnerId string, body SetAssetRunnerValueJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetAssetRunnerValueRequestWithBody(server, name, runnerId, "application/json", bodyReader)
+}
+
+// NewSetAssetRunnerValueRequestWithBody constructs an http.Request for the SetAssetRunnerValue method, with any body, and a specified content type
+func NewSetAssetRunnerValueRequestWithBody(server string, name string, runnerId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "runner_id", runnerId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/assets/%s/values/runners/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -5973,6 +7337,93 @@ func NewClaimJobRequest(server string, params *ClaimJobParams) (*http.Request, e
 			}
 
 			req.Header.Set("Exekra-Claim-Id", headerParam2)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetJobAssetsRequest constructs an http.Request for the GetJobAssets method
+func NewGetJobAssetsRequest(server string, id string, params *GetJobAssetsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/runner/jobs/%s/assets", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Attempt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "attempt", *params.Attempt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.ExekraProtocol != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Exekra-Protocol", *params.ExekraProtocol, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Exekra-Protocol", headerParam0)
+		}
+
+		if params.UserAgent != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "User-Agent", *params.UserAgent, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("User-Agent", headerParam1)
 		}
 
 	}
@@ -7517,6 +8968,182 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/health (the `GetHealth` operationId).
 	GetHealthWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetHealthResponse, error)
 
+	// ListAssetsWithResponse List assets
+	//
+	// A page of assets, by name, filtered by type, each with its values by scope. An unknown type is a 400 invalid_argument. The answer never holds the values of credential and secret assets (their value is null).
+	//
+	// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/assets (the `ListAssets` operationId).
+	ListAssetsWithResponse(ctx context.Context, params *ListAssetsParams, reqEditors ...RequestEditorFn) (*ListAssetsResponse, error)
+
+	// CreateAssetWithBodyWithResponse Create an asset
+	//
+	// Creates an asset: a name (a letter or _ then letters, digits and _, at most 64, unique regardless of case), a type and a description; value, when sent, becomes its global value. A bad name, type or description is a 400 invalid_argument naming the field; a name in use is a 409 conflict. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.create (and asset.value.set for a value).
+	//
+	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/assets (the `CreateAsset` operationId).
+	CreateAssetWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateAssetResponse, error)
+
+	// CreateAssetWithResponse Create an asset
+	//
+	// Creates an asset: a name (a letter or _ then letters, digits and _, at most 64, unique regardless of case), a type and a description; value, when sent, becomes its global value. A bad name, type or description is a 400 invalid_argument naming the field; a name in use is a 409 conflict. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.create (and asset.value.set for a value).
+	//
+	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/assets (the `CreateAsset` operationId).
+	CreateAssetWithResponse(ctx context.Context, body CreateAssetJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateAssetResponse, error)
+
+	// DeleteAssetWithResponse Delete an asset and its values
+	//
+	// Deletes the asset and every value of it. A job of a package declaring it is refused from then on (409 asset_missing) until it exists again with a value. Audited as asset.delete.
+	//
+	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/assets/{name} (the `DeleteAsset` operationId).
+	DeleteAssetWithResponse(ctx context.Context, name string, reqEditors ...RequestEditorFn) (*DeleteAssetResponse, error)
+
+	// GetAssetWithResponse Read an asset
+	//
+	// One asset and its values by scope: global first, then each environment, then each runner by name. The answer never holds the values of credential and secret assets (their value is null).
+	//
+	// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/assets/{name} (the `GetAsset` operationId).
+	GetAssetWithResponse(ctx context.Context, name string, reqEditors ...RequestEditorFn) (*GetAssetResponse, error)
+
+	// UpdateAssetWithBodyWithResponse Change an asset's description
+	//
+	// Changes the description (the name and the type never change: make a new asset instead). A description over 1000 characters is a 400 invalid_argument. Audited as asset.update.
+	//
+	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /api/v1/assets/{name} (the `UpdateAsset` operationId).
+	UpdateAssetWithBodyWithResponse(ctx context.Context, name string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateAssetResponse, error)
+
+	// UpdateAssetWithResponse Change an asset's description
+	//
+	// Changes the description (the name and the type never change: make a new asset instead). A description over 1000 characters is a 400 invalid_argument. Audited as asset.update.
+	//
+	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /api/v1/assets/{name} (the `UpdateAsset` operationId).
+	UpdateAssetWithResponse(ctx context.Context, name string, body UpdateAssetJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateAssetResponse, error)
+
+	// DeleteAssetEnvironmentValueWithResponse Delete an asset's value for an environment
+	//
+	// Deletes the environment's value; an asset without one for it is a 404. Audited as asset.value.delete.
+	//
+	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/assets/{name}/values/environments/{environment} (the `DeleteAssetEnvironmentValue` operationId).
+	DeleteAssetEnvironmentValueWithResponse(ctx context.Context, name string, environment string, reqEditors ...RequestEditorFn) (*DeleteAssetEnvironmentValueResponse, error)
+
+	// SetAssetEnvironmentValueWithBodyWithResponse Set an asset's value for an environment
+	//
+	// Sets (creates or replaces) the value the runners of the environment get unless a runner has one of its own. An unknown environment is a 400 invalid_argument. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
+	//
+	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/assets/{name}/values/environments/{environment} (the `SetAssetEnvironmentValue` operationId).
+	SetAssetEnvironmentValueWithBodyWithResponse(ctx context.Context, name string, environment string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetAssetEnvironmentValueResponse, error)
+
+	// SetAssetEnvironmentValueWithResponse Set an asset's value for an environment
+	//
+	// Sets (creates or replaces) the value the runners of the environment get unless a runner has one of its own. An unknown environment is a 400 invalid_argument. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
+	//
+	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/assets/{name}/values/environments/{environment} (the `SetAssetEnvironmentValue` operationId).
+	SetAssetEnvironmentValueWithResponse(ctx context.Context, name string, environment string, body SetAssetEnvironmentValueJSONRequestBody, reqEditors ...RequestEditorFn) (*SetAssetEnvironmentValueResponse, error)
+
+	// DeleteAssetGlobalValueWithResponse Delete an asset's global value
+	//
+	// Deletes the global value; an asset without it is a 404. Audited as asset.value.delete.
+	//
+	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/assets/{name}/values/global (the `DeleteAssetGlobalValue` operationId).
+	DeleteAssetGlobalValueWithResponse(ctx context.Context, name string, reqEditors ...RequestEditorFn) (*DeleteAssetGlobalValueResponse, error)
+
+	// SetAssetGlobalValueWithBodyWithResponse Set an asset's global value
+	//
+	// Sets (creates or replaces) the value every runner gets unless its environment or itself has one of its own. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
+	//
+	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/assets/{name}/values/global (the `SetAssetGlobalValue` operationId).
+	SetAssetGlobalValueWithBodyWithResponse(ctx context.Context, name string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetAssetGlobalValueResponse, error)
+
+	// SetAssetGlobalValueWithResponse Set an asset's global value
+	//
+	// Sets (creates or replaces) the value every runner gets unless its environment or itself has one of its own. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
+	//
+	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/assets/{name}/values/global (the `SetAssetGlobalValue` operationId).
+	SetAssetGlobalValueWithResponse(ctx context.Context, name string, body SetAssetGlobalValueJSONRequestBody, reqEditors ...RequestEditorFn) (*SetAssetGlobalValueResponse, error)
+
+	// DeleteAssetRunnerValueWithResponse Delete an asset's value for one runner
+	//
+	// Deletes the runner's value; an asset without one for it is a 404. Audited as asset.value.delete.
+	//
+	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/assets/{name}/values/runners/{runner_id} (the `DeleteAssetRunnerValue` operationId).
+	DeleteAssetRunnerValueWithResponse(ctx context.Context, name string, runnerId string, reqEditors ...RequestEditorFn) (*DeleteAssetRunnerValueResponse, error)
+
+	// SetAssetRunnerValueWithBodyWithResponse Set an asset's value for one runner
+	//
+	// Sets (creates or replaces) the value this runner gets, before any other. An unknown runner is a 404. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
+	//
+	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/assets/{name}/values/runners/{runner_id} (the `SetAssetRunnerValue` operationId).
+	SetAssetRunnerValueWithBodyWithResponse(ctx context.Context, name string, runnerId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetAssetRunnerValueResponse, error)
+
+	// SetAssetRunnerValueWithResponse Set an asset's value for one runner
+	//
+	// Sets (creates or replaces) the value this runner gets, before any other. An unknown runner is a 404. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
+	//
+	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/assets/{name}/values/runners/{runner_id} (the `SetAssetRunnerValue` operationId).
+	SetAssetRunnerValueWithResponse(ctx context.Context, name string, runnerId string, body SetAssetRunnerValueJSONRequestBody, reqEditors ...RequestEditorFn) (*SetAssetRunnerValueResponse, error)
+
 	// ListAuditWithResponse Search the audit log
 	//
 	// A page of audit records, newest first, filtered.
@@ -7695,7 +9322,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateJobWithBodyWithResponse Start a job
 	//
-	// Starts a job of a package version on a runner of an environment (with the labels, or the runner, asked for). An unknown package or version is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403. When the package version declares parameters, the job's are held to the declaration (an unknown name, a required one missing or a value of the wrong type is a 400 invalid_argument naming the parameter) and the defaults of those left out are filled in: the job and its runner get them.
+	// Starts a job of a package version on a runner of an environment (with the labels, or the runner, asked for). An unknown package or version is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403. When the package version declares parameters, the job's are held to the declaration (an unknown name, a required one missing or a value of the wrong type is a 400 invalid_argument naming the parameter) and the defaults of those left out are filled in: the job and its runner get them. When the package version declares assets, an asset without a value that could reach the job (no global value, none for the job's environment, and none for its runner, or for an untargeted job none for any runner of the environment) is a 409 asset_missing naming the asset and the environment.
 	//
 	// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 	//
@@ -7706,7 +9333,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateJobWithResponse Start a job
 	//
-	// Starts a job of a package version on a runner of an environment (with the labels, or the runner, asked for). An unknown package or version is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403. When the package version declares parameters, the job's are held to the declaration (an unknown name, a required one missing or a value of the wrong type is a 400 invalid_argument naming the parameter) and the defaults of those left out are filled in: the job and its runner get them.
+	// Starts a job of a package version on a runner of an environment (with the labels, or the runner, asked for). An unknown package or version is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403. When the package version declares parameters, the job's are held to the declaration (an unknown name, a required one missing or a value of the wrong type is a 400 invalid_argument naming the parameter) and the defaults of those left out are filled in: the job and its runner get them. When the package version declares assets, an asset without a value that could reach the job (no global value, none for the job's environment, and none for its runner, or for an untargeted job none for any runner of the environment) is a 409 asset_missing naming the asset and the environment.
 	//
 	// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 	//
@@ -7750,7 +9377,7 @@ type ClientWithResponsesInterface interface {
 
 	// RerunJobWithResponse Run a job again
 	//
-	// Starts a new job with the package, version, environment, runner or labels, parameters, max_attempts and timeout_seconds of the job named (finished or not); the new job's rerun_of names it. An unknown job, or a package version no longer published, is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403. Audited as job.create with rerun_of.
+	// Starts a new job with the package, version, environment, runner or labels, parameters, max_attempts and timeout_seconds of the job named (finished or not); the new job's rerun_of names it. An unknown job, or a package version no longer published, is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403; an asset the package declares without a value that could reach the job, 409 asset_missing naming it. Audited as job.create with rerun_of.
 	//
 	// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 	//
@@ -7860,7 +9487,7 @@ type ClientWithResponsesInterface interface {
 
 	// PublishPackageWithBodyWithResponse Publish a package (multipart file "package")
 	//
-	// Publishes the zip sent as the multipart file "package": it must hold a valid exekra.json (name, semver version, entrypoint, and optionally the parameters it takes). A bad parameter declaration is a 400 naming the parameter. A name and version already published is a 409 conflict (packages are immutable); a zip over the package limit, 413.
+	// Publishes the zip sent as the multipart file "package": it must hold a valid exekra.json (name, semver version, entrypoint, and optionally the parameters it takes). It may declare the assets its jobs receive ("assets": ["name", ...], at most 100 names, each a letter or _ then letters, digits and _, none twice regardless of case). A bad parameter or asset declaration is a 400 naming the parameter or asset. A name and version already published is a 409 conflict (packages are immutable); a zip over the package limit, 413.
 	//
 	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 	//
@@ -7912,6 +9539,17 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/v1/runner/jobs/claim (the `ClaimJob` operationId).
 	ClaimJobWithResponse(ctx context.Context, params *ClaimJobParams, reqEditors ...RequestEditorFn) (*ClaimJobResponse, error)
+
+	// GetJobAssetsWithResponse The asset values of a job this runner holds (runner)
+	//
+	// The values, for this runner's scope (its own, else its environment's, else the global one), of every asset the job's package version declares; the agent asks before it starts the job and hands them to the process as EXEKRA_ASSET_<NAME> variables and the exekra-assets.json file. A runner that does not hold the attempt named (claimed or running) gets 403 permission_denied; a declared asset without a value for the runner is a 409 asset_missing naming the asset and the scope, and the agent ends the attempt as failed. Every read is audited as asset.read (a refused one as asset.read.denied), never with a value.
+	//
+	// Runner protocol: HTTP Basic with the runner id and its machine secret.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/runner/jobs/{id}/assets (the `GetJobAssets` operationId).
+	GetJobAssetsWithResponse(ctx context.Context, id string, params *GetJobAssetsParams, reqEditors ...RequestEditorFn) (*GetJobAssetsResponse, error)
 
 	// CompleteJobWithBodyWithResponse Report how a job ended (runner)
 	//
@@ -8179,7 +9817,7 @@ type ClientWithResponsesInterface interface {
 
 	// RunScheduleWithResponse Run a schedule now
 	//
-	// Starts the schedule's job now, as the signed-in caller: a fire of kind manual, answered with its outcome (job_created and its job_id, or why no job was created). With an Idempotency-Key, a repeat returns the first request's fire, and the key reused for another schedule is a 409 conflict. Audited as schedule.run (its job as job.create with schedule_id).
+	// Starts the schedule's job now, as the signed-in caller: a fire of kind manual, answered with its outcome (job_created and its job_id, or why no job was created). With an Idempotency-Key, a repeat returns the first request's fire, and the key reused for another schedule is a 409 conflict. An asset the package declares without a value that could reach the job is a 409 asset_missing naming the asset and the environment. Audited as schedule.run (its job as job.create with schedule_id).
 	//
 	// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 	//
@@ -8396,6 +10034,1518 @@ func (r GetHealthResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetHealthResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListAssetsResponse200Headers the declared response headers of an HTTP 200 response for ListAssets
+type ListAssetsResponse200Headers struct {
+	XRequestId string
+}
+
+// ListAssetsResponse400Headers the declared response headers of an HTTP 400 response for ListAssets
+type ListAssetsResponse400Headers struct {
+	XRequestId string
+}
+
+// ListAssetsResponse401Headers the declared response headers of an HTTP 401 response for ListAssets
+type ListAssetsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      string
+}
+
+// ListAssetsResponse403Headers the declared response headers of an HTTP 403 response for ListAssets
+type ListAssetsResponse403Headers struct {
+	XRequestId string
+}
+
+// ListAssetsResponse500Headers the declared response headers of an HTTP 500 response for ListAssets
+type ListAssetsResponse500Headers struct {
+	XRequestId string
+}
+
+// ListAssetsResponse503Headers the declared response headers of an HTTP 503 response for ListAssets
+type ListAssetsResponse503Headers struct {
+	XRequestId string
+}
+
+type ListAssetsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AssetList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthenticated
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListAssetsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListAssetsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListAssetsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListAssetsResponse403Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListAssetsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListAssetsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListAssetsResponse) GetJSON200() *AssetList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListAssetsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListAssetsResponse) GetJSON401() *Unauthenticated {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListAssetsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListAssetsResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListAssetsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListAssetsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListAssetsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListAssetsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListAssetsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateAssetResponse201Headers the declared response headers of an HTTP 201 response for CreateAsset
+type CreateAssetResponse201Headers struct {
+	XRequestId string
+}
+
+// CreateAssetResponse400Headers the declared response headers of an HTTP 400 response for CreateAsset
+type CreateAssetResponse400Headers struct {
+	XRequestId string
+}
+
+// CreateAssetResponse401Headers the declared response headers of an HTTP 401 response for CreateAsset
+type CreateAssetResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      string
+}
+
+// CreateAssetResponse403Headers the declared response headers of an HTTP 403 response for CreateAsset
+type CreateAssetResponse403Headers struct {
+	XRequestId string
+}
+
+// CreateAssetResponse409Headers the declared response headers of an HTTP 409 response for CreateAsset
+type CreateAssetResponse409Headers struct {
+	XRequestId string
+}
+
+// CreateAssetResponse413Headers the declared response headers of an HTTP 413 response for CreateAsset
+type CreateAssetResponse413Headers struct {
+	XRequestId string
+}
+
+// CreateAssetResponse500Headers the declared response headers of an HTTP 500 response for CreateAsset
+type CreateAssetResponse500Headers struct {
+	XRequestId string
+}
+
+// CreateAssetResponse503Headers the declared response headers of an HTTP 503 response for CreateAsset
+type CreateAssetResponse503Headers struct {
+	XRequestId string
+}
+
+type CreateAssetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Asset
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthenticated
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateAssetResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateAssetResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateAssetResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateAssetResponse403Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateAssetResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateAssetResponse413Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateAssetResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateAssetResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateAssetResponse) GetJSON201() *Asset {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateAssetResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateAssetResponse) GetJSON401() *Unauthenticated {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateAssetResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CreateAssetResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateAssetResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CreateAssetResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CreateAssetResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateAssetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateAssetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateAssetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateAssetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteAssetResponse204Headers the declared response headers of an HTTP 204 response for DeleteAsset
+type DeleteAssetResponse204Headers struct {
+	XRequestId string
+}
+
+// DeleteAssetResponse400Headers the declared response headers of an HTTP 400 response for DeleteAsset
+type DeleteAssetResponse400Headers struct {
+	XRequestId string
+}
+
+// DeleteAssetResponse401Headers the declared response headers of an HTTP 401 response for DeleteAsset
+type DeleteAssetResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      string
+}
+
+// DeleteAssetResponse403Headers the declared response headers of an HTTP 403 response for DeleteAsset
+type DeleteAssetResponse403Headers struct {
+	XRequestId string
+}
+
+// DeleteAssetResponse404Headers the declared response headers of an HTTP 404 response for DeleteAsset
+type DeleteAssetResponse404Headers struct {
+	XRequestId string
+}
+
+// DeleteAssetResponse500Headers the declared response headers of an HTTP 500 response for DeleteAsset
+type DeleteAssetResponse500Headers struct {
+	XRequestId string
+}
+
+// DeleteAssetResponse503Headers the declared response headers of an HTTP 503 response for DeleteAsset
+type DeleteAssetResponse503Headers struct {
+	XRequestId string
+}
+
+type DeleteAssetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthenticated
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *DeleteAssetResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DeleteAssetResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteAssetResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DeleteAssetResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *DeleteAssetResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *DeleteAssetResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteAssetResponse503Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteAssetResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteAssetResponse) GetJSON401() *Unauthenticated {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteAssetResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteAssetResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r DeleteAssetResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DeleteAssetResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteAssetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteAssetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteAssetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteAssetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetAssetResponse200Headers the declared response headers of an HTTP 200 response for GetAsset
+type GetAssetResponse200Headers struct {
+	XRequestId string
+}
+
+// GetAssetResponse400Headers the declared response headers of an HTTP 400 response for GetAsset
+type GetAssetResponse400Headers struct {
+	XRequestId string
+}
+
+// GetAssetResponse401Headers the declared response headers of an HTTP 401 response for GetAsset
+type GetAssetResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      string
+}
+
+// GetAssetResponse403Headers the declared response headers of an HTTP 403 response for GetAsset
+type GetAssetResponse403Headers struct {
+	XRequestId string
+}
+
+// GetAssetResponse404Headers the declared response headers of an HTTP 404 response for GetAsset
+type GetAssetResponse404Headers struct {
+	XRequestId string
+}
+
+// GetAssetResponse500Headers the declared response headers of an HTTP 500 response for GetAsset
+type GetAssetResponse500Headers struct {
+	XRequestId string
+}
+
+// GetAssetResponse503Headers the declared response headers of an HTTP 503 response for GetAsset
+type GetAssetResponse503Headers struct {
+	XRequestId string
+}
+
+type GetAssetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Asset
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthenticated
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetAssetResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetAssetResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetAssetResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetAssetResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetAssetResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetAssetResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetAssetResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAssetResponse) GetJSON200() *Asset {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetAssetResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetAssetResponse) GetJSON401() *Unauthenticated {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetAssetResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetAssetResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetAssetResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetAssetResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAssetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAssetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAssetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAssetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateAssetResponse200Headers the declared response headers of an HTTP 200 response for UpdateAsset
+type UpdateAssetResponse200Headers struct {
+	XRequestId string
+}
+
+// UpdateAssetResponse400Headers the declared response headers of an HTTP 400 response for UpdateAsset
+type UpdateAssetResponse400Headers struct {
+	XRequestId string
+}
+
+// UpdateAssetResponse401Headers the declared response headers of an HTTP 401 response for UpdateAsset
+type UpdateAssetResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      string
+}
+
+// UpdateAssetResponse403Headers the declared response headers of an HTTP 403 response for UpdateAsset
+type UpdateAssetResponse403Headers struct {
+	XRequestId string
+}
+
+// UpdateAssetResponse404Headers the declared response headers of an HTTP 404 response for UpdateAsset
+type UpdateAssetResponse404Headers struct {
+	XRequestId string
+}
+
+// UpdateAssetResponse413Headers the declared response headers of an HTTP 413 response for UpdateAsset
+type UpdateAssetResponse413Headers struct {
+	XRequestId string
+}
+
+// UpdateAssetResponse500Headers the declared response headers of an HTTP 500 response for UpdateAsset
+type UpdateAssetResponse500Headers struct {
+	XRequestId string
+}
+
+// UpdateAssetResponse503Headers the declared response headers of an HTTP 503 response for UpdateAsset
+type UpdateAssetResponse503Headers struct {
+	XRequestId string
+}
+
+type UpdateAssetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Asset
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthenticated
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateAssetResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UpdateAssetResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UpdateAssetResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *UpdateAssetResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *UpdateAssetResponse404Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *UpdateAssetResponse413Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UpdateAssetResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdateAssetResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateAssetResponse) GetJSON200() *Asset {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateAssetResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateAssetResponse) GetJSON401() *Unauthenticated {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateAssetResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateAssetResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UpdateAssetResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r UpdateAssetResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r UpdateAssetResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateAssetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateAssetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateAssetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateAssetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteAssetEnvironmentValueResponse200Headers the declared response headers of an HTTP 200 response for DeleteAssetEnvironmentValue
+type DeleteAssetEnvironmentValueResponse200Headers struct {
+	XRequestId string
+}
+
+// DeleteAssetEnvironmentValueResponse400Headers the declared response headers of an HTTP 400 response for DeleteAssetEnvironmentValue
+type DeleteAssetEnvironmentValueResponse400Headers struct {
+	XRequestId string
+}
+
+// DeleteAssetEnvironmentValueResponse401Headers the declared response headers of an HTTP 401 response for DeleteAssetEnvironmentValue
+type DeleteAssetEnvironmentValueResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      string
+}
+
+// DeleteAssetEnvironmentValueResponse403Headers the declared response headers of an HTTP 403 response for DeleteAssetEnvironmentValue
+type DeleteAssetEnvironmentValueResponse403Headers struct {
+	XRequestId string
+}
+
+// DeleteAssetEnvironmentValueResponse404Headers the declared response headers of an HTTP 404 response for DeleteAssetEnvironmentValue
+type DeleteAssetEnvironmentValueResponse404Headers struct {
+	XRequestId string
+}
+
+// DeleteAssetEnvironmentValueResponse500Headers the declared response headers of an HTTP 500 response for DeleteAssetEnvironmentValue
+type DeleteAssetEnvironmentValueResponse500Headers struct {
+	XRequestId string
+}
+
+// DeleteAssetEnvironmentValueResponse503Headers the declared response headers of an HTTP 503 response for DeleteAssetEnvironmentValue
+type DeleteAssetEnvironmentValueResponse503Headers struct {
+	XRequestId string
+}
+
+type DeleteAssetEnvironmentValueResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Asset
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthenticated
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DeleteAssetEnvironmentValueResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DeleteAssetEnvironmentValueResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteAssetEnvironmentValueResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DeleteAssetEnvironmentValueResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *DeleteAssetEnvironmentValueResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *DeleteAssetEnvironmentValueResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteAssetEnvironmentValueResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeleteAssetEnvironmentValueResponse) GetJSON200() *Asset {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteAssetEnvironmentValueResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteAssetEnvironmentValueResponse) GetJSON401() *Unauthenticated {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteAssetEnvironmentValueResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteAssetEnvironmentValueResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r DeleteAssetEnvironmentValueResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DeleteAssetEnvironmentValueResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteAssetEnvironmentValueResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteAssetEnvironmentValueResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteAssetEnvironmentValueResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteAssetEnvironmentValueResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SetAssetEnvironmentValueResponse200Headers the declared response headers of an HTTP 200 response for SetAssetEnvironmentValue
+type SetAssetEnvironmentValueResponse200Headers struct {
+	XRequestId string
+}
+
+// SetAssetEnvironmentValueResponse400Headers the declared response headers of an HTTP 400 response for SetAssetEnvironmentValue
+type SetAssetEnvironmentValueResponse400Headers struct {
+	XRequestId string
+}
+
+// SetAssetEnvironmentValueResponse401Headers the declared response headers of an HTTP 401 response for SetAssetEnvironmentValue
+type SetAssetEnvironmentValueResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      string
+}
+
+// SetAssetEnvironmentValueResponse403Headers the declared response headers of an HTTP 403 response for SetAssetEnvironmentValue
+type SetAssetEnvironmentValueResponse403Headers struct {
+	XRequestId string
+}
+
+// SetAssetEnvironmentValueResponse404Headers the declared response headers of an HTTP 404 response for SetAssetEnvironmentValue
+type SetAssetEnvironmentValueResponse404Headers struct {
+	XRequestId string
+}
+
+// SetAssetEnvironmentValueResponse413Headers the declared response headers of an HTTP 413 response for SetAssetEnvironmentValue
+type SetAssetEnvironmentValueResponse413Headers struct {
+	XRequestId string
+}
+
+// SetAssetEnvironmentValueResponse500Headers the declared response headers of an HTTP 500 response for SetAssetEnvironmentValue
+type SetAssetEnvironmentValueResponse500Headers struct {
+	XRequestId string
+}
+
+// SetAssetEnvironmentValueResponse503Headers the declared response headers of an HTTP 503 response for SetAssetEnvironmentValue
+type SetAssetEnvironmentValueResponse503Headers struct {
+	XRequestId string
+}
+
+type SetAssetEnvironmentValueResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Asset
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthenticated
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SetAssetEnvironmentValueResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SetAssetEnvironmentValueResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SetAssetEnvironmentValueResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SetAssetEnvironmentValueResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SetAssetEnvironmentValueResponse404Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SetAssetEnvironmentValueResponse413Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SetAssetEnvironmentValueResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SetAssetEnvironmentValueResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetAssetEnvironmentValueResponse) GetJSON200() *Asset {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SetAssetEnvironmentValueResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SetAssetEnvironmentValueResponse) GetJSON401() *Unauthenticated {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SetAssetEnvironmentValueResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SetAssetEnvironmentValueResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SetAssetEnvironmentValueResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SetAssetEnvironmentValueResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SetAssetEnvironmentValueResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SetAssetEnvironmentValueResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetAssetEnvironmentValueResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetAssetEnvironmentValueResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetAssetEnvironmentValueResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteAssetGlobalValueResponse200Headers the declared response headers of an HTTP 200 response for DeleteAssetGlobalValue
+type DeleteAssetGlobalValueResponse200Headers struct {
+	XRequestId string
+}
+
+// DeleteAssetGlobalValueResponse400Headers the declared response headers of an HTTP 400 response for DeleteAssetGlobalValue
+type DeleteAssetGlobalValueResponse400Headers struct {
+	XRequestId string
+}
+
+// DeleteAssetGlobalValueResponse401Headers the declared response headers of an HTTP 401 response for DeleteAssetGlobalValue
+type DeleteAssetGlobalValueResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      string
+}
+
+// DeleteAssetGlobalValueResponse403Headers the declared response headers of an HTTP 403 response for DeleteAssetGlobalValue
+type DeleteAssetGlobalValueResponse403Headers struct {
+	XRequestId string
+}
+
+// DeleteAssetGlobalValueResponse404Headers the declared response headers of an HTTP 404 response for DeleteAssetGlobalValue
+type DeleteAssetGlobalValueResponse404Headers struct {
+	XRequestId string
+}
+
+// DeleteAssetGlobalValueResponse500Headers the declared response headers of an HTTP 500 response for DeleteAssetGlobalValue
+type DeleteAssetGlobalValueResponse500Headers struct {
+	XRequestId string
+}
+
+// DeleteAssetGlobalValueResponse503Headers the declared response headers of an HTTP 503 response for DeleteAssetGlobalValue
+type DeleteAssetGlobalValueResponse503Headers struct {
+	XRequestId string
+}
+
+type DeleteAssetGlobalValueResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Asset
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthenticated
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DeleteAssetGlobalValueResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DeleteAssetGlobalValueResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteAssetGlobalValueResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DeleteAssetGlobalValueResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *DeleteAssetGlobalValueResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *DeleteAssetGlobalValueResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteAssetGlobalValueResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeleteAssetGlobalValueResponse) GetJSON200() *Asset {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteAssetGlobalValueResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteAssetGlobalValueResponse) GetJSON401() *Unauthenticated {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteAssetGlobalValueResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteAssetGlobalValueResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r DeleteAssetGlobalValueResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DeleteAssetGlobalValueResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteAssetGlobalValueResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteAssetGlobalValueResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteAssetGlobalValueResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteAssetGlobalValueResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SetAssetGlobalValueResponse200Headers the declared response headers of an HTTP 200 response for SetAssetGlobalValue
+type SetAssetGlobalValueResponse200Headers struct {
+	XRequestId string
+}
+
+// SetAssetGlobalValueResponse400Headers the declared response headers of an HTTP 400 response for SetAssetGlobalValue
+type SetAssetGlobalValueResponse400Headers struct {
+	XRequestId string
+}
+
+// SetAssetGlobalValueResponse401Headers the declared response headers of an HTTP 401 response for SetAssetGlobalValue
+type SetAssetGlobalValueResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      string
+}
+
+// SetAssetGlobalValueResponse403Headers the declared response headers of an HTTP 403 response for SetAssetGlobalValue
+type SetAssetGlobalValueResponse403Headers struct {
+	XRequestId string
+}
+
+// SetAssetGlobalValueResponse404Headers the declared response headers of an HTTP 404 response for SetAssetGlobalValue
+type SetAssetGlobalValueResponse404Headers struct {
+	XRequestId string
+}
+
+// SetAssetGlobalValueResponse413Headers the declared response headers of an HTTP 413 response for SetAssetGlobalValue
+type SetAssetGlobalValueResponse413Headers struct {
+	XRequestId string
+}
+
+// SetAssetGlobalValueResponse500Headers the declared response headers of an HTTP 500 response for SetAssetGlobalValue
+type SetAssetGlobalValueResponse500Headers struct {
+	XRequestId string
+}
+
+// SetAssetGlobalValueResponse503Headers the declared response headers of an HTTP 503 response for SetAssetGlobalValue
+type SetAssetGlobalValueResponse503Headers struct {
+	XRequestId string
+}
+
+type SetAssetGlobalValueResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Asset
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthenticated
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SetAssetGlobalValueResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SetAssetGlobalValueResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SetAssetGlobalValueResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SetAssetGlobalValueResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SetAssetGlobalValueResponse404Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SetAssetGlobalValueResponse413Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SetAssetGlobalValueResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SetAssetGlobalValueResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetAssetGlobalValueResponse) GetJSON200() *Asset {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SetAssetGlobalValueResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SetAssetGlobalValueResponse) GetJSON401() *Unauthenticated {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SetAssetGlobalValueResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SetAssetGlobalValueResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SetAssetGlobalValueResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SetAssetGlobalValueResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SetAssetGlobalValueResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SetAssetGlobalValueResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetAssetGlobalValueResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetAssetGlobalValueResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetAssetGlobalValueResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteAssetRunnerValueResponse200Headers the declared response headers of an HTTP 200 response for DeleteAssetRunnerValue
+type DeleteAssetRunnerValueResponse200Headers struct {
+	XRequestId string
+}
+
+// DeleteAssetRunnerValueResponse400Headers the declared response headers of an HTTP 400 response for DeleteAssetRunnerValue
+type DeleteAssetRunnerValueResponse400Headers struct {
+	XRequestId string
+}
+
+// DeleteAssetRunnerValueResponse401Headers the declared response headers of an HTTP 401 response for DeleteAssetRunnerValue
+type DeleteAssetRunnerValueResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      string
+}
+
+// DeleteAssetRunnerValueResponse403Headers the declared response headers of an HTTP 403 response for DeleteAssetRunnerValue
+type DeleteAssetRunnerValueResponse403Headers struct {
+	XRequestId string
+}
+
+// DeleteAssetRunnerValueResponse404Headers the declared response headers of an HTTP 404 response for DeleteAssetRunnerValue
+type DeleteAssetRunnerValueResponse404Headers struct {
+	XRequestId string
+}
+
+// DeleteAssetRunnerValueResponse500Headers the declared response headers of an HTTP 500 response for DeleteAssetRunnerValue
+type DeleteAssetRunnerValueResponse500Headers struct {
+	XRequestId string
+}
+
+// DeleteAssetRunnerValueResponse503Headers the declared response headers of an HTTP 503 response for DeleteAssetRunnerValue
+type DeleteAssetRunnerValueResponse503Headers struct {
+	XRequestId string
+}
+
+type DeleteAssetRunnerValueResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Asset
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthenticated
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DeleteAssetRunnerValueResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DeleteAssetRunnerValueResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteAssetRunnerValueResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DeleteAssetRunnerValueResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *DeleteAssetRunnerValueResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *DeleteAssetRunnerValueResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteAssetRunnerValueResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeleteAssetRunnerValueResponse) GetJSON200() *Asset {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteAssetRunnerValueResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteAssetRunnerValueResponse) GetJSON401() *Unauthenticated {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteAssetRunnerValueResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteAssetRunnerValueResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r DeleteAssetRunnerValueResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DeleteAssetRunnerValueResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteAssetRunnerValueResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteAssetRunnerValueResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteAssetRunnerValueResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteAssetRunnerValueResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SetAssetRunnerValueResponse200Headers the declared response headers of an HTTP 200 response for SetAssetRunnerValue
+type SetAssetRunnerValueResponse200Headers struct {
+	XRequestId string
+}
+
+// SetAssetRunnerValueResponse400Headers the declared response headers of an HTTP 400 response for SetAssetRunnerValue
+type SetAssetRunnerValueResponse400Headers struct {
+	XRequestId string
+}
+
+// SetAssetRunnerValueResponse401Headers the declared response headers of an HTTP 401 response for SetAssetRunnerValue
+type SetAssetRunnerValueResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      string
+}
+
+// SetAssetRunnerValueResponse403Headers the declared response headers of an HTTP 403 response for SetAssetRunnerValue
+type SetAssetRunnerValueResponse403Headers struct {
+	XRequestId string
+}
+
+// SetAssetRunnerValueResponse404Headers the declared response headers of an HTTP 404 response for SetAssetRunnerValue
+type SetAssetRunnerValueResponse404Headers struct {
+	XRequestId string
+}
+
+// SetAssetRunnerValueResponse413Headers the declared response headers of an HTTP 413 response for SetAssetRunnerValue
+type SetAssetRunnerValueResponse413Headers struct {
+	XRequestId string
+}
+
+// SetAssetRunnerValueResponse500Headers the declared response headers of an HTTP 500 response for SetAssetRunnerValue
+type SetAssetRunnerValueResponse500Headers struct {
+	XRequestId string
+}
+
+// SetAssetRunnerValueResponse503Headers the declared response headers of an HTTP 503 response for SetAssetRunnerValue
+type SetAssetRunnerValueResponse503Headers struct {
+	XRequestId string
+}
+
+type SetAssetRunnerValueResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Asset
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthenticated
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SetAssetRunnerValueResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SetAssetRunnerValueResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SetAssetRunnerValueResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SetAssetRunnerValueResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SetAssetRunnerValueResponse404Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SetAssetRunnerValueResponse413Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SetAssetRunnerValueResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SetAssetRunnerValueResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetAssetRunnerValueResponse) GetJSON200() *Asset {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SetAssetRunnerValueResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SetAssetRunnerValueResponse) GetJSON401() *Unauthenticated {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SetAssetRunnerValueResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SetAssetRunnerValueResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SetAssetRunnerValueResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SetAssetRunnerValueResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SetAssetRunnerValueResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SetAssetRunnerValueResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetAssetRunnerValueResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetAssetRunnerValueResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetAssetRunnerValueResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -12168,6 +15318,170 @@ func (r ClaimJobResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ClaimJobResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetJobAssetsResponse200Headers the declared response headers of an HTTP 200 response for GetJobAssets
+type GetJobAssetsResponse200Headers struct {
+	CacheControl string
+	Pragma       string
+	XRequestId   string
+}
+
+// GetJobAssetsResponse400Headers the declared response headers of an HTTP 400 response for GetJobAssets
+type GetJobAssetsResponse400Headers struct {
+	XRequestId string
+}
+
+// GetJobAssetsResponse401Headers the declared response headers of an HTTP 401 response for GetJobAssets
+type GetJobAssetsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      string
+}
+
+// GetJobAssetsResponse403Headers the declared response headers of an HTTP 403 response for GetJobAssets
+type GetJobAssetsResponse403Headers struct {
+	XRequestId string
+}
+
+// GetJobAssetsResponse404Headers the declared response headers of an HTTP 404 response for GetJobAssets
+type GetJobAssetsResponse404Headers struct {
+	XRequestId string
+}
+
+// GetJobAssetsResponse409Headers the declared response headers of an HTTP 409 response for GetJobAssets
+type GetJobAssetsResponse409Headers struct {
+	XRequestId string
+}
+
+// GetJobAssetsResponse429Headers the declared response headers of an HTTP 429 response for GetJobAssets
+type GetJobAssetsResponse429Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+// GetJobAssetsResponse500Headers the declared response headers of an HTTP 500 response for GetJobAssets
+type GetJobAssetsResponse500Headers struct {
+	XRequestId string
+}
+
+// GetJobAssetsResponse503Headers the declared response headers of an HTTP 503 response for GetJobAssets
+type GetJobAssetsResponse503Headers struct {
+	XRequestId string
+}
+
+type GetJobAssetsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AgentAssets
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthenticated
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetJobAssetsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetJobAssetsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetJobAssetsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetJobAssetsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetJobAssetsResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetJobAssetsResponse409Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetJobAssetsResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetJobAssetsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetJobAssetsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetJobAssetsResponse) GetJSON200() *AgentAssets {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetJobAssetsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetJobAssetsResponse) GetJSON401() *Unauthenticated {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetJobAssetsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetJobAssetsResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r GetJobAssetsResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetJobAssetsResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetJobAssetsResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetJobAssetsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetJobAssetsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetJobAssetsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetJobAssetsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetJobAssetsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -16022,6 +19336,278 @@ func (c *ClientWithResponses) GetHealthWithResponse(ctx context.Context, reqEdit
 	return ParseGetHealthResponse(rsp)
 }
 
+// ListAssetsWithResponse List assets
+//
+// A page of assets, by name, filtered by type, each with its values by scope. An unknown type is a 400 invalid_argument. The answer never holds the values of credential and secret assets (their value is null).
+//
+// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/assets (the `ListAssets` operationId).
+func (c *ClientWithResponses) ListAssetsWithResponse(ctx context.Context, params *ListAssetsParams, reqEditors ...RequestEditorFn) (*ListAssetsResponse, error) {
+	rsp, err := c.ListAssets(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListAssetsResponse(rsp)
+}
+
+// CreateAssetWithBodyWithResponse Create an asset
+//
+// Creates an asset: a name (a letter or _ then letters, digits and _, at most 64, unique regardless of case), a type and a description; value, when sent, becomes its global value. A bad name, type or description is a 400 invalid_argument naming the field; a name in use is a 409 conflict. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.create (and asset.value.set for a value).
+//
+// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/assets (the `CreateAsset` operationId).
+func (c *ClientWithResponses) CreateAssetWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateAssetResponse, error) {
+	rsp, err := c.CreateAssetWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateAssetResponse(rsp)
+}
+
+// CreateAssetWithResponse Create an asset
+//
+// Creates an asset: a name (a letter or _ then letters, digits and _, at most 64, unique regardless of case), a type and a description; value, when sent, becomes its global value. A bad name, type or description is a 400 invalid_argument naming the field; a name in use is a 409 conflict. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.create (and asset.value.set for a value).
+//
+// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/assets (the `CreateAsset` operationId).
+func (c *ClientWithResponses) CreateAssetWithResponse(ctx context.Context, body CreateAssetJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateAssetResponse, error) {
+	rsp, err := c.CreateAsset(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateAssetResponse(rsp)
+}
+
+// DeleteAssetWithResponse Delete an asset and its values
+//
+// Deletes the asset and every value of it. A job of a package declaring it is refused from then on (409 asset_missing) until it exists again with a value. Audited as asset.delete.
+//
+// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/assets/{name} (the `DeleteAsset` operationId).
+func (c *ClientWithResponses) DeleteAssetWithResponse(ctx context.Context, name string, reqEditors ...RequestEditorFn) (*DeleteAssetResponse, error) {
+	rsp, err := c.DeleteAsset(ctx, name, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteAssetResponse(rsp)
+}
+
+// GetAssetWithResponse Read an asset
+//
+// One asset and its values by scope: global first, then each environment, then each runner by name. The answer never holds the values of credential and secret assets (their value is null).
+//
+// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/assets/{name} (the `GetAsset` operationId).
+func (c *ClientWithResponses) GetAssetWithResponse(ctx context.Context, name string, reqEditors ...RequestEditorFn) (*GetAssetResponse, error) {
+	rsp, err := c.GetAsset(ctx, name, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAssetResponse(rsp)
+}
+
+// UpdateAssetWithBodyWithResponse Change an asset's description
+//
+// Changes the description (the name and the type never change: make a new asset instead). A description over 1000 characters is a 400 invalid_argument. Audited as asset.update.
+//
+// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /api/v1/assets/{name} (the `UpdateAsset` operationId).
+func (c *ClientWithResponses) UpdateAssetWithBodyWithResponse(ctx context.Context, name string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateAssetResponse, error) {
+	rsp, err := c.UpdateAssetWithBody(ctx, name, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateAssetResponse(rsp)
+}
+
+// UpdateAssetWithResponse Change an asset's description
+//
+// Changes the description (the name and the type never change: make a new asset instead). A description over 1000 characters is a 400 invalid_argument. Audited as asset.update.
+//
+// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /api/v1/assets/{name} (the `UpdateAsset` operationId).
+func (c *ClientWithResponses) UpdateAssetWithResponse(ctx context.Context, name string, body UpdateAssetJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateAssetResponse, error) {
+	rsp, err := c.UpdateAsset(ctx, name, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateAssetResponse(rsp)
+}
+
+// DeleteAssetEnvironmentValueWithResponse Delete an asset's value for an environment
+//
+// Deletes the environment's value; an asset without one for it is a 404. Audited as asset.value.delete.
+//
+// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/assets/{name}/values/environments/{environment} (the `DeleteAssetEnvironmentValue` operationId).
+func (c *ClientWithResponses) DeleteAssetEnvironmentValueWithResponse(ctx context.Context, name string, environment string, reqEditors ...RequestEditorFn) (*DeleteAssetEnvironmentValueResponse, error) {
+	rsp, err := c.DeleteAssetEnvironmentValue(ctx, name, environment, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteAssetEnvironmentValueResponse(rsp)
+}
+
+// SetAssetEnvironmentValueWithBodyWithResponse Set an asset's value for an environment
+//
+// Sets (creates or replaces) the value the runners of the environment get unless a runner has one of its own. An unknown environment is a 400 invalid_argument. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
+//
+// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/assets/{name}/values/environments/{environment} (the `SetAssetEnvironmentValue` operationId).
+func (c *ClientWithResponses) SetAssetEnvironmentValueWithBodyWithResponse(ctx context.Context, name string, environment string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetAssetEnvironmentValueResponse, error) {
+	rsp, err := c.SetAssetEnvironmentValueWithBody(ctx, name, environment, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetAssetEnvironmentValueResponse(rsp)
+}
+
+// SetAssetEnvironmentValueWithResponse Set an asset's value for an environment
+//
+// Sets (creates or replaces) the value the runners of the environment get unless a runner has one of its own. An unknown environment is a 400 invalid_argument. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
+//
+// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/assets/{name}/values/environments/{environment} (the `SetAssetEnvironmentValue` operationId).
+func (c *ClientWithResponses) SetAssetEnvironmentValueWithResponse(ctx context.Context, name string, environment string, body SetAssetEnvironmentValueJSONRequestBody, reqEditors ...RequestEditorFn) (*SetAssetEnvironmentValueResponse, error) {
+	rsp, err := c.SetAssetEnvironmentValue(ctx, name, environment, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetAssetEnvironmentValueResponse(rsp)
+}
+
+// DeleteAssetGlobalValueWithResponse Delete an asset's global value
+//
+// Deletes the global value; an asset without it is a 404. Audited as asset.value.delete.
+//
+// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/assets/{name}/values/global (the `DeleteAssetGlobalValue` operationId).
+func (c *ClientWithResponses) DeleteAssetGlobalValueWithResponse(ctx context.Context, name string, reqEditors ...RequestEditorFn) (*DeleteAssetGlobalValueResponse, error) {
+	rsp, err := c.DeleteAssetGlobalValue(ctx, name, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteAssetGlobalValueResponse(rsp)
+}
+
+// SetAssetGlobalValueWithBodyWithResponse Set an asset's global value
+//
+// Sets (creates or replaces) the value every runner gets unless its environment or itself has one of its own. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
+//
+// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/assets/{name}/values/global (the `SetAssetGlobalValue` operationId).
+func (c *ClientWithResponses) SetAssetGlobalValueWithBodyWithResponse(ctx context.Context, name string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetAssetGlobalValueResponse, error) {
+	rsp, err := c.SetAssetGlobalValueWithBody(ctx, name, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetAssetGlobalValueResponse(rsp)
+}
+
+// SetAssetGlobalValueWithResponse Set an asset's global value
+//
+// Sets (creates or replaces) the value every runner gets unless its environment or itself has one of its own. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
+//
+// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/assets/{name}/values/global (the `SetAssetGlobalValue` operationId).
+func (c *ClientWithResponses) SetAssetGlobalValueWithResponse(ctx context.Context, name string, body SetAssetGlobalValueJSONRequestBody, reqEditors ...RequestEditorFn) (*SetAssetGlobalValueResponse, error) {
+	rsp, err := c.SetAssetGlobalValue(ctx, name, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetAssetGlobalValueResponse(rsp)
+}
+
+// DeleteAssetRunnerValueWithResponse Delete an asset's value for one runner
+//
+// Deletes the runner's value; an asset without one for it is a 404. Audited as asset.value.delete.
+//
+// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/assets/{name}/values/runners/{runner_id} (the `DeleteAssetRunnerValue` operationId).
+func (c *ClientWithResponses) DeleteAssetRunnerValueWithResponse(ctx context.Context, name string, runnerId string, reqEditors ...RequestEditorFn) (*DeleteAssetRunnerValueResponse, error) {
+	rsp, err := c.DeleteAssetRunnerValue(ctx, name, runnerId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteAssetRunnerValueResponse(rsp)
+}
+
+// SetAssetRunnerValueWithBodyWithResponse Set an asset's value for one runner
+//
+// Sets (creates or replaces) the value this runner gets, before any other. An unknown runner is a 404. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
+//
+// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/assets/{name}/values/runners/{runner_id} (the `SetAssetRunnerValue` operationId).
+func (c *ClientWithResponses) SetAssetRunnerValueWithBodyWithResponse(ctx context.Context, name string, runnerId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetAssetRunnerValueResponse, error) {
+	rsp, err := c.SetAssetRunnerValueWithBody(ctx, name, runnerId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetAssetRunnerValueResponse(rsp)
+}
+
+// SetAssetRunnerValueWithResponse Set an asset's value for one runner
+//
+// Sets (creates or replaces) the value this runner gets, before any other. An unknown runner is a 404. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
+//
+// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/assets/{name}/values/runners/{runner_id} (the `SetAssetRunnerValue` operationId).
+func (c *ClientWithResponses) SetAssetRunnerValueWithResponse(ctx context.Context, name string, runnerId string, body SetAssetRunnerValueJSONRequestBody, reqEditors ...RequestEditorFn) (*SetAssetRunnerValueResponse, error) {
+	rsp, err := c.SetAssetRunnerValue(ctx, name, runnerId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetAssetRunnerValueResponse(rsp)
+}
+
 // ListAuditWithResponse Search the audit log
 //
 // A page of audit records, newest first, filtered.
@@ -16296,7 +19882,7 @@ func (c *ClientWithResponses) ListJobsWithResponse(ctx context.Context, params *
 
 // CreateJobWithBodyWithResponse Start a job
 //
-// Starts a job of a package version on a runner of an environment (with the labels, or the runner, asked for). An unknown package or version is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403. When the package version declares parameters, the job's are held to the declaration (an unknown name, a required one missing or a value of the wrong type is a 400 invalid_argument naming the parameter) and the defaults of those left out are filled in: the job and its runner get them.
+// Starts a job of a package version on a runner of an environment (with the labels, or the runner, asked for). An unknown package or version is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403. When the package version declares parameters, the job's are held to the declaration (an unknown name, a required one missing or a value of the wrong type is a 400 invalid_argument naming the parameter) and the defaults of those left out are filled in: the job and its runner get them. When the package version declares assets, an asset without a value that could reach the job (no global value, none for the job's environment, and none for its runner, or for an untargeted job none for any runner of the environment) is a 409 asset_missing naming the asset and the environment.
 //
 // Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 //
@@ -16313,7 +19899,7 @@ func (c *ClientWithResponses) CreateJobWithBodyWithResponse(ctx context.Context,
 
 // CreateJobWithResponse Start a job
 //
-// Starts a job of a package version on a runner of an environment (with the labels, or the runner, asked for). An unknown package or version is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403. When the package version declares parameters, the job's are held to the declaration (an unknown name, a required one missing or a value of the wrong type is a 400 invalid_argument naming the parameter) and the defaults of those left out are filled in: the job and its runner get them.
+// Starts a job of a package version on a runner of an environment (with the labels, or the runner, asked for). An unknown package or version is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403. When the package version declares parameters, the job's are held to the declaration (an unknown name, a required one missing or a value of the wrong type is a 400 invalid_argument naming the parameter) and the defaults of those left out are filled in: the job and its runner get them. When the package version declares assets, an asset without a value that could reach the job (no global value, none for the job's environment, and none for its runner, or for an untargeted job none for any runner of the environment) is a 409 asset_missing naming the asset and the environment.
 //
 // Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 //
@@ -16381,7 +19967,7 @@ func (c *ClientWithResponses) GetJobLogsWithResponse(ctx context.Context, id str
 
 // RerunJobWithResponse Run a job again
 //
-// Starts a new job with the package, version, environment, runner or labels, parameters, max_attempts and timeout_seconds of the job named (finished or not); the new job's rerun_of names it. An unknown job, or a package version no longer published, is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403. Audited as job.create with rerun_of.
+// Starts a new job with the package, version, environment, runner or labels, parameters, max_attempts and timeout_seconds of the job named (finished or not); the new job's rerun_of names it. An unknown job, or a package version no longer published, is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; a license that does not allow it, 403; an asset the package declares without a value that could reach the job, 409 asset_missing naming it. Audited as job.create with rerun_of.
 //
 // Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 //
@@ -16551,7 +20137,7 @@ func (c *ClientWithResponses) ListPackagesWithResponse(ctx context.Context, para
 
 // PublishPackageWithBodyWithResponse Publish a package (multipart file "package")
 //
-// Publishes the zip sent as the multipart file "package": it must hold a valid exekra.json (name, semver version, entrypoint, and optionally the parameters it takes). A bad parameter declaration is a 400 naming the parameter. A name and version already published is a 409 conflict (packages are immutable); a zip over the package limit, 413.
+// Publishes the zip sent as the multipart file "package": it must hold a valid exekra.json (name, semver version, entrypoint, and optionally the parameters it takes). It may declare the assets its jobs receive ("assets": ["name", ...], at most 100 names, each a letter or _ then letters, digits and _, none twice regardless of case). A bad parameter or asset declaration is a 400 naming the parameter or asset. A name and version already published is a 409 conflict (packages are immutable); a zip over the package limit, 413.
 //
 // Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 //
@@ -16632,6 +20218,23 @@ func (c *ClientWithResponses) ClaimJobWithResponse(ctx context.Context, params *
 		return nil, err
 	}
 	return ParseClaimJobResponse(rsp)
+}
+
+// GetJobAssetsWithResponse The asset values of a job this runner holds (runner)
+//
+// The values, for this runner's scope (its own, else its environment's, else the global one), of every asset the job's package version declares; the agent asks before it starts the job and hands them to the process as EXEKRA_ASSET_<NAME> variables and the exekra-assets.json file. A runner that does not hold the attempt named (claimed or running) gets 403 permission_denied; a declared asset without a value for the runner is a 409 asset_missing naming the asset and the scope, and the agent ends the attempt as failed. Every read is audited as asset.read (a refused one as asset.read.denied), never with a value.
+//
+// Runner protocol: HTTP Basic with the runner id and its machine secret.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/runner/jobs/{id}/assets (the `GetJobAssets` operationId).
+func (c *ClientWithResponses) GetJobAssetsWithResponse(ctx context.Context, id string, params *GetJobAssetsParams, reqEditors ...RequestEditorFn) (*GetJobAssetsResponse, error) {
+	rsp, err := c.GetJobAssets(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetJobAssetsResponse(rsp)
 }
 
 // CompleteJobWithBodyWithResponse Report how a job ended (runner)
@@ -17044,7 +20647,7 @@ func (c *ClientWithResponses) ResumeScheduleWithResponse(ctx context.Context, id
 
 // RunScheduleWithResponse Run a schedule now
 //
-// Starts the schedule's job now, as the signed-in caller: a fire of kind manual, answered with its outcome (job_created and its job_id, or why no job was created). With an Idempotency-Key, a repeat returns the first request's fire, and the key reused for another schedule is a 409 conflict. Audited as schedule.run (its job as job.create with schedule_id).
+// Starts the schedule's job now, as the signed-in caller: a fire of kind manual, answered with its outcome (job_created and its job_id, or why no job was created). With an Idempotency-Key, a repeat returns the first request's fire, and the key reused for another schedule is a 409 conflict. An asset the package declares without a value that could reach the job is a 409 asset_missing naming the asset and the environment. Audited as schedule.run (its job as job.create with schedule_id).
 //
 // Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 //
@@ -17337,6 +20940,1698 @@ func ParseGetHealthResponse(rsp *http.Response) (*GetHealthResponse, error) {
 			}
 			headers.CacheControl = value
 		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListAssetsResponse parses an HTTP response from a ListAssetsWithResponse call
+func ParseListAssetsResponse(rsp *http.Response) (*ListAssetsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListAssetsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AssetList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListAssetsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListAssetsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListAssetsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListAssetsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListAssetsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListAssetsResponse503Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateAssetResponse parses an HTTP response from a CreateAssetWithResponse call
+func ParseCreateAssetResponse(rsp *http.Response) (*CreateAssetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateAssetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Asset
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateAssetResponse201Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateAssetResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateAssetResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateAssetResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateAssetResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateAssetResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateAssetResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateAssetResponse503Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteAssetResponse parses an HTTP response from a DeleteAssetWithResponse call
+func ParseDeleteAssetResponse(rsp *http.Response) (*DeleteAssetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteAssetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers DeleteAssetResponse204Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers DeleteAssetResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers DeleteAssetResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DeleteAssetResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers DeleteAssetResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers DeleteAssetResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeleteAssetResponse503Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetAssetResponse parses an HTTP response from a GetAssetWithResponse call
+func ParseGetAssetResponse(rsp *http.Response) (*GetAssetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAssetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Asset
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetAssetResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetAssetResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetAssetResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetAssetResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetAssetResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetAssetResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetAssetResponse503Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateAssetResponse parses an HTTP response from a UpdateAssetWithResponse call
+func ParseUpdateAssetResponse(rsp *http.Response) (*UpdateAssetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateAssetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Asset
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateAssetResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers UpdateAssetResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UpdateAssetResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers UpdateAssetResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers UpdateAssetResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 413:
+		var headers UpdateAssetResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 500:
+		var headers UpdateAssetResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers UpdateAssetResponse503Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteAssetEnvironmentValueResponse parses an HTTP response from a DeleteAssetEnvironmentValueWithResponse call
+func ParseDeleteAssetEnvironmentValueResponse(rsp *http.Response) (*DeleteAssetEnvironmentValueResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteAssetEnvironmentValueResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Asset
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers DeleteAssetEnvironmentValueResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers DeleteAssetEnvironmentValueResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers DeleteAssetEnvironmentValueResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DeleteAssetEnvironmentValueResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers DeleteAssetEnvironmentValueResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers DeleteAssetEnvironmentValueResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeleteAssetEnvironmentValueResponse503Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSetAssetEnvironmentValueResponse parses an HTTP response from a SetAssetEnvironmentValueWithResponse call
+func ParseSetAssetEnvironmentValueResponse(rsp *http.Response) (*SetAssetEnvironmentValueResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetAssetEnvironmentValueResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Asset
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers SetAssetEnvironmentValueResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers SetAssetEnvironmentValueResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SetAssetEnvironmentValueResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SetAssetEnvironmentValueResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SetAssetEnvironmentValueResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 413:
+		var headers SetAssetEnvironmentValueResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 500:
+		var headers SetAssetEnvironmentValueResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers SetAssetEnvironmentValueResponse503Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteAssetGlobalValueResponse parses an HTTP response from a DeleteAssetGlobalValueWithResponse call
+func ParseDeleteAssetGlobalValueResponse(rsp *http.Response) (*DeleteAssetGlobalValueResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteAssetGlobalValueResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Asset
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers DeleteAssetGlobalValueResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers DeleteAssetGlobalValueResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers DeleteAssetGlobalValueResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DeleteAssetGlobalValueResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers DeleteAssetGlobalValueResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers DeleteAssetGlobalValueResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeleteAssetGlobalValueResponse503Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSetAssetGlobalValueResponse parses an HTTP response from a SetAssetGlobalValueWithResponse call
+func ParseSetAssetGlobalValueResponse(rsp *http.Response) (*SetAssetGlobalValueResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetAssetGlobalValueResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Asset
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers SetAssetGlobalValueResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers SetAssetGlobalValueResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SetAssetGlobalValueResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SetAssetGlobalValueResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SetAssetGlobalValueResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 413:
+		var headers SetAssetGlobalValueResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 500:
+		var headers SetAssetGlobalValueResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers SetAssetGlobalValueResponse503Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteAssetRunnerValueResponse parses an HTTP response from a DeleteAssetRunnerValueWithResponse call
+func ParseDeleteAssetRunnerValueResponse(rsp *http.Response) (*DeleteAssetRunnerValueResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteAssetRunnerValueResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Asset
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers DeleteAssetRunnerValueResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers DeleteAssetRunnerValueResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers DeleteAssetRunnerValueResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DeleteAssetRunnerValueResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers DeleteAssetRunnerValueResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers DeleteAssetRunnerValueResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeleteAssetRunnerValueResponse503Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSetAssetRunnerValueResponse parses an HTTP response from a SetAssetRunnerValueWithResponse call
+func ParseSetAssetRunnerValueResponse(rsp *http.Response) (*SetAssetRunnerValueResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetAssetRunnerValueResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Asset
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers SetAssetRunnerValueResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers SetAssetRunnerValueResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SetAssetRunnerValueResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SetAssetRunnerValueResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SetAssetRunnerValueResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 413:
+		var headers SetAssetRunnerValueResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 500:
+		var headers SetAssetRunnerValueResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers SetAssetRunnerValueResponse503Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -21577,6 +26872,209 @@ func ParseClaimJobResponse(rsp *http.Response) (*ClaimJobResponse, error) {
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers ClaimJobResponse503Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetJobAssetsResponse parses an HTTP response from a GetJobAssetsWithResponse call
+func ParseGetJobAssetsResponse(rsp *http.Response) (*GetJobAssetsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetJobAssetsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AgentAssets
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetJobAssetsResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetJobAssetsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetJobAssetsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetJobAssetsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetJobAssetsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetJobAssetsResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetJobAssetsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetJobAssetsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetJobAssetsResponse503Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
