@@ -104,6 +104,18 @@ func matrixRows(secret string) []matrixRow {
 		{"GET", "/api/v1/calendars/:id", none, "OPERATOR", 404, nil},
 		{"PUT", "/api/v1/calendars/:id", fixed(map[string]any{"name": "", "dates": []string{}}), "DEVELOPER", 400, nil},
 		{"DELETE", "/api/v1/calendars/:id", none, "DEVELOPER", 404, nil},
+		{"GET", "/api/v1/assets", none, "OPERATOR", 200, nil},
+		{"POST", "/api/v1/assets", fixed(map[string]any{"name": "", "type": "text"}), "DEVELOPER", 400, nil},
+		{"GET", "/api/v1/assets/:name", none, "OPERATOR", 404, nil},
+		{"PATCH", "/api/v1/assets/:name", fixed(map[string]any{"description": "changed"}), "DEVELOPER", 404, nil},
+		{"DELETE", "/api/v1/assets/:name", none, "DEVELOPER", 404, nil},
+		{"PUT", "/api/v1/assets/:name/values/global", fixed(map[string]any{"value": "x"}), "DEVELOPER", 404, nil},
+		{"DELETE", "/api/v1/assets/:name/values/global", none, "DEVELOPER", 404, nil},
+		{"PUT", "/api/v1/assets/:name/values/environments/:environment", fixed(map[string]any{"value": "x"}), "DEVELOPER", 404, nil},
+		{"DELETE", "/api/v1/assets/:name/values/environments/:environment", none, "DEVELOPER", 404, nil},
+		{"PUT", "/api/v1/assets/:name/values/runners/:runner_id", fixed(map[string]any{"value": "x"}), "DEVELOPER", 404, nil},
+		{"DELETE", "/api/v1/assets/:name/values/runners/:runner_id", none, "DEVELOPER", 404, nil},
+		{"GET", "/api/v1/runner/jobs/:id/assets", none, "anyone", 401, nil}, // users are no runners
 		{"GET", "/api/v1/audit", none, "ADMIN", 200, nil},
 		{"GET", "/api/v1/audit/export", none, "ADMIN", 200, nil},
 		{"GET", "/api/v1/audit/verify", none, "ADMIN", 200, nil},
@@ -116,6 +128,11 @@ var routeParam = regexp.MustCompile(`:(\w+)`)
 // concrete fills route parameters.
 func concrete(path string) string {
 	path = strings.ReplaceAll(path, ":id", "00000000-0000-4000-8000-000000000000")
+	path = strings.ReplaceAll(path, ":runner_id", "00000000-0000-4000-8000-000000000000")
+	path = strings.ReplaceAll(path, ":environment", "Development")
+	if strings.HasPrefix(path, "/api/v1/assets/") {
+		path = strings.ReplaceAll(path, ":name", "no_such_asset")
+	}
 	path = strings.ReplaceAll(path, ":name", "no-such-package")
 	return strings.ReplaceAll(path, ":version", "1.0.0")
 }

@@ -1365,7 +1365,7 @@ type AssetValue struct {
 	UpdatedAt time.Time       `json:"updated_at"`
 	UpdatedBy string          `json:"updated_by"`
 
-	// Value The value, for text (a string), integer and boolean assets; always null for credential and secret assets, whose values are write-only.
+	// Value Any JSON value: the value, for text (a string), integer and boolean assets; always null for credential and secret assets, whose values are write-only.
 	Value interface{} `json:"value"`
 
 	// Version How many times this scope's value was set (the first is 1).

@@ -207,10 +207,8 @@ var fieldRefinements = map[schema.Field]func(*openapi3.Schema){
 	schema.FieldOf[runners.AssetValue]("environment"): withEnum(runners.Environments, "The environment, for the environment scope."),
 	schema.FieldOf[runners.AssetValue]("runner_id"):   describe("The runner, for the runner scope."),
 	schema.FieldOf[runners.AssetValue]("runner_name"): describe("The runner's name, for the runner scope; null once the runner is deleted."),
-	schema.FieldOf[runners.AssetValue]("value"): func(s *openapi3.Schema) {
-		s.Nullable = true
-		s.Description = "The value, for text (a string), integer and boolean assets; always null for credential and secret assets, whose values are write-only."
-	},
+	schema.FieldOf[runners.AssetValue]("value"): describe("Any JSON value: the value, for text (a string), integer and boolean assets; " +
+		"always null for credential and secret assets, whose values are write-only."),
 	schema.FieldOf[runners.AssetValue]("version"):             describe("How many times this scope's value was set (the first is 1)."),
 	schema.FieldOf[runners.CreateAssetRequest]("name"):        assetName,
 	schema.FieldOf[runners.CreateAssetRequest]("type"):        withEnum(runners.AssetTypes, assetTypeText),
