@@ -78,6 +78,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return runSchedule(ctx, args[1:], stdout)
 	case "calendar":
 		return runCalendar(args[1:], stdout)
+	case "assets":
+		return runAssets(ctx, args[1:], os.Environ(), stdout)
 	case "backup":
 		return runBackup(ctx, args[1:], os.Environ(), stdout)
 	case "restore":
