@@ -129,13 +129,13 @@ func runRotateKey(ctx context.Context, args, environ []string, stdout io.Writer)
 	}
 	start := time.Now()
 	deadline := start.Add(*wait)
-	left := total
 	for {
 		counts, err := env.countByKey(ctx)
 		if err != nil {
 			return err
 		}
-		left, total = 0, 0
+		left := 0
+		total = 0
 		for id, n := range counts {
 			total += n
 			if id != newID {

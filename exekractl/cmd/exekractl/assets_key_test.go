@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,7 +13,6 @@ import (
 
 	"github.com/exekra/hub/libs/envelope"
 	"github.com/exekra/hub/libs/testkit/pgtest"
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -45,7 +46,7 @@ func keyHome(t *testing.T, n int) (home string, conn *pgx.Conn, ring *envelope.K
 		t.Fatal(err)
 	}
 	for range n {
-		id := uuid.NewString()
+		id := newUUID(t)
 		s, err := ring.Seal([]byte("v"), envelope.AAD(id, "global", "", 1))
 		if err != nil {
 			t.Fatal(err)
@@ -151,4 +152,13 @@ func TestAssetsRotateAndRetire(t *testing.T) {
 	if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
 		t.Fatalf("mode %v", st.Mode().Perm())
 	}
+}
+
+func newUUID(t *testing.T) string {
+	t.Helper()
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
