@@ -103,11 +103,21 @@ func collect(ctx context.Context, cfg *config.Config, o Options, stage string) (
 	if err := os.MkdirAll(filepath.Join(stage, "database"), 0o700); err != nil {
 		return nil, nil, err
 	}
+	keysBefore, err := assetKeyUses(ctx, targets)
+	if err != nil {
+		return nil, nil, err
+	}
 	d := &dumper{pgDump: pgDump, environ: o.Environ, stage: stage}
 	schemas, named, members, err := d.dumpAll(ctx, targets)
 	if err != nil {
 		return nil, nil, err
 	}
+	keysAfter, err := assetKeyUses(ctx, targets)
+	if err != nil {
+		return nil, nil, err
+	}
+	m.AssetKeys = mergeKeyUses(keysBefore, keysAfter)
+	m.AssetKeyFile = cfg.Runners.AssetKeyFile
 	m.Schemas = schemas
 	url, err := natsURL(cfg)
 	if err != nil {
@@ -140,13 +150,14 @@ func collect(ctx context.Context, cfg *config.Config, o Options, stage string) (
 // are not taken: the warnings say so.
 func homeMembers(cfg *config.Config) ([]staged, []string, error) {
 	var out []staged
+	keyFile := assetKeyFile(cfg)
 	confDir := filepath.Join(cfg.Home, "config")
 	err := filepath.WalkDir(confDir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if !d.Type().IsRegular() {
-			return nil
+		if !d.Type().IsRegular() || filepath.Clean(path) == keyFile {
+			return nil // the asset key file never goes in an archive
 		}
 		info, err := d.Info()
 		if err != nil {

@@ -41,7 +41,11 @@ type Manifest struct {
 	Packages   []Package `json:"packages"`
 	Files      []string  `json:"files"` // install-dir files, relative to it (config/..., .env)
 	Warnings   []string  `json:"warnings,omitempty"`
-	Members    []Member  `json:"members"` // every member but the manifest
+	// AssetKeyFile is the install's asset key file, never in the archive;
+	// AssetKeys the keys the archived asset values are sealed under.
+	AssetKeyFile string        `json:"asset_key_file,omitempty"`
+	AssetKeys    []AssetKeyUse `json:"asset_keys,omitempty"`
+	Members      []Member      `json:"members"` // every member but the manifest
 }
 
 // Schema is one service's pg_dump (custom format).

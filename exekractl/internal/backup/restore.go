@@ -3,6 +3,7 @@ package backup
 import (
 	"context"
 	"fmt"
+	"github.com/exekra/hub/libs/envelope"
 	"io"
 	"os"
 	"path/filepath"
@@ -25,6 +26,9 @@ type RestoreOptions struct {
 	// PackagesOnly puts the packages back and nothing else: the second try
 	// after a restore whose package step failed.
 	PackagesOnly bool
+	// AssetKeyFile is the key file of the original install; needed when the
+	// archive holds asset values, unless the target's key file holds their keys.
+	AssetKeyFile string
 	Stdout       io.Writer
 }
 
@@ -83,12 +87,21 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreResult, error) {
 		return nil, err
 	}
 	cfg.Home = home
+	var keys *envelope.Keyring
+	if !o.PackagesOnly {
+		if keys, err = checkAssetKeys(m, o.AssetKeyFile, assetKeyFile(cfg)); err != nil {
+			return nil, err
+		}
+	}
 	if err := checkStopped(cfg); err != nil {
 		return nil, err
 	}
 	if !o.PackagesOnly {
 		install := func() (err error) {
 			res.Settings, res.Moved, err = installSettings(staged, home)
+			if err == nil && keys != nil && o.AssetKeyFile != "" {
+				err = keys.Save(assetKeyFile(cfg))
+			}
 			return err
 		}
 		if res.Schemas, err = restoreDatabases(ctx, cfg, o, m, extracted, install); err != nil {
