@@ -35,6 +35,8 @@ const usage = `usage: exekractl <command> [flags]
   schedule list|show|create|update|pause|resume|run|delete|next|fires
                                         schedules that start jobs by cron or interval; see
                                         "exekractl schedule help"; authoring needs DEVELOPER
+  asset list|show|create|set|unset|update|delete
+                                        assets robots use; secrets read from standard input; see "exekractl asset help"
   calendar list|show|create|update|delete
                                         calendars of non-working days schedules skip
   backup [--home DIR] [--out FILE]      archive the running Hub of DIR for disaster recovery: every
@@ -78,6 +80,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return runSchedule(ctx, args[1:], stdout)
 	case "calendar":
 		return runCalendar(args[1:], stdout)
+	case "asset":
+		return runAsset(args[1:], stdout)
 	case "assets":
 		return runAssets(ctx, args[1:], os.Environ(), stdout)
 	case "backup":
