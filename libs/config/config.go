@@ -165,7 +165,7 @@ func Default(home string) *Config {
 		Log:       Log{Level: "info", Dir: "logs", MaxSizeMB: 50, MaxFiles: 10},
 		Identity:  Service{MetricsListen: "127.0.0.1:17101"},
 		Licensing: Service{MetricsListen: "127.0.0.1:17102"},
-		Runners:   Runners{MetricsListen: "127.0.0.1:17103", ScheduleMisfireGrace: Duration(60 * time.Second),
+		Runners: Runners{MetricsListen: "127.0.0.1:17103", ScheduleMisfireGrace: Duration(60 * time.Second),
 			AssetKeyFile: "config/asset-keys.json"},
 		Audit: Audit{MetricsListen: "127.0.0.1:17104", CheckpointInterval: Duration(15 * time.Minute),
 			SigningKeyFile: "config/audit-signing.key", StreamReplicas: 1},
