@@ -81,7 +81,7 @@ func (s *Server) assetRoutes() []Route {
 			Replies:     []Reply{jsonReply[runners.Asset](http.StatusOK, "The asset with its values.")}},
 		{Method: http.MethodPut, Path: runners.PathAssetEnvironmentValue, Summary: "Set an asset's value for an environment", Access: Developer,
 			Handle: s.setAssetValue(runners.ScopeEnvironment), ID: "setAssetEnvironmentValue", Tag: tagAssets,
-			Description: "Sets (creates or replaces) the value the runners of the environment get unless a runner has one of its own. An unknown environment is a 400 invalid_argument." +
+			Description: "Sets (creates or replaces) the value the runners of the environment get unless a runner has one of its own. The environment is Development, Staging or Production in any case; another is a 400 invalid_argument." +
 				valueText + audited + runners.ActionAssetValueSet + " with the scope and the new version.",
 			Body:    jsonBody[runners.AssetValueBody](),
 			Replies: []Reply{jsonReply[runners.Asset](http.StatusOK, "The asset with its values.")},
@@ -157,10 +157,12 @@ func assetValueRequest(c *gin.Context, scope string) (runners.AssetValueRequest,
 	req := runners.AssetValueRequest{Name: c.Param("name"), Scope: scope}
 	switch scope {
 	case runners.ScopeEnvironment:
-		req.Environment = c.Param("environment")
-		if !slices.Contains(runners.Environments, req.Environment) {
-			return req, errs.Ef(errs.InvalidArgument, "environment must be one of %s, not %q", strings.Join(runners.Environments, ", "), req.Environment)
+		given := c.Param("environment")
+		i := slices.IndexFunc(runners.Environments, func(e string) bool { return strings.EqualFold(e, given) })
+		if i < 0 {
+			return req, errs.Ef(errs.InvalidArgument, "environment must be one of %s (any case), not %q", strings.Join(runners.Environments, ", "), given)
 		}
+		req.Environment = runners.Environments[i]
 	case runners.ScopeRunner:
 		req.RunnerID = c.Param("runner_id")
 	}

@@ -213,6 +213,7 @@ func TestAssetRoutes(t *testing.T) {
 		}{
 			{"/api/v1/assets/api_token/values/global", runners.AssetValueRequest{Name: "api_token", Scope: runners.ScopeGlobal}},
 			{"/api/v1/assets/api_token/values/environments/Staging", runners.AssetValueRequest{Name: "api_token", Scope: runners.ScopeEnvironment, Environment: "Staging"}},
+			{"/api/v1/assets/api_token/values/environments/production", runners.AssetValueRequest{Name: "api_token", Scope: runners.ScopeEnvironment, Environment: "Production"}},
 			{"/api/v1/assets/api_token/values/runners/r-7", runners.AssetValueRequest{Name: "api_token", Scope: runners.ScopeRunner, RunnerID: "r-7"}},
 		}
 		for _, tc := range cases {
@@ -238,7 +239,7 @@ func TestAssetRoutes(t *testing.T) {
 		{http.MethodGet, "/api/v1/assets?type=password", "", "type "},
 		{http.MethodGet, "/api/v1/assets?limit=0", "", "limit "},
 		{http.MethodPut, "/api/v1/assets/a/values/environments/Moon", `{"value":"x"}`, "environment "},
-		{http.MethodDelete, "/api/v1/assets/a/values/environments/production", "", "environment "},
+		{http.MethodDelete, "/api/v1/assets/a/values/environments/productions", "", "environment "},
 		{http.MethodPut, "/api/v1/assets/a/values/global", `{}`, "the body must be"},
 		{http.MethodPut, "/api/v1/assets/a/values/global", `{"value":null}`, "the body must be"},
 		{http.MethodPut, "/api/v1/assets/a/values/global", `{"value":"` + strings.Repeat("x", runners.MaxAssetValueBytes) + `"}`, "value exceeds"},
