@@ -139,7 +139,11 @@ func printAsset(w io.Writer, a runners.Asset) {
 
 // assetAct shows or deletes one asset.
 func assetAct(sub string, args []string, stdout io.Writer) error {
-	cf := newCmdFlags("asset "+sub, "DEVELOPER (or ADMIN)")
+	role := "DEVELOPER (or ADMIN)"
+	if sub == "show" {
+		role = "signed-in"
+	}
+	cf := newCmdFlags("asset "+sub, role)
 	pos, help, err := cf.parse(args, 1, "exekractl asset "+sub+" NAME [--json]", stdout)
 	if err != nil || help {
 		return err

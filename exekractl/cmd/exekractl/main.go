@@ -1,7 +1,7 @@
 // Command exekractl is the admin command line of Exekra Hub: the license
 // vendor side (keygen, issue), audit verification and export, publishing
-// packages, starting jobs, schedules and calendars, and backup and restore
-// of an install.
+// packages, starting jobs, schedules, calendars and assets, the asset key,
+// and backup and restore of an install.
 package main
 
 import (
@@ -36,7 +36,11 @@ const usage = `usage: exekractl <command> [flags]
                                         schedules that start jobs by cron or interval; see
                                         "exekractl schedule help"; authoring needs DEVELOPER
   asset list|show|create|set|unset|update|delete
-                                        assets robots use; secrets read from standard input; see "exekractl asset help"
+                                        the settings and secrets robots use; secret values are read
+                                        from standard input; see "exekractl asset help"; reading takes
+                                        any role, the rest DEVELOPER
+  assets rotate-key [--home DIR]        make a new primary asset key and wait for the Hub to re-wrap every
+  assets retire-keys [--home DIR]       value under it; then drop the keys no value needs any more
   calendar list|show|create|update|delete
                                         calendars of non-working days schedules skip
   backup [--home DIR] [--out FILE]      archive the running Hub of DIR for disaster recovery: every
@@ -49,7 +53,7 @@ const usage = `usage: exekractl <command> [flags]
           [--nats-authorization FILE]   NATS authorization block for servers the pilot does not start
   version
 
-audit, package, job, schedule and calendar commands talk to the Hub: --hub https://host:8443 --token-file FILE
+audit, package, job, schedule, calendar and asset commands talk to the Hub: --hub https://host:8443 --token-file FILE
 and --ca FILE (the pilot's config/certs/hub.crt) or --fingerprint SHA256.
 `
 
