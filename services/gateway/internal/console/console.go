@@ -102,6 +102,14 @@ func (con *Console) routes() []route {
 		{post, "/calendars/:id", developer, "schedules", "", con.updateCalendar},
 		{get, "/calendars/:id/delete", developer, "schedules", "", con.confirmCalendarDelete},
 		{post, "/calendars/:id/delete", developer, "schedules", "", con.deleteCalendar},
+		{get, "/assets", signedIn, "assets", "Assets", con.assetsPage},
+		{post, "/assets", developer, "assets", "", con.createAsset},
+		{get, "/assets/:name", signedIn, "assets", "", con.assetPage},
+		{post, "/assets/:name", developer, "assets", "", con.updateAsset},
+		{post, "/assets/:name/values", developer, "assets", "", con.setAssetValue},
+		{post, "/assets/:name/values/delete", developer, "assets", "", con.deleteAssetValue},
+		{get, "/assets/:name/delete", developer, "assets", "", con.confirmAssetDelete},
+		{post, "/assets/:name/delete", developer, "assets", "", con.deleteAsset},
 		{get, "/status", anyone, "status", "", con.status},
 		{get, "/activate", anyone, "activate", "", con.activatePage},
 		{post, "/activate", anyone, "activate", "", con.activate},
@@ -129,7 +137,8 @@ func (con *Console) routes() []route {
 var pageNames = []string{"status", "error", "dashboard", "activate", "bootstrap", "login",
 	"users", "user_delete", "license", "audit", "runners", "runner_secret", "runner_regenerate", "runner_delete",
 	"packages", "jobs", "job", "job_start", "runner",
-	"schedules", "schedule", "schedule_form", "schedule_delete", "calendars", "calendar", "calendar_delete"}
+	"schedules", "schedule", "schedule_form", "schedule_delete", "calendars", "calendar", "calendar_delete",
+	"assets", "asset", "asset_delete"}
 
 // Mount parses the templates and adds the console's routes to e.
 func (con *Console) Mount(e *gin.Engine) error {

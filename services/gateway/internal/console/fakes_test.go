@@ -47,11 +47,13 @@ type fakeHub struct {
 	runners      fakeRunners
 	jobs         fakeJobs
 	schedules    fakeSchedules
+	assets       fakeAssets
 }
 
 func newFakeHub() *fakeHub {
 	return &fakeHub{licensed: true, bootstrapped: true, users: []identity.User{adminUser, devUser},
-		tokens: map[string]string{adminToken: adminUser.ID, devToken: devUser.ID}, runners: newFakeRunners(), jobs: newFakeJobs(), schedules: newFakeSchedules()}
+		tokens: map[string]string{adminToken: adminUser.ID, devToken: devUser.ID}, runners: newFakeRunners(), jobs: newFakeJobs(), schedules: newFakeSchedules(),
+		assets: newFakeAssets()}
 }
 
 // serve answers the subjects on nc until the test ends. It speaks natsrpc's
@@ -90,7 +92,8 @@ func reply(m *nats.Msg, ep natsrpc.Endpoint) {
 }
 
 func (f *fakeHub) endpoints() []natsrpc.Endpoint {
-	return slices.Concat(f.identityEndpoints(), f.licensingEndpoints(), f.auditEndpoints(), f.runnersEndpoints(), f.jobsEndpoints(), f.schedulesEndpoints())
+	return slices.Concat(f.identityEndpoints(), f.licensingEndpoints(), f.auditEndpoints(), f.runnersEndpoints(), f.jobsEndpoints(), f.schedulesEndpoints(),
+		f.assetsEndpoints())
 }
 
 func (f *fakeHub) find(id string) int {

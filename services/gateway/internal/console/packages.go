@@ -19,6 +19,7 @@ type packagesData struct {
 	Next       string // link to the next page; "" on the last
 	First      string // link back to the first page while paging
 	CanPublish bool   // DEVELOPER or ADMIN: offer the publish form
+	HasAssets  bool   // a version shown declares assets: the table names them
 }
 
 // packageRow is one package version with its cells formatted.
@@ -75,6 +76,7 @@ func (con *Console) packageVersions(c *gin.Context) {
 	d := packagesData{Name: name, CanPublish: con.canPublish(c)}
 	for _, p := range vs.Items {
 		d.Rows = append(d.Rows, newPackageRow(p))
+		d.HasAssets = d.HasAssets || len(p.Assets) > 0
 	}
 	con.show(c, http.StatusOK, "packages", page{Title: "Package " + name, Data: d})
 }

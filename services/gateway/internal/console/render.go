@@ -110,7 +110,8 @@ func (con *Console) show(c *gin.Context, status int, name string, p page) {
 
 // sections maps pages to the menu entry they are found under, when its id differs.
 var sections = map[string]string{"schedule": "schedules", "schedule_form": "schedules", "schedule_delete": "schedules",
-	"calendars": "schedules", "calendar": "schedules", "calendar_delete": "schedules"}
+	"calendars": "schedules", "calendar": "schedules", "calendar_delete": "schedules",
+	"asset": "assets", "asset_delete": "assets"}
 
 // menu lists the pages u may use; anonymous visitors see the status page only.
 func (con *Console) menu(u *identity.User, current string) []navItem {
