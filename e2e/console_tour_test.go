@@ -245,6 +245,34 @@ func TestConsoleTour(t *testing.T) {
 		b.wait("main h1")
 		tour.check(strings.NewReplacer("/", "-", "?", "-", "=", "-", sid, "id", cal["id"].(string), "id").Replace(strings.Trim(p, "/")))
 	}
+	// assets: a credential with a global value set over the API, whose value
+	// no page shows, and a text asset made through the list's form
+	const tourPassword = "tour-password-never-shown"
+	h.as(adminTok).must(http.StatusCreated, "POST", "/api/v1/assets",
+		map[string]any{"name": "TOUR_LOGIN", "type": "credential", "description": "the tour's login"})
+	h.as(adminTok).must(http.StatusOK, "PUT", "/api/v1/assets/TOUR_LOGIN/values/global",
+		map[string]any{"value": map[string]string{"username": "tour", "password": tourPassword}})
+	b.open(h.gateway + "/assets")
+	b.wait("#asset-create-form")
+	b.typeIn("#asset-create-name", "TOUR_URL")
+	b.set("#asset-create-type", "text")
+	b.click("#asset-create-submit")
+	b.wait("#asset")
+	if !b.eval(`location.pathname === '/assets/TOUR_URL' && document.querySelector('#asset').dataset.type === 'text'`) {
+		t.Fatalf("the create form landed on %q", b.attr("#asset", "data-name"))
+	}
+	tour.check("asset-created")
+	for _, p := range []string{"/assets", "/assets/TOUR_LOGIN", "/assets/TOUR_LOGIN/delete"} {
+		b.open(h.gateway + p)
+		b.wait("main h1")
+		if b.eval(`document.documentElement.outerHTML.indexOf('` + tourPassword + `') >= 0`) {
+			t.Fatalf("the page %s shows the credential's password", p)
+		}
+		tour.check(strings.ReplaceAll(strings.Trim(p, "/"), "/", "-"))
+	}
+	if !b.exists("#asset-delete-submit") {
+		t.Fatal("the asset delete confirmation has no delete button")
+	}
 	if declared {
 		b.open(h.gateway + "/schedules/new?package=typed")
 		b.wait("#schedule-form")
