@@ -158,7 +158,7 @@ func TestAssets(t *testing.T) {
 	})
 
 	t.Run("a missing asset refuses the start, naming it", func(t *testing.T) {
-		code, raw := h.as(opTok).raw("POST", "/api/v1/jobs", map[string]any{"package": "needy", "environment": "development"})
+		code, raw := h.as(opTok).raw("POST", "/api/v1/jobs", map[string]any{"package": "needy", "environment": "Development"})
 		if code != http.StatusConflict || !strings.Contains(string(raw), `"asset_missing"`) || !strings.Contains(string(raw), "nowhere_set") {
 			t.Fatalf("start of a job whose asset has no value = %d %s", code, raw)
 		}

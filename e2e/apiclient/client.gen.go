@@ -1365,8 +1365,8 @@ type AssetValue struct {
 	UpdatedAt time.Time       `json:"updated_at"`
 	UpdatedBy string          `json:"updated_by"`
 
-	// Value Any JSON value: the value, for text (a string), integer and boolean assets; always null for credential and secret assets, whose values are write-only.
-	Value interface{} `json:"value"`
+	// Value The value, for text (a string), integer and boolean assets; always null for credential and secret assets, whose values are write-only.
+	Value AssetValue_Value `json:"value"`
 
 	// Version How many times this scope's value was set (the first is 1).
 	Version int `json:"version"`
@@ -1377,6 +1377,20 @@ type AssetValueEnvironment string
 
 // AssetValueScope global: every runner; environment: the runners of one environment; runner: one runner. A runner gets the most specific one.
 type AssetValueScope string
+
+// AssetValueValue0 defines model for AssetValue.Value.0.
+type AssetValueValue0 = string
+
+// AssetValueValue1 defines model for AssetValue.Value.1.
+type AssetValueValue1 = int64
+
+// AssetValueValue2 defines model for AssetValue.Value.2.
+type AssetValueValue2 = bool
+
+// AssetValue_Value The value, for text (a string), integer and boolean assets; always null for credential and secret assets, whose values are write-only.
+type AssetValue_Value struct {
+	union json.RawMessage
+}
 
 // AssetValueBody The value to set for one scope of an asset.
 type AssetValueBody struct {
@@ -2597,6 +2611,94 @@ type CreateUserJSONRequestBody = CreateUserRequest
 // UpdateUserJSONRequestBody defines body for UpdateUser for application/json ContentType.
 type UpdateUserJSONRequestBody = UserPatch
 
+// AsAssetValueValue0 returns the union data inside the AssetValue_Value as a AssetValueValue0
+func (t AssetValue_Value) AsAssetValueValue0() (AssetValueValue0, error) {
+	var body AssetValueValue0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAssetValueValue0 overwrites any union data inside the AssetValue_Value as the provided AssetValueValue0
+func (t *AssetValue_Value) FromAssetValueValue0(v AssetValueValue0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeAssetValueValue0 performs a merge with any union data inside the AssetValue_Value, using the provided AssetValueValue0
+func (t *AssetValue_Value) MergeAssetValueValue0(v AssetValueValue0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsAssetValueValue1 returns the union data inside the AssetValue_Value as a AssetValueValue1
+func (t AssetValue_Value) AsAssetValueValue1() (AssetValueValue1, error) {
+	var body AssetValueValue1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAssetValueValue1 overwrites any union data inside the AssetValue_Value as the provided AssetValueValue1
+func (t *AssetValue_Value) FromAssetValueValue1(v AssetValueValue1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeAssetValueValue1 performs a merge with any union data inside the AssetValue_Value, using the provided AssetValueValue1
+func (t *AssetValue_Value) MergeAssetValueValue1(v AssetValueValue1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsAssetValueValue2 returns the union data inside the AssetValue_Value as a AssetValueValue2
+func (t AssetValue_Value) AsAssetValueValue2() (AssetValueValue2, error) {
+	var body AssetValueValue2
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAssetValueValue2 overwrites any union data inside the AssetValue_Value as the provided AssetValueValue2
+func (t *AssetValue_Value) FromAssetValueValue2(v AssetValueValue2) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeAssetValueValue2 performs a merge with any union data inside the AssetValue_Value, using the provided AssetValueValue2
+func (t *AssetValue_Value) MergeAssetValueValue2(v AssetValueValue2) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t AssetValue_Value) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *AssetValue_Value) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
 
@@ -2762,7 +2864,7 @@ type ClientInterface interface {
 
 	// SetAssetEnvironmentValueWithBody Set an asset's value for an environment
 	//
-	// Sets (creates or replaces) the value the runners of the environment get unless a runner has one of its own. An unknown environment is a 400 invalid_argument. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
+	// Sets (creates or replaces) the value the runners of the environment get unless a runner has one of its own. The environment is Development, Staging or Production in any case; another is a 400 invalid_argument. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
 	//
 	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 	//
@@ -2773,7 +2875,7 @@ type ClientInterface interface {
 
 	// SetAssetEnvironmentValue Set an asset's value for an environment
 	//
-	// Sets (creates or replaces) the value the runners of the environment get unless a runner has one of its own. An unknown environment is a 400 invalid_argument. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
+	// Sets (creates or replaces) the value the runners of the environment get unless a runner has one of its own. The environment is Development, Staging or Production in any case; another is a 400 invalid_argument. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
 	//
 	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 	//
@@ -3745,7 +3847,7 @@ func (c *Client) DeleteAssetEnvironmentValue(ctx context.Context, name string, e
 
 // SetAssetEnvironmentValueWithBody Set an asset's value for an environment
 //
-// Sets (creates or replaces) the value the runners of the environment get unless a runner has one of its own. An unknown environment is a 400 invalid_argument. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
+// Sets (creates or replaces) the value the runners of the environment get unless a runner has one of its own. The environment is Development, Staging or Production in any case; another is a 400 invalid_argument. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
 //
 // Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 //
@@ -3766,7 +3868,7 @@ func (c *Client) SetAssetEnvironmentValueWithBody(ctx context.Context, name stri
 
 // SetAssetEnvironmentValue Set an asset's value for an environment
 //
-// Sets (creates or replaces) the value the runners of the environment get unless a runner has one of its own. An unknown environment is a 400 invalid_argument. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
+// Sets (creates or replaces) the value the runners of the environment get unless a runner has one of its own. The environment is Development, Staging or Production in any case; another is a 400 invalid_argument. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
 //
 // Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 //
@@ -9058,7 +9160,7 @@ type ClientWithResponsesInterface interface {
 
 	// SetAssetEnvironmentValueWithBodyWithResponse Set an asset's value for an environment
 	//
-	// Sets (creates or replaces) the value the runners of the environment get unless a runner has one of its own. An unknown environment is a 400 invalid_argument. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
+	// Sets (creates or replaces) the value the runners of the environment get unless a runner has one of its own. The environment is Development, Staging or Production in any case; another is a 400 invalid_argument. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
 	//
 	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 	//
@@ -9069,7 +9171,7 @@ type ClientWithResponsesInterface interface {
 
 	// SetAssetEnvironmentValueWithResponse Set an asset's value for an environment
 	//
-	// Sets (creates or replaces) the value the runners of the environment get unless a runner has one of its own. An unknown environment is a 400 invalid_argument. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
+	// Sets (creates or replaces) the value the runners of the environment get unless a runner has one of its own. The environment is Development, Staging or Production in any case; another is a 400 invalid_argument. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
 	//
 	// Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 	//
@@ -19474,7 +19576,7 @@ func (c *ClientWithResponses) DeleteAssetEnvironmentValueWithResponse(ctx contex
 
 // SetAssetEnvironmentValueWithBodyWithResponse Set an asset's value for an environment
 //
-// Sets (creates or replaces) the value the runners of the environment get unless a runner has one of its own. An unknown environment is a 400 invalid_argument. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
+// Sets (creates or replaces) the value the runners of the environment get unless a runner has one of its own. The environment is Development, Staging or Production in any case; another is a 400 invalid_argument. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
 //
 // Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 //
@@ -19491,7 +19593,7 @@ func (c *ClientWithResponses) SetAssetEnvironmentValueWithBodyWithResponse(ctx c
 
 // SetAssetEnvironmentValueWithResponse Set an asset's value for an environment
 //
-// Sets (creates or replaces) the value the runners of the environment get unless a runner has one of its own. An unknown environment is a 400 invalid_argument. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
+// Sets (creates or replaces) the value the runners of the environment get unless a runner has one of its own. The environment is Development, Staging or Production in any case; another is a 400 invalid_argument. A value that is not of the asset's type (a string for text and secret, an integer, a boolean, or {"username","password"} with both non-empty for a credential) or over 16 KiB is a 400 invalid_argument naming what is wrong; the value itself is never echoed, logged or audited. Audited as asset.value.set with the scope and the new version.
 //
 // Needs the DEVELOPER role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 //

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/exekra/hub/exekractl/internal/backup"
 	"github.com/exekra/hub/libs/config"
 	"github.com/exekra/hub/libs/envelope"
 	"github.com/exekra/hub/libs/sqldb"
@@ -50,7 +51,11 @@ func openKeyEnv(ctx context.Context, home string, environ []string) (*keyEnv, er
 		return nil, err
 	}
 	path := cfg.Path(cfg.Runners.AssetKeyFile)
-	pool, err := sqldb.Open(ctx, cfg.DatabaseURL("runners"), "runners", 2, 5*time.Second)
+	url, err := backup.ServiceDatabaseURL(cfg, "runners")
+	if err != nil {
+		return nil, err
+	}
+	pool, err := sqldb.Open(ctx, url, "runners", 2, 5*time.Second)
 	if err != nil {
 		return nil, fmt.Errorf("the runners database: %w", err)
 	}

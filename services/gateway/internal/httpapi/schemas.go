@@ -58,6 +58,19 @@ func enum[T any](values ...T) func(*openapi3.Schema) {
 
 func describe(d string) func(*openapi3.Schema) { return func(s *openapi3.Schema) { s.Description = d } }
 
+// shownAssetValue is an asset value as people see it: a string, an integer,
+// a boolean or null (write-only). OpenAPI 3.0 allows null only beside a type.
+func shownAssetValue(d string) func(*openapi3.Schema) {
+	return func(s *openapi3.Schema) {
+		s.Description = d
+		s.AnyOf = openapi3.SchemaRefs{
+			openapi3.NewSchemaRef("", &openapi3.Schema{Type: &openapi3.Types{openapi3.TypeString}, Nullable: true}),
+			openapi3.NewSchemaRef("", &openapi3.Schema{Type: &openapi3.Types{openapi3.TypeInteger}, Format: "int64"}),
+			openapi3.NewSchemaRef("", &openapi3.Schema{Type: &openapi3.Types{openapi3.TypeBoolean}}),
+		}
+	}
+}
+
 func between(lo, hi float64) func(*openapi3.Schema) {
 	return func(s *openapi3.Schema) { s.Min, s.Max = &lo, &hi }
 }
@@ -207,7 +220,7 @@ var fieldRefinements = map[schema.Field]func(*openapi3.Schema){
 	schema.FieldOf[runners.AssetValue]("environment"): withEnum(runners.Environments, "The environment, for the environment scope."),
 	schema.FieldOf[runners.AssetValue]("runner_id"):   describe("The runner, for the runner scope."),
 	schema.FieldOf[runners.AssetValue]("runner_name"): describe("The runner's name, for the runner scope; null once the runner is deleted."),
-	schema.FieldOf[runners.AssetValue]("value"): describe("Any JSON value: the value, for text (a string), integer and boolean assets; " +
+	schema.FieldOf[runners.AssetValue]("value"): shownAssetValue("The value, for text (a string), integer and boolean assets; " +
 		"always null for credential and secret assets, whose values are write-only."),
 	schema.FieldOf[runners.AssetValue]("version"):             describe("How many times this scope's value was set (the first is 1)."),
 	schema.FieldOf[runners.CreateAssetRequest]("name"):        assetName,
