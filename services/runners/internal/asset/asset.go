@@ -20,6 +20,7 @@ import (
 	"github.com/exekra/hub/libs/contract/identity"
 	"github.com/exekra/hub/libs/envelope"
 	"github.com/exekra/hub/libs/errs"
+	"github.com/exekra/hub/services/runners/internal/access"
 )
 
 // Page sizes of the list.
@@ -110,21 +111,12 @@ func (s *Service) keyring() (*envelope.Keyring, error) {
 	return k, nil
 }
 
-// requireRole re-checks, behind the gateway, that a user of at least role asks.
-func requireRole(ctx context.Context, role, what string) error {
-	a := caller.ActorFromContext(ctx)
-	if a.Type != audit.ActorUser || !identity.RoleAtLeast(a.Role, role) {
-		return errs.Ef(errs.PermissionDenied, "%s needs a signed-in user with the %s role or higher", what, role)
-	}
-	return nil
-}
-
 func requireReader(ctx context.Context) error {
-	return requireRole(ctx, identity.RoleOperator, "reading assets")
+	return access.Require(ctx, identity.RoleOperator, "reading assets")
 }
 
 func requireWriter(ctx context.Context, what string) error {
-	return requireRole(ctx, identity.RoleDeveloper, what)
+	return access.Require(ctx, identity.RoleDeveloper, what)
 }
 
 // actorID is who asks, as an asset records its creator and writers.

@@ -15,6 +15,7 @@ import (
 	contract "github.com/exekra/hub/libs/contract/runners"
 	"github.com/exekra/hub/libs/errs"
 	"github.com/exekra/hub/libs/pkgstore"
+	"github.com/exekra/hub/services/runners/internal/access"
 	"github.com/exekra/hub/services/runners/internal/runner"
 )
 
@@ -66,17 +67,9 @@ func NewService(store Store, runners Authenticator, now func() time.Time) (*Serv
 	return &Service{Store: store, Runners: runners, Now: now}, nil
 }
 
-func requireRole(ctx context.Context, role, what string) error {
-	a := caller.ActorFromContext(ctx)
-	if a.Type != audit.ActorUser || !identity.RoleAtLeast(a.Role, role) {
-		return errs.Ef(errs.PermissionDenied, "%s needs a signed-in user with the %s role or higher", what, role)
-	}
-	return nil
-}
-
 // Record records a package version whose bytes are stored (DEVELOPER and up).
 func (s *Service) Record(ctx context.Context, in contract.RecordPackageRequest) (Package, error) {
-	if err := requireRole(ctx, identity.RoleDeveloper, "publishing packages"); err != nil {
+	if err := access.Require(ctx, identity.RoleDeveloper, "publishing packages"); err != nil {
 		return Package{}, err
 	}
 	for _, err := range []error{pkgstore.ValidName(in.Name), pkgstore.ValidVersion(in.Version), pkgstore.ValidSHA256(in.SHA256)} {
@@ -122,7 +115,7 @@ type Page struct {
 
 // List pages through packages by name, showing each one's latest version.
 func (s *Service) List(ctx context.Context, limit int, cursor string) (Page, error) {
-	if err := requireRole(ctx, identity.RoleOperator, "reading packages"); err != nil {
+	if err := access.Require(ctx, identity.RoleOperator, "reading packages"); err != nil {
 		return Page{}, err
 	}
 	if limit == 0 {
@@ -187,7 +180,7 @@ func sortNewest(ps []Package) {
 
 // Versions lists every version of name, newest first by semver.
 func (s *Service) Versions(ctx context.Context, name string) ([]Package, error) {
-	if err := requireRole(ctx, identity.RoleOperator, "reading packages"); err != nil {
+	if err := access.Require(ctx, identity.RoleOperator, "reading packages"); err != nil {
 		return nil, err
 	}
 	if err := pkgstore.ValidName(name); err != nil {

@@ -21,7 +21,7 @@ import (
 	"github.com/exekra/hub/libs/contract/audit"
 	"github.com/exekra/hub/libs/contract/identity"
 	"github.com/exekra/hub/libs/contract/runners"
-	"github.com/exekra/hub/libs/errs"
+	"github.com/exekra/hub/services/runners/internal/access"
 )
 
 // Defaults of Deps and bounds of the fire loop.
@@ -90,25 +90,16 @@ func (noMeter) FireLag(time.Duration) {}
 // now is the service's clock at the precision PostgreSQL keeps.
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
 
-// requireRole re-checks, behind the gateway, that a user of at least role asks.
-func requireRole(ctx context.Context, role, what string) error {
-	a := caller.ActorFromContext(ctx)
-	if a.Type != audit.ActorUser || !identity.RoleAtLeast(a.Role, role) {
-		return errs.Ef(errs.PermissionDenied, "%s needs a signed-in user with the %s role or higher", what, role)
-	}
-	return nil
-}
-
 func requireReader(ctx context.Context) error {
-	return requireRole(ctx, identity.RoleOperator, "reading schedules and calendars")
+	return access.Require(ctx, identity.RoleOperator, "reading schedules and calendars")
 }
 
 func requireOperator(ctx context.Context, what string) error {
-	return requireRole(ctx, identity.RoleOperator, what)
+	return access.Require(ctx, identity.RoleOperator, what)
 }
 
 func requireDeveloper(ctx context.Context, what string) error {
-	return requireRole(ctx, identity.RoleDeveloper, what)
+	return access.Require(ctx, identity.RoleDeveloper, what)
 }
 
 // event is an audit event about a schedule or calendar; the actor comes from ctx.
