@@ -927,6 +927,30 @@ func (e UserRole) Valid() bool {
 	}
 }
 
+// Defines values for UserSource.
+const (
+	Directory UserSource = "directory"
+	Local     UserSource = "local"
+	Oidc      UserSource = "oidc"
+	Service   UserSource = "service"
+)
+
+// Valid indicates whether the value is a known member of the UserSource enum.
+func (e UserSource) Valid() bool {
+	switch e {
+	case Directory:
+		return true
+	case Local:
+		return true
+	case Oidc:
+		return true
+	case Service:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UserPatchRole.
 const (
 	UserPatchRoleADMIN     UserPatchRole = "ADMIN"
@@ -1578,10 +1602,11 @@ type CreateJobRequestEnvironment string
 
 // CreateUserRequest defines model for CreateUserRequest.
 type CreateUserRequest struct {
-	Email    string                 `json:"email"`
-	Name     string                 `json:"name"`
-	Password string                 `json:"password"`
-	Role     *CreateUserRequestRole `json:"role,omitempty"`
+	Email          string                 `json:"email"`
+	Name           string                 `json:"name"`
+	Password       string                 `json:"password"`
+	Role           *CreateUserRequestRole `json:"role,omitempty"`
+	ServiceAccount *bool                  `json:"service_account,omitempty"`
 }
 
 // CreateUserRequestRole defines model for CreateUserRequest.Role.
@@ -2163,10 +2188,16 @@ type User struct {
 	LastLoginAt *time.Time `json:"last_login_at"`
 	Name        string     `json:"name"`
 	Role        UserRole   `json:"role"`
+
+	// Source Where the user's identity comes from: local (a password the Hub keeps), directory (LDAP or Active Directory), oidc (an OpenID Connect provider) or service (a service account: API tokens only).
+	Source UserSource `json:"source"`
 }
 
 // UserRole defines model for User.Role.
 type UserRole string
+
+// UserSource Where the user's identity comes from: local (a password the Hub keeps), directory (LDAP or Active Directory), oidc (an OpenID Connect provider) or service (a service account: API tokens only).
+type UserSource string
 
 // UserList defines model for UserList.
 type UserList struct {

@@ -44,7 +44,7 @@ type Config struct {
 	NATS       NATS       `json:"nats"`
 	Log        Log        `json:"log"`
 	License    License    `json:"license"`
-	Identity   Service    `json:"identity"`
+	Identity   Identity   `json:"identity"`
 	Licensing  Service    `json:"licensing"`
 	Runners    Runners    `json:"runners"`
 	Audit      Audit      `json:"audit"`
@@ -123,6 +123,59 @@ type Service struct {
 	MetricsListen string `json:"metrics_listen" doc:"address of the service's /metrics"`
 }
 
+// Identity holds the identity service's settings: directory sign-in (LDAP
+// or Active Directory), OpenID Connect sign-in and API tokens. Local
+// accounts always work beside them.
+type Identity struct {
+	MetricsListen string `json:"metrics_listen" doc:"address of the service's /metrics"`
+	LDAP          LDAP   `json:"ldap"`
+	OIDC          OIDC   `json:"oidc"`
+	// TokenMaxLifetime bounds an API token's expiry.
+	TokenMaxLifetime Duration `json:"token_max_lifetime" doc:"the longest expiry an API token may have"`
+}
+
+// LDAP is directory sign-in: a service bind finds the user, a bind as the
+// user checks the password, group membership maps to a role.
+type LDAP struct {
+	URL          string   `json:"url" doc:"ldaps://host:636, or ldap://host:389 with start_tls; empty turns directory sign-in off"`
+	StartTLS     bool     `json:"start_tls" doc:"upgrade an ldap:// connection with StartTLS (required for ldap:// URLs)"`
+	CAFile       string   `json:"ca_file" doc:"CA certificate (PEM) the directory's certificate must chain to, relative to the install dir (default: the system's)"`
+	BindDN       string   `json:"bind_dn" doc:"the service account that searches the directory"`
+	BindPassword string   `json:"bind_password" secret:"true" doc:"its password"`
+	UserBaseDN   string   `json:"user_base_dn" doc:"where users are searched (subtree)"`
+	UserFilter   string   `json:"user_filter" doc:"finds the user signing in; {login} is replaced by what they typed, escaped (default: Active Directory's sAMAccountName, userPrincipalName or mail of an enabled user)"`
+	GroupSearch  string   `json:"group_search" doc:"how groups are found: ad (nested, with the matching rule 1.2.840.113556.1.4.1941) or memberof (the user's memberOf attribute, OpenLDAP)"`
+	GroupBaseDN  string   `json:"group_base_dn" doc:"where groups are searched with group_search ad (default: user_base_dn)"`
+	AdminGroups  DNList   `json:"admin_groups" doc:"group DNs whose members are ADMIN (a variable separates DNs with ;)"`
+	DevGroups    DNList   `json:"developer_groups" doc:"group DNs whose members are DEVELOPER"`
+	OpGroups     DNList   `json:"operator_groups" doc:"group DNs whose members are OPERATOR"`
+	DefaultRole  string   `json:"default_role" doc:"role of a user in no mapped group; empty refuses them"`
+	EmailAttr    string   `json:"email_attribute" doc:"the attribute holding the user's email"`
+	NameAttr     string   `json:"name_attribute" doc:"the attribute holding the user's display name"`
+	Recheck      Duration `json:"recheck_interval" doc:"how often signed-in directory users are checked again; a disabled user or one in no mapped group loses their sessions"`
+	Timeout      Duration `json:"timeout" doc:"how long one directory operation may take"`
+}
+
+// OIDC is OpenID Connect sign-in (authorization code flow with PKCE).
+type OIDC struct {
+	Name         string   `json:"name" doc:"the provider's name on the sign-in button (Sign in with <name>)"`
+	Issuer       string   `json:"issuer" doc:"the provider's issuer URL (its /.well-known/openid-configuration is read); empty turns OpenID Connect off"`
+	ClientID     string   `json:"client_id" doc:"the Hub's client id at the provider; ID tokens must be issued to it"`
+	ClientSecret string   `json:"client_secret" secret:"true" doc:"the Hub's client secret"`
+	RedirectURL  string   `json:"redirect_url" doc:"https://<hub>/api/v1/auth/oidc/callback, as registered at the provider"`
+	Scopes       []string `json:"scopes" doc:"scopes asked for besides openid"`
+	CAFile       string   `json:"ca_file" doc:"CA certificate (PEM) the provider's certificate must chain to, relative to the install dir (default: the system's)"`
+	RolesClaim   string   `json:"roles_claim" doc:"the ID token claim holding the user's groups or roles (a string or a list)"`
+	AdminValues  []string `json:"admin_values" doc:"claim values that make a user ADMIN"`
+	DevValues    []string `json:"developer_values" doc:"claim values that make a user DEVELOPER"`
+	OpValues     []string `json:"operator_values" doc:"claim values that make a user OPERATOR"`
+	DefaultRole  string   `json:"default_role" doc:"role of a user with no mapped value; empty refuses them"`
+}
+
+// DNList is a list of distinguished names. In a variable, ; separates them
+// (a DN holds commas).
+type DNList []string
+
 // Runners holds the runners service's settings.
 type Runners struct {
 	MetricsListen string `json:"metrics_listen" doc:"address of the service's /metrics"`
@@ -160,10 +213,17 @@ func Default(home string) *Config {
 			MaxConns: 10, ConnectTimeout: Duration(10 * time.Second),
 			PrivateListen: "127.0.0.1:15432", PrivateOSUser: "exekra",
 		},
-		Redis:     Redis{Listen: "127.0.0.1:16379", ServerPath: "redis-server"},
-		NATS:      NATS{Listen: "127.0.0.1:14222", StoreDir: "var/nats"},
-		Log:       Log{Level: "info", Dir: "logs", MaxSizeMB: 50, MaxFiles: 10},
-		Identity:  Service{MetricsListen: "127.0.0.1:17101"},
+		Redis: Redis{Listen: "127.0.0.1:16379", ServerPath: "redis-server"},
+		NATS:  NATS{Listen: "127.0.0.1:14222", StoreDir: "var/nats"},
+		Log:   Log{Level: "info", Dir: "logs", MaxSizeMB: 50, MaxFiles: 10},
+		Identity: Identity{MetricsListen: "127.0.0.1:17101", TokenMaxLifetime: Duration(365 * 24 * time.Hour),
+			LDAP: LDAP{
+				UserFilter:  "(&(objectCategory=person)(objectClass=user)(!(userAccountControl:1.2.840.113556.1.4.803:=2))(|(sAMAccountName={login})(userPrincipalName={login})(mail={login})))",
+				GroupSearch: "ad", EmailAttr: "mail", NameAttr: "displayName",
+				Recheck: Duration(5 * time.Minute), Timeout: Duration(10 * time.Second),
+			},
+			OIDC: OIDC{Name: "single sign-on", Scopes: []string{"profile", "email"}, RolesClaim: "groups"},
+		},
 		Licensing: Service{MetricsListen: "127.0.0.1:17102"},
 		Runners: Runners{MetricsListen: "127.0.0.1:17103", ScheduleMisfireGrace: Duration(60 * time.Second),
 			AssetKeyFile: "config/asset-keys.json"},

@@ -199,6 +199,13 @@ func setString(v reflect.Value, s string) error {
 			return fmt.Errorf("%q is not a whole number", s)
 		}
 		*p = n
+	case *DNList:
+		*p = nil
+		for part := range strings.SplitSeq(s, ";") {
+			if part = strings.TrimSpace(part); part != "" {
+				*p = append(*p, part)
+			}
+		}
 	case *[]string:
 		*p = nil
 		for part := range strings.SplitSeq(s, ",") {

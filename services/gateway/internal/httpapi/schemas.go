@@ -132,7 +132,9 @@ var fieldRefinements = map[schema.Field]func(*openapi3.Schema){
 	},
 	schema.FieldOf[healthcheck.Database]("status"): enum(health.Up, health.Down, "unknown"),
 
-	schema.FieldOf[identity.User]("role"):              enum(roles...),
+	schema.FieldOf[identity.User]("role"): enum(roles...),
+	schema.FieldOf[identity.User]("source"): withEnum(identity.Sources, "Where the user's identity comes from: local (a password the Hub keeps), directory (LDAP or Active Directory), "+
+		"oidc (an OpenID Connect provider) or service (a service account: API tokens only)."),
 	schema.FieldOf[identity.CreateUserRequest]("role"): enum(roles...),
 	schema.FieldOf[userPatch]("role"):                  enum(roles...),
 

@@ -88,7 +88,7 @@ func userEndpoints(svc *user.Service) []natsrpc.Endpoint {
 // toUser shows a user as the contract does: never its password hash.
 func toUser(u user.User) contract.User {
 	return contract.User{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, Disabled: u.Disabled,
-		CreatedAt: u.CreatedAt, LastLoginAt: u.LastLoginAt}
+		Source: u.Source, CreatedAt: u.CreatedAt, LastLoginAt: u.LastLoginAt}
 }
 
 // License asks the licensing service over NATS.

@@ -10,12 +10,12 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-const userColumns = "id::text, email, name, role, password_hash, disabled, created_at, last_login_at"
+const userColumns = "id::text, email, name, role, password_hash, disabled, source, coalesce(external_id, ''), created_at, last_login_at"
 
 // scanUser reads userColumns; times come back in UTC.
 func scanUser(row pgx.Row) (user.User, error) {
 	var u user.User
-	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.PasswordHash, &u.Disabled, &u.CreatedAt, &u.LastLoginAt); err != nil {
+	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.PasswordHash, &u.Disabled, &u.Source, &u.ExternalID, &u.CreatedAt, &u.LastLoginAt); err != nil {
 		return user.User{}, err
 	}
 	u.CreatedAt = u.CreatedAt.UTC()
@@ -56,8 +56,12 @@ func (s *Store) CreateUser(ctx context.Context, u user.User, ev audit.Event) err
 }
 
 func (s *Store) insertUser(ctx context.Context, tx pgx.Tx, u user.User, ev audit.Event) error {
-	_, err := tx.Exec(ctx, `INSERT INTO users (id, email, name, role, password_hash, disabled, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, u.ID, u.Email, u.Name, u.Role, u.PasswordHash, u.Disabled, u.CreatedAt)
+	source := u.Source
+	if source == "" {
+		source = user.SourceLocal
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO users (id, email, name, role, password_hash, disabled, created_at, source, external_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, nullif($9, ''))`, u.ID, u.Email, u.Name, u.Role, u.PasswordHash, u.Disabled, u.CreatedAt, source, u.ExternalID)
 	if pgCode(err) == uniqueViolation {
 		return errEmailTaken
 	}

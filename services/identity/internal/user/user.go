@@ -19,6 +19,14 @@ const (
 	RoleAdmin     = "ADMIN"
 )
 
+// Sources of a user's identity (libs/contract/identity's Source*).
+const (
+	SourceLocal     = "local"
+	SourceDirectory = "directory"
+	SourceOIDC      = "oidc"
+	SourceService   = "service"
+)
+
 // Session lifetimes. They are constants rather than settings because the
 // settings file (libs/config) has no identity keys for them yet.
 const (
@@ -39,6 +47,8 @@ type User struct {
 	Role         string
 	PasswordHash string
 	Disabled     bool
+	Source       string // SourceLocal, SourceDirectory, SourceOIDC or SourceService
+	ExternalID   string // the directory's DN or the provider's subject; "" for local users
 	CreatedAt    time.Time
 	LastLoginAt  *time.Time
 }
