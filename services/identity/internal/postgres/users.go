@@ -95,6 +95,18 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (user.User, error
 	return u, nil
 }
 
+// UserByExternalID returns the user source knows as externalID.
+func (s *Store) UserByExternalID(ctx context.Context, source, externalID string) (user.User, error) {
+	u, err := scanUser(s.pool.QueryRow(ctx, "SELECT "+userColumns+" FROM users WHERE source = $1 AND external_id = $2", source, externalID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return user.User{}, errNotFound
+	}
+	if err != nil {
+		return user.User{}, fmt.Errorf("find user by external id: %w", err)
+	}
+	return u, nil
+}
+
 // ListUsers returns up to limit users after the cursor, by creation time then id.
 func (s *Store) ListUsers(ctx context.Context, after *user.Cursor, limit int) ([]user.User, error) {
 	query := "SELECT " + userColumns + " FROM users ORDER BY created_at, id LIMIT $1"
@@ -148,8 +160,12 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn user.UpdateFunc) (
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE users SET name = $2, role = $3, disabled = $4, password_hash = $5 WHERE id = $1`,
-			u.ID, u.Name, u.Role, u.Disabled, u.PasswordHash); err != nil {
+		_, err = tx.Exec(ctx, `UPDATE users SET name = $2, role = $3, disabled = $4, password_hash = $5, email = $6 WHERE id = $1`,
+			u.ID, u.Name, u.Role, u.Disabled, u.PasswordHash, u.Email)
+		if pgCode(err) == uniqueViolation {
+			return errEmailTaken
+		}
+		if err != nil {
 			return fmt.Errorf("write user: %w", err)
 		}
 		if change.EndSessions {

@@ -30,6 +30,7 @@ const (
 	reasonWrongPassword = "wrong_password"
 	reasonDisabled      = "user_disabled"
 	reasonChanged       = "user_changed_during_sign_in"
+	reasonNotLocal      = "not_a_local_account" // a directory, OpenID Connect or service account
 )
 
 // Login signs a user in. An unknown email, a wrong password and a disabled
@@ -46,8 +47,11 @@ func (s *Service) Login(ctx context.Context, email, password string) (Issued, er
 	if err != nil {
 		return Issued{}, err
 	}
+	// Only a local account has a password here; any other is checked
+	// against the dummy hash, so it takes as long and never matches.
+	local := found && (u.Source == SourceLocal || u.Source == "")
 	hash := s.dummyHash
-	if found {
+	if local {
 		hash = u.PasswordHash
 	}
 	match, rehash, err := s.Hasher.Verify(ctx, password, hash)
@@ -57,6 +61,8 @@ func (s *Service) Login(ctx context.Context, email, password string) (Issued, er
 	switch {
 	case !found:
 		return Issued{}, s.loginFailed(ctx, email, u, reasonUnknownEmail)
+	case !local:
+		return Issued{}, s.loginFailed(ctx, email, u, reasonNotLocal)
 	case !match:
 		return Issued{}, s.loginFailed(ctx, email, u, reasonWrongPassword)
 	case u.Disabled:
@@ -65,7 +71,7 @@ func (s *Service) Login(ctx context.Context, email, password string) (Issued, er
 	if err := s.Limiter.Give(ctx, now, buckets); err != nil {
 		s.Log.WarnContext(ctx, "give back sign-in attempt", "user_id", u.ID, "err", err)
 	}
-	return s.startSession(ctx, now, u, password, rehash)
+	return s.startSession(ctx, now, u, password, rehash, SourceLocal)
 }
 
 // loginBuckets are the throttle buckets of one attempt: the source address
@@ -132,10 +138,11 @@ func (s *Service) loginFailed(ctx context.Context, email string, u User, reason 
 }
 
 // startSession records the sign-in: a new session, last_login_at, a stronger
-// hash when the stored one is weaker than today's parameters, and the event.
-func (s *Service) startSession(ctx context.Context, now time.Time, u User, password string, rehash bool) (Issued, error) {
+// hash when the stored one is weaker than today's parameters, and the event
+// naming where the identity was checked (source).
+func (s *Service) startSession(ctx context.Context, now time.Time, u User, password string, rehash bool, source string) (Issued, error) {
 	l := Login{UserID: u.ID, VerifiedHash: u.PasswordHash, At: now}
-	details := map[string]any{}
+	details := map[string]any{"source": source}
 	if rehash {
 		var err error
 		if l.NewHash, err = s.Hasher.Hash(ctx, password); err != nil {

@@ -123,6 +123,8 @@ type Store interface {
 	CreateUser(ctx context.Context, u User, ev audit.Event) error
 	UserByID(ctx context.Context, id string) (User, error)
 	UserByEmail(ctx context.Context, email string) (User, error)
+	// UserByExternalID returns the user source knows as externalID.
+	UserByExternalID(ctx context.Context, source, externalID string) (User, error)
 	// ListUsers returns up to limit users after the cursor (nil: from the start).
 	ListUsers(ctx context.Context, after *Cursor, limit int) ([]User, error)
 	UpdateUser(ctx context.Context, id string, fn UpdateFunc) (User, error)
