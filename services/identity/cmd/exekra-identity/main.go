@@ -49,5 +49,6 @@ func setup(ctx context.Context, d *daemon.Deps) ([]natsrpc.Endpoint, error) {
 		return nil, err
 	}
 	go svc.SweepSessions(ctx, sweepInterval)
-	return natsapi.Endpoints(svc), nil
+	providers := natsapi.ProvidersEndpoint(natsapi.ProvidersOf(d.Config.Identity))
+	return append(natsapi.Endpoints(svc), providers), nil
 }
