@@ -15,6 +15,9 @@ type Actor struct {
 	ID    string `json:"id,omitempty"`
 	Role  string `json:"role,omitempty"`
 	Email string `json:"email,omitempty"`
+	// TokenID names the API token the user acts with ("" for a session);
+	// it travels in its own header (natsrpc.HeaderActorToken).
+	TokenID string `json:"token_id,omitempty"`
 }
 
 // String renders the actor for the Exekra-Actor header: type:id:role:email.

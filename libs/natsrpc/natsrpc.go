@@ -27,6 +27,9 @@ const (
 	HeaderRequestID = "Exekra-Request-Id"
 	HeaderActor     = "Exekra-Actor"
 	HeaderSourceIP  = "Exekra-Source-Ip"
+	// HeaderActorToken names the API token the actor uses (caller.Actor.TokenID);
+	// believed like Exekra-Actor, which only the gateway sends for people.
+	HeaderActorToken = "Exekra-Actor-Token"
 	// HeaderRetryAfter carries errs.Error.RetryAfter (milliseconds) on an error reply.
 	HeaderRetryAfter = "Exekra-Retry-After-Ms"
 )
@@ -65,6 +68,9 @@ func (c *Client) call(ctx context.Context, subject string, req, out any) (err er
 	msg.Header.Set(HeaderRequestID, info.RequestID)
 	msg.Header.Set(HeaderActor, info.Actor.String())
 	msg.Header.Set(HeaderSourceIP, info.SourceIP)
+	if info.Actor.TokenID != "" {
+		msg.Header.Set(HeaderActorToken, info.Actor.TokenID)
+	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
@@ -187,6 +193,9 @@ func serve(ctx context.Context, nc *nats.Conn, log *slog.Logger, reg *metrics.Re
 	actor, err := caller.ParseActor(h.Get(HeaderActor))
 	if err != nil {
 		actor = caller.Actor{Type: "anonymous"}
+	}
+	if actor.Type == "user" {
+		actor.TokenID = h.Get(HeaderActorToken)
 	}
 	ctx = caller.With(ctx, caller.Info{RequestID: h.Get(HeaderRequestID), Actor: actor, SourceIP: h.Get(HeaderSourceIP)})
 	// A request accepted before Serve's ctx ended is still answered (see Serve).

@@ -113,7 +113,7 @@ func (w Writer) complete(ctx context.Context, ev audit.Event) audit.Event {
 	}
 	if ev.Actor.Type == "" {
 		a := info.Actor
-		ev.Actor = audit.Actor{Type: a.Type, ID: a.ID, Email: a.Email, Role: a.Role}
+		ev.Actor = audit.Actor{Type: a.Type, ID: a.ID, Email: a.Email, Role: a.Role, TokenID: a.TokenID}
 		if a.Type == "" || a.Type == "anonymous" {
 			ev.Actor.Type = audit.ActorSystem
 		}

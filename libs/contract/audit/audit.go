@@ -60,6 +60,8 @@ type Actor struct {
 	Email string `json:"email,omitempty"`
 	Name  string `json:"name,omitempty"`
 	Role  string `json:"role,omitempty"`
+	// TokenID names the API token a user acted with; absent for a session.
+	TokenID string `json:"token_id,omitempty"`
 }
 
 // Target is what was acted upon.

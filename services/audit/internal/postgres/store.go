@@ -25,7 +25,7 @@ type Store struct{ pool *pgxpool.Pool }
 // NewStore wraps a pool acting as WriterRole.
 func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 
-const columns = `seq, event_id::text, at, actor_type, actor_id, actor_email, actor_name, actor_role, action,
+const columns = `seq, event_id::text, at, actor_type, actor_id, actor_email, actor_name, actor_role, actor_token_id, action,
 	target_type, target_id, outcome, reason, source_ip, request_id, service, version, details, prev_hash, hash`
 
 // Entry is an event as the log takes it from the AUDIT stream.
@@ -64,7 +64,7 @@ func (s *Store) Append(ctx context.Context, entries []Entry) (int, error) {
 			}
 			seq++
 			details, _ := json.Marshal(ev.Details)
-			rows = append(rows, []any{seq, ev.ID, ev.At, ev.Actor.Type, ev.Actor.ID, ev.Actor.Email, ev.Actor.Name, ev.Actor.Role,
+			rows = append(rows, []any{seq, ev.ID, ev.At, ev.Actor.Type, ev.Actor.ID, ev.Actor.Email, ev.Actor.Name, ev.Actor.Role, ev.Actor.TokenID,
 				ev.Action, ev.Target.Type, ev.Target.ID, ev.Outcome, ev.Reason, ev.SourceIP, ev.RequestID, ev.Service, ev.Version,
 				string(details), prev, hash, streamSeq(e.StreamSeq)})
 			prev = hash
@@ -80,9 +80,9 @@ func (s *Store) Append(ctx context.Context, entries []Entry) (int, error) {
 func insert(ctx context.Context, tx pgx.Tx, rows [][]any) error {
 	batch := &pgx.Batch{}
 	for _, r := range rows {
-		batch.Queue(`INSERT INTO audit_log (seq, event_id, at, actor_type, actor_id, actor_email, actor_name, actor_role, action,
+		batch.Queue(`INSERT INTO audit_log (seq, event_id, at, actor_type, actor_id, actor_email, actor_name, actor_role, actor_token_id, action,
 			target_type, target_id, outcome, reason, source_ip, request_id, service, version, details, prev_hash, hash, stream_seq)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18::jsonb,$19,$20,$21)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19::jsonb,$20,$21,$22)
 			ON CONFLICT (event_id) DO NOTHING`, r...)
 	}
 	br := tx.SendBatch(ctx, batch)
@@ -191,7 +191,7 @@ func (s *Store) Present(ctx context.Context, ids []string) ([]string, error) {
 func scanRecord(row pgx.CollectableRow) (audit.Record, error) {
 	var r audit.Record
 	var details []byte
-	err := row.Scan(&r.Seq, &r.ID, &r.At, &r.Actor.Type, &r.Actor.ID, &r.Actor.Email, &r.Actor.Name, &r.Actor.Role, &r.Action,
+	err := row.Scan(&r.Seq, &r.ID, &r.At, &r.Actor.Type, &r.Actor.ID, &r.Actor.Email, &r.Actor.Name, &r.Actor.Role, &r.Actor.TokenID, &r.Action,
 		&r.Target.Type, &r.Target.ID, &r.Outcome, &r.Reason, &r.SourceIP, &r.RequestID, &r.Service, &r.Version, &details, &r.PrevHash, &r.Hash)
 	if err != nil {
 		return r, err

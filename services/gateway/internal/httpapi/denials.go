@@ -23,7 +23,7 @@ func (s *Server) denied(c *gin.Context, access string, err error) {
 		return
 	}
 	info := caller.From(c.Request.Context())
-	actor := audit.Actor{Type: audit.ActorUser, ID: info.Actor.ID, Email: info.Actor.Email, Role: info.Actor.Role}
+	actor := audit.Actor{Type: audit.ActorUser, ID: info.Actor.ID, Email: info.Actor.Email, Role: info.Actor.Role, TokenID: info.Actor.TokenID}
 	if info.Actor.Type != "user" {
 		actor.ID = "anonymous"
 	}
