@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a purpose needs, when they are missing.
 #   debian-deps.sh pilot   redis-server and PostgreSQL (for the pilot's bundled servers)
-#   debian-deps.sh test    the same plus Chromium (browser test) and nats-server
-#                          (the enterprise test's three-node NATS cluster)
+#   debian-deps.sh test    the same plus Chromium (browser test), nats-server
+#                          (the enterprise test's three-node NATS cluster), and
+#                          slapd and ldap-utils (the directory sign-in tests
+#                          start their own slapd; the package's may stay stopped)
 # Installs only as root; otherwise it says what to install and fails.
 set -euo pipefail
 purpose=${1:?usage: debian-deps.sh pilot|test}
@@ -14,6 +16,8 @@ have_pg || missing+=(postgresql)
 if [ "$purpose" = test ]; then
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   [ -x /usr/sbin/nats-server ] || command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
+  [ -x /usr/sbin/slapd ] || missing+=(slapd)
+  command -v ldapmodify >/dev/null 2>&1 || missing+=(ldap-utils)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -49,10 +49,14 @@ func setup(ctx context.Context, d *daemon.Deps) ([]natsrpc.Endpoint, error) {
 		return nil, err
 	}
 	go svc.SweepSessions(ctx, sweepInterval)
+	tokens, err := apiTokens(d)
+	if err != nil {
+		return nil, err
+	}
 	providers := natsapi.ProvidersEndpoint(natsapi.ProvidersOf(d.Config.Identity))
 	oidc, err := oidcEndpoints(ctx, d, svc)
 	if err != nil {
 		return nil, err
 	}
-	return append(append(natsapi.Endpoints(svc), providers), oidc...), nil
+	return append(append(natsapi.Endpoints(svc, tokens), providers), oidc...), nil
 }

@@ -66,7 +66,8 @@ type harness struct {
 	url    string // the NATS server's
 
 	mu           sync.Mutex
-	licenseEmail string // "" means no active license
+	licenseEmail string         // "" means no active license
+	tokenAuths   map[string]int // API token authentications by outcome
 }
 
 func newHarness(t testing.TB, params user.Params) *harness {
@@ -89,7 +90,7 @@ func newHarness(t testing.TB, params user.Params) *harness {
 	h.deps.Sessions = natsapi.Announcer{NC: natstest.Connect(t, url), Log: h.deps.Log}
 	svc := h.service(t, params)
 	natsrpctest.Serve(t, natstest.Connect(t, url), h.deps.Log, "exekra-licensing", natsrpc.Handle(licensing.SubjectAdminEmail, h.adminEmail))
-	natsrpctest.Serve(t, natstest.Connect(t, url), h.deps.Log, "exekra-identity", natsapi.Endpoints(svc)...)
+	natsrpctest.Serve(t, natstest.Connect(t, url), h.deps.Log, "exekra-identity", natsapi.Endpoints(svc, h.apiTokens(t))...)
 	return h
 }
 

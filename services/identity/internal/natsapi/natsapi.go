@@ -10,17 +10,19 @@ import (
 	contract "github.com/exekra/hub/libs/contract/identity"
 	"github.com/exekra/hub/libs/contract/licensing"
 	"github.com/exekra/hub/libs/natsrpc"
+	"github.com/exekra/hub/services/identity/internal/apitoken"
 	"github.com/exekra/hub/services/identity/internal/user"
 	"github.com/nats-io/nats.go"
 )
 
 // Endpoints lists the service's operations.
-func Endpoints(svc *user.Service) []natsrpc.Endpoint {
-	return append(setupAndSessionEndpoints(svc), userEndpoints(svc)...)
+func Endpoints(svc *user.Service, tokens *apitoken.Service) []natsrpc.Endpoint {
+	eps := append(setupAndSessionEndpoints(svc, tokens), userEndpoints(svc)...)
+	return append(eps, tokenEndpoints(tokens)...)
 }
 
 // setupAndSessionEndpoints are the operations that need no signed-in user.
-func setupAndSessionEndpoints(svc *user.Service) []natsrpc.Endpoint {
+func setupAndSessionEndpoints(svc *user.Service, tokens *apitoken.Service) []natsrpc.Endpoint {
 	return []natsrpc.Endpoint{
 		natsrpc.Handle(contract.SubjectSetupState, func(ctx context.Context, _ contract.SetupStateRequest) (contract.SetupState, error) {
 			done, err := svc.Bootstrapped(ctx)
@@ -44,11 +46,7 @@ func setupAndSessionEndpoints(svc *user.Service) []natsrpc.Endpoint {
 			return contract.LogoutResponse{}, svc.Logout(ctx, req.Token)
 		}),
 		natsrpc.Handle(contract.SubjectAuthenticate, func(ctx context.Context, req contract.AuthenticateRequest) (contract.Principal, error) {
-			p, err := svc.Authenticate(ctx, req.Token)
-			if err != nil {
-				return contract.Principal{}, err
-			}
-			return contract.Principal{User: toUser(p.User), SessionID: p.SessionID, ExpiresAt: p.ExpiresAt}, nil
+			return authenticate(ctx, svc, tokens, req.Token)
 		}),
 	}
 }
@@ -72,8 +70,7 @@ func userEndpoints(svc *user.Service) []natsrpc.Endpoint {
 			return toUser(u), err
 		}),
 		natsrpc.Handle(contract.SubjectUsersCreate, func(ctx context.Context, req contract.CreateUserRequest) (contract.User, error) {
-			u, err := svc.CreateUser(ctx, user.NewUser{Email: req.Email, Password: req.Password, Name: req.Name, Role: req.Role})
-			return toUser(u), err
+			return createUser(ctx, svc, req)
 		}),
 		natsrpc.Handle(contract.SubjectUsersUpdate, func(ctx context.Context, req contract.UpdateUserRequest) (contract.User, error) {
 			u, err := svc.UpdateUser(ctx, req.ID, user.Update{Name: req.Name, Role: req.Role, Disabled: req.Disabled, Password: req.Password})
