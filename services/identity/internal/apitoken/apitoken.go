@@ -36,7 +36,9 @@ type Token struct {
 }
 
 // String keeps the token's details short in logs.
-func (t Token) String() string { return fmt.Sprintf("api token %s (%s) of user %s", t.ID, t.Prefix, t.UserID) }
+func (t Token) String() string {
+	return fmt.Sprintf("api token %s (%s) of user %s", t.ID, t.Prefix, t.UserID)
+}
 
 // Store keeps API tokens. Errors carry errs kinds: NotFound for an unknown
 // token or user.
