@@ -36,14 +36,20 @@ func spec() daemon.Spec {
 // setup wires the domain to PostgreSQL (with the audit outbox), Redis (the
 // sign-in throttle) and NATS (the licensing service).
 func setup(ctx context.Context, d *daemon.Deps) ([]natsrpc.Endpoint, error) {
+	dir, err := directoryOf(d)
+	if err != nil {
+		return nil, err
+	}
+	store := postgres.NewStore(d.DB, d.Outbox)
 	svc, err := user.NewService(ctx, user.Deps{
-		Store:    postgres.NewStore(d.DB, d.Outbox),
-		License:  natsapi.License{Client: d.NATS},
-		Limiter:  tokenbucket.New(d.Redis),
-		Hasher:   user.NewHasher(user.DefaultParams, 0),
-		Log:      d.Log,
-		Now:      time.Now,
-		Sessions: natsapi.Announcer{NC: d.NATS.Conn(), Log: d.Log},
+		Store:     store,
+		Directory: dir,
+		License:   natsapi.License{Client: d.NATS},
+		Limiter:   tokenbucket.New(d.Redis),
+		Hasher:    user.NewHasher(user.DefaultParams, 0),
+		Log:       d.Log,
+		Now:       time.Now,
+		Sessions:  natsapi.Announcer{NC: d.NATS.Conn(), Log: d.Log},
 	})
 	if err != nil {
 		return nil, err
@@ -52,6 +58,9 @@ func setup(ctx context.Context, d *daemon.Deps) ([]natsrpc.Endpoint, error) {
 	tokens, err := apiTokens(d)
 	if err != nil {
 		return nil, err
+	}
+	if dir != nil {
+		go svc.RecheckDirectory(ctx, store, d.Config.Identity.LDAP.Recheck.D())
 	}
 	providers := natsapi.ProvidersEndpoint(natsapi.ProvidersOf(d.Config.Identity))
 	oidc, err := oidcEndpoints(ctx, d, svc)

@@ -48,8 +48,13 @@ func (s *Service) Login(ctx context.Context, email, password string) (Issued, er
 		return Issued{}, err
 	}
 	// Only a local account has a password here; any other is checked
-	// against the dummy hash, so it takes as long and never matches.
+	// against the dummy hash, so it takes as long and never matches. A local
+	// account wins over the directory: a local ADMIN signs in while the
+	// directory is down.
 	local := found && (u.Source == SourceLocal || u.Source == "")
+	if !local && s.Directory != nil {
+		return s.directoryLogin(ctx, now, buckets, email, password)
+	}
 	hash := s.dummyHash
 	if local {
 		hash = u.PasswordHash

@@ -50,6 +50,9 @@ type Deps struct {
 	// Sessions hears of every change that may end or narrow a user's
 	// sessions, so gateways drop what they remember of them; nil: nobody.
 	Sessions Announcer
+	// Directory signs in users of an LDAP directory or Active Directory;
+	// nil: directory sign-in is off.
+	Directory Directory
 }
 
 // Announcer tells the gateways that a user's sessions changed (logout, a
