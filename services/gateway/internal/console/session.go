@@ -14,8 +14,9 @@ import (
 )
 
 type loginData struct {
-	Email string
-	Next  string // a local path to go to after signing in
+	Email    string
+	Next     string // a local path to go to after signing in
+	OIDCName string // the single sign-on button's provider; "" hides it
 }
 
 func (con *Console) loginPage(c *gin.Context) {
@@ -24,7 +25,7 @@ func (con *Console) loginPage(c *gin.Context) {
 		redirect(c, next)
 		return
 	}
-	con.show(c, http.StatusOK, "login", page{Title: "Sign in", Data: loginData{Next: next}})
+	con.show(c, http.StatusOK, "login", page{Title: "Sign in", Error: oidcError(c), Data: loginData{Next: next, OIDCName: con.oidcName(c)}})
 }
 
 // login signs in and keeps the session token in the HttpOnly session cookie,
@@ -37,6 +38,7 @@ func (con *Console) login(c *gin.Context) {
 		if after := retryAfter(err); after > 0 {
 			c.Header("Retry-After", strconv.Itoa(after))
 		}
+		d.OIDCName = con.oidcName(c)
 		con.show(c, statusOf(err), "login", page{Title: "Sign in", Error: con.inline(c, err), Data: d})
 		return
 	}

@@ -114,7 +114,7 @@ func (s *Server) Engine(mount func(*gin.Engine)) (*gin.Engine, error) {
 
 // Routes is the API's route table.
 func (s *Server) Routes() []Route {
-	return slices.Concat(s.coreRoutes(), s.scheduleRoutes(), s.assetRoutes(), s.tailRoutes())
+	return slices.Concat(s.coreRoutes(), s.oidcRoutes(), s.scheduleRoutes(), s.assetRoutes(), s.tailRoutes())
 }
 
 // coreRoutes are the routes of health, sessions, users, the license,
