@@ -40,7 +40,8 @@ func token(c *gin.Context) (string, bool) {
 		}
 		return "", false
 	}
-	if ck := websession.Session(c.Request); ck != "" {
+	// The console cookie only ever holds a session token, never an API token.
+	if ck := websession.Session(c.Request); ck != "" && !isAPIToken(ck) {
 		return ck, true
 	}
 	return "", false
@@ -63,7 +64,7 @@ func (s *Server) Authenticate() gin.HandlerFunc {
 			} else {
 				st.principal = &p
 				info := caller.From(c.Request.Context())
-				info.Actor = caller.Actor{Type: "user", ID: p.User.ID, Role: p.User.Role, Email: p.User.Email}
+				info.Actor = caller.Actor{Type: "user", ID: p.User.ID, Role: p.User.Role, Email: p.User.Email, TokenID: p.TokenID}
 				c.Request = c.Request.WithContext(caller.With(c.Request.Context(), info))
 			}
 		}
@@ -96,10 +97,11 @@ func auth(c *gin.Context) *authState {
 	return &authState{}
 }
 
-// Policy enforces a route's access level: the one place RBAC is decided.
-func (s *Server) Policy(access string) gin.HandlerFunc {
+// Policy enforces a route's access level, and for an API token the scope
+// the route needs: the one place RBAC is decided.
+func (s *Server) Policy(access, scope string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if err := allow(c, access); err != nil {
+		if err := allow(c, access, scope); err != nil {
 			s.denied(c, access, err)
 			web.WriteError(c, s.Log, err)
 			return
@@ -108,7 +110,7 @@ func (s *Server) Policy(access string) gin.HandlerFunc {
 	}
 }
 
-func allow(c *gin.Context, access string) error {
+func allow(c *gin.Context, access, scope string) error {
 	st := auth(c)
 	open := access == Anyone || access == Runner // runner credentials are checked by the runners service
 	if !open && st.principal == nil {
@@ -126,6 +128,9 @@ func allow(c *gin.Context, access string) error {
 	// yet it renews the license for an ADMIN whose cookie it carries.
 	if st.cookie && c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead && !csrfOK(c) {
 		return errs.E(errs.PermissionDenied, "missing or wrong CSRF token: with the session cookie, send the console page's token in X-CSRF-Token; API clients send Authorization: Bearer instead")
+	}
+	if err := tokenAllows(st.principal, access, scope); err != nil {
+		return err
 	}
 	if open {
 		return nil

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/exekra/hub/libs/contract/identity"
 	"github.com/exekra/hub/libs/contract/runners"
 	"github.com/exekra/hub/libs/errs"
 	"github.com/exekra/hub/libs/natsrpc"
@@ -81,7 +82,7 @@ func (s *Server) scheduleRoutes() []Route {
 				"Resuming an active schedule changes nothing; an ended one is a 409 conflict." + audited + runners.ActionScheduleResume + ".",
 			Replies: []Reply{jsonReply[runners.Schedule](http.StatusOK, "The schedule, active.")},
 			Errors:  []int{http.StatusConflict}},
-		{Method: http.MethodPost, Path: runners.PathScheduleRun, Summary: "Run a schedule now", Access: Operator, Handle: s.runSchedule,
+		{Method: http.MethodPost, Path: runners.PathScheduleRun, Summary: "Run a schedule now", Access: Operator, Handle: s.runSchedule, Scope: identity.ScopeRun,
 			ID: "runSchedule", Tag: tagSchedules,
 			Description: "Starts the schedule's job now, as the signed-in caller: a fire of kind manual, answered with its outcome (job_created and its job_id, or why no job was created). " +
 				"With an Idempotency-Key, a repeat returns the first request's fire, and the key reused for another schedule is a 409 conflict. " +

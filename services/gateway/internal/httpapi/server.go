@@ -53,6 +53,9 @@ type Route struct {
 	Summary string
 	Access  string // the least role allowed (OPERATOR ⊂ DEVELOPER ⊂ ADMIN), Anyone or Runner
 	Handle  web.Handler
+	// Scope is the API token scope the route needs (identity.Scope*); when
+	// empty, read for GET and HEAD and admin otherwise (scopeOf).
+	Scope string
 	// OwnBodyLimit exempts the route from the API's body limit because the
 	// handler streams and enforces its own (package uploads).
 	OwnBodyLimit bool
@@ -97,7 +100,7 @@ func (s *Server) Engine(mount func(*gin.Engine)) (*gin.Engine, error) {
 		if r.OwnBodyLimit {
 			limit = func(c *gin.Context) { c.Next() }
 		}
-		e.Handle(r.Method, r.Path, limit, s.Policy(r.Access), web.Wrap(s.Log, textChecked(r.Handle)))
+		e.Handle(r.Method, r.Path, limit, s.Policy(r.Access, scopeOf(r)), web.Wrap(s.Log, textChecked(r.Handle)))
 	}
 	if mount != nil {
 		mount(e)
@@ -114,7 +117,7 @@ func (s *Server) Engine(mount func(*gin.Engine)) (*gin.Engine, error) {
 
 // Routes is the API's route table.
 func (s *Server) Routes() []Route {
-	return slices.Concat(s.coreRoutes(), s.oidcRoutes(), s.scheduleRoutes(), s.assetRoutes(), s.tailRoutes())
+	return slices.Concat(s.coreRoutes(), s.oidcRoutes(), s.scheduleRoutes(), s.assetRoutes(), s.tokenRoutes(), s.tailRoutes())
 }
 
 // coreRoutes are the routes of health, sessions, users, the license,
@@ -224,7 +227,7 @@ func (s *Server) coreRoutes() []Route {
 			Params: paramsRunnerRequest, Body: jsonBody[runners.Heartbeat](),
 			Replies: []Reply{jsonReply[runners.HeartbeatResponse](http.StatusOK, "When to send the next heartbeat, and which jobs to stop.")},
 			Errors:  []int{http.StatusTooManyRequests}},
-		{Method: http.MethodPost, Path: "/api/v1/packages", Summary: "Publish a package (multipart file \"package\")", Access: Developer, Handle: s.publishPackage, OwnBodyLimit: true,
+		{Method: http.MethodPost, Path: "/api/v1/packages", Summary: "Publish a package (multipart file \"package\")", Access: Developer, Handle: s.publishPackage, OwnBodyLimit: true, Scope: identity.ScopePublish,
 			ID: "publishPackage", Tag: tagPackages,
 			Description: "Publishes the zip sent as the multipart file \"package\": it must hold a valid exekra.json (name, semver version, entrypoint, and optionally the parameters it takes). " +
 				"It may declare the assets its jobs receive (\"assets\": [\"name\", ...], at most 100 names, each a letter or _ then letters, digits and _, none twice regardless of case). " +
@@ -245,7 +248,7 @@ func (s *Server) coreRoutes() []Route {
 			Replies: []Reply{{Status: http.StatusOK, Description: "The package zip.", Headers: packageHeaders,
 				Body: []Media{{ContentType: "application/zip", Schema: stringSchema("binary", "The package zip.")}}}},
 			Errors: []int{http.StatusTooManyRequests}},
-		{Method: http.MethodPost, Path: "/api/v1/jobs", Summary: "Start a job", Access: Operator, Handle: s.createJob,
+		{Method: http.MethodPost, Path: "/api/v1/jobs", Summary: "Start a job", Access: Operator, Handle: s.createJob, Scope: identity.ScopeRun,
 			ID: "createJob", Tag: tagJobs,
 			Description: "Starts a job of a package version on a runner of an environment (with the labels, or the runner, asked for). " +
 				"An unknown package or version is 404; with an Idempotency-Key, a repeat returns the first request's job, and the key reused for another job is a 409 conflict; " +
@@ -268,11 +271,11 @@ func (s *Server) coreRoutes() []Route {
 			ID: "getJobLogs", Tag: tagJobs, Description: "The job's log lines after the seq given, in order, at most 1000: ask again after the last seq for more.",
 			Params:  []Param{paramAfter},
 			Replies: []Reply{jsonReply[runners.JobLogs](http.StatusOK, "Log lines in order.")}},
-		{Method: http.MethodPost, Path: "/api/v1/jobs/:id/cancel", Summary: "Cancel a job", Access: Operator, Handle: s.cancelJob,
+		{Method: http.MethodPost, Path: "/api/v1/jobs/:id/cancel", Summary: "Cancel a job", Access: Operator, Handle: s.cancelJob, Scope: identity.ScopeRun,
 			ID: "cancelJob", Tag: tagJobs,
 			Description: "A pending job becomes canceled; a running one is told to stop in its runner's next heartbeat reply. A finished job is a 409 conflict.",
 			Replies:     []Reply{jsonReply[runners.Job](http.StatusOK, "The job.")}, Errors: []int{http.StatusConflict}},
-		{Method: http.MethodPost, Path: runners.PathJobRerun, Summary: "Run a job again", Access: Operator, Handle: s.rerunJob,
+		{Method: http.MethodPost, Path: runners.PathJobRerun, Summary: "Run a job again", Access: Operator, Handle: s.rerunJob, Scope: identity.ScopeRun,
 			ID: "rerunJob", Tag: tagJobs,
 			Description: "Starts a new job with the package, version, environment, runner or labels, parameters, max_attempts and timeout_seconds of the job named (finished or not); " +
 				"the new job's rerun_of names it. An unknown job, or a package version no longer published, is 404; with an Idempotency-Key, a repeat returns the first request's job, " +

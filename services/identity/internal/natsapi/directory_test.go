@@ -100,13 +100,21 @@ func TestDirectorySignIn(t *testing.T) {
 		t.Errorf("bob moved to hub-operators signed in as %s", in.User.Role)
 	}
 
-	dave := signIn(t, svc, "dave").User
-	must[identity.User](t)(update(h, admin, identity.UpdateUserRequest{ID: dave.ID, Disabled: new(true)}))
+	carol := must[user.User](t)(h.store.UserByExternalID(context.Background(), user.SourceDirectory, ldaptest.UserDN("carol")))
+	must[identity.User](t)(update(h, admin, identity.UpdateUserRequest{ID: carol.ID, Disabled: new(true)}))
+
+	// A local account already has dave's email: linking it would hand it to the directory.
+	h.createUser(t, admin, "dave@example.test", identity.RoleOperator)
+	_, err := svc.Login(anonymous(), "dave", ldaptest.Password("dave"))
+	wantKind(t, err, errs.Conflict)
+	if ev := failedSignIn(t, h, "dave@example.test"); ev.Reason != "email_taken_by_another_account" {
+		t.Errorf("dave: reason %q", ev.Reason)
+	}
 
 	for _, tc := range []struct{ login, password, reason, actor string }{
 		{"alice", "not her password", "wrong_password", "alice"},
 		{"zed", "whatever", "unknown_user", "zed"},
-		{"dave", ldaptest.Password("dave"), "user_disabled", dave.Email}, // known: the event names their account
+		{"carol", ldaptest.Password("carol"), "user_disabled", carol.Email}, // known: the event names their account
 	} {
 		_, err := svc.Login(anonymous(), tc.login, tc.password)
 		wantKind(t, err, errs.InvalidCredentials)
@@ -117,7 +125,7 @@ func TestDirectorySignIn(t *testing.T) {
 			t.Errorf("%s: event reason %q details %v, want %s from the directory", tc.login, ev.Reason, ev.Details, tc.reason)
 		}
 	}
-	_, err := svc.Login(anonymous(), "erin", ldaptest.Password("erin"))
+	_, err = svc.Login(anonymous(), "erin", ldaptest.Password("erin"))
 	wantKind(t, err, errs.PermissionDenied)
 	if ev := failedSignIn(t, h, "erin"); ev.Reason != "not_in_a_mapped_group" {
 		t.Errorf("erin: reason %q", ev.Reason)
