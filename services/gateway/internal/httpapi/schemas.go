@@ -235,6 +235,10 @@ var fieldRefinements = map[schema.Field]func(*openapi3.Schema){
 	schema.FieldOf[runners.AgentAsset]("scope"):               withEnum([]string{runners.ScopeGlobal, runners.ScopeEnvironment, runners.ScopeRunner}, "The scope the value came from: the runner's own, else its environment's, else the global one."),
 	schema.FieldOf[runners.AgentAsset]("value"):               describe(assetValueText),
 
+	schema.FieldOf[identity.CreatedToken]("token"): describe("The API token (exk_pat_… for a person, exk_sat_… for a service account), shown this once: the Hub keeps only its SHA-256."),
+	schema.FieldOf[identity.APIToken]("prefix"):    describe("The token's first 12 characters, to recognise it."),
+	schema.FieldOf[audit.Actor]("token_id"):        describe("The API token the user acted with; absent for a session."),
+
 	schema.FieldOf[audit.Record]("outcome"): enum(audit.Success, audit.Failure),
 	schema.FieldOf[audit.Actor]("type"):     enum(audit.ActorUser, audit.ActorRunner, audit.ActorSystem),
 }
@@ -245,6 +249,7 @@ var schemaNames = map[reflect.Type]string{
 	reflect.TypeFor[healthcheck.Report]():            "HealthReport",
 	reflect.TypeFor[healthcheck.Database]():          "HealthDatabase",
 	reflect.TypeFor[identity.ListUsersResponse]():    "UserList",
+	reflect.TypeFor[identity.ListTokensResponse]():   "TokenList",
 	reflect.TypeFor[userPatch]():                     "UserPatch",
 	reflect.TypeFor[licensing.Status]():              "LicenseStatus",
 	reflect.TypeFor[licensing.Validation]():          "LicenseValidation",
