@@ -17,6 +17,8 @@ type loginData struct {
 	Email    string
 	Next     string // a local path to go to after signing in
 	OIDCName string // the single sign-on button's provider; "" hides it
+	// Directory: directory users sign in with the same form, by user name.
+	Directory bool
 }
 
 func (con *Console) loginPage(c *gin.Context) {
@@ -25,7 +27,7 @@ func (con *Console) loginPage(c *gin.Context) {
 		redirect(c, next)
 		return
 	}
-	con.show(c, http.StatusOK, "login", page{Title: "Sign in", Error: oidcError(c), Data: loginData{Next: next, OIDCName: con.oidcName(c)}})
+	con.show(c, http.StatusOK, "login", page{Title: "Sign in", Error: oidcError(c), Data: con.withProviders(c, loginData{Next: next})})
 }
 
 // login signs in and keeps the session token in the HttpOnly session cookie,
@@ -38,7 +40,7 @@ func (con *Console) login(c *gin.Context) {
 		if after := retryAfter(err); after > 0 {
 			c.Header("Retry-After", strconv.Itoa(after))
 		}
-		d.OIDCName = con.oidcName(c)
+		d = con.withProviders(c, d)
 		con.show(c, statusOf(err), "login", page{Title: "Sign in", Error: con.inline(c, err), Data: d})
 		return
 	}

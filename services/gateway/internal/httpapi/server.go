@@ -117,7 +117,7 @@ func (s *Server) Engine(mount func(*gin.Engine)) (*gin.Engine, error) {
 
 // Routes is the API's route table.
 func (s *Server) Routes() []Route {
-	return slices.Concat(s.coreRoutes(), s.oidcRoutes(), s.scheduleRoutes(), s.assetRoutes(), s.tokenRoutes(), s.tailRoutes())
+	return slices.Concat(s.coreRoutes(), s.providerRoutes(), s.oidcRoutes(), s.scheduleRoutes(), s.assetRoutes(), s.tokenRoutes(), s.tailRoutes())
 }
 
 // coreRoutes are the routes of health, sessions, users, the license,
@@ -144,10 +144,12 @@ func (s *Server) coreRoutes() []Route {
 		{Method: http.MethodPost, Path: "/api/v1/auth/login", Summary: "Sign in", Access: Anyone, Handle: s.login,
 			ID: "login", Tag: tagSessions,
 			Description: "Opens a session. A wrong password and an unknown email get the same 401 invalid_credentials; " +
-				"repeated failures per account and per source address get 429 rate_limited.",
+				"repeated failures per account and per source address get 429 rate_limited. With directory sign-in on, email may also be a " +
+				"directory user name: a local account with that email signs in locally, anyone else against the directory " +
+				"(403 permission_denied when in no mapped group, 409 conflict when a local account has their email, 503 unavailable when the directory is unreachable).",
 			Body:    jsonBody[identity.LoginRequest](),
 			Replies: []Reply{jsonReply[identity.Session](http.StatusOK, "The session: send its token as Authorization: Bearer <token>.", headerNoStore, headerPragma)},
-			Errors:  []int{http.StatusUnauthorized, http.StatusTooManyRequests}},
+			Errors:  []int{http.StatusUnauthorized, http.StatusConflict, http.StatusTooManyRequests}},
 		{Method: http.MethodPost, Path: "/api/v1/auth/logout", Summary: "End this session", Access: Operator, Handle: s.logout,
 			ID: "logout", Tag: tagSessions,
 			Description: "Ends the session the request is made with: its token stops working at once (on other gateways as soon as identity's announcement reaches them).",
