@@ -64,6 +64,8 @@ type Deps struct {
 	Users  Users
 	Log    *slog.Logger
 	Now    func() time.Time // time.Now unless a test controls the clock
+	// HTTPClient talks to the provider; nil builds one trusting CAFile.
+	HTTPClient *http.Client
 }
 
 // Login is OpenID Connect sign-in against one provider.
@@ -93,9 +95,12 @@ func New(d Deps) (*Login, error) {
 	if d.Config.RolesClaim == "" {
 		d.Config.RolesClaim = "groups"
 	}
-	client, err := httpClient(d.CAFile)
-	if err != nil {
-		return nil, err
+	client := d.HTTPClient
+	if client == nil {
+		var err error
+		if client, err = httpClient(d.CAFile); err != nil {
+			return nil, err
+		}
 	}
 	return &Login{Deps: d, client: client}, nil
 }
