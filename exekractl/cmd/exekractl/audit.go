@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"os"
 	"strconv"
-	"strings"
 
 	"github.com/exekra/hub/libs/contract/audit"
 	"github.com/exekra/hub/libs/hubclient"
@@ -22,7 +21,7 @@ func runAudit(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fs := flag.NewFlagSet("exekractl audit "+args[0], flag.ContinueOnError)
 	hub := fs.String("hub", "https://127.0.0.1:8443", "the Hub's URL")
-	tokenFile := fs.String("token-file", "", "file holding an ADMIN session token")
+	tokenFile := fs.String("token-file", "", "file holding an ADMIN session or API token (default: $"+envToken+")")
 	ca := fs.String("ca", "", "CA certificate (PEM) to trust for the Hub")
 	fp := fs.String("fingerprint", "", "SHA-256 fingerprint of the Hub's certificate to pin")
 	out := fs.String("out", "", "output file")
@@ -33,11 +32,11 @@ func runAudit(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	token, err := os.ReadFile(*tokenFile)
+	token, err := readToken(*tokenFile)
 	if err != nil {
-		return fmt.Errorf("--token-file: %w", err)
+		return err
 	}
-	c, err := hubclient.New(*hub, strings.TrimSpace(string(token)), hubclient.Options{CAFile: *ca, Fingerprint: *fp})
+	c, err := hubclient.New(*hub, token, hubclient.Options{CAFile: *ca, Fingerprint: *fp})
 	if err != nil {
 		return err
 	}

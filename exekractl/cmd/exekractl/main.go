@@ -41,6 +41,8 @@ const usage = `usage: exekractl <command> [flags]
                                         any role, the rest DEVELOPER
   assets rotate-key [--home DIR]        make a new primary asset key and wait for the Hub to re-wrap every
   assets retire-keys [--home DIR]       value under it; then drop the keys no value needs any more
+  token create|list|revoke               API tokens for Studio, CI and scripts: create --name N --scope
+                                        read,run --expires 90d [--user-id ID]; list [--all]; revoke ID
   calendar list|show|create|update|delete
                                         calendars of non-working days schedules skip
   backup [--home DIR] [--out FILE]      archive the running Hub of DIR for disaster recovery: every
@@ -53,8 +55,9 @@ const usage = `usage: exekractl <command> [flags]
           [--nats-authorization FILE]   NATS authorization block for servers the pilot does not start
   version
 
-audit, package, job, schedule, calendar and asset commands talk to the Hub: --hub https://host:8443 --token-file FILE
-and --ca FILE (the pilot's config/certs/hub.crt) or --fingerprint SHA256.
+audit, package, job, schedule, calendar, asset and token commands talk to the Hub: --hub https://host:8443 --token-file FILE
+(a session or API token; without it, the token in EXEKRA_TOKEN) and --ca FILE (the pilot's config/certs/hub.crt) or
+--fingerprint SHA256.
 `
 
 func main() {
@@ -84,6 +87,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return runSchedule(ctx, args[1:], stdout)
 	case "calendar":
 		return runCalendar(args[1:], stdout)
+	case "token":
+		return runToken(args[1:], stdout)
 	case "asset":
 		return runAsset(args[1:], stdout)
 	case "assets":

@@ -28,21 +28,18 @@ type hubFlags struct {
 func addHubFlags(fs *flag.FlagSet, role string) *hubFlags {
 	h := &hubFlags{}
 	fs.StringVar(&h.hub, "hub", "https://127.0.0.1:8443", "the Hub's URL")
-	fs.StringVar(&h.tokenFile, "token-file", "", "file holding a "+role+" session token")
+	fs.StringVar(&h.tokenFile, "token-file", "", "file holding a "+role+" session or API token (default: $"+envToken+")")
 	fs.StringVar(&h.ca, "ca", "", "CA certificate (PEM) to trust for the Hub")
 	fs.StringVar(&h.fingerprint, "fingerprint", "", "SHA-256 fingerprint of the Hub's certificate to pin")
 	return h
 }
 
 func (h *hubFlags) client() (*hubclient.Client, error) {
-	if h.tokenFile == "" {
-		return nil, errors.New("--token-file is required")
-	}
-	token, err := os.ReadFile(h.tokenFile)
+	token, err := readToken(h.tokenFile)
 	if err != nil {
-		return nil, fmt.Errorf("--token-file: %w", err)
+		return nil, err
 	}
-	return hubclient.New(h.hub, strings.TrimSpace(string(token)), hubclient.Options{CAFile: h.ca, Fingerprint: h.fingerprint})
+	return hubclient.New(h.hub, token, hubclient.Options{CAFile: h.ca, Fingerprint: h.fingerprint})
 }
 
 // parseInterspersed parses flags that may come before or after the
