@@ -26,7 +26,7 @@ func (s *Service) validate(in NewUser) (User, error) {
 	if err := firstError(errEmail, errName, CheckRole(in.Role), CheckPassword(in.Password)); err != nil {
 		return User{}, err
 	}
-	return User{ID: uuid.NewString(), Email: email, Name: name, Role: in.Role, CreatedAt: s.now()}, nil
+	return User{ID: uuid.NewString(), Email: email, Name: name, Role: in.Role, Source: SourceLocal, CreatedAt: s.now()}, nil
 }
 
 // firstError returns the first error that is not nil.
