@@ -24,7 +24,7 @@ var (
 
 // placeholders are install-dir or test-made paths that prose names on
 // purpose: they are not files of the repository.
-var placeholders = []string{"config/hub-config.json", "dir/", "nats-N.conf", "./nats-authorization.conf", "var/", "logs/"}
+var placeholders = []string{"config/hub-config.json", "config/asset-keys.json", "dir/", "nats-N.conf", "./nats-authorization.conf", "var/", "logs/"}
 
 // TestCommentsCiteFilesThatExist: every file a Go comment or a Markdown
 // document names (relative to its own folder or one above it) is in the

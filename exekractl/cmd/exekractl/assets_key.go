@@ -12,10 +12,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/exekra/hub/exekractl/internal/backup"
 	"github.com/exekra/hub/libs/config"
 	"github.com/exekra/hub/libs/envelope"
 	"github.com/exekra/hub/libs/sqldb"
+	"github.com/exekra/hub/pilot/pgcluster"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -51,9 +51,12 @@ func openKeyEnv(ctx context.Context, home string, environ []string) (*keyEnv, er
 		return nil, err
 	}
 	path := cfg.Path(cfg.Runners.AssetKeyFile)
-	url, err := backup.ServiceDatabaseURL(cfg, "runners")
-	if err != nil {
-		return nil, err
+	// The runners service's database, else the running pilot's own.
+	url := cfg.DatabaseURL("runners")
+	if url == "" {
+		if url, err = pgcluster.StoredURL(cfg.Path("var"), cfg.Database.PrivateListen); err != nil {
+			return nil, fmt.Errorf("the runners database: no database.url (EXEKRA_DATABASE_URL) and no running pilot database: %w", err)
+		}
 	}
 	pool, err := sqldb.Open(ctx, url, "runners", 2, 5*time.Second)
 	if err != nil {

@@ -50,20 +50,6 @@ func databaseTargets(cfg *config.Config, privateURL func() (string, error)) ([]d
 	return out, nil
 }
 
-// ServiceDatabaseURL is the connection string of service's database in the
-// install of cfg: its configured one, else the running pilot's private
-// cluster's.
-func ServiceDatabaseURL(cfg *config.Config, service string) (string, error) {
-	if u := cfg.DatabaseURL(service); u != "" {
-		return u, nil
-	}
-	u, err := storedPrivateURL(cfg)()
-	if err != nil {
-		return "", fmt.Errorf("the %s database: no database.url (EXEKRA_DATABASE_URL) and no running pilot database: %w", service, err)
-	}
-	return u, nil
-}
-
 // storedPrivateURL reaches a running pilot's private cluster.
 func storedPrivateURL(cfg *config.Config) func() (string, error) {
 	return func() (string, error) { return pgcluster.StoredURL(cfg.Path("var"), cfg.Database.PrivateListen) }
