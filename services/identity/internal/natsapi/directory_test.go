@@ -89,8 +89,8 @@ func TestDirectorySignIn(t *testing.T) {
 			t.Errorf("%s signed in as %v (source %s), want %s", login, in.User, in.User.Source, want)
 		}
 		p := must[identity.Principal](t)(h.authenticate(in.Token))
-		if p.User.Role != want {
-			t.Errorf("%s's session has role %s, want %s", login, p.User.Role, want)
+		if p.User.Role != want || p.User.Source != user.SourceDirectory {
+			t.Errorf("%s's session is of %v (source %q), want %s from the directory", login, p.User, p.User.Source, want)
 		}
 	}
 

@@ -40,12 +40,12 @@ func (s *Store) StartSession(ctx context.Context, sess user.Session, l user.Logi
 // SessionByTokenHash returns the session with the token hash and its user.
 func (s *Store) SessionByTokenHash(ctx context.Context, hash []byte) (user.Session, user.User, error) {
 	row := s.pool.QueryRow(ctx, `SELECT s.id::text, s.created_at, s.last_seen_at,
-			u.id::text, u.email, u.name, u.role, u.password_hash, u.disabled, u.created_at, u.last_login_at
+			u.id::text, u.email, u.name, u.role, u.password_hash, u.disabled, u.source, coalesce(u.external_id, ''), u.created_at, u.last_login_at
 		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1`, hash)
 	var sess user.Session
 	var u user.User
 	err := row.Scan(&sess.ID, &sess.CreatedAt, &sess.LastSeenAt,
-		&u.ID, &u.Email, &u.Name, &u.Role, &u.PasswordHash, &u.Disabled, &u.CreatedAt, &u.LastLoginAt)
+		&u.ID, &u.Email, &u.Name, &u.Role, &u.PasswordHash, &u.Disabled, &u.Source, &u.ExternalID, &u.CreatedAt, &u.LastLoginAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return user.Session{}, user.User{}, errSessionGone
 	}
