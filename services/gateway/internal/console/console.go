@@ -110,6 +110,9 @@ func (con *Console) routes() []route {
 		{post, "/assets/:name/values/delete", developer, "assets", "", con.deleteAssetValue},
 		{get, "/assets/:name/delete", developer, "assets", "", con.confirmAssetDelete},
 		{post, "/assets/:name/delete", developer, "assets", "", con.deleteAsset},
+		{get, "/tokens", signedIn, "tokens", "API tokens", con.tokensPage},
+		{post, "/tokens", signedIn, "tokens", "", con.createToken},
+		{post, "/tokens/:id/revoke", signedIn, "tokens", "", con.revokeToken},
 		{get, "/status", anyone, "status", "", con.status},
 		{get, "/activate", anyone, "activate", "", con.activatePage},
 		{post, "/activate", anyone, "activate", "", con.activate},
@@ -138,7 +141,7 @@ var pageNames = []string{"status", "error", "dashboard", "activate", "bootstrap"
 	"users", "user_delete", "license", "audit", "runners", "runner_secret", "runner_regenerate", "runner_delete",
 	"packages", "jobs", "job", "job_start", "runner",
 	"schedules", "schedule", "schedule_form", "schedule_delete", "calendars", "calendar", "calendar_delete",
-	"assets", "asset", "asset_delete"}
+	"assets", "asset", "asset_delete", "tokens"}
 
 // Mount parses the templates and adds the console's routes to e.
 func (con *Console) Mount(e *gin.Engine) error {

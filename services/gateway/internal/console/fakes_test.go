@@ -48,6 +48,7 @@ type fakeHub struct {
 	jobs         fakeJobs
 	schedules    fakeSchedules
 	assets       fakeAssets
+	apiTokens    []identity.APIToken
 }
 
 func newFakeHub() *fakeHub {
@@ -93,7 +94,7 @@ func reply(m *nats.Msg, ep natsrpc.Endpoint) {
 
 func (f *fakeHub) endpoints() []natsrpc.Endpoint {
 	return slices.Concat(f.identityEndpoints(), f.licensingEndpoints(), f.auditEndpoints(), f.runnersEndpoints(), f.jobsEndpoints(), f.schedulesEndpoints(),
-		f.assetsEndpoints())
+		f.assetsEndpoints(), f.tokensEndpoints())
 }
 
 func (f *fakeHub) find(id string) int {
@@ -187,7 +188,10 @@ func (f *fakeHub) createUser(_ context.Context, r identity.CreateUserRequest) (i
 	if slices.ContainsFunc(f.users, func(u identity.User) bool { return strings.EqualFold(u.Email, r.Email) }) {
 		return identity.User{}, errs.E(errs.Conflict, "a user with this email exists")
 	}
-	u := identity.User{ID: "u-" + strconv.Itoa(len(f.users)+1), Email: r.Email, Name: r.Name, Role: r.Role, CreatedAt: time.Now()}
+	u := identity.User{ID: "u-" + strconv.Itoa(len(f.users)+1), Email: r.Email, Name: r.Name, Role: r.Role, Source: identity.SourceLocal, CreatedAt: time.Now()}
+	if r.ServiceAccount {
+		u.Source = identity.SourceService
+	}
 	if u.Role == "" {
 		u.Role = identity.RoleOperator
 	}

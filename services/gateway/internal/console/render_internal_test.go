@@ -89,6 +89,7 @@ func samples() map[string]struct {
 	}
 	maps.Copy(all, scheduleSamples(at))
 	maps.Copy(all, assetSamples(at))
+	maps.Copy(all, tokenSamples(at))
 	return all
 }
 

@@ -27,6 +27,7 @@ type usersData struct {
 // createForm holds what was typed into the create form (never the password).
 type createForm struct {
 	Email, Name, Role string
+	ServiceAccount    bool // no password; API tokens only
 }
 
 var freshCreateForm = createForm{Role: identity.RoleOperator}
@@ -52,8 +53,13 @@ func (con *Console) showUsers(c *gin.Context, status int, msg string, form creat
 }
 
 func (con *Console) createUser(c *gin.Context) {
-	form := createForm{Email: strings.TrimSpace(c.PostForm("email")), Name: strings.TrimSpace(c.PostForm("name")), Role: c.PostForm("role")}
-	req := identity.CreateUserRequest{Email: form.Email, Name: form.Name, Password: c.PostForm("password"), Role: form.Role}
+	form := createForm{Email: strings.TrimSpace(c.PostForm("email")), Name: strings.TrimSpace(c.PostForm("name")), Role: c.PostForm("role"),
+		ServiceAccount: c.PostForm("service_account") == "true"}
+	req := identity.CreateUserRequest{Email: form.Email, Name: form.Name, Password: c.PostForm("password"), Role: form.Role,
+		ServiceAccount: form.ServiceAccount}
+	if form.ServiceAccount {
+		req.Password = "" // a service account has none; a typed one is ignored
+	}
 	if _, err := call[identity.User](c, con, identity.SubjectUsersCreate, req); err != nil {
 		con.showUsers(c, statusOf(err), con.inline(c, err), form)
 		return
