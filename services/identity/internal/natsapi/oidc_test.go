@@ -18,6 +18,7 @@ import (
 	"github.com/exekra/hub/libs/testkit/natstest"
 	"github.com/exekra/hub/services/identity/internal/natsapi"
 	"github.com/exekra/hub/services/identity/internal/oidclogin"
+	"github.com/exekra/hub/services/identity/internal/postgres"
 )
 
 const oidcRedirect = "http://127.0.0.1:1/api/v1/auth/oidc/callback" // never visited: the test takes code and state
@@ -221,6 +222,26 @@ func TestOIDCSignIn(t *testing.T) {
 		_, err := o.complete(a, a.state)
 		o.wantRefused(t, err, errs.PermissionDenied, oidclogin.ReasonNoMappedRole)
 	})
+}
+
+func TestOIDCLoginsAreSweptAfterTenMinutes(t *testing.T) {
+	h := newHarness(t, fastParams)
+	ctx := context.Background()
+	start := time.Now().UTC().Truncate(time.Microsecond)
+	for i, age := range []time.Duration{time.Minute, oidclogin.StateLifetime + time.Second} {
+		if err := h.store.SaveOIDCLogin(ctx, []byte{byte(i)}, postgres.OIDCLogin{Nonce: "n", Verifier: "v", CreatedAt: start.Add(-age)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := must[int64](t)(h.store.DeleteOIDCLoginsBefore(ctx, start.Add(-oidclogin.StateLifetime)))
+	if n != 1 {
+		t.Fatalf("swept %d sign-ins, want the one older than ten minutes", n)
+	}
+	if _, err := h.store.TakeOIDCLogin(ctx, []byte{0}); err != nil {
+		t.Fatalf("the recent sign-in was swept too: %v", err)
+	}
+	_, err := h.store.TakeOIDCLogin(ctx, []byte{0})
+	wantKind(t, err, errs.NotFound) // taken once
 }
 
 func TestOIDCProviderUnreachableAnswersUnavailable(t *testing.T) {
