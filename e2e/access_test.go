@@ -116,6 +116,9 @@ func matrixRows(secret string) []matrixRow {
 		{"PUT", "/api/v1/assets/:name/values/runners/:runner_id", fixed(map[string]any{"value": "x"}), "DEVELOPER", 404, nil},
 		{"DELETE", "/api/v1/assets/:name/values/runners/:runner_id", none, "DEVELOPER", 404, nil},
 		{"GET", "/api/v1/runner/jobs/:id/assets", none, "anyone", 401, nil}, // users are no runners
+		{"GET", "/api/v1/tokens", none, "OPERATOR", 200, nil},
+		{"POST", "/api/v1/tokens", fixed(map[string]any{"name": "", "scopes": []string{"read"}, "expires_at": "2030-01-01T00:00:00Z"}), "OPERATOR", 400, nil},
+		{"DELETE", "/api/v1/tokens/:id", none, "OPERATOR", 404, nil},
 		{"GET", "/api/v1/audit", none, "ADMIN", 200, nil},
 		{"GET", "/api/v1/audit/export", none, "ADMIN", 200, nil},
 		{"GET", "/api/v1/audit/verify", none, "ADMIN", 200, nil},
