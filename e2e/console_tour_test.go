@@ -273,6 +273,22 @@ func TestConsoleTour(t *testing.T) {
 	if !b.exists("#asset-delete-submit") {
 		t.Fatal("the asset delete confirmation has no delete button")
 	}
+	// API tokens: one made through the form is shown once, then listed by its prefix only
+	b.open(h.gateway + "/tokens")
+	b.wait("#tokens-create-form")
+	b.typeIn("#tokens-create-name", "tour token")
+	b.click("#tokens-create-submit")
+	b.wait("#token-secret")
+	if !b.eval(`document.querySelector('#token-secret').textContent.startsWith('exk_pat_')`) {
+		t.Fatal("the new API token is not shown")
+	}
+	tour.check("tokens-created")
+	b.open(h.gateway + "/tokens")
+	b.wait("#tokens-table")
+	if b.exists("#token-secret") {
+		t.Fatal("the API token is shown again")
+	}
+	tour.check("tokens")
 	if declared {
 		b.open(h.gateway + "/schedules/new?package=typed")
 		b.wait("#schedule-form")
