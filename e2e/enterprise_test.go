@@ -144,6 +144,7 @@ func TestEnterprise(t *testing.T) {
 	t.Run("the bus and Redis refuse strangers and processes outside their rights", func(t *testing.T) { checkStrangersRefused(t, e) })
 	t.Logf("flow through the load balancer done at %.1fs; AUDIT stream leader %s", time.Since(began).Seconds(), leader)
 	checkSignOutOnEveryGateway(t, e, s)
+	t.Run("a revoked or expired API token is refused on every gateway", func(t *testing.T) { checkTokensOnEveryGateway(t, e, s) })
 
 	ld := &load{h: s.h, opTok: s.opTok, adminTok: s.adminTok, opEmail: s.opEmail, params: s.params, ledger: s.ledger}
 	ld.start(2)
