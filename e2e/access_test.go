@@ -57,6 +57,11 @@ func matrixRows(secret string) []matrixRow {
 		}, "anyone", 401, nil},
 		{"POST", "/api/v1/auth/logout", none, "OPERATOR", 204, nil},
 		{"GET", "/api/v1/auth/me", none, "OPERATOR", 200, nil},
+		{"GET", "/api/v1/auth/providers", none, "anyone", 200, nil},
+		// OpenID Connect is off in this Hub: both routes answer 302 to the
+		// sign-in page with a message, which the client follows.
+		{"GET", "/api/v1/auth/oidc/login", none, "anyone", 200, nil},
+		{"GET", "/api/v1/auth/oidc/callback", none, "anyone", 200, nil},
 		{"GET", "/api/v1/users", none, "ADMIN", 200, nil},
 		{"POST", "/api/v1/users", fixed(map[string]string{"email": "not an email", "password": secret, "name": "X"}), "ADMIN", 400, nil},
 		{"GET", "/api/v1/users/:id", none, "ADMIN", 404, nil},

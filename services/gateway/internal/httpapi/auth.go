@@ -74,9 +74,12 @@ func (s *Server) Authenticate() gin.HandlerFunc {
 }
 
 // authenticate asks identity whom tok belongs to, unless the gateway
-// remembers a recent answer.
+// remembers a recent answer. An API token is always asked about: its
+// revocation must hold on every gateway the moment the revoke call returns,
+// which an announcement racing the next request cannot promise. (A token
+// is a script's, so the round trip is small beside what the script asks.)
 func (s *Server) authenticate(ctx context.Context, tok string) (identity.Principal, error) {
-	if s.Sessions == nil {
+	if s.Sessions == nil || isAPIToken(tok) {
 		return natsrpc.Call[identity.Principal](ctx, s.NATS, identity.SubjectAuthenticate, identity.AuthenticateRequest{Token: tok})
 	}
 	if p, ok := s.Sessions.Get(tok); ok {

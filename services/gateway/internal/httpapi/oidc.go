@@ -57,12 +57,19 @@ func (s *Server) oidcLogin(c *gin.Context) error {
 	begin, err := natsrpc.Call[identity.OIDCBegin](c.Request.Context(), s.NATS, identity.SubjectOIDCBegin, identity.OIDCBeginRequest{})
 	if err != nil {
 		s.Log.WarnContext(c.Request.Context(), "begin OpenID Connect sign-in", "err", err)
-		c.Redirect(http.StatusFound, loginWithError(websession.OIDCErrorUnavailable))
+		found(c, loginWithError(websession.OIDCErrorUnavailable))
 		return nil
 	}
 	websession.SetOIDCState(c.Writer, begin.State)
-	c.Redirect(http.StatusFound, begin.AuthURL)
+	found(c, begin.AuthURL)
 	return nil
+}
+
+// found sends the browser to location: a 302 without a body, as the API
+// document describes it (gin's Redirect writes a small HTML page).
+func found(c *gin.Context, location string) {
+	c.Header("Location", location)
+	c.Status(http.StatusFound)
 }
 
 // oidcCallback finishes the sign-in and sets the console's session cookie.
@@ -70,14 +77,14 @@ func (s *Server) oidcCallback(c *gin.Context) error {
 	web.NoStore(c)
 	websession.ClearOIDCState(c.Writer)
 	if c.Query("error") != "" {
-		c.Redirect(http.StatusFound, loginWithError(websession.OIDCErrorDenied))
+		found(c, loginWithError(websession.OIDCErrorDenied))
 		return nil
 	}
 	req := identity.OIDCCompleteRequest{Code: c.Query("code"), State: c.Query("state"), CookieState: websession.OIDCState(c.Request)}
 	sess, err := natsrpc.Call[identity.Session](c.Request.Context(), s.NATS, identity.SubjectOIDCComplete, req)
 	if err != nil {
 		s.Log.InfoContext(c.Request.Context(), "OpenID Connect sign-in not completed", "err", err)
-		c.Redirect(http.StatusFound, loginWithError(oidcErrorCode(err)))
+		found(c, loginWithError(oidcErrorCode(err)))
 		return nil
 	}
 	// As the console's password sign-in does: the session cookie, and a
