@@ -117,7 +117,7 @@ func allow(c *gin.Context, access, scope string) error {
 	st := auth(c)
 	open := access == Anyone || access == Runner // runner credentials are checked by the runners service
 	if !open && st.principal == nil {
-		if st.err != nil && errs.KindOf(st.err) == errs.Unavailable {
+		if k := errs.KindOf(st.err); st.err != nil && (k == errs.Unavailable || k == errs.RateLimited) {
 			return st.err
 		}
 		if st.err != nil || st.token != "" {

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/exekra/hub/libs/daemon"
+	"github.com/exekra/hub/libs/tokenbucket"
 	"github.com/exekra/hub/services/identity/internal/apitoken"
 	"github.com/exekra/hub/services/identity/internal/natsapi"
 	"github.com/exekra/hub/services/identity/internal/postgres"
@@ -16,7 +17,7 @@ import (
 func apiTokens(d *daemon.Deps) (*apitoken.Service, error) {
 	auths := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "exekra_identity_token_authentications_total",
-		Help: "API token authentications by outcome (ok, malformed, unknown, revoked, expired, disabled, error).",
+		Help: "API token authentications by outcome (ok, malformed, unknown, revoked, expired, disabled, throttled, error).",
 	}, []string{"outcome"})
 	d.Metrics.MustRegister(auths)
 	return apitoken.NewService(apitoken.Deps{
@@ -26,5 +27,6 @@ func apiTokens(d *daemon.Deps) (*apitoken.Service, error) {
 		MaxLifetime: time.Duration(d.Config.Identity.TokenMaxLifetime),
 		Sessions:    natsapi.Announcer{NC: d.NATS.Conn(), Log: d.Log},
 		Count:       func(outcome string) { auths.WithLabelValues(outcome).Inc() },
+		Limiter:     tokenbucket.New(d.Redis),
 	})
 }

@@ -60,7 +60,7 @@ type Store interface {
 }
 
 // Counter counts token authentications by outcome (ok, malformed, unknown,
-// revoked, expired, disabled, error); nil counts nothing.
+// revoked, expired, disabled, throttled, error); nil counts nothing.
 type Counter func(outcome string)
 
 // Deps are what a Service is built from.
@@ -73,6 +73,10 @@ type Deps struct {
 	// Sessions hears of revocations, so gateways forget the token at once.
 	Sessions user.Announcer
 	Count    Counter
+	// Limiter throttles failed token authentications per source address
+	// (user.AddressBurst in a row, then one every user.AddressRefill); nil:
+	// no throttle.
+	Limiter user.Limiter
 }
 
 // Service is the API token operations.

@@ -3,6 +3,7 @@ package apitoken
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -229,12 +230,12 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (Principal, e
 	hash, ok := hashOfPresented(secret)
 	if !ok {
 		s.Count("malformed")
-		return Principal{}, errUnauthenticated
+		return Principal{}, s.failed(ctx)
 	}
 	t, u, err := s.Store.TokenByHash(ctx, hash)
 	if errs.Is(err, errs.NotFound) {
 		s.Count("unknown")
-		return Principal{}, errUnauthenticated
+		return Principal{}, s.failed(ctx)
 	}
 	if err != nil {
 		s.Count("error")
@@ -260,6 +261,36 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (Principal, e
 	}
 	s.Count("ok")
 	return Principal{User: u, Token: t}, nil
+}
+
+// addressBucket is the throttle bucket of failed token authentications
+// from the caller's source address.
+func addressBucket(ctx context.Context) []user.Bucket {
+	addr := caller.From(ctx).SourceIP
+	if addr == "" {
+		addr = "unknown"
+	}
+	return []user.Bucket{{Key: "exekra:identity:token:address:" + truncate(addr, 64), Burst: user.AddressBurst, Per: user.AddressRefill}}
+}
+
+// failed counts a failed authentication against the caller's address: it
+// is unauthenticated, or rate_limited once the address has failed
+// user.AddressBurst times in a row faster than one a user.AddressRefill. A
+// valid token costs nothing and is never slowed down.
+func (s *Service) failed(ctx context.Context) error {
+	if s.Limiter == nil {
+		return errUnauthenticated
+	}
+	wait, err := s.Limiter.Take(ctx, s.now(), addressBucket(ctx))
+	if err != nil {
+		s.Log.WarnContext(ctx, "token throttle unavailable", "err", err)
+		return errUnauthenticated
+	}
+	if wait > 0 {
+		s.Count("throttled")
+		return errs.Throttled(fmt.Sprintf("too many unknown API tokens from this address; retry in %d seconds", max(int(math.Ceil(wait.Seconds())), 1)), wait)
+	}
+	return errUnauthenticated
 }
 
 // tokenEvent is an audit event about t: never its secret.

@@ -14,7 +14,7 @@ const tokenMaxLifetime = 90 * 24 * time.Hour
 func (h *harness) apiTokens(t testing.TB) *apitoken.Service {
 	t.Helper()
 	svc, err := apitoken.NewService(apitoken.Deps{Store: h.store, Log: h.deps.Log, Now: h.clock.Now,
-		MaxLifetime: tokenMaxLifetime, Sessions: h.deps.Sessions, Count: h.countTokenAuth})
+		MaxLifetime: tokenMaxLifetime, Sessions: h.deps.Sessions, Count: h.countTokenAuth, Limiter: h.deps.Limiter})
 	if err != nil {
 		t.Fatal(err)
 	}

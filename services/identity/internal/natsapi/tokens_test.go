@@ -3,6 +3,7 @@ package natsapi_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/exekra/hub/libs/contract/identity"
 	"github.com/exekra/hub/libs/errs"
 	"github.com/exekra/hub/libs/testkit/natstest"
+	"github.com/exekra/hub/services/identity/internal/user"
 )
 
 // createToken makes a token as ctx.
@@ -156,6 +158,18 @@ func TestAPITokens(t *testing.T) {
 		if h.tokenAuths["expired"] != 1 || h.tokenAuths["revoked"] != 1 {
 			t.Fatalf("outcomes = %v", h.tokenAuths)
 		}
+	})
+	t.Run("an address presenting unknown tokens is throttled; a valid token is not", func(t *testing.T) {
+		fresh := must[identity.CreatedToken](t)(h.createToken(actorOf(dev), identity.CreateTokenRequest{Name: "fresh", Scopes: []string{identity.ScopeRead}, ExpiresAt: in(time.Hour)}))
+		var last error
+		for i := range user.AddressBurst + 1 {
+			_, last = h.authenticate(fmt.Sprintf("%sguess%038d", identity.TokenPrefixPersonal, i))
+		}
+		wantKind(t, last, errs.RateLimited)
+		if errs.RetryAfter(last) <= 0 || h.tokenAuths["throttled"] != 1 {
+			t.Fatalf("throttled: %v, retry after %v, outcomes %v", last, errs.RetryAfter(last), h.tokenAuths)
+		}
+		must[identity.Principal](t)(h.authenticate(fresh.Token))
 	})
 }
 
