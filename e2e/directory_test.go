@@ -25,7 +25,7 @@ func TestDirectory(t *testing.T) {
 		"USER_BASE_DN": ldaptest.PeopleDN, "USER_FILTER": "(&(objectClass=inetOrgPerson)(|(uid={login})(mail={login})))",
 		"GROUP_SEARCH": "memberof", "ADMIN_GROUPS": ldaptest.GroupDN("hub-admins"),
 		"DEVELOPER_GROUPS": ldaptest.GroupDN("hub-developers") + ";" + ldaptest.GroupDN("hub-operators"),
-		"NAME_ATTRIBUTE": "displayName", "RECHECK_INTERVAL": "1s",
+		"NAME_ATTRIBUTE":   "displayName", "RECHECK_INTERVAL": "1s",
 	} {
 		h.env["EXEKRA_IDENTITY_LDAP_"+key] = value
 	}
