@@ -58,7 +58,7 @@ func TestTokenCommands(t *testing.T) {
 	if err := run(t.Context(), args, &out); err != nil {
 		t.Fatal(err)
 	}
-	if got.Name != "CI" || strings.Join(got.Scopes, ",") != "read,run" || got.ExpiresAt.Sub(time.Now()) < 29*24*time.Hour {
+	if got.Name != "CI" || strings.Join(got.Scopes, ",") != "read,run" || time.Until(got.ExpiresAt) < 29*24*time.Hour {
 		t.Fatalf("request = %+v", got)
 	}
 	if !strings.HasPrefix(out.String(), "exk_pat_secret\n") || !strings.Contains(out.String(), "only time") {

@@ -174,7 +174,7 @@ func (d *Directory) Lookup(ctx context.Context, dn string) (user.DirectoryUser, 
 // configured timeout; ctx ending closes the connection.
 func (d *Directory) withConn(ctx context.Context, fn func(*ldap.Conn) error) error {
 	timeout := d.cfg.Timeout.D()
-	conn, err := ldap.DialURL(d.url.String(), ldap.DialWithTLSDialer(d.tls, &net.Dialer{Timeout: timeout}))
+	conn, err := ldap.DialURL(d.url.String(), ldap.DialWithDialer(&net.Dialer{Timeout: timeout}), ldap.DialWithTLSConfig(d.tls))
 	if err != nil {
 		return unreachable("connect", err)
 	}
