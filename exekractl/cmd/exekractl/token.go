@@ -149,7 +149,7 @@ func tokenList(args []string, stdout io.Writer) error {
 	fmt.Fprintln(tw, "ID\tNAME\tUSER\tPREFIX\tSCOPES\tEXPIRES\tLAST USED\tSTATE")
 	for _, t := range tokens {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s…\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.UserEmail, t.Prefix, strings.Join(t.Scopes, ","),
-			t.ExpiresAt.Format(time.DateOnly), lastUsed(t), tokenState(t, time.Now()))
+			t.ExpiresAt.Format(time.DateOnly), lastUsed(t), t.State(time.Now()))
 	}
 	return tw.Flush()
 }
@@ -160,17 +160,6 @@ func lastUsed(t identity.APIToken) string {
 		return "never"
 	}
 	return t.LastUsedAt.Format(time.RFC3339) + " " + t.LastUsedIP
-}
-
-// tokenState is active, expired or revoked.
-func tokenState(t identity.APIToken, now time.Time) string {
-	switch {
-	case t.RevokedAt != nil:
-		return "revoked"
-	case !now.Before(t.ExpiresAt):
-		return "expired"
-	}
-	return "active"
 }
 
 func tokenRevoke(args []string, stdout io.Writer) error {

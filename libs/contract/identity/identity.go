@@ -247,6 +247,17 @@ type APIToken struct {
 	RevokedAt  *time.Time `json:"revoked_at"`
 }
 
+// State is active, expired (at now) or revoked.
+func (t APIToken) State(now time.Time) string {
+	switch {
+	case t.RevokedAt != nil:
+		return "revoked"
+	case !now.Before(t.ExpiresAt):
+		return "expired"
+	}
+	return "active"
+}
+
 // CreateTokenRequest makes a token for the caller, or (ADMIN) for a service
 // account named by UserID. ExpiresAt is required and bounded by
 // identity.token_max_lifetime.

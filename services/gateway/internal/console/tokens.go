@@ -64,7 +64,7 @@ func (con *Console) showTokens(c *gin.Context, status int, msg string, form toke
 	d := tokensData{Form: form, Scopes: identity.Scopes, Days: tokenExpiryDays, Created: created}
 	now := time.Now()
 	for _, t := range list.Items {
-		d.Rows = append(d.Rows, tokenRow{APIToken: t, State: tokenState(t, now), ScopesText: strings.Join(t.Scopes, ", ")})
+		d.Rows = append(d.Rows, tokenRow{APIToken: t, State: t.State(now), ScopesText: strings.Join(t.Scopes, ", ")})
 	}
 	if list.NextCursor != "" {
 		d.Next = "/tokens?" + url.Values{"cursor": {list.NextCursor}}.Encode()
@@ -77,17 +77,6 @@ func (con *Console) showTokens(c *gin.Context, status int, msg string, form toke
 		c.Header("Referrer-Policy", "no-referrer")
 	}
 	con.show(c, status, "tokens", page{Title: "API tokens", Error: msg, Data: d})
-}
-
-// tokenState is active, expired or revoked.
-func tokenState(t identity.APIToken, now time.Time) string {
-	switch {
-	case t.RevokedAt != nil:
-		return "revoked"
-	case !now.Before(t.ExpiresAt):
-		return "expired"
-	}
-	return "active"
 }
 
 // createToken makes a token and shows it once, in the answer to the POST

@@ -91,7 +91,7 @@ func (s *Service) check(in NewToken, now time.Time) (string, []string, error) {
 	var scopes []string
 	for _, sc := range in.Scopes {
 		if !slices.Contains(identity.Scopes, sc) {
-			return "", nil, errs.Ef(errs.InvalidArgument, "unknown scope %q: scopes are %s", truncate(sc, 32), strings.Join(identity.Scopes, ", "))
+			return "", nil, errs.Ef(errs.InvalidArgument, "unknown scope %q: scopes are %s", user.Truncate(sc, 32), strings.Join(identity.Scopes, ", "))
 		}
 		if !slices.Contains(scopes, sc) {
 			scopes = append(scopes, sc)
@@ -124,7 +124,7 @@ func (s *Service) ownerFor(ctx context.Context, a caller.Actor, userID string) (
 			return user.User{}, errs.E(errs.PermissionDenied, "only an ADMIN makes tokens for a service account")
 		}
 		if !isUUID(userID) {
-			return user.User{}, errs.Ef(errs.InvalidArgument, "user_id must be a UUID, not %q", truncate(userID, 64))
+			return user.User{}, errs.Ef(errs.InvalidArgument, "user_id must be a UUID, not %q", user.Truncate(userID, 64))
 		}
 	} else {
 		userID = a.ID
@@ -163,7 +163,7 @@ func (s *Service) List(ctx context.Context, userID string, all bool, limit int, 
 	case userID == "":
 		userID = a.ID
 	case !isUUID(userID):
-		return Page{}, errs.Ef(errs.InvalidArgument, "user_id must be a UUID, not %q", truncate(userID, 64))
+		return Page{}, errs.Ef(errs.InvalidArgument, "user_id must be a UUID, not %q", user.Truncate(userID, 64))
 	}
 	if limit == 0 {
 		limit = user.DefaultPageSize
@@ -255,7 +255,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (Principal, e
 	}
 	ip := caller.From(ctx).SourceIP
 	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) >= TouchInterval {
-		if err := s.Store.TouchToken(ctx, t.ID, now, truncate(ip, 64)); err != nil {
+		if err := s.Store.TouchToken(ctx, t.ID, now, user.Truncate(ip, 64)); err != nil {
 			s.Log.WarnContext(ctx, "record api token use", "token_id", t.ID, "err", err)
 		}
 	}
@@ -270,7 +270,7 @@ func addressBucket(ctx context.Context) []user.Bucket {
 	if addr == "" {
 		addr = "unknown"
 	}
-	return []user.Bucket{{Key: "exekra:identity:token:address:" + truncate(addr, 64), Burst: user.AddressBurst, Per: user.AddressRefill}}
+	return []user.Bucket{{Key: "exekra:identity:token:address:" + user.Truncate(addr, 64), Burst: user.AddressBurst, Per: user.AddressRefill}}
 }
 
 // failed counts a failed authentication against the caller's address: it
@@ -299,17 +299,6 @@ func tokenEvent(action string, t Token) audit.Event {
 		"name": t.Name, "prefix": t.Prefix, "scopes": t.Scopes, "expires_at": t.ExpiresAt.Format(time.RFC3339),
 		"user_id": t.UserID, "user_email": t.UserEmail,
 	}}
-}
-
-// truncate shortens s to at most n bytes on a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }
 
 // isUUID accepts the canonical 36-character form only.

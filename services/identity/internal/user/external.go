@@ -42,7 +42,7 @@ func (s *Service) SignInExternal(ctx context.Context, ext External) (Issued, err
 		return Issued{}, s.externalFailed(ctx, ext, User{}, reasonNoEmail,
 			errs.E(errs.PermissionDenied, "the directory or provider gave no usable email for this user; ask an administrator"))
 	}
-	ext.Email, ext.Name = email, truncate(strings.TrimSpace(ext.Name), MaxNameLen)
+	ext.Email, ext.Name = email, Truncate(strings.TrimSpace(ext.Name), MaxNameLen)
 	if ext.Name == "" {
 		ext.Name = email
 	}
@@ -107,7 +107,7 @@ func (s *Service) syncExternal(ctx context.Context, u User, ext External) (User,
 func (s *Service) externalFailed(ctx context.Context, ext External, u User, reason string, err error) error {
 	ev := event("auth.login", u.ID, map[string]any{"source": ext.Source, "provider": ext.Provider})
 	ev.Outcome, ev.Reason = audit.Failure, reason
-	ev.Actor = audit.Actor{Type: audit.ActorUser, ID: u.ID, Email: truncate(strings.TrimSpace(ext.Email), MaxEmailLen), Role: u.Role}
+	ev.Actor = audit.Actor{Type: audit.ActorUser, ID: u.ID, Email: Truncate(strings.TrimSpace(ext.Email), MaxEmailLen), Role: u.Role}
 	if rerr := s.Store.RecordEvent(ctx, ev); rerr != nil {
 		return fmt.Errorf("record refused sign-in: %w", rerr)
 	}

@@ -15,14 +15,14 @@ import (
 func (s *Service) RecordExternalFailure(ctx context.Context, ext External, reason, detail string, err error) error {
 	details := map[string]any{"source": ext.Source, "provider": ext.Provider}
 	if detail != "" {
-		details["detail"] = truncate(detail, 300)
+		details["detail"] = Truncate(detail, 300)
 	}
 	if ext.ExternalID != "" {
-		details["external_id"] = truncate(ext.ExternalID, 300)
+		details["external_id"] = Truncate(ext.ExternalID, 300)
 	}
 	ev := event("auth.login", "", details)
 	ev.Outcome, ev.Reason = audit.Failure, reason
-	ev.Actor = audit.Actor{Type: audit.ActorUser, Email: truncate(strings.TrimSpace(ext.Email), MaxEmailLen)}
+	ev.Actor = audit.Actor{Type: audit.ActorUser, Email: Truncate(strings.TrimSpace(ext.Email), MaxEmailLen)}
 	if rerr := s.Store.RecordEvent(ctx, ev); rerr != nil {
 		return fmt.Errorf("record refused sign-in: %w", rerr)
 	}

@@ -88,7 +88,7 @@ func loginBuckets(ctx context.Context, email string) []Bucket {
 	}
 	account := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(email))))
 	return []Bucket{
-		{Key: "exekra:identity:login:address:" + truncate(addr, 64), Burst: AddressBurst, Per: AddressRefill},
+		{Key: "exekra:identity:login:address:" + Truncate(addr, 64), Burst: AddressBurst, Per: AddressRefill},
 		{Key: "exekra:identity:login:account:" + hex.EncodeToString(account[:]), Burst: AccountBurst, Per: AccountRefill},
 	}
 }
@@ -135,7 +135,7 @@ func (s *Service) findForLogin(ctx context.Context, email string) (User, bool, e
 func (s *Service) loginFailed(ctx context.Context, email string, u User, reason string) error {
 	ev := event("auth.login", u.ID, map[string]any{})
 	ev.Outcome, ev.Reason = audit.Failure, reason
-	ev.Actor = audit.Actor{Type: audit.ActorUser, ID: u.ID, Email: truncate(strings.TrimSpace(email), MaxEmailLen), Role: u.Role}
+	ev.Actor = audit.Actor{Type: audit.ActorUser, ID: u.ID, Email: Truncate(strings.TrimSpace(email), MaxEmailLen), Role: u.Role}
 	if err := s.Store.RecordEvent(ctx, ev); err != nil {
 		return fmt.Errorf("record failed sign-in: %w", err)
 	}

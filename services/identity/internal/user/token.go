@@ -72,13 +72,14 @@ func DecodeCursor(s string) (*Cursor, error) {
 // checkID refuses an id that is not a UUID before it reaches the store.
 func checkID(id string) error {
 	if !isUUID(id) {
-		return errs.Ef(errs.InvalidArgument, "user id must be a UUID, not %q", truncate(id, 64))
+		return errs.Ef(errs.InvalidArgument, "user id must be a UUID, not %q", Truncate(id, 64))
 	}
 	return nil
 }
 
-// truncate shortens s to at most n bytes for a message, on a rune boundary.
-func truncate(s string, n int) string {
+// Truncate shortens s to at most n bytes (and an ellipsis) for a message or
+// an audit event, on a rune boundary.
+func Truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
