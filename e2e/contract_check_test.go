@@ -23,7 +23,7 @@ func TestContractCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	const (
-		user    = `{"id":"u","email":"a@b.c","name":"A","role":"ADMIN","disabled":false,"created_at":"2026-01-02T03:04:05Z","last_login_at":null}`
+		user    = `{"id":"u","email":"a@b.c","name":"A","role":"ADMIN","disabled":false,"source":"local","created_at":"2026-01-02T03:04:05Z","last_login_at":null}`
 		session = `{"token":"t","expires_at":"2026-01-02T03:04:05Z","user":` + user + `}`
 		badArg  = `{"error":{"code":"invalid_argument","message":"unknown field \"role\""}}`
 		record  = `{"seq":1,"id":"e","at":"2026-01-02T03:04:05Z","actor":{"type":"user","id":"u"},"action":"auth.login","target":{"type":"user","id":"u"},` +

@@ -25,7 +25,7 @@ const recheckEvery = 500 * time.Millisecond
 
 // directoryService is the identity domain on the harness's store with
 // directory sign-in against s (OpenLDAP, nested groups through memberOf).
-func directoryService(t *testing.T, h *harness, s *ldaptest.Server) *user.Service {
+func directoryService(t testing.TB, h *harness, s *ldaptest.Server) *user.Service {
 	t.Helper()
 	c := config.LDAP{
 		URL: s.URL, CAFile: s.CAFile, BindDN: s.BindDN, BindPassword: s.BindPassword,
