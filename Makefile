@@ -1,7 +1,13 @@
 # Exekra Hub. `make pilot` starts the all-in-one Hub; `make test` runs every test.
 SHELL := /bin/bash
-VERSION ?= 0.1.0-dev
-LDFLAGS := -X github.com/exekra/hub/libs/buildinfo.Version=$(VERSION)
+# The version comes from the nearest v<semver> tag: v1.2.3 is 1.2.3, four commits
+# past it 1.2.3+4.g<commit>, "-dirty" added for a modified tree; without a tag
+# 0.0.0-dev+<commit>. COMMIT is the commit's first 12 hex digits.
+COMMIT ?= $(or $(shell git rev-parse --short=12 HEAD 2>/dev/null),unknown)
+DIRTY ?= $(if $(shell git status --porcelain --untracked-files=no 2>/dev/null | head -1),true,false)
+VERSION ?= $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null | sed -E 's/^v//; s/-([0-9]+)-g([0-9a-f]+)/+\1.g\2/' | grep . || echo 0.0.0-dev+$(COMMIT))
+LDFLAGS := -X github.com/exekra/hub/libs/buildinfo.Version=$(VERSION) -X github.com/exekra/hub/libs/buildinfo.Commit=$(COMMIT) \
+           -X github.com/exekra/hub/libs/buildinfo.modified=$(DIRTY)
 HOME_DIR ?= ./var/hub
 MODULES := ./libs/... ./services/gateway/... ./services/identity/... ./services/licensing/... \
            ./services/runners/... ./services/audit/... ./agent/... ./pilot/... ./exekractl/... \
@@ -69,3 +75,19 @@ lint-openapi:
 
 clean:
 	rm -rf bin
+
+# Release files in dist/ (docs/operations.md, "Release packages"): the Hub and
+# runner archives for linux/amd64, linux/arm64 and windows/amd64, the Debian
+# packages, a CycloneDX SBOM each and SHA256SUMS, all reproducible (every
+# timestamp is the last commit's). deploy/dist is a module of its own, outside
+# go.work, so nfpm and cyclonedx-gomod are no dependency of the product.
+DIST_DIR ?= $(CURDIR)/dist
+.PHONY: dist dist-check
+dist:
+	cd deploy/dist && SOURCE_DATE_EPOCH="$$(git log -1 --format=%ct)" GOWORK=off \
+	  go run . -root $(CURDIR) -out $(DIST_DIR) -version $(VERSION) -ldflags "$(LDFLAGS)" -packages "$(BINARIES)"
+
+# `make dist` twice into temp dirs, compared byte for byte, and the contents of
+# the archives and packages checked (e2e/distcheck).
+dist-check:
+	cd e2e && go test -count=1 -timeout 30m -v ./distcheck

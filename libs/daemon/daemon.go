@@ -121,7 +121,7 @@ func Run(ctx context.Context, spec Spec, args, environ []string, stdout io.Write
 	}
 	defer closer.Close()
 	p := &process{spec: spec, cfg: cfg, log: log, started: time.Now()}
-	log.Info("starting", "version", buildinfo.Version, "home", cfg.Home, "config", cfg.Effective())
+	log.Info("starting", "version", buildinfo.Version, "commit", buildinfo.Commit, "home", cfg.Home, "config", cfg.Effective())
 	defer p.close()
 	return p.run(ctx)
 }
@@ -147,7 +147,7 @@ func settings(name string, args, environ []string, stdout io.Writer) (*config.Co
 		return nil, err
 	}
 	if *showVersion {
-		fmt.Fprintln(stdout, buildinfo.Version)
+		fmt.Fprintln(stdout, buildinfo.String())
 		return nil, nil
 	}
 	return config.Load(*home, environ)

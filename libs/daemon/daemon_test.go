@@ -272,7 +272,7 @@ func TestRunPrintsItsVersion(t *testing.T) {
 	if err := daemon.Run(context.Background(), identitySpec(t), []string{"--version"}, nil, &out); err != nil {
 		t.Fatal(err)
 	}
-	if strings.TrimSpace(out.String()) != buildinfo.Version {
+	if strings.TrimSpace(out.String()) != buildinfo.String() {
 		t.Fatalf("--version printed %q", out.String())
 	}
 }

@@ -41,7 +41,7 @@ func readiness(d *Deps, nc *nats.Conn) []metrics.Check {
 
 // status measures the service's own dependencies.
 func status(ctx context.Context, d *Deps, name, instance string, started time.Time) health.Status {
-	st := health.Status{Service: name, Version: buildinfo.Version, Instance: instance, UptimeSeconds: time.Since(started).Seconds()}
+	st := health.Status{Service: name, Version: buildinfo.Version, Commit: buildinfo.Commit, Instance: instance, UptimeSeconds: time.Since(started).Seconds()}
 	if d.DB != nil {
 		st.Database = probe(func() (time.Duration, error) { return sqldb.Ping(ctx, d.DB) })
 	}

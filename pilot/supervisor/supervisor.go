@@ -63,7 +63,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer closer.Close()
-	log.Info("starting", "version", buildinfo.Version, "home", cfg.Home, "pid", os.Getpid(), "config", cfg.Effective())
+	log.Info("starting", "version", buildinfo.Version, "commit", buildinfo.Commit, "home", cfg.Home, "pid", os.Getpid(), "config", cfg.Effective())
 	if wrote {
 		log.Info("first start: wrote the default settings", "file", filepath.Join(home, config.FileName))
 	}

@@ -48,7 +48,7 @@ func New(cfg Config, log *slog.Logger) (*Agent, error) {
 	if info, err := os.Stat(cfg.WorkDir); err != nil || !info.IsDir() {
 		log.Warn("the work directory is missing; its free disk space is reported as 0", "work_dir", cfg.WorkDir)
 	}
-	log.Info("starting", "version", buildinfo.Version, "hub", base.Redacted(), "runner_id", cfg.ID,
+	log.Info("starting", "version", buildinfo.Version, "commit", buildinfo.Commit, "hub", base.Redacted(), "runner_id", cfg.ID,
 		"work_dir", cfg.WorkDir, "trust", mode)
 	a := &Agent{
 		sampler: NewSampler(cfg.WorkDir),

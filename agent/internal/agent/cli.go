@@ -43,7 +43,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return ExitUsage
 	}
 	if showVersion {
-		fmt.Fprintln(stdout, buildinfo.Version)
+		fmt.Fprintln(stdout, buildinfo.String())
 		return ExitOK
 	}
 	var level slog.Level

@@ -100,7 +100,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	case "credentials":
 		return runCredentials(args[1:], os.Environ(), stdout)
 	case "version":
-		fmt.Fprintln(stdout, buildinfo.Version)
+		fmt.Fprintln(stdout, buildinfo.String())
 		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)

@@ -15,6 +15,7 @@ type StatusRequest struct{}
 type Status struct {
 	Service       string      `json:"service"`
 	Version       string      `json:"version"`
+	Commit        string      `json:"commit"`
 	Instance      string      `json:"instance"`
 	UptimeSeconds float64     `json:"uptime_seconds"`
 	Database      Dependency  `json:"database"`

@@ -50,7 +50,7 @@ func run(ctx context.Context, args, environ []string, stdout io.Writer) error {
 		return fmt.Errorf("unexpected argument %q (%s)", fs.Arg(0), usage)
 	}
 	if *showVersion {
-		fmt.Fprintln(stdout, buildinfo.Version)
+		fmt.Fprintln(stdout, buildinfo.String())
 		return nil
 	}
 	return supervisor.Run(ctx, supervisor.Options{Home: *home, Environ: environ, Stdout: stdout})

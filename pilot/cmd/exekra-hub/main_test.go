@@ -16,7 +16,7 @@ func TestRunFlags(t *testing.T) {
 		wantOut string
 		wantErr string
 	}{
-		{"--version prints the version", []string{"--version"}, buildinfo.Version + "\n", ""},
+		{"--version prints the version", []string{"--version"}, buildinfo.String() + "\n", ""},
 		{"--help prints the usage", []string{"--help"}, "usage: exekra-hub", ""},
 		{"an unknown flag is one line with the usage", []string{"--hom", "/x"}, "", "flag provided but not defined: -hom (usage:"},
 		{"a stray argument is refused", []string{"start"}, "", `unexpected argument "start"`},

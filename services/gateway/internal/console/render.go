@@ -21,6 +21,7 @@ type page struct {
 	Title   string
 	Nav     string // the page's name (see pageNames)
 	Version string
+	Commit  string
 	Now     string
 	CSRF    string         // the CSRF token every form sends (websession.Token)
 	User    *identity.User // nil when nobody is signed in
@@ -82,7 +83,7 @@ func when(v any) string {
 
 // show renders the page name inside the layout with the menu of the signed-in user.
 func (con *Console) show(c *gin.Context, status int, name string, p page) {
-	p.Nav, p.Version, p.Now = name, buildinfo.Version, time.Now().UTC().Format(time.RFC3339)
+	p.Nav, p.Version, p.Commit, p.Now = name, buildinfo.Version, buildinfo.Commit, time.Now().UTC().Format(time.RFC3339)
 	p.CSRF = csrfToken(c)
 	if pr := con.principal(c); pr != nil {
 		u := pr.User

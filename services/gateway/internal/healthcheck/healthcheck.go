@@ -20,6 +20,7 @@ import (
 type Report struct {
 	Status        string            `json:"status"` // ok | degraded
 	Version       string            `json:"version"`
+	Commit        string            `json:"commit"`
 	UptimeSeconds int64             `json:"uptime_seconds"`
 	Database      Database          `json:"database"`
 	NATS          string            `json:"nats"`
@@ -47,7 +48,7 @@ type Checker struct {
 // Check measures every part concurrently.
 func (c *Checker) Check(ctx context.Context) Report {
 	r := Report{
-		Version: buildinfo.Version, UptimeSeconds: int64(time.Since(c.Started).Seconds()),
+		Version: buildinfo.Version, Commit: buildinfo.Commit, UptimeSeconds: int64(time.Since(c.Started).Seconds()),
 		NATS: health.Down, Redis: health.Down, Services: map[string]string{},
 	}
 	if c.NATS.Conn().Status() == nats.CONNECTED {
