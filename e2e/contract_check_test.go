@@ -60,7 +60,7 @@ func TestContractCheck(t *testing.T) {
 		{"an export with a line of another shape", "GET", "/api/v1/audit/export", "", map[string]string{"Authorization": "Bearer t"}, 200, "application/x-ndjson",
 			record + "\n" + strings.Replace(record, `"hash":"h"`, `"hash":"h","more":1`, 1) + "\n", map[string]string{"Content-Disposition": "attachment"}, "line 2"},
 		{"the health 503 as its report", "GET", "/api/health", "", nil, 503, "application/json",
-			`{"status":"degraded","version":"v","uptime_seconds":1,"database":{"status":"up","latency_ms":1},"nats":"up","redis":"up","services":{"audit":"down"}}`,
+			`{"status":"degraded","version":"v","commit":"c","uptime_seconds":1,"database":{"status":"up","latency_ms":1},"nats":"up","redis":"up","services":{"audit":"down"}}`,
 			map[string]string{"Cache-Control": "no-store"}, ""},
 		{"the health 503 as an error", "GET", "/api/health", "", nil, 503, "application/json", `{"error":{"code":"unavailable","message":"m"}}`,
 			map[string]string{"Cache-Control": "no-store"}, "HealthReport"},

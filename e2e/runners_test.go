@@ -99,6 +99,16 @@ func TestRunners(t *testing.T) {
 	}
 	waitFor(t, 30*time.Second, "three agents online", allOnline)
 
+	t.Run("each runner shows its agent's version and commit", func(t *testing.T) {
+		version, commit := hubVersion(t, h)
+		for _, a := range agents {
+			r := h.as(adminTok).must(http.StatusOK, "GET", "/api/v1/runners/"+a.id, nil)
+			if r["version"] != version || r["commit"] != commit {
+				t.Errorf("runner %s shows version %v commit %v; the agent is %s, commit %s", a.id, r["version"], r["commit"], version, commit)
+			}
+		}
+	})
+
 	t.Run("agents reconnect by themselves after the gateway dies", func(t *testing.T) {
 		h.killProcess(t, "exekra-gateway")
 		start := time.Now()

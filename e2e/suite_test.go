@@ -83,6 +83,9 @@ func TestAPI(t *testing.T) {
 		})
 		t.Logf("access matrix: %d routes x %d callers = %d checks", len(rows), len(principals), checks)
 	})
+	t.Run("health shows the version and commit every binary prints", func(t *testing.T) {
+		checkVersionsAgree(t, h)
+	})
 	t.Run("a non-admin asking for ADMIN is refused", func(t *testing.T) {
 		me := h.as(opTok).must(http.StatusOK, "GET", "/api/v1/auth/me", nil)
 		h.as(opTok).must(http.StatusForbidden, "PATCH", "/api/v1/users/"+me["id"].(string), map[string]string{"role": "ADMIN"})

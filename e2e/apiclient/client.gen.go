@@ -283,6 +283,7 @@ const (
 	ErrorDetailCodeRateLimited         ErrorDetailCode = "rate_limited"
 	ErrorDetailCodeUnauthenticated     ErrorDetailCode = "unauthenticated"
 	ErrorDetailCodeUnavailable         ErrorDetailCode = "unavailable"
+	ErrorDetailCodeUpgradeRequired     ErrorDetailCode = "upgrade_required"
 )
 
 // Valid indicates whether the value is a known member of the ErrorDetailCode enum.
@@ -321,6 +322,8 @@ func (e ErrorDetailCode) Valid() bool {
 	case ErrorDetailCodeUnauthenticated:
 		return true
 	case ErrorDetailCodeUnavailable:
+		return true
+	case ErrorDetailCodeUpgradeRequired:
 		return true
 	default:
 		return false
@@ -1686,6 +1689,8 @@ type HealthDatabaseStatus string
 
 // HealthReport The health of the Hub: each part up or down; status degraded (and 503) when any is down.
 type HealthReport struct {
+	// Commit The commit the gateway was built from; unknown when the build recorded none.
+	Commit   string            `json:"commit"`
 	Database HealthDatabase    `json:"database"`
 	Nats     HealthReportNats  `json:"nats"`
 	Redis    HealthReportRedis `json:"redis"`
@@ -1694,7 +1699,9 @@ type HealthReport struct {
 	Services      map[string]HealthReportServices `json:"services"`
 	Status        HealthReportStatus              `json:"status"`
 	UptimeSeconds int64                           `json:"uptime_seconds"`
-	Version       string                          `json:"version"`
+
+	// Version The gateway's semantic version.
+	Version string `json:"version"`
 }
 
 // HealthReportNats defines model for HealthReport.Nats.
@@ -1711,11 +1718,15 @@ type HealthReportStatus string
 
 // Heartbeat defines model for Heartbeat.
 type Heartbeat struct {
+	// Commit The commit the agent was built from.
+	Commit        *string             `json:"commit,omitempty"`
 	Hostname      *string             `json:"hostname,omitempty"`
 	Metrics       *RunnerMetricsInput `json:"metrics,omitempty"`
 	Os            *string             `json:"os,omitempty"`
 	RunningJobIds *[]string           `json:"running_job_ids,omitempty"`
-	Version       *string             `json:"version,omitempty"`
+
+	// Version The agent's semantic version, held to the Hub's skew policy (426 upgrade_required outside it).
+	Version *string `json:"version,omitempty"`
 }
 
 // HeartbeatResponse defines model for HeartbeatResponse.
@@ -1998,6 +2009,8 @@ type RegisteredRunner struct {
 
 // Runner A runner as the registry shows it; never its secret.
 type Runner struct {
+	// Commit The commit its agent was built from, as last reported; empty until then.
+	Commit        string            `json:"commit"`
 	ConnectedFrom string            `json:"connected_from"`
 	CreatedAt     time.Time         `json:"created_at"`
 	CurrentJobId  *string           `json:"current_job_id"`
@@ -2010,7 +2023,9 @@ type Runner struct {
 	Name          string            `json:"name"`
 	Os            string            `json:"os"`
 	Status        RunnerStatus      `json:"status"`
-	Version       string            `json:"version"`
+
+	// Version The version its agent last reported; empty until its first heartbeat.
+	Version string `json:"version"`
 }
 
 // RunnerEnvironment defines model for Runner.Environment.
@@ -2291,6 +2306,9 @@ type Unauthenticated = Error
 
 // Unavailable Every error answer: a code of the fixed list and a sentence for a human.
 type Unavailable = Error
+
+// UpgradeRequired Every error answer: a code of the fixed list and a sentence for a human.
+type UpgradeRequired = Error
 
 // ListAssetsParams defines parameters for ListAssets.
 type ListAssetsParams struct {
@@ -3403,7 +3421,7 @@ type ClientInterface interface {
 
 	// RunnerHeartbeatWithBody Runner heartbeat (HTTP Basic: runner id, machine secret)
 	//
-	// Reports the agent's version, machine and running jobs; the answer says when to come back and which jobs to stop. Wrong or rotated credentials: 401 invalid_credentials; repeated failures from an address: 429.
+	// Reports the agent's version, machine and running jobs; the answer says when to come back and which jobs to stop. Wrong or rotated credentials: 401 invalid_credentials; repeated failures from an address: 429; an agent version outside the skew policy: 426 upgrade_required.
 	//
 	// Runner protocol: HTTP Basic with the runner id and its machine secret.
 	//
@@ -3414,7 +3432,7 @@ type ClientInterface interface {
 
 	// RunnerHeartbeat Runner heartbeat (HTTP Basic: runner id, machine secret)
 	//
-	// Reports the agent's version, machine and running jobs; the answer says when to come back and which jobs to stop. Wrong or rotated credentials: 401 invalid_credentials; repeated failures from an address: 429.
+	// Reports the agent's version, machine and running jobs; the answer says when to come back and which jobs to stop. Wrong or rotated credentials: 401 invalid_credentials; repeated failures from an address: 429; an agent version outside the skew policy: 426 upgrade_required.
 	//
 	// Runner protocol: HTTP Basic with the runner id and its machine secret.
 	//
@@ -4893,7 +4911,7 @@ func (c *Client) ListPackageVersions(ctx context.Context, name string, reqEditor
 
 // RunnerHeartbeatWithBody Runner heartbeat (HTTP Basic: runner id, machine secret)
 //
-// Reports the agent's version, machine and running jobs; the answer says when to come back and which jobs to stop. Wrong or rotated credentials: 401 invalid_credentials; repeated failures from an address: 429.
+// Reports the agent's version, machine and running jobs; the answer says when to come back and which jobs to stop. Wrong or rotated credentials: 401 invalid_credentials; repeated failures from an address: 429; an agent version outside the skew policy: 426 upgrade_required.
 //
 // Runner protocol: HTTP Basic with the runner id and its machine secret.
 //
@@ -4914,7 +4932,7 @@ func (c *Client) RunnerHeartbeatWithBody(ctx context.Context, params *RunnerHear
 
 // RunnerHeartbeat Runner heartbeat (HTTP Basic: runner id, machine secret)
 //
-// Reports the agent's version, machine and running jobs; the answer says when to come back and which jobs to stop. Wrong or rotated credentials: 401 invalid_credentials; repeated failures from an address: 429.
+// Reports the agent's version, machine and running jobs; the answer says when to come back and which jobs to stop. Wrong or rotated credentials: 401 invalid_credentials; repeated failures from an address: 429; an agent version outside the skew policy: 426 upgrade_required.
 //
 // Runner protocol: HTTP Basic with the runner id and its machine secret.
 //
@@ -10249,7 +10267,7 @@ type ClientWithResponsesInterface interface {
 
 	// RunnerHeartbeatWithBodyWithResponse Runner heartbeat (HTTP Basic: runner id, machine secret)
 	//
-	// Reports the agent's version, machine and running jobs; the answer says when to come back and which jobs to stop. Wrong or rotated credentials: 401 invalid_credentials; repeated failures from an address: 429.
+	// Reports the agent's version, machine and running jobs; the answer says when to come back and which jobs to stop. Wrong or rotated credentials: 401 invalid_credentials; repeated failures from an address: 429; an agent version outside the skew policy: 426 upgrade_required.
 	//
 	// Runner protocol: HTTP Basic with the runner id and its machine secret.
 	//
@@ -10260,7 +10278,7 @@ type ClientWithResponsesInterface interface {
 
 	// RunnerHeartbeatWithResponse Runner heartbeat (HTTP Basic: runner id, machine secret)
 	//
-	// Reports the agent's version, machine and running jobs; the answer says when to come back and which jobs to stop. Wrong or rotated credentials: 401 invalid_credentials; repeated failures from an address: 429.
+	// Reports the agent's version, machine and running jobs; the answer says when to come back and which jobs to stop. Wrong or rotated credentials: 401 invalid_credentials; repeated failures from an address: 429; an agent version outside the skew policy: 426 upgrade_required.
 	//
 	// Runner protocol: HTTP Basic with the runner id and its machine secret.
 	//
@@ -16125,6 +16143,11 @@ type RunnerHeartbeatResponse413Headers struct {
 	XRequestId string
 }
 
+// RunnerHeartbeatResponse426Headers the declared response headers of an HTTP 426 response for RunnerHeartbeat
+type RunnerHeartbeatResponse426Headers struct {
+	XRequestId string
+}
+
 // RunnerHeartbeatResponse429Headers the declared response headers of an HTTP 429 response for RunnerHeartbeat
 type RunnerHeartbeatResponse429Headers struct {
 	RetryAfter int
@@ -16154,6 +16177,8 @@ type RunnerHeartbeatResponse struct {
 	JSON403 *Forbidden
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
+	// JSON426 the response for an HTTP 426 `application/json` response
+	JSON426 *UpgradeRequired
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *RateLimited
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -16170,6 +16195,8 @@ type RunnerHeartbeatResponse struct {
 	Headers403 *RunnerHeartbeatResponse403Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
 	Headers413 *RunnerHeartbeatResponse413Headers
+	// Headers426 the parsed response headers for an HTTP 426 response
+	Headers426 *RunnerHeartbeatResponse426Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *RunnerHeartbeatResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -16201,6 +16228,11 @@ func (r RunnerHeartbeatResponse) GetJSON403() *Forbidden {
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
 func (r RunnerHeartbeatResponse) GetJSON413() *PayloadTooLarge {
 	return r.JSON413
+}
+
+// GetJSON426 returns the response for an HTTP 426 `application/json` response
+func (r RunnerHeartbeatResponse) GetJSON426() *UpgradeRequired {
+	return r.JSON426
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -21673,7 +21705,7 @@ func (c *ClientWithResponses) ListPackageVersionsWithResponse(ctx context.Contex
 
 // RunnerHeartbeatWithBodyWithResponse Runner heartbeat (HTTP Basic: runner id, machine secret)
 //
-// Reports the agent's version, machine and running jobs; the answer says when to come back and which jobs to stop. Wrong or rotated credentials: 401 invalid_credentials; repeated failures from an address: 429.
+// Reports the agent's version, machine and running jobs; the answer says when to come back and which jobs to stop. Wrong or rotated credentials: 401 invalid_credentials; repeated failures from an address: 429; an agent version outside the skew policy: 426 upgrade_required.
 //
 // Runner protocol: HTTP Basic with the runner id and its machine secret.
 //
@@ -21690,7 +21722,7 @@ func (c *ClientWithResponses) RunnerHeartbeatWithBodyWithResponse(ctx context.Co
 
 // RunnerHeartbeatWithResponse Runner heartbeat (HTTP Basic: runner id, machine secret)
 //
-// Reports the agent's version, machine and running jobs; the answer says when to come back and which jobs to stop. Wrong or rotated credentials: 401 invalid_credentials; repeated failures from an address: 429.
+// Reports the agent's version, machine and running jobs; the answer says when to come back and which jobs to stop. Wrong or rotated credentials: 401 invalid_credentials; repeated failures from an address: 429; an agent version outside the skew policy: 426 upgrade_required.
 //
 // Runner protocol: HTTP Basic with the runner id and its machine secret.
 //
@@ -28474,6 +28506,13 @@ func ParseRunnerHeartbeatResponse(rsp *http.Response) (*RunnerHeartbeatResponse,
 		}
 		response.JSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 426:
+		var dest UpgradeRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON426 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest RateLimited
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -28555,6 +28594,16 @@ func ParseRunnerHeartbeatResponse(rsp *http.Response) (*RunnerHeartbeatResponse,
 			headers.XRequestId = value
 		}
 		response.Headers413 = &headers
+	case rsp.StatusCode == 426:
+		var headers RunnerHeartbeatResponse426Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers426 = &headers
 	case rsp.StatusCode == 429:
 		var headers RunnerHeartbeatResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {

@@ -29,6 +29,7 @@ const (
 	AlreadyBootstrap   Kind = "already_bootstrapped"
 	LastAdmin          Kind = "last_admin"
 	PayloadTooLarge    Kind = "payload_too_large"
+	UpgradeRequired    Kind = "upgrade_required"
 	RateLimited        Kind = "rate_limited"
 	Unavailable        Kind = "unavailable"
 	Internal           Kind = "internal"
@@ -49,6 +50,7 @@ var statusByKind = map[Kind]int{
 	AlreadyBootstrap:   http.StatusConflict,
 	LastAdmin:          http.StatusConflict,
 	PayloadTooLarge:    http.StatusRequestEntityTooLarge,
+	UpgradeRequired:    http.StatusUpgradeRequired,
 	RateLimited:        http.StatusTooManyRequests,
 	Unavailable:        http.StatusServiceUnavailable,
 	Internal:           http.StatusInternalServerError,

@@ -156,6 +156,11 @@ var ErrCredentialsRefused = errors.New("the Hub refused this runner's credential
 	"regenerated or the runner was deleted; put the new secret in the secret file (or register the runner again) " +
 	"and start the agent again")
 
+// ErrUpgradeRequired is the Hub answering 426 upgrade_required: this
+// agent's version is outside the Hub's skew policy. A HubError of status
+// 426 is this error (errors.Is); its message names the version to install.
+var ErrUpgradeRequired = errors.New("the Hub refuses this agent's version")
+
 // ErrBadReply is a success answer whose body is not what the protocol says.
 var ErrBadReply = errors.New("the Hub's reply is unreadable")
 
@@ -185,12 +190,14 @@ func (e *HubError) Error() string {
 	return fmt.Sprintf("%s: the Hub answered %d %s: %s", e.Op, e.Status, http.StatusText(e.Status), what)
 }
 
-// Is makes a 401 ErrCredentialsRefused, a 409 asset_missing
-// ErrAssetMissing and a 403 ErrJobNotHeld.
+// Is makes a 401 ErrCredentialsRefused, a 426 ErrUpgradeRequired, a 409
+// asset_missing ErrAssetMissing and a 403 ErrJobNotHeld.
 func (e *HubError) Is(target error) bool {
 	switch target {
 	case ErrCredentialsRefused:
 		return e.Status == http.StatusUnauthorized
+	case ErrUpgradeRequired:
+		return e.Status == http.StatusUpgradeRequired
 	case ErrAssetMissing:
 		return e.isAssetMissing()
 	case ErrJobNotHeld:

@@ -72,6 +72,12 @@ func New(cfg Config, log *slog.Logger) (*Agent, error) {
 	return a, nil
 }
 
+// UpgradeRetry is how long the agent waits before asking again when the Hub
+// refuses its version (426 upgrade_required): long, since only an upgrade
+// of the agent or of the Hub ends it, and the agent must not hammer the Hub
+// meanwhile.
+const UpgradeRetry = 5 * time.Minute
+
 // loop is what the heartbeat loop remembers between attempts.
 type loop struct {
 	failures  int  // consecutive failed heartbeats
@@ -140,6 +146,13 @@ func (a *Agent) next(st *loop, interval time.Duration, err error) (time.Duration
 	case errors.Is(err, ErrCredentialsRefused):
 		a.log.Error(err.Error())
 		return 0, err
+	case errors.Is(err, runnerclient.ErrUpgradeRequired):
+		st.failures++
+		st.connected = false
+		wait := runnerclient.Jitter(UpgradeRetry, a.random)
+		a.log.Error("the Hub refuses this agent's version; install the version it names, or upgrade the Hub",
+			"version", buildinfo.Version, "hub_says", runnerclient.HubMessage(err), "retry_in", wait.Round(time.Second).String())
+		return wait, nil
 	case runnerclient.IsCertificateError(err) && !st.everUp:
 		err := usagef("refusing to talk to a Hub whose certificate is not trusted (%v); pass --ca with the Hub's "+
 			"CA file (a pilot's config/certs/hub.crt) or --fingerprint with its SHA-256", err)
@@ -166,7 +179,7 @@ func clampInterval(d time.Duration) time.Duration {
 // report is this machine's heartbeat now.
 func (a *Agent) report() runners.Heartbeat {
 	host, _ := os.Hostname()
-	return runners.Heartbeat{Version: buildinfo.Version, OS: runtime.GOOS + "/" + runtime.GOARCH, Hostname: host,
+	return runners.Heartbeat{Version: buildinfo.Version, Commit: buildinfo.Commit, OS: runtime.GOOS + "/" + runtime.GOARCH, Hostname: host,
 		Metrics: a.sampler.Sample(), RunningJobIDs: a.runningJobIDs()}
 }
 

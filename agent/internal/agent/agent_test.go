@@ -49,7 +49,7 @@ func TestHeartbeatRequest(t *testing.T) {
 			keys = append(keys, k)
 		}
 		slices.Sort(keys)
-		if !slices.Equal(keys, []string{"hostname", "metrics", "os", "running_job_ids", "version"}) || string(m["running_job_ids"]) != "[]" {
+		if !slices.Equal(keys, []string{"commit", "hostname", "metrics", "os", "running_job_ids", "version"}) || string(m["running_job_ids"]) != "[]" {
 			t.Fatalf("body %s", r.body)
 		}
 		var hb runners.Heartbeat
@@ -124,6 +124,35 @@ func TestCredentialsRefused(t *testing.T) {
 		}
 		if exitCode(err) != ExitCredentials {
 			t.Fatalf("exit code %d", exitCode(err))
+		}
+	})
+}
+
+func TestUpgradeRequired(t *testing.T) {
+	const why = "agent 1.1.0 is more than 2 minor versions older than the Hub 1.4.0; upgrade the agent to 1.4.x"
+	refuse := func(_ int, w http.ResponseWriter) {
+		w.WriteHeader(http.StatusUpgradeRequired)
+		json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": "upgrade_required", "message": why}})
+	}
+	answers := []func(int, http.ResponseWriter){refuse, ok(15)}
+	hub := newFakeHub(t, func(n int, w http.ResponseWriter) { answers[min(n, len(answers)-1)](n, w) })
+	h, err := newAgent(t, Config{Hub: hub.srv.URL, Fingerprint: fingerprint(hub.srv)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.run(t, 2); err != nil {
+		t.Fatalf("the agent stopped: %v", err)
+	}
+	t.Run("it keeps running and asks again slowly", func(t *testing.T) {
+		if len(hub.requests()) != 2 || len(h.waits) != 2 || h.waits[0] != UpgradeRetry {
+			t.Fatalf("%d requests, waits %v", len(hub.requests()), h.waits)
+		}
+	})
+	t.Run("it logs the Hub's reason plainly as an error", func(t *testing.T) {
+		logs := string(h.logs.Bytes())
+		if !strings.Contains(logs, "refuses this agent's version") || !strings.Contains(logs, "upgrade the agent to 1.4.x") ||
+			!strings.Contains(logs, `"level":"ERROR"`) {
+			t.Fatalf("logs %s", logs)
 		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exekra/hub/libs/buildinfo"
 	"github.com/exekra/hub/libs/contract/runners"
 )
 
@@ -28,7 +29,7 @@ func TestHeartbeatsGoThroughTheRunnerClient(t *testing.T) {
 		err := dec.Decode(&hb)
 		mu.Lock()
 		defer mu.Unlock()
-		if err != nil || hb.Version != "loadgen" || r.Header.Get(runners.HeaderProtocol) != runners.ProtocolVersion ||
+		if err != nil || hb.Version != buildinfo.Version || r.Header.Get(runners.HeaderProtocol) != runners.ProtocolVersion ||
 			r.Header.Get("User-Agent") != userAgent {
 			bad = append(bad, r.Header.Get("User-Agent"))
 		}

@@ -107,8 +107,9 @@ func Heartbeats(ctx context.Context, sims []Runner, interval, duration time.Dura
 	return summarize("heartbeat", lat, errors, time.Since(start))
 }
 
-// heartbeatBody is every simulated runner's report.
-var heartbeatBody = runners.Heartbeat{Version: "loadgen", OS: "linux", Hostname: "loadgen",
+// heartbeatBody is every simulated runner's report: this build's version, which
+// the Hub's skew policy accepts when the bench and the Hub come from one build.
+var heartbeatBody = runners.Heartbeat{Version: buildinfo.Version, Commit: buildinfo.Commit, OS: "linux", Hostname: "loadgen",
 	Metrics: runners.Metrics{CPUPercent: 1, MemoryPercent: 2, DiskFreeBytes: 3}, RunningJobIDs: []string{}}
 
 // heartbeat sends one heartbeat and measures it.

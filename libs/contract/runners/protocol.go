@@ -46,6 +46,7 @@ type Credentials struct {
 // Heartbeat is the body of POST /api/v1/runner/heartbeat.
 type Heartbeat struct {
 	Version       string   `json:"version"`
+	Commit        string   `json:"commit,omitempty"` // the commit the agent was built from
 	OS            string   `json:"os"`
 	Hostname      string   `json:"hostname"`
 	Metrics       Metrics  `json:"metrics"`

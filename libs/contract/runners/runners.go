@@ -99,7 +99,8 @@ type Runner struct {
 	Status        string     `json:"status"`
 	LastSeenAt    *time.Time `json:"last_seen_at"`
 	ConnectedFrom string     `json:"connected_from"`
-	Version       string     `json:"version"`
+	Version       string     `json:"version"` // the agent's version
+	Commit        string     `json:"commit"`  // the commit the agent was built from
 	OS            string     `json:"os"`
 	Hostname      string     `json:"hostname"`
 	Metrics       Metrics    `json:"metrics"`

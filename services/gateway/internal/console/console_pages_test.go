@@ -94,7 +94,7 @@ func TestRunnerPage(t *testing.T) {
 	h.fake.addOperator()
 	w := h.get("/runners/r-1", opToken)
 	wantPage(t, w, http.StatusOK, `id="runner" data-id="r-1" data-status="online"`, `<h2>build-01 `, `id="runner-id"><code class="copyable">r-1</code>`,
-		`id="runner-cpu">12.5 %<`, `href="/jobs?runner=r-1" id="runner-all-jobs"`, `id="runner-jobs-table"`, `id="runner-job-j-done"`,
+		`id="runner-cpu">12.5 %<`, `id="runner-commit">0123456789ab<`, `href="/jobs?runner=r-1" id="runner-all-jobs"`, `id="runner-jobs-table"`, `id="runner-job-j-done"`,
 		`<a href="/jobs/j-done" title="j-done">`, `id="runner-charts"`, `id="chart-cpu"`, `id="chart-memory"`, `id="chart-disk"`,
 		`<th scope="row">04:06</th><td class="num">12.5%</td><td class="num">50%</td>`, `<td class="num">19 GiB</td>`, `<th scope="col">Time (UTC)</th>`)
 	wantNot(t, w, `id="runner-charts-note"`)

@@ -40,7 +40,7 @@ func newFakeRunners() fakeRunners {
 	job := "j-1"
 	return fakeRunners{secrets: map[string]string{}, items: []runners.Runner{
 		{ID: "r-1", Name: "build-01", Environment: runners.EnvProduction, Labels: []string{"linux", "gpu"},
-			Status: runners.StatusOnline, LastSeenAt: &seenAt, ConnectedFrom: "203.0.113.5", Version: "1.2.3",
+			Status: runners.StatusOnline, LastSeenAt: &seenAt, ConnectedFrom: "203.0.113.5", Version: "1.2.3", Commit: "0123456789ab",
 			OS: "linux/amd64", Hostname: "build01.example.com",
 			Metrics: runners.Metrics{CPUPercent: 12.5, MemoryPercent: 40, DiskFreeBytes: 20 << 30}},
 		{ID: "r-2", Name: "win-02", Environment: runners.EnvDevelopment, Labels: []string{}, Status: runners.StatusNeverConnected},

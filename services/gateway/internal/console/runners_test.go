@@ -19,7 +19,7 @@ func TestRunnersList(t *testing.T) {
 			`class="runner-name"><a href="/runners/r-1" title="runner r-1">build-01</a><`, `class="runner-labels">linux, gpu<`,
 			`class="runner-status badge status-online">online<`, `class="runner-last-seen" data-at="2026-01-02T03:04:05Z"`,
 			`class="runner-last-seen-at muted">2026-01-02 03:04 UTC<`, `class="runner-connected-from">203.0.113.5<`,
-			`class="runner-version">1.2.3<`, `class="runner-os">linux/amd64<`, `class="runner-hostname muted">build01.example.com<`,
+			`class="runner-version">1.2.3<`, `class="runner-commit muted" title="the commit the agent was built from">0123456789ab<`, `class="runner-os">linux/amd64<`, `class="runner-hostname muted">build01.example.com<`,
 			`class="runner-cpu num">12.5 %<`, `class="runner-memory num">40.0 %<`, `class="runner-disk-free num">20.0 GiB<`,
 			// never connected: no time, no metrics
 			`data-status="never_connected"`, `class="runner-status badge status-never_connected">never connected<`,

@@ -228,6 +228,8 @@ var errorReplies = map[int]errorReply{
 	http.StatusConflict: {"Conflict", "conflict, already_bootstrapped or last_admin: the request contradicts the current state; " +
 		"asset_missing: an asset the package declares has no value that could reach the job (the message names the asset and the environment or runner).", nil},
 	http.StatusRequestEntityTooLarge: {"PayloadTooLarge", "payload_too_large: the body exceeds the limit (1 MiB; packages: the configured package limit).", nil},
+	http.StatusUpgradeRequired: {"UpgradeRequired", "upgrade_required: the agent's version is outside the Hub's skew policy " +
+		"(same major version, at most 2 minor versions older, newer only within the Hub's minor version); the message names the version to install.", nil},
 	http.StatusTooManyRequests: {"RateLimited", "rate_limited: too many failures; try again after Retry-After seconds.", []Header{{Name: "Retry-After",
 		Description: "Seconds to wait before trying again.", Schema: &openapi3.Schema{Type: &openapi3.Types{openapi3.TypeInteger}, Min: new(float64)}, Required: true}}},
 	http.StatusInternalServerError: {"Internal", "internal: a bug, never bad input; the Hub's logs hold the cause.", nil},

@@ -146,7 +146,7 @@ func TestHealthAnswers503WithItsReport(t *testing.T) {
 			t.Errorf("health %d is not the HealthReport", status)
 		}
 	}
-	degraded := map[string]any{"status": "degraded", "version": "x", "uptime_seconds": 1, "database": map[string]any{"status": "unknown", "latency_ms": 0},
+	degraded := map[string]any{"status": "degraded", "version": "x", "commit": "0123456789ab", "uptime_seconds": 1, "database": map[string]any{"status": "unknown", "latency_ms": 0},
 		"nats": "up", "redis": "down", "services": map[string]any{"identity": "up", "licensing": "down", "runners": "up", "audit": "up"}}
 	if err := report.VisitJSON(degraded); err != nil {
 		t.Fatalf("a degraded report does not match: %v", err)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -48,6 +49,9 @@ func runnerServer(t *testing.T, st *runnerStub) *httptest.Server {
 		natsrpc.Handle(runners.SubjectHeartbeat, func(_ context.Context, req runners.HeartbeatRequest) (runners.HeartbeatResponse, error) {
 			if err := st.check(req.Credentials); err != nil {
 				return runners.HeartbeatResponse{}, err
+			}
+			if why := runners.AgentVersionRefusal("1.4.0", req.Version); req.Version != "v" && why != "" {
+				return runners.HeartbeatResponse{}, errs.E(errs.UpgradeRequired, why)
 			}
 			st.mu.Lock()
 			defer st.mu.Unlock()
@@ -130,6 +134,13 @@ func TestRunnerRoutesSpeakTheClientsProtocol(t *testing.T) {
 		if st.heartbeat.Credentials != creds || st.heartbeat.Protocol != "1" || st.heartbeat.UserAgent != "exekra-runner/test" ||
 			st.heartbeat.Hostname != "h" || len(st.heartbeat.RunningJobIDs) != 1 {
 			t.Fatalf("%+v", st.heartbeat)
+		}
+	})
+	t.Run("an agent version the service refuses is a 426 upgrade_required the client knows", func(t *testing.T) {
+		_, err := c.Heartbeat(ctx, runners.Heartbeat{Version: "1.1.0", OS: "linux/amd64", Hostname: "h"})
+		if !errors.Is(err, runnerclient.ErrUpgradeRequired) || runnerclient.Status(err) != http.StatusUpgradeRequired ||
+			!strings.Contains(runnerclient.HubMessage(err), "upgrade the agent to 1.4.x") {
+			t.Fatalf("err %v", err)
 		}
 	})
 	t.Run("claim: the wait and the claim id reach the service; 204 when none", func(t *testing.T) {

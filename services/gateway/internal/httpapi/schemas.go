@@ -25,7 +25,7 @@ const (
 var errorCodes = []errs.Kind{
 	errs.InvalidArgument, errs.InvalidLicense, errs.EmailMismatch, errs.Unauthenticated, errs.InvalidCredentials,
 	errs.PermissionDenied, errs.LicenseRequired, errs.LicenseLimit, errs.NotFound, errs.Conflict, errs.AlreadyBootstrap,
-	errs.LastAdmin, errs.AssetMissing, errs.PayloadTooLarge, errs.RateLimited, errs.Unavailable, errs.Internal,
+	errs.LastAdmin, errs.AssetMissing, errs.PayloadTooLarge, errs.UpgradeRequired, errs.RateLimited, errs.Unavailable, errs.Internal,
 }
 
 var roles = []string{identity.RoleOperator, identity.RoleDeveloper, identity.RoleAdmin}
@@ -123,9 +123,11 @@ var fieldRefinements = map[schema.Field]func(*openapi3.Schema){
 	schema.FieldOf[web.ErrorDetail]("code"):    enum(errorCodes...),
 	schema.FieldOf[web.ErrorDetail]("message"): describe("A sentence for a human, naming what was wrong."),
 
-	schema.FieldOf[healthcheck.Report]("status"): enum("ok", "degraded"),
-	schema.FieldOf[healthcheck.Report]("nats"):   upDown,
-	schema.FieldOf[healthcheck.Report]("redis"):  upDown,
+	schema.FieldOf[healthcheck.Report]("status"):  enum("ok", "degraded"),
+	schema.FieldOf[healthcheck.Report]("nats"):    upDown,
+	schema.FieldOf[healthcheck.Report]("version"): describe("The gateway's semantic version."),
+	schema.FieldOf[healthcheck.Report]("commit"):  describe("The commit the gateway was built from; unknown when the build recorded none."),
+	schema.FieldOf[healthcheck.Report]("redis"):   upDown,
 	schema.FieldOf[healthcheck.Report]("services"): func(s *openapi3.Schema) {
 		upDown(s.AdditionalProperties.Schema.Value)
 		s.Description = "Each back-end service (identity, licensing, runners, audit): up or down."
@@ -143,6 +145,10 @@ var fieldRefinements = map[schema.Field]func(*openapi3.Schema){
 
 	schema.FieldOf[runners.Runner]("environment"):          enum(runners.Environments...),
 	schema.FieldOf[runners.Runner]("status"):               enum(runners.Statuses...),
+	schema.FieldOf[runners.Runner]("version"):              describe("The version its agent last reported; empty until its first heartbeat."),
+	schema.FieldOf[runners.Runner]("commit"):               describe("The commit its agent was built from, as last reported; empty until then."),
+	schema.FieldOf[runners.Heartbeat]("version"):           describe("The agent's semantic version, held to the Hub's skew policy (426 upgrade_required outside it)."),
+	schema.FieldOf[runners.Heartbeat]("commit"):            describe("The commit the agent was built from."),
 	schema.FieldOf[runners.RegisterRequest]("environment"): enum(runners.Environments...),
 	schema.FieldOf[runners.Metrics]("cpu_percent"):         between(0, 100),
 	schema.FieldOf[runners.Metrics]("memory_percent"):      between(0, 100),

@@ -225,10 +225,11 @@ func (s *Server) coreRoutes() []Route {
 		{Method: http.MethodPost, Path: runners.PathHeartbeat, Summary: "Runner heartbeat (HTTP Basic: runner id, machine secret)", Access: Runner, Handle: s.heartbeat,
 			ID: "runnerHeartbeat", Tag: tagProtocol,
 			Description: "Reports the agent's version, machine and running jobs; the answer says when to come back and which jobs to stop. " +
-				"Wrong or rotated credentials: 401 invalid_credentials; repeated failures from an address: 429.",
+				"Wrong or rotated credentials: 401 invalid_credentials; repeated failures from an address: 429; " +
+				"an agent version outside the skew policy: 426 upgrade_required.",
 			Params: paramsRunnerRequest, Body: jsonBody[runners.Heartbeat](),
 			Replies: []Reply{jsonReply[runners.HeartbeatResponse](http.StatusOK, "When to send the next heartbeat, and which jobs to stop.")},
-			Errors:  []int{http.StatusTooManyRequests}},
+			Errors:  []int{http.StatusUpgradeRequired, http.StatusTooManyRequests}},
 		{Method: http.MethodPost, Path: "/api/v1/packages", Summary: "Publish a package (multipart file \"package\")", Access: Developer, Handle: s.publishPackage, OwnBodyLimit: true, Scope: identity.ScopePublish,
 			ID: "publishPackage", Tag: tagPackages,
 			Description: "Publishes the zip sent as the multipart file \"package\": it must hold a valid exekra.json (name, semver version, entrypoint, and optionally the parameters it takes). " +

@@ -280,6 +280,6 @@ func (h *harness) events(t testing.TB) []outboxEvent {
 
 // heartbeat is a typical heartbeat body.
 func heartbeat() runners.Heartbeat {
-	return runners.Heartbeat{Version: "0.1.0", OS: "linux/amd64", Hostname: "build-01",
+	return runners.Heartbeat{Version: "0.1.0", Commit: "0123456789ab", OS: "linux/amd64", Hostname: "build-01",
 		Metrics: runners.Metrics{CPUPercent: 12.5, MemoryPercent: 40, DiskFreeBytes: 50 << 30}, RunningJobIDs: []string{}}
 }

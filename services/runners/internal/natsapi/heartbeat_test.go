@@ -26,7 +26,7 @@ func TestHeartbeat(t *testing.T) {
 	t.Run("presence shows at once, before any flush", func(t *testing.T) {
 		r := h.get(t, id)
 		if r.Status != runners.StatusOnline || r.LastSeenAt == nil || !r.LastSeenAt.Equal(h.clock.Now()) ||
-			r.ConnectedFrom != "203.0.113.9" || r.Version != "0.1.0" || r.OS != "linux/amd64" || r.Hostname != "build-01" ||
+			r.ConnectedFrom != "203.0.113.9" || r.Version != "0.1.0" || r.Commit != "0123456789ab" || r.OS != "linux/amd64" || r.Hostname != "build-01" ||
 			r.Metrics != (runners.Metrics{CPUPercent: 12.5, MemoryPercent: 40, DiskFreeBytes: 50 << 30}) {
 			t.Fatalf("runner %+v", r)
 		}
@@ -38,12 +38,12 @@ func TestHeartbeat(t *testing.T) {
 		if n, err := h.svc.Flush(t.Context()); err != nil || n != 1 {
 			t.Fatalf("flush = %d, %v", n, err)
 		}
-		var addr, version, os, host string
+		var addr, version, commit, os, host string
 		var cpu, mem float64
 		var disk int64
-		err := h.pool.QueryRow(t.Context(), `SELECT connected_from, version, os, hostname, cpu_percent, memory_percent, disk_free_bytes
-			FROM runners WHERE id = $1`, id).Scan(&addr, &version, &os, &host, &cpu, &mem, &disk)
-		if err != nil || addr != "203.0.113.9" || version != "0.1.0" || os != "linux/amd64" || host != "build-01" || cpu != 12.5 || mem != 40 || disk != 50<<30 {
+		err := h.pool.QueryRow(t.Context(), `SELECT connected_from, version, agent_commit, os, hostname, cpu_percent, memory_percent, disk_free_bytes
+			FROM runners WHERE id = $1`, id).Scan(&addr, &version, &commit, &os, &host, &cpu, &mem, &disk)
+		if err != nil || addr != "203.0.113.9" || version != "0.1.0" || commit != "0123456789ab" || os != "linux/amd64" || host != "build-01" || cpu != 12.5 || mem != 40 || disk != 50<<30 {
 			t.Fatalf("row %s %s %s %s %v %v %v, %v", addr, version, os, host, cpu, mem, disk, err)
 		}
 		if seen := h.lastSeen(t, id); seen == nil || !seen.Equal(h.clock.Now()) {
@@ -52,7 +52,7 @@ func TestHeartbeat(t *testing.T) {
 	})
 	t.Run("with presence gone from Redis the flushed copy is shown", func(t *testing.T) {
 		h.rdb.FlushAll(t.Context())
-		if r := h.get(t, id); r.Status != runners.StatusOnline || r.Hostname != "build-01" || r.Metrics.CPUPercent != 12.5 {
+		if r := h.get(t, id); r.Status != runners.StatusOnline || r.Hostname != "build-01" || r.Commit != "0123456789ab" || r.Metrics.CPUPercent != 12.5 {
 			t.Fatalf("runner %+v", r)
 		}
 	})
@@ -223,4 +223,43 @@ func TestHeartbeatValidation(t *testing.T) {
 		_, err := h.beat(gateway(sourceIP), reg.Runner.ID, "exk_ms_wrong", hb)
 		wantKind(t, err, errs.InvalidCredentials)
 	})
+}
+
+// TestAgentVersionPolicy holds the skew policy: a Hub of 1.4.2 takes agents
+// of 1.2 to 1.4, refuses older and newer ones with upgrade_required and
+// records nothing of a refused heartbeat.
+func TestAgentVersionPolicy(t *testing.T) {
+	h := newHarness(t)
+	h.svc.HubVersion = "1.4.2"
+	reg := h.register(t, "r1", runners.EnvProduction)
+	beat := func(version string) error {
+		hb := heartbeat()
+		hb.Version = version
+		_, err := h.beat(gateway(sourceIP), reg.Runner.ID, reg.MachineSecret, hb)
+		return err
+	}
+	for _, v := range []string{"1.4.2", "1.4.7", "1.2.0"} {
+		t.Run("agent "+v+" is accepted and its version shown", func(t *testing.T) {
+			if err := beat(v); err != nil {
+				t.Fatal(err)
+			}
+			if r := h.get(t, reg.Runner.ID); r.Version != v || r.Commit != "0123456789ab" {
+				t.Fatalf("runner shows version %q commit %q", r.Version, r.Commit)
+			}
+		})
+	}
+	h.clock.Advance(time.Second)
+	for v, why := range map[string]string{"1.1.9": "older than the Hub", "1.5.0": "newer than the Hub",
+		"2.0.0": "major version 1", "dev": "not a semantic version"} {
+		t.Run("agent "+v+" is refused", func(t *testing.T) {
+			err := beat(v)
+			wantKind(t, err, errs.UpgradeRequired)
+			if _, msg := errs.Public(err); !strings.Contains(msg, why) || !strings.Contains(msg, "1.4.2") {
+				t.Fatalf("message %q", msg)
+			}
+			if r := h.get(t, reg.Runner.ID); r.Version != "1.2.0" || !r.LastSeenAt.Before(h.clock.Now()) {
+				t.Fatalf("a refused heartbeat was recorded: version %q, seen %v", r.Version, r.LastSeenAt)
+			}
+		})
+	}
 }

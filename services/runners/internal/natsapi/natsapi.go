@@ -106,7 +106,7 @@ func heartbeat(ctx context.Context, svc *runner.Service, jobs *job.Service, req 
 }
 
 func toPresence(hb contract.Heartbeat) runner.Presence {
-	return runner.Presence{Version: hb.Version, OS: hb.OS, Hostname: hb.Hostname, RunningJobIDs: hb.RunningJobIDs,
+	return runner.Presence{Version: hb.Version, Commit: hb.Commit, OS: hb.OS, Hostname: hb.Hostname, RunningJobIDs: hb.RunningJobIDs,
 		Metrics: runner.Metrics{CPUPercent: hb.Metrics.CPUPercent, MemoryPercent: hb.Metrics.MemoryPercent, DiskFreeBytes: hb.Metrics.DiskFreeBytes}}
 }
 
@@ -119,7 +119,7 @@ func ToRunner(v runner.View) contract.Runner {
 	}
 	if p := v.Presence; p != nil {
 		seen := p.LastSeen.UTC()
-		out.LastSeenAt, out.ConnectedFrom, out.Version, out.OS, out.Hostname = &seen, p.Address, p.Version, p.OS, p.Hostname
+		out.LastSeenAt, out.ConnectedFrom, out.Version, out.Commit, out.OS, out.Hostname = &seen, p.Address, p.Version, p.Commit, p.OS, p.Hostname
 		out.Metrics = contract.Metrics{CPUPercent: p.Metrics.CPUPercent, MemoryPercent: p.Metrics.MemoryPercent, DiskFreeBytes: p.Metrics.DiskFreeBytes}
 	}
 	return out

@@ -54,7 +54,7 @@ func TestRegister(t *testing.T) {
 			keys = append(keys, k)
 		}
 		slices.Sort(keys)
-		want := []string{"connected_from", "created_at", "current_job_id", "environment", "hostname", "id", "labels",
+		want := []string{"commit", "connected_from", "created_at", "current_job_id", "environment", "hostname", "id", "labels",
 			"last_seen_at", "metrics", "name", "os", "status", "version"}
 		if !slices.Equal(keys, want) {
 			t.Fatalf("keys %v\nwant %v", keys, want)

@@ -19,7 +19,7 @@ const nextVersion = "GREATEST(credential_version + 1, (extract(epoch FROM clock_
 
 const (
 	runnerColumns = "id::text, name, environment, labels, created_at, last_seen_at, connected_from, version, os, hostname, " +
-		"cpu_percent, memory_percent, disk_free_bytes"
+		"cpu_percent, memory_percent, disk_free_bytes, agent_commit"
 	credentialColumns = runnerColumns + ", secret_sha256, credential_version"
 )
 
@@ -27,11 +27,11 @@ const (
 func scanRunner(row pgx.Row, extra ...any) (runner.Runner, error) {
 	var r runner.Runner
 	var at *time.Time
-	var from, version, os, host *string
+	var from, version, commit, os, host *string
 	var cpu, mem *float64
 	var disk *int64
 	dest := append([]any{&r.ID, &r.Name, &r.Environment, &r.Labels, &r.CreatedAt,
-		&at, &from, &version, &os, &host, &cpu, &mem, &disk}, extra...)
+		&at, &from, &version, &os, &host, &cpu, &mem, &disk, &commit}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return runner.Runner{}, err
 	}
@@ -40,7 +40,7 @@ func scanRunner(row pgx.Row, extra ...any) (runner.Runner, error) {
 		r.Labels = []string{}
 	}
 	if at != nil {
-		r.Seen = &runner.Presence{LastSeen: at.UTC(), Address: deref(from), Version: deref(version), OS: deref(os),
+		r.Seen = &runner.Presence{LastSeen: at.UTC(), Address: deref(from), Version: deref(version), Commit: deref(commit), OS: deref(os),
 			Hostname: deref(host), Metrics: runner.Metrics{CPUPercent: deref(cpu), MemoryPercent: deref(mem), DiskFreeBytes: deref(disk)}}
 	}
 	return r, nil

@@ -32,6 +32,7 @@ type presenceJSON struct {
 	Address       string    `json:"address"`
 	UserAgent     string    `json:"user_agent"`
 	Version       string    `json:"version"`
+	Commit        string    `json:"commit,omitempty"`
 	OS            string    `json:"os"`
 	Hostname      string    `json:"hostname"`
 	CPUPercent    float64   `json:"cpu_percent"`
@@ -43,7 +44,7 @@ type presenceJSON struct {
 // Record stores p and marks id for the next flush, in one round trip.
 func (s *Presences) Record(ctx context.Context, id string, p runner.Presence) error {
 	data, err := json.Marshal(presenceJSON{LastSeen: p.LastSeen, Address: p.Address, UserAgent: p.UserAgent,
-		Version: p.Version, OS: p.OS, Hostname: p.Hostname, CPUPercent: p.Metrics.CPUPercent,
+		Version: p.Version, Commit: p.Commit, OS: p.OS, Hostname: p.Hostname, CPUPercent: p.Metrics.CPUPercent,
 		MemoryPercent: p.Metrics.MemoryPercent, DiskFreeBytes: p.Metrics.DiskFreeBytes, RunningJobIDs: p.RunningJobIDs})
 	if err != nil {
 		return fmt.Errorf("encode presence: %w", err)
@@ -80,7 +81,7 @@ func (s *Presences) Presences(ctx context.Context, ids []string) (map[string]run
 			continue // absent or damaged: PostgreSQL's copy stands
 		}
 		out[ids[i]] = runner.Presence{LastSeen: p.LastSeen.UTC(), Address: p.Address, UserAgent: p.UserAgent,
-			Version: p.Version, OS: p.OS, Hostname: p.Hostname, RunningJobIDs: p.RunningJobIDs,
+			Version: p.Version, Commit: p.Commit, OS: p.OS, Hostname: p.Hostname, RunningJobIDs: p.RunningJobIDs,
 			Metrics: runner.Metrics{CPUPercent: p.CPUPercent, MemoryPercent: p.MemoryPercent, DiskFreeBytes: p.DiskFreeBytes}}
 	}
 	return out, nil

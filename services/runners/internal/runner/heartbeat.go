@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/exekra/hub/libs/caller"
+	"github.com/exekra/hub/libs/contract/runners"
 	"github.com/exekra/hub/libs/errs"
 )
 
@@ -25,7 +26,9 @@ type Reply struct {
 // Heartbeat authenticates a runner and records what it reports in Redis; no
 // PostgreSQL round trip once its credential is cached. The flusher writes it
 // to PostgreSQL with the other runners' heartbeats. The running jobs it names
-// are the caller's to pass on (the registry knows nothing of jobs).
+// are the caller's to pass on (the registry knows nothing of jobs). An agent
+// whose version the skew policy refuses gets upgrade_required, and nothing
+// of its heartbeat is recorded.
 func (s *Service) Heartbeat(ctx context.Context, p Presented, hb Presence) (Reply, error) {
 	c, err := s.authenticate(ctx, p)
 	if err != nil {
@@ -33,6 +36,11 @@ func (s *Service) Heartbeat(ctx context.Context, p Presented, hb Presence) (Repl
 	}
 	if err := validateHeartbeat(hb); err != nil {
 		return Reply{}, err
+	}
+	if why := runners.AgentVersionRefusal(s.HubVersion, hb.Version); why != "" {
+		s.Log.WarnContext(ctx, "refused an agent of another version", "runner_id", c.Runner.ID,
+			"agent_version", hb.Version, "hub_version", s.HubVersion, "reason", why)
+		return Reply{}, errs.E(errs.UpgradeRequired, why)
 	}
 	now := s.now()
 	hb.LastSeen, hb.Address, hb.UserAgent = now, clip(caller.From(ctx).SourceIP, 64), clip(p.UserAgent, MaxUserAgentLen)

@@ -40,6 +40,7 @@ type Presence struct {
 	Address       string // the client address as the gateway saw it
 	UserAgent     string
 	Version       string
+	Commit        string
 	OS            string
 	Hostname      string
 	Metrics       Metrics

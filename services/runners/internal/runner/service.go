@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/exekra/hub/libs/buildinfo"
 	"github.com/exekra/hub/libs/caller"
 	"github.com/exekra/hub/libs/contract/audit"
 	"github.com/exekra/hub/libs/contract/identity"
@@ -49,6 +50,9 @@ type Deps struct {
 	Log       *slog.Logger
 	Now       func() time.Time // time.Now unless a test controls the clock
 	Interval  time.Duration    // HeartbeatInterval when zero
+	// HubVersion is the version agents are held to (runners.AgentVersionRefusal);
+	// buildinfo.Version when empty.
+	HubVersion string
 }
 
 // Service is the registry's operations.
@@ -64,6 +68,9 @@ func NewService(d Deps) (*Service, error) {
 	}
 	if d.Interval <= 0 {
 		d.Interval = HeartbeatInterval
+	}
+	if d.HubVersion == "" {
+		d.HubVersion = buildinfo.Version
 	}
 	if d.Meter == nil {
 		d.Meter = noMeter{}

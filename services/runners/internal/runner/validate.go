@@ -104,7 +104,7 @@ func validateHeartbeat(p Presence) error {
 	for _, f := range []struct {
 		name, value string
 		max         int
-	}{{"version", p.Version, MaxReportedLen}, {"os", p.OS, MaxReportedLen}, {"hostname", p.Hostname, MaxHostnameLen}} {
+	}{{"version", p.Version, MaxReportedLen}, {"commit", p.Commit, MaxReportedLen}, {"os", p.OS, MaxReportedLen}, {"hostname", p.Hostname, MaxHostnameLen}} {
 		if len(f.value) > f.max || !printable(f.value) || !utf8.ValidString(f.value) {
 			return errs.Ef(errs.InvalidArgument, "%s must be at most %d printable characters", f.name, f.max)
 		}
