@@ -3443,7 +3443,7 @@ type ClientInterface interface {
 
 	// ClaimJob Claim a job, waiting up to ?wait= seconds (runner)
 	//
-	// Long-polls for a job of this runner: a job created while it waits is handed over at once. No body.
+	// Long-polls for a job of this runner: a job created while it waits is handed over at once. No body. An agent whose version (User-Agent exekra-runner/<version>) is outside the skew policy: 426 upgrade_required.
 	//
 	// Runner protocol: HTTP Basic with the runner id and its machine secret.
 	//
@@ -4953,7 +4953,7 @@ func (c *Client) RunnerHeartbeat(ctx context.Context, params *RunnerHeartbeatPar
 
 // ClaimJob Claim a job, waiting up to ?wait= seconds (runner)
 //
-// Long-polls for a job of this runner: a job created while it waits is handed over at once. No body.
+// Long-polls for a job of this runner: a job created while it waits is handed over at once. No body. An agent whose version (User-Agent exekra-runner/<version>) is outside the skew policy: 426 upgrade_required.
 //
 // Runner protocol: HTTP Basic with the runner id and its machine secret.
 //
@@ -10289,7 +10289,7 @@ type ClientWithResponsesInterface interface {
 
 	// ClaimJobWithResponse Claim a job, waiting up to ?wait= seconds (runner)
 	//
-	// Long-polls for a job of this runner: a job created while it waits is handed over at once. No body.
+	// Long-polls for a job of this runner: a job created while it waits is handed over at once. No body. An agent whose version (User-Agent exekra-runner/<version>) is outside the skew policy: 426 upgrade_required.
 	//
 	// Runner protocol: HTTP Basic with the runner id and its machine secret.
 	//
@@ -16305,6 +16305,11 @@ type ClaimJobResponse403Headers struct {
 	XRequestId string
 }
 
+// ClaimJobResponse426Headers the declared response headers of an HTTP 426 response for ClaimJob
+type ClaimJobResponse426Headers struct {
+	XRequestId string
+}
+
 // ClaimJobResponse429Headers the declared response headers of an HTTP 429 response for ClaimJob
 type ClaimJobResponse429Headers struct {
 	RetryAfter int
@@ -16332,6 +16337,8 @@ type ClaimJobResponse struct {
 	JSON401 *Unauthenticated
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
+	// JSON426 the response for an HTTP 426 `application/json` response
+	JSON426 *UpgradeRequired
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *RateLimited
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -16348,6 +16355,8 @@ type ClaimJobResponse struct {
 	Headers401 *ClaimJobResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *ClaimJobResponse403Headers
+	// Headers426 the parsed response headers for an HTTP 426 response
+	Headers426 *ClaimJobResponse426Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *ClaimJobResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -16374,6 +16383,11 @@ func (r ClaimJobResponse) GetJSON401() *Unauthenticated {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r ClaimJobResponse) GetJSON403() *Forbidden {
 	return r.JSON403
+}
+
+// GetJSON426 returns the response for an HTTP 426 `application/json` response
+func (r ClaimJobResponse) GetJSON426() *UpgradeRequired {
+	return r.JSON426
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -21739,7 +21753,7 @@ func (c *ClientWithResponses) RunnerHeartbeatWithResponse(ctx context.Context, p
 
 // ClaimJobWithResponse Claim a job, waiting up to ?wait= seconds (runner)
 //
-// Long-polls for a job of this runner: a job created while it waits is handed over at once. No body.
+// Long-polls for a job of this runner: a job created while it waits is handed over at once. No body. An agent whose version (User-Agent exekra-runner/<version>) is outside the skew policy: 426 upgrade_required.
 //
 // Runner protocol: HTTP Basic with the runner id and its machine secret.
 //
@@ -28691,6 +28705,13 @@ func ParseClaimJobResponse(rsp *http.Response) (*ClaimJobResponse, error) {
 		}
 		response.JSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 426:
+		var dest UpgradeRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON426 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest RateLimited
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -28772,6 +28793,16 @@ func ParseClaimJobResponse(rsp *http.Response) (*ClaimJobResponse, error) {
 			headers.XRequestId = value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 426:
+		var headers ClaimJobResponse426Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers426 = &headers
 	case rsp.StatusCode == 429:
 		var headers ClaimJobResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {

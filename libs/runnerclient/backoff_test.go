@@ -96,3 +96,17 @@ func TestParseRetryAfter(t *testing.T) {
 		})
 	}
 }
+
+func TestWaitAfterARefusedVersion(t *testing.T) {
+	c, err := New(Config{Hub: "https://hub.test", RunnerID: "r", Secret: "s", Random: func() float64 { return 0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := &HubError{Op: "heartbeat", Status: http.StatusUpgradeRequired, Code: "upgrade_required", Message: "m"}
+	if d := c.Wait(0, refused); d != UpgradeRetry*9/10 {
+		t.Errorf("wait after 426 = %v, want %v (UpgradeRetry less its jitter)", d, UpgradeRetry*9/10)
+	}
+	if d := c.Wait(0, &HubError{Op: "heartbeat", Status: http.StatusBadGateway}); d != 0 {
+		t.Errorf("wait after 502 = %v, want the backoff's 0", d)
+	}
+}

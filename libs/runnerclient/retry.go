@@ -24,6 +24,11 @@ const (
 	// IntervalJitter spreads regular heartbeats ±10 % around the interval,
 	// and adds up to 10 % to what Retry-After asks.
 	IntervalJitter = 0.10
+	// UpgradeRetry is the wait after the Hub refused the agent's version
+	// (426 upgrade_required), ±IntervalJitter: long, since only an upgrade
+	// of the agent or of the Hub ends it, and the fleet must not hammer the
+	// Hub meanwhile.
+	UpgradeRetry = 5 * time.Minute
 )
 
 // Backoff is the wait after the attempt-th consecutive failure (0 is the
@@ -61,10 +66,14 @@ func ParseRetryAfter(h http.Header, now time.Time) time.Duration {
 
 // Wait is how long to wait before asking again after the failures-th
 // consecutive failure (0 is the first) ended in err: what the Hub's
-// Retry-After asked plus up to IntervalJitter of it, else Backoff.
+// Retry-After asked plus up to IntervalJitter of it, UpgradeRetry after a
+// refused agent version, else Backoff.
 func (c *Client) Wait(failures int, err error) time.Duration {
 	if ra := RetryAfterOf(err); ra > 0 {
 		return ra + time.Duration(c.random()*IntervalJitter*float64(ra))
+	}
+	if errors.Is(err, ErrUpgradeRequired) {
+		return Jitter(UpgradeRetry, c.random)
 	}
 	return Backoff(failures, c.random)
 }

@@ -72,12 +72,6 @@ func New(cfg Config, log *slog.Logger) (*Agent, error) {
 	return a, nil
 }
 
-// UpgradeRetry is how long the agent waits before asking again when the Hub
-// refuses its version (426 upgrade_required): long, since only an upgrade
-// of the agent or of the Hub ends it, and the agent must not hammer the Hub
-// meanwhile.
-const UpgradeRetry = 5 * time.Minute
-
 // loop is what the heartbeat loop remembers between attempts.
 type loop struct {
 	failures  int  // consecutive failed heartbeats
@@ -146,10 +140,10 @@ func (a *Agent) next(st *loop, interval time.Duration, err error) (time.Duration
 	case errors.Is(err, ErrCredentialsRefused):
 		a.log.Error(err.Error())
 		return 0, err
-	case errors.Is(err, runnerclient.ErrUpgradeRequired):
+	case errors.Is(err, runnerclient.ErrUpgradeRequired): // asked again after runnerclient.UpgradeRetry
 		st.failures++
 		st.connected = false
-		wait := runnerclient.Jitter(UpgradeRetry, a.random)
+		wait := a.client.Wait(st.failures, err)
 		a.log.Error("the Hub refuses this agent's version; install the version it names, or upgrade the Hub",
 			"version", buildinfo.Version, "hub_says", runnerclient.HubMessage(err), "retry_in", wait.Round(time.Second).String())
 		return wait, nil

@@ -144,7 +144,7 @@ func TestUpgradeRequired(t *testing.T) {
 		t.Fatalf("the agent stopped: %v", err)
 	}
 	t.Run("it keeps running and asks again slowly", func(t *testing.T) {
-		if len(hub.requests()) != 2 || len(h.waits) != 2 || h.waits[0] != UpgradeRetry {
+		if len(hub.requests()) != 2 || len(h.waits) != 2 || h.waits[0] != runnerclient.UpgradeRetry {
 			t.Fatalf("%d requests, waits %v", len(hub.requests()), h.waits)
 		}
 	})

@@ -289,13 +289,14 @@ func (s *Server) coreRoutes() []Route {
 			Errors:  []int{http.StatusNotFound, http.StatusConflict}},
 		{Method: http.MethodPost, Path: runners.PathClaim, Summary: "Claim a job, waiting up to ?wait= seconds (runner)", Access: Runner, Handle: s.claimJob,
 			ID: "claimJob", Tag: tagProtocol,
-			Description: "Long-polls for a job of this runner: a job created while it waits is handed over at once. No body.",
-			Params:      append(slices.Clone(paramsRunnerRequest), paramWait, paramClaimID),
+			Description: "Long-polls for a job of this runner: a job created while it waits is handed over at once. No body. " +
+				"An agent whose version (User-Agent exekra-runner/<version>) is outside the skew policy: 426 upgrade_required.",
+			Params: append(slices.Clone(paramsRunnerRequest), paramWait, paramClaimID),
 			Replies: []Reply{
 				jsonReply[runners.ClaimedJob](http.StatusOK, "The job claimed; it must start within its lease."),
 				emptyReply(http.StatusNoContent, "No job arrived within wait."),
 			},
-			Errors: []int{http.StatusTooManyRequests}},
+			Errors: []int{http.StatusUpgradeRequired, http.StatusTooManyRequests}},
 		{Method: http.MethodPost, Path: runners.PathJobLogs, Summary: "Upload log lines; renews the lease (runner)", Access: Runner, Handle: s.uploadLogs,
 			ID: "uploadJobLogs", Tag: tagProtocol,
 			Description: "Appends log lines of a job this runner holds and renews its lease. A job it does not hold: 403; an attempt that is over or a job that has finished: 409.",

@@ -227,9 +227,9 @@ func TestHeartbeatValidation(t *testing.T) {
 
 // TestAgentVersionPolicy holds the skew policy: a Hub of 1.4.2 takes agents
 // of 1.2 to 1.4, refuses older and newer ones with upgrade_required and
-// records nothing of a refused heartbeat.
+// records nothing of a refused heartbeat; a refused agent claims no job.
 func TestAgentVersionPolicy(t *testing.T) {
-	h := newHarness(t)
+	h := newJobsHarness(t)
 	h.svc.HubVersion = "1.4.2"
 	reg := h.register(t, "r1", runners.EnvProduction)
 	beat := func(version string) error {
@@ -262,4 +262,20 @@ func TestAgentVersionPolicy(t *testing.T) {
 			}
 		})
 	}
+	claim := func(userAgent string) error {
+		req := runners.ClaimRequest{AgentRequest: agent(reg)}
+		req.UserAgent = userAgent
+		_, err := call[runners.ClaimResponse](gateway(sourceIP), h.harness, runners.SubjectClaim, req)
+		return err
+	}
+	t.Run("an agent of a refused version gets no job either", func(t *testing.T) {
+		wantKind(t, claim("exekra-runner/1.1.0"), errs.UpgradeRequired)
+	})
+	t.Run("an accepted agent, or another client, claims", func(t *testing.T) {
+		for _, ua := range []string{"exekra-runner/1.4.2", "exekra-loadgen/x"} {
+			if err := claim(ua); err != nil {
+				t.Fatalf("%s: %v", ua, err)
+			}
+		}
+	})
 }

@@ -64,6 +64,9 @@ func jobUserEndpoints(svc *job.Service) []natsrpc.Endpoint {
 func jobAgentEndpoints(runners *runner.Service, svc *job.Service) []natsrpc.Endpoint {
 	claim := natsrpc.Handle(contract.SubjectClaim, func(ctx context.Context, req contract.ClaimRequest) (contract.ClaimResponse, error) {
 		r, err := authenticated(ctx, runners, req.AgentRequest)
+		if err == nil {
+			err = runners.CheckClaimingAgent(ctx, r.ID, req.UserAgent)
+		}
 		if err != nil {
 			return contract.ClaimResponse{}, err
 		}

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/exekra/hub/libs/caller"
@@ -37,10 +38,8 @@ func (s *Service) Heartbeat(ctx context.Context, p Presented, hb Presence) (Repl
 	if err := validateHeartbeat(hb); err != nil {
 		return Reply{}, err
 	}
-	if why := runners.AgentVersionRefusal(s.HubVersion, hb.Version); why != "" {
-		s.Log.WarnContext(ctx, "refused an agent of another version", "runner_id", c.Runner.ID,
-			"agent_version", hb.Version, "hub_version", s.HubVersion, "reason", why)
-		return Reply{}, errs.E(errs.UpgradeRequired, why)
+	if err := s.CheckAgentVersion(ctx, c.Runner.ID, hb.Version); err != nil {
+		return Reply{}, err
 	}
 	now := s.now()
 	hb.LastSeen, hb.Address, hb.UserAgent = now, clip(caller.From(ctx).SourceIP, 64), clip(p.UserAgent, MaxUserAgentLen)
@@ -48,6 +47,31 @@ func (s *Service) Heartbeat(ctx context.Context, p Presented, hb Presence) (Repl
 		return Reply{}, errs.Wrap(errs.Unavailable, "the Hub cannot record heartbeats for a moment; try again shortly", err)
 	}
 	return Reply{RunnerID: c.Runner.ID, Interval: s.Interval, ServerTime: now}, nil
+}
+
+// CheckAgentVersion holds the version of runner id's agent to the skew
+// policy (runners.AgentVersionRefusal): upgrade_required, naming the version
+// to install, when the policy refuses it.
+func (s *Service) CheckAgentVersion(ctx context.Context, id, version string) error {
+	why := runners.AgentVersionRefusal(s.HubVersion, version)
+	if why == "" {
+		return nil
+	}
+	s.Log.WarnContext(ctx, "refused an agent of another version", "runner_id", id,
+		"agent_version", version, "hub_version", s.HubVersion, "reason", why)
+	return errs.E(errs.UpgradeRequired, why)
+}
+
+// CheckClaimingAgent holds a claiming agent to the skew policy by the
+// version in its User-Agent (exekra-runner/<version>), so that an agent the
+// Hub refuses gets no new job either; jobs it already holds run to their
+// end. Other clients (no exekra-runner User-Agent) are not held to it.
+func (s *Service) CheckClaimingAgent(ctx context.Context, id, userAgent string) error {
+	version, ok := strings.CutPrefix(userAgent, runners.UserAgentPrefix)
+	if !ok {
+		return nil
+	}
+	return s.CheckAgentVersion(ctx, id, version)
 }
 
 // Flush writes the presence of every runner heard from since the last flush
