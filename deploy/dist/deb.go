@@ -62,6 +62,9 @@ func (r *release) hubPackage(bin string) (*nfpm.Info, error) {
 	for _, name := range hubPrograms(r.packages) {
 		c = append(c, r.file(filepath.Join(bin, name), hubHome+"/bin/"+name, "", 0o755, "root"))
 	}
+	// exekractl on PATH, for the backup, restore and audit commands docs/operations.md gives.
+	c = append(c, &files.Content{Source: hubHome + "/bin/exekractl", Destination: "/usr/bin/exekractl", Type: files.TypeSymlink,
+		FileInfo: &files.ContentFileInfo{Owner: "root", Group: "root", Mode: 0o777, MTime: r.epoch}})
 	c = append(c, r.file(cfg, hubHome+"/config/hub-config.json", files.TypeConfigNoReplace, 0o640, "exekra"))
 	for _, d := range []struct {
 		name string

@@ -182,7 +182,7 @@ func checkHubDeb(t *testing.T, path string) {
 	contents := dpkgDeb(t, "--contents", path)
 	want := []string{"./opt/exekra/hub/bin/exekra-hub\n", "./opt/exekra/hub/bin/exekractl\n",
 		"./lib/systemd/system/exekra-hub.service\n", "./lib/systemd/system/exekra@.service\n",
-		"./opt/exekra/hub/config/hub-config.json\n"}
+		"./opt/exekra/hub/config/hub-config.json\n", "./usr/bin/exekractl -> /opt/exekra/hub/bin/exekractl\n"}
 	for _, s := range services {
 		want = append(want, "./opt/exekra/hub/bin/"+s+"\n")
 	}
