@@ -54,8 +54,22 @@ func Load(fsys fs.FS, dir string) ([]File, error) {
 	return files, nil
 }
 
+// NewerSchemaError is a schema holding a migration this program does not
+// know: a newer version of it migrated the database. Nothing is applied.
+type NewerSchemaError struct {
+	Schema  string
+	Version int
+}
+
+func (e *NewerSchemaError) Error() string {
+	return fmt.Sprintf("schema %s has migration %d, which this program does not know: the database was upgraded by a newer version of the Hub; run that version (or restore the backup taken before the upgrade)",
+		e.Schema, e.Version)
+}
+
 // Apply creates schema if needed and applies the files not yet applied, each in
-// its own transaction. It returns how many it applied.
+// its own transaction. It returns how many it applied. A schema holding a
+// migration that files lack is refused (*NewerSchemaError) before anything
+// is applied: a program never runs on, or half-migrates, a newer database.
 func Apply(ctx context.Context, pool *pgxpool.Pool, schema string, files []File) (int, error) {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
@@ -84,8 +98,15 @@ func Apply(ctx context.Context, pool *pgxpool.Pool, schema string, files []File)
 	if err != nil {
 		return 0, fmt.Errorf("migrate %s: list applied: %w", schema, err)
 	}
+	known := map[int]bool{}
+	for _, f := range files {
+		known[f.Version] = true
+	}
 	for _, v := range versions {
 		applied[v] = true
+		if !known[v] {
+			return 0, &NewerSchemaError{Schema: schema, Version: v}
+		}
 	}
 	n := 0
 	for _, f := range files {

@@ -2,6 +2,7 @@ package migrate_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -100,6 +101,18 @@ func TestApplyAppliesEachFileOnce(t *testing.T) {
 		}
 		if got := count(t, pool, "SELECT count(*) FROM identity.schema_migrations"); got != 3 {
 			t.Fatalf("schema_migrations has %d rows, want 3", got)
+		}
+	})
+	t.Run("an older program on the newer schema is refused and applies nothing", func(t *testing.T) {
+		// It knows files 1 and 2 plus a 4 of its own, and finds 3 applied.
+		older := append(twoFiles[:2:2], migrate.File{Version: 4, Name: "0004_more.sql", SQL: "CREATE TABLE more (id int)"})
+		n, err := migrate.Apply(ctx, pool, "identity", older)
+		var newer *migrate.NewerSchemaError
+		if !errors.As(err, &newer) || newer.Version != 3 || n != 0 || !strings.Contains(err.Error(), "newer version") {
+			t.Fatalf("Apply() = %d, %v; want a NewerSchemaError naming migration 3", n, err)
+		}
+		if got := count(t, pool, "SELECT count(*) FROM identity.schema_migrations"); got != 3 {
+			t.Fatalf("schema_migrations has %d rows after the refusal, want 3", got)
 		}
 	})
 }
