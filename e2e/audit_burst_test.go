@@ -24,6 +24,7 @@ import (
 	"github.com/exekra/hub/libs/natsrpc"
 	"github.com/exekra/hub/libs/outbox"
 	"github.com/exekra/hub/libs/sqldb"
+	"github.com/exekra/hub/libs/testkit/freeport"
 	"github.com/exekra/hub/libs/testkit/natstest"
 	"github.com/exekra/hub/libs/testkit/pgtest"
 	"github.com/jackc/pgx/v5"
@@ -41,7 +42,7 @@ type natsNode struct {
 }
 
 func newNATSNode(t testing.TB) *natsNode {
-	_, portStr, _ := net.SplitHostPort(freePort(t))
+	_, portStr, _ := net.SplitHostPort(freeport.Addr(t))
 	port, _ := strconv.Atoi(portStr)
 	n := &natsNode{t: t, port: port, dir: t.TempDir()}
 	n.start()
@@ -187,7 +188,7 @@ func TestAuditSurvivesCrashesDuringABurst(t *testing.T) {
 	os.MkdirAll(filepath.Join(home, "config"), 0o755)
 	os.WriteFile(filepath.Join(home, config.FileName), []byte("{}"), 0o644)
 	env := append(os.Environ(), "EXEKRA_DATABASE_URL="+dbURL, "EXEKRA_NATS_URL="+node.url(),
-		"EXEKRA_AUDIT_METRICS_LISTEN="+freePort(t), "EXEKRA_AUDIT_CHECKPOINT_INTERVAL=1s", "EXEKRA_LOG_LEVEL=warn")
+		"EXEKRA_AUDIT_METRICS_LISTEN="+freeport.Addr(t), "EXEKRA_AUDIT_CHECKPOINT_INTERVAL=1s", "EXEKRA_LOG_LEVEL=warn")
 	auditSvc := startProcess(t, "exekra-audit", home, env)
 
 	rpc := natsrpc.NewClient(natstest.Connect(t, node.url()), nil)

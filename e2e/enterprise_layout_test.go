@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"github.com/exekra/hub/libs/testkit/freeport"
 	"math/big"
 	mathrand "math/rand/v2"
 	"net"
@@ -231,7 +232,7 @@ func serverPort(t testing.TB) string {
 			return addr
 		}
 	}
-	return freePort(t)
+	return freeport.Addr(t)
 }
 
 // servedPorts are the ports serverPort gave out in this test binary.

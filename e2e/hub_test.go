@@ -8,15 +8,14 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"github.com/exekra/hub/libs/testkit/freeport"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -55,27 +54,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// handedOut are the addresses freePort gave: the kernel may offer a port
-// again once its listener closed, before the pilot that got it listens.
-var handedOut sync.Map
-
-// freePort returns a loopback address nobody listens on right now and that
-// no other caller in this test process got.
-func freePort(t testing.TB) string {
-	t.Helper()
-	for {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
-		if _, taken := handedOut.LoadOrStore(addr, true); !taken {
-			return addr
-		}
-	}
-}
-
 // hub is one install dir with its ports.
 type hub struct {
 	t       testing.TB
@@ -102,7 +80,7 @@ func newHub(t testing.TB) *hub {
 	for _, key := range []string{"GATEWAY_LISTEN", "GATEWAY_METRICS_LISTEN", "IDENTITY_METRICS_LISTEN",
 		"LICENSING_METRICS_LISTEN", "RUNNERS_METRICS_LISTEN", "AUDIT_METRICS_LISTEN", "SUPERVISOR_METRICS_LISTEN",
 		"NATS_LISTEN", "REDIS_LISTEN", "DATABASE_PRIVATE_LISTEN"} {
-		h.env["EXEKRA_"+key] = freePort(t)
+		h.env["EXEKRA_"+key] = freeport.Addr(t)
 	}
 	h.env["EXEKRA_DATABASE_CONNECT_TIMEOUT"] = "5s"
 	h.env["EXEKRA_SUPERVISOR_STOP_TIMEOUT"] = "10s"

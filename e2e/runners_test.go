@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/exekra/hub/libs/testkit/freeport"
 	"net/http"
 	"os"
 	"os/exec"
@@ -207,8 +208,8 @@ func expectStopped(t *testing.T, a *agent) {
 // as a second instance behind a load balancer would run, and returns its URL.
 func (h *hub) secondGateway(t *testing.T) string {
 	t.Helper()
-	listen := freePort(t)
-	env := append(h.environ(), "EXEKRA_GATEWAY_LISTEN="+listen, "EXEKRA_GATEWAY_METRICS_LISTEN="+freePort(t),
+	listen := freeport.Addr(t)
+	env := append(h.environ(), "EXEKRA_GATEWAY_LISTEN="+listen, "EXEKRA_GATEWAY_METRICS_LISTEN="+freeport.Addr(t),
 		"EXEKRA_NATS_URL=nats://"+h.env["EXEKRA_NATS_LISTEN"], "EXEKRA_REDIS_URL=redis://"+h.env["EXEKRA_REDIS_LISTEN"]+"/0")
 	p := startProcess(t, "exekra-gateway", h.home, env)
 	url := "https://" + listen

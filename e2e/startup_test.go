@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"github.com/exekra/hub/libs/testkit/freeport"
 	"net"
 	"os"
 	"os/exec"
@@ -20,7 +21,7 @@ func TestStartupErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
-	closed := freePort(t)
+	closed := freeport.Addr(t)
 
 	tests := []struct {
 		name   string

@@ -6,7 +6,9 @@
 //   - natstest: an in-process nats-server with JetStream on a random port;
 //   - redistest: a private redis-server child process on a free port;
 //   - ldaptest: a private OpenLDAP slapd (TLS, memberof) with a small
-//     directory of users and nested groups.
+//     directory of users and nested groups;
+//   - hydratest: a private Ory Hydra OpenID provider with a test login app;
+//   - freeport: loopback ports, never the same one twice in a process.
 //
 // A dependency that is missing makes the test fail with a message that says
 // how to provide it; nothing is ever skipped silently. Helpers never read or

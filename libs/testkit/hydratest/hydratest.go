@@ -17,10 +17,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/exekra/hub/libs/testkit/freeport"
 )
 
 // User is who the login app signs in next, and the ID token claims it
@@ -50,7 +53,7 @@ func Start(t testing.TB) *Provider {
 	bin := binary(t)
 	app := &http.Server{ReadHeaderTimeout: 5 * time.Second}
 	appLn := listen(t)
-	pub, adm := freePort(t), freePort(t)
+	pub, adm := strconv.Itoa(freeport.Port(t)), strconv.Itoa(freeport.Port(t))
 	p := &Provider{Issuer: "http://127.0.0.1:" + pub + "/", admin: "http://127.0.0.1:" + adm}
 	appURL := "http://" + appLn.Addr().String()
 	mux := http.NewServeMux()
@@ -249,11 +252,4 @@ func listen(t testing.TB) net.Listener {
 		t.Fatal(err)
 	}
 	return ln
-}
-
-func freePort(t testing.TB) string {
-	t.Helper()
-	ln := listen(t)
-	defer ln.Close()
-	return fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
 }

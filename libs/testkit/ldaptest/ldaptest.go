@@ -31,6 +31,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/exekra/hub/libs/testkit/freeport"
 )
 
 // Names in the test directory.
@@ -126,9 +128,9 @@ func (s *Server) configure() error {
 
 // start runs slapd on free ports (the ldap:// port is kept across restarts).
 func (s *Server) start(t testing.TB) error {
-	ldapsPort := freePort(t)
+	ldapsPort := freeport.Port(t)
 	if s.ldapPort == 0 {
-		s.ldapPort = freePort(t)
+		s.ldapPort = freeport.Port(t)
 	}
 	if s.URL != "" {
 		ldapsPort = mustPort(s.URL)
@@ -266,16 +268,6 @@ func ssha(password string) string {
 	rand.Read(salt)
 	sum := sha1.Sum(append([]byte(password), salt...))
 	return "{SSHA}" + base64.StdEncoding.EncodeToString(append(sum[:], salt...))
-}
-
-// freePort returns a loopback port that was free a moment ago.
-func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("ldaptest: free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func mustPort(url string) int {

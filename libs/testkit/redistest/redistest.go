@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/exekra/hub/libs/testkit/freeport"
 )
 
 // EnvServer may name the redis-server program; by default it is found on PATH.
@@ -75,10 +77,7 @@ func program(t testing.TB) string {
 // start runs one redis-server; it returns an error when it does not answer.
 func start(t testing.TB, bin string, args []string) (string, error) {
 	t.Helper()
-	port, err := freePort()
-	if err != nil {
-		return "", err
-	}
+	port := freeport.Port(t)
 	out := &syncBuffer{}
 	cmd := exec.Command(bin, append([]string{
 		"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
@@ -124,15 +123,6 @@ func waitReady(addr string, exited <-chan struct{}) error {
 			return fmt.Errorf("no answer within 10s: %w", err)
 		}
 	}
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // syncBuffer collects the server's output for error messages.
