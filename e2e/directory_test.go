@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"io"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -20,15 +21,10 @@ func TestDirectory(t *testing.T) {
 	v := newVendor(t)
 	h := newHub(t)
 	h.env["EXEKRA_LICENSE_PUBLIC_KEYS"] = v.pub
-	for key, value := range map[string]string{
-		"URL": s.URL, "CA_FILE": s.CAFile, "BIND_DN": s.BindDN, "BIND_PASSWORD": s.BindPassword,
-		"USER_BASE_DN": ldaptest.PeopleDN, "USER_FILTER": "(&(objectClass=inetOrgPerson)(|(uid={login})(mail={login})))",
-		"GROUP_SEARCH": "memberof", "ADMIN_GROUPS": ldaptest.GroupDN("hub-admins"),
+	h.useDirectory(s, map[string]string{
 		"DEVELOPER_GROUPS": ldaptest.GroupDN("hub-developers") + ";" + ldaptest.GroupDN("hub-operators"),
 		"NAME_ATTRIBUTE":   "displayName", "RECHECK_INTERVAL": "1s",
-	} {
-		h.env["EXEKRA_IDENTITY_LDAP_"+key] = value
-	}
+	})
 	h.start()
 	bootstrapHub(t, h, v)
 	anon := h.as("")
@@ -65,6 +61,21 @@ func TestDirectory(t *testing.T) {
 		}
 	}
 	h.as(tokens["bob"]).must(http.StatusOK, "GET", "/api/v1/auth/me", nil)
+}
+
+// useDirectory sets h to sign people in against the test directory s:
+// its users by uid or mail, groups by memberOf, hub-admins ADMIN; more adds
+// or overrides identity.ldap.* settings (by their variable's suffix).
+func (h *hub) useDirectory(s *ldaptest.Server, more map[string]string) {
+	settings := map[string]string{
+		"URL": s.URL, "CA_FILE": s.CAFile, "BIND_DN": s.BindDN, "BIND_PASSWORD": s.BindPassword,
+		"USER_BASE_DN": ldaptest.PeopleDN, "USER_FILTER": "(&(objectClass=inetOrgPerson)(|(uid={login})(mail={login})))",
+		"GROUP_SEARCH": "memberof", "ADMIN_GROUPS": ldaptest.GroupDN("hub-admins"),
+	}
+	maps.Copy(settings, more)
+	for key, value := range settings {
+		h.env["EXEKRA_IDENTITY_LDAP_"+key] = value
+	}
 }
 
 // loginPage is the console's sign-in page.

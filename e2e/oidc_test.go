@@ -3,6 +3,7 @@ package e2e
 import (
 	"crypto/tls"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -23,15 +24,8 @@ func TestOIDC(t *testing.T) {
 	p := hydratest.Start(t)
 	v := newVendor(t)
 	h := newHub(t)
-	callback := h.gateway + "/api/v1/auth/oidc/callback"
-	client := p.NewClient(t, callback)
+	callback := h.useOIDC(t, p, map[string]string{"DEVELOPER_VALUES": "hub-devs,hub-builders"})
 	h.env["EXEKRA_LICENSE_PUBLIC_KEYS"] = v.pub
-	for key, value := range map[string]string{
-		"NAME": "Acme SSO", "ISSUER": p.Issuer, "CLIENT_ID": client.ID, "CLIENT_SECRET": client.Secret,
-		"REDIRECT_URL": callback, "ADMIN_VALUES": "hub-admins", "DEVELOPER_VALUES": "hub-devs,hub-builders",
-	} {
-		h.env["EXEKRA_IDENTITY_OIDC_"+key] = value
-	}
 	h.start()
 	bootstrapHub(t, h, v)
 	anon := h.as("")
@@ -130,6 +124,24 @@ func noFollow(t *testing.T, u string) string {
 		t.Fatalf("GET %s = %s, want 302", u, resp.Status)
 	}
 	return resp.Header.Get("Location")
+}
+
+// useOIDC registers h as a client of the test provider p and sets h to
+// sign people in with it as "Acme SSO", hub-admins ADMIN; more adds or
+// overrides identity.oidc.* settings (by their variable's suffix). It
+// returns the callback URL.
+func (h *hub) useOIDC(t *testing.T, p *hydratest.Provider, more map[string]string) string {
+	callback := h.gateway + "/api/v1/auth/oidc/callback"
+	client := p.NewClient(t, callback)
+	settings := map[string]string{
+		"NAME": "Acme SSO", "ISSUER": p.Issuer, "CLIENT_ID": client.ID, "CLIENT_SECRET": client.Secret,
+		"REDIRECT_URL": callback, "ADMIN_VALUES": "hub-admins",
+	}
+	maps.Copy(settings, more)
+	for key, value := range settings {
+		h.env["EXEKRA_IDENTITY_OIDC_"+key] = value
+	}
+	return callback
 }
 
 // signInPage is the console's sign-in page with query.

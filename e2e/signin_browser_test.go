@@ -21,23 +21,11 @@ func TestSignInInBrowser(t *testing.T) {
 	op := hydratest.Start(t)
 	v := newVendor(t)
 	h := newHub(t)
-	callback := h.gateway + "/api/v1/auth/oidc/callback"
-	client := op.NewClient(t, callback)
 	h.env["EXEKRA_LICENSE_PUBLIC_KEYS"] = v.pub
-	for key, value := range map[string]string{
-		"URL": dir.URL, "CA_FILE": dir.CAFile, "BIND_DN": dir.BindDN, "BIND_PASSWORD": dir.BindPassword,
-		"USER_BASE_DN": ldaptest.PeopleDN, "USER_FILTER": "(&(objectClass=inetOrgPerson)(|(uid={login})(mail={login})))",
-		"GROUP_SEARCH": "memberof", "ADMIN_GROUPS": ldaptest.GroupDN("hub-admins"),
+	h.useDirectory(dir, map[string]string{
 		"DEVELOPER_GROUPS": ldaptest.GroupDN("hub-developers"), "OPERATOR_GROUPS": ldaptest.GroupDN("hub-operators"),
-	} {
-		h.env["EXEKRA_IDENTITY_LDAP_"+key] = value
-	}
-	for key, value := range map[string]string{
-		"NAME": "Acme SSO", "ISSUER": op.Issuer, "CLIENT_ID": client.ID, "CLIENT_SECRET": client.Secret,
-		"REDIRECT_URL": callback, "ADMIN_VALUES": "hub-admins", "OPERATOR_VALUES": "staff",
-	} {
-		h.env["EXEKRA_IDENTITY_OIDC_"+key] = value
-	}
+	})
+	h.useOIDC(t, op, map[string]string{"OPERATOR_VALUES": "staff"})
 	h.start()
 	bootstrapHub(t, h, v)
 
