@@ -3,7 +3,10 @@
 // principal in Exekra-Actor; identity checks roles again itself.
 package identity
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Subjects of the identity service.
 const (
@@ -231,6 +234,12 @@ const (
 	TokenPrefixPersonal = "exk_pat_"
 	TokenPrefixService  = "exk_sat_"
 )
+
+// IsAPIToken reports whether s claims to be an API token rather than a
+// session token (exk_st_): it starts with one of the token prefixes.
+func IsAPIToken(s string) bool {
+	return strings.HasPrefix(s, TokenPrefixPersonal) || strings.HasPrefix(s, TokenPrefixService)
+}
 
 // APIToken is a token as the API shows it: never the token itself.
 type APIToken struct {

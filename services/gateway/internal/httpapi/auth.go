@@ -41,7 +41,7 @@ func token(c *gin.Context) (string, bool) {
 		return "", false
 	}
 	// The console cookie only ever holds a session token, never an API token.
-	if ck := websession.Session(c.Request); ck != "" && !isAPIToken(ck) {
+	if ck := websession.Session(c.Request); ck != "" && !identity.IsAPIToken(ck) {
 		return ck, true
 	}
 	return "", false
@@ -79,7 +79,7 @@ func (s *Server) Authenticate() gin.HandlerFunc {
 // which an announcement racing the next request cannot promise. (A token
 // is a script's, so the round trip is small beside what the script asks.)
 func (s *Server) authenticate(ctx context.Context, tok string) (identity.Principal, error) {
-	if s.Sessions == nil || isAPIToken(tok) {
+	if s.Sessions == nil || identity.IsAPIToken(tok) {
 		return natsrpc.Call[identity.Principal](ctx, s.NATS, identity.SubjectAuthenticate, identity.AuthenticateRequest{Token: tok})
 	}
 	if p, ok := s.Sessions.Get(tok); ok {

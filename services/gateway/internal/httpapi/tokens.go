@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/exekra/hub/libs/contract/identity"
 	"github.com/exekra/hub/libs/errs"
@@ -73,11 +72,6 @@ func (s *Server) createToken(c *gin.Context) error {
 
 func (s *Server) revokeToken(c *gin.Context) error {
 	return forward(c, s, identity.SubjectTokensRevoke, identity.RevokeTokenRequest{ID: c.Param("id")}, http.StatusOK)
-}
-
-// isAPIToken reports whether tok claims to be an API token.
-func isAPIToken(tok string) bool {
-	return strings.HasPrefix(tok, identity.TokenPrefixPersonal) || strings.HasPrefix(tok, identity.TokenPrefixService)
 }
 
 // scopeOf is the API token scope route r needs: its own, else read for

@@ -106,12 +106,6 @@ const (
 	PrefixLen = 12
 )
 
-// IsToken reports whether s claims to be an API token rather than a
-// session token (exk_st_): it starts with one of the token prefixes.
-func IsToken(s string) bool {
-	return strings.HasPrefix(s, identity.TokenPrefixPersonal) || strings.HasPrefix(s, identity.TokenPrefixService)
-}
-
 const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 // secretLen is the length of 32 random bytes in base62.

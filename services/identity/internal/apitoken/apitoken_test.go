@@ -20,7 +20,7 @@ func TestSecrets(t *testing.T) {
 		if !ok || !bytes.Equal(got, hash) || len(hash) != 32 {
 			t.Fatalf("hash of %q: %x, %v", tok, got, ok)
 		}
-		if !IsToken(tok) {
+		if !identity.IsAPIToken(tok) {
 			t.Fatalf("%q is not taken for a token", tok)
 		}
 	}
@@ -30,7 +30,7 @@ func TestSecrets(t *testing.T) {
 			t.Errorf("%q taken for a token", bad)
 		}
 	}
-	if IsToken("exk_st_abc") {
+	if identity.IsAPIToken("exk_st_abc") {
 		t.Error("a session token is taken for an API token")
 	}
 }

@@ -39,7 +39,7 @@ func tokenEndpoints(tokens *apitoken.Service) []natsrpc.Endpoint {
 
 // authenticate resolves a session token, or an API token (exk_pat_, exk_sat_).
 func authenticate(ctx context.Context, svc *user.Service, tokens *apitoken.Service, tok string) (contract.Principal, error) {
-	if apitoken.IsToken(tok) {
+	if contract.IsAPIToken(tok) {
 		p, err := tokens.Authenticate(ctx, tok)
 		if err != nil {
 			return contract.Principal{}, err
