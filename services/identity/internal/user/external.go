@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/exekra/hub/libs/contract/audit"
 	"github.com/exekra/hub/libs/errs"
 	"github.com/google/uuid"
 )
@@ -105,11 +104,20 @@ func (s *Service) syncExternal(ctx context.Context, u User, ext External) (User,
 
 // externalFailed records a refused external sign-in and returns err.
 func (s *Service) externalFailed(ctx context.Context, ext External, u User, reason string, err error) error {
-	ev := event("auth.login", u.ID, map[string]any{"source": ext.Source, "provider": ext.Provider})
-	ev.Outcome, ev.Reason = audit.Failure, reason
-	ev.Actor = audit.Actor{Type: audit.ActorUser, ID: u.ID, Email: Truncate(strings.TrimSpace(ext.Email), MaxEmailLen), Role: u.Role}
-	if rerr := s.Store.RecordEvent(ctx, ev); rerr != nil {
-		return fmt.Errorf("record refused sign-in: %w", rerr)
+	return s.refuseSignIn(ctx, ext.Email, u, reason, map[string]any{"source": ext.Source, "provider": ext.Provider}, err)
+}
+
+// RecordExternalFailure records a sign-in a provider could not vouch for (a
+// bad state, an invalid ID token, no mapped role...) as a refused auth.login
+// with reason, and detail (such as a token verifier's reason) when not
+// empty; it returns err.
+func (s *Service) RecordExternalFailure(ctx context.Context, ext External, reason, detail string, err error) error {
+	details := map[string]any{"source": ext.Source, "provider": ext.Provider}
+	if detail != "" {
+		details["detail"] = Truncate(detail, 300)
 	}
-	return err
+	if ext.ExternalID != "" {
+		details["external_id"] = Truncate(ext.ExternalID, 300)
+	}
+	return s.refuseSignIn(ctx, ext.Email, User{}, reason, details, err)
 }

@@ -130,16 +130,24 @@ func (s *Service) findForLogin(ctx context.Context, email string) (User, bool, e
 	return u, true, nil
 }
 
-// loginFailed records a failed sign-in (in its own transaction: nothing
-// changed) and returns the one error every failure gets.
+// loginFailed records a failed sign-in with a local password and returns
+// the one error every such failure gets.
 func (s *Service) loginFailed(ctx context.Context, email string, u User, reason string) error {
-	ev := event("auth.login", u.ID, map[string]any{})
+	return s.refuseSignIn(ctx, email, u, reason, map[string]any{}, errInvalidCredentials)
+}
+
+// refuseSignIn records a refused sign-in of email (u when known) as a
+// failed auth.login with reason and details, in its own transaction
+// (nothing changed), and returns err: every refusal, local, directory or
+// OpenID Connect, is recorded this one way.
+func (s *Service) refuseSignIn(ctx context.Context, email string, u User, reason string, details map[string]any, err error) error {
+	ev := event("auth.login", u.ID, details)
 	ev.Outcome, ev.Reason = audit.Failure, reason
 	ev.Actor = audit.Actor{Type: audit.ActorUser, ID: u.ID, Email: Truncate(strings.TrimSpace(email), MaxEmailLen), Role: u.Role}
-	if err := s.Store.RecordEvent(ctx, ev); err != nil {
-		return fmt.Errorf("record failed sign-in: %w", err)
+	if rerr := s.Store.RecordEvent(ctx, ev); rerr != nil {
+		return fmt.Errorf("record refused sign-in: %w", rerr)
 	}
-	return errInvalidCredentials
+	return err
 }
 
 // startSession records the sign-in: a new session, last_login_at, a stronger
