@@ -65,9 +65,44 @@ func TestDist(t *testing.T) {
 
 func makeDist(t *testing.T, root string) string {
 	t.Helper()
-	dir := t.TempDir()
+	return makeDistVersion(t, root, t.TempDir(), testVersion)
+}
+
+// built holds the release files of each version built once for this test
+// process (sharedDist), in dirs removed when the tests end.
+var built = map[string]string{}
+
+// sharedDist is `make dist` of version, built on first use and shared by
+// every test of this process that only reads the release files.
+func sharedDist(t *testing.T, version string) string {
+	t.Helper()
+	if dir, ok := built[version]; ok {
+		return dir
+	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "exekra-dist-"+version+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	built[version] = makeDistVersion(t, root, dir, version)
+	return dir
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, dir := range built {
+		os.RemoveAll(dir)
+	}
+	os.Exit(code)
+}
+
+func makeDistVersion(t *testing.T, root, dir, version string) string {
+	t.Helper()
 	start := time.Now()
-	cmd := exec.Command("make", "--no-print-directory", "dist", "DIST_DIR="+dir, "VERSION="+testVersion,
+	cmd := exec.Command("make", "--no-print-directory", "dist", "DIST_DIR="+dir, "VERSION="+version,
 		"COMMIT=000000000000", "DIRTY=false", "SOURCE_DATE_EPOCH="+strconv.Itoa(testEpoch))
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
