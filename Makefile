@@ -45,6 +45,20 @@ test-enterprise:
 	@deploy/scripts/debian-deps.sh test
 	cd e2e && go test -race -count=1 -timeout 10m -run 'TestEnterprise$$' -v .
 
+# The release tests (CONTRIBUTING.md, "Releases"): the upgrade in place from the
+# previous release (e2e/testdata/previous-release, built from its commit and
+# kept in the user's cache dir), the rolling upgrade of the enterprise layout,
+# then `make dist-check` (reproducible release files, the Debian packages
+# installed and upgraded with dpkg, the Windows build under Wine). Run as root
+# on Debian; .ci/run runs it after `make test`, which it would push past its
+# time budget.
+.PHONY: test-release
+test-release: build
+	@deploy/scripts/debian-deps.sh release
+	@url="$$(deploy/scripts/test-postgres.sh)" && export TEST_DATABASE_URL="$$url" && \
+	  cd e2e && E2E_BIN_DIR=$(CURDIR)/bin go test -tags release -count=1 -timeout 30m -run 'TestUpgrade' -v .
+	@$(MAKE) --no-print-directory dist-check
+
 # A throwaway pilot on free ports in a temp home, the bench scenario against it
 # (floor, API reads, heartbeats, jobs, schedules; see docs/performance.md), then
 # stopped and removed. About 8 minutes (BENCH_SCHEDULES=0: under 5); not part of

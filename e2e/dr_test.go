@@ -221,11 +221,17 @@ func (h *hub) destroy(t *testing.T) {
 // (startAgent with the Hub's address and certificate given).
 func startAgentAt(t *testing.T, hubURL, ca, id, secret string, flags ...string) *agent {
 	t.Helper()
+	return startAgentFrom(t, binDir, hubURL, ca, id, secret, flags...)
+}
+
+// startAgentFrom is startAgentAt with the exekra-runner of the programs in bin.
+func startAgentFrom(t *testing.T, bin, hubURL, ca, id, secret string, flags ...string) *agent {
+	t.Helper()
 	dir := t.TempDir()
 	secretFile := filepath.Join(dir, "secret")
 	os.WriteFile(secretFile, []byte(secret+"\n"), 0o600)
 	a := &agent{id: id, secret: secret, out: &syncBuffer{}, exited: make(chan struct{})}
-	a.cmd = exec.Command(filepath.Join(binDir, "exekra-runner"), append([]string{"--hub", hubURL, "--id", id, "--secret-file", secretFile,
+	a.cmd = exec.Command(filepath.Join(bin, "exekra-runner"), append([]string{"--hub", hubURL, "--id", id, "--secret-file", secretFile,
 		"--work-dir", dir, "--ca", ca}, flags...)...)
 	a.cmd.Stdout, a.cmd.Stderr = a.out, a.out
 	if err := a.cmd.Start(); err != nil {

@@ -58,6 +58,7 @@ func TestMain(m *testing.M) {
 type hub struct {
 	t       testing.TB
 	home    string
+	bin     string // the programs' dir; binDir when empty
 	env     map[string]string
 	gateway string
 	cmd     *exec.Cmd
@@ -105,7 +106,11 @@ func (h *hub) environ() []string {
 // start runs exekra-hub and waits until /api/health is 200.
 func (h *hub) start() {
 	h.t.Helper()
-	h.cmd = exec.Command(filepath.Join(binDir, "exekra-hub"), "--home", h.home)
+	bin := h.bin
+	if bin == "" {
+		bin = binDir
+	}
+	h.cmd = exec.Command(filepath.Join(bin, "exekra-hub"), "--home", h.home)
 	h.cmd.Env = h.environ()
 	h.out = &bytes.Buffer{}
 	h.cmd.Stdout, h.cmd.Stderr = h.out, h.out

@@ -56,7 +56,12 @@ func (v *vendor) issue(email, runners string) string {
 // licensedHub starts a pilot trusting v, activates a license and bootstraps
 // the first admin, checking each step of the setup contract on the way.
 func licensedHub(t *testing.T, v *vendor) (*hub, string) {
-	h := newHub(t)
+	return licensed(t, v, newHub(t))
+}
+
+// licensed is licensedHub for a prepared hub h (its programs, its settings).
+func licensed(t *testing.T, v *vendor, h *hub) (*hub, string) {
+	t.Helper()
 	h.env["EXEKRA_LICENSE_PUBLIC_KEYS"] = v.pub
 	h.start()
 	anon := h.as("")
