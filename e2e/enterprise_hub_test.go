@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,6 +37,7 @@ type instance struct {
 	t       testing.TB
 	service string
 	n       int
+	bin     string // the programs' dir
 	home    string
 	env     []string
 	metrics string // its metrics_listen
@@ -52,7 +54,7 @@ func (in *instance) start() {
 	in.t.Helper()
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	cmd := exec.Command(filepath.Join(binDir, "exekra-"+in.service), "--home", in.home)
+	cmd := exec.Command(filepath.Join(in.bin, "exekra-"+in.service), "--home", in.home)
 	cmd.Env, cmd.Stdout, cmd.Stderr = in.env, in.out, in.out
 	if err := cmd.Start(); err != nil {
 		in.t.Fatalf("start %s: %v", in.name(), err)
@@ -72,6 +74,21 @@ func (in *instance) kill() {
 	}
 	cmd.Process.Kill()
 	<-exited
+}
+
+// stop is the service manager's stop: SIGTERM, then the wait for the
+// process to finish its work and exit.
+func (in *instance) stop(t testing.TB, within time.Duration) {
+	t.Helper()
+	in.mu.Lock()
+	cmd, exited := in.cmd, in.exited
+	in.mu.Unlock()
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(within):
+		t.Fatalf("%s did not stop within %s of SIGTERM", in.name(), within)
+	}
 }
 
 func (in *instance) running() bool {
@@ -122,7 +139,7 @@ func (in *instance) logTail(n int) string {
 // services' ports in the shared file are unused by it.
 func newInstance(t *testing.T, dir, service string, n int, common substitution, gwCert, gwKey string, auditKey []byte, creds string) *instance {
 	t.Helper()
-	in := &instance{t: t, service: service, n: n, out: &syncBuffer{}, metrics: serverPort(t),
+	in := &instance{t: t, service: service, n: n, bin: binDir, out: &syncBuffer{}, metrics: serverPort(t),
 		home: filepath.Join(dir, fmt.Sprintf("%s-%d", service, n))}
 	defaults := config.Default("")
 	own := substitution{"0.0.0.0:" + port(defaults.Gateway.Listen): "127.0.0.1:0"}

@@ -33,11 +33,18 @@ type enterprise struct {
 	hubs      map[string][]*instance
 	cert      string // the certificate shared by the load balancer and the gateways
 	lb        *balancer
+	bin       string // the programs the layout was started with (the agents' too)
 }
 
 // startEnterprise brings the layout up, every file of deploy/enterprise used
 // as written but for the test's addresses, directories and passwords.
 func startEnterprise(t *testing.T, v *vendor) *enterprise {
+	t.Helper()
+	return startEnterpriseFrom(t, v, binDir)
+}
+
+// startEnterpriseFrom is startEnterprise running the programs in bin.
+func startEnterpriseFrom(t *testing.T, v *vendor, bin string) *enterprise {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "exekra-ent-")
 	if err != nil {
@@ -45,7 +52,7 @@ func startEnterprise(t *testing.T, v *vendor) *enterprise {
 	}
 	os.Chmod(dir, 0o755)
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	e := &enterprise{dir: dir, creds: filepath.Join(dir, "credentials"), dbPass: map[string]string{}, hubs: map[string][]*instance{}}
+	e := &enterprise{dir: dir, creds: filepath.Join(dir, "credentials"), dbPass: map[string]string{}, hubs: map[string][]*instance{}, bin: bin}
 
 	e.pg = startPostgres(t)
 	vars := map[string]string{}
@@ -80,6 +87,7 @@ func startEnterprise(t *testing.T, v *vendor) *enterprise {
 	for _, s := range services {
 		for n := 1; n <= 2; n++ {
 			in := newInstance(t, dir, s, n, common, cert, key, auditKey, e.creds)
+			in.bin = bin
 			in.start()
 			e.hubs[s] = append(e.hubs[s], in)
 		}
@@ -217,7 +225,7 @@ func setUp(t *testing.T, e *enterprise, v *vendor) *session {
 	}
 	for i := range 3 {
 		id, secret := registerRunner(t, s.h, s.adminTok, fmt.Sprintf("ent-runner-%d", i))
-		startAgentAt(t, e.lb.url, e.cert, id, secret, "--max-jobs", "4")
+		startAgentFrom(t, e.bin, e.lb.url, e.cert, id, secret, "--max-jobs", "4")
 		s.runnerIDs = append(s.runnerIDs, id)
 	}
 	for range 3 {

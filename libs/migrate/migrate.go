@@ -1,6 +1,13 @@
 // Package migrate applies a service's embedded, numbered SQL migrations to its
 // schema at start-up, under an advisory lock so that instances starting at the
 // same time apply each file exactly once.
+//
+// A migration whose first line is ExpandMark only adds (tables, nullable or
+// defaulted columns, indexes, functions): the previous version of the Hub
+// keeps working on a schema holding it, so instances of both versions can
+// serve side by side during a rolling upgrade. Removing or changing what an
+// older version uses (contract) is left to a later release, in a migration
+// without the mark, which older programs refuse to start on.
 package migrate
 
 import (
@@ -8,6 +15,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,7 +29,17 @@ type File struct {
 	Version int
 	Name    string
 	SQL     string
+	// Expand is a migration that only adds (its first line is ExpandMark).
+	Expand bool
 }
+
+// ExpandMark, as the first line of a migration, declares that it only adds:
+// the previous version keeps working with it applied.
+const ExpandMark = "-- migrate: expand"
+
+// contracting finds statements that remove or change what an older version
+// may use; a file marked expand holding one is refused.
+var contracting = regexp.MustCompile(`(?i)\b(DROP|RENAME|TRUNCATE)\b|\bALTER\s+COLUMN\s+\S+\s+(TYPE|SET\s+NOT\s+NULL)\b|\bSET\s+DATA\s+TYPE\b`)
 
 // Load reads *.sql files of dir in fsys, ordered by their number prefix.
 func Load(fsys fs.FS, dir string) ([]File, error) {
@@ -48,14 +66,22 @@ func Load(fsys fs.FS, dir string) ([]File, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read migration %s: %w", e.Name(), err)
 		}
-		files = append(files, File{Version: v, Name: e.Name(), SQL: string(body)})
+		first, _, _ := strings.Cut(string(body), "\n")
+		expand := strings.TrimSpace(first) == ExpandMark
+		if expand {
+			if m := contracting.FindString(string(body)); m != "" {
+				return nil, fmt.Errorf("migration %s is marked expand but holds %q, which an older version may depend on: leave the mark out (a contract migration) or do it in a later release", e.Name(), m)
+			}
+		}
+		files = append(files, File{Version: v, Name: e.Name(), SQL: string(body), Expand: expand})
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Version < files[j].Version })
 	return files, nil
 }
 
 // NewerSchemaError is a schema holding a migration this program does not
-// know: a newer version of it migrated the database. Nothing is applied.
+// know and that is not marked expand: a newer version of it migrated the
+// database in a way this one cannot run on. Nothing is applied.
 type NewerSchemaError struct {
 	Schema  string
 	Version int
@@ -69,7 +95,8 @@ func (e *NewerSchemaError) Error() string {
 // Apply creates schema if needed and applies the files not yet applied, each in
 // its own transaction. It returns how many it applied. A schema holding a
 // migration that files lack is refused (*NewerSchemaError) before anything
-// is applied: a program never runs on, or half-migrates, a newer database.
+// is applied, unless that migration was marked expand: a program never runs
+// on, or half-migrates, a database a newer version changed under it.
 func Apply(ctx context.Context, pool *pgxpool.Pool, schema string, files []File) (int, error) {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
@@ -85,16 +112,20 @@ func Apply(ctx context.Context, pool *pgxpool.Pool, schema string, files []File)
 	ident := pgx.Identifier{schema}.Sanitize()
 	setup := fmt.Sprintf(`CREATE SCHEMA IF NOT EXISTS %[1]s;
 		CREATE TABLE IF NOT EXISTS %[1]s.schema_migrations (
-			version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`, ident)
+			version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());
+		ALTER TABLE %[1]s.schema_migrations ADD COLUMN IF NOT EXISTS expand boolean NOT NULL DEFAULT false`, ident)
 	if _, err := conn.Exec(ctx, setup); err != nil {
 		return 0, fmt.Errorf("migrate %s: create schema: %w", schema, err)
 	}
-	applied := map[int]bool{}
-	rows, err := conn.Query(ctx, fmt.Sprintf("SELECT version FROM %s.schema_migrations", ident))
+	type row struct {
+		Version int
+		Expand  bool
+	}
+	rows, err := conn.Query(ctx, fmt.Sprintf("SELECT version, expand FROM %s.schema_migrations ORDER BY version", ident))
 	if err != nil {
 		return 0, fmt.Errorf("migrate %s: list applied: %w", schema, err)
 	}
-	versions, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	done, err := pgx.CollectRows(rows, pgx.RowToStructByPos[row])
 	if err != nil {
 		return 0, fmt.Errorf("migrate %s: list applied: %w", schema, err)
 	}
@@ -102,10 +133,11 @@ func Apply(ctx context.Context, pool *pgxpool.Pool, schema string, files []File)
 	for _, f := range files {
 		known[f.Version] = true
 	}
-	for _, v := range versions {
-		applied[v] = true
-		if !known[v] {
-			return 0, &NewerSchemaError{Schema: schema, Version: v}
+	applied := map[int]bool{}
+	for _, r := range done {
+		applied[r.Version] = true
+		if !known[r.Version] && !r.Expand {
+			return 0, &NewerSchemaError{Schema: schema, Version: r.Version}
 		}
 	}
 	n := 0
@@ -120,7 +152,7 @@ func Apply(ctx context.Context, pool *pgxpool.Pool, schema string, files []File)
 			if _, err := tx.Exec(ctx, f.SQL); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, fmt.Sprintf("INSERT INTO %s.schema_migrations (version, name) VALUES ($1, $2)", ident), f.Version, f.Name)
+			_, err := tx.Exec(ctx, fmt.Sprintf("INSERT INTO %s.schema_migrations (version, name, expand) VALUES ($1, $2, $3)", ident), f.Version, f.Name, f.Expand)
 			return err
 		})
 		if err != nil {

@@ -211,3 +211,62 @@ func count(t *testing.T, pool *pgxpool.Pool, query string) int {
 	}
 	return n
 }
+
+func TestLoadReadsTheExpandMark(t *testing.T) {
+	files, err := migrate.Load(fstest.MapFS{
+		"m/0001_base.sql":  sqlFile("CREATE TABLE a (id int)"),
+		"m/0002_more.sql":  sqlFile(migrate.ExpandMark + "\nALTER TABLE a ADD COLUMN note text;\nCREATE INDEX a_note ON a (note)"),
+		"m/0003_later.sql": sqlFile("-- not the mark: migrate: expand\nCREATE TABLE b (id int)"),
+	}, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files[0].Expand || !files[1].Expand || files[2].Expand {
+		t.Fatalf("expand marks read as %v %v %v, want false true false", files[0].Expand, files[1].Expand, files[2].Expand)
+	}
+	for _, stmt := range []string{"DROP TABLE a", "ALTER TABLE a RENAME TO c", "ALTER TABLE a ALTER COLUMN id TYPE bigint",
+		"alter table a alter column id set not null", "TRUNCATE a", "ALTER TABLE a ALTER id SET DATA TYPE bigint"} {
+		_, err := migrate.Load(fstest.MapFS{"m/0002_x.sql": sqlFile(migrate.ExpandMark + "\n" + stmt)}, "m")
+		if err == nil || !strings.Contains(err.Error(), "marked expand") {
+			t.Errorf("an expand migration holding %q: Load() = %v, want a refusal", stmt, err)
+		}
+	}
+}
+
+// An older program starts on a schema whose migrations it does not know
+// only when every one of them is marked expand.
+func TestApplyTakesNewerExpandMigrations(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.Pool(t, "runners")
+	// The schema_migrations table as a release before the expand column made it.
+	if _, err := pool.Exec(ctx, `CREATE SCHEMA runners; CREATE TABLE runners.schema_migrations (
+		version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+		t.Fatal(err)
+	}
+	older := twoFiles[:1:1]
+	if n, err := migrate.Apply(ctx, pool, "runners", older); err != nil || n != 1 {
+		t.Fatalf("the older program's first start: %d, %v", n, err)
+	}
+	expand := migrate.File{Version: 2, Name: "0002_note.sql", SQL: "ALTER TABLE accounts ADD COLUMN note text", Expand: true}
+	newer := []migrate.File{twoFiles[0], expand}
+	if n, err := migrate.Apply(ctx, pool, "runners", newer); err != nil || n != 1 {
+		t.Fatalf("the newer program: %d, %v", n, err)
+	}
+	if n, err := migrate.Apply(ctx, pool, "runners", older); err != nil || n != 0 {
+		t.Fatalf("the older program restarted on a schema with a newer expand migration: %d, %v; want 0, nil", n, err)
+	}
+	contract := migrate.File{Version: 3, Name: "0003_drop.sql", SQL: "ALTER TABLE accounts DROP COLUMN email"}
+	if n, err := migrate.Apply(ctx, pool, "runners", append(newer, contract)); err != nil || n != 1 {
+		t.Fatalf("the release after, contracting: %d, %v", n, err)
+	}
+	for _, files := range [][]migrate.File{older, newer} {
+		n, err := migrate.Apply(ctx, pool, "runners", files)
+		var refused *migrate.NewerSchemaError
+		if !errors.As(err, &refused) || refused.Version != 3 || n != 0 {
+			t.Errorf("a program knowing %d migrations on the contracted schema: %d, %v; want a NewerSchemaError naming 3", len(files), n, err)
+		}
+	}
+	if got := count(t, pool, "SELECT count(*) FROM runners.schema_migrations WHERE expand"); got != 1 {
+		t.Errorf("%d migrations recorded as expand, want 1", got)
+	}
+}
