@@ -45,6 +45,13 @@ func TestPilot(t *testing.T) {
 				t.Errorf("logs/service-%s.log: %v", s, err)
 			}
 		}
+		// The bundled Redis keeps its output beside its data, under runtime/redis.
+		if data, err := os.ReadFile(filepath.Join(h.home, "runtime", "redis", "redis.log")); err != nil || !strings.Contains(string(data), "Ready to accept connections") {
+			t.Errorf("runtime/redis/redis.log lacks redis-server's start (%v):\n%s", err, data)
+		}
+		if _, err := os.Stat(filepath.Join(h.home, "logs", "service-redis.log")); err == nil {
+			t.Error("logs/service-redis.log exists: the bundled Redis logs to runtime/redis/redis.log")
+		}
 	})
 
 	t.Run("only the gateway listens beyond loopback", func(t *testing.T) {

@@ -51,8 +51,8 @@ func (r *release) debs() ([]string, error) {
 }
 
 // hubPackage: the Hub's programs in /opt/exekra/hub/bin, its default settings
-// as a kept config file, writable config/, logs/, var/ owned by exekra, the
-// systemd units, the docs.
+// as a kept config file, writable config/, logs/, var/, runtime/ (the bundled
+// Redis) owned by exekra, the systemd units, the docs.
 func (r *release) hubPackage(bin string) (*nfpm.Info, error) {
 	cfg, err := r.defaultConfig()
 	if err != nil {
@@ -69,7 +69,7 @@ func (r *release) hubPackage(bin string) (*nfpm.Info, error) {
 	for _, d := range []struct {
 		name string
 		mode os.FileMode
-	}{{"config", 0o755}, {"logs", 0o750}, {"var", 0o755}} {
+	}{{"config", 0o755}, {"logs", 0o750}, {"var", 0o755}, {"runtime", 0o755}} {
 		c = append(c, &files.Content{Destination: hubHome + "/" + d.name, Type: files.TypeDir,
 			FileInfo: &files.ContentFileInfo{Owner: "exekra", Group: "exekra", Mode: d.mode | os.ModeDir, MTime: r.epoch}})
 	}

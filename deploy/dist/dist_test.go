@@ -146,7 +146,7 @@ func checkZip(t *testing.T, path string, epoch time.Time) {
 		}
 	}
 	top := strings.TrimSuffix(filepath.Base(path), ".zip") + "/"
-	for _, want := range append(hubFiles(".exe"), "deploy/windows/Install-ExekraHub.ps1") {
+	for _, want := range append(hubFiles(".exe"), "deploy/windows/Install-ExekraHub.ps1", "runtime/redis/README.txt") {
 		if !slices.Contains(names, top+want) {
 			t.Errorf("%s lacks %s; it holds %v", path, want, names)
 		}

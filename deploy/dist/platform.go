@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/exekra/hub/libs/config"
 )
@@ -67,6 +68,11 @@ func (r *release) hubEntries(p platform, bin string) ([]entry, error) {
 	deployDir := "deploy/systemd"
 	if p.os == "windows" {
 		deployDir = "deploy/windows"
+		readme, err := r.scratchFile("redis-README.txt", []byte(windowsRedisReadme))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, entry{name: "runtime/redis/README.txt", mode: 0o644, src: readme})
 	}
 	for _, g := range []struct{ pattern, dir string }{
 		{deployDir + "/*", deployDir}, {"docs/*.md", "docs"}, {"README.md", ""}, {"CHANGELOG.md", ""}, {"LICENSE*", ""},
@@ -96,6 +102,43 @@ func (r *release) runnerEntries(p platform, bin string) ([]entry, error) {
 		out = append(out, es...)
 	}
 	return out, nil
+}
+
+// windowsRedisReadme is runtime/redis/README.txt of the Windows Hub archive:
+// the folder where the ExekraHubRedis service runs redis-server.exe, which
+// the release cannot ship. CRLF line ends, for Notepad.
+var windowsRedisReadme = strings.ReplaceAll(`Exekra Hub - the bundled Redis (runtime\redis)
+
+The Windows service ExekraHubRedis runs redis-server.exe from this folder:
+
+    <install dir>\runtime\redis\redis-server.exe
+
+This release does not contain redis-server.exe: Redis publishes no Windows
+build. Put a Windows build of Redis 6.0 or later here yourself (the Hub's
+ACL file needs Redis 6.0 or later), redis-server.exe with the DLLs it comes
+with, from a source you trust. Or pass the folder holding it to the install
+script, which copies redis-server.exe, redis-cli.exe and the DLLs here:
+
+    .\Install-ExekraHub.ps1 -RedisPath C:\Tools\Redis ...
+
+Redis keeps everything of its own in this folder: its working and data dir
+(nothing is saved: no snapshots, no append-only file), its ACL file
+users.acl (written by exekractl credentials during the install) and its log
+redis.log (written by NSSM, rotated at 10 MiB).
+
+See deploy\windows\HUB.md.
+`, "\n", "\r\n")
+
+// scratchFile writes data to name in the scratch dir once and returns its path.
+func (r *release) scratchFile(name string, data []byte) (string, error) {
+	path := filepath.Join(r.work, name)
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return "", fmt.Errorf("write %s: %w", name, err)
+	}
+	return path, nil
 }
 
 // defaultConfig writes the Hub's settings file with every key at its default

@@ -4,10 +4,19 @@
     Installs the Exekra Hub pilot as two Windows services run by NSSM.
 
 .DESCRIPTION
-    ExekraHubRedis runs the bundled redis-server.exe; ExekraHubService runs
-    exekra-hub.exe --home "<InstallDir>" and depends on ExekraHubRedis. The
-    service definitions (NSSM settings, command lines, log files) are in
-    services.json beside this script, which the repository's tests check.
+    ExekraHubRedis runs <InstallDir>\runtime\redis\redis-server.exe;
+    ExekraHubService runs <InstallDir>\bin\exekra-hub.exe --home "<InstallDir>"
+    and depends on ExekraHubRedis. The service definitions (NSSM settings,
+    command lines, log files) are in services.json beside this script, which
+    the repository's tests check.
+
+    Redis is not part of the release: Redis publishes no Windows build. Put a
+    Windows build of Redis 6.0 or later (the Hub's ACL file needs 6.0) in
+    <InstallDir>\runtime\redis yourself, redis-server.exe with the DLLs it
+    comes with, or pass -RedisPath: the folder holding them, whose
+    redis-server.exe, redis-cli.exe and *.dll the script copies there.
+    Redis keeps its data (none is saved), its ACL file users.acl and its
+    log redis.log in that folder too.
 
     The script points the Hub at the Redis service (EXEKRA_REDIS_URL in
     <InstallDir>\.env, see Set-ExekraHubConfig.ps1), copies nssm.exe into
@@ -16,17 +25,23 @@
     Running it again updates everything in place. See HUB.md.
 
 .EXAMPLE
-    .\Install-ExekraHub.ps1 -NssmPath C:\Tools\nssm-2.24\win64\nssm.exe
+    .\Install-ExekraHub.ps1 -NssmPath C:\Tools\nssm-2.24\win64\nssm.exe -RedisPath C:\Tools\Redis
 
 .EXAMPLE
     .\Install-ExekraHub.ps1 -InstallDir 'D:\Exekra\Hub' -DatabaseUrl 'postgres://exekra:secret@db:5432/exekra'
 #>
 [CmdletBinding()]
 param(
-    # Where bin\ holds exekra-hub.exe, the five service binaries and redis-server.exe.
+    # Where bin\ holds exekra-hub.exe and the five service binaries, and
+    # runtime\redis the Windows build of redis-server.exe.
     [string] $InstallDir = 'C:\Program Files\Exekra\Hub',
     # nssm.exe (2.24 or later); copied to <InstallDir>\bin\nssm.exe when that is missing.
     [string] $NssmPath = '',
+    # A folder with a Windows build of Redis 6.0 or later (redis-server.exe and
+    # its DLLs); copied to <InstallDir>\runtime\redis when redis-server.exe is
+    # missing there. An install made before runtime\redis kept it in bin:
+    # pass -RedisPath '<InstallDir>\bin'.
+    [string] $RedisPath = '',
     # Optional: an existing PostgreSQL for the Hub (written to .env as EXEKRA_DATABASE_URL).
     [string] $DatabaseUrl = '',
     # Do not create the firewall rule for HTTPS (8443).
@@ -44,6 +59,7 @@ if ($InstallDir.Contains('"')) { throw "InstallDir must not contain a double quo
 $spec = Get-Content -Raw -Path (Join-Path $PSScriptRoot 'services.json') | ConvertFrom-Json
 $bin = Join-Path $InstallDir 'bin'
 $Nssm = Join-Path $bin 'nssm.exe'
+$redisDir = Join-Path $InstallDir 'runtime\redis'
 
 # services.json writes the install dir as {InstallDir}.
 function Expand-Placeholder([string] $Text) {
@@ -65,10 +81,22 @@ function Set-AppParameters([string] $Name, [string] $CommandLine) {
     New-ItemProperty -Path $key -Name AppParameters -PropertyType ExpandString -Value $CommandLine -Force | Out-Null
 }
 
-# 1. Programs: the services run them from bin\, so they must be there first.
+# 1. Programs: the services run exekra-hub.exe from bin\ and redis-server.exe
+# from runtime\redis, so they must be there first.
+if ($RedisPath -and -not (Test-Path -PathType Leaf (Join-Path $redisDir 'redis-server.exe'))) {
+    if (-not (Test-Path -PathType Leaf (Join-Path $RedisPath 'redis-server.exe'))) { throw "redis-server.exe not found in $RedisPath (-RedisPath)" }
+    New-Item -ItemType Directory -Force -Path $redisDir | Out-Null
+    Copy-Item -Path (Join-Path $RedisPath '*') -Include 'redis-server.exe', 'redis-cli.exe', '*.dll' -Destination $redisDir
+    Write-Host "Copied Redis from $RedisPath to $redisDir"
+}
 foreach ($svc in $spec.services) {
     $program = Expand-Placeholder $svc.program
-    if (-not (Test-Path -PathType Leaf $program)) { throw "$program not found: copy the Hub's programs into $bin first (see HUB.md)" }
+    if (-not (Test-Path -PathType Leaf $program)) {
+        if ($program.StartsWith($redisDir)) {
+            throw "$program not found: put a Windows build of Redis 6.0 or later (redis-server.exe and its DLLs) in $redisDir, or pass -RedisPath (see runtime\redis\README.txt and HUB.md)"
+        }
+        throw "$program not found: copy the Hub's programs into $bin first (see HUB.md)"
+    }
 }
 if (-not (Test-Path -PathType Leaf $Nssm)) {
     if (-not $NssmPath) { throw "nssm.exe not found in ${bin}: pass -NssmPath" }
@@ -82,13 +110,16 @@ foreach ($dir in $spec.directories) {
 & (Join-Path $PSScriptRoot 'Set-ExekraHubConfig.ps1') -InstallDir $InstallDir -RedisUrl $spec.redis_url -DatabaseUrl $DatabaseUrl
 
 # 2b. Internal credentials: a NATS key per process and a Redis password per
-# user (kept when they exist), the ACL file ExekraHubRedis reads, and
-# var\credentials closed to everyone but SYSTEM and Administrators.
+# user (kept when they exist), the ACL file ExekraHubRedis reads
+# (runtime\redis\users.acl), and both closed to everyone but SYSTEM and
+# Administrators.
 $cred = $spec.credentials
 & (Expand-Placeholder $cred.program) @($cred.arguments | ForEach-Object { Expand-Placeholder $_ })
 if ($LASTEXITCODE -ne 0) { throw "exekractl credentials failed with exit code $LASTEXITCODE" }
 icacls (Join-Path $InstallDir 'var\credentials') /inheritance:r /grant:r '*S-1-5-18:(OI)(CI)F' '*S-1-5-32-544:(OI)(CI)F' | Out-Null
 if ($LASTEXITCODE -ne 0) { throw "icacls on var\credentials failed with exit code $LASTEXITCODE" }
+icacls (Join-Path $redisDir 'users.acl') /inheritance:r /grant:r '*S-1-5-18:F' '*S-1-5-32-544:F' | Out-Null
+if ($LASTEXITCODE -ne 0) { throw "icacls on runtime\redis\users.acl failed with exit code $LASTEXITCODE" }
 
 # 3. The services, Redis first (the Hub depends on it).
 foreach ($svc in $spec.services) {
@@ -126,5 +157,5 @@ if (-not $NoStart) {
     }
     Get-Service -Name ($spec.services | ForEach-Object { $_.name }) | Format-Table -AutoSize Name, Status, StartType
 }
-Write-Host "Logs: $InstallDir\logs (service-hub.log, service-redis.log, hub-<service>.log)"
+Write-Host "Logs: $InstallDir\logs (service-hub.log, hub-<service>.log); Redis: $redisDir\redis.log"
 Write-Host "Console: https://localhost:$($spec.firewall.port)/"

@@ -8,7 +8,8 @@
     the firewall rule for HTTPS (8443), and the EXEKRA_REDIS_URL line that
     Install-ExekraHub.ps1 wrote to .env, so exekra-hub run by hand starts its
     own redis-server again. Settings, certificates, data and logs stay in
-    the install dir; delete it yourself to remove them too.
+    the install dir, and so does runtime\redis (redis-server.exe, its ACL
+    file and redis.log); delete the install dir yourself to remove them too.
 
 .EXAMPLE
     .\Uninstall-ExekraHub.ps1
@@ -46,4 +47,4 @@ if (Test-Path -PathType Leaf $envFile) {
     $lines = @([IO.File]::ReadAllLines($envFile) | Where-Object { $_ -ne 'EXEKRA_REDIS_URL=redis://127.0.0.1:16379/0' })
     [IO.File]::WriteAllLines($envFile, [string[]] $lines, (New-Object System.Text.UTF8Encoding $false))
 }
-Write-Host "Done. Settings, data and logs remain in $InstallDir"
+Write-Host "Done. Settings, data and logs remain in $InstallDir (Redis: $InstallDir\runtime\redis)"

@@ -180,11 +180,18 @@ func TestNSSMServicesRunWhatThePilotRuns(t *testing.T) {
 				t.Errorf("hub AppStopMethodConsole %d ms: the supervisor may need %s (+5 s) to stop its children", ms, worstStop)
 			}
 
+			// The bundled Redis lives in runtime\redis: its program, its data,
+			// its ACL file and its log, as the supervisor's (children.go redisDir).
 			redis := svcs["ExekraHubRedis"]
-			checkEqual(t, "redis program", redis.program, dir+`\bin\redis-server.exe`)
-			checkSetting(t, redis, "AppDirectory", dir+`\var\redis`)
-			checkSetting(t, redis, "AppStdout", logs+"service-redis.log")
-			checkSetting(t, redis, "AppStderr", logs+"service-redis.log")
+			redisDir := dir + `\` + strings.ReplaceAll(supervisorRedisDir(t), "/", `\`)
+			checkEqual(t, "redis dir", redisDir, dir+`\runtime\redis`)
+			checkEqual(t, "redis program", redis.program, redisDir+`\redis-server.exe`)
+			checkSetting(t, redis, "AppDirectory", redisDir)
+			checkSetting(t, redis, "AppStdout", redisDir+`\redis.log`)
+			checkSetting(t, redis, "AppStderr", redisDir+`\redis.log`)
+			if !slices.Contains(s.Directories, `{InstallDir}\runtime\redis`) {
+				t.Errorf("directories %q lack {InstallDir}\\runtime\\redis", s.Directories)
+			}
 			got := flagPairs(t, redis.args)
 			want := map[string]string{}
 			for flag, v := range supervisorRedis {
@@ -194,9 +201,9 @@ func TestNSSMServicesRunWhatThePilotRuns(t *testing.T) {
 				case "<port>":
 					v = redisPort
 				case "<dir>":
-					v = dir + `\var\redis`
+					v = redisDir
 				case "<aclfile>":
-					v = dir + `\var\redis\users.acl`
+					v = redisDir + `\users.acl`
 				}
 				want[flag] = v
 			}

@@ -106,11 +106,40 @@ func hostPort(t testing.TB, addr string) (string, string) {
 }
 
 func TestSupervisorLogFileName(t *testing.T) {
-	// The NSSM logs (service-hub.log, service-redis.log) follow the pattern
+	// The NSSM log of the Hub (service-hub.log) follows the pattern
 	// README and DESIGN promise for child output, logs/service-<name>.log,
 	// which the supervisor builds in logFile.
 	lits := stringLits(funcDecl(t, "pilot/supervisor/supervisor.go", "logFile"))
 	if strings.Join(lits, "|") != "service-|.log" {
 		t.Fatalf("supervisor logFile builds %q, want service-<name>.log: update deploy/ and this test", lits)
 	}
+}
+
+// supervisorRedisDir is the bundled Redis's directory the supervisor uses
+// (the constant redisDir in children.go), relative to the install dir.
+func supervisorRedisDir(t testing.TB) string {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(repo, "pilot", "supervisor", "children.go"), nil, 0)
+	if err != nil {
+		t.Fatalf("parse children.go: %v", err)
+	}
+	for _, d := range f.Decls {
+		gd, ok := d.(*ast.GenDecl)
+		if !ok || gd.Tok != token.CONST {
+			continue
+		}
+		for _, spec := range gd.Specs {
+			vs := spec.(*ast.ValueSpec)
+			for i, name := range vs.Names {
+				if name.Name == "redisDir" && i < len(vs.Values) {
+					if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+						v, _ := strconv.Unquote(lit.Value)
+						return v
+					}
+				}
+			}
+		}
+	}
+	t.Fatal("pilot/supervisor/children.go: no const redisDir = \"...\" (the check must follow the code it mirrors)")
+	return ""
 }

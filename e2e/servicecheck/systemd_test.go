@@ -107,7 +107,7 @@ func TestHubUnits(t *testing.T) {
 	}{
 		// The supervisor stops its children one after another, stop_timeout
 		// each: five services, the bundled Redis, the private PostgreSQL.
-		{"exekra-hub.service", "exekra-hub", []string{"config", "logs", "var"},
+		{"exekra-hub.service", "exekra-hub", []string{"config", "logs", "var", "runtime"},
 			time.Duration(len(supervisor.Services)+2)*stop + 5*time.Second, "mixed", false, false},
 		{"exekra@.service", "exekra-%i", []string{"config", "logs"}, stop, "", true, true},
 	}

@@ -46,16 +46,22 @@ func (h *hub) startNATS() (string, error) {
 	return srv.URL(), nil
 }
 
+// redisDir is the bundled Redis's own directory in the install dir: its
+// working and data dir, its ACL file (users.acl) and its log (redis.log). On
+// Windows the ExekraHubRedis service keeps redis-server.exe there too.
+const redisDir = "runtime/redis"
+
 // startRedis runs the bundled redis-server (transient state only: no
 // snapshots, no append-only file) and returns its URL. Every client logs in
 // as a user of its own (redisdb.Users): the ACL file and the passwords are
-// made at first start, and the default user is off.
+// made at first start, and the default user is off. Its output goes to
+// runtime/redis/redis.log, not to logs/ as the other children's does.
 func (h *hub) startRedis(ctx context.Context, server string) (string, error) {
 	host, port, err := net.SplitHostPort(h.cfg.Redis.Listen)
 	if err != nil {
 		return "", fmt.Errorf("redis.listen %q is not a host:port address", h.cfg.Redis.Listen)
 	}
-	dir := h.cfg.Path("var/redis")
+	dir := h.cfg.Path(redisDir)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return "", fmt.Errorf("bundled Redis: %w", err)
 	}
@@ -74,7 +80,7 @@ func (h *hub) startRedis(ctx context.Context, server string) (string, error) {
 	}
 	addr := net.JoinHostPort(listenaddr.DialHost(host), port)
 	_, err = h.startChild(ctx, Spec{
-		Name: "redis", Path: server, Env: config.WithoutSettings(h.environ), Dir: dir, LogFile: h.logFile("redis"),
+		Name: "redis", Path: server, Env: config.WithoutSettings(h.environ), Dir: dir, LogFile: filepath.Join(dir, "redis.log"),
 		Args: []string{"--bind", bind, "--port", port, "--save", "", "--appendonly", "no", "--dir", dir,
 			"--protected-mode", "yes", "--daemonize", "no", "--logfile", "", "--aclfile", aclfile},
 		Probe: redisPing(addr, password),

@@ -4,6 +4,7 @@ package supervisor
 
 import (
 	"context"
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -36,7 +37,7 @@ func freeAddr(t testing.TB) string {
 // checkRedisUsers: the bundled Redis refuses a client without a password,
 // lets the runners in with theirs, to their keys only, and keeps its ACL
 // file to the Hub's OS user.
-func checkRedisUsers(t *testing.T, ctx context.Context, url, creds string) {
+func checkRedisUsers(t *testing.T, ctx context.Context, url, creds, home string) {
 	t.Helper()
 	opts, err := redis.ParseURL(url)
 	if err != nil {
@@ -61,9 +62,9 @@ func checkRedisUsers(t *testing.T, ctx context.Context, url, creds string) {
 	if err := runners.FlushAll(ctx).Err(); err == nil || !strings.HasPrefix(err.Error(), "NOPERM") {
 		t.Errorf("runners flushes everything: %v, want NOPERM", err)
 	}
-	fi, err := os.Stat(filepath.Join(filepath.Dir(creds), "redis", "users.acl"))
+	fi, err := os.Stat(filepath.Join(home, "runtime", "redis", "users.acl"))
 	if err != nil || fi.Mode().Perm() != 0o600 {
-		t.Errorf("var/redis/users.acl: %v, %v; want mode 0600", fi, err)
+		t.Errorf("runtime/redis/users.acl: %v, %v; want mode 0600", fi, err)
 	}
 }
 
@@ -116,7 +117,7 @@ func TestBundledRedisAndEmbeddedNATS(t *testing.T) {
 	if err := ping(ctx); err != nil {
 		t.Fatalf("bundled Redis: %v", err)
 	}
-	checkRedisUsers(t, ctx, redisURL, creds)
+	checkRedisUsers(t, ctx, redisURL, creds, home)
 
 	redis := h.children[0]
 	old := redis.Pid()
@@ -130,9 +131,13 @@ func TestBundledRedisAndEmbeddedNATS(t *testing.T) {
 	if got := testutil.ToFloat64(h.stats.restarts.WithLabelValues("redis")); got != 1 {
 		t.Fatalf("restarts_total{child=redis} = %v, want 1", got)
 	}
-	log, _ := os.ReadFile(filepath.Join(home, "logs", "service-redis.log"))
-	if !strings.Contains(string(log), "Ready to accept connections") {
-		t.Errorf("logs/service-redis.log lacks the server's output:\n%s", log)
+	// Redis keeps its output beside its data, not in logs/ with the services'.
+	log, _ := os.ReadFile(filepath.Join(home, "runtime", "redis", "redis.log"))
+	if strings.Count(string(log), "Ready to accept connections") != 2 {
+		t.Errorf("runtime/redis/redis.log lacks the output of both servers (before and after the restart):\n%s", log)
+	}
+	if _, err := os.Stat(filepath.Join(home, "logs", "service-redis.log")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("logs/service-redis.log: %v, want none (Redis logs to runtime/redis/redis.log)", err)
 	}
 
 	now := redis.Pid()

@@ -183,7 +183,8 @@ func (h *hub) startChild(ctx context.Context, spec Spec, timeout time.Duration) 
 	return c, c.WaitReady(ctx, timeout)
 }
 
-// logFile is where a child's stdout and stderr go.
+// logFile is where a child's stdout and stderr go: logs/service-<child>.log,
+// except the bundled Redis's, which go to runtime/redis/redis.log (startRedis).
 func (h *hub) logFile(child string) string {
 	return filepath.Join(h.cfg.Path(h.cfg.Log.Dir), "service-"+child+".log")
 }
