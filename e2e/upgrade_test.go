@@ -6,12 +6,15 @@ import (
 	"context"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/exekra/hub/libs/daemon"
 )
 
 // TestUpgradeInPlace fills a pilot of the previous release (users, runners
@@ -168,5 +171,43 @@ func TestUpgradeInPlace(t *testing.T) {
 			}
 		}
 	})
+	t.Run("a Hub on a schema a newer release contracted refuses to start, in one line", func(t *testing.T) {
+		db := h.pilotDB(t)
+		if _, err := db.Exec(context.Background(), "INSERT INTO runners.schema_migrations (version, name) VALUES (999, '0999_from_a_newer_release.sql')"); err != nil {
+			t.Fatal(err)
+		}
+		db.Close(context.Background())
+		h.cmd.Process.Signal(syscall.SIGTERM)
+		<-h.exited
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, filepath.Join(binDir, "exekra-hub"), "--home", h.home)
+		cmd.Env = h.environ()
+		out, err := cmd.CombinedOutput()
+		want := "schema runners has migration 999, which this program does not know"
+		if err == nil || ctx.Err() != nil || !strings.Contains(string(out), want) {
+			t.Fatalf("exekra-hub on the contracted schema: %v (%v), want it to exit saying %q:\n%s", err, ctx.Err(), want, tail(string(out), 3000))
+		}
+		if code := cmd.ProcessState.ExitCode(); code != daemon.ExitRefused {
+			t.Errorf("exekra-hub exited %d, want %d (a refusal: the service manager does not restart it)", code, daemon.ExitRefused)
+		}
+		if strings.Contains(string(out), "Exekra Hub is running") {
+			t.Errorf("exekra-hub announced itself running before refusing:\n%s", out)
+		}
+		if left := processesOf(h.home); len(left) > 0 {
+			t.Errorf("processes left after the refusal: %v", left)
+		}
+		t.Logf("exekra-hub refused: %s", lineWith(string(out), want))
+	})
 	t.Logf("%s → %s: the Hub down %.1fs (stop, start, healthy); test %.0fs", prev.version, newVersion, downtime.Seconds(), time.Since(began).Seconds())
+}
+
+// lineWith is the first line of out holding s.
+func lineWith(out, s string) string {
+	for line := range strings.Lines(out) {
+		if strings.Contains(line, s) {
+			return strings.TrimSpace(line)
+		}
+	}
+	return ""
 }

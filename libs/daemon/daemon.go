@@ -10,6 +10,7 @@ package daemon
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -95,14 +96,26 @@ const ShutdownTimeout = 10 * time.Second
 // migrations; service-owned files stay below it.
 const outboxMigration = 1000
 
-// Main runs spec as the process's main and exits non-zero with one clear line on failure.
+// ExitRefused is the exit status of a service that refuses to run on what it
+// found, where starting it again cannot help: a database schema that a newer
+// release changed in a way this one cannot run on. The pilot's supervisor
+// then stops the whole Hub with the service's line, and the systemd units
+// (RestartPreventExitStatus) and the Windows services do not restart it.
+const ExitRefused = 78
+
+// Main runs spec as the process's main and exits non-zero with one clear line
+// on failure (ExitRefused when starting again cannot help).
 func Main(spec Spec) {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if err := Run(ctx, spec, os.Args[1:], os.Environ(), os.Stdout); err != nil {
 		fmt.Fprintf(os.Stderr, "exekra-%s: %v\n", spec.Name, err)
 		stop()
-		os.Exit(1)
+		code := 1
+		if newer := (*migrate.NewerSchemaError)(nil); errors.As(err, &newer) {
+			code = ExitRefused
+		}
+		os.Exit(code)
 	}
 }
 

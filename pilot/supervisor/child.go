@@ -9,6 +9,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/exekra/hub/libs/daemon"
 )
 
 // Spec describes one supervised child process.
@@ -45,6 +47,9 @@ type Child struct {
 	stopping bool
 	stopCh   chan struct{}
 	done     chan struct{} // closed when nothing more will be started
+	// onRefusal hears of a child that exited with daemon.ExitRefused after
+	// start-up; it is not restarted.
+	onRefusal func(error)
 }
 
 // process is one run of a child.
@@ -140,6 +145,14 @@ func (c *Child) watch(p *process) {
 		case !ready:
 			return // WaitReady reports it
 		}
+		if refused(p.err) {
+			err := c.refusal(p)
+			c.log.Error("child refuses to run; not restarting it", "pid", p.pid, "exit", exitText(p.err), "reason", err.Line)
+			if c.onRefusal != nil {
+				c.onRefusal(err)
+			}
+			return
+		}
 		delay := c.backoff.Next(ran)
 		c.log.Warn("child exited unexpectedly; restarting", "pid", p.pid, "exit", exitText(p.err),
 			"ran_ms", ran.Milliseconds(), "restart_in_ms", delay.Milliseconds())
@@ -219,4 +232,25 @@ func exitText(err error) string {
 		return "exit status 0"
 	}
 	return err.Error()
+}
+
+// RefusedError is a child that exited with daemon.ExitRefused: it will not
+// run on what it found (a schema a newer release changed), and starting it
+// again cannot help. Line is its last output line, the reason.
+type RefusedError struct {
+	Child, Line, LogFile string
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("%s refuses to run: %s (see %s)", e.Child, e.Line, e.LogFile)
+}
+
+func (c *Child) refusal(p *process) *RefusedError {
+	return &RefusedError{Child: c.spec.Name, Line: lastLine(c.spec.LogFile), LogFile: c.spec.LogFile}
+}
+
+// refused tells whether a run ended with daemon.ExitRefused.
+func refused(err error) bool {
+	var exit *exec.ExitError
+	return errors.As(err, &exit) && exit.ExitCode() == daemon.ExitRefused
 }

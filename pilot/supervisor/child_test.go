@@ -8,11 +8,13 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/exekra/hub/libs/daemon"
 	"github.com/exekra/hub/libs/metrics"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -128,5 +130,37 @@ func TestLastLine(t *testing.T) {
 	writeFile(t, path, "first\n"+strings.Repeat("x", 5000)+"\nexekra-identity: PostgreSQL at 127.0.0.1:1/exekra is unreachable\n\n")
 	if got := lastLine(path); got != "exekra-identity: PostgreSQL at 127.0.0.1:1/exekra is unreachable" {
 		t.Fatalf("lastLine = %q", got)
+	}
+}
+
+// A child that exits with daemon.ExitRefused after its start-up is not
+// restarted: the Hub hears of it (onRefusal) with the child's last line.
+func TestChildThatRefusesToRunIsNotRestarted(t *testing.T) {
+	stats := newHubMetrics(metrics.New("test")).child("sh")
+	script := `sleep 0.3; echo "exekra-sh: schema sh has migration 999, which this program does not know" >&2; exit ` + strconv.Itoa(daemon.ExitRefused)
+	c := NewChild(Spec{Name: "sh", Path: "/bin/sh", Args: []string{"-c", script},
+		LogFile: filepath.Join(t.TempDir(), "service-sh.log")}, quietLog, stats)
+	heard := make(chan error, 1)
+	c.onRefusal = func(err error) { heard <- err }
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Stop(time.Second) })
+	if err := c.WaitReady(context.Background(), 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	select {
+	case err = <-heard:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the refusal was not reported")
+	}
+	var refusal *RefusedError
+	if !errors.As(err, &refusal) || refusal.Child != "sh" || !strings.Contains(refusal.Line, "migration 999") {
+		t.Fatalf("reported %#v, want a RefusedError carrying the child's line", err)
+	}
+	time.Sleep(800 * time.Millisecond) // longer than the first backoff
+	if c.Pid() != 0 || testutil.ToFloat64(stats.restarts) != 0 {
+		t.Fatal("a child that refused to run was restarted")
 	}
 }

@@ -81,6 +81,9 @@ func (c *Child) markReady(p *process) error {
 }
 
 func (c *Child) exitedEarly(p *process) error {
+	if refused(p.err) {
+		return c.refusal(p)
+	}
 	msg := fmt.Sprintf("%s exited during start-up (%s)", c.spec.Name, exitText(p.err))
 	if line := lastLine(c.spec.LogFile); line != "" {
 		msg += ": " + line

@@ -40,10 +40,11 @@ type hub struct {
 	stops    []func() // undo stack: what started, in order
 	children []*Child
 	nats     *natsembed.Server // nil when nats.url names an external one
+	refused  chan error        // a child that refuses to run (RefusedError): the Hub stops
 }
 
 // Run supervises until ctx ends, then stops every child; it returns an error
-// only when start-up fails.
+// when start-up fails or a service refuses to run (*RefusedError).
 func Run(ctx context.Context, o Options) error {
 	started := time.Now()
 	home, err := filepath.Abs(o.Home)
@@ -67,9 +68,9 @@ func Run(ctx context.Context, o Options) error {
 	if wrote {
 		log.Info("first start: wrote the default settings", "file", filepath.Join(home, config.FileName))
 	}
-	h := &hub{cfg: cfg, log: log, environ: o.Environ, started: started}
+	h := &hub{cfg: cfg, log: log, environ: o.Environ, started: started, refused: make(chan error, 1)}
 	if err := h.run(ctx, o); err != nil {
-		log.Error("start-up failed", "err", err)
+		log.Error("stopped on an error", "err", err)
 		return err
 	}
 	log.Info("stopped")
@@ -109,10 +110,20 @@ func (h *hub) run(ctx context.Context, o Options) error {
 		return err
 	}
 	msrv.SetReadiness(h.readiness()...)
+	select {
+	case err := <-h.refused: // a service that passed its probe, then refused
+		return err
+	default:
+	}
 	h.announce(o.Stdout, time.Since(h.started))
-	<-ctx.Done()
-	h.log.Info("stop requested: stopping the children in reverse start order")
-	return nil
+	select {
+	case <-ctx.Done():
+		h.log.Info("stop requested: stopping the children in reverse start order")
+		return nil
+	case err := <-h.refused:
+		h.log.Error("a service refuses to run: stopping the Hub", "err", err)
+		return err
+	}
 }
 
 // startAll starts NATS, Redis, PostgreSQL and the services, each ready
@@ -172,6 +183,12 @@ func (h *hub) stopAll() {
 // startChild starts a supervised child and waits until it is ready.
 func (h *hub) startChild(ctx context.Context, spec Spec, timeout time.Duration) (*Child, error) {
 	c := NewChild(spec, h.log, h.stats.child(spec.Name))
+	c.onRefusal = func(err error) {
+		select {
+		case h.refused <- err:
+		default: // the Hub is stopping on an earlier one
+		}
+	}
 	if err := c.Start(); err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/exekra/hub/libs/buildinfo"
 	"github.com/exekra/hub/libs/config"
+	"github.com/exekra/hub/libs/daemon"
 	"github.com/exekra/hub/pilot/supervisor"
 )
 
@@ -26,6 +27,9 @@ func main() {
 	if err := run(ctx, os.Args[1:], os.Environ(), os.Stdout); err != nil {
 		fmt.Fprintf(os.Stderr, "exekra-hub: %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
 		stop()
+		if refused := (*supervisor.RefusedError)(nil); errors.As(err, &refused) {
+			os.Exit(daemon.ExitRefused) // starting again cannot help: no restart loop
+		}
 		os.Exit(1)
 	}
 }
