@@ -49,13 +49,19 @@ stop() {
 trap stop EXIT
 trap 'exit 130' INT TERM
 
-# free_port prints a TCP port on 127.0.0.1 that nothing listens on, from a
-# range away from the pilot's defaults, never the same twice in one run.
+# free_port prints a TCP port on 127.0.0.1 that nothing listens on, never the
+# same twice in one run, from a range away from the pilot's defaults and below
+# the kernel's ephemeral range (net.ipv4.ip_local_port_range), whose ports any
+# outgoing connection (the load generator's 10,000) may take before the Hub
+# binds them.
 taken=" "
+read -r eph_low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || eph_low=32768
+port_low=20000
+[ "$eph_low" -gt $((port_low + 2000)) ] || port_low=$((eph_low > 3000 ? eph_low - 3000 : 1024))
 free_port() {
   local p
   while :; do
-    p=$((30000 + RANDOM % 20000))
+    p=$((port_low + RANDOM % (eph_low - port_low)))
     case "$taken" in *" $p "*) continue ;; esac
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
       taken+="$p "

@@ -120,7 +120,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.schedules, "schedules", 10000, "schedules: schedules to create, each firing once a minute (bench: 0 leaves the part out)")
 	fs.DurationVar(&o.schedulesMeasure, "schedules-measure", 3*time.Minute, "schedules: how long to let them fire (the window whose fires are read back)")
 	fs.StringVar(&o.scheduleEnv, "schedules-environment", runners.EnvStaging, "schedules: the environment of their jobs (keep it one no simulated runner is in: the jobs stay pending)")
-	fs.IntVar(&o.jobRunners, "job-runners", 100, "bench: simulated runners of the jobs part (--runners is the heartbeat part's)")
+	fs.IntVar(&o.jobRunners, "job-runners", 100, "simulated runners of the jobs part, in the jobs and bench scenarios (--runners is the heartbeat part's)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -186,6 +186,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	switch o.scenario {
 	case "jobs":
+		o.runners = o.jobRunners // as in bench's jobs part (deploy/scripts/bench.sh passes both)
 		return runJobs(ctx, stdout, api, o)
 	case "api-reads":
 		row, err := measureAPIReads(ctx, api, o)
