@@ -134,8 +134,8 @@ func runUnderWine(t *testing.T, w *wine, dist string) {
 		return r["status"] == "online"
 	}, runner.output)
 	_, r := call(t, "GET", base+"/api/v1/runners/"+runnerID, token, nil)
-	if os, _ := r["os"].(string); !strings.HasPrefix(os, "windows/") {
-		t.Errorf("the runner reports OS %q, want windows/...", os)
+	if reported, _ := r["os"].(string); !strings.HasPrefix(reported, "windows/") {
+		t.Errorf("the runner reports OS %q, want windows/...", reported)
 	}
 	t.Logf("licensed, admin bootstrapped, exekra-runner.exe online: %s", time.Since(mark).Round(100*time.Millisecond))
 
@@ -924,6 +924,8 @@ func stopWithCtrlC(t *testing.T, w *wine, hub *process, home string) []string {
 // killAndCheckJobObject kills exekra-hub.exe's Wine process outright (as
 // TerminateProcess would) and sees whether the job object it put itself in
 // (JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE) takes the five services with it.
+// Without a job object a child outlives its killed parent under Wine as on
+// Windows, so the five ending with it shows the job object at work.
 func killAndCheckJobObject(t *testing.T, w *wine, hub *process, home string) []string {
 	t.Helper()
 	if warn := hubLogLines(home, "children would outlive the supervisor should it end without stopping them"); len(warn) > 0 {
