@@ -40,7 +40,8 @@ func (c *Client) Heartbeat(ctx context.Context, hb runners.Heartbeat) (runners.H
 // most runners.MaxClaimWaitSeconds) for one; a nil job without an error
 // means none came (204). claimID (runners.HeaderClaimID, "" for none)
 // names the claim: asked again with the same id after a failure, the Hub
-// returns the job it handed out in a reply that was lost. See NextJob.
+// returns the job it handed out in a reply that was lost. A busy Hub may
+// answer ErrClaimUnfinished: ask again at once with the same id. See NextJob.
 func (c *Client) Claim(ctx context.Context, wait time.Duration, claimID string) (*runners.ClaimedJob, error) {
 	const op = "claim"
 	path := runners.ClaimPath(wait)
@@ -57,6 +58,9 @@ func (c *Client) Claim(ctx context.Context, wait time.Duration, claimID string) 
 	}
 	defer drain(resp)
 	if resp.StatusCode == http.StatusNoContent {
+		if resp.Header.Get(runners.HeaderClaimRepeat) == "true" {
+			return nil, ErrClaimUnfinished
+		}
 		return nil, nil
 	}
 	var job runners.ClaimedJob

@@ -164,6 +164,11 @@ var ErrUpgradeRequired = errors.New("the Hub refuses this agent's version")
 // ErrBadReply is a success answer whose body is not what the protocol says.
 var ErrBadReply = errors.New("the Hub's reply is unreadable")
 
+// ErrClaimUnfinished is a claim the Hub was too busy to finish within its
+// wait (a 204 with runners.HeaderClaimRepeat): ask again at once under the
+// same claim id. It is not a failure.
+var ErrClaimUnfinished = errors.New("the Hub did not finish the claim in time; repeat it under its id")
+
 // ErrBadInput is a call this client refuses to make: what the caller gave
 // cannot be what the protocol asks (an empty job id, an unknown status).
 var ErrBadInput = errors.New("bad input")

@@ -530,3 +530,30 @@ func TestFailureLevel(t *testing.T) {
 		}
 	}
 }
+
+// A claim the busy Hub asks to repeat (204 Exekra-Claim-Repeat) is asked
+// again at once under the same id: no failure, no backoff.
+func TestNextJobRepeatsAnUnfinishedClaim(t *testing.T) {
+	job := runners.ClaimedJob{ID: "job-1", Attempt: 1, Package: runners.PackageRef{Name: "p", Version: "1.0.0"}}
+	h := newHub(t, func(n int, w http.ResponseWriter, _ *http.Request) {
+		if n < 2 {
+			w.Header().Set(runners.HeaderClaimRepeat, "true")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		json.NewEncoder(w).Encode(job)
+	})
+	f := newClient(t, h)
+	got, err := f.c.NextJob(context.Background(), 25*time.Second)
+	if err != nil || got == nil || got.ID != "job-1" {
+		t.Fatalf("%+v %v", got, err)
+	}
+	reqs := h.requests()
+	if len(reqs) != 3 || reqs[1].header.Get(runners.HeaderClaimID) != reqs[0].header.Get(runners.HeaderClaimID) ||
+		reqs[2].header.Get(runners.HeaderClaimID) != reqs[0].header.Get(runners.HeaderClaimID) {
+		t.Fatalf("%d claims; want 3 under one claim id", len(reqs))
+	}
+	if len(f.waits) != 0 {
+		t.Fatalf("backed off %v; a repeat is no failure", f.waits)
+	}
+}

@@ -147,15 +147,22 @@ func (c *Client) Retry(ctx context.Context, r Retry, call func(context.Context) 
 // a reply that was lost comes back rather than waiting out its pickup
 // time. It retries every failure (logged as "claim failed; retrying")
 // until the Hub answers, refuses the credentials (ErrCredentialsRefused)
-// or ctx ends.
+// or ctx ends; a claim the Hub did not finish in time (ErrClaimUnfinished)
+// is asked again at once, as no failure.
 func (c *Client) NextJob(ctx context.Context, wait time.Duration) (*runners.ClaimedJob, error) {
 	id := NewClaimID()
 	var job *runners.ClaimedJob
 	err := c.Retry(ctx, Retry{Op: "claim", Final: func(err error) bool { return errors.Is(err, ErrCredentialsRefused) }},
 		func(ctx context.Context) error {
-			var err error
-			job, err = c.Claim(ctx, wait, id)
-			return err
+			for {
+				var err error
+				if job, err = c.Claim(ctx, wait, id); !errors.Is(err, ErrClaimUnfinished) {
+					return err
+				}
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+			}
 		})
 	return job, err
 }

@@ -28,7 +28,8 @@ type Fleet struct {
 	// runners that started at different times are (0: all at once).
 	Stagger time.Duration
 
-	waiting atomic.Int64 // claims sent and not yet answered
+	waiting    atomic.Int64 // claims sent and not yet answered
+	unfinished atomic.Int64 // claims the busy Hub asked to repeat (not errors)
 
 	mu       sync.Mutex
 	claimed  map[string]time.Time // job id -> when its claim reply arrived
@@ -61,6 +62,10 @@ func (f *Fleet) Run(ctx context.Context, stop <-chan struct{}) {
 
 // Waiting is how many runners are in a claim right now (sent, not answered).
 func (f *Fleet) Waiting() int { return int(f.waiting.Load()) }
+
+// Repeated is how many claims the Hub was too busy to finish in time and
+// asked to be repeated (runnerclient.ErrClaimUnfinished).
+func (f *Fleet) Repeated() int { return int(f.unfinished.Load()) }
 
 // ClaimedAt is when the job's claim reply reached its runner.
 func (f *Fleet) ClaimedAt(id string) (time.Time, bool) {
@@ -95,6 +100,9 @@ func (f *Fleet) loop(ctx context.Context, stop <-chan struct{}, r Runner) {
 		default:
 		}
 		job, err := f.claim(ctx, r, claimID)
+		if errors.Is(err, runnerclient.ErrClaimUnfinished) {
+			continue // the Hub was busy: at once again under the same claim id, no error
+		}
 		if err != nil {
 			pause(ctx, time.Second) // counted in Errors; do not spin on a failing Hub
 			continue                // and ask again under the same claim id
@@ -112,6 +120,10 @@ func (f *Fleet) claim(ctx context.Context, r Runner, claimID string) (*runners.C
 	job, err := r.Client.Claim(ctx, f.ClaimWait, claimID)
 	got := time.Now()
 	f.waiting.Add(-1)
+	if errors.Is(err, runnerclient.ErrClaimUnfinished) {
+		f.unfinished.Add(1)
+		return nil, err
+	}
 	if err != nil {
 		f.count(ctx, "claim", err)
 		return nil, err

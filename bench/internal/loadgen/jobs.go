@@ -62,6 +62,7 @@ func RunJobs(ctx context.Context, cfg JobsConfig) (JobsReport, error) {
 	}
 	rep.Verify = verify(ctx, cfg.APIs, append(pickupIDs, throughputIDs...), cfg.Fleet.Errors)
 	rep.Errors = cfg.Fleet.Errors.Snapshot()
+	rep.RepeatedClaims = cfg.Fleet.Repeated()
 	return rep, ctx.Err()
 }
 

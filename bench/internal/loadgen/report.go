@@ -23,6 +23,9 @@ type JobsReport struct {
 	Throughput  ThroughputReport          `json:"throughput"`
 	Verify      Verification              `json:"verify"`
 	Errors      map[string]map[string]int `json:"errors"` // operation -> HTTP status (or "network") -> count
+	// RepeatedClaims are claims the Hub was too busy to finish in time and
+	// asked to be repeated under their id (204 Exekra-Claim-Repeat): slower, not errors.
+	RepeatedClaims int `json:"repeated_claims"`
 }
 
 // PickupReport measures jobs created one at a time while every runner waits.
@@ -79,7 +82,7 @@ func PrintJobs(w io.Writer, r JobsReport) {
 
 	v := r.Verify
 	fmt.Fprintf(w, "\nverify: %d jobs read back through the API: %d succeeded, %d not%s\n", v.Checked, v.Succeeded, v.NotSucceeded, statusSummary(v.Statuses))
-	fmt.Fprintf(w, "errors (not 2xx, by operation): %s\n", errorSummary(r.Errors))
+	fmt.Fprintf(w, "errors (not 2xx, by operation): %s; claims the busy Hub asked to repeat: %d\n", errorSummary(r.Errors), r.RepeatedClaims)
 	data, _ := json.Marshal(r)
 	fmt.Fprintf(w, "%s\n", data)
 }

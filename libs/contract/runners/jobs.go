@@ -73,6 +73,11 @@ const (
 	// HeaderCancelRequested ("true") on the 204 of a log upload: the Hub
 	// wants the job stopped (the heartbeat reply says so too).
 	HeaderCancelRequested = "Exekra-Cancel-Requested"
+	// HeaderClaimRepeat ("true") on the 204 of a claim: the Hub was too busy
+	// to finish the claim within its wait; the agent asks again at once
+	// under the same claim id (a job the Hub meanwhile gave that claim comes
+	// with the repeat). Not a failure: nothing to back off from.
+	HeaderClaimRepeat = "Exekra-Claim-Repeat"
 )
 
 // CreateJobRequest starts a job (POST /api/v1/jobs). Version "" means
@@ -200,6 +205,10 @@ type ClaimRequest struct {
 	AgentRequest
 	WaitSeconds int    `json:"wait_seconds"`
 	ClaimID     string `json:"claim_id,omitempty"`
+	// Deadline is when the caller stops waiting for the reply: a claim that
+	// spent part of its wait queued for a busy service waits only for what
+	// is left (minus a margin), so its reply still finds the caller.
+	Deadline time.Time `json:"deadline,omitzero"`
 }
 
 // ClaimResponse holds the claimed job, or null when none arrived (HTTP 204).

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -83,12 +84,22 @@ func (s *Server) claimJob(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	// Should the runners instance serving the claim die, the agent hears so
-	// shortly after its wait and asks again with the same claim id.
-	ctx, cancel := context.WithTimeout(c.Request.Context(), time.Duration(wait+runners.ClaimGraceSeconds)*time.Second)
+	// Should the runners instance serving the claim die, or be too busy to
+	// answer in time, the agent hears so shortly after its wait and asks
+	// again with the same claim id.
+	deadline := time.Now().Add(time.Duration(wait+runners.ClaimGraceSeconds) * time.Second)
+	ctx, cancel := context.WithDeadline(c.Request.Context(), deadline)
 	defer cancel()
-	req := runners.ClaimRequest{AgentRequest: ar, WaitSeconds: wait, ClaimID: c.GetHeader(runners.HeaderClaimID)}
+	req := runners.ClaimRequest{AgentRequest: ar, WaitSeconds: wait, ClaimID: c.GetHeader(runners.HeaderClaimID), Deadline: deadline}
 	resp, err := natsrpc.Call[runners.ClaimResponse](ctx, s.NATS, runners.SubjectClaim, req)
+	if err != nil && errors.Is(err, context.DeadlineExceeded) && c.Request.Context().Err() == nil {
+		// A busy Hub is slower, not wrong: an ordinary empty answer telling
+		// the agent to repeat this claim, not an error counted against it.
+		s.Log.Warn("claim not answered in time; the agent repeats it", "wait_s", wait)
+		c.Header(runners.HeaderClaimRepeat, "true")
+		c.Status(http.StatusNoContent)
+		return nil
+	}
 	if err != nil {
 		return err
 	}

@@ -145,6 +145,9 @@ var (
 		Schema: stringSchema("", ""), Required: true}
 	headerCancelRequested = Header{Name: runners.HeaderCancelRequested, Schema: enumSchema([]string{"true"}),
 		Description: "Present when the Hub wants the job stopped (the heartbeat reply says so too)."}
+	headerClaimRepeat = Header{Name: runners.HeaderClaimRepeat, Schema: enumSchema([]string{"true"}),
+		Description: "Present when the Hub was too busy to finish the claim within its wait: the agent repeats the claim at once " +
+			"under the same Exekra-Claim-Id, and gets any job the Hub gave that claim meanwhile."}
 )
 
 // pathParam describes the parameters gin paths name.

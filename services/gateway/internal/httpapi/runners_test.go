@@ -26,6 +26,7 @@ type runnerStub struct {
 	mu        sync.Mutex
 	heartbeat runners.HeartbeatRequest
 	claims    []runners.ClaimRequest
+	handedOut map[string]bool // claim ids given the job
 	logs      runners.AgentLogsRequest
 	complete  runners.CompleteRequest
 }
@@ -63,10 +64,17 @@ func runnerServer(t *testing.T, st *runnerStub) *httptest.Server {
 				return runners.ClaimResponse{}, err
 			}
 			st.mu.Lock()
-			defer st.mu.Unlock()
 			st.claims = append(st.claims, req)
-			if len(st.claims) > 1 {
+			first, repeat := len(st.claims) == 1, req.ClaimID != "" && st.handedOut[req.ClaimID]
+			if first {
+				st.handedOut = map[string]bool{req.ClaimID: true}
+			}
+			st.mu.Unlock()
+			if !first && !repeat {
 				return runners.ClaimResponse{}, nil
+			}
+			if first && strings.HasPrefix(req.ClaimID, "busy-") {
+				time.Sleep(time.Until(req.Deadline) + time.Second) // a busy service: the job is the claim's, its reply too late
 			}
 			return runners.ClaimResponse{Job: &runners.ClaimedJob{ID: "j1", Attempt: 2, TimeoutSeconds: 60,
 				Package: runners.PackageRef{Name: "etl", Version: "1.0.0", SHA256: "ab", SizeBytes: 1}}}, nil
@@ -204,4 +212,34 @@ func TestRunnerRoutesSpeakTheClientsProtocol(t *testing.T) {
 			t.Fatalf("no credentials: %d %v", resp.StatusCode, resp.Header)
 		}
 	})
+}
+
+// A claim the runners service does not answer within the caller's deadline
+// (a saturated Hub) ends as an ordinary 204 asking for a repeat, not a 503;
+// the repeat under the same claim id gets the job the slow answer held.
+func TestABusyClaimIsRepeatedNotFailed(t *testing.T) {
+	st := &runnerStub{}
+	srv := runnerServer(t, st)
+	c, err := runnerclient.New(runnerclient.Config{Hub: srv.URL, RunnerID: "0b0c5f5e-8d7e-4b64-9c55-3b1f8f0e7a11", Secret: stubSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	began := time.Now()
+	job, err := c.Claim(ctx, 0, "busy-1")
+	if job != nil || !errors.Is(err, runnerclient.ErrClaimUnfinished) {
+		t.Fatalf("a claim the service answered too late: %+v, %v; want ErrClaimUnfinished (204 %s)", job, err, runners.HeaderClaimRepeat)
+	}
+	if took := time.Since(began); took < runners.ClaimGraceSeconds*time.Second || took > (runners.ClaimGraceSeconds+3)*time.Second {
+		t.Errorf("the busy claim was answered after %s; want about its wait plus %d s", took, runners.ClaimGraceSeconds)
+	}
+	job, err = c.Claim(ctx, 0, "busy-1")
+	if err != nil || job == nil || job.ID != "j1" {
+		t.Fatalf("the repeat under the same claim id: %+v, %v; want job j1", job, err)
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if d := st.claims[0].Deadline; d.Before(began.Add(runners.ClaimGraceSeconds*time.Second)) || d.After(began.Add((runners.ClaimGraceSeconds+1)*time.Second)) {
+		t.Errorf("the claim carried deadline %s; want its wait plus %d s from %s", d, runners.ClaimGraceSeconds, began)
+	}
 }

@@ -294,7 +294,8 @@ func (s *Server) coreRoutes() []Route {
 			Params: append(slices.Clone(paramsRunnerRequest), paramWait, paramClaimID),
 			Replies: []Reply{
 				jsonReply[runners.ClaimedJob](http.StatusOK, "The job claimed; it must start within its lease."),
-				emptyReply(http.StatusNoContent, "No job arrived within wait."),
+				emptyReply(http.StatusNoContent, "No job arrived within wait; or, with Exekra-Claim-Repeat, the Hub was too busy "+
+					"to finish the claim in time: ask again at once under the same claim id (not a failure).", headerClaimRepeat),
 			},
 			Errors: []int{http.StatusUpgradeRequired, http.StatusTooManyRequests}},
 		{Method: http.MethodPost, Path: runners.PathJobLogs, Summary: "Upload log lines; renews the lease (runner)", Access: Runner, Handle: s.uploadLogs,

@@ -1,6 +1,7 @@
 package natsapi_test
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sync"
@@ -260,4 +261,40 @@ func TestClaimRetryTakesOverItsOrphan(t *testing.T) {
 			t.Fatal("a wait of the claim did not return the job at once")
 		}
 	}
+}
+
+// A claim carries its caller's deadline: one that reaches the service with
+// too little of it left takes no job (its caller is gone and repeats it),
+// and one queued a while waits only for what is left.
+func TestClaimKeepsToItsCallersDeadline(t *testing.T) {
+	h := newJobsHarness(t)
+	h.publish(t, "etl", "1.0.0", time.Now())
+	a := h.register(t, "a", runners.EnvStaging)
+	claim := func(wait int, deadline time.Time) (*runners.ClaimedJob, time.Duration, error) {
+		ctx, cancel := context.WithTimeout(gateway(sourceIP), runners.ClaimTimeout)
+		defer cancel()
+		began := time.Now()
+		resp, err := call[runners.ClaimResponse](ctx, h.harness, runners.SubjectClaim,
+			runners.ClaimRequest{AgentRequest: agent(a), WaitSeconds: wait, ClaimID: "late-1", Deadline: deadline})
+		return resp.Job, time.Since(began), err
+	}
+	t.Run("a claim its caller gave up on takes no job", func(t *testing.T) {
+		j := h.create(t, runners.CreateJobRequest{Package: "etl", Environment: runners.EnvStaging})
+		got, _, err := claim(0, time.Now().Add(time.Second))
+		if got != nil || err != nil {
+			t.Fatalf("claim past its caller's deadline = %+v, %v; want nothing", got, err)
+		}
+		if status, _ := h.status(t, j.ID); status != runners.JobPending {
+			t.Fatalf("the job is %s; a claim nobody receives took it", status)
+		}
+		if got, err := h.claimAs(a, 0, "late-2"); err != nil || got == nil || got.ID != j.ID {
+			t.Fatalf("the next claim = %+v, %v; want the job", got, err)
+		}
+	})
+	t.Run("a claim waits only for what its caller has left", func(t *testing.T) {
+		got, took, err := claim(30, time.Now().Add(3*time.Second))
+		if got != nil || err != nil || took > 2500*time.Millisecond {
+			t.Fatalf("claim with 3 s left of a 30 s wait = %+v, %v after %s; want nothing within about 1 s", got, err, took)
+		}
+	})
 }

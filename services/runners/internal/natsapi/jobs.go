@@ -61,6 +61,10 @@ func jobUserEndpoints(svc *job.Service) []natsrpc.Endpoint {
 	}
 }
 
+// claimReplyMargin is how long before the caller's deadline a claim stops
+// waiting, so that its reply (with a job, if one came) still finds the caller.
+const claimReplyMargin = 2 * time.Second
+
 func jobAgentEndpoints(runners *runner.Service, svc *job.Service) []natsrpc.Endpoint {
 	claim := natsrpc.Handle(contract.SubjectClaim, func(ctx context.Context, req contract.ClaimRequest) (contract.ClaimResponse, error) {
 		r, err := authenticated(ctx, runners, req.AgentRequest)
@@ -70,7 +74,16 @@ func jobAgentEndpoints(runners *runner.Service, svc *job.Service) []natsrpc.Endp
 		if err != nil {
 			return contract.ClaimResponse{}, err
 		}
-		j, err := svc.Claim(ctx, r, time.Duration(req.WaitSeconds)*time.Second, req.ClaimID)
+		wait := time.Duration(req.WaitSeconds) * time.Second
+		if !req.Deadline.IsZero() {
+			// Queued behind other work: wait only for what the caller has left.
+			left := time.Until(req.Deadline) - claimReplyMargin
+			if left <= 0 {
+				return contract.ClaimResponse{}, nil // the caller is gone; it repeats the claim
+			}
+			wait = min(wait, left)
+		}
+		j, err := svc.Claim(ctx, r, wait, req.ClaimID)
 		if err != nil || j == nil {
 			return contract.ClaimResponse{}, err
 		}
