@@ -32,6 +32,11 @@ const (
 	HeaderActorToken = "Exekra-Actor-Token"
 	// HeaderRetryAfter carries errs.Error.RetryAfter (milliseconds) on an error reply.
 	HeaderRetryAfter = "Exekra-Retry-After-Ms"
+	// HeaderDeadline is when the caller stops waiting for the reply (Unix
+	// milliseconds): a handler reads it with CallerDeadline. A header, not a
+	// body field, so that services of the previous release (which refuse
+	// unknown body fields) take it during a rolling upgrade.
+	HeaderDeadline = "Exekra-Deadline"
 )
 
 // DefaultTimeout bounds a request whose context has no deadline.
@@ -76,6 +81,8 @@ func (c *Client) call(ctx context.Context, subject string, req, out any) (err er
 		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
 		defer cancel()
 	}
+	deadline, _ := ctx.Deadline()
+	msg.Header.Set(HeaderDeadline, strconv.FormatInt(deadline.UnixMilli(), 10))
 	reply, err := c.nc.RequestMsgWithContext(ctx, msg)
 	if err != nil {
 		if errors.Is(err, nats.ErrMaxPayload) {
@@ -133,23 +140,21 @@ type Endpoint struct {
 	Timeout time.Duration
 }
 
-// Handle makes an Endpoint from a typed function. Unknown JSON fields are refused.
+// Handle makes an Endpoint from a typed function. JSON fields the request
+// type lacks are ignored: during a rolling upgrade a newer caller's added
+// fields reach an older service (docs/operations.md, "Upgrades"). Callers on
+// the bus are Hub processes; the gateway refuses unknown fields of people's
+// requests before anything reaches the bus.
 func Handle[Req, Resp any](subject string, fn func(ctx context.Context, req Req) (Resp, error)) Endpoint {
 	return Endpoint{Subject: subject, Handle: func(ctx context.Context, data []byte) (any, error) {
 		var req Req
 		if len(data) > 0 {
-			if err := decodeStrict(data, &req); err != nil {
+			if err := json.Unmarshal(data, &req); err != nil {
 				return nil, errs.Wrap(errs.InvalidArgument, "malformed request", err)
 			}
 		}
 		return fn(ctx, req)
 	}}
-}
-
-func decodeStrict(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	return dec.Decode(v)
 }
 
 // handler adapts an Endpoint to micro, running each request on its own
@@ -198,6 +203,9 @@ func serve(ctx context.Context, nc *nats.Conn, log *slog.Logger, reg *metrics.Re
 		actor.TokenID = h.Get(HeaderActorToken)
 	}
 	ctx = caller.With(ctx, caller.Info{RequestID: h.Get(HeaderRequestID), Actor: actor, SourceIP: h.Get(HeaderSourceIP)})
+	if ms, err := strconv.ParseInt(h.Get(HeaderDeadline), 10, 64); err == nil && ms > 0 {
+		ctx = context.WithValue(ctx, deadlineKey{}, time.UnixMilli(ms))
+	}
 	// A request accepted before Serve's ctx ended is still answered (see Serve).
 	timeout := ep.Timeout
 	if timeout <= 0 {
@@ -225,6 +233,17 @@ func serve(ctx context.Context, nc *nats.Conn, log *slog.Logger, reg *metrics.Re
 		}
 	}
 	count(reg, ep.Subject, outcome)
+}
+
+type deadlineKey struct{}
+
+// CallerDeadline is when the caller of the request being handled stops
+// waiting for its reply (HeaderDeadline); false when it did not say. A
+// handler that waits (a long poll) answers before it, so that its answer
+// still finds the caller.
+func CallerDeadline(ctx context.Context) (time.Time, bool) {
+	t, ok := ctx.Value(deadlineKey{}).(time.Time)
+	return t, ok
 }
 
 // encode is a bus body: JSON without HTML escaping. Escaped, each '<', '>'

@@ -93,7 +93,6 @@ func TestErrorsCrossTheWire(t *testing.T) {
 		{"a kind wrapped with fmt arrives without its cause", subjFail, greetRequest{"wrapped"}, errs.Conflict, "name taken"},
 		{"an internal error arrives with a generic message", subjFail, greetRequest{"internal"}, errs.Internal, "internal error; see the Hub logs"},
 		{"a kind the client does not know arrives as internal", subjFail, greetRequest{"bad kind"}, errs.Internal, "short and stout"},
-		{"an unknown JSON field is an invalid argument", subjGreet, map[string]any{"name": "ada", "colour": "red"}, errs.InvalidArgument, "malformed request"},
 		{"a wrongly typed field is an invalid argument", subjGreet, map[string]any{"name": 7}, errs.InvalidArgument, "malformed request"},
 		{"a panicking handler is an internal error", subjPanic, greetRequest{}, errs.Internal, "internal error; see the Hub logs"},
 	}
@@ -397,5 +396,44 @@ func TestClientMapsErrorHeaders(t *testing.T) {
 	_, err = natsrpc.Call[struct{}](context.Background(), c, "exekra.foreign.v1.x", struct{}{})
 	if !errs.Is(err, errs.LicenseLimit) || !strings.Contains(err.Error(), "runner limit reached") {
 		t.Fatalf("Call() error = %v, want license_limit: runner limit reached", err)
+	}
+}
+
+// A handler knows when its caller stops waiting, and a request holding
+// fields it does not know (a newer caller's) is served, not refused.
+func TestCallerDeadlineAndNewerFieldsReachTheHandler(t *testing.T) {
+	nc := natstest.Conn(t)
+	const subj = "exekra.test.v1.deadline"
+	seen := make(chan time.Time, 1)
+	serve(t, nc, natsrpc.Service{Name: "exekra-test", Version: "1.0.0", Endpoints: []natsrpc.Endpoint{
+		natsrpc.Handle(subj, func(ctx context.Context, req greetRequest) (greeting, error) {
+			d, ok := natsrpc.CallerDeadline(ctx)
+			if !ok {
+				d = time.Time{}
+			}
+			seen <- d
+			return greeting{Text: "hello " + req.Name}, nil
+		}),
+	}})
+	c, _ := client(nc)
+	deadline := time.Now().Add(7 * time.Second)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	newer := struct {
+		Name  string `json:"name"`
+		Added string `json:"added_by_a_newer_release"`
+	}{Name: "ada", Added: "x"}
+	got, err := natsrpc.Call[greeting](ctx, c, subj, newer)
+	if err != nil || got.Text != "hello ada" {
+		t.Fatalf("a request with a field the service does not know: %+v, %v", got, err)
+	}
+	if d := <-seen; d.Sub(deadline).Abs() > time.Millisecond {
+		t.Fatalf("the handler saw deadline %s, the caller's is %s", d, deadline)
+	}
+	if _, err := natsrpc.Call[greeting](context.Background(), c, subj, greetRequest{Name: "bob"}); err != nil {
+		t.Fatal(err)
+	}
+	if d := <-seen; time.Until(d) < natsrpc.DefaultTimeout-time.Second || time.Until(d) > natsrpc.DefaultTimeout {
+		t.Fatalf("without a deadline of its own the caller waits DefaultTimeout; the handler saw %s", d)
 	}
 }

@@ -205,10 +205,6 @@ type ClaimRequest struct {
 	AgentRequest
 	WaitSeconds int    `json:"wait_seconds"`
 	ClaimID     string `json:"claim_id,omitempty"`
-	// Deadline is when the caller stops waiting for the reply: a claim that
-	// spent part of its wait queued for a busy service waits only for what
-	// is left (minus a margin), so its reply still finds the caller.
-	Deadline time.Time `json:"deadline,omitzero"`
 }
 
 // ClaimResponse holds the claimed job, or null when none arrived (HTTP 204).

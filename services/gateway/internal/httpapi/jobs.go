@@ -90,7 +90,9 @@ func (s *Server) claimJob(c *gin.Context) error {
 	deadline := time.Now().Add(time.Duration(wait+runners.ClaimGraceSeconds) * time.Second)
 	ctx, cancel := context.WithDeadline(c.Request.Context(), deadline)
 	defer cancel()
-	req := runners.ClaimRequest{AgentRequest: ar, WaitSeconds: wait, ClaimID: c.GetHeader(runners.HeaderClaimID), Deadline: deadline}
+	// The service reads the deadline (natsrpc.CallerDeadline): a claim that
+	// waited queued behind other work waits only for what is left.
+	req := runners.ClaimRequest{AgentRequest: ar, WaitSeconds: wait, ClaimID: c.GetHeader(runners.HeaderClaimID)}
 	resp, err := natsrpc.Call[runners.ClaimResponse](ctx, s.NATS, runners.SubjectClaim, req)
 	if err != nil && errors.Is(err, context.DeadlineExceeded) && c.Request.Context().Err() == nil {
 		// A busy Hub is slower, not wrong: an ordinary empty answer telling

@@ -271,11 +271,11 @@ func TestClaimKeepsToItsCallersDeadline(t *testing.T) {
 	h.publish(t, "etl", "1.0.0", time.Now())
 	a := h.register(t, "a", runners.EnvStaging)
 	claim := func(wait int, deadline time.Time) (*runners.ClaimedJob, time.Duration, error) {
-		ctx, cancel := context.WithTimeout(gateway(sourceIP), runners.ClaimTimeout)
+		ctx, cancel := context.WithDeadline(gateway(sourceIP), deadline)
 		defer cancel()
 		began := time.Now()
 		resp, err := call[runners.ClaimResponse](ctx, h.harness, runners.SubjectClaim,
-			runners.ClaimRequest{AgentRequest: agent(a), WaitSeconds: wait, ClaimID: "late-1", Deadline: deadline})
+			runners.ClaimRequest{AgentRequest: agent(a), WaitSeconds: wait, ClaimID: "late-1"})
 		return resp.Job, time.Since(began), err
 	}
 	t.Run("a claim its caller gave up on takes no job", func(t *testing.T) {

@@ -75,9 +75,9 @@ func jobAgentEndpoints(runners *runner.Service, svc *job.Service) []natsrpc.Endp
 			return contract.ClaimResponse{}, err
 		}
 		wait := time.Duration(req.WaitSeconds) * time.Second
-		if !req.Deadline.IsZero() {
+		if deadline, ok := natsrpc.CallerDeadline(ctx); ok {
 			// Queued behind other work: wait only for what the caller has left.
-			left := time.Until(req.Deadline) - claimReplyMargin
+			left := time.Until(deadline) - claimReplyMargin
 			if left <= 0 {
 				return contract.ClaimResponse{}, nil // the caller is gone; it repeats the claim
 			}
