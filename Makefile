@@ -104,7 +104,9 @@ dist:
 	  go run . -root $(CURDIR) -out $(DIST_DIR) -version $(VERSION) -ldflags "$(LDFLAGS)" -packages "$(BINARIES)"
 
 # `make dist` twice into temp dirs, compared byte for byte, and the archives,
-# packages and SBOMs checked (deploy/dist/dist_test.go). A cold `make dist`
+# packages and SBOMs checked (deploy/dist/dist_test.go); then, as root, the
+# Debian packages of two versions installed with dpkg, the Hub started, and
+# upgraded with its data (deploy/dist/deb_install_test.go). A cold `make dist`
 # takes minutes on a small machine, so `make test` leaves this out.
 dist-check:
-	cd deploy/dist && GOWORK=off go test -count=1 -timeout 40m -v .
+	cd deploy/dist && GOWORK=off go test -count=1 -timeout 75m -v .
