@@ -278,8 +278,8 @@ func injectFaults(t *testing.T, e *enterprise, ld *load, auditLeader string) {
 			t.Fatal(err)
 		}
 	})
-	// A runners instance that dies takes the claims waiting in it along:
-	// their agents ask again after their wait (30 s) and 5 s of grace.
+	// A runners instance that dies: the gateways send the claims waiting in
+	// it to the other instance once its announcements lapse (3 s).
 	kill(e.hubs["runners"][0])
 	step("the killed processes started again", func() {
 		down.start()

@@ -12,7 +12,9 @@
 //     or changes the AUDIT stream, and only the gateway and the admin CLI
 //     (backup and restore) touch the package store;
 //   - replies go back on each principal's own inbox prefix, which no other
-//     principal may read, and a responder may answer only the requests it got.
+//     principal may read, and a responder may answer only the requests it got;
+//   - only the runners service announces its instances (runners.SubjectPresence),
+//     which the gateways read to route claims.
 //
 // The pilot's supervisor generates the keys at first start and runs its
 // embedded NATS with these permissions; an enterprise nats-server gets the same
@@ -79,14 +81,14 @@ func (p Principal) Permissions() Permissions {
 			// Announcing session changes is identity's; confirming outbox
 			// rows is the relays'.
 			PublishDeny:    []string{identity.SubjectSessionsChanged, audit.SubjectConfirm},
-			SubscribeAllow: []string{inbox, identity.SubjectSessionsChanged},
+			SubscribeAllow: []string{inbox, identity.SubjectSessionsChanged, runners.SubjectPresence},
 		}
 	case Identity:
 		return service(p, licensing.SubjectAdminEmail, identity.SubjectSessionsChanged)
 	case Licensing:
 		return service(p, runners.SubjectCount)
 	case Runners:
-		return service(p, licensing.SubjectCheck)
+		return service(p, licensing.SubjectCheck, runners.SubjectPresence)
 	case Audit:
 		perms := service(p)
 		perms.PublishAllow = append(perms.PublishAllow, auditStream...)

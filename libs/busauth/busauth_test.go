@@ -329,3 +329,34 @@ func TestRenderListsEveryPrincipal(t *testing.T) {
 		t.Error("a $ subject is not quoted")
 	}
 }
+
+// TestOnlyRunnersAnnounceRunnersInstances: the gateways route claims by the
+// runners instances' announcements, so no other process may make one.
+func TestOnlyRunnersAnnounceRunnersInstances(t *testing.T) {
+	srv, dir := natstest.Secured(t)
+	url := srv.ClientURL()
+	gw, _ := connect(t, url, dir, busauth.Gateway)
+	sub, err := gw.SubscribeSync(runners.SubjectPresence)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = gw.Flush()
+	rs, _ := connect(t, url, dir, busauth.Runners)
+	if err := rs.Publish(runners.SubjectPresence, []byte(`{"instance":"r1"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := sub.NextMsg(2 * time.Second); err != nil || string(m.Data) != `{"instance":"r1"}` {
+		t.Fatalf("the gateway did not hear the runners instance: %v", err)
+	}
+	for _, p := range []busauth.Principal{busauth.Gateway, busauth.Identity, busauth.Licensing, busauth.Audit, busauth.Admin} {
+		nc, v := connect(t, url, dir, p)
+		if err := nc.Publish(runners.SubjectPresence, []byte(`{"instance":"forged"}`)); err != nil {
+			t.Fatal(err)
+		}
+		_ = nc.Flush()
+		v.refused(t, runners.SubjectPresence)
+	}
+	if m, err := sub.NextMsg(300 * time.Millisecond); err == nil {
+		t.Fatalf("a forged announcement reached the gateway: %s", m.Data)
+	}
+}

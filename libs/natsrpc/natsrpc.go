@@ -57,12 +57,21 @@ func (c *Client) Conn() *nats.Conn { return c.nc }
 // Call sends req to subject and decodes the reply into Resp.
 func Call[Resp any](ctx context.Context, c *Client, subject string, req any) (Resp, error) {
 	var out Resp
-	err := c.call(ctx, subject, req, &out)
+	err := c.call(ctx, subject, subject, req, &out)
 	return out, err
 }
 
-func (c *Client) call(ctx context.Context, subject string, req, out any) (err error) {
-	defer func() { c.count(subject, err) }()
+// CallVia is Call sent to one instance's own subject for the operation
+// subject (runners.InstanceClaimSubject for runners.SubjectClaim); metrics
+// count it under subject, so instance names never become label values.
+func CallVia[Resp any](ctx context.Context, c *Client, subject, via string, req any) (Resp, error) {
+	var out Resp
+	err := c.call(ctx, subject, via, req, &out)
+	return out, err
+}
+
+func (c *Client) call(ctx context.Context, label, subject string, req, out any) (err error) {
+	defer func() { c.count(label, err) }()
 	body, err := encode(req)
 	if err != nil {
 		return fmt.Errorf("encode %s request: %w", subject, err)

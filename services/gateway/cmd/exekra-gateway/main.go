@@ -83,11 +83,15 @@ func (g *gateway) server(ctx context.Context, d *daemon.Deps) (*http.Server, err
 	if err != nil {
 		return nil, err
 	}
+	instances, err := httpapi.NewRunnerInstances(d.NATS.Conn())
+	if err != nil {
+		return nil, err
+	}
 	checker := &healthcheck.Checker{NATS: d.NATS, Redis: d.Redis, Started: d.Started, Timeout: 2 * time.Second}
 	api := &httpapi.Server{
 		Log: d.Log, Metrics: d.Metrics, NATS: d.NATS, Health: checker,
 		MaxBodyBytes: d.Config.Gateway.MaxBodyBytes, HTTPS: g.certs != nil, TrustedProxies: d.Config.Gateway.TrustedProxies,
-		JS: js, Packages: packages, Sessions: sessions,
+		JS: js, Packages: packages, Sessions: sessions, Instances: instances,
 	}
 	var mountErr error
 	engine, err := api.Engine(func(e *gin.Engine) { mountErr = g.console(d, api, checker).Mount(e) })

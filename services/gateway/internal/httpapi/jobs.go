@@ -12,6 +12,7 @@ import (
 	"github.com/exekra/hub/libs/natsrpc"
 	"github.com/exekra/hub/libs/web"
 	"github.com/gin-gonic/gin"
+	"github.com/nats-io/nats.go"
 )
 
 // createJob starts a job; a repeat under the same Idempotency-Key returns
@@ -93,7 +94,7 @@ func (s *Server) claimJob(c *gin.Context) error {
 	// The service reads the deadline (natsrpc.CallerDeadline): a claim that
 	// waited queued behind other work waits only for what is left.
 	req := runners.ClaimRequest{AgentRequest: ar, WaitSeconds: wait, ClaimID: c.GetHeader(runners.HeaderClaimID)}
-	resp, err := natsrpc.Call[runners.ClaimResponse](ctx, s.NATS, runners.SubjectClaim, req)
+	resp, err := s.claim(ctx, req)
 	if err != nil && errors.Is(err, context.DeadlineExceeded) && c.Request.Context().Err() == nil {
 		// A busy Hub is slower, not wrong: an ordinary empty answer telling
 		// the agent to repeat this claim, not an error counted against it.
@@ -111,6 +112,58 @@ func (s *Server) claimJob(c *gin.Context) error {
 	}
 	c.JSON(http.StatusOK, resp.Job)
 	return nil
+}
+
+// errInstanceGone ends a claim sent to a runners instance that stopped
+// announcing itself.
+var errInstanceGone = errors.New("the runners instance holding the claim is gone")
+
+// claim sends req to a live runners instance (Instances) and, should that
+// instance end before it answers, to another under the same claim id,
+// until ctx ends; without known instances, to whichever the bus picks.
+func (s *Server) claim(ctx context.Context, req runners.ClaimRequest) (runners.ClaimResponse, error) {
+	for {
+		instance, ok := s.Instances.Pick()
+		if !ok {
+			return natsrpc.Call[runners.ClaimResponse](ctx, s.NATS, runners.SubjectClaim, req)
+		}
+		resp, err := s.claimAt(ctx, instance, req)
+		switch {
+		case ctx.Err() == nil && errors.Is(err, errInstanceGone):
+			s.Log.Info("the runners instance holding a claim is gone; sending the claim to another", "instance", instance)
+		case ctx.Err() == nil && errors.Is(err, nats.ErrNoResponders):
+			s.Instances.Forget(instance)
+		default:
+			return resp, err
+		}
+	}
+}
+
+// claimAt sends req to instance, ending with errInstanceGone once the
+// instance's announcements lapse.
+func (s *Server) claimAt(ctx context.Context, instance string, req runners.ClaimRequest) (runners.ClaimResponse, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		tick := time.NewTicker(runners.PresenceEvery / 4)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if !s.Instances.Alive(instance) {
+					cancel(errInstanceGone)
+					return
+				}
+			}
+		}
+	}()
+	resp, err := natsrpc.CallVia[runners.ClaimResponse](ctx, s.NATS, runners.SubjectClaim, runners.InstanceClaimSubject(instance), req)
+	if cause := context.Cause(ctx); errors.Is(cause, errInstanceGone) {
+		return resp, cause
+	}
+	return resp, err
 }
 
 func (s *Server) uploadLogs(c *gin.Context) error {

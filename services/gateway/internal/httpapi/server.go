@@ -39,6 +39,9 @@ type Server struct {
 	Packages *pkgstore.Store
 	// Sessions remembers identity's recent answers; nil asks every time.
 	Sessions *Sessions
+	// Instances routes claims to live runners instances; nil leaves the
+	// choice to the bus.
+	Instances *RunnerInstances
 	// PackageMaxBytes limits a package upload (pkgstore.DefaultMaxBytes when 0).
 	PackageMaxBytes int64
 

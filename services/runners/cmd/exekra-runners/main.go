@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"time"
 
@@ -112,7 +113,12 @@ func setup(ctx context.Context, d *daemon.Deps) ([]natsrpc.Endpoint, error) {
 	}
 	go sched.Run(ctx)
 	go scheduleMeter.RunStates(ctx, schedules, prom.SchedulesInterval, d.Log)
+	// Claims come to any instance, or to this one by name while it
+	// announces itself (a gateway moves them on within seconds of its end).
+	instance := rand.Text()
+	go natsapi.Announce(ctx, d.NATS.Conn(), instance, d.Log)
 	eps := append(natsapi.Endpoints(svc, jobs), natsapi.JobEndpoints(svc, jobs)...)
+	eps = append(eps, natsapi.InstanceEndpoints(instance, svc, jobs)...)
 	eps = append(eps, natsapi.HistoryEndpoints(hist)...)
 	eps = append(eps, natsapi.ScheduleEndpoints(sched)...)
 	eps = append(eps, natsapi.AssetEndpoints(assets, svc)...)

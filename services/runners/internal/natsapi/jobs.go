@@ -65,8 +65,10 @@ func jobUserEndpoints(svc *job.Service) []natsrpc.Endpoint {
 // waiting, so that its reply (with a job, if one came) still finds the caller.
 const claimReplyMargin = 2 * time.Second
 
-func jobAgentEndpoints(runners *runner.Service, svc *job.Service) []natsrpc.Endpoint {
-	claim := natsrpc.Handle(contract.SubjectClaim, func(ctx context.Context, req contract.ClaimRequest) (contract.ClaimResponse, error) {
+// claimEndpoint serves claims on subject: SubjectClaim (any instance) or
+// this instance's own (InstanceEndpoints).
+func claimEndpoint(subject string, runners *runner.Service, svc *job.Service) natsrpc.Endpoint {
+	claim := natsrpc.Handle(subject, func(ctx context.Context, req contract.ClaimRequest) (contract.ClaimResponse, error) {
 		r, err := authenticated(ctx, runners, req.AgentRequest)
 		if err == nil {
 			err = runners.CheckClaimingAgent(ctx, r.ID, req.UserAgent)
@@ -90,8 +92,12 @@ func jobAgentEndpoints(runners *runner.Service, svc *job.Service) []natsrpc.Endp
 		return contract.ClaimResponse{Job: ToClaimed(*j)}, nil
 	})
 	claim.Timeout = contract.ClaimTimeout // a long poll outlives DefaultTimeout
+	return claim
+}
+
+func jobAgentEndpoints(runners *runner.Service, svc *job.Service) []natsrpc.Endpoint {
 	return []natsrpc.Endpoint{
-		claim,
+		claimEndpoint(contract.SubjectClaim, runners, svc),
 		natsrpc.Handle(contract.SubjectLogs, func(ctx context.Context, req contract.AgentLogsRequest) (contract.AgentLogsResponse, error) {
 			r, err := authenticated(ctx, runners, req.AgentRequest)
 			if err != nil {

@@ -1,0 +1,29 @@
+package runners
+
+import "time"
+
+// Runners instances announce themselves, so that a gateway holding a claim
+// in one that dies sends it to another within seconds instead of waiting
+// out the claim (docs/architecture.md, "Claims").
+const (
+	// SubjectPresence carries a Presence from every runners instance each
+	// PresenceEvery; only the runners service may publish it.
+	SubjectPresence = "exekra.presence.runners"
+	// PresenceEvery is how often an instance announces itself.
+	PresenceEvery = time.Second
+	// PresenceLapse is how long after its last announcement an instance
+	// counts as gone.
+	PresenceLapse = 3 * time.Second
+)
+
+// Presence is one announcement of a runners instance. Stopping is its last:
+// it takes no new claims.
+type Presence struct {
+	Instance string `json:"instance"`
+	Stopping bool   `json:"stopping,omitempty"`
+}
+
+// InstanceClaimSubject is SubjectClaim served by one instance only.
+func InstanceClaimSubject(instance string) string {
+	return "exekra.runners.v1.instance." + instance + ".claim"
+}

@@ -1,0 +1,156 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/exekra/hub/libs/contract/runners"
+	"github.com/exekra/hub/libs/natsrpc"
+	"github.com/exekra/hub/libs/runnerclient"
+	"github.com/exekra/hub/libs/testkit/natstest"
+	"github.com/exekra/hub/libs/web"
+	"github.com/gin-gonic/gin"
+	"github.com/nats-io/nats.go"
+)
+
+// announce publishes instance's presence on nc every PresenceEvery until stop closes.
+func announce(t *testing.T, nc *nats.Conn, instance string, stop <-chan struct{}) {
+	t.Helper()
+	data, _ := json.Marshal(runners.Presence{Instance: instance})
+	go func() {
+		tick := time.NewTicker(runners.PresenceEvery)
+		defer tick.Stop()
+		for {
+			nc.Publish(runners.SubjectPresence, data)
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+}
+
+// A claim held by a runners instance that dies is sent to another instance
+// once the dead one's announcements lapse: the agent gets its job within
+// seconds, not after its 30 s wait.
+func TestAClaimMovesOnWhenItsInstanceDies(t *testing.T) {
+	url := natstest.URL(t)
+	gw := natstest.Connect(t, url)
+	instances, err := NewRunnerInstances(gw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	s := &Server{Log: log, NATS: natsrpc.NewClient(gw, nil), Instances: instances}
+	e := gin.New()
+	e.POST(runners.PathClaim, web.Wrap(log, s.claimJob))
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+
+	// Instance a takes the claim and never answers (it waits for a job), then dies.
+	a := natstest.Connect(t, url)
+	held := make(chan string, 1)
+	if _, err := a.Subscribe(runners.InstanceClaimSubject("a"), func(m *nats.Msg) {
+		var req runners.ClaimRequest
+		json.Unmarshal(m.Data, &req)
+		held <- req.ClaimID
+	}); err != nil {
+		t.Fatal(err)
+	}
+	stopA := make(chan struct{})
+	announce(t, a, "a", stopA)
+	deadline := time.Now().Add(5 * time.Second)
+	for instances.Alive("a") == false && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	c, err := runnerclient.New(runnerclient.Config{Hub: srv.URL, RunnerID: "0b0c5f5e-8d7e-4b64-9c55-3b1f8f0e7a11", Secret: stubSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		job *runners.ClaimedJob
+		err error
+		at  time.Time
+	}
+	got := make(chan result, 1)
+	go func() {
+		job, err := c.Claim(context.Background(), 30*time.Second, "claim-1")
+		got <- result{job, err, time.Now()}
+	}()
+	select {
+	case id := <-held:
+		if id != "claim-1" {
+			t.Fatalf("instance a got claim %q", id)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the claim never reached the only instance known")
+	}
+
+	// Instance b comes; a dies (its connection and its announcements end).
+	b := natstest.Connect(t, url)
+	if _, err := b.Subscribe(runners.InstanceClaimSubject("b"), func(m *nats.Msg) {
+		var req runners.ClaimRequest
+		json.Unmarshal(m.Data, &req)
+		if req.ClaimID != "claim-1" {
+			m.Respond([]byte(`{"job":null}`))
+			return
+		}
+		m.Respond([]byte(`{"job":{"id":"j1","attempt":1,"package":{"name":"etl","version":"1.0.0","sha256":"ab","size_bytes":1},"timeout_seconds":60}}`))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	stopB := make(chan struct{})
+	t.Cleanup(func() { close(stopB) })
+	announce(t, b, "b", stopB)
+	close(stopA)
+	a.Close()
+	died := time.Now()
+
+	select {
+	case r := <-got:
+		if r.err != nil || r.job == nil || r.job.ID != "j1" {
+			t.Fatalf("the claim after its instance died: %+v, %v; want job j1 from instance b", r.job, r.err)
+		}
+		took := r.at.Sub(died)
+		t.Logf("the claim was answered by another instance %s after its instance died", took.Round(10*time.Millisecond))
+		if took > 5*time.Second {
+			t.Errorf("the claim moved on after %s; want within 5 s", took)
+		}
+	case <-time.After(35 * time.Second):
+		t.Fatal("the claim was not answered after its instance died")
+	}
+}
+
+func TestRunnerInstancesKeepTheLiveOnes(t *testing.T) {
+	now := time.Unix(1000, 0)
+	ri := &RunnerInstances{now: func() time.Time { return now }, seen: map[string]time.Time{}}
+	if _, ok := ri.Pick(); ok {
+		t.Fatal("picked an instance before any announced itself")
+	}
+	ri.heard(runners.Presence{Instance: "a"})
+	ri.heard(runners.Presence{Instance: "b"})
+	if id, ok := ri.Pick(); !ok || (id != "a" && id != "b") {
+		t.Fatalf("Pick = %q, %v", id, ok)
+	}
+	ri.heard(runners.Presence{Instance: "b", Stopping: true})
+	if ri.Alive("b") {
+		t.Error("an instance that said it stops is still alive")
+	}
+	now = now.Add(runners.PresenceLapse + time.Millisecond)
+	if ri.Alive("a") {
+		t.Error("an instance silent for longer than the lapse is still alive")
+	}
+	if id, ok := ri.Pick(); ok {
+		t.Errorf("picked %q, which is silent", id)
+	}
+	var nilInstances *RunnerInstances
+	if _, ok := nilInstances.Pick(); ok {
+		t.Error("no tracker picked an instance")
+	}
+}
