@@ -37,11 +37,6 @@ func TestUpgradeInPlace(t *testing.T) {
 	}
 	_, devTok := user(t, h, adminTok, "developer@acme.test", "DEVELOPER")
 	_, opTok := user(t, h, adminTok, "operator@acme.test", "OPERATOR")
-	for name, script := range map[string]string{"ledger": ledgerScript, "slow": slowLedgerScript} {
-		if code, raw := publish(t, h, devTok, packageZip(t, name, "1.0.0", script)); code != http.StatusCreated {
-			t.Fatalf("publish %s = %d %s", name, code, raw)
-		}
-	}
 	// The agents' copy of the certificate: nothing of theirs names the Hub's dir.
 	ca := filepath.Join(t.TempDir(), "hub.crt")
 	if cert, err := os.ReadFile(filepath.Join(h.home, "config", "certs", "hub.crt")); err != nil || os.WriteFile(ca, cert, 0o644) != nil {
@@ -52,35 +47,7 @@ func TestUpgradeInPlace(t *testing.T) {
 		id, secret := registerRunner(t, h, adminTok, "upgrade-runner-"+strconv.Itoa(i))
 		agents = append(agents, startAgentFrom(t, prev.bin, h.gateway, ca, id, secret))
 	}
-	waitFor(t, 30*time.Second, "both agents online", func() bool {
-		return runnerStatus(t, h, adminTok, agents[0].id) == "online" && runnerStatus(t, h, adminTok, agents[1].id) == "online"
-	})
-	ledger := filepath.Join(t.TempDir(), "ledger")
-	params := map[string]any{"parameters": map[string]string{"ledger": ledger}}
-	var finished []string
-	for range 3 {
-		finished = append(finished, startJob(t, h, opTok, "ledger", params))
-	}
-	for _, id := range finished {
-		if j := waitJob(t, h, opTok, id, 60*time.Second); j["status"] != "succeeded" {
-			t.Fatalf("job %s before the upgrade: %v", id, j)
-		}
-	}
-	slow := startJob(t, h, opTok, "slow", params)
-	waitFor(t, 30*time.Second, "the slow job running", func() bool {
-		return h.as(opTok).must(http.StatusOK, "GET", "/api/v1/jobs/"+slow, nil)["status"] == "running"
-	})
-	for _, a := range agents {
-		a.cmd.Process.Signal(syscall.SIGSTOP) // the jobs below stay queued through the upgrade
-	}
-	var queued []string
-	for range 4 {
-		queued = append(queued, startJob(t, h, opTok, "ledger", params))
-	}
-	before := h.as(adminTok).must(http.StatusOK, "GET", "/api/v1/audit/verify", nil)
-	if before["ok"] != true {
-		t.Fatalf("audit verify before the upgrade: %v", before)
-	}
+	w := leaveWork(t, h, devTok, opTok, adminTok, agents)
 
 	// The upgrade: stop, replace the programs, start.
 	stopped := time.Now()
@@ -117,7 +84,8 @@ func TestUpgradeInPlace(t *testing.T) {
 		waitFor(t, 90*time.Second, "both agents heartbeating to the upgraded Hub", func() bool {
 			for _, a := range agents {
 				r := h.as(adminTok).must(http.StatusOK, "GET", "/api/v1/runners/"+a.id, nil)
-				at, _ := time.Parse(time.RFC3339Nano, r["last_seen_at"].(string))
+				seen, _ := r["last_seen_at"].(string) // none until the first heartbeat: presence lived in Redis
+				at, _ := time.Parse(time.RFC3339Nano, seen)
 				if r["status"] != "online" || !at.After(stopped) {
 					return false
 				}
@@ -131,37 +99,11 @@ func TestUpgradeInPlace(t *testing.T) {
 		}
 	})
 	t.Run("queued jobs run exactly once, the running job finishes", func(t *testing.T) {
-		for _, id := range queued {
-			if j := waitJob(t, h, opTok, id, 90*time.Second); j["status"] != "succeeded" {
-				t.Fatalf("job %s queued before the upgrade: %v", id, j)
-			}
-		}
-		if j := waitJob(t, h, opTok, slow, 90*time.Second); j["status"] != "succeeded" {
+		if j := w.checkQueuedRanOnce(t, h, opTok); j["status"] != "succeeded" {
 			t.Errorf("the job running during the upgrade ended %v", j)
 		}
-		fresh := startJob(t, h, opTok, "ledger", params)
-		if j := waitJob(t, h, opTok, fresh, 60*time.Second); j["status"] != "succeeded" {
-			t.Fatalf("a job after the upgrade: %v", j)
-		}
-		wantLedger(t, ledger, append(append([]string{slow, fresh}, finished...), queued...))
 	})
-	t.Run("the audit chain verifies across the upgrade", func(t *testing.T) {
-		got := h.as(adminTok).must(http.StatusOK, "GET", "/api/v1/audit/verify", nil)
-		if got["ok"] != true || got["checked"].(float64) <= before["checked"].(float64) {
-			t.Fatalf("verify after the upgrade: %v (before: %v)", got, before)
-		}
-		seq := int64(before["checked"].(float64))
-		page := h.as(adminTok).must(http.StatusOK, "GET", "/api/v1/audit?limit=1&cursor="+strconv.FormatInt(seq+1, 10), nil)
-		items := page["items"].([]any)
-		if len(items) != 1 || items[0].(map[string]any)["hash"] != before["head_hash"] {
-			t.Fatalf("record %d after the upgrade: %v; before it the head was %v", seq, items, before["head_hash"])
-		}
-		tokFile := filepath.Join(t.TempDir(), "admin.token")
-		os.WriteFile(tokFile, []byte(adminTok), 0o600)
-		if out := exekractl(t, "audit", "verify", "--hub", h.gateway, "--ca", ca, "--token-file", tokFile); !strings.Contains(out, "audit chain verified") {
-			t.Fatalf("exekractl audit verify: %s", out)
-		}
-	})
+	t.Run("the audit chain verifies across the upgrade", func(t *testing.T) { w.checkAuditKept(t, h, adminTok, ca) })
 	t.Run("every service's schema holds the migrations of the new version", func(t *testing.T) {
 		db := h.pilotDB(t)
 		for _, schema := range []string{"identity", "licensing", "runners", "audit"} {

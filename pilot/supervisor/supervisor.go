@@ -110,10 +110,8 @@ func (h *hub) run(ctx context.Context, o Options) error {
 		return err
 	}
 	msrv.SetReadiness(h.readiness()...)
-	select {
-	case err := <-h.refused: // a service that passed its probe, then refused
+	if err := h.settle(ctx, settleTimeout); err != nil {
 		return err
-	default:
 	}
 	h.announce(o.Stdout, time.Since(h.started))
 	select {
@@ -123,6 +121,44 @@ func (h *hub) run(ctx context.Context, o Options) error {
 	case err := <-h.refused:
 		h.log.Error("a service refuses to run: stopping the Hub", "err", err)
 		return err
+	}
+}
+
+// settleTimeout bounds how long the Hub waits, once every child runs, for
+// all of them to be ready before it announces itself.
+const settleTimeout = 15 * time.Second
+
+// settle waits until every child answers its readiness check, so that the
+// Hub is announced running only once it serves; a service that refuses to
+// run meanwhile (it passed its start-up probe, then found a schema it cannot
+// run on) ends the start with its line. A child still not ready after
+// timeout is left to /readyz: the Hub is announced, as it may yet come.
+func (h *hub) settle(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		ready := true
+		for _, c := range h.children {
+			if c.Check(ctx) != nil {
+				ready = false
+				break
+			}
+		}
+		if ready || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case err := <-h.refused:
+			return err
+		case <-ctx.Done():
+			return nil
+		case <-time.After(probeEvery):
+		}
+	}
+	select {
+	case err := <-h.refused:
+		return err
+	default:
+		return nil
 	}
 }
 
