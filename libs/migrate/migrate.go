@@ -33,7 +33,7 @@ type File struct {
 	Expand bool
 }
 
-// ExpandMark, as the first line of a migration, declares that it only adds:
+// ExpandMark is the first line of a migration that only adds:
 // the previous version keeps working with it applied.
 const ExpandMark = "-- migrate: expand"
 

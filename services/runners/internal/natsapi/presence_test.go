@@ -23,7 +23,10 @@ func TestAnnounce(t *testing.T) {
 	listener.Flush()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { natsapi.Announce(ctx, natstest.Connect(t, url), "i1", slog.New(slog.DiscardHandler)); close(done) }()
+	go func() {
+		natsapi.Announce(ctx, natstest.Connect(t, url), "i1", slog.New(slog.DiscardHandler))
+		close(done)
+	}()
 	next := func() contract.Presence {
 		t.Helper()
 		m, err := sub.NextMsg(3 * contract.PresenceEvery)
