@@ -14,6 +14,9 @@
 #   BENCH_SCENARIO=bench the loadgen scenario (bench, reads, api-reads, jobs, schedules, heartbeat, floor)
 #   BENCH_PPROF=DIR      write a CPU profile of each Hub process to DIR/<process>.pprof,
 #                        taken over BENCH_PPROF_SECONDS (15) after BENCH_PPROF_DELAY (5) s
+#   BENCH_SATURATE=N     saturation mode: N busy processes (one per core to take) run beside
+#                        the Hub and the load generator for the whole run; every part must
+#                        still report 0 errors, only slower numbers (docs/performance.md)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin=$PWD/bin
@@ -46,7 +49,13 @@ stop() {
   fi
   if [ "${BENCH_KEEP:-}" = 1 ]; then echo "bench: kept $home" >&2; else rm -rf "$home"; fi
 }
-trap stop EXIT
+hog_pids=()
+stop_hogs() {
+  for p in "${hog_pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${hog_pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  hog_pids=()
+}
+trap 'stop_hogs; stop' EXIT
 trap 'exit 130' INT TERM
 
 # free_port prints a TCP port on 127.0.0.1 that nothing listens on, never the
@@ -117,6 +126,14 @@ done
 db="postgres://exekra:$(cat "$home/var/pg-password")@127.0.0.1:${port[DATABASE_PRIVATE_LISTEN]}/exekra?sslmode=disable"
 
 echo "bench: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo) memory" >&2
+if [ "${BENCH_SATURATE:-0}" -gt 0 ]; then
+  # A CPU hog per core taken: the Hub must be slower, never wrong.
+  for _ in $(seq 1 "$BENCH_SATURATE"); do
+    ( while :; do :; done ) &
+    hog_pids+=($!)
+  done
+  echo "bench: saturation mode: $BENCH_SATURATE busy process(es) beside the Hub (pids ${hog_pids[*]})" >&2
+fi
 if [ -n "${BENCH_PPROF:-}" ]; then
   mkdir -p "$BENCH_PPROF"
   (
