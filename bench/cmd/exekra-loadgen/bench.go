@@ -161,6 +161,6 @@ func jobRows(rep loadgen.JobsReport) []loadgen.BenchRow {
 	create := loadgen.BenchRowOf(t.Create, closedLoad(t.Clients), true)
 	create.Operation, create.PerSecond = "job-create", t.CreatesPerSecond
 	e2e := loadgen.BenchRowOf(t.Turnaround, closedLoad(t.Clients), true)
-	e2e.Operation, e2e.PerSecond, e2e.HubCPU = "jobs-e2e", t.JobsPerSecond, t.CPUPer1000
+	e2e.Operation, e2e.PerSecond, e2e.HubCPU, e2e.CPUPerOp = "jobs-e2e", t.JobsPerSecond, t.CPUPer1000, t.CPUPerJob
 	return []loadgen.BenchRow{pickup, create, e2e}
 }

@@ -331,6 +331,7 @@ func measureJobs(ctx context.Context, api *hubclient.Client, o options) (loadgen
 		Job:        runners.CreateJobRequest{Package: pkg.Name, Version: pkg.Version, Environment: runners.EnvDevelopment},
 		PickupJobs: o.pickupJobs, PickupEvery: o.pickupEvery, Jobs: o.jobs, JobsFor: o.jobsFor,
 		FinishTimeout: o.finish, Metrics: metricsURLs(o.metrics),
+		Tree: func() map[string]float64 { return treeCPU(o.hubPID) },
 	})
 	return rep, err
 }

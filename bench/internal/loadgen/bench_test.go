@@ -51,11 +51,13 @@ func TestCompareToFloor(t *testing.T) {
 	floor := BenchRow{Operation: "floor", Closed: true, PerSecond: 1000, P99: 10 * time.Millisecond}
 	rows := CompareToFloor(floor, []BenchRow{
 		floor,
-		{Operation: "api-reads", Closed: true, PerSecond: 600, P99: 20 * time.Millisecond},
+		{Operation: "api-reads", Closed: true, PerSecond: 800, P99: 20 * time.Millisecond},
 		{Operation: "heartbeat", PerSecond: 66, P99: 120 * time.Millisecond},
 		{Operation: "pickup", PerSecond: 20, P99: 5 * time.Millisecond, Errors: 1},
-		{Operation: "jobs-e2e", Closed: true, PerSecond: 1000, P99: 50 * time.Millisecond},
+		{Operation: "jobs-e2e", Closed: true, PerSecond: 1000, P99: 50 * time.Millisecond, CPUPerOp: 3},
 		{Operation: "job-create", Closed: true, PerSecond: 250, P99: 40 * time.Millisecond},
+		{Operation: "jobs-e2e", Closed: true, PerSecond: 1200, P99: 50 * time.Millisecond, CPUPerOp: 3.1},
+		{Operation: "jobs-e2e", Closed: true, PerSecond: 1200, P99: 50 * time.Millisecond},
 	})
 	for _, tc := range []struct {
 		name            string
@@ -64,11 +66,13 @@ func TestCompareToFloor(t *testing.T) {
 		met             string
 	}{
 		{"the floor is 100% of itself and has no target", rows[0], 1, 1, ""},
-		{"api reads at exactly 60% meet the target", rows[1], 0.6, 2, "yes"},
+		{"api reads at exactly 80% meet the target", rows[1], 0.8, 2, "yes"},
 		{"an open load has no throughput ratio; p99 over 100ms misses", rows[2], 0, 12, "no"},
 		{"a row with errors does not meet its target", rows[3], 0, 0.5, "no"},
-		{"1,000 jobs/s meet the target", rows[4], 1, 5, "yes"},
+		{"1,000 jobs/s at 3 CPU-ms a job meet the target", rows[4], 1, 5, "yes"},
 		{"a row without a target has no verdict", rows[5], 0.25, 4, ""},
+		{"jobs over 3 CPU-ms each miss, however fast", rows[6], 1.2, 5, "no"},
+		{"jobs whose CPU was not measured miss", rows[7], 1.2, 5, "no"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := tc.row
@@ -95,7 +99,7 @@ func TestPrintBench(t *testing.T) {
 	if len(lines) != 4 {
 		t.Fatalf("want header, 2 rows and JSON, got:\n%s", buf.String())
 	}
-	for _, want := range []string{"api-reads", "closed 64", "450.0", "45%", "2.5×", "812.3", "no", "≥ 60%"} {
+	for _, want := range []string{"api-reads", "closed 64", "450.0", "45%", "2.5×", "812.3", "no", "≥ 80%"} {
 		if !strings.Contains(lines[2], want) {
 			t.Errorf("api-reads row %q lacks %q", lines[2], want)
 		}
@@ -132,4 +136,17 @@ func TestClosedLoop(t *testing.T) {
 			t.Fatalf("span %v, throughput %v", r.Duration, Throughput(r))
 		}
 	})
+}
+
+func TestCPUPerOp(t *testing.T) {
+	tree := map[string]float64{"exekra-runners": 1.2, "postgres": 0.9, "redis-server": 0.3}
+	if got := CPUPerOp(tree, 1000); got < 2.399 || got > 2.401 {
+		t.Fatalf("CPUPerOp = %v, want 2.4 ms", got)
+	}
+	if got := CPUBreakdown(tree, 1000); got != "exekra-runners 1.20, postgres 0.90, redis-server 0.30" {
+		t.Fatalf("CPUBreakdown = %q", got)
+	}
+	if CPUPerOp(nil, 10) != 0 || CPUPerOp(tree, 0) != 0 {
+		t.Fatal("no tree or no operations is not measured (0)")
+	}
 }

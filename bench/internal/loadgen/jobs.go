@@ -26,6 +26,9 @@ type JobsConfig struct {
 	JobsFor       time.Duration            // throughput: how long to create (0: no limit)
 	FinishTimeout time.Duration            // stop waiting for jobs when none finished for this long
 	Metrics       []string                 // /metrics URLs of the Hub's processes, for its CPU
+	// Tree reads the CPU of every program under the Hub's process
+	// (TreeCPU: PostgreSQL and Redis beside the services); nil: not measured.
+	Tree func() map[string]float64
 }
 
 // settle lets the Hub take up the claims the runners have sent before the
@@ -173,6 +176,10 @@ func measurePickup(ctx context.Context, cfg JobsConfig) (PickupReport, []string)
 func measureThroughput(ctx context.Context, cfg JobsConfig) (ThroughputReport, []string) {
 	rep := ThroughputReport{Clients: len(cfg.APIs)}
 	cpu := hubCPU(cfg.Metrics, cfg.Fleet.Errors)
+	var treeBefore map[string]float64
+	if cfg.Tree != nil {
+		treeBefore = cfg.Tree()
+	}
 	start := time.Now()
 	more := func(issued int64) bool {
 		return ctx.Err() == nil && (cfg.Jobs <= 0 || issued <= int64(cfg.Jobs)) &&
@@ -201,6 +208,9 @@ func measureThroughput(ctx context.Context, cfg JobsConfig) (ThroughputReport, [
 	ids := jobIDs(made)
 	waitFinished(ctx, cfg.Fleet, ids, cfg.FinishTimeout)
 	rep.HubCPU = cpu()
+	if treeBefore != nil {
+		rep.TreeCPU = CPUSpent(treeBefore, cfg.Tree())
+	}
 	took := time.Since(start)
 
 	var create, turnaround []time.Duration
@@ -227,6 +237,7 @@ func measureThroughput(ctx context.Context, cfg JobsConfig) (ThroughputReport, [
 	rep.JobsPerSecond = perSecond(rep.Finished, first, lastDone)
 	rep.CreatesPerSecond = perSecond(rep.Created, first, lastGot)
 	rep.CPUPer1000 = PerThousand(rep.HubCPU, rep.Finished)
+	rep.CPUPerJob = CPUPerOp(rep.TreeCPU, rep.Finished)
 	rep.Create = summarize("create", create, failed, took)
 	rep.Turnaround = summarize("turnaround", turnaround, len(made)-len(turnaround), took)
 	return rep, ids

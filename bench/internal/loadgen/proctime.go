@@ -2,8 +2,11 @@ package loadgen
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -74,6 +77,32 @@ func statCPU(data []byte) (float64, error) {
 // CPUSpent is after minus before, by program (a program only in after
 // counts in full; negative differences, a process gone with its time
 // unaccounted, count as 0).
+// CPUPerOp is the total of tree over ops, in ms (0 when either is empty).
+func CPUPerOp(tree map[string]float64, ops int) float64 {
+	if len(tree) == 0 || ops <= 0 {
+		return 0
+	}
+	total := 0.0
+	for _, s := range tree {
+		total += s
+	}
+	return total * 1000 / float64(ops)
+}
+
+// CPUBreakdown reads "exekra-runners 1.10, postgres 0.90, …" ms per op,
+// the largest first.
+func CPUBreakdown(tree map[string]float64, ops int) string {
+	if ops <= 0 {
+		return ""
+	}
+	names := slices.SortedFunc(maps.Keys(tree), func(a, b string) int { return cmp.Compare(tree[b], tree[a]) })
+	parts := make([]string, 0, len(names))
+	for _, n := range names {
+		parts = append(parts, fmt.Sprintf("%s %.2f", n, tree[n]*1000/float64(ops)))
+	}
+	return strings.Join(parts, ", ")
+}
+
 func CPUSpent(before, after map[string]float64) map[string]float64 {
 	out := map[string]float64{}
 	for name, a := range after {

@@ -51,6 +51,11 @@ type ThroughputReport struct {
 	Turnaround       Result        `json:"turnaround"` // request sent -> completion accepted
 	HubCPU           float64       `json:"hub_cpu_seconds"`
 	CPUPer1000       float64       `json:"hub_cpu_ms_per_1000_jobs"`
+	// TreeCPU is what every program under the Hub's process spent over the
+	// part, in seconds (PostgreSQL and Redis too); CPUPerJob its total per
+	// finished job, in ms (0: not measured).
+	TreeCPU   map[string]float64 `json:"tree_cpu_seconds,omitempty"`
+	CPUPerJob float64            `json:"cpu_ms_per_job,omitempty"`
 }
 
 // Verification is the status of every created job, read back through the API.
@@ -79,6 +84,10 @@ func PrintJobs(w io.Writer, r JobsReport) {
 	fmt.Fprintf(w, "throughput: %d clients created %d jobs (%.1f/s); %d succeeded in %s: %.1f jobs/s created→succeeded; Hub CPU %.2fs (%.1f ms per 1000 jobs)\n",
 		t.Clients, t.Created, t.CreatesPerSecond, t.Finished, t.Elapsed.Round(time.Millisecond), t.JobsPerSecond, t.HubCPU, t.CPUPer1000)
 	table(w, t.Create, t.Turnaround)
+	if t.CPUPerJob > 0 {
+		fmt.Fprintf(w, "CPU per job, every program of the Hub (from /proc): %.2f ms (%s); target ≤ %.0f ms\n",
+			t.CPUPerJob, CPUBreakdown(t.TreeCPU, t.Finished), JobCPUTarget)
+	}
 
 	v := r.Verify
 	fmt.Fprintf(w, "\nverify: %d jobs read back through the API: %d succeeded, %d not%s\n", v.Checked, v.Succeeded, v.NotSucceeded, statusSummary(v.Statuses))
