@@ -16286,7 +16286,8 @@ type ClaimJobResponse200Headers struct {
 
 // ClaimJobResponse204Headers the declared response headers of an HTTP 204 response for ClaimJob
 type ClaimJobResponse204Headers struct {
-	XRequestId string
+	ExekraClaimRepeat *string
+	XRequestId        string
 }
 
 // ClaimJobResponse400Headers the declared response headers of an HTTP 400 response for ClaimJob
@@ -28748,6 +28749,13 @@ func ParseClaimJobResponse(rsp *http.Response) (*ClaimJobResponse, error) {
 		response.Headers200 = &headers
 	case rsp.StatusCode == 204:
 		var headers ClaimJobResponse204Headers
+		if values := rsp.Header.Values("Exekra-Claim-Repeat"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Exekra-Claim-Repeat", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ExekraClaimRepeat = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
