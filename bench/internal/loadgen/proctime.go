@@ -74,9 +74,6 @@ func statCPU(data []byte) (float64, error) {
 	return float64(ticks) / clockTicks, nil
 }
 
-// CPUSpent is after minus before, by program (a program only in after
-// counts in full; negative differences, a process gone with its time
-// unaccounted, count as 0).
 // CPUPerOp is the total of tree over ops, in ms (0 when either is empty).
 func CPUPerOp(tree map[string]float64, ops int) float64 {
 	if len(tree) == 0 || ops <= 0 {
@@ -103,6 +100,9 @@ func CPUBreakdown(tree map[string]float64, ops int) string {
 	return strings.Join(parts, ", ")
 }
 
+// CPUSpent is after minus before, by program (a program only in after
+// counts in full; negative differences, a process gone with its time
+// unaccounted, count as 0).
 func CPUSpent(before, after map[string]float64) map[string]float64 {
 	out := map[string]float64{}
 	for name, a := range after {
