@@ -56,7 +56,7 @@ test-enterprise:
 test-release: build
 	@deploy/scripts/debian-deps.sh release
 	@url="$$(deploy/scripts/test-postgres.sh)" && export TEST_DATABASE_URL="$$url" && \
-	  cd e2e && E2E_BIN_DIR=$(CURDIR)/bin go test -tags release -count=1 -timeout 30m -run 'TestUpgrade' -v .
+	  cd e2e && E2E_BIN_DIR=$(CURDIR)/bin go test -tags release -count=1 -timeout 30m -run 'TestUpgradeInPlace|TestRollingUpgrade' -v .
 	@$(MAKE) --no-print-directory dist-check
 
 # A throwaway pilot on free ports in a temp home, the bench scenario against it
