@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -10,6 +12,10 @@ import (
 	"github.com/exekra/hub/libs/contract/runners"
 	"github.com/nats-io/nats.go"
 )
+
+// errInstanceGone ends a claim sent to a runners instance that stopped
+// announcing itself, said it stops, or had no responder.
+var errInstanceGone = errors.New("the runners instance holding the claim is gone")
 
 // RunnerInstances keeps the runners instances that announce themselves
 // (runners.SubjectPresence). A claim goes to one of them by name, and to
@@ -20,12 +26,22 @@ import (
 type RunnerInstances struct {
 	now  func() time.Time
 	mu   sync.Mutex
-	seen map[string]time.Time // instance -> its last announcement
+	live map[string]*runnerInstance
 }
 
-// NewRunnerInstances listens to the announcements on nc.
+// runnerInstance is one live instance: its last announcement, and a context
+// canceled (errInstanceGone) when it goes, which every claim sent to it
+// follows (one sweep for all, no timer per claim).
+type runnerInstance struct {
+	at     time.Time
+	gone   context.Context
+	cancel context.CancelCauseFunc
+}
+
+// NewRunnerInstances listens to the announcements on nc and drops the
+// instances whose announcements lapse, until nc closes.
 func NewRunnerInstances(nc *nats.Conn) (*RunnerInstances, error) {
-	ri := &RunnerInstances{now: time.Now, seen: map[string]time.Time{}}
+	ri := &RunnerInstances{now: time.Now, live: map[string]*runnerInstance{}}
 	if _, err := nc.Subscribe(runners.SubjectPresence, func(m *nats.Msg) {
 		var p runners.Presence
 		if json.Unmarshal(m.Data, &p) == nil && p.Instance != "" {
@@ -34,6 +50,19 @@ func NewRunnerInstances(nc *nats.Conn) (*RunnerInstances, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("subscribe to %s: %w", runners.SubjectPresence, err)
 	}
+	closed := nc.StatusChanged(nats.CLOSED)
+	go func() {
+		tick := time.NewTicker(runners.PresenceEvery / 4)
+		defer tick.Stop()
+		for {
+			select {
+			case <-closed:
+				return
+			case <-tick.C:
+				ri.sweep()
+			}
+		}
+	}()
 	return ri, nil
 }
 
@@ -41,49 +70,70 @@ func (ri *RunnerInstances) heard(p runners.Presence) {
 	ri.mu.Lock()
 	defer ri.mu.Unlock()
 	if p.Stopping {
-		delete(ri.seen, p.Instance)
+		ri.drop(p.Instance)
 		return
 	}
+	if in, ok := ri.live[p.Instance]; ok {
+		in.at = ri.now()
+		return
+	}
+	gone, cancel := context.WithCancelCause(context.Background())
+	ri.live[p.Instance] = &runnerInstance{at: ri.now(), gone: gone, cancel: cancel}
+}
+
+// sweep drops the instances silent for longer than runners.PresenceLapse.
+func (ri *RunnerInstances) sweep() {
+	ri.mu.Lock()
+	defer ri.mu.Unlock()
 	now := ri.now()
-	ri.seen[p.Instance] = now
-	for id, at := range ri.seen { // instances gone long ago
-		if now.Sub(at) > 10*runners.PresenceLapse {
-			delete(ri.seen, id)
+	for id, in := range ri.live {
+		if now.Sub(in.at) > runners.PresenceLapse {
+			ri.drop(id)
 		}
 	}
 }
 
-// Pick names a live instance at random; false when none is known.
-func (ri *RunnerInstances) Pick() (string, bool) {
+// drop ends instance (with ri.mu held): the claims sent to it move on.
+func (ri *RunnerInstances) drop(instance string) {
+	if in, ok := ri.live[instance]; ok {
+		in.cancel(errInstanceGone)
+		delete(ri.live, instance)
+	}
+}
+
+// Pick names a live instance at random, with the context that ends when it
+// goes; false when none is known.
+func (ri *RunnerInstances) Pick() (string, context.Context, bool) {
 	if ri == nil {
-		return "", false
+		return "", nil, false
 	}
 	ri.mu.Lock()
 	defer ri.mu.Unlock()
 	now := ri.now()
-	live := make([]string, 0, len(ri.seen))
-	for id, at := range ri.seen {
-		if now.Sub(at) <= runners.PresenceLapse {
+	live := make([]string, 0, len(ri.live))
+	for id, in := range ri.live {
+		if now.Sub(in.at) <= runners.PresenceLapse {
 			live = append(live, id)
 		}
 	}
 	if len(live) == 0 {
-		return "", false
+		return "", nil, false
 	}
-	return live[rand.IntN(len(live))], true
+	id := live[rand.IntN(len(live))]
+	return id, ri.live[id].gone, true
 }
 
 // Alive tells whether instance announced itself within runners.PresenceLapse.
 func (ri *RunnerInstances) Alive(instance string) bool {
 	ri.mu.Lock()
 	defer ri.mu.Unlock()
-	at, ok := ri.seen[instance]
-	return ok && ri.now().Sub(at) <= runners.PresenceLapse
+	in, ok := ri.live[instance]
+	return ok && ri.now().Sub(in.at) <= runners.PresenceLapse
 }
 
 // Forget drops instance (it had no responder on the bus).
 func (ri *RunnerInstances) Forget(instance string) {
 	ri.mu.Lock()
 	defer ri.mu.Unlock()
-	delete(ri.seen, instance)
+	ri.drop(instance)
 }

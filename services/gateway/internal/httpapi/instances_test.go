@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http/httptest"
 	"testing"
@@ -129,14 +130,18 @@ func TestAClaimMovesOnWhenItsInstanceDies(t *testing.T) {
 
 func TestRunnerInstancesKeepTheLiveOnes(t *testing.T) {
 	now := time.Unix(1000, 0)
-	ri := &RunnerInstances{now: func() time.Time { return now }, seen: map[string]time.Time{}}
-	if _, ok := ri.Pick(); ok {
+	ri := &RunnerInstances{now: func() time.Time { return now }, live: map[string]*runnerInstance{}}
+	if _, _, ok := ri.Pick(); ok {
 		t.Fatal("picked an instance before any announced itself")
 	}
 	ri.heard(runners.Presence{Instance: "a"})
 	ri.heard(runners.Presence{Instance: "b"})
-	if id, ok := ri.Pick(); !ok || (id != "a" && id != "b") {
+	id, gone, ok := ri.Pick()
+	if !ok || (id != "a" && id != "b") {
 		t.Fatalf("Pick = %q, %v", id, ok)
+	}
+	if gone.Err() != nil {
+		t.Fatalf("the context of live instance %s has ended", id)
 	}
 	ri.heard(runners.Presence{Instance: "b", Stopping: true})
 	if ri.Alive("b") {
@@ -146,11 +151,15 @@ func TestRunnerInstancesKeepTheLiveOnes(t *testing.T) {
 	if ri.Alive("a") {
 		t.Error("an instance silent for longer than the lapse is still alive")
 	}
-	if id, ok := ri.Pick(); ok {
+	if id, _, ok := ri.Pick(); ok {
 		t.Errorf("picked %q, which is silent", id)
 	}
+	ri.sweep()
+	if !errors.Is(context.Cause(gone), errInstanceGone) { // b said it stops, a fell silent: both went
+		t.Errorf("the context of the instance picked (%s) did not end with errInstanceGone when it went: %v", id, context.Cause(gone))
+	}
 	var nilInstances *RunnerInstances
-	if _, ok := nilInstances.Pick(); ok {
+	if _, _, ok := nilInstances.Pick(); ok {
 		t.Error("no tracker picked an instance")
 	}
 }

@@ -114,20 +114,16 @@ func (s *Server) claimJob(c *gin.Context) error {
 	return nil
 }
 
-// errInstanceGone ends a claim sent to a runners instance that stopped
-// announcing itself.
-var errInstanceGone = errors.New("the runners instance holding the claim is gone")
-
 // claim sends req to a live runners instance (Instances) and, should that
 // instance end before it answers, to another under the same claim id,
 // until ctx ends; without known instances, to whichever the bus picks.
 func (s *Server) claim(ctx context.Context, req runners.ClaimRequest) (runners.ClaimResponse, error) {
 	for {
-		instance, ok := s.Instances.Pick()
+		instance, gone, ok := s.Instances.Pick()
 		if !ok {
 			return natsrpc.Call[runners.ClaimResponse](ctx, s.NATS, runners.SubjectClaim, req)
 		}
-		resp, err := s.claimAt(ctx, instance, req)
+		resp, err := s.claimAt(ctx, instance, gone, req)
 		switch {
 		case ctx.Err() == nil && errors.Is(err, errInstanceGone):
 			s.Log.Info("the runners instance holding a claim is gone; sending the claim to another", "instance", instance)
@@ -139,26 +135,13 @@ func (s *Server) claim(ctx context.Context, req runners.ClaimRequest) (runners.C
 	}
 }
 
-// claimAt sends req to instance, ending with errInstanceGone once the
-// instance's announcements lapse.
-func (s *Server) claimAt(ctx context.Context, instance string, req runners.ClaimRequest) (runners.ClaimResponse, error) {
+// claimAt sends req to instance, ending with errInstanceGone once gone
+// (the instance's context, RunnerInstances.Pick) ends.
+func (s *Server) claimAt(ctx context.Context, instance string, gone context.Context, req runners.ClaimRequest) (runners.ClaimResponse, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	go func() {
-		tick := time.NewTicker(runners.PresenceEvery / 4)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				if !s.Instances.Alive(instance) {
-					cancel(errInstanceGone)
-					return
-				}
-			}
-		}
-	}()
+	stop := context.AfterFunc(gone, func() { cancel(errInstanceGone) })
+	defer stop()
 	resp, err := natsrpc.CallVia[runners.ClaimResponse](ctx, s.NATS, runners.SubjectClaim, runners.InstanceClaimSubject(instance), req)
 	if cause := context.Cause(ctx); errors.Is(cause, errInstanceGone) {
 		return resp, cause
