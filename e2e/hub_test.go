@@ -58,7 +58,7 @@ func TestMain(m *testing.M) {
 type hub struct {
 	t       testing.TB
 	home    string
-	bin     string // the programs' dir; binDir when empty
+	bin     string // the programs' dir (binDir unless a test runs another build)
 	env     map[string]string
 	gateway string
 	cmd     *exec.Cmd
@@ -77,7 +77,7 @@ func newHub(t testing.TB) *hub {
 	}
 	os.Chmod(home, 0o755)
 	t.Cleanup(func() { os.RemoveAll(home) })
-	h := &hub{t: t, home: home, env: map[string]string{}}
+	h := &hub{t: t, home: home, bin: binDir, env: map[string]string{}}
 	for _, key := range []string{"GATEWAY_LISTEN", "GATEWAY_METRICS_LISTEN", "IDENTITY_METRICS_LISTEN",
 		"LICENSING_METRICS_LISTEN", "RUNNERS_METRICS_LISTEN", "AUDIT_METRICS_LISTEN", "SUPERVISOR_METRICS_LISTEN",
 		"NATS_LISTEN", "REDIS_LISTEN", "DATABASE_PRIVATE_LISTEN"} {
@@ -106,11 +106,7 @@ func (h *hub) environ() []string {
 // start runs exekra-hub and waits until /api/health is 200.
 func (h *hub) start() {
 	h.t.Helper()
-	bin := h.bin
-	if bin == "" {
-		bin = binDir
-	}
-	h.cmd = exec.Command(filepath.Join(bin, "exekra-hub"), "--home", h.home)
+	h.cmd = exec.Command(filepath.Join(h.bin, "exekra-hub"), "--home", h.home)
 	h.cmd.Env = h.environ()
 	h.out = &bytes.Buffer{}
 	h.cmd.Stdout, h.cmd.Stderr = h.out, h.out
