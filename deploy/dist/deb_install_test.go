@@ -4,11 +4,8 @@ package main
 
 import (
 	"bytes"
-	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -76,13 +73,13 @@ func TestDebInstallUpgrade(t *testing.T) {
 	checkEnabled(t, "exekra-hub.service", true)
 	checkEnabled(t, "exekra-runner.service", true)
 	// The operator turns the agent off on this machine: the upgrade keeps it off.
-	runOut(t, "systemctl", "disable", "exekra-runner.service")
+	runTool(t, "systemctl", "disable", "exekra-runner.service")
 	checkEnabled(t, "exekra-runner.service", false)
 
 	// The vendor's key pair; the operator trusts its public key in .env, the
 	// secrets file the package made.
 	vendorDir := t.TempDir()
-	runOut(t, "/usr/bin/exekractl", "license", "keygen", "--out", vendorDir)
+	runTool(t, "/usr/bin/exekractl", "license", "keygen", "--out", vendorDir)
 	pub := strings.TrimSpace(string(readFile(t, filepath.Join(vendorDir, "license.pub"))))
 	appendFile(t, hubHome+"/.env", "EXEKRA_LICENSE_PUBLIC_KEYS="+pub+"\n")
 	dotenv := readFile(t, hubHome+"/.env")
@@ -92,15 +89,7 @@ func TestDebInstallUpgrade(t *testing.T) {
 	t.Logf("first start of %s until health 200: %s", testVersion, time.Since(step).Round(100*time.Millisecond))
 	h.waitVersion(testVersion)
 	anon := h.client("")
-	if st := anon.must(http.StatusOK, "GET", "/api/v1/setup", nil); st["licensed"] != false || st["bootstrapped"] != false {
-		t.Fatalf("fresh install: setup = %v", st)
-	}
-	license := issueLicense(t, vendorDir)
-	if lic := anon.must(http.StatusOK, "POST", "/api/v1/license", map[string]string{"license": license}); lic["status"] != "active" {
-		t.Fatalf("license activation = %v", lic)
-	}
-	anon.must(http.StatusCreated, "POST", "/api/v1/setup/bootstrap",
-		map[string]string{"email": debAdminEmail, "password": debAdminPassword, "name": "First Admin"})
+	anon.setUp("/usr/bin/exekractl", vendorDir, debAdminEmail, debAdminPassword)
 	h.login(debAdminPassword, http.StatusOK)
 	for _, dir := range []string{"var", "logs"} {
 		checkOwnedByExekra(t, filepath.Join(hubHome, dir))
@@ -219,21 +208,12 @@ func dpkg(t *testing.T, args ...string) {
 	t.Logf("dpkg %s:\n%s", strings.Join(args, " "), out)
 }
 
-func runOut(t *testing.T, name string, args ...string) string {
-	t.Helper()
-	out, err := exec.Command(name, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
 // checkPackageVersion: dpkg has pkg installed at version, which a Debian
 // package spells with ~ before a pre-release (0.0.1~rc1 sorts before 0.0.1).
 func checkPackageVersion(t *testing.T, pkg, version string) {
 	t.Helper()
 	want := strings.Replace(version, "-", "~", 1)
-	out := runOut(t, "dpkg-query", "-W", "-f=${Status} ${Version}", pkg)
+	out := runTool(t, "dpkg-query", "-W", "-f=${Status} ${Version}", pkg)
 	if out != "install ok installed "+want {
 		t.Errorf("dpkg-query %s = %q, want installed at %s", pkg, out, want)
 	}
@@ -242,7 +222,7 @@ func checkPackageVersion(t *testing.T, pkg, version string) {
 // checkProgramVersion: the installed supervisor is the one of version want.
 func checkProgramVersion(t *testing.T, want string) {
 	t.Helper()
-	if out := runOut(t, hubHome+"/bin/exekra-hub", "--version"); !strings.Contains(out, want) {
+	if out := runTool(t, hubHome+"/bin/exekra-hub", "--version"); !strings.Contains(out, want) {
 		t.Errorf("exekra-hub --version = %q, want %s", out, want)
 	}
 }
@@ -281,7 +261,7 @@ type fileWant struct {
 // docs/operations.md lists, with their owners and modes.
 func checkInstalledFiles(t *testing.T, createdUser bool) {
 	t.Helper()
-	pw := strings.Split(strings.TrimSpace(runOut(t, "getent", "passwd", "exekra")), ":")
+	pw := strings.Split(strings.TrimSpace(runTool(t, "getent", "passwd", "exekra")), ":")
 	if len(pw) != 7 {
 		t.Errorf("exekra user = %v", pw)
 	} else if createdUser && (pw[5] != hubHome || pw[6] != "/usr/sbin/nologin") {
@@ -398,7 +378,7 @@ func checkOwnedByExekra(t *testing.T, dir string) {
 func checkConffiles(t *testing.T) {
 	t.Helper()
 	for pkg, file := range map[string]string{"exekra-hub": hubHome + "/config/hub-config.json", "exekra-runner": "/etc/exekra-runner/runner.json"} {
-		if out := runOut(t, "dpkg-query", "-W", "-f=${Conffiles}", pkg); !strings.Contains(out, " "+file+" ") {
+		if out := runTool(t, "dpkg-query", "-W", "-f=${Conffiles}", pkg); !strings.Contains(out, " "+file+" ") {
 			t.Errorf("%s conffiles = %q, want %s", pkg, out, file)
 		}
 	}
@@ -434,15 +414,6 @@ func editConfig(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return data
-}
-
-func issueLicense(t *testing.T, vendorDir string) string {
-	t.Helper()
-	out := filepath.Join(vendorDir, "license.txt")
-	runOut(t, "/usr/bin/exekractl", "license", "issue", "--key", filepath.Join(vendorDir, "license.key"),
-		"--licensee", "Acme Test", "--admin-email", debAdminEmail, "--max-runners", "5",
-		"--expires", time.Now().AddDate(1, 0, 0).Format("2006-01-02"), "--mode", "offline", "--out", out)
-	return string(readFile(t, out))
 }
 
 // installedHub is the installed Hub, started as exekra-hub.service starts it.
@@ -567,10 +538,6 @@ func hubProcesses() []int {
 	return pids
 }
 
-var insecureClient = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-	TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, // the pilot's self-signed certificate
-}}
-
 // waitHealth polls /api/health until it is 200 and check (if any) accepts it.
 func (h *installedHub) waitHealth(within time.Duration, check func(map[string]any) bool) map[string]any {
 	t := h.t
@@ -626,63 +593,8 @@ func (h *installedHub) login(password string, want int) {
 	}
 }
 
-type hubClient struct {
-	t     *testing.T
-	base  string
-	token string
-}
-
 func (h *installedHub) client(token string) *hubClient {
 	return &hubClient{t: h.t, base: h.gateway, token: token}
-}
-
-func (c *hubClient) call(method, path string, body any) (int, map[string]any, error) {
-	var rd io.Reader
-	if body != nil {
-		data, err := json.Marshal(body)
-		if err != nil {
-			return 0, nil, err
-		}
-		rd = bytes.NewReader(data)
-	}
-	req, err := http.NewRequest(method, c.base+path, rd)
-	if err != nil {
-		return 0, nil, err
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	resp, err := insecureClient.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return resp.StatusCode, nil, err
-	}
-	var out map[string]any
-	if len(raw) > 0 {
-		if err := json.Unmarshal(raw, &out); err != nil {
-			return resp.StatusCode, nil, fmt.Errorf("answer %q: %w", raw, err)
-		}
-	}
-	return resp.StatusCode, out, nil
-}
-
-func (c *hubClient) must(want int, method, path string, body any) map[string]any {
-	c.t.Helper()
-	status, out, err := c.call(method, path, body)
-	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	if status != want {
-		c.t.Fatalf("%s %s = %d %v, want %d", method, path, status, out, want)
-	}
-	return out
 }
 
 // removeInstall leaves the machine as it was before the test: the Hub

@@ -5,9 +5,7 @@ package main
 import (
 	"archive/zip"
 	"bytes"
-	"context"
 	"crypto/rand"
-	"crypto/tls"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -79,7 +77,7 @@ func runUnderWine(t *testing.T, w *wine, dist string) {
 	// A Linux exekractl makes the vendor's license key; the Hub trusts it.
 	ctl := linuxExekractl(t, dist)
 	vendor := t.TempDir()
-	runLinux(t, ctl, "license", "keygen", "--out", vendor)
+	runTool(t, ctl, "license", "keygen", "--out", vendor)
 	pub := strings.TrimSpace(string(readFile(t, filepath.Join(vendor, "license.pub"))))
 
 	// Install-ExekraHub.ps1's credentials step, with exekractl.exe under Wine.
@@ -126,21 +124,23 @@ func runUnderWine(t *testing.T, w *wine, dist string) {
 	checkHubLog(t, w, home)
 
 	mark = time.Now()
-	token := licenseAndBootstrap(t, base, ctl, vendor)
-	runnerID, secret := registerRunner(t, base, token)
+	setup := &hubClient{t: t, base: base}
+	setup.setUp(ctl, vendor, "admin@acme.test", "correct horse battery")
+	api := &hubClient{t: t, base: base, token: setup.login("admin@acme.test", "correct horse battery")}
+	runnerID, secret := registerRunner(api)
 	runner := w.startRunner(t, base, runnerID, secret)
 	waitFor(t, 2*time.Minute, "the runner online", func() bool {
-		_, r := call(t, "GET", base+"/api/v1/runners/"+runnerID, token, nil)
+		_, r, _ := api.call("GET", "/api/v1/runners/"+runnerID, nil)
 		return r["status"] == "online"
 	}, runner.output)
-	_, r := call(t, "GET", base+"/api/v1/runners/"+runnerID, token, nil)
+	r := api.must(http.StatusOK, "GET", "/api/v1/runners/"+runnerID, nil)
 	if reported, _ := r["os"].(string); !strings.HasPrefix(reported, "windows/") {
 		t.Errorf("the runner reports OS %q, want windows/...", reported)
 	}
 	t.Logf("licensed, admin bootstrapped, exekra-runner.exe online: %s", time.Since(mark).Round(100*time.Millisecond))
 
 	mark = time.Now()
-	jobID := runJob(t, base, token, runner)
+	jobID := runJob(api, runner)
 	t.Logf("job %s succeeded on exekra-runner.exe: %s", jobID, time.Since(mark).Round(100*time.Millisecond))
 	runner.stop()
 
@@ -593,15 +593,6 @@ func linuxExekractl(t *testing.T, dist string) string {
 	return filepath.Join(dir, "exekractl")
 }
 
-func runLinux(t *testing.T, program string, args ...string) string {
-	t.Helper()
-	out, err := exec.Command(program, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %v: %v\n%s", filepath.Base(program), args, err, out)
-	}
-	return string(out)
-}
-
 // unzipInto unpacks a zip into dir, without its top folder when strip.
 func unzipInto(zipPath, dir string, strip bool) error {
 	zr, err := zip.OpenReader(zipPath)
@@ -649,57 +640,6 @@ func extract(f *zip.File, dst string) error {
 		return fmt.Errorf("unpack %s: %w", f.Name, err)
 	}
 	return out.Close()
-}
-
-var insecure = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-	TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, // the Hub's first certificate is self-signed
-}}
-
-// call sends a JSON request and decodes a JSON object answer.
-func call(t *testing.T, method, url, token string, body any) (int, map[string]any) {
-	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(context.Background(), method, url, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	return do(t, req)
-}
-
-func do(t *testing.T, req *http.Request) (int, map[string]any) {
-	t.Helper()
-	resp, err := insecure.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	out := map[string]any{}
-	_ = json.Unmarshal(raw, &out)
-	if len(out) == 0 {
-		out["raw"] = string(raw)
-	}
-	return resp.StatusCode, out
-}
-
-func must(t *testing.T, want int, method, url, token string, body any) map[string]any {
-	t.Helper()
-	code, out := call(t, method, url, token, body)
-	if code != want {
-		t.Fatalf("%s %s = %d %v, want %d", method, url, code, out, want)
-	}
-	return out
 }
 
 func waitFor(t *testing.T, within time.Duration, what string, ok func() bool, output func() string) {
@@ -773,33 +713,10 @@ func hubLogLines(home, msg string) []string {
 	return out
 }
 
-func licenseAndBootstrap(t *testing.T, base, ctl, vendor string) string {
+func registerRunner(api *hubClient) (string, string) {
+	t := api.t
 	t.Helper()
-	const email = "admin@acme.test"
-	lic := filepath.Join(vendor, "license.txt")
-	runLinux(t, ctl, "license", "issue", "--key", filepath.Join(vendor, "license.key"), "--licensee", "Acme Wine",
-		"--admin-email", email, "--max-runners", "2", "--expires", time.Now().AddDate(1, 0, 0).Format("2006-01-02"),
-		"--mode", "offline", "--out", lic)
-	st := must(t, http.StatusOK, "GET", base+"/api/v1/setup", "", nil)
-	if st["licensed"] != false || st["bootstrapped"] != false {
-		t.Fatalf("fresh setup = %v", st)
-	}
-	if a := must(t, http.StatusOK, "POST", base+"/api/v1/license", "", map[string]string{"license": string(readFile(t, lic))}); a["status"] != "active" {
-		t.Fatalf("license activation = %v", a)
-	}
-	body := map[string]string{"email": email, "password": "correct horse battery", "name": "Wine Admin"}
-	must(t, http.StatusCreated, "POST", base+"/api/v1/setup/bootstrap", "", body)
-	out := must(t, http.StatusOK, "POST", base+"/api/v1/auth/login", "", map[string]string{"email": email, "password": body["password"]})
-	tok, _ := out["token"].(string)
-	if tok == "" {
-		t.Fatalf("login answer = %v", out)
-	}
-	return tok
-}
-
-func registerRunner(t *testing.T, base, token string) (string, string) {
-	t.Helper()
-	reg := must(t, http.StatusCreated, "POST", base+"/api/v1/runners", token,
+	reg := api.must(http.StatusCreated, "POST", "/api/v1/runners",
 		map[string]any{"name": "wine-runner", "environment": "Development", "labels": []string{"wine"}})
 	r, _ := reg["runner"].(map[string]any)
 	id, _ := r["id"].(string)
@@ -812,7 +729,8 @@ func registerRunner(t *testing.T, base, token string) (string, string) {
 
 // runJob publishes a package whose entrypoint is cmd.exe running a batch
 // file, starts a job and waits for it to succeed on the runner.
-func runJob(t *testing.T, base, token string, runner *process) string {
+func runJob(api *hubClient, runner *process) string {
+	t := api.t
 	t.Helper()
 	var pkg bytes.Buffer
 	zw := zip.NewWriter(&pkg)
@@ -834,22 +752,21 @@ func runJob(t *testing.T, base, token string, runner *process) string {
 	fw, _ := mw.CreateFormFile("package", "package.zip")
 	fw.Write(pkg.Bytes())
 	mw.Close()
-	req, _ := http.NewRequest("POST", base+"/api/v1/packages", &body)
+	req, _ := http.NewRequest("POST", api.base+"/api/v1/packages", &body)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Authorization", "Bearer "+token)
-	if code, out := do(t, req); code != http.StatusCreated {
-		t.Fatalf("publish = %d %v", code, out)
+	if code, out, err := api.send(req); err != nil || code != http.StatusCreated {
+		t.Fatalf("publish = %d %v %v", code, out, err)
 	}
-	job := must(t, http.StatusCreated, "POST", base+"/api/v1/jobs", token,
+	job := api.must(http.StatusCreated, "POST", "/api/v1/jobs",
 		map[string]any{"package": "wine-hello", "environment": "Development", "parameters": map[string]string{"who": "wine"}})
 	id, _ := job["id"].(string)
 	var final map[string]any
 	waitFor(t, 2*time.Minute, "job "+id+" finished", func() bool {
-		_, final = call(t, "GET", base+"/api/v1/jobs/"+id, token, nil)
+		_, final, _ = api.call("GET", "/api/v1/jobs/"+id, nil)
 		s := final["status"]
 		return s == "succeeded" || s == "failed" || s == "canceled"
 	}, runner.output)
-	logs := must(t, http.StatusOK, "GET", base+"/api/v1/jobs/"+id+"/logs?after=0", token, nil)
+	logs := api.must(http.StatusOK, "GET", "/api/v1/jobs/"+id+"/logs?after=0", nil)
 	var text strings.Builder
 	lines, _ := logs["lines"].([]any)
 	for _, l := range lines {
