@@ -10,40 +10,90 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
+// rollbackTimeout bounds the ROLLBACK sent after a failure, which runs even
+// when the caller's context is cancelled.
+const rollbackTimeout = 3 * time.Second
+
 // UpdateJob locks the job, lets fn change it and writes it back with the
-// log lines and the audit event fn asks for, in one transaction.
+// log lines and the audit event fn asks for, in one transaction. It takes two
+// round trips on one connection: BEGIN with the locking read, then the writes
+// with COMMIT as the batch's last statement (pgx.BeginFunc spent one more on
+// BEGIN and one more on COMMIT).
 func (s JobStore) UpdateJob(ctx context.Context, id string, fn job.UpdateFunc) (job.Job, error) {
-	var j job.Job
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var err error
-		j, err = scanJob(tx.QueryRow(ctx, "SELECT "+jobColumns+" FROM jobs WHERE id = $1 FOR UPDATE", id))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return errNoJob
-		}
-		if err != nil {
-			return fmt.Errorf("lock job %s: %w", id, err)
-		}
-		before := j
-		ch, err := fn(&j)
-		if err != nil {
-			return err
-		}
-		// The writes go in one round trip.
-		b := &pgx.Batch{}
-		queueJob(b, j)
-		queueLines(b, j.ID, ch.Lines)
-		queueAttempt(b, before, j, ch.Ended)
-		if ch.Event != nil {
-			if _, err := s.events.Queue(ctx, b, *ch.Event); err != nil {
-				return err
-			}
-		}
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return fmt.Errorf("write job %s: %w", j.ID, err)
-		}
-		return nil
-	})
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return job.Job{}, fmt.Errorf("lock job %s: %w", id, err)
+	}
+	// pgxpool.Conn.Release (pgx v5.12.0, pgxpool/conn.go) destroys a
+	// connection that is closed, busy or whose TxStatus is not 'I' instead of
+	// pooling it, so a failed ROLLBACK or a panic in fn never hands an open
+	// transaction to the pool's next user: the server ends it with the
+	// connection.
+	defer conn.Release()
+	c := conn.Conn()
+	j, err := s.updateJob(ctx, c, id, fn)
+	if err != nil {
+		rollback(ctx, c)
+	}
 	return j, err
+}
+
+// updateJob is UpdateJob on c. On error the transaction may still be open:
+// the caller rolls it back.
+func (s JobStore) updateJob(ctx context.Context, c *pgx.Conn, id string, fn job.UpdateFunc) (job.Job, error) {
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue("SELECT "+jobColumns+" FROM jobs WHERE id = $1 FOR UPDATE", id)
+	br := c.SendBatch(ctx, b)
+	_, err := br.Exec()
+	var j job.Job
+	if err == nil {
+		j, err = scanJob(br.QueryRow())
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return j, errNoJob
+	}
+	if err != nil {
+		return j, fmt.Errorf("lock job %s: %w", id, err)
+	}
+	before := j
+	ch, err := fn(&j)
+	if err != nil {
+		return j, err
+	}
+	// The writes and COMMIT go in one round trip. A failing write makes the
+	// server skip the rest of the batch, COMMIT included, so nothing of it
+	// is committed.
+	b = &pgx.Batch{}
+	queueJob(b, j)
+	queueLines(b, j.ID, ch.Lines)
+	queueAttempt(b, before, j, ch.Ended)
+	if ch.Event != nil {
+		if _, err := s.events.Queue(ctx, b, *ch.Event); err != nil {
+			return j, err
+		}
+	}
+	b.Queue("COMMIT")
+	if err := c.SendBatch(ctx, b).Close(); err != nil {
+		return j, fmt.Errorf("write job %s: %w", j.ID, err)
+	}
+	return j, nil
+}
+
+// rollback ends c's transaction, if one is open, even when ctx is cancelled:
+// the caller gave up, but the row lock must not outlive the update. Its
+// failure is not reported: the connection is then not idle (or closed), and
+// Release discards it, which ends the transaction on the server.
+func rollback(ctx context.Context, c *pgx.Conn) {
+	if c.PgConn().TxStatus() == 'I' {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+	defer cancel()
+	_, _ = c.Exec(ctx, "ROLLBACK")
 }
 
 func queueJob(b *pgx.Batch, j job.Job) {
