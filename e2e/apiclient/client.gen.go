@@ -1101,6 +1101,21 @@ func (e ClaimJobParamsExekraProtocol) Valid() bool {
 	}
 }
 
+// Defines values for ClaimJobParamsExekraClaimFirst.
+const (
+	True ClaimJobParamsExekraClaimFirst = "true"
+)
+
+// Valid indicates whether the value is a known member of the ClaimJobParamsExekraClaimFirst enum.
+func (e ClaimJobParamsExekraClaimFirst) Valid() bool {
+	switch e {
+	case True:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GetJobAssetsParamsExekraProtocol.
 const (
 	GetJobAssetsParamsExekraProtocolN1 GetJobAssetsParamsExekraProtocol = "1"
@@ -2480,10 +2495,16 @@ type ClaimJobParams struct {
 
 	// ExekraClaimId The agent's id for this claim, kept while it retries: asked again with the same id, the claim returns the job it handed out if the runner has not started it (the reply was lost).
 	ExekraClaimId *string `json:"Exekra-Claim-Id,omitempty"`
+
+	// ExekraClaimFirst true: this is the first time this Exekra-Claim-Id is sent, so the Hub skips looking for a job it gave the claim before. Leave it out on every repeat or retry of the claim.
+	ExekraClaimFirst *ClaimJobParamsExekraClaimFirst `json:"Exekra-Claim-First,omitempty"`
 }
 
 // ClaimJobParamsExekraProtocol defines parameters for ClaimJob.
 type ClaimJobParamsExekraProtocol string
+
+// ClaimJobParamsExekraClaimFirst defines parameters for ClaimJob.
+type ClaimJobParamsExekraClaimFirst string
 
 // GetJobAssetsParams defines parameters for GetJobAssets.
 type GetJobAssetsParams struct {
@@ -7898,6 +7919,17 @@ func NewClaimJobRequest(server string, params *ClaimJobParams) (*http.Request, e
 			}
 
 			req.Header.Set("Exekra-Claim-Id", headerParam2)
+		}
+
+		if params.ExekraClaimFirst != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "Exekra-Claim-First", *params.ExekraClaimFirst, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Exekra-Claim-First", headerParam3)
 		}
 
 	}

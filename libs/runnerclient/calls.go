@@ -43,6 +43,17 @@ func (c *Client) Heartbeat(ctx context.Context, hb runners.Heartbeat) (runners.H
 // returns the job it handed out in a reply that was lost. A busy Hub may
 // answer ErrClaimUnfinished: ask again at once with the same id. See NextJob.
 func (c *Client) Claim(ctx context.Context, wait time.Duration, claimID string) (*runners.ClaimedJob, error) {
+	return c.claim(ctx, wait, claimID, false)
+}
+
+// ClaimFirst is Claim for a claim id never sent before: the Hub then skips
+// looking for a job given to it earlier (HeaderClaimFirst). Repeats and
+// retries under the same id go through Claim.
+func (c *Client) ClaimFirst(ctx context.Context, wait time.Duration, claimID string) (*runners.ClaimedJob, error) {
+	return c.claim(ctx, wait, claimID, true)
+}
+
+func (c *Client) claim(ctx context.Context, wait time.Duration, claimID string, first bool) (*runners.ClaimedJob, error) {
 	const op = "claim"
 	path := runners.ClaimPath(wait)
 	wait = min(max(wait, 0), runners.MaxClaimWaitSeconds*time.Second)
@@ -51,6 +62,9 @@ func (c *Client) Claim(ctx context.Context, wait time.Duration, claimID string) 
 	var h http.Header
 	if claimID != "" {
 		h = http.Header{runners.HeaderClaimID: {claimID}}
+		if first {
+			h.Set(runners.HeaderClaimFirst, "true")
+		}
 	}
 	resp, err := c.send(ctx, op, http.MethodPost, path, struct{}{}, h)
 	if err != nil {

@@ -289,15 +289,19 @@ func TestNextJobKeepsItsClaimID(t *testing.T) {
 		t.Fatalf("204: %+v %v", none, err)
 	}
 	reqs := h.requests()
-	ids := []string{}
+	ids, firsts := []string{}, []string{}
 	for _, r := range reqs {
 		if r.method != http.MethodPost || r.path != runners.PathClaim || r.query != "wait=25" {
 			t.Fatalf("%s %s?%s", r.method, r.path, r.query)
 		}
 		ids = append(ids, r.header.Get(runners.HeaderClaimID))
+		firsts = append(firsts, r.header.Get(runners.HeaderClaimFirst))
 	}
 	if len(ids) != 4 || ids[0] == "" || ids[1] != ids[0] || ids[2] != ids[0] || ids[3] == ids[0] || len(ids[3]) != 32 {
 		t.Fatalf("claim ids %q: the retries keep the id, the next claim has a new one", ids)
+	}
+	if !slices.Equal(firsts, []string{"true", "", "", "true"}) {
+		t.Fatalf("%s %q: only the first send of an id says so", runners.HeaderClaimFirst, firsts)
 	}
 	if len(f.waits) != 2 || f.waits[1] != time.Second { // 0.5 of the second failure's 2 s
 		t.Fatalf("waits %v", f.waits)

@@ -150,13 +150,15 @@ func (c *Client) Retry(ctx context.Context, r Retry, call func(context.Context) 
 // or ctx ends; a claim the Hub did not finish in time (ErrClaimUnfinished)
 // is asked again at once, as no failure.
 func (c *Client) NextJob(ctx context.Context, wait time.Duration) (*runners.ClaimedJob, error) {
-	id := NewClaimID()
+	id, first := NewClaimID(), true
 	var job *runners.ClaimedJob
 	err := c.Retry(ctx, Retry{Op: "claim", Final: func(err error) bool { return errors.Is(err, ErrCredentialsRefused) }},
 		func(ctx context.Context) error {
 			for {
 				var err error
-				if job, err = c.Claim(ctx, wait, id); !errors.Is(err, ErrClaimUnfinished) {
+				job, err = c.claim(ctx, wait, id, first)
+				first = false
+				if !errors.Is(err, ErrClaimUnfinished) {
 					return err
 				}
 				if ctx.Err() != nil {

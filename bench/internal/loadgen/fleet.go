@@ -92,14 +92,15 @@ func (f *Fleet) FinishedAt(id string) (time.Time, bool) {
 
 func (f *Fleet) loop(ctx context.Context, stop <-chan struct{}, r Runner) {
 	cached := map[string]bool{} // package SHA-256s this runner has
-	claimID := runnerclient.NewClaimID()
+	claimID, first := runnerclient.NewClaimID(), true
 	for ctx.Err() == nil {
 		select {
 		case <-stop:
 			return
 		default:
 		}
-		job, err := f.claim(ctx, r, claimID)
+		job, err := f.claim(ctx, r, claimID, first)
+		first = false
 		if errors.Is(err, runnerclient.ErrClaimUnfinished) {
 			continue // the Hub was busy: at once again under the same claim id, no error
 		}
@@ -107,7 +108,7 @@ func (f *Fleet) loop(ctx context.Context, stop <-chan struct{}, r Runner) {
 			pause(ctx, time.Second) // counted in Errors; do not spin on a failing Hub
 			continue                // and ask again under the same claim id
 		}
-		claimID = runnerclient.NewClaimID() // answered: the next claim is a new one
+		claimID, first = runnerclient.NewClaimID(), true // answered: the next claim is a new one
 		if job != nil {
 			f.work(ctx, r, job, cached)
 		}
@@ -115,9 +116,13 @@ func (f *Fleet) loop(ctx context.Context, stop <-chan struct{}, r Runner) {
 }
 
 // claim long-polls once; a nil job and nil error mean none came (204).
-func (f *Fleet) claim(ctx context.Context, r Runner, claimID string) (*runners.ClaimedJob, error) {
+func (f *Fleet) claim(ctx context.Context, r Runner, claimID string, first bool) (*runners.ClaimedJob, error) {
+	claim := r.Client.Claim
+	if first {
+		claim = r.Client.ClaimFirst
+	}
 	f.waiting.Add(1)
-	job, err := r.Client.Claim(ctx, f.ClaimWait, claimID)
+	job, err := claim(ctx, f.ClaimWait, claimID)
 	got := time.Now()
 	f.waiting.Add(-1)
 	if errors.Is(err, runnerclient.ErrClaimUnfinished) {

@@ -78,6 +78,11 @@ const (
 	// under the same claim id (a job the Hub meanwhile gave that claim comes
 	// with the repeat). Not a failure: nothing to back off from.
 	HeaderClaimRepeat = "Exekra-Claim-Repeat"
+	// HeaderClaimFirst ("true") on a claim: this is the first time its
+	// claim id is sent, so no job can have been given to it yet and the
+	// Hub skips looking for one (a PostgreSQL read per claim). Repeats and
+	// retries of the claim go without it.
+	HeaderClaimFirst = "Exekra-Claim-First"
 )
 
 // CreateJobRequest starts a job (POST /api/v1/jobs). Version "" means
@@ -205,6 +210,8 @@ type ClaimRequest struct {
 	AgentRequest
 	WaitSeconds int    `json:"wait_seconds"`
 	ClaimID     string `json:"claim_id,omitempty"`
+	// First: the claim id has not been sent before (HeaderClaimFirst).
+	First bool `json:"first,omitempty"`
 }
 
 // ClaimResponse holds the claimed job, or null when none arrived (HTTP 204).

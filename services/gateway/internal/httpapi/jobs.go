@@ -93,7 +93,8 @@ func (s *Server) claimJob(c *gin.Context) error {
 	defer cancel()
 	// The service reads the deadline (natsrpc.CallerDeadline): a claim that
 	// waited queued behind other work waits only for what is left.
-	req := runners.ClaimRequest{AgentRequest: ar, WaitSeconds: wait, ClaimID: c.GetHeader(runners.HeaderClaimID)}
+	req := runners.ClaimRequest{AgentRequest: ar, WaitSeconds: wait, ClaimID: c.GetHeader(runners.HeaderClaimID),
+		First: c.GetHeader(runners.HeaderClaimFirst) == "true"}
 	resp, err := s.claim(ctx, req)
 	if err != nil && errors.Is(err, context.DeadlineExceeded) && c.Request.Context().Err() == nil {
 		// A busy Hub is slower, not wrong: an ordinary empty answer telling
@@ -127,6 +128,7 @@ func (s *Server) claim(ctx context.Context, req runners.ClaimRequest) (runners.C
 		switch {
 		case ctx.Err() == nil && errors.Is(err, errInstanceGone):
 			s.Log.Info("the runners instance holding a claim is gone; sending the claim to another", "instance", instance)
+			req.First = false // the gone instance may have given the claim a job
 		case ctx.Err() == nil && errors.Is(err, nats.ErrNoResponders):
 			s.Instances.Forget(instance)
 		default:

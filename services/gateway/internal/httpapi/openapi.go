@@ -104,6 +104,8 @@ var (
 		Description: "exekra-runner/<version>: the version the registry shows."}
 	paramClaimID = Param{In: "header", Name: runners.HeaderClaimID, Schema: stringSchema("", ""),
 		Description: "The agent's id for this claim, kept while it retries: asked again with the same id, the claim returns the job it handed out if the runner has not started it (the reply was lost)."}
+	paramClaimFirst = Param{In: "header", Name: runners.HeaderClaimFirst, Schema: enumSchema([]string{"true"}),
+		Description: "true: this is the first time this Exekra-Claim-Id is sent, so the Hub skips looking for a job it gave the claim before. Leave it out on every repeat or retry of the claim."}
 	paramWait = Param{In: "query", Name: runners.QueryWait, Schema: intSchema(0, runners.MaxClaimWaitSeconds, 0),
 		Description: "How many seconds to wait for a job before answering 204."}
 	paramAfter = Param{In: "query", Name: "after", Schema: intSchema(0, 1<<62, 0),

@@ -294,7 +294,7 @@ func (s *Server) coreRoutes() []Route {
 			ID: "claimJob", Tag: tagProtocol,
 			Description: "Long-polls for a job of this runner: a job created while it waits is handed over at once. No body. " +
 				"An agent whose version (User-Agent exekra-runner/<version>) is outside the skew policy: 426 upgrade_required.",
-			Params: append(slices.Clone(paramsRunnerRequest), paramWait, paramClaimID),
+			Params: append(slices.Clone(paramsRunnerRequest), paramWait, paramClaimID, paramClaimFirst),
 			Replies: []Reply{
 				jsonReply[runners.ClaimedJob](http.StatusOK, "The job claimed; it must start within its lease."),
 				emptyReply(http.StatusNoContent, "No job arrived within wait; or, with Exekra-Claim-Repeat, the Hub was too busy "+

@@ -16,7 +16,9 @@ import (
 // claimID ("" : none) is the agent's name for this claim: should the reply
 // be lost (an instance or gateway gone mid-reply), the agent asks again
 // with the same id and gets the job it was given, not a lease to wait out.
-func (s *Service) Claim(ctx context.Context, v Runner, wait time.Duration, claimID string) (*Job, error) {
+// first says the agent sends claimID for the first time: no job can have
+// been given to it, so none is looked for.
+func (s *Service) Claim(ctx context.Context, v Runner, wait time.Duration, claimID string, first bool) (*Job, error) {
 	if wait < 0 || wait > runners.MaxClaimWaitSeconds*time.Second {
 		return nil, errs.Ef(errs.InvalidArgument, "wait must be from 0 to %d seconds", runners.MaxClaimWaitSeconds)
 	}
@@ -29,8 +31,10 @@ func (s *Service) Claim(ctx context.Context, v Runner, wait time.Duration, claim
 	}
 	twin := s.waiters.claimChannel(key)
 	defer s.waiters.release(key, twin)
-	if j, ok, err := s.claimedWith(ctx, v.ID, claimID); ok || err != nil {
-		return j, err
+	if !first {
+		if j, ok, err := s.claimedWith(ctx, v.ID, claimID); ok || err != nil {
+			return j, err
+		}
 	}
 	deadline := time.Now().Add(wait)
 	var woken *waiting // the wake-up this look answers, if any

@@ -200,6 +200,22 @@ func TestClaimRepeatedUnderItsIDReturnsTheSameJob(t *testing.T) {
 			t.Fatalf("repeated claim after start = %+v, %v", again, err)
 		}
 	})
+	t.Run("a claim sent as first does not look for the job its id holds", func(t *testing.T) {
+		// Only an agent that breaks its word (first on a repeat) sees this:
+		// the Hub trusts the header and hands out the next job.
+		third := h.create(t, runners.CreateJobRequest{Package: "etl", Environment: runners.EnvStaging})
+		if again, err := h.claimAs(a, 0, "claim-3"); again == nil || again.ID != third.ID || err != nil {
+			t.Fatalf("claim = %+v, %v", again, err)
+		}
+		fourth := h.create(t, runners.CreateJobRequest{Package: "etl", Environment: runners.EnvStaging})
+		ctx, cancel := context.WithTimeout(gateway(sourceIP), runners.ClaimTimeout)
+		defer cancel()
+		resp, err := call[runners.ClaimResponse](ctx, h.harness, runners.SubjectClaim,
+			runners.ClaimRequest{AgentRequest: agent(a), ClaimID: "claim-3", First: true})
+		if err != nil || resp.Job == nil || resp.Job.ID != fourth.ID {
+			t.Fatalf("first claim under a used id = %+v, %v (want the fourth job %s)", resp.Job, err, fourth.ID)
+		}
+	})
 	t.Run("a claim id that is not visible ASCII is refused", func(t *testing.T) {
 		_, err := h.claimAs(a, 0, "bad id")
 		wantKind(t, err, "invalid_argument")

@@ -85,7 +85,7 @@ func claimEndpoint(subject string, runners *runner.Service, svc *job.Service) na
 			}
 			wait = min(wait, left)
 		}
-		j, err := svc.Claim(ctx, r, wait, req.ClaimID)
+		j, err := svc.Claim(ctx, r, wait, req.ClaimID, req.First)
 		if err != nil || j == nil {
 			return contract.ClaimResponse{}, err
 		}
