@@ -9,10 +9,13 @@ import (
 // higher); the service checks it again.
 const (
 	SubjectJobCreate = "exekra.runners.v1.jobs.create" // CreateJobRequest -> Job
-	SubjectJobGet    = "exekra.runners.v1.jobs.get"    // JobRequest -> Job (with pending_reason when pending)
-	SubjectJobList   = "exekra.runners.v1.jobs.list"   // ListJobsRequest -> ListJobsResponse
-	SubjectJobCancel = "exekra.runners.v1.jobs.cancel" // JobRequest -> Job
-	SubjectJobLogs   = "exekra.runners.v1.jobs.logs"   // JobLogsRequest -> JobLogs
+	// SubjectJobCreateBatch starts several jobs at once, all or none:
+	// CreateJobsRequest -> CreateJobsResponse.
+	SubjectJobCreateBatch = "exekra.runners.v1.jobs.create_batch"
+	SubjectJobGet         = "exekra.runners.v1.jobs.get"    // JobRequest -> Job (with pending_reason when pending)
+	SubjectJobList        = "exekra.runners.v1.jobs.list"   // ListJobsRequest -> ListJobsResponse
+	SubjectJobCancel      = "exekra.runners.v1.jobs.cancel" // JobRequest -> Job
+	SubjectJobLogs        = "exekra.runners.v1.jobs.logs"   // JobLogsRequest -> JobLogs
 	// SubjectJobRerun is in history.go.
 )
 
@@ -99,6 +102,28 @@ type CreateJobRequest struct {
 	// IdempotencyKey comes from the Idempotency-Key header (HeaderIdempotencyKey):
 	// a repeat by the same user returns the job the first request created.
 	IdempotencyKey string `json:"idempotency_key,omitempty"`
+}
+
+// PathJobBatches starts up to MaxJobBatch jobs in one request (POST).
+const PathJobBatches = "/api/v1/job-batches"
+
+// MaxJobBatch is how many jobs one CreateJobsRequest may start.
+const MaxJobBatch = 100
+
+// CreateJobsRequest starts several jobs in one request (POST
+// PathJobBatches): every job is checked as POST /api/v1/jobs checks it,
+// then all are created in one transaction, or none is. IdempotencyKey comes
+// from the Idempotency-Key header and covers the whole batch (a repeat
+// returns the jobs the first request created); the jobs themselves carry
+// none.
+type CreateJobsRequest struct {
+	Jobs           []CreateJobRequest `json:"jobs"`
+	IdempotencyKey string             `json:"idempotency_key,omitempty"`
+}
+
+// CreateJobsResponse holds the jobs created, in the order they were asked for.
+type CreateJobsResponse struct {
+	Items []Job `json:"items"`
 }
 
 // Job is a job as the API shows it. RunnerID is the runner that holds (or
