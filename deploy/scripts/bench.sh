@@ -7,6 +7,7 @@
 # Needs the binaries in bin/ (make bench builds them). Knobs (environment):
 #   BENCH_RUNNERS=10000  BENCH_INTERVAL=15s  BENCH_DURATION=45s  heartbeat part
 #   BENCH_JOB_RUNNERS=1000  BENCH_JOBS=4000  BENCH_CLIENTS=32    jobs part
+#   BENCH_CREATE_BATCH=1 jobs part: jobs per create request (2..100: POST /api/v1/job-batches)
 #   BENCH_CONCURRENCY=64  BENCH_MEASURE=20s                      floor and api-reads
 #   BENCH_SCHEDULES=10000  BENCH_SCHEDULES_MEASURE=3m            schedules part (0 schedules: left out)
 #   BENCH_OUT=FILE       also write the loadgen output to FILE
@@ -150,5 +151,6 @@ fi
   --concurrency "${BENCH_CONCURRENCY:-64}" --measure "${BENCH_MEASURE:-20s}" \
   --runners "${BENCH_RUNNERS:-10000}" --interval "${BENCH_INTERVAL:-15s}" --duration "${BENCH_DURATION:-45s}" \
   --job-runners "${BENCH_JOB_RUNNERS:-1000}" --jobs "${BENCH_JOBS:-4000}" --clients "${BENCH_CLIENTS:-32}" \
+  --create-batch "${BENCH_CREATE_BATCH:-1}" \
   --claim-wait 5s --pickup-jobs 200 \
   --schedules "${BENCH_SCHEDULES:-10000}" --schedules-measure "${BENCH_SCHEDULES_MEASURE:-3m}" | tee "${BENCH_OUT:-/dev/null}"

@@ -94,7 +94,7 @@ func runBench(ctx context.Context, stdout io.Writer, api *hubclient.Client, o op
 		return err
 	}
 	settle(ctx, stdout, o)
-	step(fmt.Sprintf("jobs, %d runners: %d pickup jobs, then %d jobs from %d clients", o.jobRunners, o.pickupJobs, o.jobs, o.clients))
+	step(fmt.Sprintf("jobs, %d runners: %d pickup jobs, then %d jobs from %d clients, %d per create request", o.jobRunners, o.pickupJobs, o.jobs, o.clients, o.createBatch))
 	jo := o
 	jo.runners = o.jobRunners
 	jobs, err := measureJobs(ctx, api, jo)

@@ -82,6 +82,7 @@ type options struct {
 	pkg                                     string
 	claimWait, pickupEvery, jobsFor, finish time.Duration
 	pickupJobs, clients, jobs               int
+	createBatch                             int // jobs per create request of the throughput part
 	download                                bool
 	// schedules
 	schedules        int
@@ -108,6 +109,7 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.pickupEvery, "pickup-every", 50*time.Millisecond, "jobs: spacing of the pickup jobs")
 	fs.IntVar(&o.clients, "clients", 8, "jobs, schedules: concurrent API clients creating jobs to measure throughput, or creating (and deleting) the schedules")
 	fs.IntVar(&o.jobs, "jobs", 2000, "jobs: jobs to create to measure throughput (0: no limit, see --jobs-for)")
+	fs.IntVar(&o.createBatch, "create-batch", 1, fmt.Sprintf("jobs: throughput jobs per create request: 1 posts each to /api/v1/jobs, 2 to %d post them that many at a time to %s (the pickup jobs go one at a time)", runners.MaxJobBatch, runners.PathJobBatches))
 	fs.DurationVar(&o.jobsFor, "jobs-for", 0, "jobs: stop creating throughput jobs after this long (0: no limit, see --jobs)")
 	fs.DurationVar(&o.finish, "finish-timeout", time.Minute, "jobs: stop waiting for created jobs when none finished for this long")
 	fs.StringVar(&o.natsURL, "nats", "nats://127.0.0.1:14222", "floor: the NATS the floor's handler and responder use (the pilot's nats.listen)")
@@ -156,6 +158,8 @@ func (o options) check() error {
 		return errors.New("--clients must be at least 1")
 	case o.jobs <= 0 && o.jobsFor <= 0:
 		return errors.New("--jobs or --jobs-for must be positive")
+	case o.createBatch < 1 || o.createBatch > runners.MaxJobBatch:
+		return fmt.Errorf("--create-batch must be from 1 to %d", runners.MaxJobBatch)
 	case o.finish <= 0:
 		return errors.New("--finish-timeout must be positive")
 	}
@@ -331,7 +335,8 @@ func measureJobs(ctx context.Context, api *hubclient.Client, o options) (loadgen
 		Job:        runners.CreateJobRequest{Package: pkg.Name, Version: pkg.Version, Environment: runners.EnvDevelopment},
 		PickupJobs: o.pickupJobs, PickupEvery: o.pickupEvery, Jobs: o.jobs, JobsFor: o.jobsFor,
 		FinishTimeout: o.finish, Metrics: metricsURLs(o.metrics),
-		Tree: func() map[string]float64 { return treeCPU(o.hubPID) },
+		Tree:        func() map[string]float64 { return treeCPU(o.hubPID) },
+		CreateBatch: o.createBatch,
 	})
 	return rep, err
 }

@@ -38,3 +38,18 @@ func TestParseFlagsSchedules(t *testing.T) {
 		t.Fatalf("defaults %d, %s, %q (%v); want 10000, 3m, Staging", o.schedules, o.schedulesMeasure, o.scheduleEnv, err)
 	}
 }
+
+func TestParseFlagsCreateBatch(t *testing.T) {
+	o, err := parseFlags([]string{"--scenario", "jobs"})
+	if err != nil || o.createBatch != 1 {
+		t.Fatalf("default --create-batch = %d (%v), want 1: one POST /api/v1/jobs per job", o.createBatch, err)
+	}
+	if o, err := parseFlags([]string{"--scenario", "jobs", "--create-batch", "100"}); err != nil || o.createBatch != 100 {
+		t.Fatalf("--create-batch 100 = %d (%v)", o.createBatch, err)
+	}
+	for _, n := range []string{"0", "101"} {
+		if _, err := parseFlags([]string{"--scenario", "jobs", "--create-batch", n}); err == nil || !strings.Contains(err.Error(), "--create-batch") {
+			t.Fatalf("--create-batch %s: %v, want it refused", n, err)
+		}
+	}
+}

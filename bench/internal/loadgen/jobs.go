@@ -29,6 +29,10 @@ type JobsConfig struct {
 	// Tree reads the CPU of every program under the Hub's process
 	// (TreeCPU: PostgreSQL and Redis beside the services); nil: not measured.
 	Tree func() map[string]float64
+	// CreateBatch is how many throughput jobs one request creates: 0 or 1
+	// is one POST /api/v1/jobs per job, 2 to MaxJobBatch one POST
+	// PathJobBatches per CreateBatch jobs. The pickup jobs go one at a time.
+	CreateBatch int
 }
 
 // settle lets the Hub take up the claims the runners have sent before the
@@ -115,6 +119,45 @@ func createJob(api *hubclient.Client, req runners.CreateJobRequest, errs *Errors
 	return creation{ID: job.ID, Sent: sent, Got: got}, nil
 }
 
+// createJobs creates n jobs, all like req, in one POST PathJobBatches.
+// Every job gets the batch's times: its create latency is the batch's, and
+// its turnaround starts when the batch was sent. A failed batch is one error
+// under "create-batch" (the Hub creates all of its jobs or none).
+func createJobs(api *hubclient.Client, req runners.CreateJobRequest, n int, errs *Errors) ([]creation, error) {
+	batch := runners.CreateJobsRequest{Jobs: make([]runners.CreateJobRequest, n)}
+	for i := range batch.Jobs {
+		batch.Jobs[i] = req
+	}
+	var resp runners.CreateJobsResponse
+	sent := time.Now()
+	err := api.JSON(http.MethodPost, runners.PathJobBatches, batch, &resp)
+	got := time.Now()
+	if err != nil {
+		errs.Add("create-batch", apiReason(err))
+		return nil, fmt.Errorf("create %d jobs: %w", n, err)
+	}
+	if len(resp.Items) != n {
+		errs.Add("create-batch", "wrong count")
+		return nil, fmt.Errorf("create %d jobs: the Hub returned %d", n, len(resp.Items))
+	}
+	made := make([]creation, n)
+	for i, job := range resp.Items {
+		made[i] = creation{ID: job.ID, Sent: sent, Got: got}
+	}
+	return made, nil
+}
+
+// nextBatch takes the next batch of up to size jobs from issued, the count
+// the clients share, and says how many of them to create: size, fewer for
+// the batch that reaches limit, 0 past it (limit 0: no limit).
+func nextBatch(issued *atomic.Int64, size, limit int) int {
+	end := issued.Add(int64(size))
+	if limit <= 0 {
+		return size
+	}
+	return int(max(0, min(int64(size), int64(limit)-(end-int64(size)))))
+}
+
 // measurePickup creates PickupJobs jobs one at a time, PickupEvery apart,
 // and measures how long each took to reach a waiting runner.
 func measurePickup(ctx context.Context, cfg JobsConfig) (PickupReport, []string) {
@@ -174,31 +217,43 @@ func measurePickup(ctx context.Context, cfg JobsConfig) (PickupReport, []string)
 // measureThroughput has every API client create jobs back to back until
 // Jobs were created or JobsFor passed, and waits for them to finish.
 func measureThroughput(ctx context.Context, cfg JobsConfig) (ThroughputReport, []string) {
-	rep := ThroughputReport{Clients: len(cfg.APIs)}
+	rep := ThroughputReport{Clients: len(cfg.APIs), CreateBatch: max(1, cfg.CreateBatch)}
 	cpu := hubCPU(cfg.Metrics, cfg.Fleet.Errors)
 	var treeBefore map[string]float64
 	if cfg.Tree != nil {
 		treeBefore = cfg.Tree()
 	}
 	start := time.Now()
-	more := func(issued int64) bool {
-		return ctx.Err() == nil && (cfg.Jobs <= 0 || issued <= int64(cfg.Jobs)) &&
-			(cfg.JobsFor <= 0 || time.Since(start) < cfg.JobsFor)
+	more := func() bool {
+		return ctx.Err() == nil && (cfg.JobsFor <= 0 || time.Since(start) < cfg.JobsFor)
 	}
+	size := max(1, cfg.CreateBatch)
 	var issued atomic.Int64
 	var mu sync.Mutex
 	var made []creation
-	failed := 0
+	failed := 0 // jobs, not requests: a failed batch fails all of its jobs
 	var wg sync.WaitGroup
 	for _, api := range cfg.APIs {
 		wg.Go(func() {
-			for more(issued.Add(1)) {
-				c, err := createJob(api, cfg.Job, cfg.Fleet.Errors)
+			for more() {
+				n := nextBatch(&issued, size, cfg.Jobs)
+				if n == 0 {
+					return
+				}
+				var cs []creation
+				var err error
+				if size == 1 {
+					var c creation
+					c, err = createJob(api, cfg.Job, cfg.Fleet.Errors)
+					cs = []creation{c}
+				} else {
+					cs, err = createJobs(api, cfg.Job, n, cfg.Fleet.Errors)
+				}
 				mu.Lock()
 				if err != nil {
-					failed++
+					failed += n
 				} else {
-					made = append(made, c)
+					made = append(made, cs...)
 				}
 				mu.Unlock()
 			}

@@ -8,8 +8,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,12 +28,14 @@ type fakeHub struct {
 	status    map[string]string
 	headers   http.Header // of the last runner request
 	abandoned int         // claims whose client hung up before the answer
+	batches   []int       // sizes of the POST job-batches requests
 }
 
 func newFakeHub(t testing.TB) (*fakeHub, *httptest.Server) {
 	h := &fakeHub{pkg: []byte("zip bytes"), queue: make(chan string, 10000), status: map[string]string{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v1/jobs", h.create)
+	mux.HandleFunc("POST "+runners.PathJobBatches, h.createBatch)
 	mux.HandleFunc("GET /api/v1/jobs/{id}", h.get)
 	mux.HandleFunc("POST /api/v1/runner/jobs/claim", h.claim)
 	mux.HandleFunc("GET /api/v1/runner/packages/{name}/{version}", func(w http.ResponseWriter, _ *http.Request) { w.Write(h.pkg) })
@@ -54,6 +59,35 @@ func (h *fakeHub) create(w http.ResponseWriter, r *http.Request) {
 	h.queue <- id
 	w.WriteHeader(http.StatusCreated)
 	json.NewEncoder(w).Encode(runners.Job{ID: id, Status: runners.JobPending})
+}
+
+func (h *fakeHub) createBatch(w http.ResponseWriter, r *http.Request) {
+	var req runners.CreateJobsRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || len(req.Jobs) == 0 || len(req.Jobs) > runners.MaxJobBatch || r.Header.Get("Authorization") != "Bearer tok" {
+		http.Error(w, "bad batch", http.StatusBadRequest)
+		return
+	}
+	var resp runners.CreateJobsResponse
+	h.mu.Lock()
+	h.batches = append(h.batches, len(req.Jobs))
+	for _, j := range req.Jobs {
+		if j.Package != "noop" {
+			h.mu.Unlock()
+			http.Error(w, "bad job", http.StatusBadRequest)
+			return
+		}
+	}
+	for range req.Jobs {
+		id := "job-" + strconv.Itoa(len(h.status))
+		h.status[id] = runners.JobPending
+		resp.Items = append(resp.Items, runners.Job{ID: id, Status: runners.JobPending})
+	}
+	h.mu.Unlock()
+	for _, j := range resp.Items {
+		h.queue <- j.ID
+	}
+	w.WriteHeader(http.StatusCreated)
+	json.NewEncoder(w).Encode(resp)
 }
 
 func (h *fakeHub) get(w http.ResponseWriter, r *http.Request) {
@@ -178,5 +212,111 @@ func TestRunJobsCountsFailures(t *testing.T) {
 	}
 	if rep.Pickup.Pickup.Errors != 0 || rep.Pickup.Pickup.Requests != 2 {
 		t.Fatalf("a job that reached its runner was picked up, even if it then failed: %+v", rep.Pickup.Pickup)
+	}
+}
+
+func TestRunJobsInBatches(t *testing.T) {
+	h, srv := newFakeHub(t)
+	sims := make([]Runner, 5)
+	for i := range sims {
+		var err error
+		if sims[i], err = NewRunner(srv.URL, fmt.Sprintf("runner-%d", i), "secret", srv.Client()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apis := make([]*hubclient.Client, 3)
+	for i := range apis {
+		var err error
+		if apis[i], err = hubclient.New(srv.URL, "tok", hubclient.Options{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := RunJobs(context.Background(), JobsConfig{
+		Fleet: &Fleet{Runners: sims, ClaimWait: time.Second, Download: true, Errors: &Errors{}},
+		APIs:  apis, Job: runners.CreateJobRequest{Package: "noop", Version: "1.0.0", Environment: runners.EnvDevelopment},
+		PickupJobs: 4, PickupEvery: 5 * time.Millisecond, Jobs: 50, FinishTimeout: 5 * time.Second, CreateBatch: 8,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := rep.Throughput
+	if tp.CreateBatch != 8 || tp.Created != 50 || tp.Finished != 50 || tp.Create.Requests != 50 || tp.Create.Errors != 0 || tp.Turnaround.Requests != 50 {
+		t.Fatalf("throughput = %+v", tp)
+	}
+	if rep.Pickup.Create.Requests != 4 || rep.Verify.Succeeded != 54 || len(rep.Errors) != 0 {
+		t.Fatalf("pickup = %+v, verify = %+v, errors = %v", rep.Pickup, rep.Verify, rep.Errors)
+	}
+	h.mu.Lock()
+	sizes := slices.Sorted(slices.Values(h.batches))
+	h.mu.Unlock()
+	if want := []int{2, 8, 8, 8, 8, 8, 8}; !slices.Equal(sizes, want) {
+		t.Fatalf("batch sizes %v, want %v (the pickup jobs go to POST /api/v1/jobs)", sizes, want)
+	}
+	var out strings.Builder
+	PrintJobs(&out, rep)
+	if !strings.Contains(out.String(), "created 50 jobs in batches of 8") || !strings.Contains(out.String(), `"create_batch":8`) {
+		t.Fatalf("the report does not name the batches:\n%s", out.String())
+	}
+}
+
+func TestRunJobsCountsFailedBatches(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+runners.PathJobBatches, func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "no", http.StatusServiceUnavailable)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	api, err := hubclient.New(srv.URL, "tok", hubclient.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := &Errors{}
+	rep, _ := measureThroughput(context.Background(), JobsConfig{
+		Fleet: &Fleet{Errors: errs}, APIs: []*hubclient.Client{api}, Job: runners.CreateJobRequest{Package: "noop"},
+		Jobs: 10, CreateBatch: 4, FinishTimeout: time.Millisecond,
+	})
+	if rep.Created != 0 || rep.Create.Errors != 10 || rep.Create.Requests != 10 {
+		t.Fatalf("create = %+v, want all 10 jobs failed", rep.Create)
+	}
+	if got := errs.Snapshot()["create-batch"]["503"]; got != 3 {
+		t.Fatalf("errors = %v, want 3 failed batch requests (4, 4, 2) under create-batch 503", errs.Snapshot())
+	}
+}
+
+func TestNextBatch(t *testing.T) {
+	for _, tc := range []struct{ size, want, last int }{
+		{1, 4000, 1}, {64, 63, 32}, {100, 40, 100}, {7, 572, 3},
+	} {
+		// 32 clients take batches from the shared count until none is left.
+		var issued atomic.Int64
+		var mu sync.Mutex
+		var sizes []int
+		var wg sync.WaitGroup
+		for range 32 {
+			wg.Go(func() {
+				for {
+					n := nextBatch(&issued, tc.size, 4000)
+					if n == 0 {
+						return
+					}
+					mu.Lock()
+					sizes = append(sizes, n)
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		slices.Sort(sizes)
+		total := 0
+		for _, n := range sizes {
+			total += n
+		}
+		if total != 4000 || len(sizes) != tc.want || sizes[0] != tc.last || sizes[len(sizes)-1] != tc.size {
+			t.Errorf("batches of %d: %d jobs in %d batches, smallest %d; want 4000 in %d, smallest %d", tc.size, total, len(sizes), sizes[0], tc.want, tc.last)
+		}
+	}
+	var issued atomic.Int64
+	if n := nextBatch(&issued, 50, 0); n != 50 {
+		t.Fatalf("without a limit a batch is full, got %d", n)
 	}
 }

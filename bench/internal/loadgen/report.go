@@ -42,6 +42,7 @@ type PickupReport struct {
 // ThroughputReport measures jobs created as fast as the clients can.
 type ThroughputReport struct {
 	Clients          int           `json:"clients"`
+	CreateBatch      int           `json:"create_batch"` // jobs per create request (1: POST /api/v1/jobs)
 	Created          int           `json:"created"`
 	Finished         int           `json:"finished"`
 	Elapsed          time.Duration `json:"elapsed_ns"`      // first create sent -> last completion accepted
@@ -81,8 +82,12 @@ func PrintJobs(w io.Writer, r JobsReport) {
 		p.Clamped, p.After201.Requests-p.After201.Errors)
 
 	t := r.Throughput
-	fmt.Fprintf(w, "throughput: %d clients created %d jobs (%.1f/s); %d succeeded in %s: %.1f jobs/s created→succeeded; Hub CPU %.2fs (%.1f ms per 1000 jobs)\n",
-		t.Clients, t.Created, t.CreatesPerSecond, t.Finished, t.Elapsed.Round(time.Millisecond), t.JobsPerSecond, t.HubCPU, t.CPUPer1000)
+	batches := ""
+	if t.CreateBatch > 1 {
+		batches = fmt.Sprintf(" in batches of %d", t.CreateBatch)
+	}
+	fmt.Fprintf(w, "throughput: %d clients created %d jobs%s (%.1f/s); %d succeeded in %s: %.1f jobs/s created→succeeded; Hub CPU %.2fs (%.1f ms per 1000 jobs)\n",
+		t.Clients, t.Created, batches, t.CreatesPerSecond, t.Finished, t.Elapsed.Round(time.Millisecond), t.JobsPerSecond, t.HubCPU, t.CPUPer1000)
 	table(w, t.Create, t.Turnaround)
 	if t.CPUPerJob > 0 {
 		fmt.Fprintf(w, "CPU per job, every program of the Hub (from /proc): %.2f ms (%s); target ≤ %.0f ms\n",
