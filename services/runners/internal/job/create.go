@@ -111,32 +111,13 @@ func (s *Service) create(ctx context.Context, in NewJob, createdBy string) (Job,
 	if j, ok, err := s.replay(ctx, createdBy, in.IdempotencyKey, hash); ok || err != nil {
 		return j, err
 	}
-	targetName, err := s.checkTarget(ctx, in)
-	if err != nil {
-		return Job{}, err
-	}
 	if err := s.License.AllowJob(ctx); err != nil {
 		return Job{}, err
 	}
-	pkg, err := s.Store.FindPackage(ctx, in.Package, in.Version)
+	j, err := s.build(ctx, in, createdBy, hash, s.Store.FindPackage)
 	if err != nil {
 		return Job{}, err
 	}
-	params, err := checkParameters(pkg.Parameters, in.Parameters)
-	if err != nil {
-		return Job{}, err
-	}
-	if len(pkg.Assets) > 0 && s.Assets != nil {
-		// Fail fast: a job whose runner could not get a value never starts.
-		if err := s.Assets.CheckAvailable(ctx, pkg.Assets, in.Environment, in.RunnerID); err != nil {
-			return Job{}, err
-		}
-	}
-	j := Job{ID: uuid.NewString(), Package: pkg, Environment: in.Environment, TargetRunnerID: in.RunnerID,
-		Labels: in.Labels, Parameters: params, TimeoutSeconds: in.TimeoutSeconds, MaxAttempts: in.MaxAttempts,
-		Status: StatusPending, Attempt: 1, CreatedBy: createdBy, CreatedAt: s.now(),
-		IdempotencyKey: in.IdempotencyKey, RequestHash: hash, RerunOf: in.RerunOf, TargetRunnerName: targetName,
-		ScheduleID: in.ScheduleID, ScheduledFor: in.ScheduledFor}
 	err = s.Store.CreateJob(ctx, j, event(ActionCreate, j, nil))
 	if errors.Is(err, ErrKeyTaken) { // the same request, at the same moment
 		if j, ok, err := s.replay(ctx, createdBy, in.IdempotencyKey, hash); ok || err != nil {
@@ -151,6 +132,37 @@ func (s *Service) create(ctx context.Context, in NewJob, createdBy string) (Job,
 		s.Log.WarnContext(ctx, "queue new job (the reconcile queues it)", "job_id", j.ID, "err", err)
 	}
 	return j, nil
+}
+
+// findPackage resolves a package version (Store.FindPackage).
+type findPackage func(ctx context.Context, name, version string) (Package, error)
+
+// build checks a validated request against the target runner, the package
+// version, its parameters and assets, and returns the pending job.
+func (s *Service) build(ctx context.Context, in NewJob, createdBy, hash string, find findPackage) (Job, error) {
+	targetName, err := s.checkTarget(ctx, in)
+	if err != nil {
+		return Job{}, err
+	}
+	pkg, err := find(ctx, in.Package, in.Version)
+	if err != nil {
+		return Job{}, err
+	}
+	params, err := checkParameters(pkg.Parameters, in.Parameters)
+	if err != nil {
+		return Job{}, err
+	}
+	if len(pkg.Assets) > 0 && s.Assets != nil {
+		// Fail fast: a job whose runner could not get a value never starts.
+		if err := s.Assets.CheckAvailable(ctx, pkg.Assets, in.Environment, in.RunnerID); err != nil {
+			return Job{}, err
+		}
+	}
+	return Job{ID: uuid.NewString(), Package: pkg, Environment: in.Environment, TargetRunnerID: in.RunnerID,
+		Labels: in.Labels, Parameters: params, TimeoutSeconds: in.TimeoutSeconds, MaxAttempts: in.MaxAttempts,
+		Status: StatusPending, Attempt: 1, CreatedBy: createdBy, CreatedAt: s.now(),
+		IdempotencyKey: in.IdempotencyKey, RequestHash: hash, RerunOf: in.RerunOf, TargetRunnerName: targetName,
+		ScheduleID: in.ScheduleID, ScheduledFor: in.ScheduledFor}, nil
 }
 
 // replay returns the job created under key, if any; a different request

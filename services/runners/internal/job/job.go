@@ -166,6 +166,8 @@ type Store interface {
 	// CreateJob records j; ErrKeyTaken when its creator has a job under
 	// the same idempotency key.
 	CreateJob(ctx context.Context, j Job, ev audit.Event) error
+	// CreateJobs is CreateJob for several jobs, evs[i] with js[i], all or none.
+	CreateJobs(ctx context.Context, js []Job, evs []audit.Event) error
 	// JobByKey returns the job its creator made under an idempotency key.
 	JobByKey(ctx context.Context, createdBy, key string) (Job, bool, error)
 	JobByID(ctx context.Context, id string) (Job, error)

@@ -20,10 +20,23 @@ func JobEndpoints(runners *runner.Service, svc *job.Service) []natsrpc.Endpoint 
 func jobUserEndpoints(svc *job.Service) []natsrpc.Endpoint {
 	return []natsrpc.Endpoint{
 		natsrpc.Handle(contract.SubjectJobCreate, func(ctx context.Context, req contract.CreateJobRequest) (contract.Job, error) {
-			j, err := svc.Create(ctx, job.NewJob{Package: req.Package, Version: req.Version, Environment: req.Environment,
-				RunnerID: req.RunnerID, Labels: req.Labels, Parameters: req.Parameters, MaxAttempts: req.MaxAttempts,
-				TimeoutSeconds: req.TimeoutSeconds, IdempotencyKey: req.IdempotencyKey})
+			j, err := svc.Create(ctx, createRequest(req))
 			return ToJob(job.Viewed{Job: j}), err
+		}),
+		natsrpc.Handle(contract.SubjectJobCreateBatch, func(ctx context.Context, req contract.CreateJobsRequest) (contract.CreateJobsResponse, error) {
+			ins := make([]job.NewJob, len(req.Jobs))
+			for i, r := range req.Jobs {
+				ins[i] = createRequest(r)
+			}
+			js, err := svc.CreateBatch(ctx, ins, req.IdempotencyKey)
+			if err != nil {
+				return contract.CreateJobsResponse{}, err
+			}
+			out := contract.CreateJobsResponse{Items: make([]contract.Job, len(js))}
+			for i, j := range js {
+				out.Items[i] = ToJob(job.Viewed{Job: j})
+			}
+			return out, nil
 		}),
 		natsrpc.Handle(contract.SubjectJobGet, func(ctx context.Context, req contract.JobRequest) (contract.Job, error) {
 			v, err := svc.Get(ctx, req.ID)
@@ -119,6 +132,13 @@ func jobAgentEndpoints(runners *runner.Service, svc *job.Service) []natsrpc.Endp
 			return contract.CompleteResponse{}, svc.Complete(ctx, r, req.JobID, req.Attempt, o)
 		}),
 	}
+}
+
+// createRequest is a create request as the jobs domain takes it.
+func createRequest(req contract.CreateJobRequest) job.NewJob {
+	return job.NewJob{Package: req.Package, Version: req.Version, Environment: req.Environment,
+		RunnerID: req.RunnerID, Labels: req.Labels, Parameters: req.Parameters, MaxAttempts: req.MaxAttempts,
+		TimeoutSeconds: req.TimeoutSeconds, IdempotencyKey: req.IdempotencyKey}
 }
 
 func presented(r contract.AgentRequest) runner.Presented {

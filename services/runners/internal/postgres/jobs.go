@@ -104,27 +104,39 @@ func (s JobStore) FindPackage(ctx context.Context, name, version string) (job.Pa
 // CreateJob inserts a pending job and records ev; job.ErrKeyTaken when its
 // creator already has a job under its idempotency key.
 func (s JobStore) CreateJob(ctx context.Context, j job.Job, ev audit.Event) error {
-	// Both rows go in one round trip, without BEGIN and COMMIT of their
+	return s.CreateJobs(ctx, []job.Job{j}, []audit.Event{ev})
+}
+
+// CreateJobs inserts pending jobs, each with its event (evs[i] goes with
+// js[i]), all or none; job.ErrKeyTaken when a creator already has a job
+// under one of their idempotency keys.
+func (s JobStore) CreateJobs(ctx context.Context, js []job.Job, evs []audit.Event) error {
+	if len(js) != len(evs) {
+		return fmt.Errorf("insert jobs: %d jobs with %d events", len(js), len(evs))
+	}
+	// Every row goes in one round trip, without BEGIN and COMMIT of its
 	// own: a batch runs as one implicit transaction (pgx's SendBatch), so
-	// the job is never written without its event, nor the event without it.
+	// no job is written without its event, nor any unless all are.
 	b := &pgx.Batch{}
-	b.Queue(`INSERT INTO jobs (id, package_name, package_version, package_sha256, package_size,
+	for i, j := range js {
+		b.Queue(`INSERT INTO jobs (id, package_name, package_version, package_sha256, package_size,
 			environment, target_runner_id, labels, parameters, timeout_seconds, max_attempts, status, attempt,
 			created_by, created_at, idempotency_key, request_hash, rerun_of, schedule_id, scheduled_for)
 			VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, '')::uuid, $8, $9::jsonb, $10, $11, $12, $13, $14, $15,
 			        NULLIF($16, ''), NULLIF($17, ''), NULLIF($18, '')::uuid, NULLIF($19, '')::uuid, $20)`,
-		j.ID, j.Package.Name, j.Package.Version, j.Package.SHA256, j.Package.SizeBytes, j.Environment,
-		j.TargetRunnerID, j.Labels, string(j.Parameters), j.TimeoutSeconds, j.MaxAttempts, j.Status, j.Attempt,
-		j.CreatedBy, j.CreatedAt, j.IdempotencyKey, j.RequestHash, j.RerunOf, j.ScheduleID, j.ScheduledFor)
-	if _, err := s.events.Queue(ctx, b, ev); err != nil {
-		return err
+			j.ID, j.Package.Name, j.Package.Version, j.Package.SHA256, j.Package.SizeBytes, j.Environment,
+			j.TargetRunnerID, j.Labels, string(j.Parameters), j.TimeoutSeconds, j.MaxAttempts, j.Status, j.Attempt,
+			j.CreatedBy, j.CreatedAt, j.IdempotencyKey, j.RequestHash, j.RerunOf, j.ScheduleID, j.ScheduledFor)
+		if _, err := s.events.Queue(ctx, b, evs[i]); err != nil {
+			return err
+		}
 	}
 	err := s.pool.SendBatch(ctx, b).Close()
-	if pgCode(err) == uniqueViolation { // jobs_idempotency_idx: the id is a fresh UUID
+	if pgCode(err) == uniqueViolation { // jobs_idempotency_idx: the ids are fresh UUIDs
 		return job.ErrKeyTaken
 	}
 	if err != nil {
-		return fmt.Errorf("insert job: %w", err)
+		return fmt.Errorf("insert jobs: %w", err)
 	}
 	return nil
 }
