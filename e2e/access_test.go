@@ -83,6 +83,7 @@ func matrixRows(secret string) []matrixRow {
 		{"GET", "/api/v1/packages/:name", none, "OPERATOR", 404, nil},
 		{"GET", "/api/v1/runner/packages/:name/:version", none, "anyone", 401, nil},
 		{"POST", "/api/v1/jobs", fixed(map[string]string{"package": "no-such-package", "environment": "Development"}), "OPERATOR", 404, nil},
+		{"POST", "/api/v1/job-batches", fixed(map[string]any{"jobs": []map[string]string{{"package": "no-such-package", "environment": "Development"}}}), "OPERATOR", 404, nil},
 		{"GET", "/api/v1/jobs", none, "OPERATOR", 200, nil},
 		{"GET", "/api/v1/jobs/:id", none, "OPERATOR", 404, nil},
 		{"GET", "/api/v1/jobs/:id/logs", none, "OPERATOR", 404, nil},

@@ -1638,6 +1638,17 @@ type CreateJobRequest struct {
 // CreateJobRequestEnvironment defines model for CreateJobRequest.Environment.
 type CreateJobRequestEnvironment string
 
+// CreateJobsRequest defines model for CreateJobsRequest.
+type CreateJobsRequest struct {
+	IdempotencyKey *string             `json:"idempotency_key,omitempty"`
+	Jobs           *[]CreateJobRequest `json:"jobs,omitempty"`
+}
+
+// CreateJobsResponse defines model for CreateJobsResponse.
+type CreateJobsResponse struct {
+	Items []Job `json:"items"`
+}
+
 // CreateTokenRequest defines model for CreateTokenRequest.
 type CreateTokenRequest struct {
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
@@ -2410,6 +2421,12 @@ type ListCalendarsParams struct {
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// CreateJobBatchParams defines parameters for CreateJobBatch.
+type CreateJobBatchParams struct {
+	// IdempotencyKey A client's key for this start: a repeat by the same user with the same key returns the job the first request created (201) instead of starting another; the same key with a different job is a conflict.
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
 // ListJobsParams defines parameters for ListJobs.
 type ListJobsParams struct {
 	// Limit How many items a page holds.
@@ -2712,6 +2729,9 @@ type CreateCalendarJSONRequestBody = CalendarSpec
 
 // UpdateCalendarJSONRequestBody defines body for UpdateCalendar for application/json ContentType.
 type UpdateCalendarJSONRequestBody = CalendarSpec
+
+// CreateJobBatchJSONRequestBody defines body for CreateJobBatch for application/json ContentType.
+type CreateJobBatchJSONRequestBody = CreateJobsRequest
 
 // CreateJobJSONRequestBody defines body for CreateJob for application/json ContentType.
 type CreateJobJSONRequestBody = CreateJobRequest
@@ -3263,6 +3283,28 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /api/v1/calendars/{id} (the `UpdateCalendar` operationId).
 	UpdateCalendar(ctx context.Context, id string, body UpdateCalendarJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateJobBatchWithBody Start several jobs at once (all or none)
+	//
+	// Starts up to 100 jobs in one request, each given and checked exactly as POST /api/v1/jobs checks it (package version, environment, runner or labels, parameters against the declaration, assets, the license). No jobs, or more than 100, is a 400 invalid_argument; an invalid job is a 400 invalid_argument whose message names it as jobs[i] (counting from 0); a job refused for another reason (an unknown package or version, 404; an asset without a value, 409 asset_missing; a license that does not allow it, 403) refuses the whole batch the same way. All the jobs are created in one transaction, or none is: a refused batch starts nothing. Each job created is audited as job.create, as a single start is. The Idempotency-Key covers the whole batch: a repeat by the same user with the same key returns the jobs the first request created, and the key reused for a different batch is a 409 conflict. The jobs in the body carry no idempotency_key of their own.
+	//
+	// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/job-batches (the `CreateJobBatch` operationId).
+	CreateJobBatchWithBody(ctx context.Context, params *CreateJobBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateJobBatch Start several jobs at once (all or none)
+	//
+	// Starts up to 100 jobs in one request, each given and checked exactly as POST /api/v1/jobs checks it (package version, environment, runner or labels, parameters against the declaration, assets, the license). No jobs, or more than 100, is a 400 invalid_argument; an invalid job is a 400 invalid_argument whose message names it as jobs[i] (counting from 0); a job refused for another reason (an unknown package or version, 404; an asset without a value, 409 asset_missing; a license that does not allow it, 403) refuses the whole batch the same way. All the jobs are created in one transaction, or none is: a refused batch starts nothing. Each job created is audited as job.create, as a single start is. The Idempotency-Key covers the whole batch: a repeat by the same user with the same key returns the jobs the first request created, and the key reused for a different batch is a 409 conflict. The jobs in the body carry no idempotency_key of their own.
+	//
+	// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/job-batches (the `CreateJobBatch` operationId).
+	CreateJobBatch(ctx context.Context, params *CreateJobBatchParams, body CreateJobBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListJobs List jobs (?status=&environment=&runner_id=&schedule_id=)
 	//
@@ -4564,6 +4606,48 @@ func (c *Client) UpdateCalendarWithBody(ctx context.Context, id string, contentT
 // Corresponds with PUT /api/v1/calendars/{id} (the `UpdateCalendar` operationId).
 func (c *Client) UpdateCalendar(ctx context.Context, id string, body UpdateCalendarJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateCalendarRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateJobBatchWithBody Start several jobs at once (all or none)
+//
+// Starts up to 100 jobs in one request, each given and checked exactly as POST /api/v1/jobs checks it (package version, environment, runner or labels, parameters against the declaration, assets, the license). No jobs, or more than 100, is a 400 invalid_argument; an invalid job is a 400 invalid_argument whose message names it as jobs[i] (counting from 0); a job refused for another reason (an unknown package or version, 404; an asset without a value, 409 asset_missing; a license that does not allow it, 403) refuses the whole batch the same way. All the jobs are created in one transaction, or none is: a refused batch starts nothing. Each job created is audited as job.create, as a single start is. The Idempotency-Key covers the whole batch: a repeat by the same user with the same key returns the jobs the first request created, and the key reused for a different batch is a 409 conflict. The jobs in the body carry no idempotency_key of their own.
+//
+// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/job-batches (the `CreateJobBatch` operationId).
+func (c *Client) CreateJobBatchWithBody(ctx context.Context, params *CreateJobBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateJobBatchRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateJobBatch Start several jobs at once (all or none)
+//
+// Starts up to 100 jobs in one request, each given and checked exactly as POST /api/v1/jobs checks it (package version, environment, runner or labels, parameters against the declaration, assets, the license). No jobs, or more than 100, is a 400 invalid_argument; an invalid job is a 400 invalid_argument whose message names it as jobs[i] (counting from 0); a job refused for another reason (an unknown package or version, 404; an asset without a value, 409 asset_missing; a license that does not allow it, 403) refuses the whole batch the same way. All the jobs are created in one transaction, or none is: a refused batch starts nothing. Each job created is audited as job.create, as a single start is. The Idempotency-Key covers the whole batch: a repeat by the same user with the same key returns the jobs the first request created, and the key reused for a different batch is a 409 conflict. The jobs in the body carry no idempotency_key of their own.
+//
+// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/job-batches (the `CreateJobBatch` operationId).
+func (c *Client) CreateJobBatch(ctx context.Context, params *CreateJobBatchParams, body CreateJobBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateJobBatchRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -7101,6 +7185,61 @@ func NewUpdateCalendarRequestWithBody(server string, id string, contentType stri
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewCreateJobBatchRequest calls the generic CreateJobBatch builder with application/json body
+func NewCreateJobBatchRequest(server string, params *CreateJobBatchParams, body CreateJobBatchJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateJobBatchRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateJobBatchRequestWithBody constructs an http.Request for the CreateJobBatch method, with any body, and a specified content type
+func NewCreateJobBatchRequestWithBody(server string, params *CreateJobBatchParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/job-batches")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -10098,6 +10237,28 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /api/v1/calendars/{id} (the `UpdateCalendar` operationId).
 	UpdateCalendarWithResponse(ctx context.Context, id string, body UpdateCalendarJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateCalendarResponse, error)
+
+	// CreateJobBatchWithBodyWithResponse Start several jobs at once (all or none)
+	//
+	// Starts up to 100 jobs in one request, each given and checked exactly as POST /api/v1/jobs checks it (package version, environment, runner or labels, parameters against the declaration, assets, the license). No jobs, or more than 100, is a 400 invalid_argument; an invalid job is a 400 invalid_argument whose message names it as jobs[i] (counting from 0); a job refused for another reason (an unknown package or version, 404; an asset without a value, 409 asset_missing; a license that does not allow it, 403) refuses the whole batch the same way. All the jobs are created in one transaction, or none is: a refused batch starts nothing. Each job created is audited as job.create, as a single start is. The Idempotency-Key covers the whole batch: a repeat by the same user with the same key returns the jobs the first request created, and the key reused for a different batch is a 409 conflict. The jobs in the body carry no idempotency_key of their own.
+	//
+	// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/job-batches (the `CreateJobBatch` operationId).
+	CreateJobBatchWithBodyWithResponse(ctx context.Context, params *CreateJobBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateJobBatchResponse, error)
+
+	// CreateJobBatchWithResponse Start several jobs at once (all or none)
+	//
+	// Starts up to 100 jobs in one request, each given and checked exactly as POST /api/v1/jobs checks it (package version, environment, runner or labels, parameters against the declaration, assets, the license). No jobs, or more than 100, is a 400 invalid_argument; an invalid job is a 400 invalid_argument whose message names it as jobs[i] (counting from 0); a job refused for another reason (an unknown package or version, 404; an asset without a value, 409 asset_missing; a license that does not allow it, 403) refuses the whole batch the same way. All the jobs are created in one transaction, or none is: a refused batch starts nothing. Each job created is audited as job.create, as a single start is. The Idempotency-Key covers the whole batch: a repeat by the same user with the same key returns the jobs the first request created, and the key reused for a different batch is a 409 conflict. The jobs in the body carry no idempotency_key of their own.
+	//
+	// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/job-batches (the `CreateJobBatch` operationId).
+	CreateJobBatchWithResponse(ctx context.Context, params *CreateJobBatchParams, body CreateJobBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateJobBatchResponse, error)
 
 	// ListJobsWithResponse List jobs (?status=&environment=&runner_id=&schedule_id=)
 	//
@@ -14211,6 +14372,167 @@ func (r UpdateCalendarResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateCalendarResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateJobBatchResponse201Headers the declared response headers of an HTTP 201 response for CreateJobBatch
+type CreateJobBatchResponse201Headers struct {
+	XRequestId string
+}
+
+// CreateJobBatchResponse400Headers the declared response headers of an HTTP 400 response for CreateJobBatch
+type CreateJobBatchResponse400Headers struct {
+	XRequestId string
+}
+
+// CreateJobBatchResponse401Headers the declared response headers of an HTTP 401 response for CreateJobBatch
+type CreateJobBatchResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      string
+}
+
+// CreateJobBatchResponse403Headers the declared response headers of an HTTP 403 response for CreateJobBatch
+type CreateJobBatchResponse403Headers struct {
+	XRequestId string
+}
+
+// CreateJobBatchResponse404Headers the declared response headers of an HTTP 404 response for CreateJobBatch
+type CreateJobBatchResponse404Headers struct {
+	XRequestId string
+}
+
+// CreateJobBatchResponse409Headers the declared response headers of an HTTP 409 response for CreateJobBatch
+type CreateJobBatchResponse409Headers struct {
+	XRequestId string
+}
+
+// CreateJobBatchResponse413Headers the declared response headers of an HTTP 413 response for CreateJobBatch
+type CreateJobBatchResponse413Headers struct {
+	XRequestId string
+}
+
+// CreateJobBatchResponse500Headers the declared response headers of an HTTP 500 response for CreateJobBatch
+type CreateJobBatchResponse500Headers struct {
+	XRequestId string
+}
+
+// CreateJobBatchResponse503Headers the declared response headers of an HTTP 503 response for CreateJobBatch
+type CreateJobBatchResponse503Headers struct {
+	XRequestId string
+}
+
+type CreateJobBatchResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *CreateJobsResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthenticated
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateJobBatchResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateJobBatchResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateJobBatchResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateJobBatchResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateJobBatchResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateJobBatchResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateJobBatchResponse413Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateJobBatchResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateJobBatchResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateJobBatchResponse) GetJSON201() *CreateJobsResponse {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateJobBatchResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateJobBatchResponse) GetJSON401() *Unauthenticated {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateJobBatchResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CreateJobBatchResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CreateJobBatchResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateJobBatchResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CreateJobBatchResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CreateJobBatchResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateJobBatchResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateJobBatchResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateJobBatchResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateJobBatchResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -21444,6 +21766,40 @@ func (c *ClientWithResponses) UpdateCalendarWithResponse(ctx context.Context, id
 	return ParseUpdateCalendarResponse(rsp)
 }
 
+// CreateJobBatchWithBodyWithResponse Start several jobs at once (all or none)
+//
+// Starts up to 100 jobs in one request, each given and checked exactly as POST /api/v1/jobs checks it (package version, environment, runner or labels, parameters against the declaration, assets, the license). No jobs, or more than 100, is a 400 invalid_argument; an invalid job is a 400 invalid_argument whose message names it as jobs[i] (counting from 0); a job refused for another reason (an unknown package or version, 404; an asset without a value, 409 asset_missing; a license that does not allow it, 403) refuses the whole batch the same way. All the jobs are created in one transaction, or none is: a refused batch starts nothing. Each job created is audited as job.create, as a single start is. The Idempotency-Key covers the whole batch: a repeat by the same user with the same key returns the jobs the first request created, and the key reused for a different batch is a 409 conflict. The jobs in the body carry no idempotency_key of their own.
+//
+// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/job-batches (the `CreateJobBatch` operationId).
+func (c *ClientWithResponses) CreateJobBatchWithBodyWithResponse(ctx context.Context, params *CreateJobBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateJobBatchResponse, error) {
+	rsp, err := c.CreateJobBatchWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateJobBatchResponse(rsp)
+}
+
+// CreateJobBatchWithResponse Start several jobs at once (all or none)
+//
+// Starts up to 100 jobs in one request, each given and checked exactly as POST /api/v1/jobs checks it (package version, environment, runner or labels, parameters against the declaration, assets, the license). No jobs, or more than 100, is a 400 invalid_argument; an invalid job is a 400 invalid_argument whose message names it as jobs[i] (counting from 0); a job refused for another reason (an unknown package or version, 404; an asset without a value, 409 asset_missing; a license that does not allow it, 403) refuses the whole batch the same way. All the jobs are created in one transaction, or none is: a refused batch starts nothing. Each job created is audited as job.create, as a single start is. The Idempotency-Key covers the whole batch: a repeat by the same user with the same key returns the jobs the first request created, and the key reused for a different batch is a 409 conflict. The jobs in the body carry no idempotency_key of their own.
+//
+// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/job-batches (the `CreateJobBatch` operationId).
+func (c *ClientWithResponses) CreateJobBatchWithResponse(ctx context.Context, params *CreateJobBatchParams, body CreateJobBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateJobBatchResponse, error) {
+	rsp, err := c.CreateJobBatch(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateJobBatchResponse(rsp)
+}
+
 // ListJobsWithResponse List jobs (?status=&environment=&runner_id=&schedule_id=)
 //
 // A page of jobs, newest first; schedule_id keeps those a schedule started.
@@ -26346,6 +26702,188 @@ func ParseUpdateCalendarResponse(rsp *http.Response) (*UpdateCalendarResponse, e
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers UpdateCalendarResponse503Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateJobBatchResponse parses an HTTP response from a CreateJobBatchWithResponse call
+func ParseCreateJobBatchResponse(rsp *http.Response) (*CreateJobBatchResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateJobBatchResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest CreateJobsResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateJobBatchResponse201Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateJobBatchResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateJobBatchResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateJobBatchResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateJobBatchResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateJobBatchResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateJobBatchResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateJobBatchResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateJobBatchResponse503Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {

@@ -26,6 +26,26 @@ func (s *Server) createJob(c *gin.Context) error {
 	return forward(c, s, runners.SubjectJobCreate, req, http.StatusCreated)
 }
 
+// createJobs starts several jobs, all or none; a repeat under the same
+// Idempotency-Key returns the jobs the first request created. The service
+// checks each job and the count; the gateway refuses only what it sees
+// without the service (no jobs, or more than a batch holds), so such a
+// request costs no bus call.
+func (s *Server) createJobs(c *gin.Context) error {
+	var req runners.CreateJobsRequest
+	if err := web.DecodeJSON(c, &req); err != nil {
+		return err
+	}
+	switch n := len(req.Jobs); {
+	case n == 0:
+		return errs.E(errs.InvalidArgument, "jobs must hold at least one job")
+	case n > runners.MaxJobBatch:
+		return errs.Ef(errs.InvalidArgument, "jobs holds %d jobs; a batch holds at most %d", n, runners.MaxJobBatch)
+	}
+	req.IdempotencyKey = c.GetHeader(runners.HeaderIdempotencyKey)
+	return forward(c, s, runners.SubjectJobCreateBatch, req, http.StatusCreated)
+}
+
 func (s *Server) listJobs(c *gin.Context) error {
 	limit, err := pageLimit(c)
 	if err != nil {

@@ -266,6 +266,19 @@ func (s *Server) coreRoutes() []Route {
 			Params: []Param{paramIdempotencyKey}, Body: jsonBody[runners.CreateJobRequest](),
 			Replies: []Reply{jsonReply[runners.Job](http.StatusCreated, "The job (the first request's, for a repeated Idempotency-Key).")},
 			Errors:  []int{http.StatusNotFound, http.StatusConflict}},
+		{Method: http.MethodPost, Path: runners.PathJobBatches, Summary: "Start several jobs at once (all or none)", Access: Operator, Handle: s.createJobs, Scope: identity.ScopeRun,
+			ID: "createJobBatch", Tag: tagJobs,
+			Description: "Starts up to 100 jobs in one request, each given and checked exactly as POST /api/v1/jobs checks it (package version, environment, runner or labels, " +
+				"parameters against the declaration, assets, the license). No jobs, or more than 100, is a 400 invalid_argument; an invalid job is a 400 invalid_argument " +
+				"whose message names it as jobs[i] (counting from 0); a job refused for another reason (an unknown package or version, 404; an asset without a value, " +
+				"409 asset_missing; a license that does not allow it, 403) refuses the whole batch the same way. " +
+				"All the jobs are created in one transaction, or none is: a refused batch starts nothing. Each job created is audited as job.create, as a single start is. " +
+				"The Idempotency-Key covers the whole batch: a repeat by the same user with the same key returns the jobs the first request created, " +
+				"and the key reused for a different batch is a 409 conflict. The jobs in the body carry no idempotency_key of their own.",
+			Params: []Param{paramIdempotencyKey}, Body: jsonBody[runners.CreateJobsRequest](),
+			Replies: []Reply{jsonReply[runners.CreateJobsResponse](http.StatusCreated,
+				"The jobs created, in the order asked for (the first request's, for a repeated Idempotency-Key).")},
+			Errors: []int{http.StatusNotFound, http.StatusConflict}},
 		{Method: http.MethodGet, Path: "/api/v1/jobs", Summary: "List jobs (?status=&environment=&runner_id=&schedule_id=)", Access: Operator, Handle: s.listJobs,
 			ID: "listJobs", Tag: tagJobs, Description: "A page of jobs, newest first; schedule_id keeps those a schedule started.",
 			Params:  append(slices.Clone(paramsPage), paramJobStatus, paramEnvironment, paramJobRunner, paramJobSchedule),

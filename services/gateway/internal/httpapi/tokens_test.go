@@ -84,6 +84,8 @@ func TestTokenScopes(t *testing.T) {
 		{http.MethodPost, "/api/v1/jobs", "exk_pat_read", false, identity.ScopeRun},
 		{http.MethodPost, "/api/v1/jobs", "exk_pat_publish", false, identity.ScopeRun},
 		{http.MethodPost, "/api/v1/jobs", "exk_pat_run", true, ""},
+		{http.MethodPost, "/api/v1/job-batches", "exk_pat_read", false, identity.ScopeRun},
+		{http.MethodPost, "/api/v1/job-batches", "exk_pat_run", true, ""},
 		{http.MethodPost, "/api/v1/jobs/j-1/cancel", "exk_pat_run", true, ""},
 		{http.MethodPost, "/api/v1/schedules/s-1/run", "exk_pat_run", true, ""},
 		{http.MethodPost, "/api/v1/packages", "exk_pat_run", false, identity.ScopePublish},
@@ -125,7 +127,7 @@ func TestTokenScopes(t *testing.T) {
 func TestRouteScopes(t *testing.T) {
 	s := &Server{}
 	want := map[string]string{
-		"POST /api/v1/jobs": identity.ScopeRun, "POST /api/v1/jobs/:id/cancel": identity.ScopeRun,
+		"POST /api/v1/jobs": identity.ScopeRun, "POST /api/v1/job-batches": identity.ScopeRun, "POST /api/v1/jobs/:id/cancel": identity.ScopeRun,
 		"POST /api/v1/jobs/:id/rerun": identity.ScopeRun, "POST /api/v1/schedules/:id/run": identity.ScopeRun,
 		"POST /api/v1/packages": identity.ScopePublish,
 	}
