@@ -1640,8 +1640,12 @@ type CreateJobRequestEnvironment string
 
 // CreateJobsRequest defines model for CreateJobsRequest.
 type CreateJobsRequest struct {
-	IdempotencyKey *string             `json:"idempotency_key,omitempty"`
-	Jobs           *[]CreateJobRequest `json:"jobs,omitempty"`
+	// IdempotencyKey Ignored: send the Idempotency-Key header instead.
+	// Deprecated: this property has been marked as deprecated upstream, but no `x-deprecated-reason` was set
+	IdempotencyKey *string `json:"idempotency_key,omitempty"`
+
+	// Jobs The jobs to start, each as the body of POST /api/v1/jobs; all are created or none.
+	Jobs []CreateJobRequest `json:"jobs"`
 }
 
 // CreateJobsResponse defines model for CreateJobsResponse.
@@ -2423,7 +2427,7 @@ type ListCalendarsParams struct {
 
 // CreateJobBatchParams defines parameters for CreateJobBatch.
 type CreateJobBatchParams struct {
-	// IdempotencyKey A client's key for this start: a repeat by the same user with the same key returns the job the first request created (201) instead of starting another; the same key with a different job is a conflict.
+	// IdempotencyKey A client's key for this batch: a repeat by the same user with the same key returns the jobs the first request created (201) instead of starting others; the same key with a different batch (other jobs, more or fewer) is a conflict.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3286,7 +3290,7 @@ type ClientInterface interface {
 
 	// CreateJobBatchWithBody Start several jobs at once (all or none)
 	//
-	// Starts up to 100 jobs in one request, each given and checked exactly as POST /api/v1/jobs checks it (package version, environment, runner or labels, parameters against the declaration, assets, the license). No jobs, or more than 100, is a 400 invalid_argument; an invalid job is a 400 invalid_argument whose message names it as jobs[i] (counting from 0); a job refused for another reason (an unknown package or version, 404; an asset without a value, 409 asset_missing; a license that does not allow it, 403) refuses the whole batch the same way. All the jobs are created in one transaction, or none is: a refused batch starts nothing. Each job created is audited as job.create, as a single start is. The Idempotency-Key covers the whole batch: a repeat by the same user with the same key returns the jobs the first request created, and the key reused for a different batch is a 409 conflict. The jobs in the body carry no idempotency_key of their own.
+	// Starts up to 100 jobs in one request, each given and checked exactly as POST /api/v1/jobs checks it (package version, environment, runner or labels, parameters against the declaration, assets, the license). No jobs, or more than 100, is a 400 invalid_argument; an invalid job is a 400 invalid_argument whose message names it as jobs[i] (counting from 0); a job refused for another reason (an unknown package or version, 404; an asset without a value, 409 asset_missing; a license that does not allow it, 403) refuses the whole batch the same way. All the jobs are created in one transaction, or none is: a refused batch starts nothing. Each job created is audited as job.create, as a single start is. The Idempotency-Key covers the whole batch: a repeat by the same user with the same key returns the jobs the first request created, and the key reused for a different batch is a 409 conflict; an idempotency_key inside a job is ignored, as in POST /api/v1/jobs.
 	//
 	// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 	//
@@ -3297,7 +3301,7 @@ type ClientInterface interface {
 
 	// CreateJobBatch Start several jobs at once (all or none)
 	//
-	// Starts up to 100 jobs in one request, each given and checked exactly as POST /api/v1/jobs checks it (package version, environment, runner or labels, parameters against the declaration, assets, the license). No jobs, or more than 100, is a 400 invalid_argument; an invalid job is a 400 invalid_argument whose message names it as jobs[i] (counting from 0); a job refused for another reason (an unknown package or version, 404; an asset without a value, 409 asset_missing; a license that does not allow it, 403) refuses the whole batch the same way. All the jobs are created in one transaction, or none is: a refused batch starts nothing. Each job created is audited as job.create, as a single start is. The Idempotency-Key covers the whole batch: a repeat by the same user with the same key returns the jobs the first request created, and the key reused for a different batch is a 409 conflict. The jobs in the body carry no idempotency_key of their own.
+	// Starts up to 100 jobs in one request, each given and checked exactly as POST /api/v1/jobs checks it (package version, environment, runner or labels, parameters against the declaration, assets, the license). No jobs, or more than 100, is a 400 invalid_argument; an invalid job is a 400 invalid_argument whose message names it as jobs[i] (counting from 0); a job refused for another reason (an unknown package or version, 404; an asset without a value, 409 asset_missing; a license that does not allow it, 403) refuses the whole batch the same way. All the jobs are created in one transaction, or none is: a refused batch starts nothing. Each job created is audited as job.create, as a single start is. The Idempotency-Key covers the whole batch: a repeat by the same user with the same key returns the jobs the first request created, and the key reused for a different batch is a 409 conflict; an idempotency_key inside a job is ignored, as in POST /api/v1/jobs.
 	//
 	// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 	//
@@ -4618,7 +4622,7 @@ func (c *Client) UpdateCalendar(ctx context.Context, id string, body UpdateCalen
 
 // CreateJobBatchWithBody Start several jobs at once (all or none)
 //
-// Starts up to 100 jobs in one request, each given and checked exactly as POST /api/v1/jobs checks it (package version, environment, runner or labels, parameters against the declaration, assets, the license). No jobs, or more than 100, is a 400 invalid_argument; an invalid job is a 400 invalid_argument whose message names it as jobs[i] (counting from 0); a job refused for another reason (an unknown package or version, 404; an asset without a value, 409 asset_missing; a license that does not allow it, 403) refuses the whole batch the same way. All the jobs are created in one transaction, or none is: a refused batch starts nothing. Each job created is audited as job.create, as a single start is. The Idempotency-Key covers the whole batch: a repeat by the same user with the same key returns the jobs the first request created, and the key reused for a different batch is a 409 conflict. The jobs in the body carry no idempotency_key of their own.
+// Starts up to 100 jobs in one request, each given and checked exactly as POST /api/v1/jobs checks it (package version, environment, runner or labels, parameters against the declaration, assets, the license). No jobs, or more than 100, is a 400 invalid_argument; an invalid job is a 400 invalid_argument whose message names it as jobs[i] (counting from 0); a job refused for another reason (an unknown package or version, 404; an asset without a value, 409 asset_missing; a license that does not allow it, 403) refuses the whole batch the same way. All the jobs are created in one transaction, or none is: a refused batch starts nothing. Each job created is audited as job.create, as a single start is. The Idempotency-Key covers the whole batch: a repeat by the same user with the same key returns the jobs the first request created, and the key reused for a different batch is a 409 conflict; an idempotency_key inside a job is ignored, as in POST /api/v1/jobs.
 //
 // Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 //
@@ -4639,7 +4643,7 @@ func (c *Client) CreateJobBatchWithBody(ctx context.Context, params *CreateJobBa
 
 // CreateJobBatch Start several jobs at once (all or none)
 //
-// Starts up to 100 jobs in one request, each given and checked exactly as POST /api/v1/jobs checks it (package version, environment, runner or labels, parameters against the declaration, assets, the license). No jobs, or more than 100, is a 400 invalid_argument; an invalid job is a 400 invalid_argument whose message names it as jobs[i] (counting from 0); a job refused for another reason (an unknown package or version, 404; an asset without a value, 409 asset_missing; a license that does not allow it, 403) refuses the whole batch the same way. All the jobs are created in one transaction, or none is: a refused batch starts nothing. Each job created is audited as job.create, as a single start is. The Idempotency-Key covers the whole batch: a repeat by the same user with the same key returns the jobs the first request created, and the key reused for a different batch is a 409 conflict. The jobs in the body carry no idempotency_key of their own.
+// Starts up to 100 jobs in one request, each given and checked exactly as POST /api/v1/jobs checks it (package version, environment, runner or labels, parameters against the declaration, assets, the license). No jobs, or more than 100, is a 400 invalid_argument; an invalid job is a 400 invalid_argument whose message names it as jobs[i] (counting from 0); a job refused for another reason (an unknown package or version, 404; an asset without a value, 409 asset_missing; a license that does not allow it, 403) refuses the whole batch the same way. All the jobs are created in one transaction, or none is: a refused batch starts nothing. Each job created is audited as job.create, as a single start is. The Idempotency-Key covers the whole batch: a repeat by the same user with the same key returns the jobs the first request created, and the key reused for a different batch is a 409 conflict; an idempotency_key inside a job is ignored, as in POST /api/v1/jobs.
 //
 // Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 //
@@ -10240,7 +10244,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateJobBatchWithBodyWithResponse Start several jobs at once (all or none)
 	//
-	// Starts up to 100 jobs in one request, each given and checked exactly as POST /api/v1/jobs checks it (package version, environment, runner or labels, parameters against the declaration, assets, the license). No jobs, or more than 100, is a 400 invalid_argument; an invalid job is a 400 invalid_argument whose message names it as jobs[i] (counting from 0); a job refused for another reason (an unknown package or version, 404; an asset without a value, 409 asset_missing; a license that does not allow it, 403) refuses the whole batch the same way. All the jobs are created in one transaction, or none is: a refused batch starts nothing. Each job created is audited as job.create, as a single start is. The Idempotency-Key covers the whole batch: a repeat by the same user with the same key returns the jobs the first request created, and the key reused for a different batch is a 409 conflict. The jobs in the body carry no idempotency_key of their own.
+	// Starts up to 100 jobs in one request, each given and checked exactly as POST /api/v1/jobs checks it (package version, environment, runner or labels, parameters against the declaration, assets, the license). No jobs, or more than 100, is a 400 invalid_argument; an invalid job is a 400 invalid_argument whose message names it as jobs[i] (counting from 0); a job refused for another reason (an unknown package or version, 404; an asset without a value, 409 asset_missing; a license that does not allow it, 403) refuses the whole batch the same way. All the jobs are created in one transaction, or none is: a refused batch starts nothing. Each job created is audited as job.create, as a single start is. The Idempotency-Key covers the whole batch: a repeat by the same user with the same key returns the jobs the first request created, and the key reused for a different batch is a 409 conflict; an idempotency_key inside a job is ignored, as in POST /api/v1/jobs.
 	//
 	// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 	//
@@ -10251,7 +10255,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateJobBatchWithResponse Start several jobs at once (all or none)
 	//
-	// Starts up to 100 jobs in one request, each given and checked exactly as POST /api/v1/jobs checks it (package version, environment, runner or labels, parameters against the declaration, assets, the license). No jobs, or more than 100, is a 400 invalid_argument; an invalid job is a 400 invalid_argument whose message names it as jobs[i] (counting from 0); a job refused for another reason (an unknown package or version, 404; an asset without a value, 409 asset_missing; a license that does not allow it, 403) refuses the whole batch the same way. All the jobs are created in one transaction, or none is: a refused batch starts nothing. Each job created is audited as job.create, as a single start is. The Idempotency-Key covers the whole batch: a repeat by the same user with the same key returns the jobs the first request created, and the key reused for a different batch is a 409 conflict. The jobs in the body carry no idempotency_key of their own.
+	// Starts up to 100 jobs in one request, each given and checked exactly as POST /api/v1/jobs checks it (package version, environment, runner or labels, parameters against the declaration, assets, the license). No jobs, or more than 100, is a 400 invalid_argument; an invalid job is a 400 invalid_argument whose message names it as jobs[i] (counting from 0); a job refused for another reason (an unknown package or version, 404; an asset without a value, 409 asset_missing; a license that does not allow it, 403) refuses the whole batch the same way. All the jobs are created in one transaction, or none is: a refused batch starts nothing. Each job created is audited as job.create, as a single start is. The Idempotency-Key covers the whole batch: a repeat by the same user with the same key returns the jobs the first request created, and the key reused for a different batch is a 409 conflict; an idempotency_key inside a job is ignored, as in POST /api/v1/jobs.
 	//
 	// Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 	//
@@ -21768,7 +21772,7 @@ func (c *ClientWithResponses) UpdateCalendarWithResponse(ctx context.Context, id
 
 // CreateJobBatchWithBodyWithResponse Start several jobs at once (all or none)
 //
-// Starts up to 100 jobs in one request, each given and checked exactly as POST /api/v1/jobs checks it (package version, environment, runner or labels, parameters against the declaration, assets, the license). No jobs, or more than 100, is a 400 invalid_argument; an invalid job is a 400 invalid_argument whose message names it as jobs[i] (counting from 0); a job refused for another reason (an unknown package or version, 404; an asset without a value, 409 asset_missing; a license that does not allow it, 403) refuses the whole batch the same way. All the jobs are created in one transaction, or none is: a refused batch starts nothing. Each job created is audited as job.create, as a single start is. The Idempotency-Key covers the whole batch: a repeat by the same user with the same key returns the jobs the first request created, and the key reused for a different batch is a 409 conflict. The jobs in the body carry no idempotency_key of their own.
+// Starts up to 100 jobs in one request, each given and checked exactly as POST /api/v1/jobs checks it (package version, environment, runner or labels, parameters against the declaration, assets, the license). No jobs, or more than 100, is a 400 invalid_argument; an invalid job is a 400 invalid_argument whose message names it as jobs[i] (counting from 0); a job refused for another reason (an unknown package or version, 404; an asset without a value, 409 asset_missing; a license that does not allow it, 403) refuses the whole batch the same way. All the jobs are created in one transaction, or none is: a refused batch starts nothing. Each job created is audited as job.create, as a single start is. The Idempotency-Key covers the whole batch: a repeat by the same user with the same key returns the jobs the first request created, and the key reused for a different batch is a 409 conflict; an idempotency_key inside a job is ignored, as in POST /api/v1/jobs.
 //
 // Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 //
@@ -21785,7 +21789,7 @@ func (c *ClientWithResponses) CreateJobBatchWithBodyWithResponse(ctx context.Con
 
 // CreateJobBatchWithResponse Start several jobs at once (all or none)
 //
-// Starts up to 100 jobs in one request, each given and checked exactly as POST /api/v1/jobs checks it (package version, environment, runner or labels, parameters against the declaration, assets, the license). No jobs, or more than 100, is a 400 invalid_argument; an invalid job is a 400 invalid_argument whose message names it as jobs[i] (counting from 0); a job refused for another reason (an unknown package or version, 404; an asset without a value, 409 asset_missing; a license that does not allow it, 403) refuses the whole batch the same way. All the jobs are created in one transaction, or none is: a refused batch starts nothing. Each job created is audited as job.create, as a single start is. The Idempotency-Key covers the whole batch: a repeat by the same user with the same key returns the jobs the first request created, and the key reused for a different batch is a 409 conflict. The jobs in the body carry no idempotency_key of their own.
+// Starts up to 100 jobs in one request, each given and checked exactly as POST /api/v1/jobs checks it (package version, environment, runner or labels, parameters against the declaration, assets, the license). No jobs, or more than 100, is a 400 invalid_argument; an invalid job is a 400 invalid_argument whose message names it as jobs[i] (counting from 0); a job refused for another reason (an unknown package or version, 404; an asset without a value, 409 asset_missing; a license that does not allow it, 403) refuses the whole batch the same way. All the jobs are created in one transaction, or none is: a refused batch starts nothing. Each job created is audited as job.create, as a single start is. The Idempotency-Key covers the whole batch: a repeat by the same user with the same key returns the jobs the first request created, and the key reused for a different batch is a 409 conflict; an idempotency_key inside a job is ignored, as in POST /api/v1/jobs.
 //
 // Needs the OPERATOR role or one above it (OPERATOR ⊂ DEVELOPER ⊂ ADMIN).
 //

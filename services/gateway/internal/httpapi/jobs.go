@@ -43,6 +43,9 @@ func (s *Server) createJobs(c *gin.Context) error {
 		return errs.Ef(errs.InvalidArgument, "jobs holds %d jobs; a batch holds at most %d", n, runners.MaxJobBatch)
 	}
 	req.IdempotencyKey = c.GetHeader(runners.HeaderIdempotencyKey)
+	for i := range req.Jobs {
+		req.Jobs[i].IdempotencyKey = "" // ignored, as in POST /api/v1/jobs: the header covers the batch
+	}
 	return forward(c, s, runners.SubjectJobCreateBatch, req, http.StatusCreated)
 }
 

@@ -98,6 +98,8 @@ var (
 		Schema: stringSchema("", "")}
 	paramIdempotencyKey = Param{In: "header", Name: runners.HeaderIdempotencyKey, Schema: stringSchema("", ""),
 		Description: "A client's key for this start: a repeat by the same user with the same key returns the job the first request created (201) instead of starting another; the same key with a different job is a conflict."}
+	paramBatchKey = Param{In: "header", Name: runners.HeaderIdempotencyKey, Schema: stringSchema("", ""),
+		Description: "A client's key for this batch: a repeat by the same user with the same key returns the jobs the first request created (201) instead of starting others; the same key with a different batch (other jobs, more or fewer) is a conflict."}
 	paramProtocol = Param{In: "header", Name: runners.HeaderProtocol, Schema: enumSchema(runners.ProtocolVersions),
 		Description: "The runner protocol version the agent speaks; absent means 1. A version the Hub does not speak is refused with 400."}
 	paramUserAgent = Param{In: "header", Name: runners.HeaderUserAgent, Schema: stringSchema("", ""),

@@ -40,6 +40,7 @@ var requestRequired = map[reflect.Type][]string{
 	reflect.TypeFor[licensing.ReceiptRequest]():   {"receipt"},
 	reflect.TypeFor[runners.RegisterRequest]():    {"name", "environment"},
 	reflect.TypeFor[runners.CreateJobRequest]():   {"package", "environment"},
+	reflect.TypeFor[runners.CreateJobsRequest]():  {"jobs"},
 	reflect.TypeFor[runners.CompleteBody]():       {"status"},
 	reflect.TypeFor[runners.AgentLogLine]():       {"stream"},
 	reflect.TypeFor[runners.ScheduleSpec]():       {"name", "package", "environment"},
@@ -168,6 +169,15 @@ var fieldRefinements = map[schema.Field]func(*openapi3.Schema){
 	schema.FieldOf[runners.CreateJobRequest]("environment"):  enum(runners.Environments...),
 	schema.FieldOf[runners.CreateJobRequest]("parameters"):   anObject(true),
 	schema.FieldOf[runners.CreateJobRequest]("idempotency_key"): func(s *openapi3.Schema) {
+		s.Deprecated = true
+		s.Description = "Ignored: send the Idempotency-Key header instead."
+	},
+	schema.FieldOf[runners.CreateJobsRequest]("jobs"): func(s *openapi3.Schema) {
+		s.Description = "The jobs to start, each as the body of POST /api/v1/jobs; all are created or none."
+		s.MinItems, s.MaxItems = 1, new(uint64)
+		*s.MaxItems = runners.MaxJobBatch
+	},
+	schema.FieldOf[runners.CreateJobsRequest]("idempotency_key"): func(s *openapi3.Schema) {
 		s.Deprecated = true
 		s.Description = "Ignored: send the Idempotency-Key header instead."
 	},

@@ -274,8 +274,8 @@ func (s *Server) coreRoutes() []Route {
 				"409 asset_missing; a license that does not allow it, 403) refuses the whole batch the same way. " +
 				"All the jobs are created in one transaction, or none is: a refused batch starts nothing. Each job created is audited as job.create, as a single start is. " +
 				"The Idempotency-Key covers the whole batch: a repeat by the same user with the same key returns the jobs the first request created, " +
-				"and the key reused for a different batch is a 409 conflict. The jobs in the body carry no idempotency_key of their own.",
-			Params: []Param{paramIdempotencyKey}, Body: jsonBody[runners.CreateJobsRequest](),
+				"and the key reused for a different batch is a 409 conflict; an idempotency_key inside a job is ignored, as in POST /api/v1/jobs.",
+			Params: []Param{paramBatchKey}, Body: jsonBody[runners.CreateJobsRequest](),
 			Replies: []Reply{jsonReply[runners.CreateJobsResponse](http.StatusCreated,
 				"The jobs created, in the order asked for (the first request's, for a repeated Idempotency-Key).")},
 			Errors: []int{http.StatusNotFound, http.StatusConflict}},
