@@ -67,7 +67,8 @@ func measureAPIReads(ctx context.Context, api *hubclient.Client, o options) (loa
 
 // runBench runs the floor, API reads, heartbeats (o.runners), jobs
 // (o.jobRunners) and schedules (o.schedules, unless 0) and prints them
-// against the floor and the performance targets.
+// against the floor and the performance targets, and the saturation
+// verdict when o.saturated > 0.
 func runBench(ctx context.Context, stdout io.Writer, api *hubclient.Client, o options) error {
 	step := func(what string) {
 		fmt.Fprintf(stdout, "bench: %s (%s)\n", what, time.Now().UTC().Format(time.TimeOnly))
@@ -84,7 +85,8 @@ func runBench(ctx context.Context, stdout io.Writer, api *hubclient.Client, o op
 	}
 	if o.scenario == "reads" {
 		fmt.Fprintln(stdout)
-		loadgen.PrintBench(stdout, loadgen.CompareToFloor(floor, []loadgen.BenchRow{floor, reads}))
+		rows := loadgen.CompareToFloor(floor, []loadgen.BenchRow{floor, reads})
+		loadgen.PrintBench(stdout, loadgen.WithSaturation(rows, o.saturated, 0))
 		return nil
 	}
 	settle(ctx, stdout, o)
@@ -114,7 +116,8 @@ func runBench(ctx context.Context, stdout io.Writer, api *hubclient.Client, o op
 		rows = append(rows, loadgen.SchedulesRows(rep)...)
 	}
 	fmt.Fprintln(stdout)
-	loadgen.PrintBench(stdout, loadgen.CompareToFloor(floor, rows))
+	rows = loadgen.CompareToFloor(floor, rows)
+	loadgen.PrintBench(stdout, loadgen.WithSaturation(rows, o.saturated, jobs.Verify.NotSucceeded))
 	fmt.Fprintln(stdout, loadgen.HeartbeatNote(hb, o.runners))
 	if v := jobs.Verify; v.NotSucceeded > 0 {
 		fmt.Fprintf(stdout, "jobs: %d of %d jobs read back did not succeed\n", v.NotSucceeded, v.Checked)
@@ -149,6 +152,7 @@ func heartbeatRow(r loadgen.Result, o options) loadgen.BenchRow {
 	row := loadgen.BenchRowOf(r, fmt.Sprintf("open %.0f/s", rate), false)
 	row.Errors += r.ClaimErrors
 	row.HubMemory = r.HubMemory
+	row.Runners = o.runners
 	return row
 }
 

@@ -28,7 +28,9 @@
 //   - bench: floor, api-reads, heartbeat (--runners), jobs (--job-runners)
 //     and schedules (--schedules; 0 leaves them out), then one table of
 //     every operation against the floor and the performance targets, and
-//     one JSON line.
+//     one JSON line. With --saturated N (N busy processes beside the Hub)
+//     the table ends with a saturation row: met only if no part had an
+//     error and every job read back succeeded.
 package main
 
 import (
@@ -75,6 +77,7 @@ type options struct {
 	concurrency, dbMaxConns int
 	measure, warmup         time.Duration
 	jobRunners              int // bench: the jobs part's runners
+	saturated               int // busy processes beside the Hub: adds the saturation row
 	// heartbeat
 	interval, duration time.Duration
 	hubPID             int
@@ -97,7 +100,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.ca, "ca", "", "CA certificate of the Hub (the pilot's config/certs/hub.crt)")
 	fs.StringVar(&o.tokenFile, "token-file", "", "ADMIN session token (to register the simulated runners; jobs: to publish and start jobs too)")
 	fs.StringVar(&o.scenario, "scenario", "heartbeat", "heartbeat, jobs, schedules, floor, api-reads, reads (floor and api-reads) or bench")
-	fs.IntVar(&o.runners, "runners", 100, "simulated runners")
+	fs.IntVar(&o.runners, "runners", loadgen.HeartbeatRunnersTarget, "heartbeat (and bench's heartbeat part): simulated runners; the heartbeat target is met only at this many or more")
 	fs.StringVar(&o.metrics, "metrics", "", "comma-separated /metrics URLs of the Hub's processes, for CPU accounting")
 	fs.DurationVar(&o.interval, "interval", 15*time.Second, "heartbeat: heartbeat interval of each runner")
 	fs.DurationVar(&o.duration, "duration", 60*time.Second, "heartbeat: how long to run")
@@ -122,6 +125,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.schedules, "schedules", 10000, "schedules: schedules to create, each firing once a minute (bench: 0 leaves the part out)")
 	fs.DurationVar(&o.schedulesMeasure, "schedules-measure", 3*time.Minute, "schedules: how long to let them fire (the window whose fires are read back)")
 	fs.StringVar(&o.scheduleEnv, "schedules-environment", runners.EnvStaging, "schedules: the environment of their jobs (keep it one no simulated runner is in: the jobs stay pending)")
+	fs.IntVar(&o.saturated, "saturated", 0, "floor, api-reads, reads, bench: the busy processes run beside the Hub (deploy/scripts/bench.sh's BENCH_SATURATE); above 0 adds a saturation row, met only if no row had an error")
 	fs.IntVar(&o.jobRunners, "job-runners", 100, "simulated runners of the jobs part, in the jobs and bench scenarios (--runners is the heartbeat part's)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -138,6 +142,8 @@ func (o options) check() error {
 		return errors.New("--runners and --job-runners must be at least 1")
 	case o.schedules < 0:
 		return errors.New("--schedules must not be negative")
+	case o.saturated < 0:
+		return errors.New("--saturated must not be negative")
 	case (o.scenario == "floor" || o.scenario == "reads" || o.scenario == "bench") && o.databaseURL == "":
 		return errors.New("--database-url is needed for the floor")
 	case o.concurrency < 1 || o.measure <= 0 || o.warmup < 0 || o.dbMaxConns < 1:
@@ -176,7 +182,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		loadgen.PrintBench(stdout, []loadgen.BenchRow{row})
+		loadgen.PrintBench(stdout, loadgen.WithSaturation([]loadgen.BenchRow{row}, o.saturated, 0))
 		return nil
 	}
 	token, err := os.ReadFile(o.tokenFile)
@@ -197,7 +203,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		loadgen.PrintBench(stdout, []loadgen.BenchRow{row})
+		loadgen.PrintBench(stdout, loadgen.WithSaturation([]loadgen.BenchRow{row}, o.saturated, 0))
 		return nil
 	case "schedules":
 		return runSchedules(ctx, stdout, api, o)

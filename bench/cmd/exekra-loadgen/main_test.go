@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/exekra/hub/bench/internal/loadgen"
 )
 
 func TestParseFlagsSchedules(t *testing.T) {
@@ -51,5 +53,23 @@ func TestParseFlagsCreateBatch(t *testing.T) {
 		if _, err := parseFlags([]string{"--scenario", "jobs", "--create-batch", n}); err == nil || !strings.Contains(err.Error(), "--create-batch") {
 			t.Fatalf("--create-batch %s: %v, want it refused", n, err)
 		}
+	}
+}
+
+func TestHeartbeatAndSaturationFlags(t *testing.T) {
+	o, err := parseFlags([]string{"--scenario", "heartbeat"})
+	if err != nil || o.runners != 25000 || o.saturated != 0 {
+		t.Fatalf("defaults --runners %d, --saturated %d (%v); want 25000 (the target's fleet), 0", o.runners, o.saturated, err)
+	}
+	if o, err := parseFlags([]string{"--scenario", "heartbeat", "--saturated", "4"}); err != nil || o.saturated != 4 {
+		t.Fatalf("--saturated 4 = %d (%v)", o.saturated, err)
+	}
+	if _, err := parseFlags([]string{"--saturated", "-1"}); err == nil || !strings.Contains(err.Error(), "--saturated") {
+		t.Fatalf("--saturated -1: %v, want it refused", err)
+	}
+	// The heartbeat row carries its runner count: the verdict needs it.
+	o.runners = 10000
+	if row := heartbeatRow(loadgen.Result{Operation: "heartbeat", ClaimErrors: 2}, o); row.Runners != 10000 || row.Errors != 2 {
+		t.Fatalf("heartbeat row = %+v; want 10000 runners and the failed claims as errors", row)
 	}
 }

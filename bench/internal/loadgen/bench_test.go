@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -149,4 +150,77 @@ func TestCPUPerOp(t *testing.T) {
 	if CPUPerOp(nil, 10) != 0 || CPUPerOp(tree, 0) != 0 {
 		t.Fatal("no tree or no operations is not measured (0)")
 	}
+}
+
+func TestHeartbeatVerdict(t *testing.T) {
+	good := BenchRow{Operation: "heartbeat", PerSecond: 1667, P99: 40 * time.Millisecond, HubMemory: 1 << 30}
+	for _, tc := range []struct {
+		name    string
+		runners int
+		memory  int64
+		met     string
+	}{
+		{"good numbers at 10,000 runners are not the target", 10000, 1 << 30, "no"},
+		{"one runner short of 25,000 is not the target", HeartbeatRunnersTarget - 1, 1 << 30, "no"},
+		{"good numbers at 25,000 runners meet it", 25000, 1 << 30, "yes"},
+		{"2 GiB of Hub memory at 25,000 runners misses", 25000, 2 << 30, "no"},
+		{"unmeasured memory misses", 25000, 0, "no"},
+		{"no runner count misses", 0, 1 << 30, "no"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := good
+			r.Runners, r.HubMemory = tc.runners, tc.memory
+			got := CompareToFloor(BenchRow{}, []BenchRow{r})[0]
+			if got.Met != tc.met || got.Target != "p99 < 100ms at 25,000 runners, Hub memory < 2 GiB" {
+				t.Fatalf("met %q, target %q; want %q", got.Met, got.Target, tc.met)
+			}
+		})
+	}
+}
+
+func TestSaturationRow(t *testing.T) {
+	clean := []BenchRow{
+		{Operation: "floor", Requests: 100},
+		{Operation: "heartbeat", Requests: 100, Runners: 25000},
+		{Operation: "jobs-e2e", Requests: 100},
+	}
+	withError := slices.Clone(clean)
+	withError[1].Errors = 1
+	for _, tc := range []struct {
+		name         string
+		rows         []BenchRow
+		notSucceeded int
+		errors       int
+		met          string
+	}{
+		{"no errors anywhere is met", clean, 0, 0, "yes"},
+		{"one row with an error misses", withError, 0, 1, "no"},
+		{"a job read back as not succeeded misses", clean, 2, 2, "no"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := SaturationRow(tc.rows, 4, tc.notSucceeded)
+			if r.Operation != "saturation" || r.Met != tc.met || r.Errors != tc.errors ||
+				r.Target != "0 errors in every part beside 4 busy processes" {
+				t.Fatalf("row = %+v; want met %q with %d errors", r, tc.met, tc.errors)
+			}
+		})
+	}
+	t.Run("without busy processes nothing is added", func(t *testing.T) {
+		if got := WithSaturation(withError, 0, 0); len(got) != len(withError) {
+			t.Fatalf("%d rows, want %d", len(got), len(withError))
+		}
+	})
+	t.Run("with busy processes the row is printed last", func(t *testing.T) {
+		rows := WithSaturation(clean, 4, 0)
+		if len(rows) != len(clean)+1 || rows[len(clean)].Operation != "saturation" || len(clean) != 3 {
+			t.Fatalf("rows = %+v", rows)
+		}
+		var buf bytes.Buffer
+		PrintBench(&buf, rows)
+		lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+		if last := lines[len(lines)-2]; !strings.HasPrefix(last, "saturation") || !strings.Contains(last, "yes") ||
+			!strings.Contains(last, "beside 4 busy processes") {
+			t.Fatalf("saturation line %q", last)
+		}
+	})
 }
