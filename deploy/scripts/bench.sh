@@ -15,6 +15,13 @@
 #   BENCH_SCENARIO=bench the loadgen scenario (bench, reads, api-reads, jobs, schedules, heartbeat, floor)
 #   BENCH_PPROF=DIR      write a CPU profile of each Hub process to DIR/<process>.pprof,
 #                        taken over BENCH_PPROF_SECONDS (15) after BENCH_PPROF_DELAY (5) s
+#   BENCH_HEAP=DIR       write the heap and goroutine profiles of each Hub process to
+#                        DIR/<process>.heap.pprof and DIR/<process>.goroutine.pprof, taken
+#                        when the gateway had the most goroutines (its most connections:
+#                        the peak of the heartbeat part), looked at every BENCH_HEAP_EVERY (5) s;
+#                        DIR/gateway.goroutines.txt has that count, DIR/gateway.heap.txt the
+#                        gateway's heap profile as text ending with its runtime.MemStats. Read with
+#                        go tool pprof -sample_index=inuse_space -top DIR/gateway.heap.pprof
 #   BENCH_SATURATE=N     saturation mode: N busy processes (one per core to take) run beside
 #                        the Hub and the load generator for the whole run; every part must
 #                        still report 0 errors, only slower numbers (docs/performance.md)
@@ -144,6 +151,32 @@ if [ -n "${BENCH_PPROF:-}" ]; then
         "http://127.0.0.1:${port[${key}_METRICS_LISTEN]}/debug/pprof/profile?seconds=${BENCH_PPROF_SECONDS:-15}" &
     done
     wait
+  ) &
+fi
+if [ -n "${BENCH_HEAP:-}" ]; then
+  # The metrics listeners serve pprof on 127.0.0.1 without credentials, as
+  # for BENCH_PPROF. The profiles are kept from the look at which the
+  # gateway's goroutine count (about its connections) was highest.
+  mkdir -p "$BENCH_HEAP"
+  (
+    most=0
+    while kill -0 "$hub_pid" 2>/dev/null; do
+      sleep "${BENCH_HEAP_EVERY:-5}"
+      n=$(curl -s "http://127.0.0.1:${port[GATEWAY_METRICS_LISTEN]}/debug/pprof/goroutine?debug=1" |
+        sed -n '1s/^goroutine profile: total //p')
+      [ -n "$n" ] && [ "$n" -gt "$most" ] || continue
+      most=$n
+      for key in GATEWAY IDENTITY LICENSING RUNNERS AUDIT SUPERVISOR; do
+        for kind in heap goroutine; do
+          curl -s -o "$BENCH_HEAP/${key,,}.$kind.pprof.tmp" \
+            "http://127.0.0.1:${port[${key}_METRICS_LISTEN]}/debug/pprof/$kind" &&
+            mv "$BENCH_HEAP/${key,,}.$kind.pprof.tmp" "$BENCH_HEAP/${key,,}.$kind.pprof"
+        done
+      done
+      # The text form ends with the gateway's runtime.MemStats (heap, stacks, GC goal).
+      curl -s -o "$BENCH_HEAP/gateway.heap.txt" "http://127.0.0.1:${port[GATEWAY_METRICS_LISTEN]}/debug/pprof/heap?debug=1"
+      echo "$most" >"$BENCH_HEAP/gateway.goroutines.txt"
+    done
   ) &
 fi
 "$bin/exekra-loadgen" --scenario "${BENCH_SCENARIO:-bench}" --hub "$gw" --ca "$ca" --token-file "$home/token" --metrics "$metrics" --hub-pid "$hub_pid" \
