@@ -230,6 +230,11 @@ func (s *Service) Cancel(ctx context.Context, id string) (Job, error) {
 	if err != nil {
 		return Job{}, fmt.Errorf("cancel job %s: %w", id, err)
 	}
+	if shown, err := s.Store.JobByID(ctx, id); err == nil {
+		j = shown // with the names UpdateJob leaves out
+	} else {
+		s.Log.WarnContext(ctx, "read a canceled job to show it", "job_id", id, "err", err)
+	}
 	if j.Status == StatusCanceled {
 		s.Meter.JobStatus(StatusCanceled)
 		if err := s.Queue.Remove(ctx, j.Environment, j.ID); err != nil {

@@ -178,7 +178,9 @@ type Store interface {
 	// ClaimedWith returns the job the runner claimed under claimID if it
 	// still holds it, claimed and not yet started.
 	ClaimedWith(ctx context.Context, runnerID, claimID string) (Job, bool, error)
-	// UpdateJob locks the job, lets fn change it and writes it with fn's change.
+	// UpdateJob locks the job, lets fn change it and writes it with fn's
+	// change. The job fn sees and UpdateJob returns has no names (runner,
+	// target runner, schedule) and no package assets: read it again to show it.
 	UpdateJob(ctx context.Context, id string, fn UpdateFunc) (Job, error)
 	// TouchJobs renews the leases of the runner's claimed and running jobs
 	// among ids and makes the claimed ones running.

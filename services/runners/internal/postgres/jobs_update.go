@@ -43,7 +43,9 @@ func (s JobStore) UpdateJob(ctx context.Context, id string, fn job.UpdateFunc) (
 func (s JobStore) updateJob(ctx context.Context, c *pgx.Conn, id string, fn job.UpdateFunc) (job.Job, error) {
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
-	b.Queue("SELECT "+jobColumns+" FROM jobs WHERE id = $1 FOR UPDATE", id)
+	// Without names and assets (other tables' rows): no UpdateFunc reads
+	// them, and the job UpdateJob returns is not shown as it is.
+	b.Queue("SELECT "+jobFields+", "+jobUnnamed+", '{}'::text[] FROM jobs WHERE id = $1 FOR UPDATE", id)
 	br := c.SendBatch(ctx, b)
 	_, err := br.Exec()
 	var j job.Job
