@@ -5,7 +5,7 @@
 # heartbeats, jobs, schedules) and stops and removes everything again.
 #
 # Needs the binaries in bin/ (make bench builds them). Knobs (environment):
-#   BENCH_RUNNERS=10000  BENCH_INTERVAL=15s  BENCH_DURATION=45s  heartbeat part
+#   BENCH_RUNNERS=25000  BENCH_INTERVAL=15s  BENCH_DURATION=45s  heartbeat part
 #   BENCH_JOB_RUNNERS=1000  BENCH_JOBS=4000  BENCH_CLIENTS=32    jobs part
 #   BENCH_CREATE_BATCH=1 jobs part: jobs per create request (2..100: POST /api/v1/job-batches)
 #   BENCH_CONCURRENCY=64  BENCH_MEASURE=20s                      floor and api-reads
@@ -39,7 +39,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
-# 10,000 runners are 10,000 connections in the gateway and in the load
+# 25,000 runners are 25,000 connections in the gateway and in the load
 # generator: as the systemd units' LimitNOFILE, where the caller may.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
@@ -182,7 +182,7 @@ fi
 "$bin/exekra-loadgen" --scenario "${BENCH_SCENARIO:-bench}" --hub "$gw" --ca "$ca" --token-file "$home/token" --metrics "$metrics" --hub-pid "$hub_pid" \
   --nats "nats://127.0.0.1:${port[NATS_LISTEN]}" --nats-credentials "$home/var/credentials" --database-url "$db" \
   --concurrency "${BENCH_CONCURRENCY:-64}" --measure "${BENCH_MEASURE:-20s}" \
-  --runners "${BENCH_RUNNERS:-10000}" --interval "${BENCH_INTERVAL:-15s}" --duration "${BENCH_DURATION:-45s}" \
+  --runners "${BENCH_RUNNERS:-25000}" --saturated "${BENCH_SATURATE:-0}" --interval "${BENCH_INTERVAL:-15s}" --duration "${BENCH_DURATION:-45s}" \
   --job-runners "${BENCH_JOB_RUNNERS:-1000}" --jobs "${BENCH_JOBS:-4000}" --clients "${BENCH_CLIENTS:-32}" \
   --create-batch "${BENCH_CREATE_BATCH:-1}" \
   --claim-wait 5s --pickup-jobs 200 \
