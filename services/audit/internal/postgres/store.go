@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/exekra/hub/libs/contract/audit"
 	"github.com/exekra/hub/services/audit/internal/streamcheck"
@@ -53,7 +52,7 @@ func (s *Store) Append(ctx context.Context, entries []Entry) (int, error) {
 		if err != nil {
 			return err
 		}
-		rows := make([]row, 0, len(fresh))
+		rows := make([][]any, 0, len(fresh))
 		for _, e := range fresh {
 			ev, err := audit.Normalize(e.Event)
 			if err != nil {
@@ -65,7 +64,9 @@ func (s *Store) Append(ctx context.Context, entries []Entry) (int, error) {
 			}
 			seq++
 			details, _ := json.Marshal(ev.Details)
-			rows = append(rows, row{seq: seq, ev: ev, details: string(details), prev: prev, hash: hash, streamSeq: streamSeq(e.StreamSeq)})
+			rows = append(rows, []any{seq, ev.ID, ev.At, ev.Actor.Type, ev.Actor.ID, ev.Actor.Email, ev.Actor.Name, ev.Actor.Role, ev.Actor.TokenID,
+				ev.Action, ev.Target.Type, ev.Target.ID, ev.Outcome, ev.Reason, ev.SourceIP, ev.RequestID, ev.Service, ev.Version,
+				string(details), prev, hash, streamSeq(e.StreamSeq)})
 			prev = hash
 		}
 		added = len(rows)
@@ -74,71 +75,29 @@ func (s *Store) Append(ctx context.Context, entries []Entry) (int, error) {
 	return added, err
 }
 
-// row is one chained event ready for insert.
-type row struct {
-	seq        int64
-	ev         audit.Event
-	details    string // JSON
-	prev, hash string
-	streamSeq  *int64 // nil stores NULL
-}
-
-// insertSQL adds every row of an Append in one statement (one array per
-// column, unnested in step) because a statement per event was a large share
-// of the database's time per job. details go as text[] and are cast to jsonb
-// row by row in the SELECT list.
-const insertSQL = `INSERT INTO audit_log (seq, event_id, at, actor_type, actor_id, actor_email, actor_name, actor_role, actor_token_id, action,
-	target_type, target_id, outcome, reason, source_ip, request_id, service, version, details, prev_hash, hash, stream_seq)
-	SELECT seq, event_id, at, actor_type, actor_id, actor_email, actor_name, actor_role, actor_token_id, action,
-		target_type, target_id, outcome, reason, source_ip, request_id, service, version, details::jsonb, prev_hash, hash, stream_seq
-	FROM unnest($1::bigint[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
-		$11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::bigint[])
-		AS r(seq, event_id, at, actor_type, actor_id, actor_email, actor_name, actor_role, actor_token_id, action,
-			target_type, target_id, outcome, reason, source_ip, request_id, service, version, details, prev_hash, hash, stream_seq)
-	ON CONFLICT (event_id) DO NOTHING`
-
 // insert adds rows; ON CONFLICT guards the unique event id, and a skipped row
 // would break the chain, so any shortfall aborts the transaction.
-func insert(ctx context.Context, tx pgx.Tx, rows []row) error {
-	tag, err := tx.Exec(ctx, insertSQL,
-		column(rows, func(r row) int64 { return r.seq }),
-		column(rows, func(r row) string { return r.ev.ID }),
-		column(rows, func(r row) time.Time { return r.ev.At }),
-		column(rows, func(r row) string { return r.ev.Actor.Type }),
-		column(rows, func(r row) string { return r.ev.Actor.ID }),
-		column(rows, func(r row) string { return r.ev.Actor.Email }),
-		column(rows, func(r row) string { return r.ev.Actor.Name }),
-		column(rows, func(r row) string { return r.ev.Actor.Role }),
-		column(rows, func(r row) string { return r.ev.Actor.TokenID }),
-		column(rows, func(r row) string { return r.ev.Action }),
-		column(rows, func(r row) string { return r.ev.Target.Type }),
-		column(rows, func(r row) string { return r.ev.Target.ID }),
-		column(rows, func(r row) string { return r.ev.Outcome }),
-		column(rows, func(r row) string { return r.ev.Reason }),
-		column(rows, func(r row) string { return r.ev.SourceIP }),
-		column(rows, func(r row) string { return r.ev.RequestID }),
-		column(rows, func(r row) string { return r.ev.Service }),
-		column(rows, func(r row) string { return r.ev.Version }),
-		column(rows, func(r row) string { return r.details }),
-		column(rows, func(r row) string { return r.prev }),
-		column(rows, func(r row) string { return r.hash }),
-		column(rows, func(r row) *int64 { return r.streamSeq }))
-	if err != nil {
-		return fmt.Errorf("append to audit log: %w", err)
+func insert(ctx context.Context, tx pgx.Tx, rows [][]any) error {
+	batch := &pgx.Batch{}
+	for _, r := range rows {
+		batch.Queue(`INSERT INTO audit_log (seq, event_id, at, actor_type, actor_id, actor_email, actor_name, actor_role, actor_token_id, action,
+			target_type, target_id, outcome, reason, source_ip, request_id, service, version, details, prev_hash, hash, stream_seq)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19::jsonb,$20,$21,$22)
+			ON CONFLICT (event_id) DO NOTHING`, r...)
 	}
-	if tag.RowsAffected() != int64(len(rows)) {
-		return errors.New("append to audit log: an event appeared twice under the chain lock")
+	br := tx.SendBatch(ctx, batch)
+	for range rows {
+		tag, err := br.Exec()
+		if err != nil {
+			br.Close()
+			return fmt.Errorf("append to audit log: %w", err)
+		}
+		if tag.RowsAffected() != 1 {
+			br.Close()
+			return errors.New("append to audit log: an event appeared twice under the chain lock")
+		}
 	}
-	return nil
-}
-
-// column is one field of every row, in row order: one array parameter.
-func column[T any](rows []row, field func(row) T) []T {
-	out := make([]T, len(rows))
-	for i, r := range rows {
-		out[i] = field(r)
-	}
-	return out
+	return br.Close()
 }
 
 // streamSeq is a stream sequence as the column holds it: NULL when unknown.
