@@ -81,15 +81,27 @@ func (ri *RunnerInstances) heard(p runners.Presence) {
 	ri.live[p.Instance] = &runnerInstance{at: ri.now(), gone: gone, cancel: cancel}
 }
 
-// sweep drops the instances silent for longer than runners.PresenceLapse.
+// sweep drops the instances silent for longer than runners.PresenceLapse
+// while another is heard: their claims move to it. When every instance is
+// silent, none is dropped: a Hub too busy to announce itself in time would
+// otherwise have every claim it holds sent again, to the same busy
+// instances (or none), piling more work onto it; the claims wait for their
+// replies instead, and move once some instance is heard again.
 func (ri *RunnerInstances) sweep() {
 	ri.mu.Lock()
 	defer ri.mu.Unlock()
 	now := ri.now()
+	var silent []string
 	for id, in := range ri.live {
 		if now.Sub(in.at) > runners.PresenceLapse {
-			ri.drop(id)
+			silent = append(silent, id)
 		}
+	}
+	if len(silent) == len(ri.live) {
+		return
+	}
+	for _, id := range silent {
+		ri.drop(id)
 	}
 }
 

@@ -155,8 +155,16 @@ func TestRunnerInstancesKeepTheLiveOnes(t *testing.T) {
 		t.Errorf("picked %q, which is silent", id)
 	}
 	ri.sweep()
-	if !errors.Is(context.Cause(gone), errInstanceGone) { // b said it stops, a fell silent: both went
+	if id == "a" && gone.Err() != nil { // b said it stops; a, silent, is the only one left
+		t.Error("the only instance left was dropped for its silence: with none heard, its claims would only pile up again")
+	}
+	ri.heard(runners.Presence{Instance: "c"})
+	ri.sweep()
+	if !errors.Is(context.Cause(gone), errInstanceGone) { // b said it stops, a fell silent while c is heard: both went
 		t.Errorf("the context of the instance picked (%s) did not end with errInstanceGone when it went: %v", id, context.Cause(gone))
+	}
+	if ri.Alive("a") || !ri.Alive("c") {
+		t.Error("a silent instance stayed while another was heard, or the one heard was dropped")
 	}
 	var nilInstances *RunnerInstances
 	if _, _, ok := nilInstances.Pick(); ok {
