@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"runtime/debug"
 	"testing"
 	"time"
 )
@@ -65,25 +64,4 @@ func TestHTTP2HeaderTable(t *testing.T) {
 		}
 	}
 	t.Fatalf("SETTINGS %x has no SETTINGS_HEADER_TABLE_SIZE (the default 4096 would apply)", body)
-}
-
-// TestSetGCPercent checks that the gateway's own GOGC applies only when the
-// environment sets none.
-func TestSetGCPercent(t *testing.T) {
-	before := debug.SetGCPercent(100)
-	defer debug.SetGCPercent(before)
-
-	setGCPercent(func(string) string { return "" })
-	if got := debug.SetGCPercent(100); got != gcPercent {
-		t.Fatalf("without GOGC the GC percent is %d, want %d", got, gcPercent)
-	}
-	setGCPercent(func(k string) string {
-		if k == "GOGC" {
-			return "100"
-		}
-		return ""
-	})
-	if got := debug.SetGCPercent(100); got != 100 {
-		t.Fatalf("with GOGC set the GC percent is %d, want it left at 100", got)
-	}
 }

@@ -10,8 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -27,29 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-func main() {
-	setGCPercent(os.Getenv)
-	daemon.Main(spec())
-}
-
-// gcPercent is the gateway's GOGC unless the environment sets one. The
-// gateway's memory is mostly what its connected runners hold for as long as
-// they are connected (TLS and HTTP/2 state, each open claim's request, three
-// goroutine stacks per runner), and at Go's default of 100 the heap may grow
-// by as much again as that live memory plus the stacks before a collection:
-// with 5,000 runners about 200 MiB of the gateway's ~550 MiB were that
-// headroom. 25 keeps a quarter of it, for a collection about every few
-// seconds at 10,000 runners; the garbage per runner is small (a heartbeat
-// every 15 s, a claim every 30 s), so the extra GC work stays a few percent
-// of a core. docs/performance.md, "Gateway memory per runner".
-const gcPercent = 25
-
-// setGCPercent applies gcPercent unless GOGC is set, which wins as usual.
-func setGCPercent(getenv func(string) string) {
-	if getenv("GOGC") == "" {
-		debug.SetGCPercent(gcPercent)
-	}
-}
+func main() { daemon.Main(spec()) }
 
 // spec is the gateway as libs/daemon runs it: gateway.listen bound (and the
 // certificate read) before Redis and NATS are waited for, Redis and NATS as
