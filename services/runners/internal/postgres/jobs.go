@@ -205,21 +205,32 @@ func orNil(t time.Time) any {
 	return t
 }
 
-// ClaimJob moves a pending job at c.Attempt to claimed by c.RunnerID, if
-// the runner is of its environment, has its labels and is its target (if
-// any), and records the attempt, in one statement.
-func (s JobStore) ClaimJob(ctx context.Context, c job.Claim) (job.Job, bool, error) {
-	j, err := scanJob(s.pool.QueryRow(ctx, `WITH claimed AS (
+// claimJobSQL is ClaimJob's statement (see there).
+const claimJobSQL = `WITH claimed AS (
 		UPDATE jobs SET status = 'claimed', runner_id = $3, claimed_at = $4,
 		lease_expires_at = $5, started_at = NULL, claim_id = NULLIF($8, '')
-		WHERE id = $1 AND status = 'pending' AND attempt = $2 AND environment = $6 AND labels <@ $7::text[]
+		WHERE id = $1 AND status = $9 AND attempt = $2 AND environment = $6 AND labels <@ $7::text[]
 		  AND (target_runner_id IS NULL OR target_runner_id = $3)
 		  AND EXISTS (SELECT 1 FROM runners WHERE id = $3)
 		RETURNING *), attempt AS (
 		INSERT INTO job_attempts (job_id, number, runner_id, runner_name, started_at)
 		SELECT c.id, c.attempt, c.runner_id, r.name, c.claimed_at FROM claimed c JOIN runners r ON r.id = c.runner_id
 		ON CONFLICT (job_id, number) DO NOTHING)
-		SELECT `+jobFields+", "+jobUnnamed+", "+jobAssets+` FROM claimed AS jobs`, c.JobID, c.Attempt, c.RunnerID, c.Now, c.LeaseUntil, c.Environment, c.RunnerLabels, c.ClaimID))
+		SELECT ` + jobFields + ", " + jobUnnamed + ", " + jobAssets + ` FROM claimed AS jobs`
+
+// ClaimJob moves a pending job at c.Attempt to claimed by c.RunnerID, if
+// the runner is of its environment, has its labels and is its target (if
+// any), and records the attempt, in one statement.
+//
+// The job is found by its primary key. 'pending' is a parameter ($9), not
+// a literal: with the literal, the generic plan PostgreSQL settles on for
+// this prepared statement proved jobs_pending_idx usable and scanned every
+// pending job of the environment for the id (0.75 ms a claim with 4,000
+// jobs waiting, the most expensive statement of a job); a parameter cannot
+// prove that index's predicate, so the plan reads one row by its key.
+func (s JobStore) ClaimJob(ctx context.Context, c job.Claim) (job.Job, bool, error) {
+	j, err := scanJob(s.pool.QueryRow(ctx, claimJobSQL, c.JobID, c.Attempt, c.RunnerID, c.Now, c.LeaseUntil, c.Environment, c.RunnerLabels, c.ClaimID,
+		job.StatusPending))
 	if errors.Is(err, pgx.ErrNoRows) {
 		var exists bool
 		if err := s.pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM runners WHERE id = $1)", c.RunnerID).Scan(&exists); err != nil {

@@ -134,12 +134,10 @@ func queueLines(b *pgx.Batch, id string, lines []job.LogLine) {
 		SELECT $1, * FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::text[])`, id, seqs, tss, streams, msgs)
 }
 
-// TouchJobs renews the leases of the runner's claimed and running jobs
-// among ids and makes the claimed ones running.
-func (s JobStore) TouchJobs(ctx context.Context, runnerID string, ids []string, now, leaseUntil time.Time) ([]job.Touched, error) {
-	rows, err := s.pool.Query(ctx, `WITH old AS (
-			SELECT id, status FROM jobs WHERE id = ANY($2::uuid[]) AND runner_id = $1
-			  AND status IN ('claimed', 'running') ORDER BY id FOR UPDATE),
+// touchJobsSQL is TouchJobs' statement (see there).
+const touchJobsSQL = `WITH old AS (
+			SELECT id, status FROM jobs WHERE id = ANY($2::uuid[]) AND (runner_id = $1) IS TRUE
+			  AND status = ANY($5::text[]) ORDER BY id FOR UPDATE),
 		touched AS (
 			UPDATE jobs j SET status = 'running', started_at = coalesce(j.started_at, $3), lease_expires_at = $4
 			FROM old WHERE j.id = old.id
@@ -147,7 +145,20 @@ func (s JobStore) TouchJobs(ctx context.Context, runnerID string, ids []string, 
 		running AS (
 			UPDATE job_attempts a SET running_at = t.started_at FROM touched t
 			WHERE t.was_claimed AND a.job_id = t.id AND a.number = t.attempt AND a.running_at IS NULL)
-		SELECT id::text, was_claimed, cancel_requested FROM touched`, runnerID, ids, now, leaseUntil)
+		SELECT id::text, was_claimed, cancel_requested FROM touched`
+
+// TouchJobs renews the leases of the runner's claimed and running jobs
+// among ids and makes the claimed ones running.
+//
+// The jobs are found by their keys. The generic plan PostgreSQL settles on
+// for this prepared statement otherwise took a partial index whose
+// predicate the query proves: jobs_runner_idx for "runner_id = $1" (every
+// job the runner ever held: a heartbeat of a runner with a long history
+// read all of it) or jobs_leased_idx for the literal statuses (every held
+// job of the fleet). "(runner_id = $1) IS TRUE" and the statuses as a
+// parameter ($5) prove neither predicate.
+func (s JobStore) TouchJobs(ctx context.Context, runnerID string, ids []string, now, leaseUntil time.Time) ([]job.Touched, error) {
+	rows, err := s.pool.Query(ctx, touchJobsSQL, runnerID, ids, now, leaseUntil, []string{job.StatusClaimed, job.StatusRunning})
 	if err != nil {
 		return nil, fmt.Errorf("touch jobs of runner %s: %w", runnerID, err)
 	}

@@ -1,0 +1,103 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/exekra/hub/libs/contract/audit"
+	"github.com/exekra/hub/services/runners/internal/job"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// The statements run for every job find it by its primary key even in the
+// generic plan PostgreSQL settles on for a prepared statement after a few
+// runs: a plan through a partial index whose predicate the query proves
+// read every pending job of the environment (a claim), or every job the
+// runner ever held (a heartbeat), for one row.
+func TestJobStatementsReadByKey(t *testing.T) {
+	f := newUpdateFixture(t)
+	ctx := context.Background()
+	runnerID := uuid.NewString()
+	if _, err := f.pool.Exec(ctx, `INSERT INTO runners (id, name, environment, labels, secret_sha256, created_at, credential_version)
+		VALUES ($1, 'r', 'Development', '{}', $2, now(), 1)`, runnerID, make([]byte, 32)); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
+	var ids []string
+	for range 300 {
+		j := job.Job{ID: uuid.NewString(), Package: job.Package{Name: "pkg", Version: "1.0.0", SHA256: "00", SizeBytes: 1},
+			Environment: "Development", Labels: []string{}, Parameters: []byte("{}"), TimeoutSeconds: 60, MaxAttempts: 1,
+			Status: job.StatusPending, Attempt: 1, CreatedBy: "test", CreatedAt: now}
+		ev := audit.Event{At: now, Actor: audit.Actor{Type: "system", ID: "test"}, Action: "job.create",
+			Target: audit.Target{Type: "job", ID: j.ID}, Outcome: "success"}
+		if err := f.store.CreateJob(ctx, j, ev); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, j.ID)
+	}
+	// A claim meets a queue of pending jobs, before statistics were taken.
+	conn, err := f.pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	c := conn.Conn()
+	plan := func(name, sql, types, args string) string {
+		t.Helper()
+		if _, err := c.Exec(ctx, "SET plan_cache_mode = force_generic_plan"); err != nil {
+			t.Fatal(err)
+		}
+		defer c.Exec(ctx, "RESET plan_cache_mode")
+		if _, err := c.Exec(ctx, fmt.Sprintf("PREPARE %s(%s) AS %s", name, types, sql)); err != nil {
+			t.Fatalf("prepare %s: %v", name, err)
+		}
+		rows, err := c.Query(ctx, fmt.Sprintf("EXPLAIN EXECUTE %s(%s)", name, args), pgx.QueryExecModeSimpleProtocol)
+		if err != nil {
+			t.Fatalf("explain %s: %v", name, err)
+		}
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(lines, "\n")
+	}
+	ts := "'2026-06-01 09:00:00+00'"
+	t.Run("a claim", func(t *testing.T) {
+		p := plan("claim", claimJobSQL, "uuid, int, uuid, timestamptz, timestamptz, text, text[], text, text",
+			fmt.Sprintf("'%s', 1, '%s', %s, %s, 'Development', '{}', 'c', 'pending'", ids[250], runnerID, ts, ts))
+		if !strings.Contains(p, "jobs_pkey") || strings.Contains(p, "jobs_pending_idx") {
+			t.Fatalf("the claim does not read the job by its key:\n%s", p)
+		}
+	})
+	// The runner holds some jobs and held many: its history is what a
+	// plan through jobs_runner_idx would read.
+	if _, err := c.Exec(ctx, `UPDATE jobs SET status = 'succeeded', runner_id = $1 WHERE id = ANY($2::uuid[])`,
+		runnerID, ids[:200]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Exec(ctx, `UPDATE jobs SET status = 'running', runner_id = $1 WHERE id = ANY($2::uuid[])`,
+		runnerID, ids[200:210]); err != nil {
+		t.Fatal(err)
+	}
+	// A long history (2,000 finished jobs), so that reading the table
+	// whole is no cheaper than reading a row by its key.
+	if _, err := c.Exec(ctx, `INSERT INTO jobs
+		SELECT (jsonb_populate_record(NULL::jobs, to_jsonb(j) || jsonb_build_object('id', gen_random_uuid()))).*
+		FROM jobs j, generate_series(1, 10) WHERE j.status = 'succeeded'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Exec(ctx, "ANALYZE jobs"); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("a heartbeat naming running jobs", func(t *testing.T) {
+		p := plan("touch", touchJobsSQL, "uuid, uuid[], timestamptz, timestamptz, text[]",
+			fmt.Sprintf("'%s', '{%s}', %s, %s, '{claimed,running}'", runnerID, ids[205], ts, ts))
+		if !strings.Contains(p, "jobs_pkey") || strings.Contains(p, "jobs_runner_idx") || strings.Contains(p, "jobs_leased_idx") {
+			t.Fatalf("the touch does not read the jobs by their keys:\n%s", p)
+		}
+	})
+}
