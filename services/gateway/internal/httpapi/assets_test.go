@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -11,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/exekra/hub/libs/contract/runners"
 	"github.com/exekra/hub/libs/errs"
@@ -93,13 +91,7 @@ func assetServer(t *testing.T, st *scheduleStub, logs io.Writer) *httptest.Serve
 				Value: json.RawMessage(`"s3cr3t-token"`)}}}, nil
 		}),
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- natsrpc.Serve(ctx, natstest.Connect(t, url), log, nil, natsrpc.Service{Name: "stub-assets", Version: "1.0.0", Endpoints: eps})
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	time.Sleep(200 * time.Millisecond)
+	serveStubs(t, url, log, "stub-assets", eps)
 	s := &Server{Log: log, NATS: natsrpc.NewClient(natstest.Connect(t, url), nil)}
 	e := gin.New()
 	e.Use(web.AccessLog(log))

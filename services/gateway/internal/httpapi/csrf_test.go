@@ -53,13 +53,7 @@ func newStubHub(t *testing.T, extra ...natsrpc.Endpoint) *stubHub {
 			return licensing.Status{LicenseID: "lic-1", Status: licensing.StatusActive}, nil
 		}),
 	}, extra...)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- natsrpc.Serve(ctx, natstest.Connect(t, url), log, nil, natsrpc.Service{Name: "stub-hub", Version: "1.0.0", Endpoints: eps})
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	time.Sleep(200 * time.Millisecond)
+	serveStubs(t, url, log, "stub-hub", eps)
 	s := &Server{Log: log, Metrics: metrics.New("gateway"), NATS: natsrpc.NewClient(nc, nil), MaxBodyBytes: 1 << 20}
 	e, err := s.Engine(nil)
 	if err != nil {

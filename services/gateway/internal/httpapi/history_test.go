@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/exekra/hub/libs/contract/runners"
 	"github.com/exekra/hub/libs/natsrpc"
@@ -58,13 +57,7 @@ func historyServer(t *testing.T, st *historyStub) *httptest.Server {
 			return runners.DashboardStats{Hours: req.Hours}, nil
 		}),
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- natsrpc.Serve(ctx, natstest.Connect(t, url), log, nil, natsrpc.Service{Name: "stub-history", Version: "1.0.0", Endpoints: eps})
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	time.Sleep(200 * time.Millisecond)
+	serveStubs(t, url, log, "stub-history", eps)
 	s := &Server{Log: log, NATS: natsrpc.NewClient(natstest.Connect(t, url), nil)}
 	e := gin.New()
 	e.POST(runners.PathJobRerun, web.Wrap(log, s.rerunJob))

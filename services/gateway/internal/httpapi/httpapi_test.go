@@ -198,3 +198,16 @@ func TestGatewayAPI(t *testing.T) {
 		}
 	})
 }
+
+// serveStubs serves eps as the service name on the bus at url until the
+// test ends, and gives the service a moment to subscribe.
+func serveStubs(t *testing.T, url string, log *slog.Logger, name string, eps []natsrpc.Endpoint) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- natsrpc.Serve(ctx, natstest.Connect(t, url), log, nil, natsrpc.Service{Name: name, Version: "1.0.0", Endpoints: eps})
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	time.Sleep(200 * time.Millisecond)
+}

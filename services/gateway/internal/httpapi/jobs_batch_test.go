@@ -72,13 +72,7 @@ func batchGateway(t *testing.T, st *batchStub) http.Handler {
 			return batchReply(req), nil
 		}),
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- natsrpc.Serve(ctx, natstest.Connect(t, url), log, nil, natsrpc.Service{Name: "stub-batch", Version: "1.0.0", Endpoints: eps})
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	time.Sleep(200 * time.Millisecond)
+	serveStubs(t, url, log, "stub-batch", eps)
 	s := &Server{Log: log, Metrics: metrics.New("gateway"), NATS: natsrpc.NewClient(natstest.Connect(t, url), nil), MaxBodyBytes: 1 << 20}
 	e, err := s.Engine(nil)
 	if err != nil {

@@ -60,13 +60,7 @@ func packageServer(t *testing.T, maxBytes int64) *httptest.Server {
 			return runners.PackageAccess{SHA256: p.SHA256, SizeBytes: p.SizeBytes}, nil
 		}),
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- natsrpc.Serve(ctx, natstest.Connect(t, url), log, nil, natsrpc.Service{Name: "stub-runners", Version: "1.0.0", Endpoints: eps})
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	time.Sleep(200 * time.Millisecond)
+	serveStubs(t, url, log, "stub-runners", eps)
 	s := &Server{Log: log, NATS: natsrpc.NewClient(nc, nil), Packages: store, PackageMaxBytes: maxBytes}
 	e := gin.New()
 	e.POST("/api/v1/packages", web.Wrap(log, s.publishPackage))

@@ -104,13 +104,7 @@ func runnerServer(t *testing.T, st *runnerStub) *httptest.Server {
 			return runners.CompleteResponse{}, nil
 		}),
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- natsrpc.Serve(ctx, natstest.Connect(t, url), log, nil, natsrpc.Service{Name: "stub-runners", Version: "1.0.0", Endpoints: eps})
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	time.Sleep(200 * time.Millisecond)
+	serveStubs(t, url, log, "stub-runners", eps)
 	s := &Server{Log: log, NATS: natsrpc.NewClient(natstest.Connect(t, url), nil)}
 	e := gin.New()
 	e.POST(runners.PathHeartbeat, web.Wrap(log, s.heartbeat))

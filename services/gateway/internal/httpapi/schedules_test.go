@@ -129,13 +129,7 @@ func scheduleServer(t *testing.T, st *scheduleStub) *httptest.Server {
 			return runners.ListJobsResponse{Items: []runners.Job{}}, nil
 		}),
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- natsrpc.Serve(ctx, natstest.Connect(t, url), log, nil, natsrpc.Service{Name: "stub-schedules", Version: "1.0.0", Endpoints: eps})
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	time.Sleep(200 * time.Millisecond)
+	serveStubs(t, url, log, "stub-schedules", eps)
 	s := &Server{Log: log, NATS: natsrpc.NewClient(natstest.Connect(t, url), nil)}
 	e := gin.New()
 	for _, r := range s.scheduleRoutes() {

@@ -45,13 +45,7 @@ func tokenGateway(t *testing.T) http.Handler {
 			return identity.ListTokensResponse{Items: []identity.APIToken{}}, nil
 		}),
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- natsrpc.Serve(ctx, natstest.Connect(t, url), log, nil, natsrpc.Service{Name: "stub-identity", Version: "1.0.0", Endpoints: eps})
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	time.Sleep(200 * time.Millisecond)
+	serveStubs(t, url, log, "stub-identity", eps)
 	s := &Server{Log: log, Metrics: metrics.New("gateway"), NATS: natsrpc.NewClient(natstest.Connect(t, url), nil), MaxBodyBytes: 1 << 20}
 	e, err := s.Engine(nil)
 	if err != nil {
