@@ -100,16 +100,22 @@ func newUpdateFixture(t *testing.T) *updateFixture {
 		t.Fatal(err)
 	}
 	f.store = NewStore(pool, outbox.Writer{Service: "runners"}).Jobs()
+	f.createJob(t, f.jobID)
+	return f
+}
+
+// createJob records a pending job with id in Development.
+func (f *updateFixture) createJob(t *testing.T, id string) {
+	t.Helper()
 	now := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
-	j := job.Job{ID: f.jobID, Package: job.Package{Name: "pkg", Version: "1.0.0", SHA256: "00", SizeBytes: 1},
+	j := job.Job{ID: id, Package: job.Package{Name: "pkg", Version: "1.0.0", SHA256: "00", SizeBytes: 1},
 		Environment: "Development", Labels: []string{}, Parameters: []byte("{}"), TimeoutSeconds: 60, MaxAttempts: 1,
 		Status: job.StatusPending, Attempt: 1, CreatedBy: "test", CreatedAt: now}
 	ev := audit.Event{At: now, Actor: audit.Actor{Type: "system", ID: "test"}, Action: "job.create",
-		Target: audit.Target{Type: "job", ID: f.jobID}, Outcome: "success"}
-	if err := f.store.CreateJob(ctx, j, ev); err != nil {
+		Target: audit.Target{Type: "job", ID: id}, Outcome: "success"}
+	if err := f.store.CreateJob(context.Background(), j, ev); err != nil {
 		t.Fatal(err)
 	}
-	return f
 }
 
 // backendPID is the server process of the pool's connection: the same one

@@ -5,10 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/exekra/hub/libs/contract/audit"
-	"github.com/exekra/hub/services/runners/internal/job"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 )
@@ -26,18 +23,10 @@ func TestJobStatementsReadByKey(t *testing.T) {
 		VALUES ($1, 'r', 'Development', '{}', $2, now(), 1)`, runnerID, make([]byte, 32)); err != nil {
 		t.Fatal(err)
 	}
-	now := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
 	var ids []string
 	for range 300 {
-		j := job.Job{ID: uuid.NewString(), Package: job.Package{Name: "pkg", Version: "1.0.0", SHA256: "00", SizeBytes: 1},
-			Environment: "Development", Labels: []string{}, Parameters: []byte("{}"), TimeoutSeconds: 60, MaxAttempts: 1,
-			Status: job.StatusPending, Attempt: 1, CreatedBy: "test", CreatedAt: now}
-		ev := audit.Event{At: now, Actor: audit.Actor{Type: "system", ID: "test"}, Action: "job.create",
-			Target: audit.Target{Type: "job", ID: j.ID}, Outcome: "success"}
-		if err := f.store.CreateJob(ctx, j, ev); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, j.ID)
+		ids = append(ids, uuid.NewString())
+		f.createJob(t, ids[len(ids)-1])
 	}
 	// A claim meets a queue of pending jobs, before statistics were taken.
 	conn, err := f.pool.Acquire(ctx)
