@@ -24,7 +24,7 @@ func (s JobStore) UpdateJob(ctx context.Context, id string, fn job.UpdateFunc) (
 	if err != nil {
 		return job.Job{}, fmt.Errorf("lock job %s: %w", id, err)
 	}
-	// pgxpool.Conn.Release (pgx v5.12.0, pgxpool/conn.go) destroys a
+	// pgxpool.Conn.Release (as of pgx v5.12.0) destroys a
 	// connection that is closed, busy or whose TxStatus is not 'I' instead of
 	// pooling it, so a failed ROLLBACK or a panic in fn never hands an open
 	// transaction to the pool's next user: the server ends it with the
