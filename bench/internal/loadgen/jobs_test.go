@@ -128,8 +128,9 @@ func (h *fakeHub) complete(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func TestRunJobs(t *testing.T) {
-	h, srv := newFakeHub(t)
+// fakeClients are 5 runners and 3 API clients of the fake Hub.
+func fakeClients(t *testing.T, srv *httptest.Server) ([]Runner, []*hubclient.Client) {
+	t.Helper()
 	sims := make([]Runner, 5)
 	for i := range sims {
 		var err error
@@ -144,6 +145,12 @@ func TestRunJobs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	return sims, apis
+}
+
+func TestRunJobs(t *testing.T) {
+	h, srv := newFakeHub(t)
+	sims, apis := fakeClients(t, srv)
 	errs := &Errors{}
 	rep, err := RunJobs(context.Background(), JobsConfig{
 		Fleet: &Fleet{Runners: sims, ClaimWait: time.Second, Download: true, Errors: errs},
@@ -217,20 +224,7 @@ func TestRunJobsCountsFailures(t *testing.T) {
 
 func TestRunJobsInBatches(t *testing.T) {
 	h, srv := newFakeHub(t)
-	sims := make([]Runner, 5)
-	for i := range sims {
-		var err error
-		if sims[i], err = NewRunner(srv.URL, fmt.Sprintf("runner-%d", i), "secret", srv.Client()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	apis := make([]*hubclient.Client, 3)
-	for i := range apis {
-		var err error
-		if apis[i], err = hubclient.New(srv.URL, "tok", hubclient.Options{}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	sims, apis := fakeClients(t, srv)
 	rep, err := RunJobs(context.Background(), JobsConfig{
 		Fleet: &Fleet{Runners: sims, ClaimWait: time.Second, Download: true, Errors: &Errors{}},
 		APIs:  apis, Job: runners.CreateJobRequest{Package: "noop", Version: "1.0.0", Environment: runners.EnvDevelopment},

@@ -118,6 +118,22 @@ func (f *updateFixture) createJob(t *testing.T, id string) {
 	}
 }
 
+// assertRolledBack checks the job is still pending with its first lines
+// lines, and that the connection (backend pid before) came back to the pool.
+func (f *updateFixture) assertRolledBack(t *testing.T, pid int32, lines int) {
+	t.Helper()
+	j, err := f.store.JobByID(context.Background(), f.jobID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Status != job.StatusPending || j.LogSeq != int64(lines) || f.logCount(t) != lines {
+		t.Fatalf("after the failed update: status %s, log_seq %d, %d lines; want pending, %d, %d", j.Status, j.LogSeq, f.logCount(t), lines, lines)
+	}
+	if got := f.backendPID(t); got != pid {
+		t.Fatalf("the rollback did not give the connection back (backend %d, then %d)", pid, got)
+	}
+}
+
 // backendPID is the server process of the pool's connection: the same one
 // before and after an update means the update gave the connection back.
 func (f *updateFixture) backendPID(t *testing.T) int32 {
@@ -247,16 +263,7 @@ func TestUpdateJobWritesNothingWhenAWriteFails(t *testing.T) {
 	if err == nil || pgCode(err) != uniqueViolation {
 		t.Fatalf("UpdateJob with a duplicate line: %v, want a unique violation", err)
 	}
-	j, err := f.store.JobByID(ctx, f.jobID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if j.Status != job.StatusPending || j.LogSeq != 2 || f.logCount(t) != 2 {
-		t.Fatalf("after a failed write: status %s, log_seq %d, %d lines; want pending, 2, 2", j.Status, j.LogSeq, f.logCount(t))
-	}
-	if got := f.backendPID(t); got != pid {
-		t.Fatalf("the rollback did not give the connection back (backend %d, then %d)", pid, got)
-	}
+	f.assertRolledBack(t, pid, 2)
 	f.assertIdle(t)
 	f.assertUnlocked(t)
 }
@@ -277,16 +284,7 @@ func TestUpdateJobRollsBackWhenFnFails(t *testing.T) {
 		}
 		f.assertIdle(t)
 	}
-	j, err := f.store.JobByID(ctx, f.jobID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if j.Status != job.StatusPending || j.LogSeq != 0 || f.logCount(t) != 0 {
-		t.Fatalf("after fn failed: status %s, log_seq %d, %d lines; want pending, 0, 0", j.Status, j.LogSeq, f.logCount(t))
-	}
-	if got := f.backendPID(t); got != pid {
-		t.Fatalf("the rollback did not give the connection back (backend %d, then %d)", pid, got)
-	}
+	f.assertRolledBack(t, pid, 0)
 	f.assertUnlocked(t)
 	if _, err := f.store.UpdateJob(ctx, f.jobID, appendLines(1)); err != nil {
 		t.Fatalf("update after the failed ones: %v", err)
