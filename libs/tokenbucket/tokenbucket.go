@@ -90,16 +90,51 @@ func (l *Limiter) Give(ctx context.Context, now time.Time, buckets []Bucket) err
 	return err
 }
 
+// Queued is a Wait sent in a pipeline with other commands: one round trip
+// for all of them.
+type Queued struct {
+	l       *Limiter
+	now     time.Time
+	buckets []Bucket
+	cmd     *redis.Cmd
+}
+
+// QueueWait queues a Wait for buckets on pipe; read its answer with Result
+// once the pipeline has run.
+func (l *Limiter) QueueWait(ctx context.Context, pipe redis.Pipeliner, now time.Time, buckets []Bucket) *Queued {
+	keys, args := scriptArgs("look", now, buckets)
+	return &Queued{l: l, now: now, buckets: buckets, cmd: takeScript.EvalSha(ctx, pipe, keys, args...)}
+}
+
+// Result is the queued Wait's answer. A Redis that does not hold the script
+// (restarted, or flushed) is asked again on its own, which loads it.
+func (q *Queued) Result(ctx context.Context) (time.Duration, error) {
+	ms, err := q.cmd.Int64()
+	if redis.HasErrorPrefix(err, "NOSCRIPT") {
+		return q.l.Wait(ctx, q.now, q.buckets)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("token buckets (look): %w", err)
+	}
+	return time.Duration(ms) * time.Millisecond, nil
+}
+
 func (l *Limiter) run(ctx context.Context, s *redis.Script, op string, now time.Time, buckets []Bucket) (time.Duration, error) {
+	keys, args := scriptArgs(op, now, buckets)
+	ms, err := s.Run(ctx, l.rdb, keys, args...).Int64()
+	if err != nil {
+		return 0, fmt.Errorf("token buckets (%s): %w", op, err)
+	}
+	return time.Duration(ms) * time.Millisecond, nil
+}
+
+// scriptArgs are the keys and arguments of a script for op on buckets.
+func scriptArgs(op string, now time.Time, buckets []Bucket) ([]string, []any) {
 	keys := make([]string, len(buckets))
 	args := []any{strconv.FormatInt(now.UnixMilli(), 10), op}
 	for i, b := range buckets {
 		keys[i] = b.Key
 		args = append(args, b.Burst, max(b.Per.Milliseconds(), 1))
 	}
-	ms, err := s.Run(ctx, l.rdb, keys, args...).Int64()
-	if err != nil {
-		return 0, fmt.Errorf("token buckets (%s): %w", op, err)
-	}
-	return time.Duration(ms) * time.Millisecond, nil
+	return keys, args
 }

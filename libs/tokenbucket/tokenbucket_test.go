@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/exekra/hub/libs/testkit/redistest"
+	"github.com/redis/go-redis/v9"
 )
 
 var t0 = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
@@ -133,5 +134,72 @@ func TestWaitTakesNothing(t *testing.T) {
 	}
 	if wait, _ := l.Wait(context.Background(), t0.Add(4*time.Second), []Bucket{b}); wait != 6*time.Second {
 		t.Fatalf("looking at an empty bucket: wait %s, want 6s", wait)
+	}
+}
+
+// roundTrips counts what a client sends to Redis, single commands and
+// pipelines, leaving out a new connection's set-up (HELLO, CLIENT SETINFO).
+type roundTrips struct{ n int }
+
+func setUp(cmd redis.Cmder) bool { return cmd.Name() == "hello" || cmd.Name() == "client" }
+
+func (r *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (r *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if !setUp(cmd) {
+			r.n++
+		}
+		return next(ctx, cmd)
+	}
+}
+func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if !setUp(cmds[0]) {
+			r.n++
+		}
+		return next(ctx, cmds)
+	}
+}
+
+func TestQueueWaitSharesTheRoundTrip(t *testing.T) {
+	rdb := redistest.Client(t)
+	ctx := context.Background()
+	l := New(rdb)
+	b := Bucket{Key: "test:queued", Burst: 1, Per: 10 * time.Second}
+	if wait := take(t, l, t0, b); wait != 0 { // also loads the script
+		t.Fatalf("first take: wait %s", wait)
+	}
+	rdb.Set(ctx, "test:other", "v", 0)
+	trips := &roundTrips{}
+	rdb.AddHook(trips)
+
+	look := func(now time.Time) (time.Duration, string) {
+		t.Helper()
+		pipe := rdb.Pipeline()
+		q := l.QueueWait(ctx, pipe, now, []Bucket{b})
+		other := pipe.Get(ctx, "test:other")
+		pipe.Exec(ctx) // each command's error is read from it
+		wait, err := q.Result(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return wait, other.Val()
+	}
+	if wait, other := look(t0.Add(4 * time.Second)); wait != 6*time.Second || other != "v" {
+		t.Fatalf("queued look at an empty bucket: wait %s, other %q; want 6s and v", wait, other)
+	}
+	if trips.n != 1 {
+		t.Fatalf("the look and the other command took %d round trips, want 1", trips.n)
+	}
+	t.Run("a Redis that lost the script is asked again", func(t *testing.T) {
+		if err := rdb.ScriptFlush(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if wait, other := look(t0.Add(5 * time.Second)); wait != 5*time.Second || other != "v" {
+			t.Fatalf("after SCRIPT FLUSH: wait %s, other %q; want 5s and v", wait, other)
+		}
+	})
+	if wait, _ := l.Wait(ctx, t0.Add(10*time.Second), []Bucket{b}); wait != 0 {
+		t.Fatalf("the queued looks took a token: wait %s at refill time", wait)
 	}
 }

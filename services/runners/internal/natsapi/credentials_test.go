@@ -3,6 +3,7 @@ package natsapi_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/exekra/hub/libs/contract/runners"
 	"github.com/exekra/hub/libs/errs"
@@ -178,7 +179,7 @@ func TestCacheNeverTakesAnOldCredentialBack(t *testing.T) {
 			t.Fatal("a pending entry did not send the check to PostgreSQL")
 		}
 		// The read found the older version: the pending mark stays.
-		if e, _ := h.deps.Cache.Lookup(ctx, reg.Runner.ID); e.State != runner.CachePending {
+		if e, _, _ := h.deps.Cache.Lookup(ctx, reg.Runner.ID, time.Now(), runner.Bucket{Key: "exekra:test:nolock", Burst: 1, Per: time.Second}); e.State != runner.CachePending {
 			t.Fatalf("entry %v after an older fill", e.State)
 		}
 	})

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/exekra/hub/libs/tokenbucket"
 	"github.com/exekra/hub/services/runners/internal/runner"
 	"github.com/redis/go-redis/v9"
 )
@@ -44,12 +45,17 @@ return 1
 `)
 
 // Cache implements runner.CredentialCache.
-type Cache struct{ rdb redis.UniversalClient }
+type Cache struct {
+	rdb     redis.UniversalClient
+	buckets *tokenbucket.Limiter
+}
 
 var _ runner.CredentialCache = (*Cache)(nil)
 
 // NewCache returns the credential cache on rdb.
-func NewCache(rdb redis.UniversalClient) *Cache { return &Cache{rdb: rdb} }
+func NewCache(rdb redis.UniversalClient) *Cache {
+	return &Cache{rdb: rdb, buckets: tokenbucket.New(rdb)}
+}
 
 func credentialKey(id string) string { return "exekra:runners:cred:" + id }
 
@@ -84,17 +90,32 @@ func (c *Cache) Put(ctx context.Context, e runner.CacheEntry) error {
 	return nil
 }
 
-// Lookup returns the entry of runner id (CacheMissing when there is none).
-func (c *Cache) Lookup(ctx context.Context, id string) (runner.CacheEntry, error) {
-	m, err := c.rdb.HGetAll(ctx, credentialKey(id)).Result()
+// Lookup returns the entry of runner id (CacheMissing when there is none)
+// and how long until lock has a token (0 when it has one), read in one
+// round trip.
+func (c *Cache) Lookup(ctx context.Context, id string, now time.Time, lock runner.Bucket) (runner.CacheEntry, time.Duration, error) {
+	pipe := c.rdb.Pipeline()
+	locked := c.buckets.QueueWait(ctx, pipe, now, []runner.Bucket{lock})
+	cred := pipe.HGetAll(ctx, credentialKey(id))
+	pipe.Exec(ctx) // each command's answer, or error, is read from it
+	wait, err := locked.Result(ctx)
 	if err != nil {
-		return runner.CacheEntry{}, fmt.Errorf("look up credential of runner %s: %w", id, err)
+		return runner.CacheEntry{}, 0, err
 	}
+	m, err := cred.Result()
+	if err != nil {
+		return runner.CacheEntry{}, 0, fmt.Errorf("look up credential of runner %s: %w", id, err)
+	}
+	return entryOf(id, m), wait, nil
+}
+
+// entryOf decodes the stored entry of runner id.
+func entryOf(id string, m map[string]string) runner.CacheEntry {
 	e, err := decodeEntry(id, m)
 	if err != nil { // a damaged entry is as good as none: PostgreSQL is read
-		return runner.CacheEntry{}, nil
+		return runner.CacheEntry{}
 	}
-	return e, nil
+	return e
 }
 
 func decodeEntry(id string, m map[string]string) (runner.CacheEntry, error) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/exekra/hub/libs/testkit/redistest"
+	"github.com/exekra/hub/libs/tokenbucket"
 	"github.com/exekra/hub/services/runners/internal/runner"
 )
 
@@ -16,6 +17,9 @@ func entry(state runner.CacheState, version int64, hash byte) runner.CacheEntry 
 	return runner.CacheEntry{State: state, Credential: runner.Credential{Version: version, SecretSHA256: bytes.Repeat([]byte{hash}, 32),
 		Runner: runner.Runner{ID: id, Name: "r1", Environment: "Staging", Labels: []string{"a"}, CreatedAt: time.Unix(1e9, 0).UTC()}}}
 }
+
+// noLock is a failure bucket no test takes from.
+var noLock = runner.Bucket{Key: "exekra:test:nolock", Burst: 1, Per: time.Second}
 
 func TestCachePutOrder(t *testing.T) {
 	c := NewCache(redistest.Client(t))
@@ -40,7 +44,7 @@ func TestCachePutOrder(t *testing.T) {
 			if err := c.Put(ctx, s.put); err != nil {
 				t.Fatal(err)
 			}
-			got, err := c.Lookup(ctx, id)
+			got, _, err := c.Lookup(ctx, id, time.Now(), noLock)
 			if err != nil || got.State != s.state || got.Credential.Version != s.version {
 				t.Fatalf("entry %s v%d, %v; want %s v%d", got.State, got.Credential.Version, err, s.state, s.version)
 			}
@@ -51,17 +55,35 @@ func TestCachePutOrder(t *testing.T) {
 	}
 	t.Run("a valid entry keeps the registry record", func(t *testing.T) {
 		c.Put(ctx, entry(runner.CacheValid, 9, 9))
-		got, _ := c.Lookup(ctx, id)
+		got, _, _ := c.Lookup(ctx, id, time.Now(), noLock)
 		r := got.Credential.Runner
 		if r.Name != "r1" || r.Environment != "Staging" || !slices.Equal(r.Labels, []string{"a"}) || !r.CreatedAt.Equal(time.Unix(1e9, 0)) {
 			t.Fatalf("runner %+v", r)
 		}
 	})
 	t.Run("an unknown runner is missing", func(t *testing.T) {
-		if got, err := c.Lookup(ctx, "00000000-0000-4000-8000-000000000000"); err != nil || got.State != runner.CacheMissing {
+		if got, _, err := c.Lookup(ctx, "00000000-0000-4000-8000-000000000000", time.Now(), noLock); err != nil || got.State != runner.CacheMissing {
 			t.Fatalf("%v, %v", got.State, err)
 		}
 	})
+}
+
+func TestLookupReadsTheLock(t *testing.T) {
+	rdb := redistest.Client(t)
+	c := NewCache(rdb)
+	ctx := t.Context()
+	c.Put(ctx, entry(runner.CacheValid, 1, 1))
+	now := time.Now()
+	lock := runner.Bucket{Key: "exekra:test:lock", Burst: 2, Per: 10 * time.Second}
+	for i, want := range []time.Duration{0, 0, 10 * time.Second} {
+		got, wait, err := c.Lookup(ctx, id, now, lock)
+		if err != nil || got.State != runner.CacheValid || wait != want {
+			t.Fatalf("look %d: %s, wait %s, %v; want valid, wait %s", i+1, got.State, wait, err, want)
+		}
+		if _, err := tokenbucket.New(rdb).Take(ctx, now, []runner.Bucket{lock}); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func TestPresences(t *testing.T) {

@@ -59,7 +59,14 @@ func (s *Service) AuthenticateRunner(ctx context.Context, p Presented) (Runner, 
 
 // authenticate checks the protocol, then whether the source address is
 // locked, then the credentials: from the cache, or from PostgreSQL (filling
-// the cache) when the cache has nothing valid.
+// the cache) when the cache has nothing valid. The lock and the cached
+// credential are read in one round trip, and a locked address is refused
+// before any secret is compared: were the right secret let through while
+// wrong ones get rate_limited, the answer would tell a guesser that it has
+// found the secret. The attempt takes no token, so neither the right secret
+// nor retries prolong or end the lock: it ends one refill period after the
+// last counted failure, and the agent, which backs off on rate_limited, is
+// back then. It also keeps unknown ids from loading PostgreSQL.
 func (s *Service) authenticate(ctx context.Context, p Presented) (Credential, error) {
 	if !runners.SupportsProtocol(p.Protocol) {
 		return Credential{}, errs.E(errs.InvalidArgument, runners.UnsupportedProtocol(p.Protocol))
@@ -68,13 +75,14 @@ func (s *Service) authenticate(ctx context.Context, p Presented) (Credential, er
 	if _, perr := uuid.Parse(p.RunnerID); perr != nil || len(p.RunnerID) != 36 || err != nil || len(want) != 32 {
 		return Credential{}, s.refuse(ctx, p, ReasonMalformed)
 	}
-	if err := s.unlocked(ctx); err != nil {
-		return Credential{}, err
-	}
 	p.RunnerID = strings.ToLower(p.RunnerID) // as PostgreSQL writes it, and so the cache keys it
-	e, err := s.Cache.Lookup(ctx, p.RunnerID)
+	e, wait, err := s.Cache.Lookup(ctx, p.RunnerID, s.now(), failureBucket(ctx))
 	if err != nil {
 		return Credential{}, errs.Wrap(errs.Unavailable, "runner authentication is unavailable for a moment; try again shortly", err)
+	}
+	if wait > 0 {
+		s.Meter.AuthFailed(ReasonThrottled)
+		return Credential{}, throttled(wait)
 	}
 	switch e.State {
 	case CacheValid:
@@ -87,26 +95,6 @@ func (s *Service) authenticate(ctx context.Context, p Presented) (Credential, er
 		return Credential{}, err
 	}
 	return s.compare(ctx, p, c, want)
-}
-
-// unlocked refuses every attempt from an address that has used up its
-// failures, before any secret is compared: were the right secret let through
-// while wrong ones get rate_limited, the answer would tell a guesser that it
-// has found the secret. The attempt takes no token, so neither the right
-// secret nor retries prolong or end the lock: it ends one refill period
-// after the last counted failure, and the agent, which backs off on
-// rate_limited, is back then. It also keeps unknown ids from loading
-// PostgreSQL.
-func (s *Service) unlocked(ctx context.Context) error {
-	wait, err := s.Limiter.Wait(ctx, s.now(), []Bucket{failureBucket(ctx)})
-	if err != nil {
-		return errs.Wrap(errs.Unavailable, "runner authentication is unavailable for a moment; try again shortly", err)
-	}
-	if wait > 0 {
-		s.Meter.AuthFailed(ReasonThrottled)
-		return throttled(wait)
-	}
-	return nil
 }
 
 // load reads a credential from PostgreSQL and caches it.

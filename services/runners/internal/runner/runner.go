@@ -130,7 +130,9 @@ type CacheEntry struct {
 // unless that one is pending and the new one is not; so a fill from a read
 // that a change overtook cannot bring an old secret back.
 type CredentialCache interface {
-	Lookup(ctx context.Context, id string) (CacheEntry, error)
+	// Lookup returns runner id's entry and how long until lock has a token
+	// (0 when it has one): authentication reads both, in one round trip.
+	Lookup(ctx context.Context, id string, now time.Time, lock Bucket) (CacheEntry, time.Duration, error)
 	Put(ctx context.Context, e CacheEntry) error
 }
 
@@ -156,8 +158,6 @@ type Limiter interface {
 	// Take takes a token, or none when the bucket is empty and then says how
 	// long until it has one again.
 	Take(ctx context.Context, now time.Time, buckets []Bucket) (wait time.Duration, err error)
-	// Wait says how long until the buckets have a token, taking none.
-	Wait(ctx context.Context, now time.Time, buckets []Bucket) (wait time.Duration, err error)
 }
 
 // License asks the licensing service whether runners registered runners
