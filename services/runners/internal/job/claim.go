@@ -59,7 +59,7 @@ func (s *Service) Claim(ctx context.Context, v Runner, wait time.Duration, claim
 			s.waiters.envs.quit(v.Environment, line)
 			return nil, nil
 		}
-		timer := time.NewTimer(min(left, s.Recheck))
+		timer := time.NewTimer(min(left, s.recheckEvery()))
 		select {
 		case <-line.c:
 			woken = line
@@ -129,6 +129,16 @@ func (s *Service) requeue(ctx context.Context, e Entry) {
 	if err := s.Queue.Enqueue(ctx, e); err != nil {
 		s.Log.WarnContext(ctx, "put back a job entry (the reconcile does it)", "job_id", e.JobID, "err", err)
 	}
+}
+
+// recheckEvery is how long a waiting claim waits for a wake-up before it
+// looks at the queue anyway: Recheck, or longer when so many claims wait on
+// this instance that their looks would pass MaxRechecks a second. A look
+// without a wake-up is the safety net for one the watcher missed (its Redis
+// connection failing); 25,000 runners waiting on one instance would
+// otherwise look 5,000 times a second at an empty queue.
+func (s *Service) recheckEvery() time.Duration {
+	return max(s.Recheck, time.Duration(s.waiters.envs.waiting())*time.Second/MaxRechecks)
 }
 
 // RunWatcher wakes this instance's waiting claims whenever a job is queued

@@ -3,6 +3,7 @@ package job
 import (
 	"container/list"
 	"testing"
+	"time"
 )
 
 func woken(w *waiting) bool {
@@ -52,5 +53,32 @@ func TestLines(t *testing.T) {
 	l.leave("dev", g)
 	if n := l.m["dev"].Len(); n != 0 {
 		t.Fatalf("%d claims left in line", n)
+	}
+}
+
+// Claims in line are counted, however they leave it, and many of them space
+// out their rechecks so that together they stay under MaxRechecks a second.
+func TestRecheckSpacesOutWithManyWaiting(t *testing.T) {
+	s := &Service{Deps: Deps{Recheck: 5 * time.Second}, waiters: newWaiters()}
+	l := &s.waiters.envs
+	var in []*waiting
+	for range 2 * MaxRechecks {
+		in = append(in, l.join("dev"))
+	}
+	if got := s.recheckEvery(); got != 5*time.Second {
+		t.Fatalf("%d waiting: recheck every %s, want 5s", l.waiting(), got)
+	}
+	for range 8 * MaxRechecks {
+		in = append(in, l.join("prod"))
+	}
+	if got := s.recheckEvery(); got != 10*time.Second {
+		t.Fatalf("%d waiting: recheck every %s, want 10s", l.waiting(), got)
+	}
+	l.wake("dev", 3, 0)            // woken: out of line
+	l.quit("dev", in[0])           // woken before, quits: passes its wake-up on
+	l.leave("prod", in[len(in)-1]) // leaves unwoken
+	l.leave("prod", in[len(in)-1]) // twice changes nothing
+	if got, want := l.waiting(), 10*MaxRechecks-5; got != want {
+		t.Fatalf("%d in line, want %d", got, want)
 	}
 }

@@ -28,7 +28,10 @@ const (
 	MaxUnstartedClaims  = 10
 	DefaultTimeoutGrace = 30 * time.Second // past timeout_seconds the runner gets to report before the reaper fails the job
 	DefaultLogCap       = 1 << 20          // bytes of log messages kept per job; then one "[log truncated]" line
-	DefaultRecheck      = 5 * time.Second  // a waiting claim looks again even without a wake-up
+	DefaultRecheck      = 5 * time.Second  // a waiting claim looks again even without a wake-up (see recheckEvery)
+	// MaxRechecks bounds the looks a second that an instance's waiting
+	// claims make without a wake-up, all together.
+	MaxRechecks = 1000
 	ReapInterval        = 2 * time.Second
 	ReconcileInterval   = 30 * time.Second
 )
@@ -158,7 +161,15 @@ func (w *waiters) release(key string, c <-chan struct{}) {
 type lines struct {
 	mu  sync.Mutex
 	seq uint64
+	n   int                   // claims in line, all environments
 	m   map[string]*list.List // of *waiting
+}
+
+// waiting counts the claims in line.
+func (l *lines) waiting() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.n
 }
 
 // waiting is one claim in line. c is closed when it is woken; bound is then
@@ -180,6 +191,7 @@ func (l *lines) join(environment string) *waiting {
 		l.m[environment] = q
 	}
 	l.seq++
+	l.n++
 	w := &waiting{c: make(chan struct{}), seq: l.seq}
 	w.elem = q.PushBack(w)
 	return w
@@ -192,6 +204,7 @@ func (l *lines) leave(environment string, w *waiting) {
 	if w.elem != nil {
 		l.m[environment].Remove(w.elem)
 		w.elem = nil
+		l.n--
 	}
 }
 
@@ -229,6 +242,7 @@ func (l *lines) wake(environment string, n int, bound uint64) {
 			return
 		}
 		q.Remove(front)
+		l.n--
 		w.elem, w.bound = nil, bound
 		close(w.c)
 	}
