@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -74,10 +75,36 @@ var metricsProcesses = map[string]string{
 
 var plain = &http.Client{Timeout: 10 * time.Second}
 
-// metricsGet GETs path on a process's metrics port.
+// metricsGet GETs path on a process's metrics port without credentials (as
+// the load balancer and the supervisor probe /livez and /readyz).
 func (h *hub) metricsGet(t testing.TB, process, path string) (int, string) {
 	t.Helper()
-	resp, err := plain.Get("http://" + h.env[metricsProcesses[process]] + path)
+	return h.metricsGetAs(t, process, path, "")
+}
+
+// metricsToken is the bearer token the supervisor made in the pilot's
+// metrics.token_file (the default, beside the bus keys).
+func (h *hub) metricsToken(t testing.TB) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(h.home, "var", "credentials", "metrics.token"))
+	if err != nil {
+		t.Fatalf("the pilot's metrics token: %v", err)
+	}
+	return strings.TrimSpace(string(raw))
+}
+
+// metricsGetAs GETs path on a process's metrics port with the Authorization
+// header auth (none when empty).
+func (h *hub) metricsGetAs(t testing.TB, process, path, auth string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, "http://"+h.env[metricsProcesses[process]]+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := plain.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", process, path, err)
 	}
@@ -91,7 +118,7 @@ func (h *hub) metricsGet(t testing.TB, process, path string) (int, string) {
 
 func (h *hub) scrape(t testing.TB, process string) scrape {
 	t.Helper()
-	code, body := h.metricsGet(t, process, "/metrics")
+	code, body := h.metricsGetAs(t, process, "/metrics", "Bearer "+h.metricsToken(t))
 	if code != http.StatusOK {
 		t.Fatalf("%s /metrics = %d", process, code)
 	}
@@ -214,7 +241,10 @@ func TestMetrics(t *testing.T) {
 	h, adminTok := licensedHub(t, v)
 	t.Logf("licensed pilot up in %s", time.Since(began).Round(time.Millisecond))
 
-	t.Run("every process is live and ready", func(t *testing.T) {
+	t.Run("metrics and pprof refuse a local client without the token", func(t *testing.T) {
+		checkMetricsNeedTheToken(t, h)
+	})
+	t.Run("every process is live and ready, without a token", func(t *testing.T) {
 		for p := range metricsProcesses {
 			if code, body := h.metricsGet(t, p, "/livez"); code != http.StatusOK {
 				t.Errorf("%s /livez = %d %q", p, code, body)
@@ -345,6 +375,44 @@ func TestMetrics(t *testing.T) {
 		checkReadyzFollowsRedis(t, h)
 	})
 	t.Logf("TestMetrics took %s", time.Since(began).Round(time.Millisecond))
+}
+
+// checkMetricsNeedTheToken: a client on the Hub's own machine gets 401 from
+// /metrics and pprof of every process of the pilot (the supervisor's port
+// too) without the token, with another one or with it as Basic credentials,
+// and 200 with it; each refusal is counted on the process's own registry.
+func checkMetricsNeedTheToken(t *testing.T, h *hub) {
+	token := h.metricsToken(t)
+	if len(token) != 64 {
+		t.Errorf("the pilot's metrics token has %d characters, want 64 (32 bytes in hex)", len(token))
+	}
+	wrong := []string{"", "Bearer " + strings.Repeat("0", len(token)), "Bearer " + token[:len(token)-1],
+		"Basic " + base64.StdEncoding.EncodeToString([]byte("prometheus:"+token)), token}
+	for p := range metricsProcesses {
+		for _, path := range []string{"/metrics", "/debug/pprof/", "/debug/pprof/heap", "/debug/pprof/goroutine?debug=1"} {
+			for i, auth := range wrong {
+				code, body := h.metricsGetAs(t, p, path, auth)
+				var e struct {
+					Error struct{ Code string } `json:"error"`
+				}
+				json.Unmarshal([]byte(body), &e)
+				if code != http.StatusUnauthorized || e.Error.Code != "unauthenticated" {
+					t.Errorf("%s %s with wrong credentials #%d = %d %.80q, want 401 unauthenticated", p, path, i, code, body)
+				}
+			}
+			if code, body := h.metricsGetAs(t, p, path, "Bearer "+token); code != http.StatusOK {
+				t.Errorf("%s %s with the token = %d %.80q, want 200", p, path, code, body)
+			}
+		}
+		// 4 paths x 5 wrong credentials: 1 x 5 on /metrics, 3 x 5 on pprof.
+		s := h.scrape(t, p)
+		if n, _ := s.sum("exekra_metrics_refused_total", map[string]string{"endpoint": "metrics"}); n < 5 {
+			t.Errorf("%s counted %v refusals of /metrics, want >= 5", p, n)
+		}
+		if n, _ := s.sum("exekra_metrics_refused_total", map[string]string{"endpoint": "pprof"}); n < 15 {
+			t.Errorf("%s counted %v refusals of pprof, want >= 15", p, n)
+		}
+	}
 }
 
 // moved lists what did not move between the two scrapes.

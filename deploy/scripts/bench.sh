@@ -128,6 +128,11 @@ api POST /api/v1/auth/login "$(jq -n --arg e "$email" --arg p "$password" '{emai
 chmod 600 "$home/token"
 
 metrics=
+metrics_token=$home/var/credentials/metrics.token # the pilot's metrics.token_file
+# pprof, like /metrics, needs that token: curl reads the header from a file, so
+# that it never shows in a process list.
+metrics_auth=$home/metrics-auth.header
+( umask 077 && printf 'Authorization: Bearer %s\n' "$(cat "$metrics_token")" >"$metrics_auth" )
 for key in GATEWAY IDENTITY LICENSING RUNNERS AUDIT SUPERVISOR; do
   metrics+="${metrics:+,}http://127.0.0.1:${port[${key}_METRICS_LISTEN]}/metrics"
 done
@@ -147,39 +152,39 @@ if [ -n "${BENCH_PPROF:-}" ]; then
   (
     sleep "${BENCH_PPROF_DELAY:-5}"
     for key in GATEWAY IDENTITY LICENSING RUNNERS AUDIT SUPERVISOR; do
-      curl -s -o "$BENCH_PPROF/${key,,}.pprof" \
+      curl -s -H "@$metrics_auth" -o "$BENCH_PPROF/${key,,}.pprof" \
         "http://127.0.0.1:${port[${key}_METRICS_LISTEN]}/debug/pprof/profile?seconds=${BENCH_PPROF_SECONDS:-15}" &
     done
     wait
   ) &
 fi
 if [ -n "${BENCH_HEAP:-}" ]; then
-  # The metrics listeners serve pprof on 127.0.0.1 without credentials, as
-  # for BENCH_PPROF. The profiles are kept from the look at which the
-  # gateway's goroutine count (about its connections) was highest.
+  # pprof with the metrics token, as for BENCH_PPROF. The profiles are kept
+  # from the look at which the gateway's goroutine count (about its
+  # connections) was highest.
   mkdir -p "$BENCH_HEAP"
   (
     most=0
     while kill -0 "$hub_pid" 2>/dev/null; do
       sleep "${BENCH_HEAP_EVERY:-5}"
-      n=$(curl -s "http://127.0.0.1:${port[GATEWAY_METRICS_LISTEN]}/debug/pprof/goroutine?debug=1" |
+      n=$(curl -s -H "@$metrics_auth" "http://127.0.0.1:${port[GATEWAY_METRICS_LISTEN]}/debug/pprof/goroutine?debug=1" |
         sed -n '1s/^goroutine profile: total //p')
       [ -n "$n" ] && [ "$n" -gt "$most" ] || continue
       most=$n
       for key in GATEWAY IDENTITY LICENSING RUNNERS AUDIT SUPERVISOR; do
         for kind in heap goroutine; do
-          curl -s -o "$BENCH_HEAP/${key,,}.$kind.pprof.tmp" \
+          curl -s -H "@$metrics_auth" -o "$BENCH_HEAP/${key,,}.$kind.pprof.tmp" \
             "http://127.0.0.1:${port[${key}_METRICS_LISTEN]}/debug/pprof/$kind" &&
             mv "$BENCH_HEAP/${key,,}.$kind.pprof.tmp" "$BENCH_HEAP/${key,,}.$kind.pprof"
         done
       done
       # The text form ends with the gateway's runtime.MemStats (heap, stacks, GC goal).
-      curl -s -o "$BENCH_HEAP/gateway.heap.txt" "http://127.0.0.1:${port[GATEWAY_METRICS_LISTEN]}/debug/pprof/heap?debug=1"
+      curl -s -H "@$metrics_auth" -o "$BENCH_HEAP/gateway.heap.txt" "http://127.0.0.1:${port[GATEWAY_METRICS_LISTEN]}/debug/pprof/heap?debug=1"
       echo "$most" >"$BENCH_HEAP/gateway.goroutines.txt"
     done
   ) &
 fi
-"$bin/exekra-loadgen" --scenario "${BENCH_SCENARIO:-bench}" --hub "$gw" --ca "$ca" --token-file "$home/token" --metrics "$metrics" --hub-pid "$hub_pid" \
+"$bin/exekra-loadgen" --scenario "${BENCH_SCENARIO:-bench}" --hub "$gw" --ca "$ca" --token-file "$home/token" --metrics "$metrics" --metrics-token-file "$metrics_token" --hub-pid "$hub_pid" \
   --nats "nats://127.0.0.1:${port[NATS_LISTEN]}" --nats-credentials "$home/var/credentials" --database-url "$db" \
   --concurrency "${BENCH_CONCURRENCY:-64}" --measure "${BENCH_MEASURE:-20s}" \
   --runners "${BENCH_RUNNERS:-25000}" --saturated "${BENCH_SATURATE:-0}" --interval "${BENCH_INTERVAL:-15s}" --duration "${BENCH_DURATION:-45s}" \

@@ -44,7 +44,13 @@ type ScrapeConfig struct {
 	} `yaml:"global"`
 	RuleFiles     []string `yaml:"rule_files"`
 	ScrapeConfigs []struct {
-		JobName       string `yaml:"job_name"`
+		JobName string `yaml:"job_name"`
+		// Authorization is how the job proves itself to the metrics ports:
+		// the bearer token of metrics.token_file, read from CredentialsFile.
+		Authorization struct {
+			Type            string `yaml:"type"`
+			CredentialsFile string `yaml:"credentials_file"`
+		} `yaml:"authorization"`
 		StaticConfigs []struct {
 			Targets []string          `yaml:"targets"`
 			Labels  map[string]string `yaml:"labels"`

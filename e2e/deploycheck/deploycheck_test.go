@@ -164,6 +164,12 @@ func TestScrapeConfigs(t *testing.T) {
 			if len(cfg.Targets()) != len(cfg.ScrapeConfigs) {
 				t.Errorf("a job name is used twice")
 			}
+			for _, sc := range cfg.ScrapeConfigs {
+				// The metrics ports refuse a scrape without the token of metrics.token_file.
+				if a := sc.Authorization; a.Type != "Bearer" || !filepath.IsAbs(a.CredentialsFile) {
+					t.Errorf("job %s: authorization %+v, want type Bearer with an absolute credentials_file", sc.JobName, a)
+				}
+			}
 			var names []string
 			for job, targets := range cfg.Targets() {
 				names = append(names, job)

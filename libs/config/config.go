@@ -43,6 +43,7 @@ type Config struct {
 	Redis      Redis      `json:"redis"`
 	NATS       NATS       `json:"nats"`
 	Log        Log        `json:"log"`
+	Metrics    Metrics    `json:"metrics"`
 	License    License    `json:"license"`
 	Identity   Identity   `json:"identity"`
 	Licensing  Service    `json:"licensing"`
@@ -195,6 +196,13 @@ type Audit struct {
 	StreamReplicas     int      `json:"stream_replicas" doc:"JetStream replicas of the AUDIT stream (3 in an enterprise NATS cluster)"`
 }
 
+// Metrics holds what every process's metrics port shares.
+type Metrics struct {
+	// TokenFile holds the bearer token /metrics and pprof require (the
+	// pilot creates it at first start); /livez and /readyz need none.
+	TokenFile string `json:"token_file" doc:"bearer token that /metrics and /debug/pprof/ of every process require, relative to the install dir (created 0600 by the pilot; re-read when it changes; missing or empty refuses every scrape)"`
+}
+
 // Supervisor holds the pilot supervisor's settings.
 type Supervisor struct {
 	MetricsListen string   `json:"metrics_listen" doc:"address of the supervisor's /metrics"`
@@ -213,9 +221,10 @@ func Default(home string) *Config {
 			MaxConns: 10, ConnectTimeout: Duration(10 * time.Second),
 			PrivateListen: "127.0.0.1:15432", PrivateOSUser: "exekra",
 		},
-		Redis: Redis{Listen: "127.0.0.1:16379", ServerPath: "redis-server"},
-		NATS:  NATS{Listen: "127.0.0.1:14222", StoreDir: "var/nats"},
-		Log:   Log{Level: "info", Dir: "logs", MaxSizeMB: 50, MaxFiles: 10},
+		Redis:   Redis{Listen: "127.0.0.1:16379", ServerPath: "redis-server"},
+		NATS:    NATS{Listen: "127.0.0.1:14222", StoreDir: "var/nats"},
+		Log:     Log{Level: "info", Dir: "logs", MaxSizeMB: 50, MaxFiles: 10},
+		Metrics: Metrics{TokenFile: "var/credentials/metrics.token"},
 		Identity: Identity{MetricsListen: "127.0.0.1:17101", TokenMaxLifetime: Duration(365 * 24 * time.Hour),
 			LDAP: LDAP{
 				UserFilter:  "(&(objectCategory=person)(objectClass=user)(!(userAccountControl:1.2.840.113556.1.4.803:=2))(|(sAMAccountName={login})(userPrincipalName={login})(mail={login})))",

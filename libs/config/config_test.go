@@ -109,3 +109,20 @@ func TestEffectiveMasksSecrets(t *testing.T) {
 		t.Fatalf("plain value masked: %v", eff["gateway.listen"])
 	}
 }
+
+func TestMetricsTokenFileSitsWithTheOtherCredentials(t *testing.T) {
+	c, err := Load(writeHome(t, string(DefaultFile()), ""), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.Path(c.Metrics.TokenFile), filepath.Join(c.Path(c.Hub.CredentialsDir), "metrics.token"); got != want {
+		t.Errorf("metrics.token_file resolves to %q, want %q beside the bus keys", got, want)
+	}
+	c, err = Load(writeHome(t, `{"metrics": {"token_file": "config/scrape.token"}}`, ""), []string{"EXEKRA_METRICS_TOKEN_FILE=/etc/exekra/metrics.token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Path(c.Metrics.TokenFile) != "/etc/exekra/metrics.token" {
+		t.Errorf("EXEKRA_METRICS_TOKEN_FILE did not override the file: %q", c.Metrics.TokenFile)
+	}
+}

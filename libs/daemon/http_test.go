@@ -12,6 +12,8 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -114,9 +116,14 @@ func waitHTTPS(t *testing.T, c *http.Client, url string, r *running) *http.Respo
 func TestHTTPServiceServesUntilCancelled(t *testing.T) {
 	metricsAddr, addr := freeAddr(t), freeAddr(t)
 	w := newWeb(t)
+	token, tokenFile := "daemon-test-metrics-token-0123456789abcdef", filepath.Join(t.TempDir(), "metrics.token")
+	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	r := run(t, w.spec(), []string{
 		"EXEKRA_NATS_URL=" + natstest.URL(t), "EXEKRA_REDIS_URL=" + redistest.New(t),
 		"EXEKRA_GATEWAY_METRICS_LISTEN=" + metricsAddr, "EXEKRA_GATEWAY_LISTEN=" + addr,
+		"EXEKRA_METRICS_TOKEN_FILE=" + tokenFile,
 		// No database: an unreachable one must not matter.
 		"EXEKRA_DATABASE_URL=postgres://exekra@127.0.0.1:1/hub?sslmode=disable", "EXEKRA_DATABASE_CONNECT_TIMEOUT=5s",
 	})
@@ -135,6 +142,25 @@ func TestHTTPServiceServesUntilCancelled(t *testing.T) {
 		rep := readyz(t, metricsAddr, http.StatusOK, r)
 		if len(rep.Checks) != 2 || rep.Checks["nats"] != "up" || rep.Checks["redis"] != "up" {
 			t.Fatalf("ready report = %+v, want nats and redis up, nothing else", rep)
+		}
+	})
+	t.Run("/metrics and pprof need the token of metrics.token_file", func(t *testing.T) {
+		for _, path := range []string{"/metrics", "/debug/pprof/"} {
+			for auth, want := range map[string]int{"": http.StatusUnauthorized, "Bearer wrong": http.StatusUnauthorized,
+				"Bearer " + token: http.StatusOK} {
+				req, _ := http.NewRequest(http.MethodGet, "http://"+metricsAddr+path, nil)
+				if auth != "" {
+					req.Header.Set("Authorization", auth)
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != want {
+					t.Errorf("%s with Authorization %q = %d, want %d", path, strings.Replace(auth, token, "<token>", 1), resp.StatusCode, want)
+				}
+			}
 		}
 	})
 	t.Run("a replaced certificate is served without a restart", func(t *testing.T) {

@@ -24,7 +24,7 @@ import (
 func (p *process) listen(ctx context.Context) error {
 	p.reg = metrics.New(p.spec.Name)
 	key, addr := p.cfg.MetricsListen(p.spec.Name)
-	msrv, err := metrics.Listen(key, addr, p.reg)
+	msrv, err := metrics.Listen(key, addr, p.reg, p.cfg.Path(p.cfg.Metrics.TokenFile))
 	if err != nil {
 		return err
 	}

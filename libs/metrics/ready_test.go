@@ -105,7 +105,7 @@ func TestReadinessFollowsItsDependency(t *testing.T) {
 }
 
 func TestServerServesReadyz(t *testing.T) {
-	srv, err := metrics.Listen("gateway.metrics_listen", "127.0.0.1:0", metrics.New("gateway"))
+	srv, err := metrics.Listen("gateway.metrics_listen", "127.0.0.1:0", metrics.New("gateway"), "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,6 +64,47 @@ func get(t *testing.T, url string) string {
 	return string(body)
 }
 
+// getAuth GETs url with the Authorization header auth (none when empty).
+func getAuth(t *testing.T, url, auth string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// metricsToken is the token the supervisor made in the test hub's
+// metrics.token_file (the default).
+func (th *testHub) metricsToken(t *testing.T) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(th.home, "var", "credentials", "metrics.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(raw))
+}
+
+// scrape GETs a /metrics URL of the test hub with its token; anything but
+// 200 fails the test.
+func (th *testHub) scrape(t *testing.T, url string) string {
+	t.Helper()
+	code, body := getAuth(t, url, "Bearer "+th.metricsToken(t))
+	if code != http.StatusOK {
+		t.Fatalf("GET %s with the metrics token = %d %q", url, code, body)
+	}
+	return body
+}
+
 // childrenOfTest lists the live, non-zombie processes whose parent is this
 // test process: what a supervisor run in it has started.
 func childrenOfTest() []int {

@@ -7,8 +7,10 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -110,8 +112,23 @@ func TestRunSupervisesTheWholeTree(t *testing.T) {
 	t.Run("every service got working NATS, Redis and PostgreSQL URLs", func(t *testing.T) {
 		checkServiceURLs(t, th)
 	})
+	t.Run("the supervisor made the metrics token, and its /metrics needs it", func(t *testing.T) {
+		file := filepath.Join(th.home, "var", "credentials", "metrics.token")
+		if fi, err := os.Stat(file); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("metrics token %s: %v %v, want mode 0600", file, fi, err)
+		}
+		if tok := th.metricsToken(t); !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(tok) {
+			t.Errorf("the metrics token is not 32 bytes in hex (%d characters)", len(tok))
+		}
+		for _, path := range []string{"/metrics", "/debug/pprof/"} {
+			code, _ := getAuth(t, "http://"+th.env["EXEKRA_SUPERVISOR_METRICS_LISTEN"]+path, "")
+			if code != http.StatusUnauthorized {
+				t.Errorf("%s without the token = %d, want 401", path, code)
+			}
+		}
+	})
 	t.Run("the supervisor's metrics show the children", func(t *testing.T) {
-		body := get(t, "http://"+th.env["EXEKRA_SUPERVISOR_METRICS_LISTEN"]+"/metrics")
+		body := th.scrape(t, "http://"+th.env["EXEKRA_SUPERVISOR_METRICS_LISTEN"]+"/metrics")
 		for _, child := range append(slices.Clone(Services), "redis", "postgres") {
 			if !strings.Contains(body, `exekra_supervisor_child_up{child="`+child+`"} 1`) {
 				t.Errorf("/metrics lacks child_up 1 for %s", child)
@@ -144,7 +161,7 @@ func TestRunSupervisesTheWholeTree(t *testing.T) {
 			return pid != old && pid != 0
 		})
 		waitFor60(t, done, "restarts_total 1", func() bool {
-			body := get(t, "http://"+th.env["EXEKRA_SUPERVISOR_METRICS_LISTEN"]+"/metrics")
+			body := th.scrape(t, "http://"+th.env["EXEKRA_SUPERVISOR_METRICS_LISTEN"]+"/metrics")
 			return strings.Contains(body, `exekra_supervisor_restarts_total{child="identity"} 1`)
 		})
 	})

@@ -85,9 +85,17 @@ func (h *hub) run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	tokenFile := h.cfg.Path(h.cfg.Metrics.TokenFile)
+	created, err := ensureMetricsToken(tokenFile)
+	if err != nil {
+		return err
+	}
+	if created {
+		h.log.Info("created the metrics token: /metrics and pprof of every process need it as a bearer token", "file", tokenFile)
+	}
 	reg := metrics.New("hub")
 	h.stats = newHubMetrics(reg)
-	msrv, err := metrics.Listen("supervisor.metrics_listen", h.cfg.Supervisor.MetricsListen, reg)
+	msrv, err := metrics.Listen("supervisor.metrics_listen", h.cfg.Supervisor.MetricsListen, reg, tokenFile)
 	if err != nil {
 		return err
 	}

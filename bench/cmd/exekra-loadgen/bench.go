@@ -21,14 +21,14 @@ func measureClosed(ctx context.Context, o options, op string, call func(context.
 	if o.warmup > 0 {
 		loadgen.ClosedLoop(ctx, op, o.concurrency, o.warmup, call)
 	}
-	urls := metricsURLs(o.metrics)
-	spent := loadgen.StartCPU(urls)
+	sc := o.scrape()
+	spent := loadgen.StartCPU(sc)
 	res := loadgen.ClosedLoop(ctx, op, o.concurrency, o.measure, call)
 	seconds, err := spent()
 	if ctx.Err() != nil {
 		return loadgen.BenchRow{}, fmt.Errorf("%s: %w", op, ctx.Err())
 	}
-	if len(urls) > 0 && err == nil {
+	if len(sc.URLs) > 0 && err == nil {
 		res.HubCPU, res.CPUPer1000 = seconds, loadgen.PerThousand(seconds, res.Requests-res.Errors)
 	}
 	return loadgen.BenchRowOf(res, closedLoad(o.concurrency), true), nil
@@ -135,10 +135,10 @@ func runBench(ctx context.Context, stdout io.Writer, api *hubclient.Client, o op
 // the one before: the previous part's runners being deleted, their audit
 // events relayed and stored.
 func settle(ctx context.Context, stdout io.Writer, o options) {
-	urls := metricsURLs(o.metrics)
+	sc := o.scrape()
 	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
-		spent := loadgen.StartCPU(urls)
+		spent := loadgen.StartCPU(sc)
 		time.Sleep(2 * time.Second)
 		if seconds, err := spent(); err != nil || seconds/2 < 0.1 {
 			return

@@ -70,6 +70,7 @@ func main() {
 type options struct {
 	hub, ca, tokenFile, metrics, scenario string
 	token                                 string // read from tokenFile
+	metricsTokenFile, metricsToken        string // the Hub's metrics.token_file, and its content
 	runners                               int
 	// floor, api-reads (and bench)
 	natsURL, databaseURL    string
@@ -102,6 +103,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.scenario, "scenario", "heartbeat", "heartbeat, jobs, schedules, floor, api-reads, reads (floor and api-reads) or bench")
 	fs.IntVar(&o.runners, "runners", loadgen.HeartbeatRunnersTarget, "heartbeat (and bench's heartbeat part): simulated runners; the heartbeat target is met only at this many or more")
 	fs.StringVar(&o.metrics, "metrics", "", "comma-separated /metrics URLs of the Hub's processes, for CPU accounting")
+	fs.StringVar(&o.metricsTokenFile, "metrics-token-file", "", "the Hub's metrics.token_file (the pilot's var/credentials/metrics.token): its bearer token reads --metrics")
 	fs.DurationVar(&o.interval, "interval", 15*time.Second, "heartbeat: heartbeat interval of each runner")
 	fs.DurationVar(&o.duration, "duration", 60*time.Second, "heartbeat: how long to run")
 	fs.IntVar(&o.hubPID, "hub-pid", 0, "heartbeat: the pilot's exekra-hub process; the memory of it and its children (services, PostgreSQL, Redis) is reported")
@@ -176,6 +178,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	o, err := parseFlags(args)
 	if err != nil {
 		return err
+	}
+	if o.metrics != "" {
+		token, err := os.ReadFile(o.metricsTokenFile)
+		if err != nil {
+			return fmt.Errorf("--metrics-token-file (needed with --metrics): %w", err)
+		}
+		o.metricsToken = strings.TrimSpace(string(token))
 	}
 	if o.scenario == "floor" {
 		row, err := measureFloor(ctx, o)
@@ -259,7 +268,7 @@ func measureHeartbeats(ctx context.Context, api *hubclient.Client, o options) (l
 		}
 		fewest = min(fewest, int64(fleet.Waiting()))
 	})
-	spent := loadgen.StartCPU(metricsURLs(o.metrics))
+	spent := loadgen.StartCPU(o.scrape())
 	res := loadgen.Heartbeats(ctx, sims, o.interval, o.duration)
 	seconds, _ := spent()
 	stopSampling()
@@ -340,18 +349,20 @@ func measureJobs(ctx context.Context, api *hubclient.Client, o options) (loadgen
 		APIs:       apis,
 		Job:        runners.CreateJobRequest{Package: pkg.Name, Version: pkg.Version, Environment: runners.EnvDevelopment},
 		PickupJobs: o.pickupJobs, PickupEvery: o.pickupEvery, Jobs: o.jobs, JobsFor: o.jobsFor,
-		FinishTimeout: o.finish, Metrics: metricsURLs(o.metrics),
+		FinishTimeout: o.finish, Metrics: o.scrape(),
 		Tree:        func() map[string]float64 { return treeCPU(o.hubPID) },
 		CreateBatch: o.createBatch,
 	})
 	return rep, err
 }
 
-func metricsURLs(list string) []string {
-	if list == "" {
-		return nil
+// scrape is the Hub's /metrics URLs of --metrics and the token of
+// --metrics-token-file.
+func (o options) scrape() loadgen.Scrape {
+	if o.metrics == "" {
+		return loadgen.Scrape{}
 	}
-	return strings.Split(list, ",")
+	return loadgen.Scrape{URLs: strings.Split(o.metrics, ","), Token: o.metricsToken}
 }
 
 // adminWorkers is how many admin calls register and cleanup make at once.

@@ -50,9 +50,9 @@ func measureSchedules(ctx context.Context, api *hubclient.Client, o options) (re
 	spec := runners.ScheduleSpec{Description: "exekra-loadgen schedules scenario", Package: pkg.Name, Version: pkg.Version,
 		Environment: o.scheduleEnv, TimeZone: "UTC", Concurrency: runners.ConcurrencyAllow}
 	errs := &loadgen.Errors{}
-	rest := loadgen.StartCPU(metricsURLs(o.metrics))
+	rest := loadgen.StartCPU(o.scrape())
 	sleepUntil(ctx, time.Now().Add(restSpan))
-	if seconds, err := rest(); err == nil && len(metricsURLs(o.metrics)) > 0 {
+	if seconds, err := rest(); err == nil && o.metrics != "" {
 		rep.RestCores = seconds / restSpan.Seconds()
 	}
 	made := loadgen.CreateSchedules(ctx, apis, spec, "loadgen-"+time.Now().UTC().Format("150405"), o.schedules, errs)
@@ -79,11 +79,11 @@ func measureSchedules(ctx context.Context, api *hubclient.Client, o options) (re
 	rep.Window = o.schedulesMeasure
 	rep.Until = rep.Since.Add(rep.Window - time.Millisecond) // fire times are whole seconds
 	sleepUntil(ctx, rep.Since)
-	spent := loadgen.StartCPU(metricsURLs(o.metrics))
+	spent := loadgen.StartCPU(o.scrape())
 	treeBefore := treeCPU(o.hubPID)
 	sleepUntil(ctx, rep.Since.Add(rep.Window))
 	hubSeconds, cerr := spent()
-	if cerr != nil && len(metricsURLs(o.metrics)) > 0 {
+	if cerr != nil && o.metrics != "" {
 		errs.Add("metrics", "network")
 	}
 	var tree map[string]float64

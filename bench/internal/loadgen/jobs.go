@@ -25,7 +25,7 @@ type JobsConfig struct {
 	Jobs          int                      // throughput: jobs to create (0: no limit)
 	JobsFor       time.Duration            // throughput: how long to create (0: no limit)
 	FinishTimeout time.Duration            // stop waiting for jobs when none finished for this long
-	Metrics       []string                 // /metrics URLs of the Hub's processes, for its CPU
+	Metrics       Scrape                   // the Hub's processes' /metrics, for its CPU
 	// Tree reads the CPU of every program under the Hub's process
 	// (TreeCPU: PostgreSQL and Redis beside the services); nil: not measured.
 	Tree func() map[string]float64
@@ -328,8 +328,8 @@ func waitFinished(ctx context.Context, f *Fleet, ids []string, idle time.Duratio
 // hubCPU starts measuring the CPU the Hub's processes spend; the function
 // it returns gives the seconds spent since (0 without metrics URLs). A
 // failed scrape is counted in errs under "metrics".
-func hubCPU(urls []string, errs *Errors) func() float64 {
-	spent := StartCPU(urls)
+func hubCPU(s Scrape, errs *Errors) func() float64 {
+	spent := StartCPU(s)
 	return func() float64 {
 		seconds, err := spent()
 		if err != nil {

@@ -131,13 +131,20 @@ func summarize(op string, lat []time.Duration, errors int, took time.Duration) R
 	return r
 }
 
+// Scrape is where the Hub's processes serve /metrics, and the bearer token
+// those ports want (the content of the Hub's metrics.token_file).
+type Scrape struct {
+	URLs  []string
+	Token string
+}
+
 // StartCPU starts measuring the CPU the Hub's processes spend (their
-// process_cpu_seconds_total at urls); the function it returns gives the
+// process_cpu_seconds_total at s's URLs); the function it returns gives the
 // seconds spent since.
-func StartCPU(urls []string) func() (float64, error) {
-	before, err := CPUSeconds(http.DefaultClient, urls)
+func StartCPU(s Scrape) func() (float64, error) {
+	before, err := CPUSeconds(http.DefaultClient, s)
 	return func() (float64, error) {
-		after, err2 := CPUSeconds(http.DefaultClient, urls)
+		after, err2 := CPUSeconds(http.DefaultClient, s)
 		if err := errors.Join(err, err2); err != nil {
 			return 0, err
 		}
@@ -159,13 +166,23 @@ func spread(i, n int, span time.Duration) time.Duration {
 	return time.Duration(int64(span) * int64(i) / int64(n))
 }
 
-// CPUSeconds sums process_cpu_seconds_total over the given /metrics URLs.
-func CPUSeconds(client *http.Client, urls []string) (float64, error) {
+// CPUSeconds sums process_cpu_seconds_total over s's /metrics URLs, each
+// read with s's bearer token; an answer other than 200 is an error.
+func CPUSeconds(client *http.Client, s Scrape) (float64, error) {
 	total := 0.0
-	for _, u := range urls {
-		resp, err := client.Get(u)
+	for _, u := range s.URLs {
+		req, err := http.NewRequest(http.MethodGet, u, nil)
 		if err != nil {
 			return 0, fmt.Errorf("scrape %s: %w", u, err)
+		}
+		req.Header.Set("Authorization", "Bearer "+s.Token)
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, fmt.Errorf("scrape %s: %w", u, err)
+		}
+		if resp.StatusCode != http.StatusOK {
+			resp.Body.Close()
+			return 0, fmt.Errorf("scrape %s: %s (is --metrics-token-file the Hub's metrics.token_file?)", u, resp.Status)
 		}
 		sc := bufio.NewScanner(resp.Body)
 		for sc.Scan() {

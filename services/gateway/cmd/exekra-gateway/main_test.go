@@ -35,6 +35,15 @@ func home(t *testing.T) string {
 	return dir
 }
 
+// bearer sends every request with Authorization: Bearer <the token>.
+type bearer string
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+string(b))
+	return http.DefaultTransport.RoundTrip(r)
+}
+
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -73,6 +82,14 @@ func get(t *testing.T, c *http.Client, url string, done <-chan error) (int, stri
 func TestRun(t *testing.T) {
 	addr, metricsAddr := freeAddr(t), freeAddr(t)
 	dir := home(t)
+	// The default metrics.token_file, as the pilot supervisor would make it.
+	const metricsToken = "gateway-test-metrics-token"
+	if err := os.MkdirAll(filepath.Join(dir, "var", "credentials"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "var", "credentials", "metrics.token"), []byte(metricsToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	environ := []string{"EXEKRA_NATS_URL=" + natstest.URL(t), "EXEKRA_REDIS_URL=" + redistest.New(t),
 		"EXEKRA_GATEWAY_LISTEN=" + addr, "EXEKRA_GATEWAY_METRICS_LISTEN=" + metricsAddr,
 		"EXEKRA_DATABASE_URL=postgres://exekra@127.0.0.1:1/hub?sslmode=disable"} // the gateway has none
@@ -104,7 +121,11 @@ func TestRun(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, "config", "certs", "hub.crt")); err != nil {
 			t.Fatal(err)
 		}
-		_, metricsBody := get(t, http.DefaultClient, "http://"+metricsAddr+"/metrics", done)
+		if code, _ := get(t, http.DefaultClient, "http://"+metricsAddr+"/metrics", done); code != http.StatusUnauthorized {
+			t.Fatalf("/metrics without the token = %d, want 401", code)
+		}
+		scraper := &http.Client{Transport: bearer(metricsToken)}
+		_, metricsBody := get(t, scraper, "http://"+metricsAddr+"/metrics", done)
 		if !strings.Contains(metricsBody, "exekra_tls_certificate_expiry_timestamp_seconds ") {
 			t.Fatal("/metrics lacks exekra_tls_certificate_expiry_timestamp_seconds")
 		}
