@@ -1,19 +1,29 @@
 package main
 
 import (
+	"bytes"
 	"crypto/tls"
-	"encoding/binary"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 )
 
-// TestHTTP2HeaderTable checks that a gateway connection announces the small
-// HPACK table (SETTINGS_HEADER_TABLE_SIZE, RFC 9113 6.5.2) that keeps a
-// connected runner's memory down, and still serves HTTP/2.
-func TestHTTP2HeaderTable(t *testing.T) {
+// TestHTTP2HeaderTables is a client that sends two requests at once, before
+// it has read the server's SETTINGS, its header encoder on the protocol's
+// default 4,096-byte table (RFC 9113 6.5.2: a lower size holds only once
+// acknowledged); the second request refers to headers the first indexed,
+// more than 256 bytes of them. Both must be answered: a server decoding with
+// a smaller table from the start tore the connection down
+// (COMPRESSION_ERROR), under load many agents' connections at once. The
+// server's own encoder keeps to headerTableSize bytes: its first answer
+// starts with that dynamic table size update (RFC 7541 6.3).
+func TestHTTP2HeaderTables(t *testing.T) {
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Proto", r.Proto)
 	}))
@@ -22,46 +32,73 @@ func TestHTTP2HeaderTable(t *testing.T) {
 	srv.StartTLS()
 	defer srv.Close()
 
-	resp, err := srv.Client().Get(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if got := resp.Header.Get("X-Proto"); got != "HTTP/2.0" {
-		t.Fatalf("served as %q, want HTTP/2.0", got)
-	}
-
 	conn, err := tls.Dial("tcp", srv.Listener.Addr().String(), &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(conn, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"); err != nil {
+	if _, err := io.WriteString(conn, http2.ClientPreface); err != nil {
 		t.Fatal(err)
 	}
-	// The server's first frame is its SETTINGS: a 9-byte header, then
-	// 6-byte entries (16-bit id, 32-bit value).
-	var head [9]byte
-	if _, err := io.ReadFull(conn, head[:]); err != nil {
+	fr := http2.NewFramer(conn, conn)
+	if err := fr.WriteSettings(); err != nil {
 		t.Fatal(err)
 	}
-	length := int(head[0])<<16 | int(head[1])<<8 | int(head[2])
-	if head[3] != 0x4 {
-		t.Fatalf("first frame is of type %d, want SETTINGS (4)", head[3])
-	}
-	body := make([]byte, length)
-	if _, err := io.ReadFull(conn, body); err != nil {
-		t.Fatal(err)
-	}
-	const settingHeaderTableSize = 0x1
-	for i := 0; i+6 <= len(body); i += 6 {
-		if binary.BigEndian.Uint16(body[i:]) == settingHeaderTableSize {
-			if got := binary.BigEndian.Uint32(body[i+2:]); got != headerTableSize {
-				t.Fatalf("SETTINGS_HEADER_TABLE_SIZE = %d, want %d", got, headerTableSize)
+	var block bytes.Buffer
+	enc := hpack.NewEncoder(&block)
+	for _, stream := range []uint32{1, 3} {
+		block.Reset()
+		for _, f := range []hpack.HeaderField{{Name: ":method", Value: "GET"}, {Name: ":scheme", Value: "https"},
+			{Name: ":authority", Value: "hub.test"}, {Name: ":path", Value: "/"},
+			{Name: "x-claim-a", Value: strings.Repeat("a", 200)}, {Name: "x-claim-b", Value: strings.Repeat("b", 200)}} {
+			if err := enc.WriteField(f); err != nil {
+				t.Fatal(err)
 			}
-			return
+		}
+		if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: stream, BlockFragment: block.Bytes(), EndStream: true, EndHeaders: true}); err != nil {
+			t.Fatal(err)
 		}
 	}
-	t.Fatalf("SETTINGS %x has no SETTINGS_HEADER_TABLE_SIZE (the default 4096 would apply)", body)
+	var first []byte // the server's first header block
+	answered := map[uint32]bool{}
+	for len(answered) < 2 {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("after %d answers: %v", len(answered), err)
+		}
+		switch f := f.(type) {
+		case *http2.GoAwayFrame:
+			t.Fatalf("the server closed the connection: GOAWAY %v", f.ErrCode)
+		case *http2.RSTStreamFrame:
+			t.Fatalf("the server reset stream %d: %v", f.StreamID, f.ErrCode)
+		case *http2.HeadersFrame:
+			if first == nil {
+				first = bytes.Clone(f.HeaderBlockFragment())
+			}
+			answered[f.StreamID] = true
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				_ = fr.WriteSettingsAck()
+			}
+		}
+	}
+	// A dynamic table size update is 001xxxxx with a 5-bit prefixed integer.
+	if len(first) == 0 || first[0]&0xe0 != 0x20 {
+		t.Fatalf("the first answer's header block %x does not start with a table size update", first)
+	}
+	size, rest := uint64(first[0]&0x1f), first[1:]
+	if size == 0x1f {
+		for shift := 0; len(rest) > 0; shift += 7 {
+			b := rest[0]
+			rest = rest[1:]
+			size += uint64(b&0x7f) << shift
+			if b&0x80 == 0 {
+				break
+			}
+		}
+	}
+	if size != headerTableSize {
+		t.Fatalf("the server's encoder table is %d bytes, want %d", size, headerTableSize)
+	}
 }

@@ -102,18 +102,20 @@ func (g *gateway) server(ctx context.Context, d *daemon.Deps) (*http.Server, err
 		HTTP2: http2Config()}, nil
 }
 
-// headerTableSize bounds the HPACK dynamic tables of each HTTP/2 connection,
-// both ways. Every runner keeps a connection open, and with the default 4 KiB
-// tables each connection held about 4 KiB of header copies (every claim
-// indexes its new claim id, so the tables stay full) — live heap that the GC
-// then doubles. Headers still go across, only less compressed, which costs a
-// runner a few hundred bytes per request every few seconds.
+// headerTableSize bounds the HPACK dynamic table of each HTTP/2 connection's
+// encoder (the gateway's answers). Every runner keeps a connection open, and
+// with the default 4 KiB table each connection held about 4 KiB of header
+// copies — live heap that the GC then doubles. Headers still go across, only
+// less compressed. The decoder's table (the runners' requests) keeps the
+// protocol's 4 KiB: a client may fill that much before it has read the
+// server's SETTINGS, and a server decoding with a smaller table from the
+// start tears such connections down (COMPRESSION_ERROR).
 const headerTableSize = 256
 
 // http2Config is the gateway's HTTP/2 settings: Go's defaults but for the
-// header tables (headerTableSize).
+// encoder's header table (headerTableSize).
 func http2Config() *http.HTTP2Config {
-	return &http.HTTP2Config{MaxDecoderHeaderTableSize: headerTableSize, MaxEncoderHeaderTableSize: headerTableSize}
+	return &http.HTTP2Config{MaxEncoderHeaderTableSize: headerTableSize}
 }
 
 // console is the web console, beside the API.
