@@ -31,9 +31,9 @@ const (
 	DefaultRecheck      = 5 * time.Second  // a waiting claim looks again even without a wake-up (see recheckEvery)
 	// MaxRechecks bounds the looks a second that an instance's waiting
 	// claims make without a wake-up, all together.
-	MaxRechecks = 1000
-	ReapInterval        = 2 * time.Second
-	ReconcileInterval   = 30 * time.Second
+	MaxRechecks       = 1000
+	ReapInterval      = 2 * time.Second
+	ReconcileInterval = 30 * time.Second
 )
 
 // Deps are what a Service is built from.

@@ -1,6 +1,7 @@
 package natsapi_test
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -223,4 +224,48 @@ func TestRegenerateAfterDatabaseRestore(t *testing.T) {
 		_, err := h.beat(gateway("192.0.2.3"), reg2.Runner.ID, reg2.MachineSecret, heartbeat())
 		wantKind(t, err, errs.InvalidCredentials)
 	})
+}
+
+// A runner read by id comes from the credential cache and its presence when
+// both are there, and is then the same as read from PostgreSQL.
+func TestGetFromTheCache(t *testing.T) {
+	h := newHarness(t)
+	reg := h.register(t, "r1", runners.EnvDevelopment)
+	reads := func() int64 { return h.store.reads.Load() }
+
+	before := reads()
+	if got := h.get(t, reg.Runner.ID); got.Status != runners.StatusNeverConnected || reads() != before+1 {
+		t.Fatalf("before any heartbeat: status %s, %d PostgreSQL reads; want never seen, read from PostgreSQL", got.Status, reads()-before)
+	}
+	if _, err := h.beat(gateway(sourceIP), reg.Runner.ID, reg.MachineSecret, heartbeat()); err != nil {
+		t.Fatal(err)
+	}
+	before = reads()
+	cached := h.get(t, reg.Runner.ID)
+	if reads() != before {
+		t.Fatal("a seen runner with a cached credential was read from PostgreSQL")
+	}
+	if err := h.rdb.Del(t.Context(), "exekra:runners:cred:"+reg.Runner.ID).Err(); err != nil {
+		t.Fatal(err)
+	}
+	stored := h.get(t, reg.Runner.ID)
+	if reads() != before+1 {
+		t.Fatal("without a cache entry the runner was not read from PostgreSQL")
+	}
+	if !reflect.DeepEqual(cached, stored) {
+		t.Fatalf("from the cache:\n%+v\nfrom PostgreSQL:\n%+v", cached, stored)
+	}
+
+	if _, err := call[runners.MachineSecret](as(admin), h, runners.SubjectRegenerateSecret, runners.RegenerateSecretRequest{ID: reg.Runner.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.get(t, reg.Runner.ID); !reflect.DeepEqual(got, stored) {
+		t.Fatalf("after a new secret: %+v, want %+v", got, stored)
+	}
+	if _, err := call[runners.DeleteResponse](as(admin), h, runners.SubjectDelete, runners.DeleteRequest{ID: reg.Runner.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := call[runners.Runner](as(operator), h, runners.SubjectGet, runners.GetRequest{ID: reg.Runner.ID}); !errs.Is(err, errs.NotFound) {
+		t.Fatalf("a deleted runner: %v, want not_found", err)
+	}
 }

@@ -91,16 +91,22 @@ func (c *Cache) Put(ctx context.Context, e runner.CacheEntry) error {
 }
 
 // Lookup returns the entry of runner id (CacheMissing when there is none)
-// and how long until lock has a token (0 when it has one), read in one
-// round trip.
+// and how long until lock has a token (0 when it has one, or when lock is
+// the zero Bucket: none is read), in one round trip.
 func (c *Cache) Lookup(ctx context.Context, id string, now time.Time, lock runner.Bucket) (runner.CacheEntry, time.Duration, error) {
-	pipe := c.rdb.Pipeline()
-	locked := c.buckets.QueueWait(ctx, pipe, now, []runner.Bucket{lock})
-	cred := pipe.HGetAll(ctx, credentialKey(id))
-	pipe.Exec(ctx) // each command's answer, or error, is read from it
-	wait, err := locked.Result(ctx)
-	if err != nil {
-		return runner.CacheEntry{}, 0, err
+	var wait time.Duration
+	var cred *redis.MapStringStringCmd
+	if lock.Key == "" {
+		cred = c.rdb.HGetAll(ctx, credentialKey(id))
+	} else {
+		pipe := c.rdb.Pipeline()
+		locked := c.buckets.QueueWait(ctx, pipe, now, []runner.Bucket{lock})
+		cred = pipe.HGetAll(ctx, credentialKey(id))
+		pipe.Exec(ctx) // each command's answer, or error, is read from it
+		var err error
+		if wait, err = locked.Result(ctx); err != nil {
+			return runner.CacheEntry{}, 0, err
+		}
 	}
 	m, err := cred.Result()
 	if err != nil {

@@ -16,6 +16,9 @@ func (s *Service) Get(ctx context.Context, id string) (View, error) {
 	if err := firstError(requireUser(ctx), checkID(id)); err != nil {
 		return View{}, err
 	}
+	if v, ok := s.cachedView(ctx, id); ok {
+		return v, nil
+	}
 	r, err := s.Store.RunnerByID(ctx, id)
 	if err != nil {
 		return View{}, err
@@ -25,6 +28,27 @@ func (s *Service) Get(ctx context.Context, id string) (View, error) {
 		return View{}, err
 	}
 	return vs[0], nil
+}
+
+// cachedView is a runner's view read without PostgreSQL: its registry
+// record from a valid credential cache entry and its live presence. A
+// runner's record (name, environment, labels, creation) changes only with
+// its credential version — registration, secret rotation, deletion — which
+// the cache follows (a change marks the entry pending until it committed), so
+// a valid entry holds what PostgreSQL does; and a live presence is never
+// older than the one PostgreSQL was last given. Without both, false: the
+// caller reads PostgreSQL.
+func (s *Service) cachedView(ctx context.Context, id string) (View, bool) {
+	e, _, err := s.Cache.Lookup(ctx, id, s.now(), Bucket{})
+	if err != nil || e.State != CacheValid {
+		return View{}, false
+	}
+	live, err := s.Presences.Presences(ctx, []string{id})
+	p, ok := live[id]
+	if err != nil || !ok {
+		return View{}, false
+	}
+	return s.view(e.Credential.Runner, &p), true
 }
 
 // Count is the number of registered runners (license usage; no role needed).

@@ -132,6 +132,7 @@ type CacheEntry struct {
 type CredentialCache interface {
 	// Lookup returns runner id's entry and how long until lock has a token
 	// (0 when it has one): authentication reads both, in one round trip.
+	// With the zero Bucket no lock is read.
 	Lookup(ctx context.Context, id string, now time.Time, lock Bucket) (CacheEntry, time.Duration, error)
 	Put(ctx context.Context, e CacheEntry) error
 }
