@@ -84,7 +84,7 @@ func Heartbeats(ctx context.Context, sims []Runner, interval, duration time.Dura
 			tick := time.NewTicker(interval)
 			defer tick.Stop()
 			for {
-				d, err := heartbeat(ctx, r)
+				d, err := Heartbeat(ctx, r)
 				if ctx.Err() != nil {
 					return
 				}
@@ -112,8 +112,8 @@ func Heartbeats(ctx context.Context, sims []Runner, interval, duration time.Dura
 var heartbeatBody = runners.Heartbeat{Version: buildinfo.Version, Commit: buildinfo.Commit, OS: "linux", Hostname: "loadgen",
 	Metrics: runners.Metrics{CPUPercent: 1, MemoryPercent: 2, DiskFreeBytes: 3}, RunningJobIDs: []string{}}
 
-// heartbeat sends one heartbeat and measures it.
-func heartbeat(ctx context.Context, r Runner) (time.Duration, error) {
+// Heartbeat sends one heartbeat and measures it.
+func Heartbeat(ctx context.Context, r Runner) (time.Duration, error) {
 	start := time.Now()
 	if _, err := r.Client.Heartbeat(ctx, heartbeatBody); err != nil {
 		return 0, err
