@@ -166,8 +166,8 @@ func Handle[Req, Resp any](subject string, fn func(ctx context.Context, req Req)
 	}}
 }
 
-// handler adapts an Endpoint to micro, running each request on a goroutine
-// of its own (bounded by f) so a slow request never blocks the next. Replies
+// handler adapts an Endpoint to micro, running each request on its own
+// goroutine (bounded by f) so a slow request never blocks the next. Replies
 // are published on nc directly: micro's own Respond/Error must not be called
 // after its handler returned (it reads the request's state for its stats).
 func handler(ctx context.Context, nc *nats.Conn, log *slog.Logger, reg *metrics.Registry, f *flight, ep Endpoint) micro.Handler {
@@ -178,10 +178,10 @@ func handler(ctx context.Context, nc *nats.Conn, log *slog.Logger, reg *metrics.
 			return
 		}
 		reply, headers, data := req.Reply(), req.Headers(), req.Data()
-		f.run(func() {
+		go func() {
 			defer f.leave()
 			serve(ctx, nc, log, reg, ep, reply, nats.Header(headers), data)
-		})
+		}()
 	})
 }
 

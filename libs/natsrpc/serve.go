@@ -91,47 +91,13 @@ func start(ctx context.Context, nc *nats.Conn, log *slog.Logger, reg *metrics.Re
 }
 
 // flight bounds the requests handled at once and lets Serve wait for them.
-// It runs them on goroutines that outlive a request: a request grows its
-// goroutine's stack (JSON, pgx, the bus client), and a fresh goroutine per
-// request paid that growth every time (runtime.newstack: 8 % of the runners
-// service's CPU under API reads). A goroutine idle for workerIdle, or once
-// the service stops, ends.
 type flight struct {
 	slots    chan struct{}
 	stopping chan struct{}
-	idle     chan func() // unbuffered: a send is taken by an idle worker or not at all
 }
-
-// workerIdle is how long a request goroutine waits for the next request.
-const workerIdle = 10 * time.Second
 
 func newFlight(max int) *flight {
-	return &flight{slots: make(chan struct{}, max), stopping: make(chan struct{}), idle: make(chan func())}
-}
-
-// run runs fn on an idle worker, or on a new one when none is idle.
-func (f *flight) run(fn func()) {
-	select {
-	case f.idle <- fn:
-	default:
-		go f.work(fn)
-	}
-}
-
-func (f *flight) work(fn func()) {
-	t := time.NewTimer(workerIdle)
-	defer t.Stop()
-	for {
-		fn()
-		t.Reset(workerIdle)
-		select {
-		case fn = <-f.idle:
-		case <-t.C:
-			return
-		case <-f.stopping:
-			return
-		}
-	}
+	return &flight{slots: make(chan struct{}, max), stopping: make(chan struct{})}
 }
 
 // enter takes a slot, waiting for one while all are taken; it reports false

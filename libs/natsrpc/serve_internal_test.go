@@ -3,8 +3,6 @@ package natsrpc
 import (
 	"context"
 	"log/slog"
-	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -142,48 +140,4 @@ func TestFlight(t *testing.T) {
 			t.Fatal("a waiting request entered a stopping flight")
 		}
 	})
-}
-
-// TestFlightReusesIdleWorkers checks that requests one after another run on
-// one goroutine, that requests at once each get their own, and that idle
-// workers end once the service stops.
-func TestFlightReusesIdleWorkers(t *testing.T) {
-	before := runtime.NumGoroutine()
-	f := newFlight(8)
-	goroutine := func() string {
-		buf := make([]byte, 64)
-		return strings.Fields(string(buf[:runtime.Stack(buf, false)]))[1]
-	}
-	seen := map[string]bool{}
-	for range 20 {
-		if !f.enter() {
-			t.Fatal("enter refused before the flight stopped")
-		}
-		ran := make(chan string)
-		f.run(func() { defer f.leave(); ran <- goroutine() })
-		seen[<-ran] = true
-		time.Sleep(time.Millisecond) // the worker is back waiting
-	}
-	if len(seen) > 2 {
-		t.Fatalf("20 requests one after another ran on %d goroutines, want them reused", len(seen))
-	}
-
-	release := make(chan struct{})
-	var started sync.WaitGroup
-	started.Add(4)
-	for range 4 {
-		f.enter()
-		f.run(func() { defer f.leave(); started.Done(); <-release })
-	}
-	started.Wait() // would hang if a busy worker were handed a second request
-	close(release)
-
-	f.wait()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d goroutines after the flight stopped, %d before: idle workers did not end", runtime.NumGoroutine(), before)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
