@@ -59,12 +59,15 @@ func (c *Client) claim(ctx context.Context, wait time.Duration, claimID string, 
 	wait = min(max(wait, 0), runners.MaxClaimWaitSeconds*time.Second)
 	ctx, cancel := context.WithTimeout(ctx, wait+CallTimeout)
 	defer cancel()
-	var h http.Header
+	h := http.Header{}
 	if claimID != "" {
-		h = http.Header{runners.HeaderClaimID: {claimID}}
+		h.Set(runners.HeaderClaimID, claimID)
 		if first {
 			h.Set(runners.HeaderClaimFirst, "true")
 		}
+	}
+	if c.start {
+		h.Set(runners.HeaderClaimStart, "true")
 	}
 	resp, err := c.send(ctx, op, http.MethodPost, path, struct{}{}, h)
 	if err != nil {
@@ -149,7 +152,8 @@ func (c *Client) UploadLogs(ctx context.Context, jobID string, attempt int, line
 	return out.CancelRequested || resp.Header.Get(runners.HeaderCancelRequested) == "true", nil
 }
 
-// Complete reports how the job's attempt ended.
+// Complete reports how the job's attempt ended, with its last log lines
+// when body has them.
 func (c *Client) Complete(ctx context.Context, jobID string, body runners.CompleteBody) error {
 	const op = "complete"
 	switch {

@@ -43,6 +43,9 @@ type gateway struct {
 	claimIDs   []string
 	// refuseTakeUp answers 409 to the agent taking a job up.
 	refuseTakeUp bool
+	// startOnClaim honours Exekra-Claim-Start as the Hub does: the job is
+	// handed over running, taken up by the claim.
+	startOnClaim bool
 	handedOut    map[string]claimedJob // by claim id
 	// assets answers GET .../assets by job id; assetsRefusal, when set,
 	// answers instead (status, code, message), and assetsUnavailable is
@@ -117,6 +120,9 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		job := g.queue[0]
 		g.queue = g.queue[1:]
+		if g.startOnClaim && r.Header.Get(runners.HeaderClaimStart) == "true" {
+			job.Status = runners.JobRunning
+		}
 		if g.loseClaims > 0 {
 			g.loseClaims--
 			g.handedOut[claimID] = job

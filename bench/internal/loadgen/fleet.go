@@ -155,18 +155,21 @@ func (f *Fleet) work(ctx context.Context, r Runner, job *runners.ClaimedJob, cac
 		cached[job.Package.SHA256] = true
 	}
 	lines := []runners.AgentLogLine{{TS: time.Now().UTC(), Stream: "stdout", Message: "noop"}}
-	if _, err := r.Client.UploadLogs(ctx, job.ID, job.Attempt, lines); err != nil {
+	exit := 0
+	done := runners.CompleteBody{Status: runners.JobSucceeded, ExitCode: &exit, Attempt: job.Attempt}
+	if job.TakenUp() { // the claim took it up: its one line goes with the result
+		done.Lines = lines
+	} else if _, err := r.Client.UploadLogs(ctx, job.ID, job.Attempt, lines); err != nil { // takes it up
 		f.count(ctx, "logs", err)
 		return
 	}
-	exit := 0
-	if err := r.Client.Complete(ctx, job.ID, runners.CompleteBody{Status: runners.JobSucceeded, ExitCode: &exit, Attempt: job.Attempt}); err != nil {
+	if err := r.Client.Complete(ctx, job.ID, done); err != nil {
 		f.count(ctx, "complete", err)
 		return
 	}
-	done := time.Now()
+	finished := time.Now()
 	f.mu.Lock()
-	f.finished[job.ID] = done
+	f.finished[job.ID] = finished
 	f.mu.Unlock()
 }
 

@@ -37,7 +37,8 @@ var userAgent = "exekra-loadgen/" + buildinfo.Version
 // Hub at hub; its calls go through hc (its own connection, as a real
 // runner has, or one shared by many).
 func NewRunner(hub, id, secret string, hc *http.Client) (Runner, error) {
-	c, err := runnerclient.New(runnerclient.Config{Hub: hub, RunnerID: id, Secret: secret, UserAgent: userAgent, HTTP: hc})
+	c, err := runnerclient.New(runnerclient.Config{Hub: hub, RunnerID: id, Secret: secret, UserAgent: userAgent, HTTP: hc,
+		StartOnClaim: true}) // as the agent
 	if err != nil {
 		return Runner{}, fmt.Errorf("simulated runner %s: %w", id, err)
 	}

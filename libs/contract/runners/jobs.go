@@ -86,6 +86,12 @@ const (
 	// Hub skips looking for one (a PostgreSQL read per claim). Repeats and
 	// retries of the claim go without it.
 	HeaderClaimFirst = "Exekra-Claim-First"
+	// HeaderClaimStart ("true") on a claim: the claim takes the job up
+	// itself, so the agent skips the take-up upload. The job comes back
+	// with status JobRunning and the running lease; a Hub that does not
+	// know the header answers JobClaimed (or no status), and the agent
+	// takes the job up as before.
+	HeaderClaimStart = "Exekra-Claim-Start"
 )
 
 // CreateJobRequest starts a job (POST /api/v1/jobs). Version "" means
@@ -237,6 +243,8 @@ type ClaimRequest struct {
 	ClaimID     string `json:"claim_id,omitempty"`
 	// First: the claim id has not been sent before (HeaderClaimFirst).
 	First bool `json:"first,omitempty"`
+	// Start: the claim takes the job up (HeaderClaimStart).
+	Start bool `json:"start,omitempty"`
 }
 
 // ClaimResponse holds the claimed job, or null when none arrived (HTTP 204).
@@ -256,7 +264,14 @@ type ClaimedJob struct {
 	// Assets names the assets the package declares: the agent asks for
 	// their values (PathJobAssets) before it starts the job; none, none.
 	Assets []string `json:"assets,omitempty"`
+	// Status is JobRunning when the claim took the job up
+	// (HeaderClaimStart), JobClaimed otherwise; a Hub older than the
+	// header leaves it out, which means JobClaimed.
+	Status string `json:"status,omitempty"`
 }
+
+// TakenUp reports whether the claim took the job up (HeaderClaimStart).
+func (j ClaimedJob) TakenUp() bool { return j.Status == JobRunning }
 
 // PackageRef names the package a job runs.
 type PackageRef struct {
@@ -296,6 +311,9 @@ type CompleteRequest struct {
 	Status   string `json:"status"`
 	ExitCode *int   `json:"exit_code"`
 	Error    string `json:"error,omitempty"`
+	// Lines are the attempt's last log lines, appended in the completion's
+	// transaction (a repeated completion does not append them again).
+	Lines []AgentLogLine `json:"lines,omitempty"`
 }
 
 // CompleteResponse has no fields.

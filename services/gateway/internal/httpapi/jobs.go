@@ -117,7 +117,7 @@ func (s *Server) claimJob(c *gin.Context) error {
 	// The service reads the deadline (natsrpc.CallerDeadline): a claim that
 	// waited queued behind other work waits only for what is left.
 	req := runners.ClaimRequest{AgentRequest: ar, WaitSeconds: wait, ClaimID: c.GetHeader(runners.HeaderClaimID),
-		First: c.GetHeader(runners.HeaderClaimFirst) == "true"}
+		First: c.GetHeader(runners.HeaderClaimFirst) == "true", Start: c.GetHeader(runners.HeaderClaimStart) == "true"}
 	resp, err := s.claim(ctx, req)
 	if err != nil && errors.Is(err, context.DeadlineExceeded) && c.Request.Context().Err() == nil {
 		// A busy Hub is slower, not wrong: an ordinary empty answer telling
@@ -205,7 +205,7 @@ func (s *Server) completeJob(c *gin.Context) error {
 		return err
 	}
 	req := runners.CompleteRequest{AgentRequest: ar, JobID: c.Param("id"), Attempt: body.Attempt,
-		Status: body.Status, ExitCode: body.ExitCode, Error: body.Error}
+		Status: body.Status, ExitCode: body.ExitCode, Error: body.Error, Lines: body.Lines}
 	if _, err := natsrpc.Call[runners.CompleteResponse](c.Request.Context(), s.NATS, runners.SubjectComplete, req); err != nil {
 		return err
 	}

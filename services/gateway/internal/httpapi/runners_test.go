@@ -122,7 +122,8 @@ func TestRunnerRoutesSpeakTheClientsProtocol(t *testing.T) {
 	st := &runnerStub{}
 	srv := runnerServer(t, st)
 	const runnerID = "0b0c5f5e-8d7e-4b64-9c55-3b1f8f0e7a11"
-	c, err := runnerclient.New(runnerclient.Config{Hub: srv.URL, RunnerID: runnerID, Secret: stubSecret, UserAgent: "exekra-runner/test"})
+	c, err := runnerclient.New(runnerclient.Config{Hub: srv.URL, RunnerID: runnerID, Secret: stubSecret, UserAgent: "exekra-runner/test",
+		StartOnClaim: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +149,7 @@ func TestRunnerRoutesSpeakTheClientsProtocol(t *testing.T) {
 			t.Fatalf("err %v", err)
 		}
 	})
-	t.Run("claim: the wait and the claim id reach the service; 204 when none", func(t *testing.T) {
+	t.Run("claim: the wait, the claim id and the start reach the service; 204 when none", func(t *testing.T) {
 		job, err := c.Claim(ctx, 3*time.Second, "claim-1")
 		if err != nil || job == nil || job.ID != "j1" || job.Attempt != 2 || job.Package.Name != "etl" {
 			t.Fatalf("%+v %v", job, err)
@@ -158,7 +159,7 @@ func TestRunnerRoutesSpeakTheClientsProtocol(t *testing.T) {
 		}
 		st.mu.Lock()
 		defer st.mu.Unlock()
-		if st.claims[0].WaitSeconds != 3 || st.claims[0].ClaimID != "claim-1" || st.claims[0].Credentials != creds ||
+		if st.claims[0].WaitSeconds != 3 || st.claims[0].ClaimID != "claim-1" || st.claims[0].Credentials != creds || !st.claims[0].Start ||
 			st.claims[1].WaitSeconds != 0 || st.claims[1].ClaimID != "claim-2" {
 			t.Fatalf("%+v", st.claims)
 		}
@@ -177,13 +178,15 @@ func TestRunnerRoutesSpeakTheClientsProtocol(t *testing.T) {
 	})
 	t.Run("complete: every field of the body arrives", func(t *testing.T) {
 		exit := 4
-		if err := c.Complete(ctx, "j1", runners.CompleteBody{Status: runners.JobFailed, ExitCode: &exit, Error: "exit code 4", Attempt: 2}); err != nil {
+		last := []runners.AgentLogLine{{TS: time.Now().UTC(), Stream: "stdout", Message: "the end"}}
+		if err := c.Complete(ctx, "j1", runners.CompleteBody{Status: runners.JobFailed, ExitCode: &exit, Error: "exit code 4", Attempt: 2, Lines: last}); err != nil {
 			t.Fatal(err)
 		}
 		st.mu.Lock()
 		got := st.complete
 		st.mu.Unlock()
-		if got.JobID != "j1" || got.Attempt != 2 || got.Status != runners.JobFailed || got.ExitCode == nil || *got.ExitCode != 4 || got.Error != "exit code 4" {
+		if got.JobID != "j1" || got.Attempt != 2 || got.Status != runners.JobFailed || got.ExitCode == nil || *got.ExitCode != 4 || got.Error != "exit code 4" ||
+			len(got.Lines) != 1 || got.Lines[0].Message != "the end" {
 			t.Fatalf("%+v", got)
 		}
 		err := c.Complete(ctx, "j1", runners.CompleteBody{Status: runners.JobSucceeded, Attempt: 1})

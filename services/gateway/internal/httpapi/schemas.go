@@ -196,6 +196,9 @@ var fieldRefinements = map[schema.Field]func(*openapi3.Schema){
 	schema.FieldOf[runners.LogLine]("stream"):      enum("stdout", "stderr"),
 	schema.FieldOf[runners.AgentLogLine]("stream"): enum("stdout", "stderr"),
 	schema.FieldOf[runners.CompleteBody]("status"): enum(runners.JobSucceeded, runners.JobFailed, runners.JobCanceled),
+	schema.FieldOf[runners.CompleteBody]("lines"):  describe("The attempt's last log lines (at most 1,000), stored with the result: no log upload is needed for them."),
+	schema.FieldOf[runners.ClaimedJob]("status"): withEnum([]string{runners.JobClaimed, runners.JobRunning},
+		"running when the claim took the job up (Exekra-Claim-Start: true), claimed otherwise: take a claimed job up with a log upload before anything else."),
 
 	schema.FieldOf[runners.ScheduleSpec]("environment"):      enum(runners.Environments...),
 	schema.FieldOf[runners.ScheduleSpec]("parameters"):       anObject(true),

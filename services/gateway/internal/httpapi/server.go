@@ -307,7 +307,7 @@ func (s *Server) coreRoutes() []Route {
 			ID: "claimJob", Tag: tagProtocol,
 			Description: "Long-polls for a job of this runner: a job created while it waits is handed over at once. No body. " +
 				"An agent whose version (User-Agent exekra-runner/<version>) is outside the skew policy: 426 upgrade_required.",
-			Params: append(slices.Clone(paramsRunnerRequest), paramWait, paramClaimID, paramClaimFirst),
+			Params: append(slices.Clone(paramsRunnerRequest), paramWait, paramClaimID, paramClaimFirst, paramClaimStart),
 			Replies: []Reply{
 				jsonReply[runners.ClaimedJob](http.StatusOK, "The job claimed; it must start within its lease."),
 				emptyReply(http.StatusNoContent, "No job arrived within wait; or, with Exekra-Claim-Repeat, the Hub was too busy "+
@@ -322,8 +322,9 @@ func (s *Server) coreRoutes() []Route {
 			Errors:  []int{http.StatusConflict, http.StatusTooManyRequests}},
 		{Method: http.MethodPost, Path: runners.PathJobComplete, Summary: "Report how a job ended (runner)", Access: Runner, Handle: s.completeJob,
 			ID: "completeJob", Tag: tagProtocol,
-			Description: "Reports how a job this runner holds ended. A job it does not hold: 403; an attempt that is over or a job that has finished: 409.",
-			Params:      paramsRunnerRequest, Body: jsonBody[runners.CompleteBody](),
+			Description: "Reports how a job this runner holds ended, with its last log lines if the body has them (stored in the same transaction; a repeated completion does not store them again). " +
+				"A job it does not hold: 403; an attempt that is over or a job that has finished: 409.",
+			Params: paramsRunnerRequest, Body: jsonBody[runners.CompleteBody](),
 			Replies: []Reply{emptyReply(http.StatusNoContent, "The job is finished.")},
 			Errors:  []int{http.StatusConflict, http.StatusTooManyRequests}},
 	}

@@ -121,16 +121,18 @@ type Outcome struct {
 	Status   string // succeeded, failed or canceled
 	ExitCode *int
 	Error    string
+	Lines    []LogLine // the attempt's last log lines, if any
 }
 
 // Complete finishes a job runner v (authenticated by the caller) holds at
-// attempt (0: the current one).
-// A repeat for the same attempt is fine; a stale attempt is a conflict.
+// attempt (0: the current one), appending o.Lines to its log in the same
+// transaction. A repeat for the same attempt is fine (its lines are not
+// appended again); a stale attempt is a conflict.
 func (s *Service) Complete(ctx context.Context, v Runner, id string, attempt int, o Outcome) error {
 	if o.Status != StatusSucceeded && o.Status != StatusFailed && o.Status != StatusCanceled {
 		return errs.E(errs.InvalidArgument, "status must be succeeded, failed or canceled")
 	}
-	if err := checkID(id); err != nil {
+	if err := firstError(checkID(id), validateLines(o.Lines)); err != nil {
 		return err
 	}
 	now := s.now()
@@ -141,10 +143,11 @@ func (s *Service) Complete(ctx context.Context, v Runner, id string, attempt int
 		if err := holds(j, v.ID, attempt); err != nil {
 			return Change{}, err
 		}
+		lines := s.capped(j, o.Lines, now)
 		finish(j, now, o.Status, o.ExitCode, clip(text.Mend(o.Error), MaxErrorLen))
 		ev := event(ActionFinish, *j, map[string]any{"status": j.Status})
 		ev.Actor = audit.Actor{Type: audit.ActorRunner, ID: v.ID}
-		return Change{Event: &ev, Ended: ended(j, now, outcomeOf(j.Status), "")}, nil
+		return Change{Event: &ev, Lines: lines, Ended: ended(j, now, outcomeOf(j.Status), "")}, nil
 	})
 	if errors.Is(err, errUnchanged) {
 		return nil

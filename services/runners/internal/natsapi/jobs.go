@@ -98,7 +98,7 @@ func claimEndpoint(subject string, runners *runner.Service, svc *job.Service) na
 			}
 			wait = min(wait, left)
 		}
-		j, err := svc.Claim(ctx, r, wait, req.ClaimID, req.First)
+		j, err := svc.Claim(ctx, r, wait, req.ClaimID, req.First, req.Start)
 		if err != nil || j == nil {
 			return contract.ClaimResponse{}, err
 		}
@@ -116,11 +116,7 @@ func jobAgentEndpoints(runners *runner.Service, svc *job.Service) []natsrpc.Endp
 			if err != nil {
 				return contract.AgentLogsResponse{}, err
 			}
-			lines := make([]job.LogLine, len(req.Lines))
-			for i, l := range req.Lines {
-				lines[i] = job.LogLine{TS: l.TS, Stream: l.Stream, Message: l.Message}
-			}
-			stop, err := svc.AppendLogs(ctx, r, req.JobID, req.Attempt, lines)
+			stop, err := svc.AppendLogs(ctx, r, req.JobID, req.Attempt, logLines(req.Lines))
 			return contract.AgentLogsResponse{CancelRequested: stop}, err
 		}),
 		natsrpc.Handle(contract.SubjectComplete, func(ctx context.Context, req contract.CompleteRequest) (contract.CompleteResponse, error) {
@@ -128,10 +124,19 @@ func jobAgentEndpoints(runners *runner.Service, svc *job.Service) []natsrpc.Endp
 			if err != nil {
 				return contract.CompleteResponse{}, err
 			}
-			o := job.Outcome{Status: req.Status, ExitCode: req.ExitCode, Error: req.Error}
+			o := job.Outcome{Status: req.Status, ExitCode: req.ExitCode, Error: req.Error, Lines: logLines(req.Lines)}
 			return contract.CompleteResponse{}, svc.Complete(ctx, r, req.JobID, req.Attempt, o)
 		}),
 	}
+}
+
+// logLines are a runner's uploaded lines as the jobs domain takes them.
+func logLines(in []contract.AgentLogLine) []job.LogLine {
+	out := make([]job.LogLine, len(in))
+	for i, l := range in {
+		out[i] = job.LogLine{TS: l.TS, Stream: l.Stream, Message: l.Message}
+	}
+	return out
 }
 
 // createRequest is a create request as the jobs domain takes it.
@@ -218,6 +223,9 @@ func ToClaimed(j job.Job) *contract.ClaimedJob {
 	}
 	if len(j.Package.Assets) > 0 {
 		c.Assets = j.Package.Assets
+	}
+	if j.Status == job.StatusRunning || j.Status == job.StatusClaimed {
+		c.Status = j.Status
 	}
 	return c
 }
