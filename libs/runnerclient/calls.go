@@ -43,17 +43,41 @@ func (c *Client) Heartbeat(ctx context.Context, hb runners.Heartbeat) (runners.H
 // returns the job it handed out in a reply that was lost. A busy Hub may
 // answer ErrClaimUnfinished: ask again at once with the same id. See NextJob.
 func (c *Client) Claim(ctx context.Context, wait time.Duration, claimID string) (*runners.ClaimedJob, error) {
-	return c.claim(ctx, wait, claimID, false)
+	return c.ClaimWith(ctx, wait, claimID, ClaimOptions{})
 }
 
 // ClaimFirst is Claim for a claim id never sent before: the Hub then skips
 // looking for a job given to it earlier (HeaderClaimFirst). Repeats and
 // retries under the same id go through Claim.
 func (c *Client) ClaimFirst(ctx context.Context, wait time.Duration, claimID string) (*runners.ClaimedJob, error) {
-	return c.claim(ctx, wait, claimID, true)
+	return c.ClaimWith(ctx, wait, claimID, ClaimOptions{First: true})
 }
 
-func (c *Client) claim(ctx context.Context, wait time.Duration, claimID string, first bool) (*runners.ClaimedJob, error) {
+// ClaimOptions is what a claim may say besides its wait and id.
+type ClaimOptions struct {
+	// First: the claim id is sent for the first time (see ClaimFirst).
+	First bool
+	// Done is the result of a job this runner ran, stored by the Hub before
+	// the claim looks for the next job (runners.ClaimBody). Send it again
+	// with every repeat of the claim: it is idempotent. A result the Hub
+	// refuses fails the claim with the completion's error (a Permanent one).
+	Done *runners.ClaimCompletion
+}
+
+// ClaimWith is Claim saying o.
+func (c *Client) ClaimWith(ctx context.Context, wait time.Duration, claimID string, o ClaimOptions) (*runners.ClaimedJob, error) {
+	const op = "claim"
+	if d := o.Done; d != nil && (d.JobID == "" || !validResult(d.Status)) {
+		return nil, fmt.Errorf("%s: %w: a result of job %q with status %q", op, ErrBadInput, d.JobID, d.Status)
+	}
+	return c.claim(ctx, wait, claimID, o)
+}
+
+func validResult(status string) bool {
+	return status == runners.JobSucceeded || status == runners.JobFailed || status == runners.JobCanceled
+}
+
+func (c *Client) claim(ctx context.Context, wait time.Duration, claimID string, o ClaimOptions) (*runners.ClaimedJob, error) {
 	const op = "claim"
 	path := runners.ClaimPath(wait)
 	wait = min(max(wait, 0), runners.MaxClaimWaitSeconds*time.Second)
@@ -62,14 +86,14 @@ func (c *Client) claim(ctx context.Context, wait time.Duration, claimID string, 
 	h := http.Header{}
 	if claimID != "" {
 		h.Set(runners.HeaderClaimID, claimID)
-		if first {
+		if o.First {
 			h.Set(runners.HeaderClaimFirst, "true")
 		}
 	}
 	if c.start {
 		h.Set(runners.HeaderClaimStart, "true")
 	}
-	resp, err := c.send(ctx, op, http.MethodPost, path, struct{}{}, h)
+	resp, err := c.send(ctx, op, http.MethodPost, path, runners.ClaimBody{Complete: o.Done}, h)
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +183,7 @@ func (c *Client) Complete(ctx context.Context, jobID string, body runners.Comple
 	switch {
 	case jobID == "":
 		return fmt.Errorf("%s: %w: the job id is empty", op, ErrBadInput)
-	case body.Status != runners.JobSucceeded && body.Status != runners.JobFailed && body.Status != runners.JobCanceled:
+	case !validResult(body.Status):
 		return fmt.Errorf("%s: %w: status %q is not %s, %s or %s", op, ErrBadInput, body.Status, runners.JobSucceeded, runners.JobFailed, runners.JobCanceled)
 	}
 	ctx, done := context.WithTimeout(ctx, CallTimeout)

@@ -150,14 +150,25 @@ func (c *Client) Retry(ctx context.Context, r Retry, call func(context.Context) 
 // or ctx ends; a claim the Hub did not finish in time (ErrClaimUnfinished)
 // is asked again at once, as no failure.
 func (c *Client) NextJob(ctx context.Context, wait time.Duration) (*runners.ClaimedJob, error) {
-	id, first := NewClaimID(), true
+	return c.NextJobAfter(ctx, wait, nil)
+}
+
+// NextJobAfter is NextJob carrying done, the result of the job this runner
+// ran (ClaimOptions.Done), with every try. It gives up, with the error, when
+// the Hub refuses the claim for good (a Permanent error: the result refused,
+// or the agent's version): deliver the result on its own then.
+func (c *Client) NextJobAfter(ctx context.Context, wait time.Duration, done *runners.ClaimCompletion) (*runners.ClaimedJob, error) {
+	id, o := NewClaimID(), ClaimOptions{First: true, Done: done}
+	final := func(err error) bool {
+		return errors.Is(err, ErrCredentialsRefused) || errors.Is(err, ErrBadInput) || (done != nil && Permanent(err))
+	}
 	var job *runners.ClaimedJob
-	err := c.Retry(ctx, Retry{Op: "claim", Final: func(err error) bool { return errors.Is(err, ErrCredentialsRefused) }},
+	err := c.Retry(ctx, Retry{Op: "claim", Final: final},
 		func(ctx context.Context) error {
 			for {
 				var err error
-				job, err = c.claim(ctx, wait, id, first)
-				first = false
+				job, err = c.ClaimWith(ctx, wait, id, o)
+				o.First = false
 				if !errors.Is(err, ErrClaimUnfinished) {
 					return err
 				}

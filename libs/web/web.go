@@ -3,6 +3,7 @@
 package web
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -194,6 +195,30 @@ func DecodeJSON(c *gin.Context, v any) error {
 		return errs.E(errs.InvalidArgument, "request body must hold exactly one JSON object")
 	}
 	return nil
+}
+
+// DecodeOptionalJSON is DecodeJSON for a body that may be left out: an
+// empty body (or only white space) leaves v as it is and reports false.
+func DecodeOptionalJSON(c *gin.Context, v any) (bool, error) {
+	br := bufio.NewReader(c.Request.Body)
+	for {
+		b, err := br.Peek(1)
+		if errors.Is(err, io.EOF) {
+			return false, nil
+		}
+		if err != nil {
+			return false, decodeError(err)
+		}
+		if b[0] != ' ' && b[0] != '\t' && b[0] != '\r' && b[0] != '\n' {
+			break
+		}
+		br.Discard(1)
+	}
+	c.Request.Body = struct {
+		io.Reader
+		io.Closer
+	}{br, c.Request.Body}
+	return true, DecodeJSON(c, v)
 }
 
 func decodeError(err error) error {

@@ -64,6 +64,9 @@ type jobRunner struct {
 
 	mu      sync.Mutex
 	running map[string]*runningJob
+	// carry is a result waiting to ride on the next claim (maxJobs 1: the
+	// claim follows the job's end at once).
+	carry *journalEntry
 }
 
 func newJobRunner(a *Agent, cfg Config) (*jobRunner, error) {
@@ -150,10 +153,30 @@ func (j *jobRunner) run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		}
-		// Retried under its claim id until the Hub answers (runnerclient.NextJob).
-		job, err := j.a.client.NextJob(ctx, j.claimWait)
+		// Retried under its claim id until the Hub answers (runnerclient.NextJob),
+		// with the last job's result, if one waits.
+		done := j.takeCarry()
+		job, err := j.a.client.NextJobAfter(ctx, j.claimWait, claimResult(done))
 		if ctx.Err() != nil {
-			return nil
+			return nil // a result not reported stays in the journal for the next start
+		}
+		if done != nil {
+			switch status := runnerclient.Status(err); {
+			case err == nil:
+				j.settle(*done, nil)
+			case refusedResult(status): // the result refused for good; no job claimed
+				j.settle(*done, err)
+				<-slots
+				continue
+			case !errors.Is(err, ErrCredentialsRefused):
+				// The Hub refused the claim itself for good (this agent's
+				// version, say): the result goes on its own.
+				<-slots
+				if err := j.deliver(ctx, *done); err != nil {
+					return err
+				}
+				continue
+			}
 		}
 		if err != nil { // the credentials refused: nothing else ends the retries
 			<-slots
@@ -232,7 +255,32 @@ func (j *jobRunner) handle(ctx context.Context, job *claimedJob) error {
 	if err := j.journal.finished(job.ID, job.Attempt, res, time.Now()); err != nil {
 		log.Error("cannot record the result in the journal", "err", err.Error())
 	}
-	return j.deliver(ctx, journalEntry{JobID: job.ID, Attempt: job.Attempt, Result: &res})
+	e := journalEntry{JobID: job.ID, Attempt: job.Attempt, Result: &res}
+	if j.maxJobs == 1 {
+		// The next claim follows at once: the result rides on it.
+		j.mu.Lock()
+		j.carry = &e
+		j.mu.Unlock()
+		return nil
+	}
+	return j.deliver(ctx, e)
+}
+
+// takeCarry returns the result waiting for the next claim, if any.
+func (j *jobRunner) takeCarry() *journalEntry {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	e := j.carry
+	j.carry = nil
+	return e
+}
+
+// claimResult is e's result as a claim carries it; nil for none.
+func claimResult(e *journalEntry) *runners.ClaimCompletion {
+	if e == nil {
+		return nil
+	}
+	return &runners.ClaimCompletion{JobID: e.JobID, Attempt: e.Attempt, Status: e.Result.Status, ExitCode: e.Result.ExitCode, Error: e.Result.Error}
 }
 
 // takeUp tells the Hub this runner has the job (an upload without lines,
@@ -271,14 +319,25 @@ func (j *jobRunner) deliver(ctx context.Context, e journalEntry) error {
 	err := j.a.client.Retry(ctx, runnerclient.Retry{Op: "reporting the result", Log: log}, func(ctx context.Context) error {
 		return j.a.client.Complete(ctx, e.JobID, body)
 	})
+	return j.settle(e, err)
+}
+
+// refusedResult reports whether a claim's or completion's HTTP status is
+// the Hub refusing a result for good: a stale attempt, a job not held.
+func refusedResult(status int) bool { return status == 403 || status == 404 || status == 409 }
+
+// settle records how the Hub answered e's result (err from its completion,
+// on its own or riding on a claim); only a 401 is an error.
+func (j *jobRunner) settle(e journalEntry, err error) error {
+	log := j.a.log.With("job_id", e.JobID, "attempt", e.Attempt)
 	switch status := runnerclient.Status(err); {
 	case err == nil:
-		log.Info("result reported", "status", body.Status)
+		log.Info("result reported", "status", e.Result.Status)
 		return j.ack(e, log)
 	case errors.Is(err, ErrCredentialsRefused):
 		log.Error(err.Error())
 		return err
-	case status == 403 || status == 404 || status == 409:
+	case refusedResult(status):
 		log.Warn("the Hub refused the result (stale attempt or job not held); dropping it", "status", status, "err", err.Error())
 		return j.ack(e, log)
 	case runnerclient.Permanent(err):

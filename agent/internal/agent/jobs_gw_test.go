@@ -46,7 +46,12 @@ type gateway struct {
 	// startOnClaim honours Exekra-Claim-Start as the Hub does: the job is
 	// handed over running, taken up by the claim.
 	startOnClaim bool
-	handedOut    map[string]claimedJob // by claim id
+	// refuseResultClaims answers 426 to claims carrying a result;
+	// resultClaims counts the claims that carried one.
+	refuseResultClaims bool
+	resultClaims       int
+	alone              []string              // job ids whose results came on the complete route
+	handedOut          map[string]claimedJob // by claim id
 	// assets answers GET .../assets by job id; assetsRefusal, when set,
 	// answers instead (status, code, message), and assetsUnavailable is
 	// how many asks answer 503 first.
@@ -106,6 +111,23 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.events = append(g.events, "claim")
 		claimID := r.Header.Get(runners.HeaderClaimID)
 		g.claimIDs = append(g.claimIDs, claimID)
+		var cb runners.ClaimBody
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&cb); err != nil {
+			g.bad = append(g.bad, "claim body "+err.Error())
+		}
+		if d := cb.Complete; d != nil { // a result riding on the claim, as the Hub takes it
+			g.resultClaims++
+			if g.refuseResultClaims {
+				w.WriteHeader(http.StatusUpgradeRequired)
+				io.WriteString(w, `{"error":{"code":"upgrade_required","message":"test"}}`)
+				return
+			}
+			if !g.complete(w, d.JobID, runners.CompleteBody{Status: d.Status, ExitCode: d.ExitCode, Error: d.Error, Attempt: d.Attempt, Lines: d.Lines}) {
+				return
+			}
+		}
 		if job, ok := g.handedOut[claimID]; ok {
 			delete(g.handedOut, claimID)
 			json.NewEncoder(w).Encode(job)
@@ -191,18 +213,27 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err := dec.Decode(&cb); err != nil {
 			g.bad = append(g.bad, "complete body "+err.Error())
 		}
-		g.events = append(g.events, "complete "+parts[1]+"/"+itoa(cb.Attempt))
-		if g.completeStatus != 0 {
-			w.WriteHeader(g.completeStatus)
-			io.WriteString(w, `{"error":{"code":"unavailable","message":"test"}}`)
-			return
+		g.alone = append(g.alone, parts[1])
+		if g.complete(w, parts[1], cb) {
+			w.WriteHeader(http.StatusNoContent)
 		}
-		g.completes = append(g.completes, completion{parts[1], cb})
-		w.WriteHeader(http.StatusNoContent)
 	default:
 		g.bad = append(g.bad, r.Method+" "+r.URL.Path)
 		w.WriteHeader(404)
 	}
+}
+
+// complete records a job's result (false: refused with completeStatus,
+// the answer written).
+func (g *gateway) complete(w http.ResponseWriter, id string, cb runners.CompleteBody) bool {
+	g.events = append(g.events, "complete "+id+"/"+itoa(cb.Attempt))
+	if g.completeStatus != 0 {
+		w.WriteHeader(g.completeStatus)
+		io.WriteString(w, `{"error":{"code":"unavailable","message":"test"}}`)
+		return false
+	}
+	g.completes = append(g.completes, completion{id, cb})
+	return true
 }
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }

@@ -285,6 +285,35 @@ func TestStaleCompletionDropped(t *testing.T) {
 	if c := strings.Count(strings.Join(ev, ","), "complete"); c != 1 {
 		t.Fatalf("completion retried: %v", ev)
 	}
+	if i := slices.Index(ev, "complete "+jobA+"/1"); !slices.Contains(ev[i+1:], "claim") {
+		t.Fatalf("events %v: the agent claims no more after the refused result", ev)
+	}
+}
+
+// A result rides on the next claim; a Hub that refuses that claim itself
+// (an agent version outside its policy, 426) gets the result on its own.
+func TestResultRidesOnTheNextClaim(t *testing.T) {
+	for _, refuse := range []bool{false, true} {
+		g := newGateway(t)
+		ref := g.publish("demo", "1.0.0", scriptPackage(t, "echo ran\n"))
+		g.mu.Lock()
+		g.refuseResultClaims = refuse
+		g.mu.Unlock()
+		g.enqueue(claimedJob{ID: jobA, Package: ref, TimeoutSeconds: 60, Attempt: 1})
+		startAgent(t, g, t.TempDir())
+		if cb := g.waitCompletion(t, jobA, 20*time.Second); cb.Status != "succeeded" {
+			t.Fatalf("completion %+v", cb)
+		}
+		g.mu.Lock()
+		onClaim, alone := g.resultClaims, slices.Contains(g.alone, jobA)
+		g.mu.Unlock()
+		if !refuse && (onClaim != 1 || alone) {
+			t.Fatalf("results on claims %d, on their own %v: want the result on the next claim", onClaim, alone)
+		}
+		if refuse && (onClaim != 1 || !alone) {
+			t.Fatalf("results on claims %d, on their own %v: want it on its own after the claim was refused", onClaim, alone)
+		}
+	}
 }
 
 // A claim whose reply is lost is asked again under the same claim id (and

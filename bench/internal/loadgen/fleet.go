@@ -82,7 +82,8 @@ func (f *Fleet) Finished() int {
 	return len(f.finished)
 }
 
-// FinishedAt is when the Hub accepted the job's completion.
+// FinishedAt is when the job's result left its runner: the first send of
+// the claim carrying it, or the answer to its completion on its own.
 func (f *Fleet) FinishedAt(id string) (time.Time, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -93,36 +94,50 @@ func (f *Fleet) FinishedAt(id string) (time.Time, bool) {
 func (f *Fleet) loop(ctx context.Context, stop <-chan struct{}, r Runner) {
 	cached := map[string]bool{} // package SHA-256s this runner has
 	claimID, first := runnerclient.NewClaimID(), true
+	var done *runners.ClaimCompletion // the last job's result, riding on the next claim (as the agent's)
 	for ctx.Err() == nil {
 		select {
 		case <-stop:
+			if done != nil { // no next claim: the result goes on its own
+				f.complete(ctx, r, done)
+			}
 			return
 		default:
 		}
-		job, err := f.claim(ctx, r, claimID, first)
+		job, err := f.claim(ctx, r, claimID, first, done)
 		first = false
 		if errors.Is(err, runnerclient.ErrClaimUnfinished) {
 			continue // the Hub was busy: at once again under the same claim id, no error
+		}
+		if err != nil && done != nil && runnerclient.Permanent(err) {
+			done, claimID, first = nil, runnerclient.NewClaimID(), true // the result refused (counted): dropped
+			continue
 		}
 		if err != nil {
 			pause(ctx, time.Second) // counted in Errors; do not spin on a failing Hub
 			continue                // and ask again under the same claim id
 		}
-		claimID, first = runnerclient.NewClaimID(), true // answered: the next claim is a new one
+		claimID, first, done = runnerclient.NewClaimID(), true, nil // answered: the next claim is a new one
 		if job != nil {
-			f.work(ctx, r, job, cached)
+			done = f.work(ctx, r, job, cached)
 		}
 	}
 }
 
-// claim long-polls once; a nil job and nil error mean none came (204).
-func (f *Fleet) claim(ctx context.Context, r Runner, claimID string, first bool) (*runners.ClaimedJob, error) {
-	claim := r.Client.Claim
-	if first {
-		claim = r.Client.ClaimFirst
+// claim long-polls once, with the last job's result if done is set; a nil
+// job and nil error mean none came (204). A result counts as finished when
+// the claim carrying it is first sent; the throughput part times it by the
+// Hub's finished_at (see verify).
+func (f *Fleet) claim(ctx context.Context, r Runner, claimID string, first bool, done *runners.ClaimCompletion) (*runners.ClaimedJob, error) {
+	if done != nil {
+		f.mu.Lock()
+		if _, ok := f.finished[done.JobID]; !ok {
+			f.finished[done.JobID] = time.Now()
+		}
+		f.mu.Unlock()
 	}
 	f.waiting.Add(1)
-	job, err := claim(ctx, f.ClaimWait, claimID)
+	job, err := r.Client.ClaimWith(ctx, f.ClaimWait, claimID, runnerclient.ClaimOptions{First: first, Done: done})
 	got := time.Now()
 	f.waiting.Add(-1)
 	if errors.Is(err, runnerclient.ErrClaimUnfinished) {
@@ -141,35 +156,50 @@ func (f *Fleet) claim(ctx context.Context, r Runner, claimID string, first bool)
 	return job, nil
 }
 
-// work finishes a claimed job as a no-op; on a failed call it leaves the
-// job to the Hub's lease (the failure is counted in Errors).
-func (f *Fleet) work(ctx context.Context, r Runner, job *runners.ClaimedJob, cached map[string]bool) {
+// work runs a claimed job as a no-op and returns its result, with its one
+// log line, for the next claim to carry; nil when a call failed (counted
+// in Errors) and the job is left to the Hub's lease, or when the claim did
+// not take the job up (a Hub without Exekra-Claim-Start: the job is then
+// taken up and completed on its own, as before).
+func (f *Fleet) work(ctx context.Context, r Runner, job *runners.ClaimedJob, cached map[string]bool) *runners.ClaimCompletion {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	if f.Download && !cached[job.Package.SHA256] {
 		// Checked against the claim's size and SHA-256 as it streams by.
 		if err := r.Client.Download(ctx, job.Package, io.Discard); err != nil {
 			f.count(ctx, "download", err)
-			return
+			return nil
 		}
 		cached[job.Package.SHA256] = true
 	}
 	lines := []runners.AgentLogLine{{TS: time.Now().UTC(), Stream: "stdout", Message: "noop"}}
 	exit := 0
-	done := runners.CompleteBody{Status: runners.JobSucceeded, ExitCode: &exit, Attempt: job.Attempt}
-	if job.TakenUp() { // the claim took it up: its one line goes with the result
-		done.Lines = lines
-	} else if _, err := r.Client.UploadLogs(ctx, job.ID, job.Attempt, lines); err != nil { // takes it up
-		f.count(ctx, "logs", err)
-		return
+	done := &runners.ClaimCompletion{JobID: job.ID, Status: runners.JobSucceeded, ExitCode: &exit, Attempt: job.Attempt, Lines: lines}
+	if job.TakenUp() {
+		return done
 	}
-	if err := r.Client.Complete(ctx, job.ID, done); err != nil {
+	if _, err := r.Client.UploadLogs(ctx, job.ID, job.Attempt, lines); err != nil { // takes it up
+		f.count(ctx, "logs", err)
+		return nil
+	}
+	done.Lines = nil
+	f.complete(ctx, r, done)
+	return nil
+}
+
+// complete sends a job's result on its own (not riding on a claim).
+func (f *Fleet) complete(ctx context.Context, r Runner, d *runners.ClaimCompletion) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), callTimeout)
+	defer cancel()
+	err := r.Client.Complete(ctx, d.JobID, runners.CompleteBody{Status: d.Status, ExitCode: d.ExitCode, Attempt: d.Attempt, Lines: d.Lines})
+	if err != nil {
 		f.count(ctx, "complete", err)
 		return
 	}
-	finished := time.Now()
 	f.mu.Lock()
-	f.finished[job.ID] = finished
+	if _, ok := f.finished[d.JobID]; !ok {
+		f.finished[d.JobID] = time.Now()
+	}
 	f.mu.Unlock()
 }
 

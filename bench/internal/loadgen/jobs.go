@@ -68,6 +68,9 @@ func RunJobs(ctx context.Context, cfg JobsConfig) (JobsReport, error) {
 		return rep, fmt.Errorf("jobs scenario: %w", ctx.Err())
 	}
 	rep.Verify = verify(ctx, cfg.APIs, append(pickupIDs, throughputIDs...), cfg.Fleet.Errors)
+	// A runner's result rides on its next claim, which then waits for a
+	// job: the Hub's finished_at says when each job finished.
+	rep.Throughput.time(func(id string) (time.Time, bool) { t, ok := rep.Verify.finished[id]; return t, ok })
 	rep.Errors = cfg.Fleet.Errors.Snapshot()
 	rep.RepeatedClaims = cfg.Fleet.Repeated()
 	return rep, ctx.Err()
@@ -266,37 +269,52 @@ func measureThroughput(ctx context.Context, cfg JobsConfig) (ThroughputReport, [
 	if treeBefore != nil {
 		rep.TreeCPU = CPUSpent(treeBefore, cfg.Tree())
 	}
-	took := time.Since(start)
-
-	var create, turnaround []time.Duration
-	var first, lastGot, lastDone time.Time
+	rep.made, rep.took = made, time.Since(start)
+	var create []time.Duration
+	var lastGot time.Time
 	for _, c := range made {
 		create = append(create, c.Got.Sub(c.Sent))
-		if first.IsZero() || c.Sent.Before(first) {
-			first = c.Sent
-		}
-		if c.Got.After(lastGot) {
-			lastGot = c.Got
-		}
-		if done, ok := cfg.Fleet.FinishedAt(c.ID); ok {
+		lastGot = later(lastGot, c.Got)
+	}
+	rep.Created = len(made)
+	rep.CreatesPerSecond = perSecond(rep.Created, firstSent(made), lastGot)
+	rep.Create = summarize("create", create, failed, rep.took)
+	rep.time(cfg.Fleet.FinishedAt)
+	return rep, ids
+}
+
+// time works out the part's turnaround and rate from when each job
+// finished (finishedAt).
+func (rep *ThroughputReport) time(finishedAt func(id string) (time.Time, bool)) {
+	var turnaround []time.Duration
+	var lastDone time.Time
+	for _, c := range rep.made {
+		if done, ok := finishedAt(c.ID); ok {
 			turnaround = append(turnaround, done.Sub(c.Sent))
-			if done.After(lastDone) {
-				lastDone = done
-			}
+			lastDone = later(lastDone, done)
 		}
 	}
-	rep.Created, rep.Finished = len(made), len(turnaround)
+	first := firstSent(rep.made)
+	rep.Finished, rep.Elapsed = len(turnaround), 0
 	if !lastDone.IsZero() {
 		rep.Elapsed = lastDone.Sub(first)
 	}
 	rep.JobsPerSecond = perSecond(rep.Finished, first, lastDone)
-	rep.CreatesPerSecond = perSecond(rep.Created, first, lastGot)
 	rep.CPUPer1000 = PerThousand(rep.HubCPU, rep.Finished)
 	rep.CPUPerJob = CPUPerOp(rep.TreeCPU, rep.Finished)
-	rep.Create = summarize("create", create, failed, took)
-	rep.Turnaround = summarize("turnaround", turnaround, len(made)-len(turnaround), took)
-	return rep, ids
+	rep.Turnaround = summarize("turnaround", turnaround, len(rep.made)-len(turnaround), rep.took)
 }
+
+func firstSent(made []creation) time.Time {
+	var first time.Time
+	for _, c := range made {
+		if first.IsZero() || c.Sent.Before(first) {
+			first = c.Sent
+		}
+	}
+	return first
+}
+
 
 func jobIDs(made []creation) []string {
 	ids := make([]string, len(made))
@@ -342,7 +360,7 @@ func hubCPU(s Scrape, errs *Errors) func() float64 {
 // verify reads every job back through the API (as many readers as there
 // are API clients) and counts their statuses.
 func verify(ctx context.Context, apis []*hubclient.Client, ids []string, errs *Errors) Verification {
-	v := Verification{Statuses: map[string]int{}}
+	v := Verification{Statuses: map[string]int{}, finished: map[string]time.Time{}}
 	next := make(chan string)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -357,6 +375,9 @@ func verify(ctx context.Context, apis []*hubclient.Client, ids []string, errs *E
 					v.Statuses["unreadable"]++
 				} else {
 					v.Statuses[job.Status]++
+					if job.Status == runners.JobSucceeded && job.FinishedAt != nil {
+						v.finished[id] = *job.FinishedAt
+					}
 				}
 				mu.Unlock()
 			}

@@ -26,13 +26,15 @@ type fakeHub struct {
 	queue     chan string
 	mu        sync.Mutex
 	status    map[string]string
+	finished  map[string]time.Time
+	carried   int         // results that rode on claims
 	headers   http.Header // of the last runner request
 	abandoned int         // claims whose client hung up before the answer
 	batches   []int       // sizes of the POST job-batches requests
 }
 
 func newFakeHub(t testing.TB) (*fakeHub, *httptest.Server) {
-	h := &fakeHub{pkg: []byte("zip bytes"), queue: make(chan string, 10000), status: map[string]string{}}
+	h := &fakeHub{pkg: []byte("zip bytes"), queue: make(chan string, 10000), status: map[string]string{}, finished: map[string]time.Time{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v1/jobs", h.create)
 	mux.HandleFunc("POST "+runners.PathJobBatches, h.createBatch)
@@ -92,21 +94,42 @@ func (h *fakeHub) createBatch(w http.ResponseWriter, r *http.Request) {
 
 func (h *fakeHub) get(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
-	st := h.status[r.PathValue("id")]
+	j := runners.Job{ID: r.PathValue("id"), Status: h.status[r.PathValue("id")]}
+	if at, ok := h.finished[j.ID]; ok {
+		j.FinishedAt = &at
+	}
 	h.mu.Unlock()
-	json.NewEncoder(w).Encode(runners.Job{ID: r.PathValue("id"), Status: st})
+	json.NewEncoder(w).Encode(j)
 }
 
 func (h *fakeHub) claim(w http.ResponseWriter, r *http.Request) {
+	var body runners.ClaimBody
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		http.Error(w, "bad claim body", http.StatusBadRequest)
+		return
+	}
 	h.mu.Lock()
 	h.headers = r.Header.Clone()
+	if d := body.Complete; d != nil {
+		if d.Status != runners.JobSucceeded || d.Attempt != 1 || len(d.Lines) != 1 {
+			h.mu.Unlock()
+			http.Error(w, "bad result", http.StatusBadRequest)
+			return
+		}
+		h.carried++
+		h.succeeded(d.JobID)
+	}
 	h.mu.Unlock()
 	wait, _ := strconv.Atoi(r.URL.Query().Get("wait"))
 	select {
 	case id := <-h.queue:
 		sum := sha256.Sum256(h.pkg)
-		json.NewEncoder(w).Encode(runners.ClaimedJob{ID: id, Attempt: 1, Package: runners.PackageRef{
-			Name: "noop", Version: "1.0.0", SHA256: hex.EncodeToString(sum[:]), SizeBytes: int64(len(h.pkg))}})
+		c := runners.ClaimedJob{ID: id, Attempt: 1, Package: runners.PackageRef{
+			Name: "noop", Version: "1.0.0", SHA256: hex.EncodeToString(sum[:]), SizeBytes: int64(len(h.pkg))}}
+		if r.Header.Get(runners.HeaderClaimStart) == "true" {
+			c.Status = runners.JobRunning
+		}
+		json.NewEncoder(w).Encode(c)
 	case <-time.After(time.Duration(wait) * time.Second):
 		w.WriteHeader(http.StatusNoContent)
 	case <-r.Context().Done():
@@ -123,9 +146,16 @@ func (h *fakeHub) complete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.mu.Lock()
-	h.status[r.PathValue("id")] = runners.JobSucceeded
+	h.succeeded(r.PathValue("id"))
 	h.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// succeeded records job id finished (h.mu held); a repeat changes nothing.
+func (h *fakeHub) succeeded(id string) {
+	if h.status[id] != runners.JobSucceeded {
+		h.status[id], h.finished[id] = runners.JobSucceeded, time.Now()
+	}
 }
 
 // fakeClients are 5 runners and 3 API clients of the fake Hub.
@@ -175,6 +205,11 @@ func TestRunJobs(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // a hang-up reaches the handler a moment later
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	// The last result of each of the 5 runners may go on its own, when the
+	// run stops before its next claim; every other rides on a claim.
+	if h.carried < 55 {
+		t.Fatalf("%d of 60 results rode on a claim", h.carried)
+	}
 	if h.abandoned != 0 {
 		t.Fatalf("%d claims were dropped by their runner: in a real Hub they would go on waiting and could take a job", h.abandoned)
 	}

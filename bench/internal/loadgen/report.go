@@ -45,11 +45,11 @@ type ThroughputReport struct {
 	CreateBatch      int           `json:"create_batch"` // jobs per create request (1: POST /api/v1/jobs)
 	Created          int           `json:"created"`
 	Finished         int           `json:"finished"`
-	Elapsed          time.Duration `json:"elapsed_ns"`      // first create sent -> last completion accepted
+	Elapsed          time.Duration `json:"elapsed_ns"`      // first create sent -> last job finished (the Hub's finished_at)
 	JobsPerSecond    float64       `json:"jobs_per_second"` // Finished / Elapsed
 	CreatesPerSecond float64       `json:"creates_per_second"`
 	Create           Result        `json:"create"`     // request sent -> 201 received
-	Turnaround       Result        `json:"turnaround"` // request sent -> completion accepted
+	Turnaround       Result        `json:"turnaround"` // request sent -> the job's finished_at in the Hub
 	HubCPU           float64       `json:"hub_cpu_seconds"`
 	CPUPer1000       float64       `json:"hub_cpu_ms_per_1000_jobs"`
 	// TreeCPU is what every program under the Hub's process spent over the
@@ -57,6 +57,9 @@ type ThroughputReport struct {
 	// finished job, in ms (0: not measured).
 	TreeCPU   map[string]float64 `json:"tree_cpu_seconds,omitempty"`
 	CPUPerJob float64            `json:"cpu_ms_per_job,omitempty"`
+
+	made []creation    // the jobs created
+	took time.Duration // the part's whole length
 }
 
 // Verification is the status of every created job, read back through the API.
@@ -65,6 +68,8 @@ type Verification struct {
 	Succeeded    int            `json:"succeeded"`
 	NotSucceeded int            `json:"not_succeeded"`
 	Statuses     map[string]int `json:"statuses"` // "unreadable": the read failed
+
+	finished map[string]time.Time // the succeeded jobs' finished_at, by id
 }
 
 // PrintJobs writes the jobs report as tables and as JSON.

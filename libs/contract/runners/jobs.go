@@ -245,6 +245,9 @@ type ClaimRequest struct {
 	First bool `json:"first,omitempty"`
 	// Start: the claim takes the job up (HeaderClaimStart).
 	Start bool `json:"start,omitempty"`
+	// Complete, when set, is a finished job's result (ClaimBody), stored
+	// before the claim looks for a job; its AgentRequest is left empty.
+	Complete *CompleteRequest `json:"complete,omitempty"`
 }
 
 // ClaimResponse holds the claimed job, or null when none arrived (HTTP 204).

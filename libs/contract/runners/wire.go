@@ -25,3 +25,25 @@ type CompleteBody struct {
 	Attempt  int            `json:"attempt"`
 	Lines    []AgentLogLine `json:"lines,omitempty"`
 }
+
+// ClaimBody is the body of POST PathClaim; none (or {}) only claims.
+// Complete, when set, is the result of a job this runner ran, stored as
+// POST PathJobComplete stores it before the claim looks for the next job:
+// a runner that finished a job and asks for the next says both in one
+// request. A completion the Hub refuses answers the claim as the
+// completion would (400, 403, 404, 409), and no job is claimed; a repeat
+// of the claim (same claim id) repeats the completion, which is idempotent.
+type ClaimBody struct {
+	Complete *ClaimCompletion `json:"complete,omitempty"`
+}
+
+// ClaimCompletion is a job's result riding on a claim: CompleteBody with
+// the job's id.
+type ClaimCompletion struct {
+	JobID    string         `json:"job_id"`
+	Status   string         `json:"status"`
+	ExitCode *int           `json:"exit_code"`
+	Error    string         `json:"error,omitempty"`
+	Attempt  int            `json:"attempt"`
+	Lines    []AgentLogLine `json:"lines,omitempty"`
+}

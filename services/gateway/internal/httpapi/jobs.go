@@ -118,6 +118,9 @@ func (s *Server) claimJob(c *gin.Context) error {
 	// waited queued behind other work waits only for what is left.
 	req := runners.ClaimRequest{AgentRequest: ar, WaitSeconds: wait, ClaimID: c.GetHeader(runners.HeaderClaimID),
 		First: c.GetHeader(runners.HeaderClaimFirst) == "true", Start: c.GetHeader(runners.HeaderClaimStart) == "true"}
+	if req.Complete, err = claimCompletion(c); err != nil {
+		return err
+	}
 	resp, err := s.claim(ctx, req)
 	if err != nil && errors.Is(err, context.DeadlineExceeded) && c.Request.Context().Err() == nil {
 		// A busy Hub is slower, not wrong: an ordinary empty answer telling
@@ -136,6 +139,17 @@ func (s *Server) claimJob(c *gin.Context) error {
 	}
 	c.JSON(http.StatusOK, resp.Job)
 	return nil
+}
+
+// claimCompletion reads a claim's optional body (ClaimBody): the result of
+// a job the runner ran, or nil. No body, or {}, is a plain claim.
+func claimCompletion(c *gin.Context) (*runners.CompleteRequest, error) {
+	var body runners.ClaimBody
+	if _, err := web.DecodeOptionalJSON(c, &body); err != nil || body.Complete == nil {
+		return nil, err
+	}
+	d := body.Complete
+	return &runners.CompleteRequest{JobID: d.JobID, Attempt: d.Attempt, Status: d.Status, ExitCode: d.ExitCode, Error: d.Error, Lines: d.Lines}, nil
 }
 
 // claim sends req to a live runners instance (Instances) and, should that

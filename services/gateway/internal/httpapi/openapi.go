@@ -383,7 +383,7 @@ func (b *docBuilder) operation(r Route) (*openapi3.Operation, error) {
 		if err != nil {
 			return nil, err
 		}
-		op.RequestBody = &openapi3.RequestBodyRef{Value: &openapi3.RequestBody{Required: true, Content: content}}
+		op.RequestBody = &openapi3.RequestBodyRef{Value: &openapi3.RequestBody{Required: !r.BodyOptional, Content: content}}
 	}
 	for _, rep := range r.Replies {
 		resp := &openapi3.Response{Description: &rep.Description, Headers: openapi3.Headers{"X-Request-Id": b.requestID}}

@@ -194,6 +194,50 @@ func TestRunnerRoutesSpeakTheClientsProtocol(t *testing.T) {
 			t.Fatalf("a stale attempt: %v", err)
 		}
 	})
+	t.Run("claim: a finished job's result rides on it whole; a body of nothing only claims; a bad body is a 400", func(t *testing.T) {
+		exit := 0
+		done := &runners.ClaimCompletion{JobID: "j1", Attempt: 2, Status: runners.JobSucceeded, ExitCode: &exit,
+			Lines: []runners.AgentLogLine{{TS: time.Now().UTC(), Stream: "stdout", Message: "ok"}}}
+		if _, err := c.ClaimWith(ctx, 0, "claim-3", runnerclient.ClaimOptions{First: true, Done: done}); err != nil {
+			t.Fatal(err)
+		}
+		st.mu.Lock()
+		got := st.claims[len(st.claims)-1].Complete
+		st.mu.Unlock()
+		if got == nil || got.JobID != "j1" || got.Attempt != 2 || got.Status != runners.JobSucceeded || got.ExitCode == nil ||
+			len(got.Lines) != 1 || got.Lines[0].Message != "ok" || got.Credentials != (runners.Credentials{}) {
+			t.Fatalf("the result the service got: %+v", got)
+		}
+		send := func(body string) *http.Response {
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+runners.ClaimPath(0), strings.NewReader(body))
+			req.SetBasicAuth(runnerID, stubSecret)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp
+		}
+		for _, body := range []string{"", " \n", "{}"} {
+			st.mu.Lock()
+			n := len(st.claims)
+			st.mu.Unlock()
+			if resp := send(body); resp.StatusCode != http.StatusNoContent {
+				t.Fatalf("claim with body %q: %d", body, resp.StatusCode)
+			}
+			st.mu.Lock()
+			plain := len(st.claims) == n+1 && st.claims[n].Complete == nil
+			st.mu.Unlock()
+			if !plain {
+				t.Fatalf("claim with body %q did not reach the service as a plain claim", body)
+			}
+		}
+		for _, body := range []string{`{"complete":{"job_id":"j1","status":"succeeded","exit_code":0,"attempt":2,"colour":1}}`, `{"complete":`, `[]`} {
+			if resp := send(body); resp.StatusCode != http.StatusBadRequest {
+				t.Fatalf("claim with body %q: %d, want 400", body, resp.StatusCode)
+			}
+		}
+	})
 	t.Run("a wrong secret is a clear 401", func(t *testing.T) {
 		wrong, err := runnerclient.New(runnerclient.Config{Hub: srv.URL, RunnerID: runnerID, Secret: "exk_ms_wrong"})
 		if err != nil {

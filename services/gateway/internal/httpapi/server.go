@@ -63,11 +63,13 @@ type Route struct {
 	// handler streams and enforces its own (package uploads).
 	OwnBodyLimit bool
 
-	ID          string  // the operationId
-	Tag         string  // the group it is listed in (tags)
-	Description string  // what it does, beyond Summary
-	Body        *Media  // the request body it reads, if any
-	Params      []Param // the query and header parameters it reads (path parameters come from Path)
+	ID          string // the operationId
+	Tag         string // the group it is listed in (tags)
+	Description string // what it does, beyond Summary
+	Body        *Media // the request body it reads, if any
+	// BodyOptional: the route also takes no body at all.
+	BodyOptional bool
+	Params       []Param // the query and header parameters it reads (path parameters come from Path)
 	// Replies are its answers but the errors errorStatuses finds for it.
 	Replies []Reply
 	// Errors are error statuses it answers beyond those every route of its
@@ -305,15 +307,18 @@ func (s *Server) coreRoutes() []Route {
 			Errors:  []int{http.StatusNotFound, http.StatusConflict}},
 		{Method: http.MethodPost, Path: runners.PathClaim, Summary: "Claim a job, waiting up to ?wait= seconds (runner)", Access: Runner, Handle: s.claimJob,
 			ID: "claimJob", Tag: tagProtocol,
-			Description: "Long-polls for a job of this runner: a job created while it waits is handed over at once. No body. " +
+			Description: "Long-polls for a job of this runner: a job created while it waits is handed over at once. " +
+				"No body (or {}) only claims; a body with complete reports how a job this runner ran ended, exactly as POST /api/v1/runner/jobs/{id}/complete does, before the claim looks for the next: " +
+				"a completion that is refused answers the claim with the completion's error (400, 403, 404, 409) and claims nothing; a repeat of the claim repeats the completion, which is idempotent. " +
 				"An agent whose version (User-Agent exekra-runner/<version>) is outside the skew policy: 426 upgrade_required.",
 			Params: append(slices.Clone(paramsRunnerRequest), paramWait, paramClaimID, paramClaimFirst, paramClaimStart),
+			Body:   jsonBody[runners.ClaimBody](), BodyOptional: true,
 			Replies: []Reply{
 				jsonReply[runners.ClaimedJob](http.StatusOK, "The job claimed; it must start within its lease."),
 				emptyReply(http.StatusNoContent, "No job arrived within wait; or, with Exekra-Claim-Repeat, the Hub was too busy "+
 					"to finish the claim in time: ask again at once under the same claim id (not a failure).", headerClaimRepeat),
 			},
-			Errors: []int{http.StatusUpgradeRequired, http.StatusTooManyRequests}},
+			Errors: []int{http.StatusConflict, http.StatusUpgradeRequired, http.StatusTooManyRequests}},
 		{Method: http.MethodPost, Path: runners.PathJobLogs, Summary: "Upload log lines; renews the lease (runner)", Access: Runner, Handle: s.uploadLogs,
 			ID: "uploadJobLogs", Tag: tagProtocol,
 			Description: "Appends log lines of a job this runner holds and renews its lease. A job it does not hold: 403; an attempt that is over or a job that has finished: 409.",

@@ -92,3 +92,66 @@ func TestClaimThatTakesTheJobUp(t *testing.T) {
 		}
 	})
 }
+
+// A claim may carry the result of the job the runner ran: the result is
+// stored before the claim looks for the next job; a refused result fails
+// the claim, which then takes no job; a repeated result is no harm.
+func TestClaimCarryingAResult(t *testing.T) {
+	h := newJobsHarness(t)
+	h.publish(t, "etl", "1.0.0", time.Now())
+	a := h.register(t, "a", runners.EnvStaging)
+	first := h.create(t, runners.CreateJobRequest{Package: "etl", Environment: runners.EnvStaging})
+	got, err := h.claimStart(a, "c-1", true)
+	if err != nil || got == nil || got.ID != first.ID {
+		t.Fatalf("claim = %+v, %v", got, err)
+	}
+	second := h.create(t, runners.CreateJobRequest{Package: "etl", Environment: runners.EnvStaging})
+	code := 0
+	done := &runners.CompleteRequest{JobID: first.ID, Attempt: got.Attempt, Status: runners.JobSucceeded, ExitCode: &code,
+		Lines: []runners.AgentLogLine{{Stream: "stdout", Message: "finished"}}}
+	claimAfter := func(claimID string, done *runners.CompleteRequest) (*runners.ClaimedJob, error) {
+		ctx, cancel := context.WithTimeout(gateway(sourceIP), runners.ClaimTimeout)
+		defer cancel()
+		resp, err := call[runners.ClaimResponse](ctx, h.harness, runners.SubjectClaim,
+			runners.ClaimRequest{AgentRequest: agent(a), ClaimID: claimID, Start: true, Complete: done})
+		return resp.Job, err
+	}
+	t.Run("the result is stored, then the next job claimed", func(t *testing.T) {
+		next, err := claimAfter("c-2", done)
+		if err != nil || next == nil || next.ID != second.ID || !next.TakenUp() {
+			t.Fatalf("claim = %+v, %v", next, err)
+		}
+		if s, _ := h.status(t, first.ID); s != runners.JobSucceeded {
+			t.Fatalf("the finished job is %s", s)
+		}
+		lines := must[runners.JobLogs](t)(call[runners.JobLogs](as(operator), h.harness, runners.SubjectJobLogs,
+			runners.JobLogsRequest{ID: first.ID})).Lines
+		if len(lines) != 1 || lines[0].Message != "finished" {
+			t.Fatalf("log %+v", lines)
+		}
+	})
+	t.Run("its repeat stores nothing twice and hands over the same job", func(t *testing.T) {
+		again, err := claimAfter("c-2", done)
+		if err != nil || again == nil || again.ID != second.ID {
+			t.Fatalf("repeated claim = %+v, %v", again, err)
+		}
+		lines := must[runners.JobLogs](t)(call[runners.JobLogs](as(operator), h.harness, runners.SubjectJobLogs,
+			runners.JobLogsRequest{ID: first.ID})).Lines
+		if len(lines) != 1 {
+			t.Fatalf("log %+v", lines)
+		}
+	})
+	t.Run("a refused result fails the claim, which takes no job", func(t *testing.T) {
+		third := h.create(t, runners.CreateJobRequest{Package: "etl", Environment: runners.EnvStaging})
+		stale := *done
+		stale.JobID, stale.Attempt = second.ID, 2 // the second job is at attempt 1
+		_, err := claimAfter("c-3", &stale)
+		wantKind(t, err, "conflict")
+		if s, _ := h.status(t, third.ID); s != runners.JobPending {
+			t.Fatalf("a claim whose result was refused took a job: %s", s)
+		}
+		if s, _ := h.status(t, second.ID); s != runners.JobRunning {
+			t.Fatalf("a refused result changed its job: %s", s)
+		}
+	})
+}

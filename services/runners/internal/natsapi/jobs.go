@@ -86,6 +86,10 @@ func claimEndpoint(subject string, runners *runner.Service, svc *job.Service) na
 		if err == nil {
 			err = runners.CheckClaimingAgent(ctx, r.ID, req.UserAgent)
 		}
+		if c := req.Complete; err == nil && c != nil {
+			// The result of the job the runner ran, before it asks for the next.
+			err = svc.Complete(ctx, r, c.JobID, c.Attempt, outcome(*c))
+		}
 		if err != nil {
 			return contract.ClaimResponse{}, err
 		}
@@ -124,10 +128,14 @@ func jobAgentEndpoints(runners *runner.Service, svc *job.Service) []natsrpc.Endp
 			if err != nil {
 				return contract.CompleteResponse{}, err
 			}
-			o := job.Outcome{Status: req.Status, ExitCode: req.ExitCode, Error: req.Error, Lines: logLines(req.Lines)}
-			return contract.CompleteResponse{}, svc.Complete(ctx, r, req.JobID, req.Attempt, o)
+			return contract.CompleteResponse{}, svc.Complete(ctx, r, req.JobID, req.Attempt, outcome(req))
 		}),
 	}
+}
+
+// outcome is a completion as the jobs domain takes it.
+func outcome(req contract.CompleteRequest) job.Outcome {
+	return job.Outcome{Status: req.Status, ExitCode: req.ExitCode, Error: req.Error, Lines: logLines(req.Lines)}
 }
 
 // logLines are a runner's uploaded lines as the jobs domain takes them.
