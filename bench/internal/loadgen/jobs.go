@@ -315,7 +315,6 @@ func firstSent(made []creation) time.Time {
 	return first
 }
 
-
 func jobIDs(made []creation) []string {
 	ids := make([]string, len(made))
 	for i, c := range made {
