@@ -174,6 +174,45 @@ func (e AuditRecordOutcome) Valid() bool {
 	}
 }
 
+// Defines values for ClaimCompletionStatus.
+const (
+	ClaimCompletionStatusCanceled  ClaimCompletionStatus = "canceled"
+	ClaimCompletionStatusFailed    ClaimCompletionStatus = "failed"
+	ClaimCompletionStatusSucceeded ClaimCompletionStatus = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the ClaimCompletionStatus enum.
+func (e ClaimCompletionStatus) Valid() bool {
+	switch e {
+	case ClaimCompletionStatusCanceled:
+		return true
+	case ClaimCompletionStatusFailed:
+		return true
+	case ClaimCompletionStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ClaimedJobStatus.
+const (
+	ClaimedJobStatusClaimed ClaimedJobStatus = "claimed"
+	ClaimedJobStatusRunning ClaimedJobStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the ClaimedJobStatus enum.
+func (e ClaimedJobStatus) Valid() bool {
+	switch e {
+	case ClaimedJobStatusClaimed:
+		return true
+	case ClaimedJobStatusRunning:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CompleteJobRequestStatus.
 const (
 	CompleteJobRequestStatusCanceled  CompleteJobRequestStatus = "canceled"
@@ -1103,13 +1142,28 @@ func (e ClaimJobParamsExekraProtocol) Valid() bool {
 
 // Defines values for ClaimJobParamsExekraClaimFirst.
 const (
-	True ClaimJobParamsExekraClaimFirst = "true"
+	ClaimJobParamsExekraClaimFirstTrue ClaimJobParamsExekraClaimFirst = "true"
 )
 
 // Valid indicates whether the value is a known member of the ClaimJobParamsExekraClaimFirst enum.
 func (e ClaimJobParamsExekraClaimFirst) Valid() bool {
 	switch e {
-	case True:
+	case ClaimJobParamsExekraClaimFirstTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ClaimJobParamsExekraClaimStart.
+const (
+	ClaimJobParamsExekraClaimStartTrue ClaimJobParamsExekraClaimStart = "true"
+)
+
+// Valid indicates whether the value is a known member of the ClaimJobParamsExekraClaimStart enum.
+func (e ClaimJobParamsExekraClaimStart) Valid() bool {
+	switch e {
+	case ClaimJobParamsExekraClaimStartTrue:
 		return true
 	default:
 		return false
@@ -1578,6 +1632,26 @@ type CalendarSpec struct {
 	TimeZone *string `json:"time_zone,omitempty"`
 }
 
+// ClaimCompletion The result of a job this runner ran, riding on its next claim: stored as POST /api/v1/runner/jobs/{id}/complete stores it, before the claim looks for a job.
+type ClaimCompletion struct {
+	Attempt  *int    `json:"attempt,omitempty"`
+	Error    *string `json:"error,omitempty"`
+	ExitCode *int    `json:"exit_code,omitempty"`
+	JobId    string  `json:"job_id"`
+
+	// Lines The attempt's last log lines (at most 1,000), stored with the result.
+	Lines  *[]UploadedLogLine    `json:"lines,omitempty"`
+	Status ClaimCompletionStatus `json:"status"`
+}
+
+// ClaimCompletionStatus defines model for ClaimCompletion.Status.
+type ClaimCompletionStatus string
+
+// ClaimRequest defines model for ClaimRequest.
+type ClaimRequest struct {
+	Complete *ClaimCompletion `json:"complete,omitempty"`
+}
+
 // ClaimedJob A job handed to a runner; attempt is the fencing number its logs and completion carry.
 type ClaimedJob struct {
 	Assets         *[]string  `json:"assets,omitempty"`
@@ -1587,16 +1661,25 @@ type ClaimedJob struct {
 	Package        PackageRef `json:"package"`
 
 	// Parameters The job's parameters: an object (at most 64 KiB) the program reads as JSON on standard input and as EXEKRA_PARAM_<NAME> variables.
-	Parameters     map[string]interface{} `json:"parameters"`
-	TimeoutSeconds int                    `json:"timeout_seconds"`
+	Parameters map[string]interface{} `json:"parameters"`
+
+	// Status running when the claim took the job up (Exekra-Claim-Start: true), claimed otherwise: take a claimed job up with a log upload before anything else.
+	Status         *ClaimedJobStatus `json:"status,omitempty"`
+	TimeoutSeconds int               `json:"timeout_seconds"`
 }
+
+// ClaimedJobStatus running when the claim took the job up (Exekra-Claim-Start: true), claimed otherwise: take a claimed job up with a log upload before anything else.
+type ClaimedJobStatus string
 
 // CompleteJobRequest defines model for CompleteJobRequest.
 type CompleteJobRequest struct {
-	Attempt  *int                     `json:"attempt,omitempty"`
-	Error    *string                  `json:"error,omitempty"`
-	ExitCode *int                     `json:"exit_code,omitempty"`
-	Status   CompleteJobRequestStatus `json:"status"`
+	Attempt  *int    `json:"attempt,omitempty"`
+	Error    *string `json:"error,omitempty"`
+	ExitCode *int    `json:"exit_code,omitempty"`
+
+	// Lines The attempt's last log lines (at most 1,000), stored with the result: no log upload is needed for them.
+	Lines  *[]UploadedLogLine       `json:"lines,omitempty"`
+	Status CompleteJobRequestStatus `json:"status"`
 }
 
 // CompleteJobRequestStatus defines model for CompleteJobRequest.Status.
@@ -2519,6 +2602,9 @@ type ClaimJobParams struct {
 
 	// ExekraClaimFirst true: this is the first time this Exekra-Claim-Id is sent, so the Hub skips looking for a job it gave the claim before. Leave it out on every repeat or retry of the claim.
 	ExekraClaimFirst *ClaimJobParamsExekraClaimFirst `json:"Exekra-Claim-First,omitempty"`
+
+	// ExekraClaimStart true: the claim takes the job up itself: the job comes back with status running and the running lease (60 s, renewed by log uploads and heartbeats naming it), and the agent skips the take-up upload. Should the reply be lost, ask again under the same Exekra-Claim-Id: the job comes back again; a claim never asked again leaves the job to its lease, after which it spends an attempt.
+	ExekraClaimStart *ClaimJobParamsExekraClaimStart `json:"Exekra-Claim-Start,omitempty"`
 }
 
 // ClaimJobParamsExekraProtocol defines parameters for ClaimJob.
@@ -2526,6 +2612,9 @@ type ClaimJobParamsExekraProtocol string
 
 // ClaimJobParamsExekraClaimFirst defines parameters for ClaimJob.
 type ClaimJobParamsExekraClaimFirst string
+
+// ClaimJobParamsExekraClaimStart defines parameters for ClaimJob.
+type ClaimJobParamsExekraClaimStart string
 
 // GetJobAssetsParams defines parameters for GetJobAssets.
 type GetJobAssetsParams struct {
@@ -2751,6 +2840,9 @@ type PublishPackageMultipartRequestBody PublishPackageMultipartBody
 
 // RunnerHeartbeatJSONRequestBody defines body for RunnerHeartbeat for application/json ContentType.
 type RunnerHeartbeatJSONRequestBody = Heartbeat
+
+// ClaimJobJSONRequestBody defines body for ClaimJob for application/json ContentType.
+type ClaimJobJSONRequestBody = ClaimRequest
 
 // CompleteJobJSONRequestBody defines body for CompleteJob for application/json ContentType.
 type CompleteJobJSONRequestBody = CompleteJobRequest
@@ -3508,14 +3600,27 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/runner/heartbeat (the `RunnerHeartbeat` operationId).
 	RunnerHeartbeat(ctx context.Context, params *RunnerHeartbeatParams, body RunnerHeartbeatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ClaimJob Claim a job, waiting up to ?wait= seconds (runner)
+	// ClaimJobWithBody Claim a job, waiting up to ?wait= seconds (runner)
 	//
-	// Long-polls for a job of this runner: a job created while it waits is handed over at once. No body. An agent whose version (User-Agent exekra-runner/<version>) is outside the skew policy: 426 upgrade_required.
+	// Long-polls for a job of this runner: a job created while it waits is handed over at once. No body (or {}) only claims; a body with complete reports how a job this runner ran ended, exactly as POST /api/v1/runner/jobs/{id}/complete does, before the claim looks for the next: a completion that is refused answers the claim with the completion's error (400, 403, 404, 409) and claims nothing; a repeat of the claim repeats the completion, which is idempotent. An agent whose version (User-Agent exekra-runner/<version>) is outside the skew policy: 426 upgrade_required.
 	//
 	// Runner protocol: HTTP Basic with the runner id and its machine secret.
 	//
+	// Takes any type of body and a specified content type.
+	//
 	// Corresponds with POST /api/v1/runner/jobs/claim (the `ClaimJob` operationId).
-	ClaimJob(ctx context.Context, params *ClaimJobParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ClaimJobWithBody(ctx context.Context, params *ClaimJobParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ClaimJob Claim a job, waiting up to ?wait= seconds (runner)
+	//
+	// Long-polls for a job of this runner: a job created while it waits is handed over at once. No body (or {}) only claims; a body with complete reports how a job this runner ran ended, exactly as POST /api/v1/runner/jobs/{id}/complete does, before the claim looks for the next: a completion that is refused answers the claim with the completion's error (400, 403, 404, 409) and claims nothing; a repeat of the claim repeats the completion, which is idempotent. An agent whose version (User-Agent exekra-runner/<version>) is outside the skew policy: 426 upgrade_required.
+	//
+	// Runner protocol: HTTP Basic with the runner id and its machine secret.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/runner/jobs/claim (the `ClaimJob` operationId).
+	ClaimJob(ctx context.Context, params *ClaimJobParams, body ClaimJobJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetJobAssets The asset values of a job this runner holds (runner)
 	//
@@ -3528,7 +3633,7 @@ type ClientInterface interface {
 
 	// CompleteJobWithBody Report how a job ended (runner)
 	//
-	// Reports how a job this runner holds ended. A job it does not hold: 403; an attempt that is over or a job that has finished: 409.
+	// Reports how a job this runner holds ended, with its last log lines if the body has them (stored in the same transaction; a repeated completion does not store them again). A job it does not hold: 403; an attempt that is over or a job that has finished: 409.
 	//
 	// Runner protocol: HTTP Basic with the runner id and its machine secret.
 	//
@@ -3539,7 +3644,7 @@ type ClientInterface interface {
 
 	// CompleteJob Report how a job ended (runner)
 	//
-	// Reports how a job this runner holds ended. A job it does not hold: 403; an attempt that is over or a job that has finished: 409.
+	// Reports how a job this runner holds ended, with its last log lines if the body has them (stored in the same transaction; a repeated completion does not store them again). A job it does not hold: 403; an attempt that is over or a job that has finished: 409.
 	//
 	// Runner protocol: HTTP Basic with the runner id and its machine secret.
 	//
@@ -5060,15 +5165,38 @@ func (c *Client) RunnerHeartbeat(ctx context.Context, params *RunnerHeartbeatPar
 	return c.Client.Do(req)
 }
 
-// ClaimJob Claim a job, waiting up to ?wait= seconds (runner)
+// ClaimJobWithBody Claim a job, waiting up to ?wait= seconds (runner)
 //
-// Long-polls for a job of this runner: a job created while it waits is handed over at once. No body. An agent whose version (User-Agent exekra-runner/<version>) is outside the skew policy: 426 upgrade_required.
+// Long-polls for a job of this runner: a job created while it waits is handed over at once. No body (or {}) only claims; a body with complete reports how a job this runner ran ended, exactly as POST /api/v1/runner/jobs/{id}/complete does, before the claim looks for the next: a completion that is refused answers the claim with the completion's error (400, 403, 404, 409) and claims nothing; a repeat of the claim repeats the completion, which is idempotent. An agent whose version (User-Agent exekra-runner/<version>) is outside the skew policy: 426 upgrade_required.
 //
 // Runner protocol: HTTP Basic with the runner id and its machine secret.
 //
+// Takes any type of body and a specified content type.
+//
 // Corresponds with POST /api/v1/runner/jobs/claim (the `ClaimJob` operationId).
-func (c *Client) ClaimJob(ctx context.Context, params *ClaimJobParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewClaimJobRequest(c.Server, params)
+func (c *Client) ClaimJobWithBody(ctx context.Context, params *ClaimJobParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewClaimJobRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ClaimJob Claim a job, waiting up to ?wait= seconds (runner)
+//
+// Long-polls for a job of this runner: a job created while it waits is handed over at once. No body (or {}) only claims; a body with complete reports how a job this runner ran ended, exactly as POST /api/v1/runner/jobs/{id}/complete does, before the claim looks for the next: a completion that is refused answers the claim with the completion's error (400, 403, 404, 409) and claims nothing; a repeat of the claim repeats the completion, which is idempotent. An agent whose version (User-Agent exekra-runner/<version>) is outside the skew policy: 426 upgrade_required.
+//
+// Runner protocol: HTTP Basic with the runner id and its machine secret.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/runner/jobs/claim (the `ClaimJob` operationId).
+func (c *Client) ClaimJob(ctx context.Context, params *ClaimJobParams, body ClaimJobJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewClaimJobRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5100,7 +5228,7 @@ func (c *Client) GetJobAssets(ctx context.Context, id string, params *GetJobAsse
 
 // CompleteJobWithBody Report how a job ended (runner)
 //
-// Reports how a job this runner holds ended. A job it does not hold: 403; an attempt that is over or a job that has finished: 409.
+// Reports how a job this runner holds ended, with its last log lines if the body has them (stored in the same transaction; a repeated completion does not store them again). A job it does not hold: 403; an attempt that is over or a job that has finished: 409.
 //
 // Runner protocol: HTTP Basic with the runner id and its machine secret.
 //
@@ -5121,7 +5249,7 @@ func (c *Client) CompleteJobWithBody(ctx context.Context, id string, params *Com
 
 // CompleteJob Report how a job ended (runner)
 //
-// Reports how a job this runner holds ended. A job it does not hold: 403; an attempt that is over or a job that has finished: 409.
+// Reports how a job this runner holds ended, with its last log lines if the body has them (stored in the same transaction; a repeated completion does not store them again). A job it does not hold: 403; an attempt that is over or a job that has finished: 409.
 //
 // Runner protocol: HTTP Basic with the runner id and its machine secret.
 //
@@ -7978,8 +8106,19 @@ func NewRunnerHeartbeatRequestWithBody(server string, params *RunnerHeartbeatPar
 	return req, nil
 }
 
-// NewClaimJobRequest constructs an http.Request for the ClaimJob method
-func NewClaimJobRequest(server string, params *ClaimJobParams) (*http.Request, error) {
+// NewClaimJobRequest calls the generic ClaimJob builder with application/json body
+func NewClaimJobRequest(server string, params *ClaimJobParams, body ClaimJobJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewClaimJobRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewClaimJobRequestWithBody constructs an http.Request for the ClaimJob method, with any body, and a specified content type
+func NewClaimJobRequestWithBody(server string, params *ClaimJobParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -8024,10 +8163,12 @@ func NewClaimJobRequest(server string, params *ClaimJobParams) (*http.Request, e
 		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	if params != nil {
 
@@ -8073,6 +8214,17 @@ func NewClaimJobRequest(server string, params *ClaimJobParams) (*http.Request, e
 			}
 
 			req.Header.Set("Exekra-Claim-First", headerParam3)
+		}
+
+		if params.ExekraClaimStart != nil {
+			var headerParam4 string
+
+			headerParam4, err = runtime.StyleParamWithOptions("simple", false, "Exekra-Claim-Start", *params.ExekraClaimStart, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Exekra-Claim-Start", headerParam4)
 		}
 
 	}
@@ -10484,16 +10636,27 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/runner/heartbeat (the `RunnerHeartbeat` operationId).
 	RunnerHeartbeatWithResponse(ctx context.Context, params *RunnerHeartbeatParams, body RunnerHeartbeatJSONRequestBody, reqEditors ...RequestEditorFn) (*RunnerHeartbeatResponse, error)
 
-	// ClaimJobWithResponse Claim a job, waiting up to ?wait= seconds (runner)
+	// ClaimJobWithBodyWithResponse Claim a job, waiting up to ?wait= seconds (runner)
 	//
-	// Long-polls for a job of this runner: a job created while it waits is handed over at once. No body. An agent whose version (User-Agent exekra-runner/<version>) is outside the skew policy: 426 upgrade_required.
+	// Long-polls for a job of this runner: a job created while it waits is handed over at once. No body (or {}) only claims; a body with complete reports how a job this runner ran ended, exactly as POST /api/v1/runner/jobs/{id}/complete does, before the claim looks for the next: a completion that is refused answers the claim with the completion's error (400, 403, 404, 409) and claims nothing; a repeat of the claim repeats the completion, which is idempotent. An agent whose version (User-Agent exekra-runner/<version>) is outside the skew policy: 426 upgrade_required.
 	//
 	// Runner protocol: HTTP Basic with the runner id and its machine secret.
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/runner/jobs/claim (the `ClaimJob` operationId).
-	ClaimJobWithResponse(ctx context.Context, params *ClaimJobParams, reqEditors ...RequestEditorFn) (*ClaimJobResponse, error)
+	ClaimJobWithBodyWithResponse(ctx context.Context, params *ClaimJobParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ClaimJobResponse, error)
+
+	// ClaimJobWithResponse Claim a job, waiting up to ?wait= seconds (runner)
+	//
+	// Long-polls for a job of this runner: a job created while it waits is handed over at once. No body (or {}) only claims; a body with complete reports how a job this runner ran ended, exactly as POST /api/v1/runner/jobs/{id}/complete does, before the claim looks for the next: a completion that is refused answers the claim with the completion's error (400, 403, 404, 409) and claims nothing; a repeat of the claim repeats the completion, which is idempotent. An agent whose version (User-Agent exekra-runner/<version>) is outside the skew policy: 426 upgrade_required.
+	//
+	// Runner protocol: HTTP Basic with the runner id and its machine secret.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/runner/jobs/claim (the `ClaimJob` operationId).
+	ClaimJobWithResponse(ctx context.Context, params *ClaimJobParams, body ClaimJobJSONRequestBody, reqEditors ...RequestEditorFn) (*ClaimJobResponse, error)
 
 	// GetJobAssetsWithResponse The asset values of a job this runner holds (runner)
 	//
@@ -10508,7 +10671,7 @@ type ClientWithResponsesInterface interface {
 
 	// CompleteJobWithBodyWithResponse Report how a job ended (runner)
 	//
-	// Reports how a job this runner holds ended. A job it does not hold: 403; an attempt that is over or a job that has finished: 409.
+	// Reports how a job this runner holds ended, with its last log lines if the body has them (stored in the same transaction; a repeated completion does not store them again). A job it does not hold: 403; an attempt that is over or a job that has finished: 409.
 	//
 	// Runner protocol: HTTP Basic with the runner id and its machine secret.
 	//
@@ -10519,7 +10682,7 @@ type ClientWithResponsesInterface interface {
 
 	// CompleteJobWithResponse Report how a job ended (runner)
 	//
-	// Reports how a job this runner holds ended. A job it does not hold: 403; an attempt that is over or a job that has finished: 409.
+	// Reports how a job this runner holds ended, with its last log lines if the body has them (stored in the same transaction; a repeated completion does not store them again). A job it does not hold: 403; an attempt that is over or a job that has finished: 409.
 	//
 	// Runner protocol: HTTP Basic with the runner id and its machine secret.
 	//
@@ -16664,6 +16827,16 @@ type ClaimJobResponse403Headers struct {
 	XRequestId string
 }
 
+// ClaimJobResponse409Headers the declared response headers of an HTTP 409 response for ClaimJob
+type ClaimJobResponse409Headers struct {
+	XRequestId string
+}
+
+// ClaimJobResponse413Headers the declared response headers of an HTTP 413 response for ClaimJob
+type ClaimJobResponse413Headers struct {
+	XRequestId string
+}
+
 // ClaimJobResponse426Headers the declared response headers of an HTTP 426 response for ClaimJob
 type ClaimJobResponse426Headers struct {
 	XRequestId string
@@ -16696,6 +16869,10 @@ type ClaimJobResponse struct {
 	JSON401 *Unauthenticated
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
 	// JSON426 the response for an HTTP 426 `application/json` response
 	JSON426 *UpgradeRequired
 	// JSON429 the response for an HTTP 429 `application/json` response
@@ -16714,6 +16891,10 @@ type ClaimJobResponse struct {
 	Headers401 *ClaimJobResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *ClaimJobResponse403Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ClaimJobResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *ClaimJobResponse413Headers
 	// Headers426 the parsed response headers for an HTTP 426 response
 	Headers426 *ClaimJobResponse426Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -16742,6 +16923,16 @@ func (r ClaimJobResponse) GetJSON401() *Unauthenticated {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r ClaimJobResponse) GetJSON403() *Forbidden {
 	return r.JSON403
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ClaimJobResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ClaimJobResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
 }
 
 // GetJSON426 returns the response for an HTTP 426 `application/json` response
@@ -22144,17 +22335,34 @@ func (c *ClientWithResponses) RunnerHeartbeatWithResponse(ctx context.Context, p
 	return ParseRunnerHeartbeatResponse(rsp)
 }
 
-// ClaimJobWithResponse Claim a job, waiting up to ?wait= seconds (runner)
+// ClaimJobWithBodyWithResponse Claim a job, waiting up to ?wait= seconds (runner)
 //
-// Long-polls for a job of this runner: a job created while it waits is handed over at once. No body. An agent whose version (User-Agent exekra-runner/<version>) is outside the skew policy: 426 upgrade_required.
+// Long-polls for a job of this runner: a job created while it waits is handed over at once. No body (or {}) only claims; a body with complete reports how a job this runner ran ended, exactly as POST /api/v1/runner/jobs/{id}/complete does, before the claim looks for the next: a completion that is refused answers the claim with the completion's error (400, 403, 404, 409) and claims nothing; a repeat of the claim repeats the completion, which is idempotent. An agent whose version (User-Agent exekra-runner/<version>) is outside the skew policy: 426 upgrade_required.
 //
 // Runner protocol: HTTP Basic with the runner id and its machine secret.
 //
-// Returns a wrapper object for the known response body format(s).
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/runner/jobs/claim (the `ClaimJob` operationId).
-func (c *ClientWithResponses) ClaimJobWithResponse(ctx context.Context, params *ClaimJobParams, reqEditors ...RequestEditorFn) (*ClaimJobResponse, error) {
-	rsp, err := c.ClaimJob(ctx, params, reqEditors...)
+func (c *ClientWithResponses) ClaimJobWithBodyWithResponse(ctx context.Context, params *ClaimJobParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ClaimJobResponse, error) {
+	rsp, err := c.ClaimJobWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseClaimJobResponse(rsp)
+}
+
+// ClaimJobWithResponse Claim a job, waiting up to ?wait= seconds (runner)
+//
+// Long-polls for a job of this runner: a job created while it waits is handed over at once. No body (or {}) only claims; a body with complete reports how a job this runner ran ended, exactly as POST /api/v1/runner/jobs/{id}/complete does, before the claim looks for the next: a completion that is refused answers the claim with the completion's error (400, 403, 404, 409) and claims nothing; a repeat of the claim repeats the completion, which is idempotent. An agent whose version (User-Agent exekra-runner/<version>) is outside the skew policy: 426 upgrade_required.
+//
+// Runner protocol: HTTP Basic with the runner id and its machine secret.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/runner/jobs/claim (the `ClaimJob` operationId).
+func (c *ClientWithResponses) ClaimJobWithResponse(ctx context.Context, params *ClaimJobParams, body ClaimJobJSONRequestBody, reqEditors ...RequestEditorFn) (*ClaimJobResponse, error) {
+	rsp, err := c.ClaimJob(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -22180,7 +22388,7 @@ func (c *ClientWithResponses) GetJobAssetsWithResponse(ctx context.Context, id s
 
 // CompleteJobWithBodyWithResponse Report how a job ended (runner)
 //
-// Reports how a job this runner holds ended. A job it does not hold: 403; an attempt that is over or a job that has finished: 409.
+// Reports how a job this runner holds ended, with its last log lines if the body has them (stored in the same transaction; a repeated completion does not store them again). A job it does not hold: 403; an attempt that is over or a job that has finished: 409.
 //
 // Runner protocol: HTTP Basic with the runner id and its machine secret.
 //
@@ -22197,7 +22405,7 @@ func (c *ClientWithResponses) CompleteJobWithBodyWithResponse(ctx context.Contex
 
 // CompleteJobWithResponse Report how a job ended (runner)
 //
-// Reports how a job this runner holds ended. A job it does not hold: 403; an attempt that is over or a job that has finished: 409.
+// Reports how a job this runner holds ended, with its last log lines if the body has them (stored in the same transaction; a repeated completion does not store them again). A job it does not hold: 403; an attempt that is over or a job that has finished: 409.
 //
 // Runner protocol: HTTP Basic with the runner id and its machine secret.
 //
@@ -29280,6 +29488,20 @@ func ParseClaimJobResponse(rsp *http.Response) (*ClaimJobResponse, error) {
 		}
 		response.JSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 426:
 		var dest UpgradeRequired
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -29375,6 +29597,26 @@ func ParseClaimJobResponse(rsp *http.Response) (*ClaimJobResponse, error) {
 			headers.XRequestId = value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 409:
+		var headers ClaimJobResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers ClaimJobResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers413 = &headers
 	case rsp.StatusCode == 426:
 		var headers ClaimJobResponse426Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
