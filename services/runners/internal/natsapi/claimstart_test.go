@@ -109,13 +109,27 @@ func TestClaimCarryingAResult(t *testing.T) {
 	code := 0
 	done := &runners.CompleteRequest{JobID: first.ID, Attempt: got.Attempt, Status: runners.JobSucceeded, ExitCode: &code,
 		Lines: []runners.AgentLogLine{{Stream: "stdout", Message: "finished"}}}
-	claimAfter := func(claimID string, done *runners.CompleteRequest) (*runners.ClaimedJob, error) {
+	claimAs := func(reg runners.Registered, claimID string, done *runners.CompleteRequest) (*runners.ClaimedJob, error) {
 		ctx, cancel := context.WithTimeout(gateway(sourceIP), runners.ClaimTimeout)
 		defer cancel()
 		resp, err := call[runners.ClaimResponse](ctx, h.harness, runners.SubjectClaim,
-			runners.ClaimRequest{AgentRequest: agent(a), ClaimID: claimID, Start: true, Complete: done})
+			runners.ClaimRequest{AgentRequest: agent(reg), ClaimID: claimID, Start: true, Complete: done})
 		return resp.Job, err
 	}
+	claimAfter := func(claimID string, done *runners.CompleteRequest) (*runners.ClaimedJob, error) {
+		return claimAs(a, claimID, done)
+	}
+	t.Run("another runner's claim cannot finish this runner's job", func(t *testing.T) {
+		b := h.register(t, "b", runners.EnvStaging)
+		_, err := claimAs(b, "b-1", done)
+		wantKind(t, err, "permission_denied")
+		if s, _ := h.status(t, first.ID); s != runners.JobRunning {
+			t.Fatalf("another runner's result changed the job: %s", s)
+		}
+		if s, _ := h.status(t, second.ID); s != runners.JobPending {
+			t.Fatalf("a claim whose result was refused took a job: %s", s)
+		}
+	})
 	t.Run("the result is stored, then the next job claimed", func(t *testing.T) {
 		next, err := claimAfter("c-2", done)
 		if err != nil || next == nil || next.ID != second.ID || !next.TakenUp() {
