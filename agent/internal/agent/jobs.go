@@ -256,8 +256,10 @@ func (j *jobRunner) handle(ctx context.Context, job *claimedJob) error {
 		log.Error("cannot record the result in the journal", "err", err.Error())
 	}
 	e := journalEntry{JobID: job.ID, Attempt: job.Attempt, Result: &res}
-	if j.maxJobs == 1 {
-		// The next claim follows at once: the result rides on it.
+	if j.maxJobs == 1 && job.TakenUp() {
+		// The next claim follows at once: the result rides on it. (A Hub
+		// whose claim took the job up reads results on claims: both came
+		// in one release; an older one would not see the result.)
 		j.mu.Lock()
 		j.carry = &e
 		j.mu.Unlock()

@@ -268,36 +268,49 @@ func TestJournal(t *testing.T) {
 	}
 }
 
+// A result the Hub refuses as stale is dropped, not sent again, whether it
+// went on its own or rode on a claim; the agent goes on claiming.
 func TestStaleCompletionDropped(t *testing.T) {
-	g := newGateway(t)
-	ref := g.publish("demo", "1.0.0", scriptPackage(t, "echo ran\n"))
-	g.completeStatus = 409
-	g.enqueue(claimedJob{ID: jobA, Package: ref, TimeoutSeconds: 60, Attempt: 1})
-	state := t.TempDir()
-	ra := startAgent(t, g, state)
-	waitFor(t, 20*time.Second, "a completion attempt", func() bool {
+	for _, onClaim := range []bool{false, true} {
+		g := newGateway(t)
+		ref := g.publish("demo", "1.0.0", scriptPackage(t, "echo ran\n"))
+		g.completeStatus = 409
+		g.startOnClaim = onClaim
+		g.enqueue(claimedJob{ID: jobA, Package: ref, TimeoutSeconds: 60, Attempt: 1})
+		state := t.TempDir()
+		ra := startAgent(t, g, state)
+		waitFor(t, 20*time.Second, "a completion attempt", func() bool {
+			ev, _, _ := g.snapshot()
+			return slices.Contains(ev, "complete "+jobA+"/1")
+		})
+		waitFor(t, 5*time.Second, "the result to be dropped", func() bool { return len(ra.agent.jobs.journal.pending()) == 0 })
+		time.Sleep(300 * time.Millisecond)
 		ev, _, _ := g.snapshot()
-		return slices.Contains(ev, "complete "+jobA+"/1")
-	})
-	waitFor(t, 5*time.Second, "the result to be dropped", func() bool { return len(ra.agent.jobs.journal.pending()) == 0 })
-	time.Sleep(300 * time.Millisecond)
-	ev, _, _ := g.snapshot()
-	if c := strings.Count(strings.Join(ev, ","), "complete"); c != 1 {
-		t.Fatalf("completion retried: %v", ev)
-	}
-	if i := slices.Index(ev, "complete "+jobA+"/1"); !slices.Contains(ev[i+1:], "claim") {
-		t.Fatalf("events %v: the agent claims no more after the refused result", ev)
+		if c := strings.Count(strings.Join(ev, ","), "complete"); c != 1 {
+			t.Fatalf("on a claim %v: completion retried: %v", onClaim, ev)
+		}
+		if i := slices.Index(ev, "complete "+jobA+"/1"); !slices.Contains(ev[i+1:], "claim") {
+			t.Fatalf("on a claim %v: events %v: the agent claims no more after the refused result", onClaim, ev)
+		}
+		g.mu.Lock()
+		carried := g.resultClaims
+		g.mu.Unlock()
+		if onClaim != (carried == 1) {
+			t.Fatalf("on a claim %v: %d results rode on claims", onClaim, carried)
+		}
 	}
 }
 
-// A result rides on the next claim; a Hub that refuses that claim itself
-// (an agent version outside its policy, 426) gets the result on its own.
+// A result rides on the next claim when the claim took its job up; a Hub
+// that refuses that claim itself (an agent version outside its policy,
+// 426) gets the result on its own, as does one whose claims do not take
+// jobs up (an older Hub, which would not read a result on a claim).
 func TestResultRidesOnTheNextClaim(t *testing.T) {
 	for _, refuse := range []bool{false, true} {
 		g := newGateway(t)
 		ref := g.publish("demo", "1.0.0", scriptPackage(t, "echo ran\n"))
 		g.mu.Lock()
-		g.refuseResultClaims = refuse
+		g.refuseResultClaims, g.startOnClaim = refuse, true
 		g.mu.Unlock()
 		g.enqueue(claimedJob{ID: jobA, Package: ref, TimeoutSeconds: 60, Attempt: 1})
 		startAgent(t, g, t.TempDir())
@@ -314,6 +327,18 @@ func TestResultRidesOnTheNextClaim(t *testing.T) {
 			t.Fatalf("results on claims %d, on their own %v: want it on its own after the claim was refused", onClaim, alone)
 		}
 	}
+	t.Run("an older Hub", func(t *testing.T) {
+		g := newGateway(t) // its claims leave jobs claimed
+		ref := g.publish("demo", "1.0.0", scriptPackage(t, "echo ran\n"))
+		g.enqueue(claimedJob{ID: jobA, Package: ref, TimeoutSeconds: 60, Attempt: 1})
+		startAgent(t, g, t.TempDir())
+		g.waitCompletion(t, jobA, 20*time.Second)
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if g.resultClaims != 0 || !slices.Contains(g.alone, jobA) {
+			t.Fatalf("results on claims %d, on their own %v: want it on its own", g.resultClaims, g.alone)
+		}
+	})
 }
 
 // A claim whose reply is lost is asked again under the same claim id (and
