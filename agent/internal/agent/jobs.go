@@ -256,10 +256,9 @@ func (j *jobRunner) handle(ctx context.Context, job *claimedJob) error {
 		log.Error("cannot record the result in the journal", "err", err.Error())
 	}
 	e := journalEntry{JobID: job.ID, Attempt: job.Attempt, Result: &res}
-	if j.maxJobs == 1 && job.TakenUp() {
-		// The next claim follows at once: the result rides on it. (A Hub
-		// whose claim took the job up reads results on claims: both came
-		// in one release; an older one would not see the result.)
+	if j.maxJobs == 1 && job.ResultOnClaim() {
+		// The next claim follows at once: the result rides on it (a Hub
+		// older than results on claims would not see it: not to one).
 		j.mu.Lock()
 		j.carry = &e
 		j.mu.Unlock()
@@ -286,8 +285,10 @@ func claimResult(e *journalEntry) *runners.ClaimCompletion {
 }
 
 // takeUp tells the Hub this runner has the job (an upload without lines,
-// fenced by the attempt), before anything runs, when the claim did not
-// take it up itself (a Hub older than Exekra-Claim-Start): a claim nobody takes up
+// fenced by the attempt), before anything runs, unless the claim took it
+// up (the agent does not ask claims to: a claim that took its job up and
+// whose agent died while it waited would leave the job to its lease and
+// spend an attempt): a claim nobody takes up
 // goes to another runner after the pickup time, so only a job the Hub
 // knows is taken up may run. It retries for at most takeUpWithin; no
 // answer by then, or a refusal, means the job is not this runner's to run.

@@ -43,9 +43,10 @@ type gateway struct {
 	claimIDs   []string
 	// refuseTakeUp answers 409 to the agent taking a job up.
 	refuseTakeUp bool
-	// startOnClaim honours Exekra-Claim-Start as the Hub does: the job is
-	// handed over running, taken up by the claim.
-	startOnClaim bool
+	// status is the status handed-out jobs carry: "" as a Hub older than
+	// results on claims, claimed as today's, running as a claim that took
+	// its job up.
+	status string
 	// refuseResultClaims answers 426 to claims carrying a result;
 	// resultClaims counts the claims that carried one.
 	refuseResultClaims bool
@@ -142,9 +143,10 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		job := g.queue[0]
 		g.queue = g.queue[1:]
-		if g.startOnClaim && r.Header.Get(runners.HeaderClaimStart) == "true" {
-			job.Status = runners.JobRunning
+		if r.Header.Get(runners.HeaderClaimStart) != "" {
+			g.bad = append(g.bad, "the agent asked a claim to take its job up")
 		}
+		job.Status = g.status
 		if g.loseClaims > 0 {
 			g.loseClaims--
 			g.handedOut[claimID] = job

@@ -275,7 +275,9 @@ func TestStaleCompletionDropped(t *testing.T) {
 		g := newGateway(t)
 		ref := g.publish("demo", "1.0.0", scriptPackage(t, "echo ran\n"))
 		g.completeStatus = 409
-		g.startOnClaim = onClaim
+		if onClaim {
+			g.status = "claimed"
+		}
 		g.enqueue(claimedJob{ID: jobA, Package: ref, TimeoutSeconds: 60, Attempt: 1})
 		state := t.TempDir()
 		ra := startAgent(t, g, state)
@@ -301,16 +303,16 @@ func TestStaleCompletionDropped(t *testing.T) {
 	}
 }
 
-// A result rides on the next claim when the claim took its job up; a Hub
-// that refuses that claim itself (an agent version outside its policy,
-// 426) gets the result on its own, as does one whose claims do not take
-// jobs up (an older Hub, which would not read a result on a claim).
+// A result rides on the next claim to a Hub that reads it there (its
+// claims name the job's status); a Hub that refuses that claim itself (an
+// agent version outside its policy, 426) gets the result on its own, as
+// does an older Hub, which would not read a result on a claim.
 func TestResultRidesOnTheNextClaim(t *testing.T) {
 	for _, refuse := range []bool{false, true} {
 		g := newGateway(t)
 		ref := g.publish("demo", "1.0.0", scriptPackage(t, "echo ran\n"))
 		g.mu.Lock()
-		g.refuseResultClaims, g.startOnClaim = refuse, true
+		g.refuseResultClaims, g.status = refuse, "claimed"
 		g.mu.Unlock()
 		g.enqueue(claimedJob{ID: jobA, Package: ref, TimeoutSeconds: 60, Attempt: 1})
 		startAgent(t, g, t.TempDir())
@@ -328,7 +330,7 @@ func TestResultRidesOnTheNextClaim(t *testing.T) {
 		}
 	}
 	t.Run("an older Hub", func(t *testing.T) {
-		g := newGateway(t) // its claims leave jobs claimed
+		g := newGateway(t) // its claims name no status
 		ref := g.publish("demo", "1.0.0", scriptPackage(t, "echo ran\n"))
 		g.enqueue(claimedJob{ID: jobA, Package: ref, TimeoutSeconds: 60, Attempt: 1})
 		startAgent(t, g, t.TempDir())
@@ -386,7 +388,7 @@ func TestJobTakenUpBeforeItRuns(t *testing.T) {
 		g := newGateway(t)
 		ref := g.publish("demo", "1.0.0", scriptPackage(t, "echo hi\n"))
 		g.mu.Lock()
-		g.startOnClaim = true
+		g.status = "running"
 		g.mu.Unlock()
 		g.enqueue(claimedJob{ID: jobA, Package: ref, TimeoutSeconds: 60, Attempt: 2})
 		startAgent(t, g, t.TempDir())

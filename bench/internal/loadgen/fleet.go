@@ -156,11 +156,12 @@ func (f *Fleet) claim(ctx context.Context, r Runner, claimID string, first bool,
 	return job, nil
 }
 
-// work runs a claimed job as a no-op and returns its result, with its one
-// log line, for the next claim to carry; nil when a call failed (counted
-// in Errors) and the job is left to the Hub's lease, or when the claim did
-// not take the job up (a Hub without Exekra-Claim-Start: the job is then
-// taken up and completed on its own, as before).
+// work runs a claimed job as the agent would a no-op: it takes the job up
+// with its one log line (unless the claim took it up: the line then goes
+// with the result) and returns its result for the next claim to carry; nil
+// when a call failed (counted in Errors) and the job is left to the Hub's
+// lease, or when the Hub does not read results on claims (the result then
+// went on its own).
 func (f *Fleet) work(ctx context.Context, r Runner, job *runners.ClaimedJob, cached map[string]bool) *runners.ClaimCompletion {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
@@ -183,6 +184,9 @@ func (f *Fleet) work(ctx context.Context, r Runner, job *runners.ClaimedJob, cac
 		return nil
 	}
 	done.Lines = nil
+	if job.ResultOnClaim() {
+		return done
+	}
 	f.complete(ctx, r, done)
 	return nil
 }

@@ -269,12 +269,18 @@ type ClaimedJob struct {
 	Assets []string `json:"assets,omitempty"`
 	// Status is JobRunning when the claim took the job up
 	// (HeaderClaimStart), JobClaimed otherwise; a Hub older than the
-	// header leaves it out, which means JobClaimed.
+	// header leaves it out, which means JobClaimed. A Hub that sends it
+	// reads a result on a claim (ClaimBody); an older one ignores a
+	// claim's body.
 	Status string `json:"status,omitempty"`
 }
 
 // TakenUp reports whether the claim took the job up (HeaderClaimStart).
 func (j ClaimedJob) TakenUp() bool { return j.Status == JobRunning }
+
+// ResultOnClaim reports whether the Hub that handed out the job reads its
+// result on the runner's next claim (it named the job's status).
+func (j ClaimedJob) ResultOnClaim() bool { return j.Status != "" }
 
 // PackageRef names the package a job runs.
 type PackageRef struct {
