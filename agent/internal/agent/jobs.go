@@ -285,17 +285,11 @@ func claimResult(e *journalEntry) *runners.ClaimCompletion {
 }
 
 // takeUp tells the Hub this runner has the job (an upload without lines,
-// fenced by the attempt), before anything runs, unless the claim took it
-// up (the agent does not ask claims to: a claim that took its job up and
-// whose agent died while it waited would leave the job to its lease and
-// spend an attempt): a claim nobody takes up
+// fenced by the attempt), before anything runs: a claim nobody takes up
 // goes to another runner after the pickup time, so only a job the Hub
 // knows is taken up may run. It retries for at most takeUpWithin; no
 // answer by then, or a refusal, means the job is not this runner's to run.
 func (j *jobRunner) takeUp(ctx context.Context, job *claimedJob, log *slog.Logger) error {
-	if job.TakenUp() {
-		return nil // the claim did
-	}
 	ctx, cancel := context.WithTimeout(ctx, j.takeUpWithin)
 	defer cancel()
 	err := j.a.client.Retry(ctx, runnerclient.Retry{Op: "taking up the job", Log: log}, func(ctx context.Context) error {

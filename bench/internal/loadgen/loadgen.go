@@ -35,11 +35,9 @@ var userAgent = "exekra-loadgen/" + buildinfo.Version
 
 // NewRunner is the simulated runner id, with its machine secret, of the
 // Hub at hub; its calls go through hc (its own connection, as a real
-// runner has, or one shared by many). startOnClaim asks its claims to take
-// their jobs up (runners.HeaderClaimStart), which the agent does not.
-func NewRunner(hub, id, secret string, hc *http.Client, startOnClaim bool) (Runner, error) {
-	c, err := runnerclient.New(runnerclient.Config{Hub: hub, RunnerID: id, Secret: secret, UserAgent: userAgent, HTTP: hc,
-		StartOnClaim: startOnClaim})
+// runner has, or one shared by many).
+func NewRunner(hub, id, secret string, hc *http.Client) (Runner, error) {
+	c, err := runnerclient.New(runnerclient.Config{Hub: hub, RunnerID: id, Secret: secret, UserAgent: userAgent, HTTP: hc})
 	if err != nil {
 		return Runner{}, fmt.Errorf("simulated runner %s: %w", id, err)
 	}

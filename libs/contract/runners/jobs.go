@@ -86,12 +86,6 @@ const (
 	// Hub skips looking for one (a PostgreSQL read per claim). Repeats and
 	// retries of the claim go without it.
 	HeaderClaimFirst = "Exekra-Claim-First"
-	// HeaderClaimStart ("true") on a claim: the claim takes the job up
-	// itself, so the agent skips the take-up upload. The job comes back
-	// with status JobRunning and the running lease; a Hub that does not
-	// know the header answers JobClaimed (or no status), and the agent
-	// takes the job up as before.
-	HeaderClaimStart = "Exekra-Claim-Start"
 )
 
 // CreateJobRequest starts a job (POST /api/v1/jobs). Version "" means
@@ -243,8 +237,6 @@ type ClaimRequest struct {
 	ClaimID     string `json:"claim_id,omitempty"`
 	// First: the claim id has not been sent before (HeaderClaimFirst).
 	First bool `json:"first,omitempty"`
-	// Start: the claim takes the job up (HeaderClaimStart).
-	Start bool `json:"start,omitempty"`
 	// Complete, when set, is a finished job's result (ClaimBody), stored
 	// before the claim looks for a job; its AgentRequest is left empty.
 	Complete *CompleteRequest `json:"complete,omitempty"`
@@ -267,16 +259,11 @@ type ClaimedJob struct {
 	// Assets names the assets the package declares: the agent asks for
 	// their values (PathJobAssets) before it starts the job; none, none.
 	Assets []string `json:"assets,omitempty"`
-	// Status is JobRunning when the claim took the job up
-	// (HeaderClaimStart), JobClaimed otherwise; a Hub older than the
-	// header leaves it out, which means JobClaimed. A Hub that sends it
-	// reads a result on a claim (ClaimBody); an older one ignores a
-	// claim's body.
+	// Status is JobClaimed. A Hub that names it reads the job's result on
+	// the runner's next claim (ClaimBody); an older one leaves it out and
+	// ignores a claim's body.
 	Status string `json:"status,omitempty"`
 }
-
-// TakenUp reports whether the claim took the job up (HeaderClaimStart).
-func (j ClaimedJob) TakenUp() bool { return j.Status == JobRunning }
 
 // ResultOnClaim reports whether the Hub that handed out the job reads its
 // result on the runner's next claim (it named the job's status).

@@ -117,7 +117,7 @@ func (s *Server) claimJob(c *gin.Context) error {
 	// The service reads the deadline (natsrpc.CallerDeadline): a claim that
 	// waited queued behind other work waits only for what is left.
 	req := runners.ClaimRequest{AgentRequest: ar, WaitSeconds: wait, ClaimID: c.GetHeader(runners.HeaderClaimID),
-		First: c.GetHeader(runners.HeaderClaimFirst) == "true", Start: c.GetHeader(runners.HeaderClaimStart) == "true"}
+		First: c.GetHeader(runners.HeaderClaimFirst) == "true"}
 	if req.Complete, err = claimCompletion(c); err != nil {
 		return err
 	}

@@ -122,8 +122,7 @@ func TestRunnerRoutesSpeakTheClientsProtocol(t *testing.T) {
 	st := &runnerStub{}
 	srv := runnerServer(t, st)
 	const runnerID = "0b0c5f5e-8d7e-4b64-9c55-3b1f8f0e7a11"
-	c, err := runnerclient.New(runnerclient.Config{Hub: srv.URL, RunnerID: runnerID, Secret: stubSecret, UserAgent: "exekra-runner/test",
-		StartOnClaim: true})
+	c, err := runnerclient.New(runnerclient.Config{Hub: srv.URL, RunnerID: runnerID, Secret: stubSecret, UserAgent: "exekra-runner/test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +148,7 @@ func TestRunnerRoutesSpeakTheClientsProtocol(t *testing.T) {
 			t.Fatalf("err %v", err)
 		}
 	})
-	t.Run("claim: the wait, the claim id and the start reach the service; 204 when none", func(t *testing.T) {
+	t.Run("claim: the wait and the claim id reach the service; 204 when none", func(t *testing.T) {
 		job, err := c.Claim(ctx, 3*time.Second, "claim-1")
 		if err != nil || job == nil || job.ID != "j1" || job.Attempt != 2 || job.Package.Name != "etl" {
 			t.Fatalf("%+v %v", job, err)
@@ -159,7 +158,7 @@ func TestRunnerRoutesSpeakTheClientsProtocol(t *testing.T) {
 		}
 		st.mu.Lock()
 		defer st.mu.Unlock()
-		if st.claims[0].WaitSeconds != 3 || st.claims[0].ClaimID != "claim-1" || st.claims[0].Credentials != creds || !st.claims[0].Start ||
+		if st.claims[0].WaitSeconds != 3 || st.claims[0].ClaimID != "claim-1" || st.claims[0].Credentials != creds ||
 			st.claims[1].WaitSeconds != 0 || st.claims[1].ClaimID != "claim-2" {
 			t.Fatalf("%+v", st.claims)
 		}

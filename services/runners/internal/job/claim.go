@@ -17,9 +17,8 @@ import (
 // be lost (an instance or gateway gone mid-reply), the agent asks again
 // with the same id and gets the job it was given, not a lease to wait out.
 // first says the agent sends claimID for the first time: no job can have
-// been given to it, so none is looked for. start makes the claim the
-// take-up: the job comes back running, with the running lease.
-func (s *Service) Claim(ctx context.Context, v Runner, wait time.Duration, claimID string, first, start bool) (*Job, error) {
+// been given to it, so none is looked for.
+func (s *Service) Claim(ctx context.Context, v Runner, wait time.Duration, claimID string, first bool) (*Job, error) {
 	if wait < 0 || wait > runners.MaxClaimWaitSeconds*time.Second {
 		return nil, errs.Ef(errs.InvalidArgument, "wait must be from 0 to %d seconds", runners.MaxClaimWaitSeconds)
 	}
@@ -33,7 +32,7 @@ func (s *Service) Claim(ctx context.Context, v Runner, wait time.Duration, claim
 	twin := s.waiters.claimChannel(key)
 	defer s.waiters.release(key, twin)
 	if !first {
-		if j, ok, err := s.claimedWith(ctx, v.ID, claimID, start); ok || err != nil {
+		if j, ok, err := s.claimedWith(ctx, v.ID, claimID); ok || err != nil {
 			return j, err
 		}
 	}
@@ -41,7 +40,7 @@ func (s *Service) Claim(ctx context.Context, v Runner, wait time.Duration, claim
 	var woken *waiting // the wake-up this look answers, if any
 	for {
 		line := s.waiters.envs.join(v.Environment)
-		j, more, err := s.tryClaim(ctx, v, claimID, start)
+		j, more, err := s.tryClaim(ctx, v, claimID)
 		if woken != nil && more {
 			// Jobs are left that this runner could not run or did not
 			// get: wake the next in line for them.
@@ -67,7 +66,7 @@ func (s *Service) Claim(ctx context.Context, v Runner, wait time.Duration, claim
 		case <-twin: // an orphaned wait of this claim took a job: it is this one's
 			timer.Stop()
 			s.waiters.envs.quit(v.Environment, line)
-			j, _, err := s.claimedWith(ctx, v.ID, claimID, start)
+			j, _, err := s.claimedWith(ctx, v.ID, claimID)
 			return j, err
 		case <-timer.C:
 		case <-ctx.Done():
@@ -85,13 +84,12 @@ func (s *Service) Claim(ctx context.Context, v Runner, wait time.Duration, claim
 }
 
 // claimedWith returns the job the runner claimed under claimID and has not
-// taken up yet (or, for a claim that takes its job up, that claim took up),
-// if any.
-func (s *Service) claimedWith(ctx context.Context, runnerID, claimID string, start bool) (*Job, bool, error) {
+// taken up yet, if any.
+func (s *Service) claimedWith(ctx context.Context, runnerID, claimID string) (*Job, bool, error) {
 	if claimID == "" {
 		return nil, false, nil
 	}
-	j, ok, err := s.Store.ClaimedWith(ctx, runnerID, claimID, start)
+	j, ok, err := s.Store.ClaimedWith(ctx, runnerID, claimID)
 	if err != nil {
 		return nil, false, errs.Wrap(errs.Unavailable, "the Hub cannot look up the claim for a moment; claim again shortly", err)
 	}
@@ -103,7 +101,7 @@ func (s *Service) claimedWith(ctx context.Context, runnerID, claimID string, sta
 
 // tryClaim takes entries the runner may run until PostgreSQL confirms one
 // (an entry may be stale: the job canceled, or queued twice by a reconcile).
-func (s *Service) tryClaim(ctx context.Context, r Runner, claimID string, start bool) (*Job, bool, error) {
+func (s *Service) tryClaim(ctx context.Context, r Runner, claimID string) (*Job, bool, error) {
 	for {
 		e, ok, left, err := s.Queue.Take(ctx, r.Environment, r.ID, r.Labels)
 		if err != nil {
@@ -113,20 +111,13 @@ func (s *Service) tryClaim(ctx context.Context, r Runner, claimID string, start 
 			return nil, left, nil
 		}
 		now := s.now()
-		c := Claim{Entry: e, RunnerID: r.ID, RunnerLabels: r.Labels, ClaimID: claimID, Now: now, LeaseUntil: now.Add(s.Pickup), Start: start}
-		if start {
-			c.LeaseUntil = now.Add(s.Lease)
-		}
-		j, ok, err := s.Store.ClaimJob(ctx, c)
+		j, ok, err := s.Store.ClaimJob(ctx, Claim{Entry: e, RunnerID: r.ID, RunnerLabels: r.Labels, ClaimID: claimID, Now: now, LeaseUntil: now.Add(s.Pickup)})
 		if err != nil { // the job stays pending: put its entry back
 			s.requeue(context.WithoutCancel(ctx), e)
 			return nil, true, fmt.Errorf("claim job %s: %w", e.JobID, err)
 		}
 		if ok {
 			s.Meter.JobStatus(StatusClaimed)
-			if start {
-				s.Meter.JobStatus(StatusRunning)
-			}
 			return &j, left, nil
 		}
 	}

@@ -120,7 +120,6 @@ type Claim struct {
 	ClaimID      string // the agent's id for this claim ("" : none)
 	Now          time.Time
 	LeaseUntil   time.Time
-	Start        bool // the claim takes the job up: running from Now
 }
 
 // Change is what an UpdateFunc asks the store to write besides the job.
@@ -174,13 +173,11 @@ type Store interface {
 	JobByID(ctx context.Context, id string) (Job, error)
 	ListJobs(ctx context.Context, q Query) ([]Job, error)
 	// ClaimJob moves the entry's job from pending to claimed by c.RunnerID
-	// (running, with c.Start) if it is still pending at c.Attempt and the
-	// runner matches; false when not.
+	// if it is still pending at c.Attempt and the runner matches; false when not.
 	ClaimJob(ctx context.Context, c Claim) (Job, bool, error)
 	// ClaimedWith returns the job the runner claimed under claimID if it
-	// still holds it, claimed and not yet started; with started, also
-	// running since that claim took it up.
-	ClaimedWith(ctx context.Context, runnerID, claimID string, started bool) (Job, bool, error)
+	// still holds it, claimed and not yet started.
+	ClaimedWith(ctx context.Context, runnerID, claimID string) (Job, bool, error)
 	// UpdateJob locks the job, lets fn change it and writes it with fn's
 	// change. The job fn sees and UpdateJob returns has no names (runner,
 	// target runner, schedule) and no package assets: read it again to show it.

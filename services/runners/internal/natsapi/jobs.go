@@ -102,7 +102,7 @@ func claimEndpoint(subject string, runners *runner.Service, svc *job.Service) na
 			}
 			wait = min(wait, left)
 		}
-		j, err := svc.Claim(ctx, r, wait, req.ClaimID, req.First, req.Start)
+		j, err := svc.Claim(ctx, r, wait, req.ClaimID, req.First)
 		if err != nil || j == nil {
 			return contract.ClaimResponse{}, err
 		}
@@ -232,8 +232,6 @@ func ToClaimed(j job.Job) *contract.ClaimedJob {
 	if len(j.Package.Assets) > 0 {
 		c.Assets = j.Package.Assets
 	}
-	if j.Status == job.StatusRunning || j.Status == job.StatusClaimed {
-		c.Status = j.Status
-	}
+	c.Status = contract.JobClaimed // which also says this Hub reads results on claims
 	return c
 }

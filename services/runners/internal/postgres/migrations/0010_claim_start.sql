@@ -1,6 +1,0 @@
--- A claim may take its job up itself (Exekra-Claim-Start): the job is then
--- running under the claim's id from the start, and a repeat of the claim
--- (its reply lost) must find it there too. The index that finds a claim's
--- job covers both statuses.
-DROP INDEX jobs_claim_idx;
-CREATE INDEX jobs_claim_idx ON jobs (runner_id, claim_id) WHERE status IN ('claimed', 'running') AND claim_id IS NOT NULL;
