@@ -245,6 +245,9 @@ type ClaimRequest struct {
 // ClaimResponse holds the claimed job, or null when none arrived (HTTP 204).
 type ClaimResponse struct {
 	Job *ClaimedJob `json:"job"`
+	// Completed: the claim stored the result it carried (a runners instance
+	// older than results on claims leaves it out, and ignored the result).
+	Completed bool `json:"completed,omitempty"`
 }
 
 // ClaimedJob is a job handed to a runner. Attempt is the fencing number the

@@ -130,6 +130,9 @@ func (s *Server) claimJob(c *gin.Context) error {
 		c.Status(http.StatusNoContent)
 		return nil
 	}
+	if err == nil && req.Complete != nil && !resp.Completed {
+		err = s.completeAfter(c.Request.Context(), ar, *req.Complete)
+	}
 	if err != nil {
 		return err
 	}
@@ -139,6 +142,23 @@ func (s *Server) claimJob(c *gin.Context) error {
 	}
 	c.JSON(http.StatusOK, resp.Job)
 	return nil
+}
+
+// completeAfter stores a result a claim carried that the runners instance
+// serving the claim ignored (one older than results on claims, in a rolling
+// upgrade). A result refused for good is logged, not answered: the claim
+// has taken its job, and the agent would drop the result on that answer
+// anyway; a failure that may pass fails the claim, whose repeat (same
+// claim id) returns the job and carries the result again.
+func (s *Server) completeAfter(ctx context.Context, ar runners.AgentRequest, done runners.CompleteRequest) error {
+	done.AgentRequest = ar
+	_, err := natsrpc.Call[runners.CompleteResponse](ctx, s.NATS, runners.SubjectComplete, done)
+	switch errs.KindOf(err) {
+	case errs.Conflict, errs.PermissionDenied, errs.NotFound, errs.InvalidArgument:
+		s.Log.Warn("a result carried on a claim was refused", "job_id", done.JobID, "attempt", done.Attempt, "err", err)
+		return nil
+	}
+	return err
 }
 
 // claimCompletion reads a claim's optional body (ClaimBody): the result of

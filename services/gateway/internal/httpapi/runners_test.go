@@ -74,7 +74,9 @@ func runnerServer(t *testing.T, st *runnerStub) *httptest.Server {
 			}
 			st.mu.Unlock()
 			if !first && !repeat {
-				return runners.ClaimResponse{}, nil
+				// A claim id "done-…" is served as a runners instance that
+				// stores a result it carries; others as an older one.
+				return runners.ClaimResponse{Completed: req.Complete != nil && strings.HasPrefix(req.ClaimID, "done-")}, nil
 			}
 			if first && strings.HasPrefix(req.ClaimID, "busy-") {
 				time.Sleep(time.Until(deadline) + time.Second) // a busy service: the job is the claim's, its reply too late
@@ -197,15 +199,36 @@ func TestRunnerRoutesSpeakTheClientsProtocol(t *testing.T) {
 		exit := 0
 		done := &runners.ClaimCompletion{JobID: "j1", Attempt: 2, Status: runners.JobSucceeded, ExitCode: &exit,
 			Lines: []runners.AgentLogLine{{TS: time.Now().UTC(), Stream: "stdout", Message: "ok"}}}
-		if _, err := c.ClaimWith(ctx, 0, "claim-3", runnerclient.ClaimOptions{First: true, Done: done}); err != nil {
+		st.mu.Lock()
+		st.complete = runners.CompleteRequest{}
+		st.mu.Unlock()
+		if _, err := c.ClaimWith(ctx, 0, "done-1", runnerclient.ClaimOptions{First: true, Done: done}); err != nil {
 			t.Fatal(err)
 		}
 		st.mu.Lock()
-		got := st.claims[len(st.claims)-1].Complete
+		got, alone := st.claims[len(st.claims)-1].Complete, st.complete
 		st.mu.Unlock()
 		if got == nil || got.JobID != "j1" || got.Attempt != 2 || got.Status != runners.JobSucceeded || got.ExitCode == nil ||
 			len(got.Lines) != 1 || got.Lines[0].Message != "ok" || got.Credentials != (runners.Credentials{}) {
 			t.Fatalf("the result the service got: %+v", got)
+		}
+		if alone.JobID != "" {
+			t.Fatalf("a result the claim stored was sent again on its own: %+v", alone)
+		}
+		// An older runners instance ignores the result: the gateway sends it on.
+		if _, err := c.ClaimWith(ctx, 0, "claim-3", runnerclient.ClaimOptions{First: true, Done: done}); err != nil {
+			t.Fatal(err)
+		}
+		st.mu.Lock()
+		alone = st.complete
+		st.mu.Unlock()
+		if alone.JobID != "j1" || alone.Attempt != 2 || len(alone.Lines) != 1 || alone.Credentials != creds {
+			t.Fatalf("the result an older instance ignored reached the service as %+v", alone)
+		}
+		stale := *done
+		stale.Attempt = 1 // the stub refuses it: the claim's answer stands, the refusal is logged
+		if _, err := c.ClaimWith(ctx, 0, "claim-4", runnerclient.ClaimOptions{First: true, Done: &stale}); err != nil {
+			t.Fatalf("a claim whose ignored result was then refused: %v", err)
 		}
 		send := func(body string) *http.Response {
 			req, _ := http.NewRequest(http.MethodPost, srv.URL+runners.ClaimPath(0), strings.NewReader(body))

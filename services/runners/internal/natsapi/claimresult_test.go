@@ -71,11 +71,13 @@ func TestClaimCarryingAResult(t *testing.T) {
 	code := 0
 	done := &runners.CompleteRequest{JobID: first.ID, Attempt: got.Attempt, Status: runners.JobSucceeded, ExitCode: &code,
 		Lines: []runners.AgentLogLine{{Stream: "stdout", Message: "finished"}}}
+	var completed bool // the last claim's answer said it stored the result
 	claimAs := func(reg runners.Registered, claimID string, done *runners.CompleteRequest) (*runners.ClaimedJob, error) {
 		ctx, cancel := context.WithTimeout(gateway(sourceIP), runners.ClaimTimeout)
 		defer cancel()
 		resp, err := call[runners.ClaimResponse](ctx, h.harness, runners.SubjectClaim,
 			runners.ClaimRequest{AgentRequest: agent(reg), ClaimID: claimID, Complete: done})
+		completed = resp.Completed
 		return resp.Job, err
 	}
 	logOf := func(id string) []runners.LogLine {
@@ -95,8 +97,8 @@ func TestClaimCarryingAResult(t *testing.T) {
 	})
 	t.Run("the result is stored, then the next job claimed", func(t *testing.T) {
 		next, err := claimAs(a, "c-2", done)
-		if err != nil || next == nil || next.ID != second.ID {
-			t.Fatalf("claim = %+v, %v", next, err)
+		if err != nil || next == nil || next.ID != second.ID || !completed {
+			t.Fatalf("claim = %+v, %v, completed %v", next, err, completed)
 		}
 		if s, _ := h.status(t, first.ID); s != runners.JobSucceeded {
 			t.Fatalf("the finished job is %s", s)

@@ -93,20 +93,21 @@ func claimEndpoint(subject string, runners *runner.Service, svc *job.Service) na
 		if err != nil {
 			return contract.ClaimResponse{}, err
 		}
+		done := req.Complete != nil
 		wait := time.Duration(req.WaitSeconds) * time.Second
 		if deadline, ok := natsrpc.CallerDeadline(ctx); ok {
 			// Queued behind other work: wait only for what the caller has left.
 			left := time.Until(deadline) - claimReplyMargin
 			if left <= 0 {
-				return contract.ClaimResponse{}, nil // the caller is gone; it repeats the claim
+				return contract.ClaimResponse{Completed: done}, nil // the caller is gone; it repeats the claim
 			}
 			wait = min(wait, left)
 		}
 		j, err := svc.Claim(ctx, r, wait, req.ClaimID, req.First)
 		if err != nil || j == nil {
-			return contract.ClaimResponse{}, err
+			return contract.ClaimResponse{Completed: done}, err
 		}
-		return contract.ClaimResponse{Job: ToClaimed(*j)}, nil
+		return contract.ClaimResponse{Job: ToClaimed(*j), Completed: done}, nil
 	})
 	claim.Timeout = contract.ClaimTimeout // a long poll outlives DefaultTimeout
 	return claim
