@@ -276,12 +276,17 @@ func (j *jobRunner) takeCarry() *journalEntry {
 	return e
 }
 
+// body is e's result as a completion says it.
+func (e journalEntry) body() runners.CompleteBody {
+	return runners.CompleteBody{Status: e.Result.Status, ExitCode: e.Result.ExitCode, Error: e.Result.Error, Attempt: e.Attempt}
+}
+
 // claimResult is e's result as a claim carries it; nil for none.
 func claimResult(e *journalEntry) *runners.ClaimCompletion {
 	if e == nil {
 		return nil
 	}
-	return &runners.ClaimCompletion{JobID: e.JobID, Attempt: e.Attempt, Status: e.Result.Status, ExitCode: e.Result.ExitCode, Error: e.Result.Error}
+	return &runners.ClaimCompletion{JobID: e.JobID, CompleteBody: e.body()}
 }
 
 // takeUp tells the Hub this runner has the job (an upload without lines,
@@ -311,7 +316,7 @@ func (j *jobRunner) takeUp(ctx context.Context, job *claimedJob, log *slog.Logge
 // deliver reports a result until the Hub takes it, refuses it for good
 // (403, 404, 409: dropped, logged) or ctx ends; only a 401 is an error.
 func (j *jobRunner) deliver(ctx context.Context, e journalEntry) error {
-	body := runners.CompleteBody{Status: e.Result.Status, ExitCode: e.Result.ExitCode, Error: e.Result.Error, Attempt: e.Attempt}
+	body := e.body()
 	log := j.a.log.With("job_id", e.JobID, "attempt", e.Attempt)
 	err := j.a.client.Retry(ctx, runnerclient.Retry{Op: "reporting the result", Log: log}, func(ctx context.Context) error {
 		return j.a.client.Complete(ctx, e.JobID, body)

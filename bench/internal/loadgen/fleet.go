@@ -178,7 +178,7 @@ func (f *Fleet) work(ctx context.Context, r Runner, job *runners.ClaimedJob, cac
 		f.count(ctx, "logs", err)
 		return nil
 	}
-	done := &runners.ClaimCompletion{JobID: job.ID, Status: runners.JobSucceeded, ExitCode: &exit, Attempt: job.Attempt}
+	done := &runners.ClaimCompletion{JobID: job.ID, CompleteBody: runners.CompleteBody{Status: runners.JobSucceeded, ExitCode: &exit, Attempt: job.Attempt}}
 	if job.ResultOnClaim() {
 		return done
 	}
@@ -190,8 +190,7 @@ func (f *Fleet) work(ctx context.Context, r Runner, job *runners.ClaimedJob, cac
 func (f *Fleet) complete(ctx context.Context, r Runner, d *runners.ClaimCompletion) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), callTimeout)
 	defer cancel()
-	err := r.Client.Complete(ctx, d.JobID, runners.CompleteBody{Status: d.Status, ExitCode: d.ExitCode, Attempt: d.Attempt, Lines: d.Lines})
-	if err != nil {
+	if err := r.Client.Complete(ctx, d.JobID, d.CompleteBody); err != nil {
 		f.count(ctx, "complete", err)
 		return
 	}

@@ -39,10 +39,6 @@ type ClaimBody struct {
 // ClaimCompletion is a job's result riding on a claim: CompleteBody with
 // the job's id.
 type ClaimCompletion struct {
-	JobID    string         `json:"job_id"`
-	Status   string         `json:"status"`
-	ExitCode *int           `json:"exit_code"`
-	Error    string         `json:"error,omitempty"`
-	Attempt  int            `json:"attempt"`
-	Lines    []AgentLogLine `json:"lines,omitempty"`
+	JobID string `json:"job_id"`
+	CompleteBody
 }

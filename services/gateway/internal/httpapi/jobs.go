@@ -168,8 +168,14 @@ func claimCompletion(c *gin.Context) (*runners.CompleteRequest, error) {
 	if _, err := web.DecodeOptionalJSON(c, &body); err != nil || body.Complete == nil {
 		return nil, err
 	}
-	d := body.Complete
-	return &runners.CompleteRequest{JobID: d.JobID, Attempt: d.Attempt, Status: d.Status, ExitCode: d.ExitCode, Error: d.Error, Lines: d.Lines}, nil
+	req := completeRequest(runners.AgentRequest{}, body.Complete.JobID, body.Complete.CompleteBody)
+	return &req, nil
+}
+
+// completeRequest is a completion's body as the runners service takes it.
+func completeRequest(ar runners.AgentRequest, jobID string, body runners.CompleteBody) runners.CompleteRequest {
+	return runners.CompleteRequest{AgentRequest: ar, JobID: jobID, Attempt: body.Attempt,
+		Status: body.Status, ExitCode: body.ExitCode, Error: body.Error, Lines: body.Lines}
 }
 
 // claim sends req to a live runners instance (Instances) and, should that
@@ -238,8 +244,7 @@ func (s *Server) completeJob(c *gin.Context) error {
 	if err := web.DecodeJSON(c, &body); err != nil {
 		return err
 	}
-	req := runners.CompleteRequest{AgentRequest: ar, JobID: c.Param("id"), Attempt: body.Attempt,
-		Status: body.Status, ExitCode: body.ExitCode, Error: body.Error, Lines: body.Lines}
+	req := completeRequest(ar, c.Param("id"), body)
 	if _, err := natsrpc.Call[runners.CompleteResponse](c.Request.Context(), s.NATS, runners.SubjectComplete, req); err != nil {
 		return err
 	}

@@ -197,8 +197,8 @@ func TestRunnerRoutesSpeakTheClientsProtocol(t *testing.T) {
 	})
 	t.Run("claim: a finished job's result rides on it whole; a body of nothing only claims; a bad body is a 400", func(t *testing.T) {
 		exit := 0
-		done := &runners.ClaimCompletion{JobID: "j1", Attempt: 2, Status: runners.JobSucceeded, ExitCode: &exit,
-			Lines: []runners.AgentLogLine{{TS: time.Now().UTC(), Stream: "stdout", Message: "ok"}}}
+		done := &runners.ClaimCompletion{JobID: "j1", CompleteBody: runners.CompleteBody{Attempt: 2, Status: runners.JobSucceeded, ExitCode: &exit,
+			Lines: []runners.AgentLogLine{{TS: time.Now().UTC(), Stream: "stdout", Message: "ok"}}}}
 		st.mu.Lock()
 		st.complete = runners.CompleteRequest{}
 		st.mu.Unlock()
