@@ -3,7 +3,6 @@
 package web
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -182,43 +181,28 @@ func SecurityHeaders(https bool) gin.HandlerFunc {
 
 // DecodeJSON reads one JSON object from the body into v; unknown fields, trailing
 // data and bodies over the limit are refused with the API's codes.
-func DecodeJSON(c *gin.Context, v any) error {
+func DecodeJSON(c *gin.Context, v any) error { return decodeJSON(c, v, false) }
+
+// DecodeOptionalJSON is DecodeJSON for a body that may be left out: an
+// empty body (or only white space) leaves v as it is.
+func DecodeOptionalJSON(c *gin.Context, v any) error { return decodeJSON(c, v, true) }
+
+func decodeJSON(c *gin.Context, v any, optional bool) error {
 	if ct := c.ContentType(); ct != "" && !strings.EqualFold(ct, "application/json") {
 		return errs.Ef(errs.InvalidArgument, "Content-Type must be application/json, not %s", ct)
 	}
 	dec := json.NewDecoder(c.Request.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		if optional && errors.Is(err, io.EOF) {
+			return nil
+		}
 		return decodeError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return errs.E(errs.InvalidArgument, "request body must hold exactly one JSON object")
 	}
 	return nil
-}
-
-// DecodeOptionalJSON is DecodeJSON for a body that may be left out: an
-// empty body (or only white space) leaves v as it is and reports false.
-func DecodeOptionalJSON(c *gin.Context, v any) (bool, error) {
-	br := bufio.NewReader(c.Request.Body)
-	for {
-		b, err := br.Peek(1)
-		if errors.Is(err, io.EOF) {
-			return false, nil
-		}
-		if err != nil {
-			return false, decodeError(err)
-		}
-		if b[0] != ' ' && b[0] != '\t' && b[0] != '\r' && b[0] != '\n' {
-			break
-		}
-		br.Discard(1)
-	}
-	c.Request.Body = struct {
-		io.Reader
-		io.Closer
-	}{br, c.Request.Body}
-	return true, DecodeJSON(c, v)
 }
 
 func decodeError(err error) error {

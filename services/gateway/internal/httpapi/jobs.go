@@ -165,7 +165,7 @@ func (s *Server) completeAfter(ctx context.Context, ar runners.AgentRequest, don
 // a job the runner ran, or nil. No body, or {}, is a plain claim.
 func claimCompletion(c *gin.Context) (*runners.CompleteRequest, error) {
 	var body runners.ClaimBody
-	if _, err := web.DecodeOptionalJSON(c, &body); err != nil || body.Complete == nil {
+	if err := web.DecodeOptionalJSON(c, &body); err != nil || body.Complete == nil {
 		return nil, err
 	}
 	req := completeRequest(runners.AgentRequest{}, body.Complete.JobID, body.Complete.CompleteBody)
