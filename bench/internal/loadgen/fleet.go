@@ -83,7 +83,8 @@ func (f *Fleet) Finished() int {
 }
 
 // FinishedAt is when the job's result left its runner: the first send of
-// the claim carrying it, or the answer to its completion on its own.
+// the claim carrying it, or the answer to its completion on its own. (The
+// throughput part times jobs by the Hub's finished_at.)
 func (f *Fleet) FinishedAt(id string) (time.Time, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

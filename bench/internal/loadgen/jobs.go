@@ -70,7 +70,7 @@ func RunJobs(ctx context.Context, cfg JobsConfig) (JobsReport, error) {
 	rep.Verify = verify(ctx, cfg.APIs, append(pickupIDs, throughputIDs...), cfg.Fleet.Errors)
 	// A runner's result rides on its next claim, which then waits for a
 	// job: the Hub's finished_at says when each job finished.
-	rep.Throughput.time(func(id string) (time.Time, bool) { t, ok := rep.Verify.finished[id]; return t, ok })
+	rep.Throughput.timeJobs(rep.Verify.finished)
 	rep.Errors = cfg.Fleet.Errors.Snapshot()
 	rep.RepeatedClaims = cfg.Fleet.Repeated()
 	return rep, ctx.Err()
@@ -218,7 +218,8 @@ func measurePickup(ctx context.Context, cfg JobsConfig) (PickupReport, []string)
 }
 
 // measureThroughput has every API client create jobs back to back until
-// Jobs were created or JobsFor passed, and waits for them to finish.
+// Jobs were created or JobsFor passed, and waits for them to finish; their
+// turnaround and rate are worked out once they are read back (timeJobs).
 func measureThroughput(ctx context.Context, cfg JobsConfig) (ThroughputReport, []string) {
 	rep := ThroughputReport{Clients: len(cfg.APIs), CreateBatch: max(1, cfg.CreateBatch)}
 	cpu := hubCPU(cfg.Metrics, cfg.Fleet.Errors)
@@ -279,23 +280,22 @@ func measureThroughput(ctx context.Context, cfg JobsConfig) (ThroughputReport, [
 	rep.Created = len(made)
 	rep.CreatesPerSecond = perSecond(rep.Created, firstSent(made), lastGot)
 	rep.Create = summarize("create", create, failed, rep.took)
-	rep.time(cfg.Fleet.FinishedAt)
 	return rep, ids
 }
 
-// time works out the part's turnaround and rate from when each job
-// finished (finishedAt).
-func (rep *ThroughputReport) time(finishedAt func(id string) (time.Time, bool)) {
+// timeJobs works out the part's turnaround and rate from when each job
+// finished: its finished_at in the Hub, read back by verify.
+func (rep *ThroughputReport) timeJobs(finished map[string]time.Time) {
 	var turnaround []time.Duration
 	var lastDone time.Time
 	for _, c := range rep.made {
-		if done, ok := finishedAt(c.ID); ok {
+		if done, ok := finished[c.ID]; ok {
 			turnaround = append(turnaround, done.Sub(c.Sent))
 			lastDone = later(lastDone, done)
 		}
 	}
 	first := firstSent(rep.made)
-	rep.Finished, rep.Elapsed = len(turnaround), 0
+	rep.Finished = len(turnaround)
 	if !lastDone.IsZero() {
 		rep.Elapsed = lastDone.Sub(first)
 	}
