@@ -1,7 +1,6 @@
 package natsapi_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -41,8 +40,7 @@ func TestCompletionCarriesTheLastLines(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		lines := must[runners.JobLogs](t)(call[runners.JobLogs](as(operator), h.harness, runners.SubjectJobLogs,
-			runners.JobLogsRequest{ID: j.ID})).Lines
+		lines := h.logOf(t, j.ID)
 		if len(lines) != 2 || lines[0].Message != "done" || lines[0].Seq != 1 || lines[1].Message != "bye" || lines[1].Stream != "stderr" {
 			t.Fatalf("log %+v", lines)
 		}
@@ -73,16 +71,9 @@ func TestClaimCarryingAResult(t *testing.T) {
 		Lines: []runners.AgentLogLine{{Stream: "stdout", Message: "finished"}}}
 	var completed bool // the last claim's answer said it stored the result
 	claimAs := func(reg runners.Registered, claimID string, done *runners.CompleteRequest) (*runners.ClaimedJob, error) {
-		ctx, cancel := context.WithTimeout(gateway(sourceIP), runners.ClaimTimeout)
-		defer cancel()
-		resp, err := call[runners.ClaimResponse](ctx, h.harness, runners.SubjectClaim,
-			runners.ClaimRequest{AgentRequest: agent(reg), ClaimID: claimID, Complete: done})
+		resp, err := h.claimWith(reg, 0, claimID, done)
 		completed = resp.Completed
 		return resp.Job, err
-	}
-	logOf := func(id string) []runners.LogLine {
-		return must[runners.JobLogs](t)(call[runners.JobLogs](as(operator), h.harness, runners.SubjectJobLogs,
-			runners.JobLogsRequest{ID: id})).Lines
 	}
 	t.Run("another runner's claim cannot finish this runner's job", func(t *testing.T) {
 		b := h.register(t, "b", runners.EnvStaging)
@@ -103,7 +94,7 @@ func TestClaimCarryingAResult(t *testing.T) {
 		if s, _ := h.status(t, first.ID); s != runners.JobSucceeded {
 			t.Fatalf("the finished job is %s", s)
 		}
-		if lines := logOf(first.ID); len(lines) != 1 || lines[0].Message != "finished" {
+		if lines := h.logOf(t, first.ID); len(lines) != 1 || lines[0].Message != "finished" {
 			t.Fatalf("log %+v", lines)
 		}
 	})
@@ -112,7 +103,7 @@ func TestClaimCarryingAResult(t *testing.T) {
 		if err != nil || again == nil || again.ID != second.ID {
 			t.Fatalf("repeated claim = %+v, %v", again, err)
 		}
-		if lines := logOf(first.ID); len(lines) != 1 {
+		if lines := h.logOf(t, first.ID); len(lines) != 1 {
 			t.Fatalf("log %+v", lines)
 		}
 	})

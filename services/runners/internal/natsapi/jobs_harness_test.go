@@ -64,11 +64,24 @@ func (h *jobsHarness) claim(reg runners.Registered, wait int) (*runners.ClaimedJ
 
 // claimAs claims under a claim id.
 func (h *jobsHarness) claimAs(reg runners.Registered, wait int, claimID string) (*runners.ClaimedJob, error) {
+	resp, err := h.claimWith(reg, wait, claimID, nil)
+	return resp.Job, err
+}
+
+// claimWith claims under a claim id carrying done, the result of a job
+// reg ran (nil: none), and returns the whole answer.
+func (h *jobsHarness) claimWith(reg runners.Registered, wait int, claimID string, done *runners.CompleteRequest) (runners.ClaimResponse, error) {
 	ctx, cancel := context.WithTimeout(gateway(sourceIP), runners.ClaimTimeout)
 	defer cancel()
-	resp, err := call[runners.ClaimResponse](ctx, h.harness, runners.SubjectClaim,
-		runners.ClaimRequest{AgentRequest: agent(reg), WaitSeconds: wait, ClaimID: claimID})
-	return resp.Job, err
+	return call[runners.ClaimResponse](ctx, h.harness, runners.SubjectClaim,
+		runners.ClaimRequest{AgentRequest: agent(reg), WaitSeconds: wait, ClaimID: claimID, Complete: done})
+}
+
+// logOf reads a job's log as an operator.
+func (h *jobsHarness) logOf(t testing.TB, id string) []runners.LogLine {
+	t.Helper()
+	return must[runners.JobLogs](t)(call[runners.JobLogs](as(operator), h.harness, runners.SubjectJobLogs,
+		runners.JobLogsRequest{ID: id})).Lines
 }
 
 func (h *jobsHarness) mustClaim(t testing.TB, reg runners.Registered) runners.ClaimedJob {
