@@ -133,7 +133,9 @@ func TestClosedLoop(t *testing.T) {
 		if r.Operation != "fake" || r.Errors == 0 || r.Requests <= r.Errors || r.P50 < time.Millisecond {
 			t.Fatalf("result = %+v", r)
 		}
-		if r.Duration < 100*time.Millisecond || Throughput(r) <= 0 {
+		// The span is the run's: about the 100 ms asked for (timers on a busy
+		// VM have been seen to fire a millisecond early, so not to the µs).
+		if r.Duration < 90*time.Millisecond || r.Duration > 2*time.Second || Throughput(r) <= 0 {
 			t.Fatalf("span %v, throughput %v", r.Duration, Throughput(r))
 		}
 	})

@@ -14,9 +14,9 @@ import (
 // the clients achieved. Run it once briefly first to warm up (TLS
 // handshakes, pools): the connections stay in the callers' clients.
 func ClosedLoop(ctx context.Context, op string, clients int, duration time.Duration, call func(ctx context.Context, client int) error) Result {
+	from := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, duration)
 	defer cancel()
-	from := time.Now()
 	var mu sync.Mutex
 	var lat []time.Duration
 	errors := 0
