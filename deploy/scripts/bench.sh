@@ -8,6 +8,8 @@
 #   BENCH_RUNNERS=25000  BENCH_INTERVAL=15s  BENCH_DURATION=45s  heartbeat part
 #   BENCH_JOB_RUNNERS=1000  BENCH_JOBS=4000  BENCH_CLIENTS=32    jobs part
 #   BENCH_CREATE_BATCH=1 jobs part: jobs per create request (2..100: POST /api/v1/job-batches)
+#   BENCH_CLAIM_START=0  jobs part: a log upload takes each job up (by default the runners'
+#                        claims take their jobs up, Exekra-Claim-Start, as the agent's do)
 #   BENCH_CONCURRENCY=64  BENCH_MEASURE=20s                      floor and api-reads
 #   BENCH_SCHEDULES=10000  BENCH_SCHEDULES_MEASURE=3m            schedules part (0 schedules: left out)
 #   BENCH_OUT=FILE       also write the loadgen output to FILE
@@ -184,11 +186,14 @@ if [ -n "${BENCH_HEAP:-}" ]; then
     done
   ) &
 fi
+claim_start=()
+if [ "${BENCH_CLAIM_START:-}" = 0 ]; then claim_start=(--claim-start=false); fi
 "$bin/exekra-loadgen" --scenario "${BENCH_SCENARIO:-bench}" --hub "$gw" --ca "$ca" --token-file "$home/token" --metrics "$metrics" --metrics-token-file "$metrics_token" --hub-pid "$hub_pid" \
   --nats "nats://127.0.0.1:${port[NATS_LISTEN]}" --nats-credentials "$home/var/credentials" --database-url "$db" \
   --concurrency "${BENCH_CONCURRENCY:-64}" --measure "${BENCH_MEASURE:-20s}" \
   --runners "${BENCH_RUNNERS:-25000}" --saturated "${BENCH_SATURATE:-0}" --interval "${BENCH_INTERVAL:-15s}" --duration "${BENCH_DURATION:-45s}" \
   --job-runners "${BENCH_JOB_RUNNERS:-1000}" --jobs "${BENCH_JOBS:-4000}" --clients "${BENCH_CLIENTS:-32}" \
   --create-batch "${BENCH_CREATE_BATCH:-1}" \
+  "${claim_start[@]}" \
   --claim-wait 5s --pickup-jobs 200 \
   --schedules "${BENCH_SCHEDULES:-10000}" --schedules-measure "${BENCH_SCHEDULES_MEASURE:-3m}" | tee "${BENCH_OUT:-/dev/null}"

@@ -198,12 +198,15 @@ func (e ClaimCompletionStatus) Valid() bool {
 // Defines values for ClaimedJobStatus.
 const (
 	ClaimedJobStatusClaimed ClaimedJobStatus = "claimed"
+	ClaimedJobStatusRunning ClaimedJobStatus = "running"
 )
 
 // Valid indicates whether the value is a known member of the ClaimedJobStatus enum.
 func (e ClaimedJobStatus) Valid() bool {
 	switch e {
 	case ClaimedJobStatusClaimed:
+		return true
+	case ClaimedJobStatusRunning:
 		return true
 	default:
 		return false
@@ -1139,13 +1142,28 @@ func (e ClaimJobParamsExekraProtocol) Valid() bool {
 
 // Defines values for ClaimJobParamsExekraClaimFirst.
 const (
-	True ClaimJobParamsExekraClaimFirst = "true"
+	ClaimJobParamsExekraClaimFirstTrue ClaimJobParamsExekraClaimFirst = "true"
 )
 
 // Valid indicates whether the value is a known member of the ClaimJobParamsExekraClaimFirst enum.
 func (e ClaimJobParamsExekraClaimFirst) Valid() bool {
 	switch e {
-	case True:
+	case ClaimJobParamsExekraClaimFirstTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ClaimJobParamsExekraClaimStart.
+const (
+	ClaimJobParamsExekraClaimStartTrue ClaimJobParamsExekraClaimStart = "true"
+)
+
+// Valid indicates whether the value is a known member of the ClaimJobParamsExekraClaimStart enum.
+func (e ClaimJobParamsExekraClaimStart) Valid() bool {
+	switch e {
+	case ClaimJobParamsExekraClaimStartTrue:
 		return true
 	default:
 		return false
@@ -1645,12 +1663,12 @@ type ClaimedJob struct {
 	// Parameters The job's parameters: an object (at most 64 KiB) the program reads as JSON on standard input and as EXEKRA_PARAM_<NAME> variables.
 	Parameters map[string]interface{} `json:"parameters"`
 
-	// Status claimed: take the job up with a log upload before anything else. A Hub that names it reads the job's result on the runner's next claim.
+	// Status running when the claim took the job up (Exekra-Claim-Start: true), claimed otherwise: take a claimed job up with a log upload before anything else. A Hub that names it reads the job's result on the runner's next claim.
 	Status         *ClaimedJobStatus `json:"status,omitempty"`
 	TimeoutSeconds int               `json:"timeout_seconds"`
 }
 
-// ClaimedJobStatus claimed: take the job up with a log upload before anything else. A Hub that names it reads the job's result on the runner's next claim.
+// ClaimedJobStatus running when the claim took the job up (Exekra-Claim-Start: true), claimed otherwise: take a claimed job up with a log upload before anything else. A Hub that names it reads the job's result on the runner's next claim.
 type ClaimedJobStatus string
 
 // CompleteJobRequest defines model for CompleteJobRequest.
@@ -1659,7 +1677,7 @@ type CompleteJobRequest struct {
 	Error    *string `json:"error,omitempty"`
 	ExitCode *int    `json:"exit_code,omitempty"`
 
-	// Lines The attempt's last log lines (at most 1,000), stored with the result in one transaction.
+	// Lines The attempt's last log lines (at most 1,000), stored with the result in one transaction: a job whose claim took it up and that printed little needs no log upload.
 	Lines  *[]UploadedLogLine       `json:"lines,omitempty"`
 	Status CompleteJobRequestStatus `json:"status"`
 }
@@ -2584,6 +2602,9 @@ type ClaimJobParams struct {
 
 	// ExekraClaimFirst true: this is the first time this Exekra-Claim-Id is sent, so the Hub skips looking for a job it gave the claim before. Leave it out on every repeat or retry of the claim.
 	ExekraClaimFirst *ClaimJobParamsExekraClaimFirst `json:"Exekra-Claim-First,omitempty"`
+
+	// ExekraClaimStart true: the claim takes the job up itself: the job comes back with status running and the running lease (60 s, renewed by log uploads and heartbeats naming it), and the agent skips the take-up upload. Should the reply be lost, ask again under the same Exekra-Claim-Id: the job comes back again. Should the runner's connection close before the answer, the Hub gives the job back to the queue at once, no attempt spent; a reply lost otherwise (a host gone without closing its connection), and never asked for again, leaves the job to its lease, after which it spends an attempt.
+	ExekraClaimStart *ClaimJobParamsExekraClaimStart `json:"Exekra-Claim-Start,omitempty"`
 }
 
 // ClaimJobParamsExekraProtocol defines parameters for ClaimJob.
@@ -2591,6 +2612,9 @@ type ClaimJobParamsExekraProtocol string
 
 // ClaimJobParamsExekraClaimFirst defines parameters for ClaimJob.
 type ClaimJobParamsExekraClaimFirst string
+
+// ClaimJobParamsExekraClaimStart defines parameters for ClaimJob.
+type ClaimJobParamsExekraClaimStart string
 
 // GetJobAssetsParams defines parameters for GetJobAssets.
 type GetJobAssetsParams struct {
@@ -8190,6 +8214,17 @@ func NewClaimJobRequestWithBody(server string, params *ClaimJobParams, contentTy
 			}
 
 			req.Header.Set("Exekra-Claim-First", headerParam3)
+		}
+
+		if params.ExekraClaimStart != nil {
+			var headerParam4 string
+
+			headerParam4, err = runtime.StyleParamWithOptions("simple", false, "Exekra-Claim-Start", *params.ExekraClaimStart, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Exekra-Claim-Start", headerParam4)
 		}
 
 	}

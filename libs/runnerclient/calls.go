@@ -90,6 +90,9 @@ func (c *Client) claim(ctx context.Context, wait time.Duration, claimID string, 
 			h.Set(runners.HeaderClaimFirst, "true")
 		}
 	}
+	if c.start {
+		h.Set(runners.HeaderClaimStart, "true")
+	}
 	resp, err := c.send(ctx, op, http.MethodPost, path, runners.ClaimBody{Complete: o.Done}, h)
 	if err != nil {
 		return nil, err

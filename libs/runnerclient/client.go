@@ -65,6 +65,10 @@ type Config struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Now is the clock Retry-After dates are read against; nil means time.Now.
 	Now func() time.Time
+	// StartOnClaim makes every claim take its job up (runners.HeaderClaimStart):
+	// a job whose Status is then runners.JobRunning needs no take-up upload.
+	// A Hub that does not know the header answers runners.JobClaimed.
+	StartOnClaim bool
 }
 
 // Client talks to one Hub as one runner. It is safe for concurrent use.
@@ -78,6 +82,7 @@ type Client struct {
 	random    func() float64
 	sleep     func(ctx context.Context, d time.Duration) error
 	now       func() time.Time
+	start     bool
 }
 
 // New checks cfg and returns its client.
@@ -113,6 +118,7 @@ func New(cfg Config) (*Client, error) {
 		random:    cfg.Random,
 		sleep:     cfg.Sleep,
 		now:       cfg.Now,
+		start:     cfg.StartOnClaim,
 	}
 	if c.userAgent == "" {
 		c.userAgent = runners.UserAgentPrefix + buildinfo.Version

@@ -561,3 +561,29 @@ func TestNextJobRepeatsAnUnfinishedClaim(t *testing.T) {
 		t.Fatalf("backed off %v; a repeat is no failure", f.waits)
 	}
 }
+
+// A client set to start on claim asks every claim to take its job up; one
+// that is not never does.
+func TestClaimStartHeader(t *testing.T) {
+	h := newHub(t, func(_ int, w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	plain := newClient(t, h)
+	starting, err := New(Config{Hub: h.srv.URL, RunnerID: testID, Secret: testSecret, HTTP: h.srv.Client(), StartOnClaim: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*Client{plain.c, starting} {
+		if _, err := c.NextJob(context.Background(), time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reqs := h.requests()
+	if len(reqs) != 2 {
+		t.Fatalf("%d requests", len(reqs))
+	}
+	if got := reqs[0].header.Values(runners.HeaderClaimStart); len(got) != 0 {
+		t.Fatalf("a plain client sent %s %q", runners.HeaderClaimStart, got)
+	}
+	if got := reqs[1].header.Get(runners.HeaderClaimStart); got != "true" {
+		t.Fatalf("a client starting on claim sent %s %q", runners.HeaderClaimStart, got)
+	}
+}

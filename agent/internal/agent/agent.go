@@ -59,8 +59,9 @@ func New(cfg Config, log *slog.Logger) (*Agent, error) {
 	// The client draws and waits through the agent (tests replace both).
 	a.client, err = runnerclient.New(runnerclient.Config{Hub: base.String(), RunnerID: cfg.ID, Secret: string(sec),
 		UserAgent: runners.UserAgentPrefix + buildinfo.Version, HTTP: runnerclient.NewHTTPClient(tc), Log: log,
-		Random: func() float64 { return a.random() },
-		Sleep:  func(ctx context.Context, d time.Duration) error { return a.sleep(ctx, d) }})
+		Random:       func() float64 { return a.random() },
+		Sleep:        func(ctx context.Context, d time.Duration) error { return a.sleep(ctx, d) },
+		StartOnClaim: true})
 	if err != nil {
 		return nil, usagef("%v", err)
 	}

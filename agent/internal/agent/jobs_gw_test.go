@@ -44,7 +44,8 @@ type gateway struct {
 	// refuseTakeUp answers 409 to the agent taking a job up.
 	refuseTakeUp bool
 	// status is the status handed-out jobs carry: "" as a Hub older than
-	// results on claims, claimed as today's.
+	// results on claims, claimed as one that does not take jobs up on
+	// claims, running as a claim that took its job up (today's Hub).
 	status string
 	// refuseResultClaims answers 426 to claims carrying a result;
 	// resultClaims counts the claims that carried one.
@@ -142,6 +143,9 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		job := g.queue[0]
 		g.queue = g.queue[1:]
+		if r.Header.Get(runners.HeaderClaimStart) != "true" {
+			g.bad = append(g.bad, "the agent's claim did not ask to take its job up")
+		}
 		job.Status = g.status
 		if g.loseClaims > 0 {
 			g.loseClaims--

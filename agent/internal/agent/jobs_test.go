@@ -384,6 +384,22 @@ func TestJobTakenUpBeforeItRuns(t *testing.T) {
 			t.Fatalf("events %q: want the take-up before the download", events)
 		}
 	})
+	t.Run("the claim took it up: no take-up upload", func(t *testing.T) {
+		g := newGateway(t)
+		ref := g.publish("demo", "1.0.0", scriptPackage(t, "echo hi\n"))
+		g.mu.Lock()
+		g.status = "running"
+		g.mu.Unlock()
+		g.enqueue(claimedJob{ID: jobA, Package: ref, TimeoutSeconds: 60, Attempt: 2})
+		startAgent(t, g, t.TempDir())
+		if cb := g.waitCompletion(t, jobA, 20*time.Second); cb.Status != "succeeded" {
+			t.Fatalf("completion %+v", cb)
+		}
+		events, _, _ := g.snapshot()
+		if slices.Contains(events, "take-up "+jobA+"/2") || !slices.Contains(events, "download demo") {
+			t.Fatalf("events %q: want the job run without a take-up upload", events)
+		}
+	})
 	t.Run("refused: not run", func(t *testing.T) {
 		g := newGateway(t)
 		ref := g.publish("demo", "1.0.0", scriptPackage(t, "echo hi\n"))

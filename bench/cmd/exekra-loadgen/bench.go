@@ -60,7 +60,7 @@ func measureAPIReads(ctx context.Context, api *hubclient.Client, o options) (loa
 	if err != nil {
 		return loadgen.BenchRow{}, err
 	}
-	sim, err := loadgen.NewRunner(o.hub, regs[0].id, regs[0].secret, client)
+	sim, err := loadgen.NewRunner(o.hub, regs[0].id, regs[0].secret, client, false)
 	if err != nil {
 		return loadgen.BenchRow{}, err
 	}

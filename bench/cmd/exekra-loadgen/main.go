@@ -86,7 +86,8 @@ type options struct {
 	pkg                                     string
 	claimWait, pickupEvery, jobsFor, finish time.Duration
 	pickupJobs, clients, jobs               int
-	createBatch                             int // jobs per create request of the throughput part
+	createBatch                             int  // jobs per create request of the throughput part
+	claimStart                              bool // the jobs part's claims take their jobs up
 	download                                bool
 	// schedules
 	schedules        int
@@ -114,6 +115,7 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.pickupEvery, "pickup-every", 50*time.Millisecond, "jobs: spacing of the pickup jobs")
 	fs.IntVar(&o.clients, "clients", 8, "jobs, schedules: concurrent API clients creating jobs to measure throughput, or creating (and deleting) the schedules")
 	fs.IntVar(&o.jobs, "jobs", 2000, "jobs: jobs to create to measure throughput (0: no limit, see --jobs-for)")
+	fs.BoolVar(&o.claimStart, "claim-start", true, "jobs: the runners' claims take their jobs up (Exekra-Claim-Start), as the agent's do; false: a log upload takes each job up")
 	fs.IntVar(&o.createBatch, "create-batch", 1, fmt.Sprintf("jobs: throughput jobs per create request: 1 posts each to /api/v1/jobs, 2 to %d post them that many at a time to %s (the pickup jobs go one at a time)", runners.MaxJobBatch, runners.PathJobBatches))
 	fs.DurationVar(&o.jobsFor, "jobs-for", 0, "jobs: stop creating throughput jobs after this long (0: no limit, see --jobs)")
 	fs.DurationVar(&o.finish, "finish-timeout", time.Minute, "jobs: stop waiting for created jobs when none finished for this long")
@@ -247,7 +249,7 @@ func measureHeartbeats(ctx context.Context, api *hubclient.Client, o options) (l
 		if err != nil {
 			return loadgen.Result{}, err
 		}
-		if sims[i], err = loadgen.NewRunner(o.hub, reg.id, reg.secret, hc); err != nil {
+		if sims[i], err = loadgen.NewRunner(o.hub, reg.id, reg.secret, hc, false); err != nil {
 			return loadgen.Result{}, err
 		}
 	}
@@ -333,7 +335,7 @@ func measureJobs(ctx context.Context, api *hubclient.Client, o options) (loadgen
 	}
 	sims := make([]loadgen.Runner, len(regs))
 	for i, reg := range regs {
-		if sims[i], err = loadgen.NewRunner(o.hub, reg.id, reg.secret, client); err != nil {
+		if sims[i], err = loadgen.NewRunner(o.hub, reg.id, reg.secret, client, o.claimStart); err != nil {
 			return loadgen.JobsReport{}, err
 		}
 	}
@@ -353,6 +355,7 @@ func measureJobs(ctx context.Context, api *hubclient.Client, o options) (loadgen
 		Tree:        func() map[string]float64 { return treeCPU(o.hubPID) },
 		CreateBatch: o.createBatch,
 	})
+	rep.ClaimStart = o.claimStart
 	return rep, err
 }
 

@@ -158,10 +158,11 @@ func (f *Fleet) claim(ctx context.Context, r Runner, claimID string, first bool,
 }
 
 // work runs a claimed job as the agent would a no-op: it takes the job up
-// with its one log line and returns its result for the next claim to
-// carry; nil when a call failed (counted in Errors) and the job is left to
-// the Hub's lease, or when the Hub does not read results on claims (the
-// result then went on its own).
+// with its one log line (unless the claim took it up: the line then goes
+// with the result) and returns its result for the next claim to carry; nil
+// when a call failed (counted in Errors) and the job is left to the Hub's
+// lease, or when the Hub does not read results on claims (the result then
+// went on its own).
 func (f *Fleet) work(ctx context.Context, r Runner, job *runners.ClaimedJob, cached map[string]bool) *runners.ClaimCompletion {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
@@ -175,11 +176,15 @@ func (f *Fleet) work(ctx context.Context, r Runner, job *runners.ClaimedJob, cac
 	}
 	lines := []runners.AgentLogLine{{TS: time.Now().UTC(), Stream: "stdout", Message: "noop"}}
 	exit := 0
+	done := &runners.ClaimCompletion{JobID: job.ID, CompleteBody: runners.CompleteBody{Status: runners.JobSucceeded, ExitCode: &exit, Attempt: job.Attempt, Lines: lines}}
+	if job.TakenUp() {
+		return done
+	}
 	if _, err := r.Client.UploadLogs(ctx, job.ID, job.Attempt, lines); err != nil { // takes it up
 		f.count(ctx, "logs", err)
 		return nil
 	}
-	done := &runners.ClaimCompletion{JobID: job.ID, CompleteBody: runners.CompleteBody{Status: runners.JobSucceeded, ExitCode: &exit, Attempt: job.Attempt}}
+	done.Lines = nil
 	if job.ResultOnClaim() {
 		return done
 	}

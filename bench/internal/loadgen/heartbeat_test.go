@@ -44,7 +44,7 @@ func TestHeartbeatsGoThroughTheRunnerClient(t *testing.T) {
 	t.Cleanup(srv.Close)
 	var sims []Runner
 	for id, secret := range map[string]string{"a": "right", "b": "right", "c": "wrong"} {
-		r, err := NewRunner(srv.URL, id, secret, srv.Client())
+		r, err := NewRunner(srv.URL, id, secret, srv.Client(), false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,7 +62,7 @@ func TestHeartbeatsGoThroughTheRunnerClient(t *testing.T) {
 }
 
 func TestNewRunnerRefusesABadHub(t *testing.T) {
-	if _, err := NewRunner("hub.example:8443", "r", "s", nil); err == nil {
+	if _, err := NewRunner("hub.example:8443", "r", "s", nil, false); err == nil {
 		t.Fatal("a Hub address without a scheme was taken")
 	}
 }

@@ -117,7 +117,7 @@ func (h *fakeHub) claim(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	h.headers = r.Header.Clone()
 	if d := body.Complete; d != nil {
-		if d.Status != runners.JobSucceeded || d.Attempt != 1 {
+		if d.Status != runners.JobSucceeded || d.Attempt != 1 || len(d.Lines) > 1 {
 			h.mu.Unlock()
 			http.Error(w, "bad result", http.StatusBadRequest)
 			return
@@ -133,6 +133,9 @@ func (h *fakeHub) claim(w http.ResponseWriter, r *http.Request) {
 		c := runners.ClaimedJob{ID: id, Attempt: 1, Package: runners.PackageRef{
 			Name: "noop", Version: "1.0.0", SHA256: hex.EncodeToString(sum[:]), SizeBytes: int64(len(h.pkg))}}
 		c.Status = runners.JobClaimed // a Hub that reads results on claims
+		if r.Header.Get(runners.HeaderClaimStart) == "true" {
+			c.Status = runners.JobRunning
+		}
 		json.NewEncoder(w).Encode(c)
 	case <-time.After(time.Duration(wait) * time.Second):
 		w.WriteHeader(http.StatusNoContent)
@@ -163,12 +166,13 @@ func (h *fakeHub) succeeded(id string) {
 }
 
 // fakeClients are 5 runners and 3 API clients of the fake Hub.
-func fakeClients(t *testing.T, srv *httptest.Server) ([]Runner, []*hubclient.Client) {
+// claimStart: their claims take their jobs up.
+func fakeClients(t *testing.T, srv *httptest.Server, claimStart bool) ([]Runner, []*hubclient.Client) {
 	t.Helper()
 	sims := make([]Runner, 5)
 	for i := range sims {
 		var err error
-		if sims[i], err = NewRunner(srv.URL, fmt.Sprintf("runner-%d", i), "secret", srv.Client()); err != nil {
+		if sims[i], err = NewRunner(srv.URL, fmt.Sprintf("runner-%d", i), "secret", srv.Client(), claimStart); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -182,11 +186,18 @@ func fakeClients(t *testing.T, srv *httptest.Server) ([]Runner, []*hubclient.Cli
 	return sims, apis
 }
 
-// TestRunJobs runs the jobs part as the agent: a log upload takes each
-// job up, its result rides on the next claim.
+// TestRunJobs runs the jobs part as the agent (a log upload takes each
+// job up, its result rides on the next claim) and with claims that take
+// their jobs up (the line goes with the result).
 func TestRunJobs(t *testing.T) {
+	for _, claimStart := range []bool{false, true} {
+		t.Run(fmt.Sprintf("claim start %v", claimStart), func(t *testing.T) { testRunJobs(t, claimStart) })
+	}
+}
+
+func testRunJobs(t *testing.T, claimStart bool) {
 	h, srv := newFakeHub(t)
-	sims, apis := fakeClients(t, srv)
+	sims, apis := fakeClients(t, srv, claimStart)
 	errs := &Errors{}
 	rep, err := RunJobs(context.Background(), JobsConfig{
 		Fleet: &Fleet{Runners: sims, ClaimWait: time.Second, Download: true, Errors: errs},
@@ -216,8 +227,8 @@ func TestRunJobs(t *testing.T) {
 	if h.carried < 55 {
 		t.Fatalf("%d of 60 results rode on a claim", h.carried)
 	}
-	if h.uploads != 60 {
-		t.Fatalf("%d log uploads, want one per job (its take-up)", h.uploads)
+	if (claimStart && h.uploads != 0) || (!claimStart && h.uploads != 60) {
+		t.Fatalf("%d log uploads with claims taking jobs up %v", h.uploads, claimStart)
 	}
 	if h.abandoned != 0 {
 		t.Fatalf("%d claims were dropped by their runner: in a real Hub they would go on waiting and could take a job", h.abandoned)
@@ -243,7 +254,7 @@ func TestRunJobsCountsFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim, err := NewRunner(bad.URL, "r", "s", bad.Client())
+	sim, err := NewRunner(bad.URL, "r", "s", bad.Client(), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +279,7 @@ func TestRunJobsCountsFailures(t *testing.T) {
 
 func TestRunJobsInBatches(t *testing.T) {
 	h, srv := newFakeHub(t)
-	sims, apis := fakeClients(t, srv)
+	sims, apis := fakeClients(t, srv, true)
 	rep, err := RunJobs(context.Background(), JobsConfig{
 		Fleet: &Fleet{Runners: sims, ClaimWait: time.Second, Download: true, Errors: &Errors{}},
 		APIs:  apis, Job: runners.CreateJobRequest{Package: "noop", Version: "1.0.0", Environment: runners.EnvDevelopment},

@@ -35,9 +35,11 @@ var userAgent = "exekra-loadgen/" + buildinfo.Version
 
 // NewRunner is the simulated runner id, with its machine secret, of the
 // Hub at hub; its calls go through hc (its own connection, as a real
-// runner has, or one shared by many).
-func NewRunner(hub, id, secret string, hc *http.Client) (Runner, error) {
-	c, err := runnerclient.New(runnerclient.Config{Hub: hub, RunnerID: id, Secret: secret, UserAgent: userAgent, HTTP: hc})
+// runner has, or one shared by many). startOnClaim asks its claims to take
+// their jobs up (runners.HeaderClaimStart), as the agent does.
+func NewRunner(hub, id, secret string, hc *http.Client, startOnClaim bool) (Runner, error) {
+	c, err := runnerclient.New(runnerclient.Config{Hub: hub, RunnerID: id, Secret: secret, UserAgent: userAgent, HTTP: hc,
+		StartOnClaim: startOnClaim})
 	if err != nil {
 		return Runner{}, fmt.Errorf("simulated runner %s: %w", id, err)
 	}

@@ -14,15 +14,18 @@ import (
 
 // JobsReport is what the jobs scenario measured.
 type JobsReport struct {
-	Runners     int                       `json:"runners"`
-	Package     string                    `json:"package"`
-	Version     string                    `json:"version"`
-	Environment string                    `json:"environment"`
-	Download    bool                      `json:"download"`
-	Pickup      PickupReport              `json:"pickup"`
-	Throughput  ThroughputReport          `json:"throughput"`
-	Verify      Verification              `json:"verify"`
-	Errors      map[string]map[string]int `json:"errors"` // operation -> HTTP status (or "network") -> count
+	Runners     int    `json:"runners"`
+	Package     string `json:"package"`
+	Version     string `json:"version"`
+	Environment string `json:"environment"`
+	Download    bool   `json:"download"`
+	// ClaimStart: the runners' claims took their jobs up (Exekra-Claim-Start),
+	// as the agent's do.
+	ClaimStart bool                      `json:"claim_start"`
+	Pickup     PickupReport              `json:"pickup"`
+	Throughput ThroughputReport          `json:"throughput"`
+	Verify     Verification              `json:"verify"`
+	Errors     map[string]map[string]int `json:"errors"` // operation -> HTTP status (or "network") -> count
 	// RepeatedClaims are claims the Hub was too busy to finish in time and
 	// asked to be repeated under their id (204 Exekra-Claim-Repeat): slower, not errors.
 	RepeatedClaims int `json:"repeated_claims"`
@@ -78,7 +81,12 @@ func PrintJobs(w io.Writer, r JobsReport) {
 	if !r.Download {
 		dl = "off"
 	}
-	fmt.Fprintf(w, "jobs scenario: %d runners in %s, package %s %s, download %s\n\n", r.Runners, r.Environment, r.Package, r.Version, dl)
+	start := "off (a log upload takes each job up, as the agent with a Hub older than Exekra-Claim-Start)"
+	if r.ClaimStart {
+		start = "on (as the agent: Exekra-Claim-Start, each claim takes its job up)"
+	}
+	fmt.Fprintf(w, "jobs scenario: %d runners in %s, package %s %s, download %s, claims taking jobs up %s\n\n",
+		r.Runners, r.Environment, r.Package, r.Version, dl, start)
 
 	p := r.Pickup
 	fmt.Fprintf(w, "pickup: %d jobs created one at a time, every %s, every runner waiting; Hub CPU %.2fs\n", p.Jobs, p.Every, p.HubCPU)

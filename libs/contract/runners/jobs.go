@@ -27,6 +27,10 @@ const (
 	SubjectClaim    = "exekra.runners.v1.agent.claim"
 	SubjectLogs     = "exekra.runners.v1.agent.logs"     // AgentLogsRequest -> AgentLogsResponse (renews the lease)
 	SubjectComplete = "exekra.runners.v1.agent.complete" // CompleteRequest -> CompleteResponse
+	// SubjectRelease gives back a job a claim handed out that never reached
+	// its runner (ReleaseRequest -> ReleaseResponse): the gateway saw the
+	// runner's connection close before it could answer the claim.
+	SubjectRelease = "exekra.runners.v1.agent.release"
 )
 
 // Job statuses.
@@ -86,6 +90,12 @@ const (
 	// Hub skips looking for one (a PostgreSQL read per claim). Repeats and
 	// retries of the claim go without it.
 	HeaderClaimFirst = "Exekra-Claim-First"
+	// HeaderClaimStart ("true") on a claim: the claim takes the job up
+	// itself, so the agent skips the take-up upload. The job comes back
+	// with status JobRunning and the running lease; a Hub that does not
+	// know the header answers JobClaimed (or no status), and the agent
+	// takes the job up as before.
+	HeaderClaimStart = "Exekra-Claim-Start"
 )
 
 // CreateJobRequest starts a job (POST /api/v1/jobs). Version "" means
@@ -237,6 +247,8 @@ type ClaimRequest struct {
 	ClaimID     string `json:"claim_id,omitempty"`
 	// First: the claim id has not been sent before (HeaderClaimFirst).
 	First bool `json:"first,omitempty"`
+	// Start: the claim takes the job up (HeaderClaimStart).
+	Start bool `json:"start,omitempty"`
 	// Complete, when set, is a finished job's result (ClaimBody), stored
 	// before the claim looks for a job; its AgentRequest is left empty.
 	Complete *CompleteRequest `json:"complete,omitempty"`
@@ -248,6 +260,27 @@ type ClaimResponse struct {
 	// Completed: the claim stored the result it carried (a runners instance
 	// older than results on claims leaves it out, and ignored the result).
 	Completed bool `json:"completed,omitempty"`
+	// Lease is the claimed job's lease as the claim set it: a release
+	// (ReleaseRequest) names it, so that a job the runner has since heard
+	// of (a repeat of the claim, a heartbeat, an upload) is not given back.
+	Lease time.Time `json:"lease,omitzero"`
+}
+
+// ReleaseRequest gives back the job of a claim whose answer could not be
+// delivered (SubjectRelease), with the runner's credentials the claim
+// carried. The job goes back to pending without spending an attempt if it
+// is still at Attempt, held by the runner under the claim's Lease, and has
+// no log lines; otherwise nothing changes.
+type ReleaseRequest struct {
+	AgentRequest
+	JobID   string    `json:"job_id"`
+	Attempt int       `json:"attempt"`
+	Lease   time.Time `json:"lease"`
+}
+
+// ReleaseResponse says whether the job went back to pending.
+type ReleaseResponse struct {
+	Released bool `json:"released"`
 }
 
 // ClaimedJob is a job handed to a runner. Attempt is the fencing number the
@@ -262,11 +295,16 @@ type ClaimedJob struct {
 	// Assets names the assets the package declares: the agent asks for
 	// their values (PathJobAssets) before it starts the job; none, none.
 	Assets []string `json:"assets,omitempty"`
-	// Status is JobClaimed. A Hub that names it reads the job's result on
-	// the runner's next claim (ClaimBody); an older one leaves it out and
-	// ignores a claim's body.
+	// Status is JobRunning when the claim took the job up
+	// (HeaderClaimStart), JobClaimed otherwise; a Hub older than the
+	// header leaves it out, which means JobClaimed. A Hub that sends it
+	// reads a result on a claim (ClaimBody); an older one ignores a
+	// claim's body.
 	Status string `json:"status,omitempty"`
 }
+
+// TakenUp reports whether the claim took the job up (HeaderClaimStart).
+func (j ClaimedJob) TakenUp() bool { return j.Status == JobRunning }
 
 // ResultOnClaim reports whether the Hub that handed out the job reads its
 // result on the runner's next claim (it named the job's status).

@@ -16,7 +16,8 @@ type LogsBody struct {
 // JobFailed or JobCanceled; ExitCode is null when the program did not exit
 // on its own; Error is the runner's reason when it failed. Attempt is as in
 // LogsBody. Lines, when set, are the attempt's last log lines (as in
-// LogsBody, at most 1,000), stored with the result in one transaction.
+// LogsBody, at most 1,000), stored with the result: a job whose claim
+// took it up (HeaderClaimStart) and that printed little needs no log upload.
 type CompleteBody struct {
 	Status   string         `json:"status"`
 	ExitCode *int           `json:"exit_code"`

@@ -110,18 +110,24 @@ func (s *Server) claimJob(c *gin.Context) error {
 	}
 	// Should the runners instance serving the claim die, or be too busy to
 	// answer in time, the agent hears so shortly after its wait and asks
-	// again with the same claim id.
+	// again with the same claim id. The claim runs to its answer even if the
+	// runner goes meanwhile: a job it took is then released at once, not
+	// left to its lease.
 	deadline := time.Now().Add(time.Duration(wait+runners.ClaimGraceSeconds) * time.Second)
-	ctx, cancel := context.WithDeadline(c.Request.Context(), deadline)
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(c.Request.Context()), deadline)
 	defer cancel()
 	// The service reads the deadline (natsrpc.CallerDeadline): a claim that
 	// waited queued behind other work waits only for what is left.
 	req := runners.ClaimRequest{AgentRequest: ar, WaitSeconds: wait, ClaimID: c.GetHeader(runners.HeaderClaimID),
-		First: c.GetHeader(runners.HeaderClaimFirst) == "true"}
+		First: c.GetHeader(runners.HeaderClaimFirst) == "true", Start: c.GetHeader(runners.HeaderClaimStart) == "true"}
 	if req.Complete, err = claimCompletion(c); err != nil {
 		return err
 	}
 	resp, err := s.claim(ctx, req)
+	if err == nil && resp.Job != nil && c.Request.Context().Err() != nil {
+		s.release(context.WithoutCancel(c.Request.Context()), ar, resp)
+		return nil
+	}
 	if err != nil && errors.Is(err, context.DeadlineExceeded) && c.Request.Context().Err() == nil {
 		// A busy Hub is slower, not wrong: an ordinary empty answer telling
 		// the agent to repeat this claim, not an error counted against it.
@@ -142,6 +148,27 @@ func (s *Server) claimJob(c *gin.Context) error {
 	}
 	c.JSON(http.StatusOK, resp.Job)
 	return nil
+}
+
+// release gives back the job of a claim whose runner went (its connection
+// closed) before the answer could reach it: nothing can have run it, so it
+// goes back to pending without spending an attempt rather than wait out its
+// lease. A runners instance older than releases does not answer; the job
+// then waits out its lease as before.
+func (s *Server) release(ctx context.Context, ar runners.AgentRequest, resp runners.ClaimResponse) {
+	ctx, cancel := context.WithTimeout(ctx, natsrpc.DefaultTimeout)
+	defer cancel()
+	log := s.Log.With("job_id", resp.Job.ID, "attempt", resp.Job.Attempt, "runner_id", ar.Credentials.RunnerID)
+	r, err := natsrpc.Call[runners.ReleaseResponse](ctx, s.NATS, runners.SubjectRelease,
+		runners.ReleaseRequest{AgentRequest: ar, JobID: resp.Job.ID, Attempt: resp.Job.Attempt, Lease: resp.Lease})
+	switch {
+	case err != nil:
+		log.Warn("a claim's runner went before its answer; the job waits out its lease", "err", err)
+	case r.Released:
+		log.Info("a claim's runner went before its answer; its job went back to the queue")
+	default:
+		log.Info("a claim's runner went before its answer; the runner has heard of the job since, which stays its")
+	}
 }
 
 // completeAfter stores a result a claim carried that the runners instance

@@ -108,6 +108,8 @@ var (
 		Description: "The agent's id for this claim, kept while it retries: asked again with the same id, the claim returns the job it handed out if the runner has not started it (the reply was lost)."}
 	paramClaimFirst = Param{In: "header", Name: runners.HeaderClaimFirst, Schema: enumSchema([]string{"true"}),
 		Description: "true: this is the first time this Exekra-Claim-Id is sent, so the Hub skips looking for a job it gave the claim before. Leave it out on every repeat or retry of the claim."}
+	paramClaimStart = Param{In: "header", Name: runners.HeaderClaimStart, Schema: enumSchema([]string{"true"}),
+		Description: "true: the claim takes the job up itself: the job comes back with status running and the running lease (60 s, renewed by log uploads and heartbeats naming it), and the agent skips the take-up upload. Should the reply be lost, ask again under the same Exekra-Claim-Id: the job comes back again. Should the runner's connection close before the answer, the Hub gives the job back to the queue at once, no attempt spent; a reply lost otherwise (a host gone without closing its connection), and never asked for again, leaves the job to its lease, after which it spends an attempt."}
 	paramWait = Param{In: "query", Name: runners.QueryWait, Schema: intSchema(0, runners.MaxClaimWaitSeconds, 0),
 		Description: "How many seconds to wait for a job before answering 204."}
 	paramAfter = Param{In: "query", Name: "after", Schema: intSchema(0, 1<<62, 0),

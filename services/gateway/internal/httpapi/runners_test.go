@@ -30,7 +30,11 @@ type runnerStub struct {
 	deadlines []time.Time     // each claim's caller deadline (natsrpc.CallerDeadline)
 	logs      runners.AgentLogsRequest
 	complete  runners.CompleteRequest
+	released  chan runners.ReleaseRequest // releases the gateway sent
 }
+
+// goneLease is the lease of the job a "gone-…" claim hands out.
+var goneLease = time.Date(2026, 6, 1, 9, 0, 30, 123456000, time.UTC)
 
 const stubSecret = "exk_ms_0123456789abcdef0123456789abcdef01234567"
 
@@ -65,6 +69,10 @@ func runnerServer(t *testing.T, st *runnerStub) *httptest.Server {
 				return runners.ClaimResponse{}, err
 			}
 			deadline, _ := natsrpc.CallerDeadline(ctx)
+			if strings.HasPrefix(req.ClaimID, "gone-") {
+				time.Sleep(time.Second) // the runner goes meanwhile
+				return runners.ClaimResponse{Job: &runners.ClaimedJob{ID: "j7", Attempt: 3, Status: runners.JobRunning}, Lease: goneLease}, nil
+			}
 			st.mu.Lock()
 			st.claims = append(st.claims, req)
 			st.deadlines = append(st.deadlines, deadline)
@@ -83,6 +91,13 @@ func runnerServer(t *testing.T, st *runnerStub) *httptest.Server {
 			}
 			return runners.ClaimResponse{Job: &runners.ClaimedJob{ID: "j1", Attempt: 2, TimeoutSeconds: 60,
 				Package: runners.PackageRef{Name: "etl", Version: "1.0.0", SHA256: "ab", SizeBytes: 1}}}, nil
+		}),
+		natsrpc.Handle(runners.SubjectRelease, func(_ context.Context, req runners.ReleaseRequest) (runners.ReleaseResponse, error) {
+			if err := st.check(req.Credentials); err != nil {
+				return runners.ReleaseResponse{}, err
+			}
+			st.released <- req
+			return runners.ReleaseResponse{Released: true}, nil
 		}),
 		natsrpc.Handle(runners.SubjectLogs, func(_ context.Context, req runners.AgentLogsRequest) (runners.AgentLogsResponse, error) {
 			if err := st.check(req.Credentials); err != nil {
@@ -124,7 +139,8 @@ func TestRunnerRoutesSpeakTheClientsProtocol(t *testing.T) {
 	st := &runnerStub{}
 	srv := runnerServer(t, st)
 	const runnerID = "0b0c5f5e-8d7e-4b64-9c55-3b1f8f0e7a11"
-	c, err := runnerclient.New(runnerclient.Config{Hub: srv.URL, RunnerID: runnerID, Secret: stubSecret, UserAgent: "exekra-runner/test"})
+	c, err := runnerclient.New(runnerclient.Config{Hub: srv.URL, RunnerID: runnerID, Secret: stubSecret, UserAgent: "exekra-runner/test",
+		StartOnClaim: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +166,7 @@ func TestRunnerRoutesSpeakTheClientsProtocol(t *testing.T) {
 			t.Fatalf("err %v", err)
 		}
 	})
-	t.Run("claim: the wait and the claim id reach the service; 204 when none", func(t *testing.T) {
+	t.Run("claim: the wait, the claim id and the start reach the service; 204 when none", func(t *testing.T) {
 		job, err := c.Claim(ctx, 3*time.Second, "claim-1")
 		if err != nil || job == nil || job.ID != "j1" || job.Attempt != 2 || job.Package.Name != "etl" {
 			t.Fatalf("%+v %v", job, err)
@@ -160,7 +176,7 @@ func TestRunnerRoutesSpeakTheClientsProtocol(t *testing.T) {
 		}
 		st.mu.Lock()
 		defer st.mu.Unlock()
-		if st.claims[0].WaitSeconds != 3 || st.claims[0].ClaimID != "claim-1" || st.claims[0].Credentials != creds ||
+		if st.claims[0].WaitSeconds != 3 || st.claims[0].ClaimID != "claim-1" || st.claims[0].Credentials != creds || !st.claims[0].Start ||
 			st.claims[1].WaitSeconds != 0 || st.claims[1].ClaimID != "claim-2" {
 			t.Fatalf("%+v", st.claims)
 		}
@@ -278,6 +294,33 @@ func TestRunnerRoutesSpeakTheClientsProtocol(t *testing.T) {
 			t.Fatalf("no credentials: %d %v", resp.StatusCode, resp.Header)
 		}
 	})
+}
+
+// A claim whose runner goes before the answer (its connection closes) runs
+// on to the answer; the job it took is released with the runner's
+// credentials and the lease the claim set, instead of left to that lease.
+func TestAClaimWhoseRunnerWentIsReleased(t *testing.T) {
+	st := &runnerStub{released: make(chan runners.ReleaseRequest, 1)}
+	srv := runnerServer(t, st)
+	const runnerID = "0b0c5f5e-8d7e-4b64-9c55-3b1f8f0e7a11"
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+runners.ClaimPath(5*time.Second), nil)
+	req.SetBasicAuth(runnerID, stubSecret)
+	req.Header.Set(runners.HeaderClaimID, "gone-1")
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("the claim was answered %d before the runner went", resp.StatusCode)
+	}
+	select {
+	case r := <-st.released:
+		want := runners.Credentials{RunnerID: runnerID, SecretSHA256: runners.SecretSHA256(stubSecret)}
+		if r.JobID != "j7" || r.Attempt != 3 || !r.Lease.Equal(goneLease) || r.Credentials != want {
+			t.Fatalf("release %+v", r)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the job of a claim whose runner went was not released")
+	}
 }
 
 // A claim the runners service does not answer within the caller's deadline

@@ -199,9 +199,9 @@ var fieldRefinements = map[schema.Field]func(*openapi3.Schema){
 	schema.FieldOf[runners.CompleteBody]("status"):    enum(runners.JobSucceeded, runners.JobFailed, runners.JobCanceled),
 	schema.FieldOf[runners.ClaimCompletion]("status"): enum(runners.JobSucceeded, runners.JobFailed, runners.JobCanceled),
 	schema.FieldOf[runners.ClaimCompletion]("lines"):  describe("The attempt's last log lines (at most 1,000), stored with the result."),
-	schema.FieldOf[runners.CompleteBody]("lines"):     describe("The attempt's last log lines (at most 1,000), stored with the result in one transaction."),
-	schema.FieldOf[runners.ClaimedJob]("status"): withEnum([]string{runners.JobClaimed},
-		"claimed: take the job up with a log upload before anything else. A Hub that names it reads the job's result on the runner's next claim."),
+	schema.FieldOf[runners.CompleteBody]("lines"):     describe("The attempt's last log lines (at most 1,000), stored with the result in one transaction: a job whose claim took it up and that printed little needs no log upload."),
+	schema.FieldOf[runners.ClaimedJob]("status"): withEnum([]string{runners.JobClaimed, runners.JobRunning},
+		"running when the claim took the job up (Exekra-Claim-Start: true), claimed otherwise: take a claimed job up with a log upload before anything else. A Hub that names it reads the job's result on the runner's next claim."),
 
 	schema.FieldOf[runners.ScheduleSpec]("environment"):      enum(runners.Environments...),
 	schema.FieldOf[runners.ScheduleSpec]("parameters"):       anObject(true),

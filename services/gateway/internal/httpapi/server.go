@@ -311,7 +311,7 @@ func (s *Server) coreRoutes() []Route {
 				"No body (or {}) only claims; a body with complete reports how a job this runner ran ended, exactly as POST /api/v1/runner/jobs/{id}/complete does, before the claim looks for the next: " +
 				"a completion that is refused answers the claim with the completion's error (400, 403, 404, 409) and claims nothing; a repeat of the claim repeats the completion, which is idempotent. " +
 				"An agent whose version (User-Agent exekra-runner/<version>) is outside the skew policy: 426 upgrade_required.",
-			Params: append(slices.Clone(paramsRunnerRequest), paramWait, paramClaimID, paramClaimFirst),
+			Params: append(slices.Clone(paramsRunnerRequest), paramWait, paramClaimID, paramClaimFirst, paramClaimStart),
 			Body:   jsonBody[runners.ClaimBody](), BodyOptional: true,
 			Replies: []Reply{
 				jsonReply[runners.ClaimedJob](http.StatusOK, "The job claimed; it must start within its lease."),

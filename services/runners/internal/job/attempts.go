@@ -32,6 +32,7 @@ const (
 	reasonTimedOut     = "ran past timeout_seconds"
 	reasonCanceledLost = "the runner went silent after the job was asked to stop"
 	reasonNotStarted   = "the runner claimed the job and never took it up"
+	reasonNotReceived  = "the runner's connection closed before the claim's answer reached it"
 	reasonLeaseExpired = "the runner went silent: its lease expired"
 	reasonRunnerLost   = "the runner went silent and no attempts were left"
 )

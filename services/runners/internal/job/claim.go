@@ -2,6 +2,7 @@ package job
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -17,8 +18,9 @@ import (
 // be lost (an instance or gateway gone mid-reply), the agent asks again
 // with the same id and gets the job it was given, not a lease to wait out.
 // first says the agent sends claimID for the first time: no job can have
-// been given to it, so none is looked for.
-func (s *Service) Claim(ctx context.Context, v Runner, wait time.Duration, claimID string, first bool) (*Job, error) {
+// been given to it, so none is looked for. start makes the claim the
+// take-up: the job comes back running, with the running lease.
+func (s *Service) Claim(ctx context.Context, v Runner, wait time.Duration, claimID string, first, start bool) (*Job, error) {
 	if wait < 0 || wait > runners.MaxClaimWaitSeconds*time.Second {
 		return nil, errs.Ef(errs.InvalidArgument, "wait must be from 0 to %d seconds", runners.MaxClaimWaitSeconds)
 	}
@@ -32,7 +34,7 @@ func (s *Service) Claim(ctx context.Context, v Runner, wait time.Duration, claim
 	twin := s.waiters.claimChannel(key)
 	defer s.waiters.release(key, twin)
 	if !first {
-		if j, ok, err := s.claimedWith(ctx, v.ID, claimID); ok || err != nil {
+		if j, ok, err := s.claimedWith(ctx, v.ID, claimID, start); ok || err != nil {
 			return j, err
 		}
 	}
@@ -40,7 +42,7 @@ func (s *Service) Claim(ctx context.Context, v Runner, wait time.Duration, claim
 	var woken *waiting // the wake-up this look answers, if any
 	for {
 		line := s.waiters.envs.join(v.Environment)
-		j, more, err := s.tryClaim(ctx, v, claimID)
+		j, more, err := s.tryClaim(ctx, v, claimID, start)
 		if woken != nil && more {
 			// Jobs are left that this runner could not run or did not
 			// get: wake the next in line for them.
@@ -66,7 +68,7 @@ func (s *Service) Claim(ctx context.Context, v Runner, wait time.Duration, claim
 		case <-twin: // an orphaned wait of this claim took a job: it is this one's
 			timer.Stop()
 			s.waiters.envs.quit(v.Environment, line)
-			j, _, err := s.claimedWith(ctx, v.ID, claimID)
+			j, _, err := s.claimedWith(ctx, v.ID, claimID, start)
 			return j, err
 		case <-timer.C:
 		case <-ctx.Done():
@@ -84,12 +86,14 @@ func (s *Service) Claim(ctx context.Context, v Runner, wait time.Duration, claim
 }
 
 // claimedWith returns the job the runner claimed under claimID and has not
-// taken up yet, if any.
-func (s *Service) claimedWith(ctx context.Context, runnerID, claimID string) (*Job, bool, error) {
+// taken up yet (or, for a claim that takes its job up, that claim took up),
+// if any, its lease renewed.
+func (s *Service) claimedWith(ctx context.Context, runnerID, claimID string, start bool) (*Job, bool, error) {
 	if claimID == "" {
 		return nil, false, nil
 	}
-	j, ok, err := s.Store.ClaimedWith(ctx, runnerID, claimID)
+	now := s.now()
+	j, ok, err := s.Store.ClaimedWith(ctx, runnerID, claimID, start, Renewal{Claimed: now.Add(s.Pickup), Running: now.Add(s.Lease)})
 	if err != nil {
 		return nil, false, errs.Wrap(errs.Unavailable, "the Hub cannot look up the claim for a moment; claim again shortly", err)
 	}
@@ -101,7 +105,7 @@ func (s *Service) claimedWith(ctx context.Context, runnerID, claimID string) (*J
 
 // tryClaim takes entries the runner may run until PostgreSQL confirms one
 // (an entry may be stale: the job canceled, or queued twice by a reconcile).
-func (s *Service) tryClaim(ctx context.Context, r Runner, claimID string) (*Job, bool, error) {
+func (s *Service) tryClaim(ctx context.Context, r Runner, claimID string, start bool) (*Job, bool, error) {
 	for {
 		e, ok, left, err := s.Queue.Take(ctx, r.Environment, r.ID, r.Labels)
 		if err != nil {
@@ -111,16 +115,58 @@ func (s *Service) tryClaim(ctx context.Context, r Runner, claimID string) (*Job,
 			return nil, left, nil
 		}
 		now := s.now()
-		j, ok, err := s.Store.ClaimJob(ctx, Claim{Entry: e, RunnerID: r.ID, RunnerLabels: r.Labels, ClaimID: claimID, Now: now, LeaseUntil: now.Add(s.Pickup)})
+		c := Claim{Entry: e, RunnerID: r.ID, RunnerLabels: r.Labels, ClaimID: claimID, Now: now, LeaseUntil: now.Add(s.Pickup), Start: start}
+		if start {
+			c.LeaseUntil = now.Add(s.Lease)
+		}
+		j, ok, err := s.Store.ClaimJob(ctx, c)
 		if err != nil { // the job stays pending: put its entry back
 			s.requeue(context.WithoutCancel(ctx), e)
 			return nil, true, fmt.Errorf("claim job %s: %w", e.JobID, err)
 		}
 		if ok {
 			s.Meter.JobStatus(StatusClaimed)
+			if start {
+				s.Meter.JobStatus(StatusRunning)
+			}
 			return &j, left, nil
 		}
 	}
+}
+
+// Release gives back the job a claim of runner v (authenticated by the
+// caller) handed out, whose answer never reached the runner: the job goes
+// back to pending, and to its queue, without spending an attempt. Only a
+// job still at attempt, under the lease the claim set and without log
+// lines is given back; one the runner has since heard of (a repeat of the
+// claim renews the lease, as heartbeats and uploads do) is left as it is,
+// and Release reports false.
+func (s *Service) Release(ctx context.Context, v Runner, id string, attempt int, lease time.Time) (bool, error) {
+	if err := checkID(id); err != nil {
+		return false, err
+	}
+	now := s.now()
+	j, err := s.Store.UpdateJob(ctx, id, func(j *Job) (Change, error) {
+		if j.Attempt != attempt {
+			return Change{}, errUnchanged // released already, or its lease ended
+		}
+		if j.RunnerID != v.ID {
+			return Change{}, errs.E(errs.PermissionDenied, "this runner does not hold the job")
+		}
+		if (j.Status != StatusClaimed && j.Status != StatusRunning) || j.LeaseExpiresAt == nil || !j.LeaseExpiresAt.Equal(lease) || j.LogSeq != 0 {
+			return Change{}, errUnchanged
+		}
+		return Change{Ended: unclaim(j, now, reasonNotReceived)}, nil
+	})
+	if errors.Is(err, errUnchanged) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("release job %s: %w", id, err)
+	}
+	s.Meter.JobStatus(j.Status)
+	s.requeue(ctx, entryOf(j))
+	return true, nil
 }
 
 // requeue puts back an entry taken but not claimed; should that fail too,

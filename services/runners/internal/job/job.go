@@ -120,6 +120,13 @@ type Claim struct {
 	ClaimID      string // the agent's id for this claim ("" : none)
 	Now          time.Time
 	LeaseUntil   time.Time
+	Start        bool // the claim takes the job up: running from Now
+}
+
+// Renewal is the lease a repeated claim gives the job it finds: Claimed
+// for a job claimed and not taken up, Running for one its claim took up.
+type Renewal struct {
+	Claimed, Running time.Time
 }
 
 // Change is what an UpdateFunc asks the store to write besides the job.
@@ -173,11 +180,14 @@ type Store interface {
 	JobByID(ctx context.Context, id string) (Job, error)
 	ListJobs(ctx context.Context, q Query) ([]Job, error)
 	// ClaimJob moves the entry's job from pending to claimed by c.RunnerID
-	// if it is still pending at c.Attempt and the runner matches; false when not.
+	// (running, with c.Start) if it is still pending at c.Attempt and the
+	// runner matches; false when not.
 	ClaimJob(ctx context.Context, c Claim) (Job, bool, error)
 	// ClaimedWith returns the job the runner claimed under claimID if it
-	// still holds it, claimed and not yet started.
-	ClaimedWith(ctx context.Context, runnerID, claimID string) (Job, bool, error)
+	// still holds it, claimed and not yet started; with started, also
+	// running since that claim took it up. It renews the job's lease to r's
+	// time for its status.
+	ClaimedWith(ctx context.Context, runnerID, claimID string, started bool, r Renewal) (Job, bool, error)
 	// UpdateJob locks the job, lets fn change it and writes it with fn's
 	// change. The job fn sees and UpdateJob returns has no names (runner,
 	// target runner, schedule) and no package assets: read it again to show it.

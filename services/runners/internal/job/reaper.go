@@ -76,10 +76,7 @@ func (s *Service) expire(j *Job, now time.Time) (*audit.Event, *AttemptEnd, bool
 		end = ended(j, now, runners.AttemptCanceled, reasonCanceledLost)
 	case j.Status == StatusClaimed && j.UnstartedClaims < MaxUnstartedClaims:
 		// Its runner never took it up: nothing ran, so no attempt is spent.
-		j.UnstartedClaims++
-		j.Status, j.Attempt, j.RunnerID = StatusPending, j.Attempt+1, ""
-		j.LeaseExpiresAt, j.ClaimedAt, j.StartedAt = nil, nil, nil
-		return nil, ended(j, now, runners.AttemptNotStarted, reasonNotStarted), true
+		return nil, unclaim(j, now, reasonNotStarted), true
 	case j.Status == StatusClaimed || j.Attempts() >= j.MaxAttempts:
 		finish(j, now, StatusFailed, nil, runners.JobErrorRunnerLost)
 		end = ended(j, now, runners.AttemptRunnerLost, reasonRunnerLost)
@@ -91,6 +88,16 @@ func (s *Service) expire(j *Job, now time.Time) (*audit.Event, *AttemptEnd, bool
 	ev := event(ActionFinish, *j, map[string]any{"status": j.Status, "error": j.Error})
 	ev.Actor = audit.Actor{Type: audit.ActorSystem}
 	return &ev, end, false
+}
+
+// unclaim puts j back to pending at the next attempt (which fences out the
+// claim), the claim not counted as an attempt since nothing ran, and
+// returns how the claim's attempt ended.
+func unclaim(j *Job, now time.Time, reason string) *AttemptEnd {
+	j.UnstartedClaims++
+	j.Status, j.Attempt, j.RunnerID = StatusPending, j.Attempt+1, ""
+	j.LeaseExpiresAt, j.ClaimedAt, j.StartedAt = nil, nil, nil
+	return ended(j, now, runners.AttemptNotStarted, reason)
 }
 
 // Reconcile queues every pending job that no queue entry stands for (Redis

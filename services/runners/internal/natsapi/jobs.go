@@ -103,11 +103,15 @@ func claimEndpoint(subject string, runners *runner.Service, svc *job.Service) na
 			}
 			wait = min(wait, left)
 		}
-		j, err := svc.Claim(ctx, r, wait, req.ClaimID, req.First)
+		j, err := svc.Claim(ctx, r, wait, req.ClaimID, req.First, req.Start)
 		if err != nil || j == nil {
 			return contract.ClaimResponse{Completed: done}, err
 		}
-		return contract.ClaimResponse{Job: ToClaimed(*j), Completed: done}, nil
+		resp := contract.ClaimResponse{Job: ToClaimed(*j), Completed: done}
+		if j.LeaseExpiresAt != nil {
+			resp.Lease = *j.LeaseExpiresAt
+		}
+		return resp, nil
 	})
 	claim.Timeout = contract.ClaimTimeout // a long poll outlives DefaultTimeout
 	return claim
@@ -130,6 +134,14 @@ func jobAgentEndpoints(runners *runner.Service, svc *job.Service) []natsrpc.Endp
 				return contract.CompleteResponse{}, err
 			}
 			return contract.CompleteResponse{}, svc.Complete(ctx, r, req.JobID, req.Attempt, outcome(req))
+		}),
+		natsrpc.Handle(contract.SubjectRelease, func(ctx context.Context, req contract.ReleaseRequest) (contract.ReleaseResponse, error) {
+			r, err := authenticated(ctx, runners, req.AgentRequest)
+			if err != nil {
+				return contract.ReleaseResponse{}, err
+			}
+			released, err := svc.Release(ctx, r, req.JobID, req.Attempt, req.Lease)
+			return contract.ReleaseResponse{Released: released}, err
 		}),
 	}
 }
@@ -233,6 +245,8 @@ func ToClaimed(j job.Job) *contract.ClaimedJob {
 	if len(j.Package.Assets) > 0 {
 		c.Assets = j.Package.Assets
 	}
-	c.Status = contract.JobClaimed // which also says this Hub reads results on claims
+	if j.Status == job.StatusRunning || j.Status == job.StatusClaimed {
+		c.Status = j.Status
+	}
 	return c
 }

@@ -71,10 +71,15 @@ func (h *jobsHarness) claimAs(reg runners.Registered, wait int, claimID string) 
 // claimWith claims under a claim id carrying done, the result of a job
 // reg ran (nil: none), and returns the whole answer.
 func (h *jobsHarness) claimWith(reg runners.Registered, wait int, claimID string, done *runners.CompleteRequest) (runners.ClaimResponse, error) {
+	return h.sendClaim(reg, runners.ClaimRequest{WaitSeconds: wait, ClaimID: claimID, Complete: done})
+}
+
+// sendClaim sends req as reg's claim, through the gateway.
+func (h *jobsHarness) sendClaim(reg runners.Registered, req runners.ClaimRequest) (runners.ClaimResponse, error) {
 	ctx, cancel := context.WithTimeout(gateway(sourceIP), runners.ClaimTimeout)
 	defer cancel()
-	return call[runners.ClaimResponse](ctx, h.harness, runners.SubjectClaim,
-		runners.ClaimRequest{AgentRequest: agent(reg), WaitSeconds: wait, ClaimID: claimID, Complete: done})
+	req.AgentRequest = agent(reg)
+	return call[runners.ClaimResponse](ctx, h.harness, runners.SubjectClaim, req)
 }
 
 // logOf reads a job's log as an operator.

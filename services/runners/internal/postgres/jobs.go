@@ -207,20 +207,21 @@ func orNil(t time.Time) any {
 
 // claimJobSQL is ClaimJob's statement (see there).
 const claimJobSQL = `WITH claimed AS (
-		UPDATE jobs SET status = 'claimed', runner_id = $3, claimed_at = $4,
-		lease_expires_at = $5, started_at = NULL, claim_id = NULLIF($8, '')
+		UPDATE jobs SET status = CASE WHEN $10 THEN 'running' ELSE 'claimed' END, runner_id = $3, claimed_at = $4,
+		lease_expires_at = $5, started_at = CASE WHEN $10 THEN $4::timestamptz END, claim_id = NULLIF($8, '')
 		WHERE id = $1 AND status = $9 AND attempt = $2 AND environment = $6 AND labels <@ $7::text[]
 		  AND (target_runner_id IS NULL OR target_runner_id = $3)
 		  AND EXISTS (SELECT 1 FROM runners WHERE id = $3)
 		RETURNING *), attempt AS (
-		INSERT INTO job_attempts (job_id, number, runner_id, runner_name, started_at)
-		SELECT c.id, c.attempt, c.runner_id, r.name, c.claimed_at FROM claimed c JOIN runners r ON r.id = c.runner_id
+		INSERT INTO job_attempts (job_id, number, runner_id, runner_name, started_at, running_at)
+		SELECT c.id, c.attempt, c.runner_id, r.name, c.claimed_at, c.started_at FROM claimed c JOIN runners r ON r.id = c.runner_id
 		ON CONFLICT (job_id, number) DO NOTHING)
 		SELECT ` + jobFields + ", " + jobUnnamed + ", " + jobAssets + ` FROM claimed AS jobs`
 
-// ClaimJob moves a pending job at c.Attempt to claimed by c.RunnerID, if
-// the runner is of its environment, has its labels and is its target (if
-// any), and records the attempt, in one statement.
+// ClaimJob moves a pending job at c.Attempt to claimed by c.RunnerID (to
+// running when c.Start), if the runner is of its environment, has its
+// labels and is its target (if any), and records the attempt, in one
+// statement.
 //
 // The job is found by its primary key. 'pending' is a parameter ($9), not
 // a literal: with the literal, the generic plan PostgreSQL settles on for
@@ -230,7 +231,7 @@ const claimJobSQL = `WITH claimed AS (
 // prove that index's predicate, so the plan reads one row by its key.
 func (s JobStore) ClaimJob(ctx context.Context, c job.Claim) (job.Job, bool, error) {
 	j, err := scanJob(s.pool.QueryRow(ctx, claimJobSQL, c.JobID, c.Attempt, c.RunnerID, c.Now, c.LeaseUntil, c.Environment, c.RunnerLabels, c.ClaimID,
-		job.StatusPending))
+		job.StatusPending, c.Start))
 	if errors.Is(err, pgx.ErrNoRows) {
 		var exists bool
 		if err := s.pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM runners WHERE id = $1)", c.RunnerID).Scan(&exists); err != nil {
@@ -247,11 +248,26 @@ func (s JobStore) ClaimJob(ctx context.Context, c job.Claim) (job.Job, bool, err
 	return j, true, nil
 }
 
+// claimedWithSQL is ClaimedWith's statement. Each status is a literal of
+// its own arm, as in the predicates of jobs_claim_idx (claimed) and
+// jobs_claim_running_idx (running), which the plan must prove to read them.
+const claimedWithSQL = `WITH renewed AS (
+		UPDATE jobs SET lease_expires_at = GREATEST(CASE WHEN status = 'running' THEN $5::timestamptz ELSE $4::timestamptz END,
+			lease_expires_at + interval '1 microsecond')
+		WHERE runner_id = $1 AND claim_id = $2
+		  AND (status = 'claimed' OR (status = 'running' AND claim_id IS NOT NULL AND $3))
+		RETURNING *)
+		SELECT ` + jobFields + ", " + jobUnnamed + ", " + jobAssets + ` FROM renewed AS jobs`
+
 // ClaimedWith returns the job runnerID claimed under claimID and has not
-// started yet.
-func (s JobStore) ClaimedWith(ctx context.Context, runnerID, claimID string) (job.Job, bool, error) {
-	j, err := scanJob(s.pool.QueryRow(ctx, "SELECT "+jobColumns+` FROM jobs
-		WHERE runner_id = $1 AND claim_id = $2 AND status = 'claimed'`, runnerID, claimID))
+// started yet; with started, also one running since that claim took it up
+// (the repeat of a claim that takes its job up). It renews the job's lease
+// (r.Claimed or r.Running, by its status; later than it was in any case):
+// the runner has now heard of the job, so a release of the claim's answer
+// (job.Service.Release), which names the lease the claim set, no longer
+// applies.
+func (s JobStore) ClaimedWith(ctx context.Context, runnerID, claimID string, started bool, r job.Renewal) (job.Job, bool, error) {
+	j, err := scanJob(s.pool.QueryRow(ctx, claimedWithSQL, runnerID, claimID, started, r.Claimed, r.Running))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return job.Job{}, false, nil
 	}

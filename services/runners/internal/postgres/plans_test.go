@@ -56,8 +56,8 @@ func TestJobStatementsReadByKey(t *testing.T) {
 	}
 	ts := "'2026-06-01 09:00:00+00'"
 	t.Run("a claim", func(t *testing.T) {
-		p := plan("claim", claimJobSQL, "uuid, int, uuid, timestamptz, timestamptz, text, text[], text, text",
-			fmt.Sprintf("'%s', 1, '%s', %s, %s, 'Development', '{}', 'c', 'pending'", ids[250], runnerID, ts, ts))
+		p := plan("claim", claimJobSQL, "uuid, int, uuid, timestamptz, timestamptz, text, text[], text, text, boolean",
+			fmt.Sprintf("'%s', 1, '%s', %s, %s, 'Development', '{}', 'c', 'pending', true", ids[250], runnerID, ts, ts))
 		if !strings.Contains(p, "jobs_pkey") || strings.Contains(p, "jobs_pending_idx") {
 			t.Fatalf("the claim does not read the job by its key:\n%s", p)
 		}
@@ -87,6 +87,13 @@ func TestJobStatementsReadByKey(t *testing.T) {
 			fmt.Sprintf("'%s', '{%s}', %s, %s, '{claimed,running}'", runnerID, ids[205], ts, ts))
 		if !strings.Contains(p, "jobs_pkey") || strings.Contains(p, "jobs_runner_idx") || strings.Contains(p, "jobs_leased_idx") {
 			t.Fatalf("the touch does not read the jobs by their keys:\n%s", p)
+		}
+	})
+	t.Run("a repeated claim", func(t *testing.T) {
+		p := plan("claimed_with", claimedWithSQL, "uuid, text, boolean, timestamptz, timestamptz",
+			fmt.Sprintf("'%s', 'c', true, %s, %s", runnerID, ts, ts))
+		if !strings.Contains(p, "jobs_claim_idx") || !strings.Contains(p, "jobs_claim_running_idx") || strings.Contains(p, "jobs_runner_idx") {
+			t.Fatalf("a repeated claim does not find its job through jobs_claim_idx and jobs_claim_running_idx:\n%s", p)
 		}
 	})
 }
