@@ -293,8 +293,9 @@ func claimResult(e *journalEntry) *runners.ClaimCompletion {
 // fenced by the attempt), before anything runs, unless the claim took it
 // up (the agent asks every claim to; a Hub older than that hands jobs out
 // claimed): a claim nobody takes up goes to another runner after the
-// pickup time, so only a job the Hub knows is taken up may run. It retries for at most takeUpWithin; no
-// answer by then, or a refusal, means the job is not this runner's to run.
+// pickup time, so only a job the Hub knows is taken up may run. It
+// retries for at most takeUpWithin; no answer by then, or a refusal,
+// means the job is not this runner's to run.
 func (j *jobRunner) takeUp(ctx context.Context, job *claimedJob, log *slog.Logger) error {
 	if job.TakenUp() {
 		return nil // the claim did
