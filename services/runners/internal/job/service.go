@@ -86,6 +86,7 @@ func NewService(d Deps) (*Service, error) {
 	if d.Meter == nil {
 		d.Meter = noMeter{}
 	}
+	d.Store = newKnownPackages(d.Store, d.Now)
 	return &Service{Deps: d, waiters: newWaiters()}, nil
 }
 

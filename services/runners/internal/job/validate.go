@@ -29,11 +29,14 @@ const (
 	Truncated = "[log truncated]"
 )
 
+// latestVersion names the newest published version of a package.
+const latestVersion = "latest"
+
 // validateNew checks a new job and fills its defaults.
 func validateNew(in NewJob) (NewJob, error) {
 	in.Package, in.Version = strings.TrimSpace(in.Package), strings.TrimSpace(in.Version)
 	if in.Version == "" {
-		in.Version = "latest"
+		in.Version = latestVersion
 	}
 	switch {
 	case in.Package == "" || len(in.Package) > MaxNameLen || !printable(in.Package):
