@@ -92,8 +92,18 @@ func (s *Service) claimedWith(ctx context.Context, runnerID, claimID string, sta
 	if claimID == "" {
 		return nil, false, nil
 	}
+	var taken string
+	if start { // a job the claim took up is found by the queue's note
+		id, ok, err := s.Queue.TakenBy(ctx, runnerID, claimID)
+		if err != nil {
+			return nil, false, errs.Wrap(errs.Unavailable, "the Hub cannot look up the claim for a moment; claim again shortly", err)
+		}
+		if ok {
+			taken = id
+		}
+	}
 	now := s.now()
-	j, ok, err := s.Store.ClaimedWith(ctx, runnerID, claimID, start, Renewal{Claimed: now.Add(s.Pickup), Running: now.Add(s.Lease)})
+	j, ok, err := s.Store.ClaimedWith(ctx, runnerID, claimID, taken, start, Renewal{Claimed: now.Add(s.Pickup), Running: now.Add(s.Lease)})
 	if err != nil {
 		return nil, false, errs.Wrap(errs.Unavailable, "the Hub cannot look up the claim for a moment; claim again shortly", err)
 	}
@@ -107,7 +117,7 @@ func (s *Service) claimedWith(ctx context.Context, runnerID, claimID string, sta
 // (an entry may be stale: the job canceled, or queued twice by a reconcile).
 func (s *Service) tryClaim(ctx context.Context, r Runner, claimID string, start bool) (*Job, bool, error) {
 	for {
-		e, ok, left, err := s.Queue.Take(ctx, r.Environment, r.ID, r.Labels)
+		e, ok, left, err := s.Queue.Take(ctx, r.Environment, r.ID, r.Labels, claimID)
 		if err != nil {
 			return nil, false, errs.Wrap(errs.Unavailable, "the job queue is unavailable for a moment; claim again shortly", err)
 		}

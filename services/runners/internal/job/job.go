@@ -184,10 +184,10 @@ type Store interface {
 	// runner matches; false when not.
 	ClaimJob(ctx context.Context, c Claim) (Job, bool, error)
 	// ClaimedWith returns the job the runner claimed under claimID if it
-	// still holds it, claimed and not yet started; with started, also
-	// running since that claim took it up. It renews the job's lease to r's
-	// time for its status.
-	ClaimedWith(ctx context.Context, runnerID, claimID string, started bool, r Renewal) (Job, bool, error)
+	// still holds it, claimed and not yet started; with started, also the
+	// job jobID ("" : none), running since that claim took it up. It renews
+	// the job's lease to r's time for its status.
+	ClaimedWith(ctx context.Context, runnerID, claimID, jobID string, started bool, r Renewal) (Job, bool, error)
 	// UpdateJob locks the job, lets fn change it and writes it with fn's
 	// change. The job fn sees and UpdateJob returns has no names (runner,
 	// target runner, schedule) and no package assets: read it again to show it.
@@ -217,7 +217,12 @@ type Queue interface {
 	// Take removes and returns the oldest entry of the environment that the
 	// runner may run (its id, or none; labels a subset of its labels); left
 	// tells whether entries remain in the environment after it (for others).
-	Take(ctx context.Context, environment, runnerID string, labels []string) (e Entry, ok, left bool, err error)
+	// With claimID, the queue notes which job that claim of the runner
+	// took, for a while (TakenBy): a repeat of a claim that took its job up
+	// finds it by that.
+	Take(ctx context.Context, environment, runnerID string, labels []string, claimID string) (e Entry, ok, left bool, err error)
+	// TakenBy returns the job the runner's claim took last, if still noted.
+	TakenBy(ctx context.Context, runnerID, claimID string) (jobID string, ok bool, err error)
 	// Remove drops a job's entry (a canceled job).
 	Remove(ctx context.Context, environment, jobID string) error
 	// Missing returns those of ids that no entry stands for.

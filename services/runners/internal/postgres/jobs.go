@@ -248,26 +248,26 @@ func (s JobStore) ClaimJob(ctx context.Context, c job.Claim) (job.Job, bool, err
 	return j, true, nil
 }
 
-// claimedWithSQL is ClaimedWith's statement. Each status is a literal of
-// its own arm, as in the predicates of jobs_claim_idx (claimed) and
-// jobs_claim_running_idx (running), which the plan must prove to read them.
+// claimedWithSQL is ClaimedWith's statement: a claimed job through
+// jobs_claim_idx (its status a literal, as in that index's predicate, which
+// the plan must prove to read it), a running one by its key.
 const claimedWithSQL = `WITH renewed AS (
-		UPDATE jobs SET lease_expires_at = GREATEST(CASE WHEN status = 'running' THEN $5::timestamptz ELSE $4::timestamptz END,
+		UPDATE jobs SET lease_expires_at = GREATEST(CASE WHEN status = 'running' THEN $6::timestamptz ELSE $5::timestamptz END,
 			lease_expires_at + interval '1 microsecond')
 		WHERE runner_id = $1 AND claim_id = $2
-		  AND (status = 'claimed' OR (status = 'running' AND claim_id IS NOT NULL AND $3))
+		  AND (status = 'claimed' OR (id = NULLIF($3, '')::uuid AND status = 'running' AND $4))
 		RETURNING *)
 		SELECT ` + jobFields + ", " + jobUnnamed + ", " + jobAssets + ` FROM renewed AS jobs`
 
 // ClaimedWith returns the job runnerID claimed under claimID and has not
-// started yet; with started, also one running since that claim took it up
-// (the repeat of a claim that takes its job up). It renews the job's lease
+// started yet; with started, also jobID if it runs since that claim took
+// it up (the repeat of a claim that takes its job up). It renews the job's lease
 // (r.Claimed or r.Running, by its status; later than it was in any case):
 // the runner has now heard of the job, so a release of the claim's answer
 // (job.Service.Release), which names the lease the claim set, no longer
 // applies.
-func (s JobStore) ClaimedWith(ctx context.Context, runnerID, claimID string, started bool, r job.Renewal) (job.Job, bool, error) {
-	j, err := scanJob(s.pool.QueryRow(ctx, claimedWithSQL, runnerID, claimID, started, r.Claimed, r.Running))
+func (s JobStore) ClaimedWith(ctx context.Context, runnerID, claimID, jobID string, started bool, r job.Renewal) (job.Job, bool, error) {
+	j, err := scanJob(s.pool.QueryRow(ctx, claimedWithSQL, runnerID, claimID, jobID, started, r.Claimed, r.Running))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return job.Job{}, false, nil
 	}

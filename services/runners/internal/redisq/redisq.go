@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/exekra/hub/services/runners/internal/job"
 	"github.com/redis/go-redis/v9"
@@ -35,6 +36,13 @@ const (
 	// tells a flush or a restart without data.
 	markKey = "exekra:{jobs}:mark"
 )
+
+// ClaimNoteTTL is how long Redis notes the job a claim took: far longer
+// than a claim is repeated for (its wait, then the agent's retries).
+const ClaimNoteTTL = 5 * time.Minute
+
+// claimKey notes the job a runner's claim took.
+func claimKey(runnerID, claimID string) string { return "exekra:{jobs}:claim:" + runnerID + "/" + claimID }
 
 // StreamKey is an environment's stream.
 func StreamKey(environment string) string { return "exekra:{jobs}:queue:" + environment }
@@ -80,7 +88,7 @@ func (q *Queue) Enqueue(ctx context.Context, es ...job.Entry) error {
 // stream's length after it otherwise.
 var take = redis.NewScript(`
 local have = {}
-for i = 3, #ARGV do have[ARGV[i]] = true end
+for i = 4, #ARGV do have[ARGV[i]] = true end
 local start, seen, limit = '-', 0, tonumber(ARGV[2])
 while seen < limit do
   local batch = redis.call('XRANGE', KEYS[1], start, '+', 'COUNT', 200)
@@ -101,6 +109,7 @@ while seen < limit do
     if ok then
       redis.call('XDEL', KEYS[1], e[1])
       if redis.call('HGET', KEYS[2], v['job']) == e[1] then redis.call('HDEL', KEYS[2], v['job']) end
+      if KEYS[3] then redis.call('SET', KEYS[3], v['job'], 'EX', ARGV[3]) end
       return {v['job'], v['attempt'], v['runner'], v['labels'], tostring(redis.call('XLEN', KEYS[1]))}
     end
     start = '(' .. e[1]
@@ -109,10 +118,15 @@ end
 return {}`)
 
 // Take removes and returns the oldest entry of environment the runner may
-// run, and whether entries remain (for other runners).
-func (q *Queue) Take(ctx context.Context, environment, runnerID string, labels []string) (job.Entry, bool, bool, error) {
-	args := append([]any{runnerID, ScanLimit}, toAny(labels)...)
-	res, err := take.Run(ctx, q.rdb, []string{StreamKey(environment), indexKey}, args...).StringSlice()
+// run, and whether entries remain (for other runners). With a claim id it
+// notes which job that claim of the runner took (TakenBy), for ClaimNoteTTL.
+func (q *Queue) Take(ctx context.Context, environment, runnerID string, labels []string, claimID string) (job.Entry, bool, bool, error) {
+	keys := []string{StreamKey(environment), indexKey}
+	if claimID != "" {
+		keys = append(keys, claimKey(runnerID, claimID))
+	}
+	args := append([]any{runnerID, ScanLimit, int(ClaimNoteTTL / time.Second)}, toAny(labels)...)
+	res, err := take.Run(ctx, q.rdb, keys, args...).StringSlice()
 	if err == redis.Nil {
 		return job.Entry{}, false, false, nil
 	}
@@ -131,6 +145,19 @@ func (q *Queue) Take(ctx context.Context, environment, runnerID string, labels [
 		e.Labels = strings.Split(res[3], ",")
 	}
 	return e, true, res[4] != "0", nil
+}
+
+// TakenBy returns the job a claim of the runner took last (Take), if Redis
+// still notes it.
+func (q *Queue) TakenBy(ctx context.Context, runnerID, claimID string) (string, bool, error) {
+	id, err := q.rdb.Get(ctx, claimKey(runnerID, claimID)).Result()
+	if err == redis.Nil {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("read the job of claim %q: %w", claimID, err)
+	}
+	return id, true, nil
 }
 
 var remove = redis.NewScript(`
