@@ -42,7 +42,9 @@ const (
 const ClaimNoteTTL = 5 * time.Minute
 
 // claimKey notes the job a runner's claim took.
-func claimKey(runnerID, claimID string) string { return "exekra:{jobs}:claim:" + runnerID + "/" + claimID }
+func claimKey(runnerID, claimID string) string {
+	return "exekra:{jobs}:claim:" + runnerID + "/" + claimID
+}
 
 // StreamKey is an environment's stream.
 func StreamKey(environment string) string { return "exekra:{jobs}:queue:" + environment }
