@@ -116,8 +116,12 @@ func (s *Service) claimedWith(ctx context.Context, runnerID, claimID string, sta
 // tryClaim takes entries the runner may run until PostgreSQL confirms one
 // (an entry may be stale: the job canceled, or queued twice by a reconcile).
 func (s *Service) tryClaim(ctx context.Context, r Runner, claimID string, start bool) (*Job, bool, error) {
+	noted := "" // only a claim that takes its job up is found again by the queue's note
+	if start {
+		noted = claimID
+	}
 	for {
-		e, ok, left, err := s.Queue.Take(ctx, r.Environment, r.ID, r.Labels, claimID)
+		e, ok, left, err := s.Queue.Take(ctx, r.Environment, r.ID, r.Labels, noted)
 		if err != nil {
 			return nil, false, errs.Wrap(errs.Unavailable, "the job queue is unavailable for a moment; claim again shortly", err)
 		}

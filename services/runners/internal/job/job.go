@@ -217,9 +217,9 @@ type Queue interface {
 	// Take removes and returns the oldest entry of the environment that the
 	// runner may run (its id, or none; labels a subset of its labels); left
 	// tells whether entries remain in the environment after it (for others).
-	// With claimID, the queue notes which job that claim of the runner
-	// took, for a while (TakenBy): a repeat of a claim that took its job up
-	// finds it by that.
+	// With claimID (given for a claim that takes its job up), the queue
+	// notes which job that claim of the runner took, for a while
+	// (TakenBy): a repeat of the claim finds the job by that.
 	Take(ctx context.Context, environment, runnerID string, labels []string, claimID string) (e Entry, ok, left bool, err error)
 	// TakenBy returns the job the runner's claim took last, if still noted.
 	TakenBy(ctx context.Context, runnerID, claimID string) (jobID string, ok bool, err error)
