@@ -49,6 +49,10 @@ func (s *Service) Claim(ctx context.Context, v Runner, wait time.Duration, claim
 			s.waiters.envs.wake(v.Environment, 2, woken.bound)
 		}
 		woken = nil
+		if errors.Is(err, errClaimSpent) { // an orphaned repeat of a claim whose job was run
+			s.waiters.envs.quit(v.Environment, line)
+			return nil, nil
+		}
 		if j != nil {
 			s.waiters.claimed(key)
 		}
@@ -94,14 +98,19 @@ func (s *Service) claimedWith(ctx context.Context, runnerID, claimID string, sta
 	}
 	var taken string
 	if start { // a job the claim took up is found by the queue's note
-		id, ok, err := s.Queue.TakenBy(ctx, runnerID, claimID)
+		h, ok, err := s.Queue.TakenBy(ctx, runnerID, claimID)
 		if err != nil {
 			return nil, false, errs.Wrap(errs.Unavailable, "the Hub cannot look up the claim for a moment; claim again shortly", err)
 		}
 		if ok {
-			taken = id
+			taken = h.JobID
 		}
 	}
+	return s.renewClaimed(ctx, runnerID, claimID, taken, start)
+}
+
+// renewClaimed is Store.ClaimedWith, the lease renewed from now.
+func (s *Service) renewClaimed(ctx context.Context, runnerID, claimID, taken string, start bool) (*Job, bool, error) {
 	now := s.now()
 	j, ok, err := s.Store.ClaimedWith(ctx, runnerID, claimID, taken, start, Renewal{Claimed: now.Add(s.Pickup), Running: now.Add(s.Lease)})
 	if err != nil {
@@ -113,28 +122,50 @@ func (s *Service) claimedWith(ctx context.Context, runnerID, claimID string, sta
 	return &j, true, nil
 }
 
+// errClaimSpent ends a claim whose job was handed over and is done with:
+// the claim takes no other.
+var errClaimSpent = errors.New("the claim's job is done with")
+
+// How long a claim waits, at most, for the job its note names to be taken
+// up by another instance serving the same claim (between that instance's
+// take from the queue and its commit).
+const (
+	heldPause = 50 * time.Millisecond
+	heldTries = 20
+)
+
 // tryClaim takes entries the runner may run until PostgreSQL confirms one
-// (an entry may be stale: the job canceled, or queued twice by a reconcile).
+// (an entry may be stale: the job canceled, or queued twice by a
+// reconcile). A claim that takes its job up takes one at most (see
+// Queue.Take): when its note names a job, that job is handed over (held).
 func (s *Service) tryClaim(ctx context.Context, r Runner, claimID string, start bool) (*Job, bool, error) {
-	noted := "" // only a claim that takes its job up is found again by the queue's note
+	var note Note // only a claim that takes its job up is noted
 	if start {
-		noted = claimID
+		note.ClaimID = claimID
 	}
 	for {
-		e, ok, left, err := s.Queue.Take(ctx, r.Environment, r.ID, r.Labels, noted)
+		t, err := s.Queue.Take(ctx, r.Environment, r.ID, r.Labels, note)
 		if err != nil {
 			return nil, false, errs.Wrap(errs.Unavailable, "the job queue is unavailable for a moment; claim again shortly", err)
 		}
-		if !ok {
-			return nil, left, nil
+		if t.Held != nil {
+			j, stale, err := s.held(ctx, r.ID, claimID, *t.Held)
+			if !stale {
+				return j, false, err
+			}
+			note.Replace = *t.Held
+			continue
 		}
-		now := s.now()
+		if !t.OK {
+			return nil, t.Left, nil
+		}
+		e, now := t.Entry, s.now()
 		c := Claim{Entry: e, RunnerID: r.ID, RunnerLabels: r.Labels, ClaimID: claimID, Now: now, LeaseUntil: now.Add(s.Pickup), Start: start}
 		if start {
 			c.LeaseUntil = now.Add(s.Lease)
 		}
 		j, ok, err := s.Store.ClaimJob(ctx, c)
-		if err != nil { // the job stays pending: put its entry back
+		if err != nil { // the job stays pending: put its entry back (which ends the note's hold)
 			s.requeue(context.WithoutCancel(ctx), e)
 			return nil, true, fmt.Errorf("claim job %s: %w", e.JobID, err)
 		}
@@ -143,7 +174,47 @@ func (s *Service) tryClaim(ctx context.Context, r Runner, claimID string, start 
 			if start {
 				s.Meter.JobStatus(StatusRunning)
 			}
-			return &j, left, nil
+			return &j, t.Left, nil
+		}
+		note.Replace = Held{JobID: e.JobID, Attempt: e.Attempt}
+	}
+}
+
+// held settles the job h that the note of claim claimID names, which
+// another instance serving the same claim took from the queue: that job,
+// its lease renewed, once PostgreSQL shows the claim took it up;
+// errClaimSpent when it did and the job is no longer running; stale when
+// the note no longer stands for a job of the claim (the job moved to
+// another attempt or another runner, or is gone), so the claim may take
+// another. While the job is still pending at the noted attempt (the other
+// instance's claim not committed yet) held waits up to heldTries·heldPause,
+// then reports nothing, not stale: the claim looks again later.
+func (s *Service) held(ctx context.Context, runnerID, claimID string, h Held) (j *Job, stale bool, err error) {
+	for try := 1; ; try++ {
+		j, ok, err := s.renewClaimed(ctx, runnerID, claimID, h.JobID, true)
+		if ok || err != nil {
+			return j, false, err
+		}
+		cur, err := s.Store.JobByID(ctx, h.JobID)
+		switch {
+		case errs.KindOf(err) == errs.NotFound:
+			return nil, true, nil
+		case err != nil:
+			return nil, false, errs.Wrap(errs.Unavailable, "the Hub cannot look up the claim for a moment; claim again shortly", err)
+		case cur.Attempt != h.Attempt:
+			return nil, true, nil
+		case cur.Status != StatusPending && cur.RunnerID == runnerID:
+			return nil, false, errClaimSpent
+		case cur.Status != StatusPending:
+			return nil, true, nil
+		}
+		if try == heldTries {
+			return nil, false, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, false, nil
+		case <-time.After(heldPause):
 		}
 	}
 }

@@ -217,12 +217,17 @@ type Queue interface {
 	// Take removes and returns the oldest entry of the environment that the
 	// runner may run (its id, or none; labels a subset of its labels); left
 	// tells whether entries remain in the environment after it (for others).
-	// With claimID (given for a claim that takes its job up), the queue
-	// notes which job that claim of the runner took, for a while
-	// (TakenBy): a repeat of the claim finds the job by that.
-	Take(ctx context.Context, environment, runnerID string, labels []string, claimID string) (e Entry, ok, left bool, err error)
+	// With note.ClaimID (given for a claim that takes its job up), the
+	// queue notes which job that claim of the runner took, for a while
+	// (TakenBy): a repeat of the claim finds the job by that. A claim takes
+	// one job at most, however many instances serve it (the agent repeats a
+	// claim whose answer it lost, the gateway sends one whose instance fell
+	// silent to another): while its note names a job that is not queued
+	// again, nor note.Replace, Take takes nothing and returns the note as
+	// Taken.Held.
+	Take(ctx context.Context, environment, runnerID string, labels []string, note Note) (Taken, error)
 	// TakenBy returns the job the runner's claim took last, if still noted.
-	TakenBy(ctx context.Context, runnerID, claimID string) (jobID string, ok bool, err error)
+	TakenBy(ctx context.Context, runnerID, claimID string) (Held, bool, error)
 	// Remove drops a job's entry (a canceled job).
 	Remove(ctx context.Context, environment, jobID string) error
 	// Missing returns those of ids that no entry stands for.
@@ -233,6 +238,30 @@ type Queue interface {
 	// Watch calls wake with an environment and how many entries were added
 	// to it (by any instance) whenever some were, until ctx ends.
 	Watch(ctx context.Context, wake func(environment string, added int)) error
+}
+
+// Note asks Queue.Take to note the job a claim takes (ClaimID "" : none).
+type Note struct {
+	ClaimID string
+	// Replace is a job the note may name that the claim does not hold (its
+	// claim in PostgreSQL failed, or went to another): Take may take
+	// another in its place.
+	Replace Held
+}
+
+// Held is the job a claim took, by its queue note.
+type Held struct {
+	JobID   string
+	Attempt int
+}
+
+// Taken is what Queue.Take did: an entry taken (OK), or none, and whether
+// entries remain in the environment (for other runners); or nothing taken
+// because the claim holds a job already (Held).
+type Taken struct {
+	Entry    Entry
+	OK, Left bool
+	Held     *Held
 }
 
 // Runner is a registered runner as the jobs domain sees it: who claims,

@@ -2,6 +2,7 @@ package natsapi_test
 
 import (
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -137,6 +138,88 @@ func TestReleaseOfAnUndeliveredClaim(t *testing.T) {
 		// The repeat's lease is the one that counts now.
 		if released, err := h.release(a, again); err != nil || !released {
 			t.Fatalf("release with the repeat's lease = %v, %v", released, err)
+		}
+	})
+}
+
+// A claim that takes its job up takes one job at most, however many
+// instances serve it at once: the agent repeats a claim whose answer it
+// lost, and the gateway sends a claim whose instance fell silent to
+// another, while the first may still be waiting. Whichever takes a job
+// first, the others hand that job over (their answers may go nowhere); a
+// job taken twice would run once and wait out its lease the other time,
+// spending an attempt.
+func TestAClaimTakesOneJobOnEveryInstance(t *testing.T) {
+	h := newHistoryHarness(t)
+	h.publish(t, "etl", "1.0.0", time.Now())
+	a := h.register(t, "a", runners.EnvStaging)
+	v := job.Runner{ID: a.Runner.ID, Name: "a", Environment: runners.EnvStaging, Labels: []string{}}
+	instances := []*job.Service{h.jobs, h.jobService(t), h.jobService(t)}
+	var ids []string
+	for range 3 {
+		ids = append(ids, h.create(t, runners.CreateJobRequest{Package: "etl", Environment: runners.EnvStaging}).ID)
+	}
+	pending := func(t *testing.T, want int) {
+		t.Helper()
+		var n int
+		if err := h.pool.QueryRow(t.Context(), "SELECT count(*) FROM jobs WHERE status = 'pending' AND attempt = 1").Scan(&n); err != nil || n != want {
+			t.Fatalf("%d jobs pending at their first attempt (%v), want %d", n, err, want)
+		}
+	}
+
+	t.Run("twelve copies of one claim at once take one job", func(t *testing.T) {
+		got := make(chan string, 12)
+		var wg sync.WaitGroup
+		for i := range 12 {
+			wg.Go(func() {
+				j, err := instances[i%3].Claim(t.Context(), v, 0, "one", i < 3, true)
+				switch {
+				case err != nil:
+					t.Errorf("claim %d: %v", i, err)
+				case j != nil:
+					got <- j.ID
+				}
+			})
+		}
+		wg.Wait()
+		close(got)
+		handed := map[string]int{}
+		for id := range got {
+			handed[id]++
+		}
+		if len(handed) != 1 || handed[ids[0]] == 0 {
+			t.Fatalf("jobs handed out under one claim id: %v, want only the oldest, %s", handed, ids[0])
+		}
+		pending(t, 2)
+	})
+	t.Run("a late copy, its job running, hands it over and takes no other", func(t *testing.T) {
+		j, err := instances[1].Claim(t.Context(), v, 0, "one", true, true)
+		if err != nil || j == nil || j.ID != ids[0] {
+			t.Fatalf("late copy = %+v, %v", j, err)
+		}
+		pending(t, 2)
+	})
+	t.Run("once its job ended, a copy takes nothing", func(t *testing.T) {
+		if err := h.complete(a, ids[0], 1, runners.JobSucceeded); err != nil {
+			t.Fatal(err)
+		}
+		j, err := instances[2].Claim(t.Context(), v, 0, "one", true, true)
+		if err != nil || j != nil {
+			t.Fatalf("copy after the job ended = %+v, %v", j, err)
+		}
+		pending(t, 2)
+	})
+	t.Run("a claim whose job was released takes another", func(t *testing.T) {
+		resp, err := h.claimStart(a, "two", true)
+		if err != nil || resp.Job == nil || resp.Job.ID != ids[1] {
+			t.Fatalf("claim = %+v, %v", resp.Job, err)
+		}
+		if ok, err := h.release(a, resp); !ok || err != nil {
+			t.Fatalf("release = %v, %v", ok, err)
+		}
+		j, err := instances[1].Claim(t.Context(), v, 0, "two", false, true)
+		if err != nil || j == nil || j.ID != ids[2] {
+			t.Fatalf("the claim again = %+v, %v; want the next job, %s", j, err, ids[2])
 		}
 	})
 }

@@ -16,9 +16,9 @@ type countingQueue struct {
 	takes atomic.Int64
 }
 
-func (q *countingQueue) Take(ctx context.Context, environment, runnerID string, labels []string, claimID string) (job.Entry, bool, bool, error) {
+func (q *countingQueue) Take(ctx context.Context, environment, runnerID string, labels []string, note job.Note) (job.Taken, error) {
 	q.takes.Add(1)
-	return q.Queue.Take(ctx, environment, runnerID, labels, claimID)
+	return q.Queue.Take(ctx, environment, runnerID, labels, note)
 }
 
 // TestAJobWakesOneWaitingClaim: with many claims waiting, a job wakes one

@@ -87,10 +87,19 @@ func (q *Queue) Enqueue(ctx context.Context, es ...job.Entry) error {
 
 // take answers false when the stream is empty, {} when none of its entries
 // (up to the scan limit) is for the runner, and the entry taken with the
-// stream's length after it otherwise.
+// stream's length after it otherwise. With a claim's note (KEYS[3]) it
+// notes the job taken ("<job> <attempt>", for ARGV[3] seconds), and takes
+// nothing while the note names a job that is not queued again and is not
+// ARGV[4] (one the claim no longer holds): it answers {note} then.
 var take = redis.NewScript(`
+if KEYS[3] then
+  local held = redis.call('GET', KEYS[3])
+  if held and held ~= ARGV[4] and redis.call('HEXISTS', KEYS[2], string.match(held, '^%S+')) == 0 then
+    return {held}
+  end
+end
 local have = {}
-for i = 4, #ARGV do have[ARGV[i]] = true end
+for i = 5, #ARGV do have[ARGV[i]] = true end
 local start, seen, limit = '-', 0, tonumber(ARGV[2])
 while seen < limit do
   local batch = redis.call('XRANGE', KEYS[1], start, '+', 'COUNT', 200)
@@ -111,7 +120,7 @@ while seen < limit do
     if ok then
       redis.call('XDEL', KEYS[1], e[1])
       if redis.call('HGET', KEYS[2], v['job']) == e[1] then redis.call('HDEL', KEYS[2], v['job']) end
-      if KEYS[3] then redis.call('SET', KEYS[3], v['job'], 'EX', ARGV[3]) end
+      if KEYS[3] then redis.call('SET', KEYS[3], v['job'] .. ' ' .. v['attempt'], 'EX', ARGV[3]) end
       return {v['job'], v['attempt'], v['runner'], v['labels'], tostring(redis.call('XLEN', KEYS[1]))}
     end
     start = '(' .. e[1]
@@ -120,46 +129,74 @@ end
 return {}`)
 
 // Take removes and returns the oldest entry of environment the runner may
-// run, and whether entries remain (for other runners). With a claim id it
-// notes which job that claim of the runner took (TakenBy), for ClaimNoteTTL.
-func (q *Queue) Take(ctx context.Context, environment, runnerID string, labels []string, claimID string) (job.Entry, bool, bool, error) {
+// run, and whether entries remain (for other runners). With a claim id
+// (note.ClaimID) it notes which job that claim of the runner took
+// (TakenBy), for ClaimNoteTTL, and takes none while the claim holds one:
+// see job.Queue.
+func (q *Queue) Take(ctx context.Context, environment, runnerID string, labels []string, note job.Note) (job.Taken, error) {
 	keys := []string{StreamKey(environment), indexKey}
-	if claimID != "" {
-		keys = append(keys, claimKey(runnerID, claimID))
+	replace := ""
+	if note.ClaimID != "" {
+		keys = append(keys, claimKey(runnerID, note.ClaimID))
+		if note.Replace.JobID != "" {
+			replace = noteOf(note.Replace)
+		}
 	}
-	args := append([]any{runnerID, ScanLimit, int(ClaimNoteTTL / time.Second)}, toAny(labels)...)
+	args := append([]any{runnerID, ScanLimit, int(ClaimNoteTTL / time.Second), replace}, toAny(labels)...)
 	res, err := take.Run(ctx, q.rdb, keys, args...).StringSlice()
-	if err == redis.Nil {
-		return job.Entry{}, false, false, nil
-	}
-	if err == nil && len(res) == 0 {
-		return job.Entry{}, false, true, nil // entries, none for this runner
-	}
-	if err != nil || len(res) != 5 {
-		return job.Entry{}, false, false, fmt.Errorf("take a job of %s: %v %w", environment, res, err)
+	switch {
+	case err == redis.Nil:
+		return job.Taken{}, nil
+	case err != nil:
+		return job.Taken{}, fmt.Errorf("take a job of %s: %w", environment, err)
+	case len(res) == 0:
+		return job.Taken{Left: true}, nil // entries, none for this runner
+	case len(res) == 1:
+		h, err := parseNote(res[0])
+		if err != nil {
+			return job.Taken{}, fmt.Errorf("take a job of %s: %w", environment, err)
+		}
+		return job.Taken{Held: &h}, nil
+	case len(res) != 5:
+		return job.Taken{}, fmt.Errorf("take a job of %s: unexpected answer %v", environment, res)
 	}
 	attempt, err := strconv.Atoi(res[1])
 	if err != nil {
-		return job.Entry{}, false, false, fmt.Errorf("take a job of %s: bad attempt %q", environment, res[1])
+		return job.Taken{}, fmt.Errorf("take a job of %s: bad attempt %q", environment, res[1])
 	}
 	e := job.Entry{JobID: res[0], Attempt: attempt, Environment: environment, TargetRunnerID: res[2], Labels: []string{}}
 	if res[3] != "" {
 		e.Labels = strings.Split(res[3], ",")
 	}
-	return e, true, res[4] != "0", nil
+	return job.Taken{Entry: e, OK: true, Left: res[4] != "0"}, nil
+}
+
+// noteOf is how a claim's note names the job it took.
+func noteOf(h job.Held) string { return h.JobID + " " + strconv.Itoa(h.Attempt) }
+
+func parseNote(s string) (job.Held, error) {
+	id, n, ok := strings.Cut(s, " ")
+	attempt, err := strconv.Atoi(n)
+	if !ok || err != nil || id == "" {
+		return job.Held{}, fmt.Errorf("unreadable claim note %q", s)
+	}
+	return job.Held{JobID: id, Attempt: attempt}, nil
 }
 
 // TakenBy returns the job a claim of the runner took last (Take), if Redis
 // still notes it.
-func (q *Queue) TakenBy(ctx context.Context, runnerID, claimID string) (string, bool, error) {
-	id, err := q.rdb.Get(ctx, claimKey(runnerID, claimID)).Result()
+func (q *Queue) TakenBy(ctx context.Context, runnerID, claimID string) (job.Held, bool, error) {
+	s, err := q.rdb.Get(ctx, claimKey(runnerID, claimID)).Result()
 	if err == redis.Nil {
-		return "", false, nil
+		return job.Held{}, false, nil
 	}
-	if err != nil {
-		return "", false, fmt.Errorf("read the job of claim %q: %w", claimID, err)
+	if err == nil {
+		var h job.Held
+		if h, err = parseNote(s); err == nil {
+			return h, true, nil
+		}
 	}
-	return id, true, nil
+	return job.Held{}, false, fmt.Errorf("read the job of claim %q: %w", claimID, err)
 }
 
 var remove = redis.NewScript(`
