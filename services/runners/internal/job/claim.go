@@ -42,7 +42,7 @@ func (s *Service) Claim(ctx context.Context, v Runner, wait time.Duration, claim
 	var woken *waiting // the wake-up this look answers, if any
 	for {
 		line := s.waiters.envs.join(v.Environment)
-		j, more, err := s.tryClaim(ctx, v, claimID, start)
+		j, more, err := s.tryClaim(ctx, v, claimID, first, start)
 		if woken != nil && more {
 			// Jobs are left that this runner could not run or did not
 			// get: wake the next in line for them.
@@ -138,10 +138,10 @@ const (
 // (an entry may be stale: the job canceled, or queued twice by a
 // reconcile). A claim that takes its job up takes one at most (see
 // Queue.Take): when its note names a job, that job is handed over (held).
-func (s *Service) tryClaim(ctx context.Context, r Runner, claimID string, start bool) (*Job, bool, error) {
+func (s *Service) tryClaim(ctx context.Context, r Runner, claimID string, first, start bool) (*Job, bool, error) {
 	var note Note // only a claim that takes its job up is noted
 	if start {
-		note.ClaimID = claimID
+		note.ClaimID, note.Repeat = claimID, !first
 	}
 	for {
 		t, err := s.Queue.Take(ctx, r.Environment, r.ID, r.Labels, note)

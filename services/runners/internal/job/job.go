@@ -204,6 +204,9 @@ type Store interface {
 	PendingEntries(ctx context.Context, after Cursor, limit int) ([]Entry, error)
 	// PendingCounts counts pending jobs by environment.
 	PendingCounts(ctx context.Context) (map[string]int, error)
+	// TakenUp lists the running jobs with live leases (at now) that claims
+	// took up since since (Claim.Start), by claim.
+	TakenUp(ctx context.Context, now, since time.Time) ([]Noted, error)
 	// Attempts lists a job's attempts, oldest first. ClaimJob records an
 	// attempt, TouchJobs and UpdateJob note when it runs, and UpdateJob
 	// ends it with a change's Ended.
@@ -232,21 +235,41 @@ type Queue interface {
 	Remove(ctx context.Context, environment, jobID string) error
 	// Missing returns those of ids that no entry stands for.
 	Missing(ctx context.Context, ids []string) ([]string, error)
-	// Emptied reports whether the queues lost everything (Redis flushed,
-	// or restarted without its data) since it was last asked.
-	Emptied(ctx context.Context) (bool, error)
+	// Lost reports whether the queues lost everything (Redis flushed, or
+	// restarted without its data) since Mark: the claim notes too. While
+	// they are lost, Take takes nothing for a repeated claim with a note
+	// (Note.Repeat): the job it took may be noted again (Renote).
+	Lost(ctx context.Context) (bool, error)
+	// Mark records that the queues and notes are whole again.
+	Mark(ctx context.Context) error
+	// Renote notes again, for ClaimNoteTTL, jobs that claims took, unless
+	// the claim notes one already.
+	Renote(ctx context.Context, ns ...Noted) error
 	// Watch calls wake with an environment and how many entries were added
 	// to it (by any instance) whenever some were, until ctx ends.
 	Watch(ctx context.Context, wake func(environment string, added int)) error
 }
 
+// ClaimNoteTTL is how long the queue notes the job a claim took: far
+// longer than a claim is repeated for (its wait, then the agent's retries).
+const ClaimNoteTTL = 5 * time.Minute
+
 // Note asks Queue.Take to note the job a claim takes (ClaimID "" : none).
 type Note struct {
 	ClaimID string
+	// Repeat says the claim was sent before (not Exekra-Claim-First): it
+	// may have taken a job whose note the queue lost.
+	Repeat bool
 	// Replace is a job the note may name that the claim does not hold (its
 	// claim in PostgreSQL failed, or went to another): Take may take
 	// another in its place.
 	Replace Held
+}
+
+// Noted is a claim's note: the job a claim of a runner took.
+type Noted struct {
+	RunnerID, ClaimID string
+	Held              Held
 }
 
 // Held is the job a claim took, by its queue note.

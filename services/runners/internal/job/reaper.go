@@ -148,8 +148,7 @@ func (s *Service) MeasureQueues(ctx context.Context) error {
 // ReconcileInterval — and within a ReapInterval of Redis losing them — and
 // reaps and measures every ReapInterval, until ctx ends.
 func (s *Service) RunMaintenance(ctx context.Context) {
-	s.Queue.Emptied(ctx) // a fresh mark: the reconcile below covers what came before
-	s.logged(ctx, "reconcile job queues", s.Reconcile)
+	s.restore(ctx, true)
 	reap, reconcile := time.NewTicker(ReapInterval), time.NewTicker(ReconcileInterval)
 	defer reap.Stop()
 	defer reconcile.Stop()
@@ -158,9 +157,9 @@ func (s *Service) RunMaintenance(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-reap.C:
-			if emptied, err := s.Queue.Emptied(ctx); err == nil && emptied {
+			if lost, err := s.Queue.Lost(ctx); err == nil && lost {
 				s.Log.WarnContext(ctx, "the job queues were lost (Redis flushed or restarted); queueing pending jobs again from PostgreSQL")
-				s.logged(ctx, "reconcile job queues", s.Reconcile)
+				s.restore(ctx, false)
 			}
 			s.logged(ctx, "reap jobs", s.Reap)
 			s.logged(ctx, "measure job queues", func(ctx context.Context) (int, error) { return 0, s.MeasureQueues(ctx) })
@@ -170,11 +169,47 @@ func (s *Service) RunMaintenance(ctx context.Context) {
 	}
 }
 
-func (s *Service) logged(ctx context.Context, what string, fn func(context.Context) (int, error)) {
+// restore writes again what Redis may have lost — the claims' notes first,
+// then the pending jobs' entries — and marks the queues whole once both
+// are (until then a repeated claim takes nothing: it could take a second
+// job while the note of its first is missing). At start it restores
+// whether or not the mark is gone (an instance may have died half-way).
+func (s *Service) restore(ctx context.Context, always bool) {
+	if !always {
+		if lost, err := s.Queue.Lost(ctx); err != nil || !lost {
+			return // another instance restored them meanwhile
+		}
+	}
+	if s.logged(ctx, "note claims again", s.Renote) != nil || s.logged(ctx, "reconcile job queues", s.Reconcile) != nil {
+		return // the mark stays missing: retried within a ReapInterval
+	}
+	if err := s.Queue.Mark(ctx); err != nil && ctx.Err() == nil {
+		s.Log.WarnContext(ctx, "mark the job queues restored (retried)", "err", err)
+	}
+}
+
+// Renote notes again the jobs that claims took up within ClaimNoteTTL and
+// still run, so that a repeat of such a claim hands its job over after
+// Redis lost the notes, and returns how many.
+func (s *Service) Renote(ctx context.Context) (int, error) {
+	now := s.now()
+	ns, err := s.Store.TakenUp(ctx, now, now.Add(-ClaimNoteTTL))
+	if err != nil {
+		return 0, err
+	}
+	if err := s.Queue.Renote(ctx, ns...); err != nil {
+		return 0, err
+	}
+	return len(ns), nil
+}
+
+// logged runs fn, logging what it did or its error, which it returns.
+func (s *Service) logged(ctx context.Context, what string, fn func(context.Context) (int, error)) error {
 	n, err := fn(ctx)
 	if err != nil && ctx.Err() == nil {
 		s.Log.WarnContext(ctx, what, "done", n, "err", err)
 	} else if n > 0 {
 		s.Log.InfoContext(ctx, what, "jobs", n)
 	}
+	return err
 }

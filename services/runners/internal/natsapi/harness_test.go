@@ -140,6 +140,9 @@ func newHarness(t testing.TB, tune ...func(*job.Deps)) *harness {
 	for _, fn := range tune {
 		fn(&h.jobDeps)
 	}
+	if err := h.jobDeps.Queue.Mark(ctx); err != nil { // as the service's maintenance does at start
+		t.Fatal(err)
+	}
 	h.jobs = h.jobService(t)
 	natsrpctest.Serve(t, natstest.Connect(t, url), log, "exekra-licensing", natsrpc.Handle(licensing.SubjectCheck, h.check))
 	natsrpctest.Serve(t, natstest.Connect(t, url), log, "exekra-runners", natsapi.Endpoints(h.svc, h.jobs)...)

@@ -153,3 +153,50 @@ func TestPendingReason(t *testing.T) {
 	h.clock.Advance(time.Hour)
 	t.Run("the runner that could went offline", func(t *testing.T) { reason(t, runners.PendingNoneOnline) })
 }
+
+// Redis lost, with it the note of a claim that took its job up: a repeat of
+// the claim (its answer lost too) takes no other job meanwhile, and once
+// the maintenance notes the claims again from PostgreSQL, it hands over
+// the job the claim took, which would otherwise wait out its lease and
+// spend an attempt.
+func TestARepeatedClaimFindsItsJobAfterRedisLostTheNotes(t *testing.T) {
+	h := newJobsHarness(t)
+	h.publish(t, "etl", "1.0.0", time.Now())
+	a := h.register(t, "a", runners.EnvStaging)
+	taken := h.create(t, runners.CreateJobRequest{Package: "etl", Environment: runners.EnvStaging})
+	resp, err := h.claimStart(a, "lost-answer", true)
+	if err != nil || resp.Job == nil || resp.Job.ID != taken.ID {
+		t.Fatalf("claim = %+v, %v", resp.Job, err)
+	}
+	if err := h.rdb.FlushAll(t.Context()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	later := h.create(t, runners.CreateJobRequest{Package: "etl", Environment: runners.EnvStaging}) // queued after the loss
+	repeat := make(chan runners.ClaimResponse, 1)
+	go func() {
+		r, err := h.sendClaim(a, runners.ClaimRequest{WaitSeconds: 10, ClaimID: "lost-answer", Start: true})
+		if err != nil {
+			t.Error(err)
+		}
+		repeat <- r
+	}()
+	time.Sleep(300 * time.Millisecond)
+	if status, _ := h.status(t, later.ID); status != runners.JobPending {
+		t.Fatalf("the repeat took a job queued after the loss: %s is %s", later.ID, status)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { defer close(done); h.jobs.RunMaintenance(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	select {
+	case r := <-repeat:
+		if r.Job == nil || r.Job.ID != taken.ID || r.Job.Attempt != 1 {
+			t.Fatalf("the repeat got %+v, want the job its claim took, %s", r.Job, taken.ID)
+		}
+	case <-time.After(job.ReapInterval + 5*time.Second):
+		t.Fatal("the repeat got nothing after the maintenance restored the notes")
+	}
+	if status, attempt := h.status(t, later.ID); status != runners.JobPending || attempt != 1 {
+		t.Fatalf("the job queued after the loss is %s at attempt %d", status, attempt)
+	}
+}

@@ -210,6 +210,30 @@ func (s JobStore) PendingEntries(ctx context.Context, after job.Cursor, limit in
 	return es, nil
 }
 
+// takenUpSQL is TakenUp's statement.
+const takenUpSQL = `SELECT runner_id::text, claim_id, id::text, attempt FROM jobs
+		WHERE status = 'running' AND lease_expires_at >= $1 AND claim_id IS NOT NULL
+		  AND started_at = claimed_at AND claimed_at >= $2`
+
+// TakenUp lists the running jobs that a claim took up (Exekra-Claim-Start:
+// started when claimed) since since, with live leases: what the queue's
+// claim notes said before Redis lost them. It reads jobs_leased_idx.
+func (s JobStore) TakenUp(ctx context.Context, now, since time.Time) ([]job.Noted, error) {
+	rows, err := s.pool.Query(ctx, takenUpSQL, now, since)
+	if err != nil {
+		return nil, fmt.Errorf("list jobs claims took up: %w", err)
+	}
+	ns, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (job.Noted, error) {
+		var n job.Noted
+		err := r.Scan(&n.RunnerID, &n.ClaimID, &n.Held.JobID, &n.Held.Attempt)
+		return n, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list jobs claims took up: %w", err)
+	}
+	return ns, nil
+}
+
 // PendingCounts counts pending jobs by environment.
 func (s JobStore) PendingCounts(ctx context.Context) (map[string]int, error) {
 	rows, err := s.pool.Query(ctx, "SELECT environment, count(*)::int FROM jobs WHERE status = 'pending' GROUP BY environment")

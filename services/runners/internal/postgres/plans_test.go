@@ -96,4 +96,10 @@ func TestJobStatementsReadByKey(t *testing.T) {
 			t.Fatalf("a repeated claim does not find its job through jobs_claim_idx and its key:\n%s", p)
 		}
 	})
+	t.Run("noting claims again after Redis lost them", func(t *testing.T) {
+		p := plan("taken_up", takenUpSQL, "timestamptz, timestamptz", ts+", "+ts)
+		if !strings.Contains(p, "jobs_leased_idx") {
+			t.Fatalf("listing the jobs claims took up does not read jobs_leased_idx (the live jobs only):\n%s", p)
+		}
+	})
 }

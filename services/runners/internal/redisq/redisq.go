@@ -37,10 +37,6 @@ const (
 	markKey = "exekra:{jobs}:mark"
 )
 
-// ClaimNoteTTL is how long Redis notes the job a claim took: far longer
-// than a claim is repeated for (its wait, then the agent's retries).
-const ClaimNoteTTL = 5 * time.Minute
-
 // claimKey notes the job a runner's claim took.
 func claimKey(runnerID, claimID string) string {
 	return "exekra:{jobs}:claim:" + runnerID + "/" + claimID
@@ -90,16 +86,19 @@ func (q *Queue) Enqueue(ctx context.Context, es ...job.Entry) error {
 // stream's length after it otherwise. With a claim's note (KEYS[3]) it
 // notes the job taken ("<job> <attempt>", for ARGV[3] seconds), and takes
 // nothing while the note names a job that is not queued again and is not
-// ARGV[4] (one the claim no longer holds): it answers {note} then.
+// ARGV[4] (one the claim no longer holds): it answers {note} then. For a
+// repeated claim (ARGV[5] = '1') it takes nothing while the mark (KEYS[4])
+// is missing: the notes were lost, and not yet written again.
 var take = redis.NewScript(`
 if KEYS[3] then
+  if ARGV[5] == '1' and redis.call('EXISTS', KEYS[4]) == 0 then return false end
   local held = redis.call('GET', KEYS[3])
   if held and held ~= ARGV[4] and redis.call('HEXISTS', KEYS[2], string.match(held, '^%S+')) == 0 then
     return {held}
   end
 end
 local have = {}
-for i = 5, #ARGV do have[ARGV[i]] = true end
+for i = 6, #ARGV do have[ARGV[i]] = true end
 local start, seen, limit = '-', 0, tonumber(ARGV[2])
 while seen < limit do
   local batch = redis.call('XRANGE', KEYS[1], start, '+', 'COUNT', 200)
@@ -131,18 +130,21 @@ return {}`)
 // Take removes and returns the oldest entry of environment the runner may
 // run, and whether entries remain (for other runners). With a claim id
 // (note.ClaimID) it notes which job that claim of the runner took
-// (TakenBy), for ClaimNoteTTL, and takes none while the claim holds one:
+// (TakenBy), for job.ClaimNoteTTL, and takes none while the claim holds one:
 // see job.Queue.
 func (q *Queue) Take(ctx context.Context, environment, runnerID string, labels []string, note job.Note) (job.Taken, error) {
 	keys := []string{StreamKey(environment), indexKey}
-	replace := ""
+	replace, repeat := "", ""
 	if note.ClaimID != "" {
-		keys = append(keys, claimKey(runnerID, note.ClaimID))
+		keys = append(keys, claimKey(runnerID, note.ClaimID), markKey)
 		if note.Replace.JobID != "" {
 			replace = noteOf(note.Replace)
 		}
+		if note.Repeat {
+			repeat = "1"
+		}
 	}
-	args := append([]any{runnerID, ScanLimit, int(ClaimNoteTTL / time.Second), replace}, toAny(labels)...)
+	args := append([]any{runnerID, ScanLimit, int(job.ClaimNoteTTL / time.Second), replace, repeat}, toAny(labels)...)
 	res, err := take.Run(ctx, q.rdb, keys, args...).StringSlice()
 	switch {
 	case err == redis.Nil:
@@ -233,13 +235,38 @@ func (q *Queue) Missing(ctx context.Context, ids []string) ([]string, error) {
 	return out, nil
 }
 
-// Emptied reports whether the mark was gone (and sets it again).
-func (q *Queue) Emptied(ctx context.Context) (bool, error) {
-	set, err := q.rdb.SetNX(ctx, markKey, "1", 0).Result()
+// Lost reports whether the mark is gone.
+func (q *Queue) Lost(ctx context.Context) (bool, error) {
+	n, err := q.rdb.Exists(ctx, markKey).Result()
 	if err != nil {
 		return false, fmt.Errorf("check the job queues' mark: %w", err)
 	}
-	return set, nil
+	return n == 0, nil
+}
+
+// Mark sets the mark.
+func (q *Queue) Mark(ctx context.Context) error {
+	if err := q.rdb.Set(ctx, markKey, "1", 0).Err(); err != nil {
+		return fmt.Errorf("mark the job queues: %w", err)
+	}
+	return nil
+}
+
+// Renote writes claim notes that are missing, in one round trip.
+func (q *Queue) Renote(ctx context.Context, ns ...job.Noted) error {
+	if len(ns) == 0 {
+		return nil
+	}
+	_, err := q.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, n := range ns {
+			p.SetNX(ctx, claimKey(n.RunnerID, n.ClaimID), noteOf(n.Held), job.ClaimNoteTTL)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("note %d claims again: %w", len(ns), err)
+	}
+	return nil
 }
 
 func toAny(ss []string) []any {
