@@ -17,10 +17,15 @@ const (
 )
 
 // Presence is one announcement of a runners instance. Stopping is its last:
-// it takes no new claims.
+// it takes no new claims. Reconnects counts how often the instance's
+// connection to the bus was re-established: when it changes, answers the
+// instance sent around the break may have been lost, and a gateway sends
+// the claims it holds there again (a previous release's instances leave it
+// out).
 type Presence struct {
-	Instance string `json:"instance"`
-	Stopping bool   `json:"stopping,omitempty"`
+	Instance   string `json:"instance"`
+	Stopping   bool   `json:"stopping,omitempty"`
+	Reconnects uint64 `json:"reconnects,omitempty"`
 }
 
 // InstanceClaimSubject is SubjectClaim served by one instance only.

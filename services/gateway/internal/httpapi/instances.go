@@ -17,6 +17,12 @@ import (
 // announcing itself, said it stops, or had no responder.
 var errInstanceGone = errors.New("the runners instance holding the claim is gone")
 
+// errAnswerLost ends a claim whose answer may have been lost: the
+// connection to the bus of the runners instance holding it, or of this
+// gateway (nats.ErrDisconnected), broke meanwhile. The claim is sent again,
+// under its id; a job its first sending took comes with the repeat.
+var errAnswerLost = errors.New("the claim's answer may have been lost: a connection to the bus was re-established")
+
 // RunnerInstances keeps the runners instances that announce themselves
 // (runners.SubjectPresence). A claim goes to one of them by name, and to
 // another once that one's announcements lapse, so a claim held by an
@@ -30,12 +36,19 @@ type RunnerInstances struct {
 }
 
 // runnerInstance is one live instance: its last announcement, and a context
-// canceled (errInstanceGone) when it goes, which every claim sent to it
-// follows (one sweep for all, no timer per claim).
+// canceled (errInstanceGone) when it goes, or (errAnswerLost) when its
+// answers may have been lost, which every claim sent to it follows (one
+// sweep for all, no timer per claim).
 type runnerInstance struct {
-	at     time.Time
-	gone   context.Context
-	cancel context.CancelCauseFunc
+	at         time.Time
+	reconnects uint64
+	gone       context.Context
+	cancel     context.CancelCauseFunc
+}
+
+func newRunnerInstance(at time.Time, reconnects uint64) *runnerInstance {
+	gone, cancel := context.WithCancelCause(context.Background())
+	return &runnerInstance{at: at, reconnects: reconnects, gone: gone, cancel: cancel}
 }
 
 // NewRunnerInstances listens to the announcements on nc and drops the
@@ -73,13 +86,18 @@ func (ri *RunnerInstances) heard(p runners.Presence) {
 		ri.drop(p.Instance)
 		return
 	}
-	if in, ok := ri.live[p.Instance]; ok {
+	in, ok := ri.live[p.Instance]
+	switch {
+	case !ok:
+		ri.live[p.Instance] = newRunnerInstance(ri.now(), p.Reconnects)
+	case in.reconnects != p.Reconnects:
+		in.cancel(errAnswerLost)
+		ri.live[p.Instance] = newRunnerInstance(ri.now(), p.Reconnects)
+	default:
 		in.at = ri.now()
-		return
 	}
-	gone, cancel := context.WithCancelCause(context.Background())
-	ri.live[p.Instance] = &runnerInstance{at: ri.now(), gone: gone, cancel: cancel}
 }
+
 
 // sweep drops the instances silent for longer than runners.PresenceLapse
 // while another is heard: their claims move to it. When every instance is

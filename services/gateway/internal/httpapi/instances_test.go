@@ -166,8 +166,112 @@ func TestRunnerInstancesKeepTheLiveOnes(t *testing.T) {
 	if ri.Alive("a") || !ri.Alive("c") {
 		t.Error("a silent instance stayed while another was heard, or the one heard was dropped")
 	}
+	t.Run("a changed reconnect count ends the instance's claims, and keeps it", func(t *testing.T) {
+		ri.heard(runners.Presence{Instance: "c", Reconnects: 0})
+		_, before, _ := ri.Pick()
+		ri.heard(runners.Presence{Instance: "c", Reconnects: 1})
+		if !errors.Is(context.Cause(before), errAnswerLost) {
+			t.Errorf("the claims' context ended with %v, want errAnswerLost", context.Cause(before))
+		}
+		if id, after, ok := ri.Pick(); !ok || id != "c" || after.Err() != nil {
+			t.Errorf("after the reconnect Pick = %q, %v (context %v)", id, ok, after.Err())
+		}
+	})
 	var nilInstances *RunnerInstances
 	if _, _, ok := nilInstances.Pick(); ok {
 		t.Error("no tracker picked an instance")
+	}
+}
+
+// A claim whose answer may have been lost — the bus connection of the
+// runners instance holding it, or of the gateway, was re-established — is
+// sent again under its id (not as a first sending), so that a job its
+// first sending took comes with the repeat instead of after the claim's
+// wait.
+func TestAClaimIsSentAgainWhenAnAnswerMayHaveBeenLost(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		breakOff func(gw *nats.Conn, reannounce func())
+	}{
+		{"the instance reconnected", func(_ *nats.Conn, reannounce func()) { reannounce() }},
+		{"the gateway reconnected", func(gw *nats.Conn, _ func()) {
+			if err := gw.ForceReconnect(); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url := natstest.URL(t)
+			gw := natstest.Connect(t, url)
+			instances, err := NewRunnerInstances(gw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			log := slog.New(slog.DiscardHandler)
+			s := &Server{Log: log, NATS: natsrpc.NewClient(gw, nil), Instances: instances}
+			e := gin.New()
+			e.POST(runners.PathClaim, web.Wrap(log, s.claimJob))
+			srv := httptest.NewServer(e)
+			t.Cleanup(srv.Close)
+
+			// The instance never answers the first sending (its answer is
+			// lost); it answers a repeat with the job.
+			a := natstest.Connect(t, url)
+			sent := make(chan runners.ClaimRequest, 4)
+			if _, err := a.Subscribe(runners.InstanceClaimSubject("a"), func(m *nats.Msg) {
+				var req runners.ClaimRequest
+				json.Unmarshal(m.Data, &req)
+				sent <- req
+				if !req.First {
+					m.Respond([]byte(`{"job":{"id":"j1","attempt":1,"package":{"name":"etl","version":"1.0.0","sha256":"ab","size_bytes":1},"timeout_seconds":60}}`))
+				}
+			}); err != nil {
+				t.Fatal(err)
+			}
+			presence := func(reconnects uint64) {
+				data, _ := json.Marshal(runners.Presence{Instance: "a", Reconnects: reconnects})
+				a.Publish(runners.SubjectPresence, data)
+				a.Flush()
+			}
+			presence(0)
+			for deadline := time.Now().Add(5 * time.Second); !instances.Alive("a") && time.Now().Before(deadline); {
+				time.Sleep(20 * time.Millisecond)
+			}
+			c, err := runnerclient.New(runnerclient.Config{Hub: srv.URL, RunnerID: "0b0c5f5e-8d7e-4b64-9c55-3b1f8f0e7a11", Secret: stubSecret})
+			if err != nil {
+				t.Fatal(err)
+			}
+			type result struct {
+				job *runners.ClaimedJob
+				err error
+			}
+			got := make(chan result, 1)
+			go func() {
+				job, err := c.ClaimFirst(context.Background(), 30*time.Second, "claim-1")
+				got <- result{job, err}
+			}()
+			select {
+			case req := <-sent:
+				if !req.First || req.ClaimID != "claim-1" {
+					t.Fatalf("first sending %+v", req)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("the claim never reached the instance")
+			}
+			broke := time.Now()
+			tc.breakOff(gw, func() { presence(1) })
+			select {
+			case r := <-got:
+				if r.err != nil || r.job == nil || r.job.ID != "j1" {
+					t.Fatalf("the claim = %+v, %v; want job j1 from its repeat", r.job, r.err)
+				}
+				t.Logf("answered %s after the break", time.Since(broke).Round(10*time.Millisecond))
+			case <-time.After(10 * time.Second):
+				t.Fatal("the claim was not sent again after its answer may have been lost")
+			}
+			if req := <-sent; req.First || req.ClaimID != "claim-1" {
+				t.Fatalf("the repeat %+v: want the same claim id, not a first sending", req)
+			}
+		})
 	}
 }

@@ -216,9 +216,9 @@ func (s *Server) claim(ctx context.Context, req runners.ClaimRequest) (runners.C
 		}
 		resp, err := s.claimAt(ctx, instance, gone, req)
 		switch {
-		case ctx.Err() == nil && errors.Is(err, errInstanceGone):
-			s.Log.Info("the runners instance holding a claim is gone; sending the claim to another", "instance", instance)
-			req.First = false // the gone instance may have given the claim a job
+		case ctx.Err() == nil && (errors.Is(err, errInstanceGone) || errors.Is(err, errAnswerLost)):
+			s.Log.Info("sending a claim again", "instance", instance, "why", err.Error())
+			req.First = false // its first sending may have given the claim a job
 		case ctx.Err() == nil && errors.Is(err, nats.ErrNoResponders):
 			s.Instances.Forget(instance)
 		default:
@@ -227,16 +227,21 @@ func (s *Server) claim(ctx context.Context, req runners.ClaimRequest) (runners.C
 	}
 }
 
-// claimAt sends req to instance, ending with errInstanceGone once gone
-// (the instance's context, RunnerInstances.Pick) ends.
+// claimAt sends req to instance, ending with the cause of gone (the
+// instance's context, RunnerInstances.Pick: errInstanceGone, errAnswerLost)
+// once it ends, and with errAnswerLost when this gateway's connection to
+// the bus breaks.
 func (s *Server) claimAt(ctx context.Context, instance string, gone context.Context, req runners.ClaimRequest) (runners.ClaimResponse, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	stop := context.AfterFunc(gone, func() { cancel(errInstanceGone) })
+	stop := context.AfterFunc(gone, func() { cancel(context.Cause(gone)) })
 	defer stop()
 	resp, err := natsrpc.CallVia[runners.ClaimResponse](ctx, s.NATS, runners.SubjectClaim, runners.InstanceClaimSubject(instance), req)
-	if cause := context.Cause(ctx); errors.Is(cause, errInstanceGone) {
+	if cause := context.Cause(ctx); errors.Is(cause, errInstanceGone) || errors.Is(cause, errAnswerLost) {
 		return resp, cause
+	}
+	if errors.Is(err, nats.ErrDisconnected) { // sent again once reconnected
+		return resp, errAnswerLost
 	}
 	return resp, err
 }

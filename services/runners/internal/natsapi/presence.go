@@ -33,7 +33,7 @@ func Announce(ctx context.Context, nc *nats.Conn, instance string, log *slog.Log
 	tick := time.NewTicker(contract.PresenceEvery)
 	defer tick.Stop()
 	for {
-		publish(contract.Presence{Instance: instance})
+		publish(contract.Presence{Instance: instance, Reconnects: nc.Stats().Reconnects})
 		select {
 		case <-ctx.Done():
 			publish(contract.Presence{Instance: instance, Stopping: true})
