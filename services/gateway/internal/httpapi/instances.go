@@ -98,7 +98,6 @@ func (ri *RunnerInstances) heard(p runners.Presence) {
 	}
 }
 
-
 // sweep drops the instances silent for longer than runners.PresenceLapse
 // while another is heard: their claims move to it. When every instance is
 // silent, none is dropped: a Hub too busy to announce itself in time would

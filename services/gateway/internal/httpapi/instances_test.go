@@ -36,10 +36,11 @@ func announce(t *testing.T, nc *nats.Conn, instance string, stop <-chan struct{}
 	}()
 }
 
-// A claim held by a runners instance that dies is sent to another instance
-// once the dead one's announcements lapse: the agent gets its job within
-// seconds, not after its 30 s wait.
-func TestAClaimMovesOnWhenItsInstanceDies(t *testing.T) {
+// newClaimGateway serves a gateway's claim route on a bus of its own: the
+// bus's URL, the gateway's connection and instance tracker, and a runner's
+// client of the route.
+func newClaimGateway(t *testing.T) (string, *nats.Conn, *RunnerInstances, *runnerclient.Client) {
+	t.Helper()
 	url := natstest.URL(t)
 	gw := natstest.Connect(t, url)
 	instances, err := NewRunnerInstances(gw)
@@ -52,6 +53,18 @@ func TestAClaimMovesOnWhenItsInstanceDies(t *testing.T) {
 	e.POST(runners.PathClaim, web.Wrap(log, s.claimJob))
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
+	c, err := runnerclient.New(runnerclient.Config{Hub: srv.URL, RunnerID: "0b0c5f5e-8d7e-4b64-9c55-3b1f8f0e7a11", Secret: stubSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return url, gw, instances, c
+}
+
+// A claim held by a runners instance that dies is sent to another instance
+// once the dead one's announcements lapse: the agent gets its job within
+// seconds, not after its 30 s wait.
+func TestAClaimMovesOnWhenItsInstanceDies(t *testing.T) {
+	url, _, instances, c := newClaimGateway(t)
 
 	// Instance a takes the claim and never answers (it waits for a job), then dies.
 	a := natstest.Connect(t, url)
@@ -70,10 +83,6 @@ func TestAClaimMovesOnWhenItsInstanceDies(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 
-	c, err := runnerclient.New(runnerclient.Config{Hub: srv.URL, RunnerID: "0b0c5f5e-8d7e-4b64-9c55-3b1f8f0e7a11", Secret: stubSecret})
-	if err != nil {
-		t.Fatal(err)
-	}
 	type result struct {
 		job *runners.ClaimedJob
 		err error
@@ -201,18 +210,7 @@ func TestAClaimIsSentAgainWhenAnAnswerMayHaveBeenLost(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			url := natstest.URL(t)
-			gw := natstest.Connect(t, url)
-			instances, err := NewRunnerInstances(gw)
-			if err != nil {
-				t.Fatal(err)
-			}
-			log := slog.New(slog.DiscardHandler)
-			s := &Server{Log: log, NATS: natsrpc.NewClient(gw, nil), Instances: instances}
-			e := gin.New()
-			e.POST(runners.PathClaim, web.Wrap(log, s.claimJob))
-			srv := httptest.NewServer(e)
-			t.Cleanup(srv.Close)
+			url, gw, instances, c := newClaimGateway(t)
 
 			// The instance never answers the first sending (its answer is
 			// lost); it answers a repeat with the job.
@@ -236,10 +234,6 @@ func TestAClaimIsSentAgainWhenAnAnswerMayHaveBeenLost(t *testing.T) {
 			presence(0)
 			for deadline := time.Now().Add(5 * time.Second); !instances.Alive("a") && time.Now().Before(deadline); {
 				time.Sleep(20 * time.Millisecond)
-			}
-			c, err := runnerclient.New(runnerclient.Config{Hub: srv.URL, RunnerID: "0b0c5f5e-8d7e-4b64-9c55-3b1f8f0e7a11", Secret: stubSecret})
-			if err != nil {
-				t.Fatal(err)
 			}
 			type result struct {
 				job *runners.ClaimedJob
