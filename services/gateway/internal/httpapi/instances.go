@@ -23,6 +23,11 @@ var errInstanceGone = errors.New("the runners instance holding the claim is gone
 // under its id; a job its first sending took comes with the repeat.
 var errAnswerLost = errors.New("the claim's answer may have been lost: a connection to the bus was re-established")
 
+// sendAgain tells whether a claim ended with err goes to an instance again.
+func sendAgain(err error) bool {
+	return errors.Is(err, errInstanceGone) || errors.Is(err, errAnswerLost)
+}
+
 // RunnerInstances keeps the runners instances that announce themselves
 // (runners.SubjectPresence). A claim goes to one of them by name, and to
 // another once that one's announcements lapse, so a claim held by an

@@ -216,7 +216,7 @@ func (s *Server) claim(ctx context.Context, req runners.ClaimRequest) (runners.C
 		}
 		resp, err := s.claimAt(ctx, instance, gone, req)
 		switch {
-		case ctx.Err() == nil && (errors.Is(err, errInstanceGone) || errors.Is(err, errAnswerLost)):
+		case ctx.Err() == nil && sendAgain(err):
 			s.Log.Info("sending a claim again", "instance", instance, "why", err.Error())
 			req.First = false // its first sending may have given the claim a job
 		case ctx.Err() == nil && errors.Is(err, nats.ErrNoResponders):
@@ -237,7 +237,7 @@ func (s *Server) claimAt(ctx context.Context, instance string, gone context.Cont
 	stop := context.AfterFunc(gone, func() { cancel(context.Cause(gone)) })
 	defer stop()
 	resp, err := natsrpc.CallVia[runners.ClaimResponse](ctx, s.NATS, runners.SubjectClaim, runners.InstanceClaimSubject(instance), req)
-	if cause := context.Cause(ctx); errors.Is(cause, errInstanceGone) || errors.Is(cause, errAnswerLost) {
+	if cause := context.Cause(ctx); sendAgain(cause) {
 		return resp, cause
 	}
 	if errors.Is(err, nats.ErrDisconnected) { // sent again once reconnected

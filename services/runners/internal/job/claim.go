@@ -33,8 +33,8 @@ func (s *Service) Claim(ctx context.Context, v Runner, wait time.Duration, claim
 	}
 	twin := s.waiters.claimChannel(key)
 	defer s.waiters.release(key, twin)
-	if !first {
-		if j, ok, err := s.claimedWith(ctx, v.ID, claimID, start); ok || err != nil {
+	if !first { // a job the claim took up is found by its note, as the claim takes (tryClaim)
+		if j, ok, err := s.claimedWith(ctx, v.ID, claimID); ok || err != nil {
 			return j, err
 		}
 	}
@@ -70,9 +70,13 @@ func (s *Service) Claim(ctx context.Context, v Runner, wait time.Duration, claim
 		case <-line.c:
 			woken = line
 		case <-twin: // an orphaned wait of this claim took a job: it is this one's
+			if start { // found by its note at the next look, at once
+				twin = nil
+				break
+			}
 			timer.Stop()
 			s.waiters.envs.quit(v.Environment, line)
-			j, _, err := s.claimedWith(ctx, v.ID, claimID, start)
+			j, _, err := s.claimedWith(ctx, v.ID, claimID)
 			return j, err
 		case <-timer.C:
 		case <-ctx.Done():
@@ -90,23 +94,12 @@ func (s *Service) Claim(ctx context.Context, v Runner, wait time.Duration, claim
 }
 
 // claimedWith returns the job the runner claimed under claimID and has not
-// taken up yet (or, for a claim that takes its job up, that claim took up),
-// if any, its lease renewed.
-func (s *Service) claimedWith(ctx context.Context, runnerID, claimID string, start bool) (*Job, bool, error) {
+// taken up yet, if any, its lease renewed.
+func (s *Service) claimedWith(ctx context.Context, runnerID, claimID string) (*Job, bool, error) {
 	if claimID == "" {
 		return nil, false, nil
 	}
-	var taken string
-	if start { // a job the claim took up is found by the queue's note
-		h, ok, err := s.Queue.TakenBy(ctx, runnerID, claimID)
-		if err != nil {
-			return nil, false, errs.Wrap(errs.Unavailable, "the Hub cannot look up the claim for a moment; claim again shortly", err)
-		}
-		if ok {
-			taken = h.JobID
-		}
-	}
-	return s.renewClaimed(ctx, runnerID, claimID, taken, start)
+	return s.renewClaimed(ctx, runnerID, claimID, "", false)
 }
 
 // renewClaimed is Store.ClaimedWith, the lease renewed from now.
@@ -189,7 +182,7 @@ func (s *Service) tryClaim(ctx context.Context, r Runner, claimID string, first,
 // another. While the job is still pending at the noted attempt (the other
 // instance's claim not committed yet) held waits up to heldTries·heldPause,
 // then reports nothing, not stale: the claim looks again later.
-func (s *Service) held(ctx context.Context, runnerID, claimID string, h Held) (j *Job, stale bool, err error) {
+func (s *Service) held(ctx context.Context, runnerID, claimID string, h Held) (*Job, bool, error) {
 	for try := 1; ; try++ {
 		j, ok, err := s.renewClaimed(ctx, runnerID, claimID, h.JobID, true)
 		if ok || err != nil {

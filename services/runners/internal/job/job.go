@@ -222,15 +222,13 @@ type Queue interface {
 	// tells whether entries remain in the environment after it (for others).
 	// With note.ClaimID (given for a claim that takes its job up), the
 	// queue notes which job that claim of the runner took, for a while
-	// (TakenBy): a repeat of the claim finds the job by that. A claim takes
+	// (ClaimNoteTTL): a repeat of the claim finds the job by that. A claim takes
 	// one job at most, however many instances serve it (the agent repeats a
 	// claim whose answer it lost, the gateway sends one whose instance fell
 	// silent to another): while its note names a job that is not queued
 	// again, nor note.Replace, Take takes nothing and returns the note as
 	// Taken.Held.
 	Take(ctx context.Context, environment, runnerID string, labels []string, note Note) (Taken, error)
-	// TakenBy returns the job the runner's claim took last, if still noted.
-	TakenBy(ctx context.Context, runnerID, claimID string) (Held, bool, error)
 	// Remove drops a job's entry (a canceled job).
 	Remove(ctx context.Context, environment, jobID string) error
 	// Missing returns those of ids that no entry stands for.

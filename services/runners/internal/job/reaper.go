@@ -173,7 +173,8 @@ func (s *Service) RunMaintenance(ctx context.Context) {
 // then the pending jobs' entries — and marks the queues whole once both
 // are (until then a repeated claim takes nothing: it could take a second
 // job while the note of its first is missing). At start it restores
-// whether or not the mark is gone (an instance may have died half-way).
+// whether or not the mark is gone: a crash between a commit and its
+// queueing leaves a pending job unqueued with the mark in place.
 func (s *Service) restore(ctx context.Context, always bool) {
 	if !always {
 		if lost, err := s.Queue.Lost(ctx); err != nil || !lost {

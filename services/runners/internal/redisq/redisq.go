@@ -129,9 +129,8 @@ return {}`)
 
 // Take removes and returns the oldest entry of environment the runner may
 // run, and whether entries remain (for other runners). With a claim id
-// (note.ClaimID) it notes which job that claim of the runner took
-// (TakenBy), for job.ClaimNoteTTL, and takes none while the claim holds one:
-// see job.Queue.
+// (note.ClaimID) it notes which job that claim of the runner took, for
+// job.ClaimNoteTTL, and takes none while the claim holds one: see job.Queue.
 func (q *Queue) Take(ctx context.Context, environment, runnerID string, labels []string, note job.Note) (job.Taken, error) {
 	keys := []string{StreamKey(environment), indexKey}
 	replace, repeat := "", ""
@@ -183,22 +182,6 @@ func parseNote(s string) (job.Held, error) {
 		return job.Held{}, fmt.Errorf("unreadable claim note %q", s)
 	}
 	return job.Held{JobID: id, Attempt: attempt}, nil
-}
-
-// TakenBy returns the job a claim of the runner took last (Take), if Redis
-// still notes it.
-func (q *Queue) TakenBy(ctx context.Context, runnerID, claimID string) (job.Held, bool, error) {
-	s, err := q.rdb.Get(ctx, claimKey(runnerID, claimID)).Result()
-	if err == redis.Nil {
-		return job.Held{}, false, nil
-	}
-	if err == nil {
-		var h job.Held
-		if h, err = parseNote(s); err == nil {
-			return h, true, nil
-		}
-	}
-	return job.Held{}, false, fmt.Errorf("read the job of claim %q: %w", claimID, err)
 }
 
 var remove = redis.NewScript(`
