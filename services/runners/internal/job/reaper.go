@@ -148,7 +148,7 @@ func (s *Service) MeasureQueues(ctx context.Context) error {
 // ReconcileInterval — and within a ReapInterval of Redis losing them — and
 // reaps and measures every ReapInterval, until ctx ends.
 func (s *Service) RunMaintenance(ctx context.Context) {
-	s.restore(ctx, true)
+	s.restore(ctx)
 	reap, reconcile := time.NewTicker(ReapInterval), time.NewTicker(ReconcileInterval)
 	defer reap.Stop()
 	defer reconcile.Stop()
@@ -159,7 +159,7 @@ func (s *Service) RunMaintenance(ctx context.Context) {
 		case <-reap.C:
 			if lost, err := s.Queue.Lost(ctx); err == nil && lost {
 				s.Log.WarnContext(ctx, "the job queues were lost (Redis flushed or restarted); queueing pending jobs again from PostgreSQL")
-				s.restore(ctx, false)
+				s.restore(ctx)
 			}
 			s.logged(ctx, "reap jobs", s.Reap)
 			s.logged(ctx, "measure job queues", func(ctx context.Context) (int, error) { return 0, s.MeasureQueues(ctx) })
@@ -172,15 +172,10 @@ func (s *Service) RunMaintenance(ctx context.Context) {
 // restore writes again what Redis may have lost — the claims' notes first,
 // then the pending jobs' entries — and marks the queues whole once both
 // are (until then a repeated claim takes nothing: it could take a second
-// job while the note of its first is missing). At start it restores
-// whether or not the mark is gone: a crash between a commit and its
-// queueing leaves a pending job unqueued with the mark in place.
-func (s *Service) restore(ctx context.Context, always bool) {
-	if !always {
-		if lost, err := s.Queue.Lost(ctx); err != nil || !lost {
-			return // another instance restored them meanwhile
-		}
-	}
+// job while the note of its first is missing). It runs at start whether or
+// not the mark is gone (a crash between a commit and its queueing leaves a
+// pending job unqueued with the mark in place), and when it is.
+func (s *Service) restore(ctx context.Context) {
 	if s.logged(ctx, "note claims again", s.Renote) != nil || s.logged(ctx, "reconcile job queues", s.Reconcile) != nil {
 		return // the mark stays missing: retried within a ReapInterval
 	}
