@@ -34,16 +34,31 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, replicas int) err
 
 // Relay moves one service's outbox rows to the stream and removes them once
 // the audit log holds them.
+//
+// One relay of a service publishes at a time: the one holding the service's
+// relay lock, a PostgreSQL session advisory lock taken on a connection of the
+// relay's own (the others keep theirs and try again every LeadEvery; a
+// leader's lock ends with its session, so a stopped or killed instance hands
+// over at once, and the connection's TCP keepalives end a lost host's session
+// within about 25 s). The leader reads rows past the last one it read and
+// publishes them, without locking or writing them: what it sent is kept in
+// its memory. Every ConfirmEvery it asks the audit service which of the rows
+// up to there the log holds and deletes those; it sends again a row it has
+// not sent (a transaction that committed after a later one's read, a publish
+// not acknowledged) and one sent Republish ago and still not in the log. A
+// new leader knows nothing of what the last one sent and sends every row
+// again: JetStream drops a repeat within its duplicate window, the log's
+// insert any later one.
 type Relay struct {
 	Pool     *pgxpool.Pool
 	JS       jetstream.JetStream
 	RPC      *natsrpc.Client
 	Service  string
 	Log      *slog.Logger
-	Interval time.Duration // how often it looks when not kicked
+	Interval time.Duration // how often the leader looks for new rows
 	Batch    int           // rows per publish round
-	// Linger is how long a kicked relay waits for more events before a round.
-	Linger time.Duration
+	// LeadEvery is how often a relay that does not lead tries to.
+	LeadEvery time.Duration
 	// ConfirmEvery is how often published rows are checked against the log.
 	ConfirmEvery time.Duration
 	Republish    time.Duration // publish again when unconfirmed this long
@@ -52,8 +67,17 @@ type Relay struct {
 	// killed mid-request, or with a NATS restart, must not stall the relay
 	// until ctx ends. natsrpc.DefaultTimeout when zero.
 	Timeout time.Duration
-	kick    chan struct{}
+
+	conn    *pgx.Conn            // the relay's own session; nil until connected
+	leading bool                 // conn holds the relay lock
+	cursor  int64                // the last row read (seq)
+	sent    map[string]time.Time // unconfirmed events published, by id
 }
+
+// maxSent bounds what a leader remembers having sent (an audit service down
+// for long leaves every event unconfirmed): a row it forgot is sent once
+// more when the confirmation comes to it.
+const maxSent = 100_000
 
 // NewRelay returns a relay with sensible defaults.
 func NewRelay(pool *pgxpool.Pool, nc *nats.Conn, rpc *natsrpc.Client, service string, log *slog.Logger) (*Relay, error) {
@@ -64,8 +88,8 @@ func NewRelay(pool *pgxpool.Pool, nc *nats.Conn, rpc *natsrpc.Client, service st
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
 	return &Relay{Pool: pool, JS: js, RPC: rpc, Service: service, Log: log,
-		Interval: 200 * time.Millisecond, Batch: 500, Linger: 5 * time.Millisecond, ConfirmEvery: time.Second,
-		Republish: 30 * time.Second, Timeout: natsrpc.DefaultTimeout, kick: make(chan struct{}, 1)}, nil
+		Interval: 200 * time.Millisecond, Batch: 500, LeadEvery: time.Second, ConfirmEvery: time.Second,
+		Republish: 30 * time.Second, Timeout: natsrpc.DefaultTimeout}, nil
 }
 
 // request bounds one NATS round trip by Timeout.
@@ -88,99 +112,144 @@ func (r *Relay) ensureStream(ctx context.Context) error {
 	return nil
 }
 
-// Kick asks the relay to look now (after a transaction that wrote events commits).
-func (r *Relay) Kick() {
-	select {
-	case r.kick <- struct{}{}:
-	default:
-	}
-}
-
-// Run relays until ctx ends. Events are published in rounds: a kick starts
-// one after Linger, so the events of transactions committing together go in
-// one round rather than one each. Confirming what the audit log holds (and
-// removing it here) is cleanup, done every ConfirmEvery.
+// Run relays until ctx ends: it leads when it can, and then publishes new
+// rows every Interval (at once while a round finds a full batch) and
+// confirms every ConfirmEvery.
 func (r *Relay) Run(ctx context.Context) {
+	defer r.disconnect()
 	streamReady := false
 	lastConfirm := time.Time{}
 	for {
-		if !streamReady {
-			streamReady = r.ensureStream(ctx) == nil
-		}
-		published, err := r.publish(ctx)
-		confirmed := 0
-		if err == nil && time.Since(lastConfirm) >= r.ConfirmEvery {
-			confirmed, err = r.confirm(ctx)
-			if err == nil && confirmed < confirmBatch {
-				lastConfirm = time.Now()
-			}
-		}
 		wait := r.Interval
-		switch {
-		case err != nil && ctx.Err() == nil:
-			r.Log.Warn("audit relay will retry", "err", err)
-			streamReady, wait = false, 2*time.Second
-		case published == r.Batch || confirmed == confirmBatch:
-			continue // more may be waiting
+		if err := r.lead(ctx); err != nil && ctx.Err() == nil {
+			r.Log.Warn("audit relay will try to connect again", "err", err)
+			r.disconnect()
+		}
+		if !r.leading {
+			wait = r.LeadEvery
+		} else {
+			if !streamReady {
+				streamReady = r.ensureStream(ctx) == nil
+			}
+			published, err := r.publish(ctx)
+			confirmed := 0
+			if err == nil && time.Since(lastConfirm) >= r.ConfirmEvery {
+				confirmed, err = r.confirm(ctx)
+				if err == nil && confirmed < confirmBatch {
+					lastConfirm = time.Now()
+				}
+			}
+			switch {
+			case err != nil && ctx.Err() == nil:
+				r.Log.Warn("audit relay will retry", "err", err)
+				streamReady, wait = false, 2*time.Second
+				if r.conn.IsClosed() { // its session, and the lock with it, is gone
+					r.disconnect()
+				}
+			case published == r.Batch || confirmed == confirmBatch:
+				continue // more may be waiting
+			}
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-r.kick:
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(r.Linger):
-			}
 		case <-time.After(wait):
 		}
 	}
 }
 
-func (r *Relay) publish(ctx context.Context) (int, error) {
-	n := 0
-	err := pgx.BeginFunc(ctx, r.Pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT event_id::text, payload FROM audit_outbox
-			WHERE published_at IS NULL OR published_at < now() - make_interval(secs => $1)
-			ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED`, r.Republish.Seconds(), r.Batch)
-		if err != nil {
-			return fmt.Errorf("read outbox: %w", err)
-		}
-		type row struct {
-			id      string
-			payload []byte
-		}
-		pending, err := pgx.CollectRows(rows, func(rw pgx.CollectableRow) (row, error) {
-			var x row
-			return x, rw.Scan(&x.id, &x.payload)
-		})
-		if err != nil || len(pending) == 0 {
-			return err
-		}
-		subject := audit.SubjectEvents + "." + r.Service
-		futures := make([]jetstream.PubAckFuture, 0, len(pending))
-		for _, p := range pending {
-			f, err := r.JS.PublishMsgAsync(&nats.Msg{Subject: subject, Data: p.payload}, jetstream.WithMsgID(p.id))
-			if err != nil {
-				break
-			}
-			futures = append(futures, f)
-		}
-		sent := awaitAcks(ctx, futures, 10*time.Second)
-		ids := make([]string, 0, len(sent))
-		for i := range sent {
-			ids = append(ids, pending[sent[i]].id)
-		}
-		n = len(ids)
-		if _, err := tx.Exec(ctx, "UPDATE audit_outbox SET published_at = now() WHERE event_id = ANY($1::uuid[])", ids); err != nil {
-			return fmt.Errorf("mark published: %w", err)
-		}
-		if n < len(pending) {
-			return errors.New("some audit events were not acknowledged by JetStream; they will be sent again")
-		}
+// lead connects the relay's own session, if it has none, and takes the
+// service's relay lock if it does not hold it and nobody else does.
+func (r *Relay) lead(ctx context.Context) error {
+	if r.leading {
 		return nil
-	})
-	return n, err
+	}
+	if r.conn == nil {
+		cfg := r.Pool.Config()
+		conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
+		if err != nil {
+			return fmt.Errorf("connect: %w", err)
+		}
+		r.conn = conn
+		if cfg.AfterConnect != nil {
+			if err := cfg.AfterConnect(ctx, conn); err != nil {
+				return fmt.Errorf("set up connection: %w", err)
+			}
+		}
+		// The server ends the session of a host that stopped answering
+		// within about 25 s (idle 10 s, then 3 probes 5 s apart), and the
+		// lock with it; without this, the system default (often 2 hours).
+		if _, err := conn.Exec(ctx, "SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3"); err != nil {
+			return fmt.Errorf("set keepalives: %w", err)
+		}
+	}
+	if err := r.conn.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtext($1))", relayLock+r.Service).Scan(&r.leading); err != nil {
+		return fmt.Errorf("take the relay lock: %w", err)
+	}
+	if r.leading {
+		r.cursor, r.sent = 0, map[string]time.Time{}
+		r.Log.Info("audit relay leads: it publishes this service's events")
+	}
+	return nil
+}
+
+// relayLock names a service's relay lock (with the service's name).
+const relayLock = "exekra audit outbox relay "
+
+// disconnect ends the relay's session: its lock, if held, ends with it.
+func (r *Relay) disconnect() {
+	if r.conn != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		r.conn.Close(ctx)
+	}
+	r.conn, r.leading, r.sent = nil, false, nil
+}
+
+// publish sends the rows past the cursor and moves it past them.
+func (r *Relay) publish(ctx context.Context) (int, error) {
+	rows, err := r.conn.Query(ctx, `SELECT seq, event_id::text, payload FROM audit_outbox
+		WHERE seq > $1 ORDER BY seq LIMIT $2`, r.cursor, r.Batch)
+	if err != nil {
+		return 0, fmt.Errorf("read outbox: %w", err)
+	}
+	pending, err := pgx.CollectRows(rows, pgx.RowToStructByPos[outboxRow])
+	if err != nil || len(pending) == 0 {
+		return 0, err
+	}
+	r.cursor = pending[len(pending)-1].Seq // a row not acknowledged is the confirmation's to send
+	return len(pending), r.send(ctx, pending)
+}
+
+// outboxRow is a row to publish.
+type outboxRow struct {
+	Seq     int64
+	ID      string
+	Payload []byte
+}
+
+// send publishes rows and notes those JetStream acknowledged.
+func (r *Relay) send(ctx context.Context, rows []outboxRow) error {
+	subject := audit.SubjectEvents + "." + r.Service
+	futures := make([]jetstream.PubAckFuture, 0, len(rows))
+	for _, p := range rows {
+		f, err := r.JS.PublishMsgAsync(&nats.Msg{Subject: subject, Data: p.Payload}, jetstream.WithMsgID(p.ID))
+		if err != nil {
+			break
+		}
+		futures = append(futures, f)
+	}
+	acked := awaitAcks(ctx, futures, 10*time.Second)
+	now := time.Now()
+	for _, i := range acked {
+		if len(r.sent) < maxSent {
+			r.sent[rows[i].ID] = now
+		}
+	}
+	if len(acked) < len(rows) {
+		return errors.New("some audit events were not acknowledged by JetStream; they will be sent again")
+	}
+	return nil
 }
 
 // awaitAcks returns the indexes of the futures that were acknowledged.
@@ -201,11 +270,14 @@ func awaitAcks(ctx context.Context, futures []jetstream.PubAckFuture, within tim
 	return ok
 }
 
-// confirmBatch is how many published rows one confirmation asks about.
+// confirmBatch is how many rows one confirmation asks about.
 const confirmBatch = 1000
 
+// confirm deletes the oldest rows read that the log holds and sends again
+// those it should (see Relay). It returns how many it deleted.
 func (r *Relay) confirm(ctx context.Context) (int, error) {
-	rows, err := r.Pool.Query(ctx, `SELECT event_id::text FROM audit_outbox WHERE published_at IS NOT NULL ORDER BY seq LIMIT $1`, confirmBatch)
+	rows, err := r.conn.Query(ctx, `SELECT event_id::text FROM audit_outbox WHERE seq <= $1 ORDER BY seq LIMIT $2`,
+		r.cursor, confirmBatch)
 	if err != nil {
 		return 0, fmt.Errorf("read published: %w", err)
 	}
@@ -219,12 +291,36 @@ func (r *Relay) confirm(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("confirm with the audit log: %w", err)
 	}
-	if len(resp.Present) == 0 {
-		return 0, nil
+	deleted := 0
+	if len(resp.Present) > 0 {
+		tag, err := r.conn.Exec(ctx, "DELETE FROM audit_outbox WHERE event_id = ANY($1::uuid[])", resp.Present)
+		if err != nil {
+			return 0, fmt.Errorf("remove confirmed: %w", err)
+		}
+		deleted = int(tag.RowsAffected())
 	}
-	tag, err := r.Pool.Exec(ctx, "DELETE FROM audit_outbox WHERE event_id = ANY($1::uuid[])", resp.Present)
+	present := make(map[string]bool, len(resp.Present))
+	for _, id := range resp.Present {
+		present[id] = true
+		delete(r.sent, id)
+	}
+	var again []string
+	for _, id := range ids {
+		at, sent := r.sent[id]
+		if !present[id] && (!sent || time.Since(at) >= r.Republish) {
+			again = append(again, id)
+		}
+	}
+	if len(again) == 0 {
+		return deleted, nil
+	}
+	rows, err = r.conn.Query(ctx, "SELECT seq, event_id::text, payload FROM audit_outbox WHERE event_id = ANY($1::uuid[]) ORDER BY seq", again)
 	if err != nil {
-		return 0, fmt.Errorf("remove confirmed: %w", err)
+		return deleted, fmt.Errorf("read events to send again: %w", err)
 	}
-	return int(tag.RowsAffected()), nil
+	resend, err := pgx.CollectRows(rows, pgx.RowToStructByPos[outboxRow])
+	if err != nil {
+		return deleted, fmt.Errorf("read events to send again: %w", err)
+	}
+	return deleted, r.send(ctx, resend)
 }

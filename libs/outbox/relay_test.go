@@ -6,6 +6,9 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
+	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -213,5 +216,161 @@ func waitDrained(ctx context.Context, t *testing.T, pool *pgxpool.Pool, why stri
 		if time.Now().After(deadline) {
 			t.Fatalf("%d events still in the outbox after 15s %s", pending, why)
 		}
+	}
+}
+
+// startRelay runs a relay of service "svc" on pool until the test ends or
+// the returned stop is called.
+func startRelay(t *testing.T, pool *pgxpool.Pool, nc *nats.Conn) (stop func()) {
+	t.Helper()
+	relay, err := outbox.NewRelay(pool, nc, natsrpc.NewClient(nc, nil), "svc", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	relay.LeadEvery = 100 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); relay.Run(ctx) }()
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); <-done }) }
+	t.Cleanup(stop)
+	return stop
+}
+
+// relayed counts the publishes of each event on the stream's subject.
+func relayed(t *testing.T, nc *nats.Conn) func() map[string]int {
+	t.Helper()
+	var mu sync.Mutex
+	seen := map[string]int{}
+	sub, err := nc.Subscribe(audit.SubjectEvents+".svc", func(m *nats.Msg) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen[m.Header.Get(jetstream.MsgIDHeader)]++
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sub.Unsubscribe() })
+	return func() map[string]int {
+		nc.Flush()
+		mu.Lock()
+		defer mu.Unlock()
+		return maps.Clone(seen)
+	}
+}
+
+// outboxWithStream is a fresh outbox of service "svc", the AUDIT stream and
+// an audit service stand-in that confirms every event once it was published.
+func outboxWithStream(t *testing.T) (*pgxpool.Pool, *nats.Conn, func() map[string]int) {
+	t.Helper()
+	nc := natstest.Conn(t)
+	pool := pgtest.Pool(t, "svc")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := migrate.Apply(ctx, pool, "svc", []migrate.File{outbox.Migration(1000)}); err != nil {
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := outbox.EnsureStream(ctx, js, 1); err != nil {
+		t.Fatal(err)
+	}
+	counts := relayed(t, nc)
+	answer(t, nc, func(ids []string) []string {
+		got, present := counts(), []string{}
+		for _, id := range ids {
+			if got[id] > 0 {
+				present = append(present, id)
+			}
+		}
+		return present
+	})
+	return pool, nc, counts
+}
+
+func record(ctx context.Context, t *testing.T, pool *pgxpool.Pool, n int) {
+	t.Helper()
+	for i := range n {
+		if err := (outbox.Writer{Service: "svc"}).Record(ctx, pool, audit.Event{Action: "test.relay", Target: audit.Target{Type: "n", ID: strconv.Itoa(i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestOneRelayOfAServicePublishes: the instances of a service share its
+// outbox; one relay leads and publishes each event once, and when it stops
+// another takes over.
+func TestOneRelayOfAServicePublishes(t *testing.T) {
+	pool, nc, counts := outboxWithStream(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	locks := func() int {
+		var n int
+		if err := pool.QueryRow(ctx, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	first := startRelay(t, pool, nc) // the leader: it is alone when it starts
+	for deadline := time.Now().Add(10 * time.Second); locks() == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the relay took no lock")
+		}
+	}
+	startRelay(t, pool, nc)
+	startRelay(t, pool, nc)
+	record(ctx, t, pool, 200)
+	waitDrained(ctx, t, pool, "with three relays")
+	for id, n := range counts() {
+		if n != 1 {
+			t.Errorf("event %s published %d times by three relays, want once", id, n)
+		}
+	}
+	if got := len(counts()); got != 200 {
+		t.Fatalf("%d events published, want 200", got)
+	}
+	if n := locks(); n != 1 {
+		t.Fatalf("%d relay locks held, want 1", n)
+	}
+
+	first()
+	record(ctx, t, pool, 50)
+	waitDrained(ctx, t, pool, "after the leading relay stopped")
+	if got := len(counts()); got != 250 {
+		t.Fatalf("%d events published, want 250", got)
+	}
+}
+
+// TestARelayPublishesARowCommittedAfterALaterOne: seq is taken when a row is
+// written, not when its transaction commits, so the leader may read row 2
+// before row 1 exists for it. Row 1 must still go out.
+func TestARelayPublishesARowCommittedAfterALaterOne(t *testing.T) {
+	pool, nc, counts := outboxWithStream(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	slow, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Rollback(ctx)
+	late, err := (outbox.Writer{Service: "svc"}).Append(ctx, slow, audit.Event{Action: "test.relay", Target: audit.Target{Type: "n", ID: "late"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	startRelay(t, pool, nc)
+	record(ctx, t, pool, 3)
+	for deadline := time.Now().Add(10 * time.Second); len(counts()) < 3; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the later rows were not published: %v", counts())
+		}
+	}
+	if err := slow.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitDrained(ctx, t, pool, "with a row committed after the relay read later ones")
+	if counts()[late.ID] == 0 {
+		t.Fatal("the row committed late was deleted without being published")
 	}
 }
