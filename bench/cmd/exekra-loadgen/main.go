@@ -353,10 +353,19 @@ func measureJobs(ctx context.Context, api *hubclient.Client, o options) (loadgen
 		PickupJobs: o.pickupJobs, PickupEvery: o.pickupEvery, Jobs: o.jobs, JobsFor: o.jobsFor,
 		FinishTimeout: o.finish, Metrics: o.scrape(),
 		Tree:        func() map[string]float64 { return treeCPU(o.hubPID) },
+		WAL:         o.walStats(ctx),
 		CreateBatch: o.createBatch,
 	})
 	rep.ClaimStart = o.claimStart
 	return rep, err
+}
+
+// walStats reads PostgreSQL's counters through --database-url (nil without one).
+func (o options) walStats(ctx context.Context) func() (loadgen.WALStats, error) {
+	if o.databaseURL == "" {
+		return nil
+	}
+	return func() (loadgen.WALStats, error) { return loadgen.ReadWALStats(ctx, o.databaseURL) }
 }
 
 // scrape is the Hub's /metrics URLs of --metrics and the token of

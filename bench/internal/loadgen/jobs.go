@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -29,6 +30,9 @@ type JobsConfig struct {
 	// Tree reads the CPU of every program under the Hub's process
 	// (TreeCPU: PostgreSQL and Redis beside the services); nil: not measured.
 	Tree func() map[string]float64
+	// WAL reads PostgreSQL's counters of work written (ReadWALStats); nil:
+	// not measured.
+	WAL func() (WALStats, error)
 	// CreateBatch is how many throughput jobs one request creates: 0 or 1
 	// is one POST /api/v1/jobs per job, 2 to MaxJobBatch one POST
 	// PathJobBatches per CreateBatch jobs. The pickup jobs go one at a time.
@@ -227,6 +231,11 @@ func measureThroughput(ctx context.Context, cfg JobsConfig) (ThroughputReport, [
 	if cfg.Tree != nil {
 		treeBefore = cfg.Tree()
 	}
+	var walBefore WALStats
+	walErr := errors.New("not measured")
+	if cfg.WAL != nil {
+		walBefore, walErr = cfg.WAL()
+	}
 	start := time.Now()
 	more := func() bool {
 		return ctx.Err() == nil && (cfg.JobsFor <= 0 || time.Since(start) < cfg.JobsFor)
@@ -270,6 +279,11 @@ func measureThroughput(ctx context.Context, cfg JobsConfig) (ThroughputReport, [
 	if treeBefore != nil {
 		rep.TreeCPU = CPUSpent(treeBefore, cfg.Tree())
 	}
+	if walErr == nil {
+		if after, err := cfg.WAL(); err == nil {
+			rep.wal = &[2]WALStats{walBefore, after}
+		}
+	}
 	rep.made, rep.took = made, time.Since(start)
 	var create []time.Duration
 	var lastGot time.Time
@@ -302,6 +316,10 @@ func (rep *ThroughputReport) timeJobs(finished map[string]time.Time) {
 	rep.JobsPerSecond = perSecond(rep.Finished, first, lastDone)
 	rep.CPUPer1000 = PerThousand(rep.HubCPU, rep.Finished)
 	rep.CPUPerJob = CPUPerOp(rep.TreeCPU, rep.Finished)
+	if rep.wal != nil {
+		per := rep.wal[1].perJob(rep.wal[0], rep.Finished)
+		rep.PostgresPerJob = &per
+	}
 	rep.Turnaround = summarize("turnaround", turnaround, len(rep.made)-len(turnaround), rep.took)
 }
 

@@ -60,9 +60,13 @@ type ThroughputReport struct {
 	// finished job, in ms (0: not measured).
 	TreeCPU   map[string]float64 `json:"tree_cpu_seconds,omitempty"`
 	CPUPerJob float64            `json:"cpu_ms_per_job,omitempty"`
+	// PostgresPerJob is the WAL PostgreSQL wrote and the transactions it
+	// committed over the part, per finished job (nil: not measured).
+	PostgresPerJob *WALPerJob `json:"postgres_per_job,omitempty"`
 
 	made []creation    // the jobs created
 	took time.Duration // the part's whole length
+	wal  *[2]WALStats  // PostgreSQL's counters before and after the part
 }
 
 // Verification is the status of every created job, read back through the API.
@@ -105,6 +109,9 @@ func PrintJobs(w io.Writer, r JobsReport) {
 	if t.CPUPerJob > 0 {
 		fmt.Fprintf(w, "CPU per job, every program of the Hub (from /proc): %.2f ms (%s); target ≤ %.0f ms\n",
 			t.CPUPerJob, CPUBreakdown(t.TreeCPU, t.Finished), JobCPUTarget)
+	}
+	if pg := t.PostgresPerJob; pg != nil {
+		fmt.Fprintf(w, "PostgreSQL per job: %.0f bytes of WAL, %.2f transactions that wrote\n", pg.Bytes, pg.Transactions)
 	}
 
 	v := r.Verify
