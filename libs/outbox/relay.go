@@ -39,8 +39,9 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, replicas int) err
 // relay lock, a PostgreSQL session advisory lock taken on a connection of the
 // relay's own (the others keep theirs and try again every LeadEvery; a
 // leader's lock ends with its session, so a stopped or killed instance hands
-// over at once, and the connection's TCP keepalives end a lost host's session
-// within about 25 s). The leader reads rows past the last one it read and
+// over at once, the connection's TCP keepalives end a lost host's session
+// within about 25 s, and a relay waiting to lead ends a relay session idle
+// for StaleAfter, a hung instance's). The leader reads rows past the last one it read and
 // publishes them, without locking or writing them: what it sent is kept in
 // its memory. Every ConfirmEvery it asks the audit service which of the rows
 // up to there the log holds and deletes those; it sends again a row it has
@@ -59,6 +60,10 @@ type Relay struct {
 	Batch    int           // rows per publish round
 	// LeadEvery is how often a relay that does not lead tries to.
 	LeadEvery time.Duration
+	// StaleAfter is how long a relay session may sit idle before one waiting
+	// to lead ends it: a leader queries every Interval, and at most a few
+	// NATS timeouts pass between its queries.
+	StaleAfter time.Duration
 	// ConfirmEvery is how often published rows are checked against the log.
 	ConfirmEvery time.Duration
 	Republish    time.Duration // publish again when unconfirmed this long
@@ -88,7 +93,7 @@ func NewRelay(pool *pgxpool.Pool, nc *nats.Conn, rpc *natsrpc.Client, service st
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
 	return &Relay{Pool: pool, JS: js, RPC: rpc, Service: service, Log: log,
-		Interval: 200 * time.Millisecond, Batch: 500, LeadEvery: time.Second, ConfirmEvery: time.Second,
+		Interval: 200 * time.Millisecond, Batch: 500, LeadEvery: time.Second, StaleAfter: time.Minute, ConfirmEvery: time.Second,
 		Republish: 30 * time.Second, Timeout: natsrpc.DefaultTimeout}, nil
 }
 
@@ -166,6 +171,13 @@ func (r *Relay) lead(ctx context.Context) error {
 	}
 	if r.conn == nil {
 		cfg := r.Pool.Config()
+		p := cfg.ConnConfig.RuntimeParams
+		p["application_name"] = r.sessionName()
+		// The server ends the session of a host that stopped answering
+		// within about 25 s (idle 10 s, then 3 probes 5 s apart), and the
+		// lock with it; without this, the system default (often 2 hours).
+		p["tcp_keepalives_idle"], p["tcp_keepalives_interval"], p["tcp_keepalives_count"] = "10", "5", "3"
+		p["statement_timeout"] = "30s" // a statement stuck behind a lock does not hold the relay
 		conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
 		if err != nil {
 			return fmt.Errorf("connect: %w", err)
@@ -176,25 +188,34 @@ func (r *Relay) lead(ctx context.Context) error {
 				return fmt.Errorf("set up connection: %w", err)
 			}
 		}
-		// The server ends the session of a host that stopped answering
-		// within about 25 s (idle 10 s, then 3 probes 5 s apart), and the
-		// lock with it; without this, the system default (often 2 hours).
-		if _, err := conn.Exec(ctx, "SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3"); err != nil {
-			return fmt.Errorf("set keepalives: %w", err)
-		}
 	}
-	if err := r.conn.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtext($1))", relayLock+r.Service).Scan(&r.leading); err != nil {
+	if err := r.conn.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtext($1))", r.sessionName()).Scan(&r.leading); err != nil {
 		return fmt.Errorf("take the relay lock: %w", err)
 	}
 	if r.leading {
 		r.cursor, r.sent = 0, map[string]time.Time{}
 		r.Log.Info("audit relay leads: it publishes this service's events")
+		return nil
+	}
+	// A session of this service's relays that sat idle for StaleAfter
+	// belongs to a hung instance (a leader queries every Interval, one
+	// waiting to lead every LeadEvery): end it, and its lock with it.
+	var ended int
+	err := r.conn.QueryRow(ctx, `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE application_name = $1 AND usename = session_user AND pid <> pg_backend_pid() AND state = 'idle'
+		  AND state_change < now() - make_interval(secs => $2)`, r.sessionName(), r.StaleAfter.Seconds()).Scan(&ended)
+	if err != nil {
+		return fmt.Errorf("look for a hung relay: %w", err)
+	}
+	if ended > 0 {
+		r.Log.Warn("audit relay ended the session of a relay idle too long (a hung instance); it takes over", "idle_over", r.StaleAfter)
 	}
 	return nil
 }
 
-// relayLock names a service's relay lock (with the service's name).
-const relayLock = "exekra audit outbox relay "
+// sessionName is the application name of this service's relay sessions and
+// the name of its relay lock.
+func (r *Relay) sessionName() string { return "exekra audit outbox relay " + r.Service }
 
 // disconnect ends the relay's session: its lock, if held, ends with it.
 func (r *Relay) disconnect() {

@@ -19,6 +19,7 @@ import (
 	"github.com/exekra/hub/libs/outbox"
 	"github.com/exekra/hub/libs/testkit/natstest"
 	"github.com/exekra/hub/libs/testkit/pgtest"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -372,5 +373,44 @@ func TestARelayPublishesARowCommittedAfterALaterOne(t *testing.T) {
 	waitDrained(ctx, t, pool, "with a row committed after the relay read later ones")
 	if counts()[late.ID] == 0 {
 		t.Fatal("the row committed late was deleted without being published")
+	}
+}
+
+// TestARelayTakesOverFromAHungOne: a relay that holds the lock and stops
+// querying (an instance hung, its connection still up) would keep every
+// event of its service in the outbox. One waiting to lead ends its session.
+func TestARelayTakesOverFromAHungOne(t *testing.T) {
+	pool, nc, counts := outboxWithStream(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cfg := pool.Config().ConnConfig
+	cfg.RuntimeParams["application_name"] = "exekra audit outbox relay svc"
+	hung, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hung.Close(ctx)
+	if _, err := hung.Exec(ctx, "SELECT pg_advisory_lock(hashtext('exekra audit outbox relay svc'))"); err != nil {
+		t.Fatal(err)
+	}
+	record(ctx, t, pool, 5)
+
+	relay, err := outbox.NewRelay(pool, nc, natsrpc.NewClient(nc, nil), "svc", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	relay.LeadEvery, relay.StaleAfter = 100*time.Millisecond, 2*time.Second
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); relay.Run(rctx) }()
+	defer func() { stop(); <-done }()
+
+	time.Sleep(time.Second)
+	if n := len(counts()); n != 0 {
+		t.Fatalf("%d events published while another session held the lock and was not yet stale", n)
+	}
+	waitDrained(ctx, t, pool, "with the lock held by a hung session")
+	if err := hung.Ping(ctx); err == nil {
+		t.Fatal("the hung session is still up")
 	}
 }
