@@ -325,6 +325,11 @@ func (r *Relay) confirm(ctx context.Context) (int, error) {
 		present[id] = true
 		delete(r.sent, id)
 	}
+	for id, at := range r.sent {
+		if time.Since(at) >= 10*r.Republish { // its row went some other way (an older relay deleted it)
+			delete(r.sent, id)
+		}
+	}
 	var again []string
 	for _, id := range ids {
 		at, sent := r.sent[id]
