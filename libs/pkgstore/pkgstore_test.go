@@ -296,6 +296,42 @@ func TestOpenAsksAgainWhenUnanswered(t *testing.T) {
 	})
 }
 
+// TestOpenAsksAgainWhenTheStreamIsNotFoundYet: in the enterprise layout's
+// start, two gateways created the bucket at once on a new three-node
+// cluster and one was answered that the bucket's stream was not found; the
+// gateway exited. Here the first stream creation is answered so.
+func TestOpenAsksAgainWhenTheStreamIsNotFoundYet(t *testing.T) {
+	nc := natstest.Conn(t)
+	var creates atomic.Int32
+	sub, err := nc.Subscribe("racing.API.>", func(m *nats.Msg) {
+		api := strings.TrimPrefix(m.Subject, "racing.API.")
+		if strings.HasPrefix(api, "STREAM.CREATE.") && creates.Add(1) == 1 {
+			m.Respond([]byte(`{"type":"io.nats.jetstream.api.v1.stream_create_response","error":{"code":404,"err_code":10059,"description":"stream not found"}}`))
+			return
+		}
+		resp, err := nc.RequestMsg(&nats.Msg{Subject: "$JS.API." + api, Data: m.Data, Header: m.Header}, 5*time.Second)
+		if err != nil {
+			t.Errorf("forward %s: %v", api, err)
+			return
+		}
+		m.RespondMsg(&nats.Msg{Data: resp.Data, Header: resp.Header})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	js, err := jetstream.NewWithAPIPrefix(nc, "racing.API.", jetstream.WithDefaultTimeout(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pkgstore.Open(context.Background(), js, 1); err != nil {
+		t.Fatalf("open with its first creation told the stream was not found: %v", err)
+	}
+	if n := creates.Load(); n < 2 {
+		t.Fatalf("%d stream creations, want the refused one and another", n)
+	}
+}
+
 // TestGetNeedsNoConsumer: with a NATS node down, nats-server 2.9 may place a
 // read's consumer on that node, and the read is never answered. Get reads
 // without one: here every consumer creation goes unanswered.

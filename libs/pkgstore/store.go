@@ -45,8 +45,9 @@ const OpenWait = 30 * time.Second
 
 // Open creates (or updates) the bucket with file storage and replicas
 // (0 means 1) and returns the store. A request JetStream leaves unanswered
-// (each bounded by ctx's deadline, else js's default timeout) is sent again
-// for up to OpenWait; any other error is returned at once.
+// (each bounded by ctx's deadline, else js's default timeout), or answered
+// with the bucket's stream not found, is sent again for up to OpenWait; any
+// other error is returned at once.
 func Open(ctx context.Context, js jetstream.JetStream, replicas int) (*Store, error) {
 	cfg := jetstream.ObjectStoreConfig{
 		Bucket:      Bucket,
@@ -64,7 +65,10 @@ func Open(ctx context.Context, js jetstream.JetStream, replicas int) (*Store, er
 			}
 		}
 		unanswered := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrNoResponders)
-		if !unanswered || ctx.Err() != nil || time.Now().After(giveUp) {
+		// Gateways creating the bucket at the same moment on a new cluster
+		// may be told that its stream, being created, is not found.
+		racing := errors.Is(err, jetstream.ErrStreamNotFound)
+		if !(unanswered || racing) || ctx.Err() != nil || time.Now().After(giveUp) {
 			return nil, fmt.Errorf("open object store %s: %w", Bucket, err)
 		}
 		select {
