@@ -66,20 +66,9 @@ func TestRelayOutlivesUnansweredRequests(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			nc := natstest.Conn(t)
-			pool := pgtest.Pool(t, "svc")
+			pool, nc := freshOutbox(t)
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			if _, err := migrate.Apply(ctx, pool, "svc", []migrate.File{outbox.Migration(1000)}); err != nil {
-				t.Fatal(err)
-			}
-			js, err := jetstream.New(nc)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := outbox.EnsureStream(ctx, js, 1); err != nil {
-				t.Fatal(err)
-			}
 			w := outbox.Writer{Service: "svc"}
 			for range 3 {
 				if err := w.Record(ctx, pool, audit.Event{Action: "test.relay", Target: audit.Target{Type: "n", ID: "1"}}); err != nil {
@@ -260,9 +249,9 @@ func relayed(t *testing.T, nc *nats.Conn) func() map[string]int {
 	}
 }
 
-// outboxWithStream is a fresh outbox of service "svc", the AUDIT stream and
-// an audit service stand-in that confirms every event once it was published.
-func outboxWithStream(t *testing.T) (*pgxpool.Pool, *nats.Conn, func() map[string]int) {
+// freshOutbox is an empty outbox of service "svc" and a NATS server with
+// the AUDIT stream.
+func freshOutbox(t *testing.T) (*pgxpool.Pool, *nats.Conn) {
 	t.Helper()
 	nc := natstest.Conn(t)
 	pool := pgtest.Pool(t, "svc")
@@ -278,6 +267,14 @@ func outboxWithStream(t *testing.T) (*pgxpool.Pool, *nats.Conn, func() map[strin
 	if err := outbox.EnsureStream(ctx, js, 1); err != nil {
 		t.Fatal(err)
 	}
+	return pool, nc
+}
+
+// outboxWithStream is a fresh outbox of service "svc", the AUDIT stream and
+// an audit service stand-in that confirms every event once it was published.
+func outboxWithStream(t *testing.T) (*pgxpool.Pool, *nats.Conn, func() map[string]int) {
+	t.Helper()
+	pool, nc := freshOutbox(t)
 	counts := relayed(t, nc)
 	answer(t, nc, func(ids []string) []string {
 		got, present := counts(), []string{}

@@ -301,29 +301,14 @@ func TestOpenAsksAgainWhenUnanswered(t *testing.T) {
 // cluster and one was answered that the bucket's stream was not found; the
 // gateway exited. Here the first stream creation is answered so.
 func TestOpenAsksAgainWhenTheStreamIsNotFoundYet(t *testing.T) {
-	nc := natstest.Conn(t)
 	var creates atomic.Int32
-	sub, err := nc.Subscribe("racing.API.>", func(m *nats.Msg) {
-		api := strings.TrimPrefix(m.Subject, "racing.API.")
+	js := proxyJS(t, "racing.API.", func(api string, m *nats.Msg) bool {
 		if strings.HasPrefix(api, "STREAM.CREATE.") && creates.Add(1) == 1 {
 			m.Respond([]byte(`{"type":"io.nats.jetstream.api.v1.stream_create_response","error":{"code":404,"err_code":10059,"description":"stream not found"}}`))
-			return
+			return true
 		}
-		resp, err := nc.RequestMsg(&nats.Msg{Subject: "$JS.API." + api, Data: m.Data, Header: m.Header}, 5*time.Second)
-		if err != nil {
-			t.Errorf("forward %s: %v", api, err)
-			return
-		}
-		m.RespondMsg(&nats.Msg{Data: resp.Data, Header: resp.Header})
+		return false
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Unsubscribe()
-	js, err := jetstream.NewWithAPIPrefix(nc, "racing.API.", jetstream.WithDefaultTimeout(2*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
 	if _, err := pkgstore.Open(context.Background(), js, 1); err != nil {
 		t.Fatalf("open with its first creation told the stream was not found: %v", err)
 	}
@@ -332,17 +317,16 @@ func TestOpenAsksAgainWhenTheStreamIsNotFoundYet(t *testing.T) {
 	}
 }
 
-// TestGetNeedsNoConsumer: with a NATS node down, nats-server 2.9 may place a
-// read's consumer on that node, and the read is never answered. Get reads
-// without one: here every consumer creation goes unanswered.
-func TestGetNeedsNoConsumer(t *testing.T) {
+// proxyJS is JetStream through API prefix, whose requests intercept sees
+// first (by their API name, "STREAM.CREATE.X"): what it does not take (false)
+// goes on to the server.
+func proxyJS(t *testing.T, prefix string, intercept func(api string, m *nats.Msg) bool) jetstream.JetStream {
+	t.Helper()
 	nc := natstest.Conn(t)
-	var consumers atomic.Int32
-	sub, err := nc.Subscribe("noconsumers.API.>", func(m *nats.Msg) {
-		api := strings.TrimPrefix(m.Subject, "noconsumers.API.")
-		if strings.HasPrefix(api, "CONSUMER.") {
-			consumers.Add(1)
-			return // placed on a node that is down
+	sub, err := nc.Subscribe(prefix+">", func(m *nats.Msg) {
+		api := strings.TrimPrefix(m.Subject, prefix)
+		if intercept(api, m) {
+			return
 		}
 		resp, err := nc.RequestMsg(&nats.Msg{Subject: "$JS.API." + api, Data: m.Data, Header: m.Header}, 5*time.Second)
 		if err != nil {
@@ -354,11 +338,26 @@ func TestGetNeedsNoConsumer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sub.Unsubscribe()
-	js, err := jetstream.NewWithAPIPrefix(nc, "noconsumers.API.", jetstream.WithDefaultTimeout(2*time.Second))
+	t.Cleanup(func() { sub.Unsubscribe() })
+	js, err := jetstream.NewWithAPIPrefix(nc, prefix, jetstream.WithDefaultTimeout(2*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return js
+}
+
+// TestGetNeedsNoConsumer: with a NATS node down, nats-server 2.9 may place a
+// read's consumer on that node, and the read is never answered. Get reads
+// without one: here every consumer creation goes unanswered.
+func TestGetNeedsNoConsumer(t *testing.T) {
+	var consumers atomic.Int32
+	js := proxyJS(t, "noconsumers.API.", func(api string, _ *nats.Msg) bool {
+		if strings.HasPrefix(api, "CONSUMER.") {
+			consumers.Add(1)
+			return true // placed on a node that is down: no answer
+		}
+		return false
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	st, err := pkgstore.Open(ctx, js, 1)
