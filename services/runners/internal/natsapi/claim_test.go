@@ -56,6 +56,25 @@ func TestClaimMatching(t *testing.T) {
 	})
 }
 
+// TestClaimLooksPastManyJobsItMayNotRun: a claim reads the queue a page
+// at a time, a short first page (most claims take the first entry), then
+// longer ones; the job a runner may run behind 30 it may not is found.
+func TestClaimLooksPastManyJobsItMayNotRun(t *testing.T) {
+	h := newJobsHarness(t)
+	h.publish(t, "etl", "1.0.0", time.Now())
+	plain := h.register(t, "plain", runners.EnvStaging)
+	for range 30 {
+		h.create(t, runners.CreateJobRequest{Package: "etl", Environment: runners.EnvStaging, Labels: []string{"gpu"}})
+	}
+	mine := h.create(t, runners.CreateJobRequest{Package: "etl", Environment: runners.EnvStaging})
+	if c := h.mustClaim(t, plain); c.ID != mine.ID {
+		t.Fatalf("claimed %s, want the 31st job %s", c.ID, mine.ID)
+	}
+	if c, err := h.claim(plain, 0); c != nil || err != nil {
+		t.Fatalf("a second claim got %+v, %v: only gpu jobs are left", c, err)
+	}
+}
+
 // claimAll has n runners of Staging claim with wait 0 until the queue is
 // empty, and returns every job id claimed, by runner.
 func (h *jobsHarness) claimAll(t *testing.T, regs []runners.Registered) [][]string {

@@ -81,7 +81,9 @@ func (q *Queue) Enqueue(ctx context.Context, es ...job.Entry) error {
 	return nil
 }
 
-// take answers false when the stream is empty, {} when none of its entries
+// take looks through the stream's oldest entries for one the runner may
+// run: first 8 (most claims take the first), then 200 at a time. It answers
+// false when the stream is empty, {} when none of its entries
 // (up to the scan limit) is for the runner, and the entry taken with the
 // stream's length after it otherwise. With a claim's note (KEYS[3]) it
 // notes the job taken ("<job> <attempt>", for ARGV[3] seconds), and takes
@@ -99,9 +101,10 @@ if KEYS[3] then
 end
 local have = {}
 for i = 6, #ARGV do have[ARGV[i]] = true end
-local start, seen, limit = '-', 0, tonumber(ARGV[2])
+local start, seen, limit, count = '-', 0, tonumber(ARGV[2]), 8
 while seen < limit do
-  local batch = redis.call('XRANGE', KEYS[1], start, '+', 'COUNT', 200)
+  local batch = redis.call('XRANGE', KEYS[1], start, '+', 'COUNT', count)
+  count = 200
   if #batch == 0 then
     if seen == 0 then return false end
     return {}
