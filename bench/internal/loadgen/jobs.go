@@ -360,6 +360,11 @@ func waitFinished(ctx context.Context, f *Fleet, ids []string, idle time.Duratio
 	}
 }
 
+// finished reports whether a job's status is final.
+func finished(status string) bool {
+	return status == runners.JobSucceeded || status == runners.JobFailed || status == runners.JobCanceled
+}
+
 // hubCPU starts measuring the CPU the Hub's processes spend; the function
 // it returns gives the seconds spent since (0 without metrics URLs). A
 // failed scrape is counted in errs under "metrics".
@@ -374,18 +379,29 @@ func hubCPU(s Scrape, errs *Errors) func() float64 {
 	}
 }
 
+// resultsInFlight is how long verify reads a job again that is not yet
+// finished: a runner's last result rides on a claim the Hub may not have
+// read when the runner counts the job done.
+const resultsInFlight = 5 * time.Second
+
 // verify reads every job back through the API (as many readers as there
-// are API clients) and counts their statuses.
+// are API clients) and counts their statuses. A job not yet finished is
+// read again, until resultsInFlight after verify began.
 func verify(ctx context.Context, apis []*hubclient.Client, ids []string, errs *Errors) Verification {
 	v := Verification{Statuses: map[string]int{}, finished: map[string]time.Time{}}
 	next := make(chan string)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
+	settled := time.Now().Add(resultsInFlight)
 	for _, api := range apis {
 		wg.Go(func() {
 			for id := range next {
 				var job runners.Job
 				err := api.JSON(http.MethodGet, "/api/v1/jobs/"+url.PathEscape(id), nil, &job)
+				for err == nil && !finished(job.Status) && time.Now().Before(settled) && ctx.Err() == nil {
+					pause(ctx, 20*time.Millisecond)
+					err = api.JSON(http.MethodGet, "/api/v1/jobs/"+url.PathEscape(id), nil, &job)
+				}
 				mu.Lock()
 				if err != nil {
 					errs.Add("verify", apiReason(err))

@@ -103,12 +103,13 @@ func PrintJobs(w io.Writer, r JobsReport) {
 	if t.CreateBatch > 1 {
 		batches = fmt.Sprintf(" in batches of %d", t.CreateBatch)
 	}
-	fmt.Fprintf(w, "throughput: %d clients created %d jobs%s (%.1f/s); %d succeeded in %s: %.1f jobs/s created→succeeded; Hub CPU %.2fs (%.1f ms per 1000 jobs)\n",
-		t.Clients, t.Created, batches, t.CreatesPerSecond, t.Finished, t.Elapsed.Round(time.Millisecond), t.JobsPerSecond, t.HubCPU, t.CPUPer1000)
+	fmt.Fprintf(w, "throughput: %d clients created %d jobs%s (%.1f/s); %d succeeded in %s: %.1f jobs/s created→succeeded (target ≥ 1,000: %s); Hub CPU %.2fs (%.1f ms per 1000 jobs)\n",
+		t.Clients, t.Created, batches, t.CreatesPerSecond, t.Finished, t.Elapsed.Round(time.Millisecond), t.JobsPerSecond,
+		metText(t.JobsPerSecond >= 1000 && t.Finished == t.Created), t.HubCPU, t.CPUPer1000)
 	table(w, t.Create, t.Turnaround)
 	if t.CPUPerJob > 0 {
-		fmt.Fprintf(w, "CPU per job, every program of the Hub (from /proc): %.2f ms (%s); target ≤ %.0f ms\n",
-			t.CPUPerJob, CPUBreakdown(t.TreeCPU, t.Finished), JobCPUTarget)
+		fmt.Fprintf(w, "CPU per job, every program of the Hub (from /proc): %.2f ms (%s); target ≤ %.0f ms: %s\n",
+			t.CPUPerJob, CPUBreakdown(t.TreeCPU, t.Finished), JobCPUTarget, metText(t.CPUPerJob <= JobCPUTarget))
 	}
 	if pg := t.PostgresPerJob; pg != nil {
 		fmt.Fprintf(w, "PostgreSQL per job: %.0f bytes of WAL, %.2f transactions that wrote\n", pg.Bytes, pg.Transactions)
@@ -156,4 +157,12 @@ func errorSummary(errs map[string]map[string]int) string {
 		return "none"
 	}
 	return strings.Join(ops, "; ")
+}
+
+// metText is a target's verdict as the reports print it.
+func metText(met bool) string {
+	if met {
+		return "met"
+	}
+	return "not met"
 }
