@@ -397,10 +397,13 @@ func verify(ctx context.Context, apis []*hubclient.Client, ids []string, errs *E
 		wg.Go(func() {
 			for id := range next {
 				var job runners.Job
-				err := api.JSON(http.MethodGet, "/api/v1/jobs/"+url.PathEscape(id), nil, &job)
-				for err == nil && !finished(job.Status) && time.Now().Before(settled) && ctx.Err() == nil {
-					pause(ctx, 20*time.Millisecond)
+				var err error
+				for {
 					err = api.JSON(http.MethodGet, "/api/v1/jobs/"+url.PathEscape(id), nil, &job)
+					if err != nil || finished(job.Status) || !time.Now().Before(settled) || ctx.Err() != nil {
+						break
+					}
+					pause(ctx, 20*time.Millisecond)
 				}
 				mu.Lock()
 				if err != nil {

@@ -115,25 +115,29 @@ func Canonical(ev Event) ([]byte, error) {
 		return nil, err
 	}
 	actor := map[string]any{"type": ev.Actor.Type, "id": ev.Actor.ID}
-	for k, v := range map[string]string{"email": ev.Actor.Email, "name": ev.Actor.Name, "role": ev.Actor.Role, "token_id": decodedText(ev.Actor.TokenID)} {
-		if v != "" { // omitempty in Actor's encoding
-			actor[k] = v
-		}
-	}
+	optional(actor, "email", ev.Actor.Email) // omitempty in Actor's encoding
+	optional(actor, "name", ev.Actor.Name)
+	optional(actor, "role", ev.Actor.Role)
+	optional(actor, "token_id", decodedText(ev.Actor.TokenID))
 	generic := map[string]any{
 		"id": decodedText(ev.ID), "at": ev.At.Format("2006-01-02T15:04:05.000000Z"), "actor": actor, "action": ev.Action,
 		"target": map[string]any{"type": ev.Target.Type, "id": ev.Target.ID}, "outcome": ev.Outcome,
 		"source_ip": ev.SourceIP, "request_id": ev.RequestID, "service": ev.Service, "version": ev.Version,
 		"details": ev.Details,
 	}
-	if ev.Reason != "" {
-		generic["reason"] = ev.Reason
-	}
+	optional(generic, "reason", ev.Reason)
 	out, err := json.Marshal(generic)
 	if err != nil {
 		return nil, fmt.Errorf("canonical event: %w", err)
 	}
 	return out, nil
+}
+
+// optional sets m[key] to v unless v is empty, as omitempty encodes.
+func optional(m map[string]any, key, v string) {
+	if v != "" {
+		m[key] = v
+	}
 }
 
 // decodedText is s after a JSON round trip: encoding/json writes every byte
