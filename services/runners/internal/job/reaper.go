@@ -103,6 +103,12 @@ func unclaim(j *Job, now time.Time, reason string) *AttemptEnd {
 // Reconcile queues every pending job that no queue entry stands for (Redis
 // lost or flushed, a crash between commit and queueing) and returns how
 // many. A job queued twice is harmless: PostgreSQL lets one claim win.
+//
+// A job missing from the queue is read again before it is queued: one a
+// claim took from the queue after the pending jobs were read is no longer
+// pending once its claim commits. Queued from the first read, every such
+// job left a stale entry behind (782 in one reconcile of a busy Hub), and
+// waiting claims took each one and tried it in PostgreSQL in vain.
 func (s *Service) Reconcile(ctx context.Context) (int, error) {
 	n, after := 0, Cursor{}
 	for {
@@ -111,22 +117,23 @@ func (s *Service) Reconcile(ctx context.Context) (int, error) {
 			return n, err
 		}
 		ids := make([]string, len(es))
-		byID := make(map[string]Entry, len(es))
 		for i, e := range es {
-			ids[i], byID[e.JobID] = e.JobID, e
+			ids[i] = e.JobID
 		}
 		missing, err := s.Queue.Missing(ctx, ids)
 		if err != nil {
 			return n, fmt.Errorf("find unqueued jobs: %w", err)
 		}
-		lost := make([]Entry, 0, len(missing))
-		for _, id := range missing {
-			lost = append(lost, byID[id])
+		if len(missing) > 0 {
+			lost, err := s.Store.PendingNow(ctx, missing)
+			if err != nil {
+				return n, fmt.Errorf("read unqueued jobs again: %w", err)
+			}
+			if err := s.Queue.Enqueue(ctx, lost...); err != nil {
+				return n, fmt.Errorf("queue %d jobs again: %w", len(lost), err)
+			}
+			n += len(lost)
 		}
-		if err := s.Queue.Enqueue(ctx, lost...); err != nil {
-			return n, fmt.Errorf("queue %d jobs again: %w", len(lost), err)
-		}
-		n += len(lost)
 		last := es[len(es)-1]
 		after = Cursor{CreatedAt: last.CreatedAt, ID: last.JobID}
 	}

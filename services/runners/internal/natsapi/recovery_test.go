@@ -56,6 +56,51 @@ func TestFlushAllLosesNoJob(t *testing.T) {
 	})
 }
 
+// claimedMeanwhile runs meanwhile (when set) after each read of pending
+// jobs, as a claim committing between the reconcile's read and its look at
+// the queue would.
+type claimedMeanwhile struct {
+	job.Store
+	meanwhile *func()
+}
+
+func (s claimedMeanwhile) PendingEntries(ctx context.Context, after job.Cursor, limit int) ([]job.Entry, error) {
+	es, err := s.Store.PendingEntries(ctx, after, limit)
+	if f := *s.meanwhile; f != nil {
+		f()
+	}
+	return es, err
+}
+
+// A job claimed after the reconcile read it as pending is not queued again:
+// its stale entry would send the next claims to a job already taken.
+func TestReconcileQueuesNoJobClaimedMeanwhile(t *testing.T) {
+	var meanwhile func()
+	h := newJobsHarness(t, func(d *job.Deps) { d.Store = claimedMeanwhile{Store: d.Store, meanwhile: &meanwhile} })
+	h.publish(t, "etl", "1.0.0", time.Now())
+	a, b := h.register(t, "a", runners.EnvStaging), h.register(t, "b", runners.EnvStaging)
+	taken := h.create(t, runners.CreateJobRequest{Package: "etl", Environment: runners.EnvStaging})
+	lost := h.create(t, runners.CreateJobRequest{Package: "etl", Environment: runners.EnvStaging})
+	if err := h.jobs.Queue.Remove(t.Context(), lost.Environment, lost.ID); err != nil { // a crash between commit and queueing
+		t.Fatal(err)
+	}
+	meanwhile = func() {
+		meanwhile = nil
+		if c, err := h.claim(a, 0); err != nil || c == nil || c.ID != taken.ID {
+			t.Errorf("claim while reconciling = %+v, %v; want job %s", c, err, taken.ID)
+		}
+	}
+	if n := must[int](t)(h.jobs.Reconcile(t.Context())); n != 1 {
+		t.Fatalf("queued %d again, want 1 (the job lost from the queue)", n)
+	}
+	if c, err := h.claim(b, 0); err != nil || c == nil || c.ID != lost.ID {
+		t.Fatalf("next claim = %+v, %v; want the lost job %s", c, err, lost.ID)
+	}
+	if stale := must[[]string](t)(h.jobs.Queue.Missing(t.Context(), []string{taken.ID})); len(stale) != 1 {
+		t.Fatalf("the claimed job %s is queued again", taken.ID)
+	}
+}
+
 // A flush is noticed within a reap interval, not left to the periodic
 // reconcile: a runner waiting in a claim gets a job queued before it.
 func TestFlushNoticedByMaintenance(t *testing.T) {
