@@ -202,7 +202,8 @@ type Store interface {
 	// PendingEntries lists pending jobs after the cursor (zero: from the
 	// start), oldest first.
 	PendingEntries(ctx context.Context, after Cursor, limit int) ([]Entry, error)
-	// PendingNow lists the jobs among ids that are pending now, as entries.
+	// PendingNow lists the jobs among ids that are pending now, as entries,
+	// oldest first.
 	PendingNow(ctx context.Context, ids []string) ([]Entry, error)
 	// PendingCounts counts pending jobs by environment.
 	PendingCounts(ctx context.Context) (map[string]int, error)

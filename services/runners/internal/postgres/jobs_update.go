@@ -215,11 +215,13 @@ func scanEntry(r pgx.CollectableRow) (job.Entry, error) {
 	return e, err
 }
 
-// PendingNow lists the jobs among ids that are pending now, as entries. The
-// status is a parameter: with the literal, a generic plan may prove
-// jobs_pending_idx usable and read every pending job (see ClaimJob).
+// PendingNow lists the jobs among ids that are pending now, as entries,
+// oldest first (the order they are queued in). The status is a parameter:
+// with the literal, a generic plan may prove jobs_pending_idx usable and
+// read every pending job (see ClaimJob).
 func (s JobStore) PendingNow(ctx context.Context, ids []string) ([]job.Entry, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+entryColumns+` FROM jobs WHERE id = ANY($1::uuid[]) AND status = $2`, ids, job.StatusPending)
+	rows, err := s.pool.Query(ctx, `SELECT `+entryColumns+` FROM jobs WHERE id = ANY($1::uuid[]) AND status = $2
+		ORDER BY created_at, id`, ids, job.StatusPending)
 	if err != nil {
 		return nil, fmt.Errorf("read %d jobs: %w", len(ids), err)
 	}
