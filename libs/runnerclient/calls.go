@@ -67,14 +67,10 @@ type ClaimOptions struct {
 // ClaimWith is Claim saying o.
 func (c *Client) ClaimWith(ctx context.Context, wait time.Duration, claimID string, o ClaimOptions) (*runners.ClaimedJob, error) {
 	const op = "claim"
-	if d := o.Done; d != nil && (d.JobID == "" || !validResult(d.Status)) {
+	if d := o.Done; d != nil && (d.JobID == "" || !runners.JobFinal(d.Status)) {
 		return nil, fmt.Errorf("%s: %w: a result of job %q with status %q", op, ErrBadInput, d.JobID, d.Status)
 	}
 	return c.claim(ctx, wait, claimID, o)
-}
-
-func validResult(status string) bool {
-	return status == runners.JobSucceeded || status == runners.JobFailed || status == runners.JobCanceled
 }
 
 func (c *Client) claim(ctx context.Context, wait time.Duration, claimID string, o ClaimOptions) (*runners.ClaimedJob, error) {
@@ -183,7 +179,7 @@ func (c *Client) Complete(ctx context.Context, jobID string, body runners.Comple
 	switch {
 	case jobID == "":
 		return fmt.Errorf("%s: %w: the job id is empty", op, ErrBadInput)
-	case !validResult(body.Status):
+	case !runners.JobFinal(body.Status):
 		return fmt.Errorf("%s: %w: status %q is not %s, %s or %s", op, ErrBadInput, body.Status, runners.JobSucceeded, runners.JobFailed, runners.JobCanceled)
 	}
 	ctx, done := context.WithTimeout(ctx, CallTimeout)

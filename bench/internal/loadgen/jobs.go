@@ -360,11 +360,6 @@ func waitFinished(ctx context.Context, f *Fleet, ids []string, idle time.Duratio
 	}
 }
 
-// finished reports whether a job's status is final.
-func finished(status string) bool {
-	return status == runners.JobSucceeded || status == runners.JobFailed || status == runners.JobCanceled
-}
-
 // hubCPU starts measuring the CPU the Hub's processes spend; the function
 // it returns gives the seconds spent since (0 without metrics URLs). A
 // failed scrape is counted in errs under "metrics".
@@ -400,7 +395,7 @@ func verify(ctx context.Context, apis []*hubclient.Client, ids []string, errs *E
 				var err error
 				for {
 					err = api.JSON(http.MethodGet, "/api/v1/jobs/"+url.PathEscape(id), nil, &job)
-					if err != nil || finished(job.Status) || !time.Now().Before(settled) || ctx.Err() != nil {
+					if err != nil || runners.JobFinal(job.Status) || !time.Now().Before(settled) || ctx.Err() != nil {
 						break
 					}
 					pause(ctx, 20*time.Millisecond)

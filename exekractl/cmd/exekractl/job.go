@@ -185,10 +185,6 @@ func transient(err error) bool {
 	return true
 }
 
-func terminal(status string) bool {
-	return status == runners.JobSucceeded || status == runners.JobFailed || status == runners.JobCanceled
-}
-
 // waitJob polls the job until it finishes, printing status changes and new
 // log lines; it returns nil only when the job succeeded. Up to maxErrs
 // failed polls in a row are retried.
@@ -231,7 +227,7 @@ func waitJob(ctx context.Context, c *hubclient.Client, job runners.Job, poll tim
 		switch {
 		case err == nil:
 			fails = 0
-			if terminal(job.Status) {
+			if runners.JobFinal(job.Status) {
 				return jobResult(job)
 			}
 		case ctx.Err() != nil:

@@ -46,6 +46,12 @@ const (
 // JobStatuses lists every job status.
 var JobStatuses = []string{JobPending, JobClaimed, JobRunning, JobSucceeded, JobFailed, JobCanceled}
 
+// JobFinal reports whether status is one a job ends in (and a runner may
+// report as its result): succeeded, failed or canceled.
+func JobFinal(status string) bool {
+	return status == JobSucceeded || status == JobFailed || status == JobCanceled
+}
+
 // Reasons a job waits (Job.PendingReason).
 const (
 	PendingNoRunner       = "no_runner_registered" // no runner of the environment has the labels (and id) asked for

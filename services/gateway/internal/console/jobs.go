@@ -57,17 +57,13 @@ type jobRow struct {
 	ScheduledFor  string // the fire time it is for; "" when none (or a run now)
 }
 
-func finished(status string) bool {
-	return status == runners.JobSucceeded || status == runners.JobFailed || status == runners.JobCanceled
-}
-
 func newJobRow(j runners.Job) jobRow {
 	return newJobRowAt(j, time.Now())
 }
 
 func newJobRowAt(j runners.Job, now time.Time) jobRow {
 	row := jobRow{Job: j, Runner: none, CreatedAt: when(j.CreatedAt), StartedAt: when(j.StartedAt),
-		FinishedAt: when(j.FinishedAt), ExitCode: none, Finished: finished(j.Status), Duration: none, CreatedByName: j.CreatedBy}
+		FinishedAt: when(j.FinishedAt), ExitCode: none, Finished: runners.JobFinal(j.Status), Duration: none, CreatedByName: j.CreatedBy}
 	if j.RunnerID != nil && *j.RunnerID != "" {
 		row.Runner, row.RunnerName = *j.RunnerID, *j.RunnerID
 	}
@@ -114,7 +110,7 @@ func duration(d time.Duration) string {
 }
 
 // live reports whether a job may still change.
-func live(status string) bool { return !finished(status) }
+func live(status string) bool { return !runners.JobFinal(status) }
 
 func (con *Console) jobsPage(c *gin.Context) {
 	f := listFilter{Status: c.Query("status"), Environment: c.Query("environment"), Runner: c.Query("runner"),

@@ -71,7 +71,7 @@ func (j Job) Attempts() int {
 
 // Terminal reports whether the job has finished.
 func (j Job) Terminal() bool {
-	return j.Status == StatusSucceeded || j.Status == StatusFailed || j.Status == StatusCanceled
+	return runners.JobFinal(j.Status)
 }
 
 // Package is a published package version.
