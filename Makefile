@@ -60,7 +60,7 @@ test-release: build
 	@$(MAKE) --no-print-directory dist-check
 
 # A throwaway pilot on free ports in a temp home, the bench scenario against it
-# (floor, API reads, heartbeats, jobs, schedules; see docs/performance.md), then
+# (floor, API reads, heartbeats, jobs, schedules, failover; see docs/performance.md), then
 # stopped and removed. About 8 minutes (BENCH_SCHEDULES=0: under 5); not part of
 # `make test`.
 bench: build

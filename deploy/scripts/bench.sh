@@ -12,9 +12,11 @@
 #                        claims take their jobs up, Exekra-Claim-Start, as the agent's do)
 #   BENCH_CONCURRENCY=64  BENCH_MEASURE=20s                      floor and api-reads
 #   BENCH_SCHEDULES=10000  BENCH_SCHEDULES_MEASURE=3m            schedules part (0 schedules: left out)
+#   BENCH_FAILOVER_RUNNERS=200  failover part: runners holding claims across two runners
+#                        instances when one is killed (0: left out)
 #   BENCH_OUT=FILE       also write the loadgen output to FILE
 #   BENCH_KEEP=1         keep the temporary home (logs) after the run
-#   BENCH_SCENARIO=bench the loadgen scenario (bench, reads, api-reads, jobs, schedules, heartbeat, floor)
+#   BENCH_SCENARIO=bench the loadgen scenario (bench, reads, api-reads, jobs, schedules, heartbeat, failover, floor)
 #   BENCH_PPROF=DIR      write a CPU profile of each Hub process to DIR/<process>.pprof,
 #                        taken over BENCH_PPROF_SECONDS (15) after BENCH_PPROF_DELAY (5) s
 #   BENCH_HEAP=DIR       write the heap and goroutine profiles of each Hub process to
@@ -57,6 +59,8 @@ stop() {
     kill -KILL "$hub_pid" 2>/dev/null || true
     wait "$hub_pid" 2>/dev/null || true
   fi
+  # The failover part's second runners instance, should the load generator have died before killing it.
+  pkill -KILL -f "exekra-runners --home $home" 2>/dev/null || true
   if [ "${BENCH_KEEP:-}" = 1 ]; then echo "bench: kept $home" >&2; else rm -rf "$home"; fi
 }
 hog_pids=()
@@ -68,8 +72,9 @@ stop_hogs() {
 trap 'stop_hogs; stop' EXIT
 trap 'exit 130' INT TERM
 
-# free_port prints a TCP port on 127.0.0.1 that nothing listens on, never the
-# same twice in one run, from a range away from the pilot's defaults and below
+# free_port NAME sets the variable NAME to a TCP port on 127.0.0.1 that
+# nothing listens on, never the same twice in one run (it runs in this shell,
+# not in a $(...) subshell, so that it remembers the ports it gave), from a range away from the pilot's defaults and below
 # the kernel's ephemeral range (net.ipv4.ip_local_port_range), whose ports any
 # outgoing connection (the load generator's 10,000) may take before the Hub
 # binds them.
@@ -78,13 +83,13 @@ read -r eph_low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || eph_low
 port_low=20000
 [ "$eph_low" -gt $((port_low + 2000)) ] || port_low=$((eph_low > 3000 ? eph_low - 3000 : 1024))
 free_port() {
-  local p
+  local _p
   while :; do
-    p=$((port_low + RANDOM % (eph_low - port_low)))
-    case "$taken" in *" $p "*) continue ;; esac
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      taken+="$p "
-      echo "$p"
+    _p=$((port_low + RANDOM % (eph_low - port_low)))
+    case "$taken" in *" $_p "*) continue ;; esac
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$_p") 2>/dev/null; then
+      taken+="$_p "
+      printf -v "$1" '%s' "$_p"
       return
     fi
   done
@@ -92,8 +97,10 @@ free_port() {
 declare -A port
 for key in GATEWAY_LISTEN GATEWAY_METRICS_LISTEN IDENTITY_METRICS_LISTEN LICENSING_METRICS_LISTEN \
   RUNNERS_METRICS_LISTEN AUDIT_METRICS_LISTEN SUPERVISOR_METRICS_LISTEN NATS_LISTEN REDIS_LISTEN DATABASE_PRIVATE_LISTEN; do
-  port[$key]=$(free_port)
+  free_port p
+  port[$key]=$p
 done
+free_port failover_metrics_port # the failover part's second runners instance
 
 "$bin/exekractl" license keygen --out "$home/vendor" >/dev/null
 env_args=()
@@ -140,6 +147,26 @@ for key in GATEWAY IDENTITY LICENSING RUNNERS AUDIT SUPERVISOR; do
 done
 db="postgres://exekra:$(cat "$home/var/pg-password")@127.0.0.1:${port[DATABASE_PRIVATE_LISTEN]}/exekra?sslmode=disable"
 
+# The failover part's second runners instance: the pilot's own settings and
+# the connections the supervisor hands its children, its own metrics port and
+# log directory. The load generator runs it, then kills it (SIGKILL).
+failover=()
+if [ "${BENCH_FAILOVER_RUNNERS:-200}" -gt 0 ]; then
+  (
+    umask 077
+    {
+      echo '#!/bin/sh'
+      for kv in "${env_args[@]}"; do printf 'export %q\n' "$kv"; done
+      printf 'export %q\n' "EXEKRA_LICENSE_PUBLIC_KEYS=$(cat "$home/vendor/license.pub")" \
+        "EXEKRA_NATS_URL=nats://127.0.0.1:${port[NATS_LISTEN]}" "EXEKRA_REDIS_URL=redis://127.0.0.1:${port[REDIS_LISTEN]}/0" \
+        "EXEKRA_DATABASE_URL=$db" "EXEKRA_RUNNERS_METRICS_LISTEN=127.0.0.1:$failover_metrics_port" \
+        "EXEKRA_LOG_DIR=$home/logs/runners-failover" "EXEKRA_LOG_STDOUT=false"
+      printf 'exec %q --home %q\n' "$bin/exekra-runners" "$home"
+    } >"$home/runners-failover"
+    chmod 700 "$home/runners-failover"
+  )
+  failover=(--failover-instance "$home/runners-failover" --failover-runners "${BENCH_FAILOVER_RUNNERS:-200}")
+fi
 echo "bench: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo) memory" >&2
 if [ "${BENCH_SATURATE:-0}" -gt 0 ]; then
   # A CPU hog per core taken: the Hub must be slower, never wrong.
@@ -196,4 +223,5 @@ if [ "${BENCH_CLAIM_START:-}" = 0 ]; then claim_start=(--claim-start=false); fi
   --create-batch "${BENCH_CREATE_BATCH:-1}" \
   "${claim_start[@]}" \
   --claim-wait 5s --pickup-jobs 200 \
-  --schedules "${BENCH_SCHEDULES:-10000}" --schedules-measure "${BENCH_SCHEDULES_MEASURE:-3m}" | tee "${BENCH_OUT:-/dev/null}"
+  --schedules "${BENCH_SCHEDULES:-10000}" --schedules-measure "${BENCH_SCHEDULES_MEASURE:-3m}" \
+  "${failover[@]}" | tee "${BENCH_OUT:-/dev/null}"

@@ -123,8 +123,20 @@ func runBench(ctx context.Context, stdout io.Writer, api *hubclient.Client, o op
 		sched = &rep
 		rows = append(rows, loadgen.SchedulesRows(rep)...)
 	}
+	var failover *loadgen.FailoverReport
+	if o.failoverInstance != "" {
+		settle(ctx, stdout, o)
+		step(fmt.Sprintf("failover, %d runners holding claims across %d runners instances, one killed", o.failoverRunners, failoverInstances))
+		rep, err := measureFailover(ctx, api, o)
+		if err != nil {
+			return err
+		}
+		failover = &rep
+		rows = append(rows, loadgen.FailoverRow(rep, failoverInstances))
+	}
 	fmt.Fprintln(stdout)
 	rows = loadgen.CompareToFloor(floor, rows)
+	// The failover row counts its jobs not succeeded among its errors.
 	loadgen.PrintBench(stdout, loadgen.WithSaturation(rows, o.saturated, jobs.Verify.NotSucceeded))
 	fmt.Fprintln(stdout, loadgen.HeartbeatNote(hb, o.runners))
 	if v := jobs.Verify; v.NotSucceeded > 0 {
@@ -132,6 +144,9 @@ func runBench(ctx context.Context, stdout io.Writer, api *hubclient.Client, o op
 	}
 	if sched != nil {
 		fmt.Fprintln(stdout, loadgen.SchedulesNote(*sched))
+	}
+	if failover != nil {
+		fmt.Fprintln(stdout, loadgen.FailoverNote(*failover))
 	}
 	return nil
 }

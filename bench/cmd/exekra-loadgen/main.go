@@ -24,9 +24,16 @@
 //     outcome, the fire times missing or repeated, the lag from fire time
 //     to job created and the CPU the Hub spent per fire; then it deletes
 //     the schedules (their jobs stay pending).
+//   - failover: it starts a second runners instance (--failover-instance),
+//     has --failover-runners runners hold their claims across the two,
+//     kills that instance (SIGKILL) and at once creates one job for each
+//     runner: it measures kill → job at the runner (the claims the killed
+//     instance held are answered only once a gateway sent them to the
+//     other), the claims moved, and reads every job back.
 //   - reads: floor, then api-reads, as one table against the floor.
-//   - bench: floor, api-reads, heartbeat (--runners), jobs (--job-runners)
-//     and schedules (--schedules; 0 leaves them out), then one table of
+//   - bench: floor, api-reads, heartbeat (--runners), jobs (--job-runners),
+//     schedules (--schedules; 0 leaves them out) and failover (without
+//     --failover-instance left out), then one table of
 //     every operation against the floor and the performance targets, and
 //     one JSON line. With --saturated N (N busy processes beside the Hub)
 //     the table ends with a saturation row: met only if no part had an
@@ -93,6 +100,9 @@ type options struct {
 	schedules        int
 	schedulesMeasure time.Duration
 	scheduleEnv      string
+	// failover
+	failoverInstance string // starts a second runners instance, the one killed
+	failoverRunners  int
 }
 
 func parseFlags(args []string) (options, error) {
@@ -130,6 +140,8 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.schedulesMeasure, "schedules-measure", 3*time.Minute, "schedules: how long to let them fire (the window whose fires are read back)")
 	fs.StringVar(&o.scheduleEnv, "schedules-environment", runners.EnvStaging, "schedules: the environment of their jobs (keep it one no simulated runner is in: the jobs stay pending)")
 	fs.IntVar(&o.saturated, "saturated", 0, "floor, api-reads, reads, bench: the busy processes run beside the Hub (deploy/scripts/bench.sh's BENCH_SATURATE); above 0 adds a saturation row, met only if no row had an error")
+	fs.StringVar(&o.failoverInstance, "failover-instance", "", "failover (and bench's failover part): a program that runs a second runners instance of the Hub in the foreground (deploy/scripts/bench.sh writes one); the part kills it (SIGKILL) while it holds claims. Empty: bench leaves the part out")
+	fs.IntVar(&o.failoverRunners, "failover-runners", 200, "failover: runners holding a claim when the instance is killed, each given a job of its own right after")
 	fs.IntVar(&o.jobRunners, "job-runners", 100, "simulated runners of the jobs part, in the jobs and bench scenarios (--runners is the heartbeat part's)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -140,8 +152,12 @@ func parseFlags(args []string) (options, error) {
 
 func (o options) check() error {
 	switch {
-	case !slices.Contains([]string{"heartbeat", "jobs", "schedules", "floor", "api-reads", "reads", "bench"}, o.scenario):
-		return fmt.Errorf("--scenario must be heartbeat, jobs, schedules, floor, api-reads, reads or bench, not %q", o.scenario)
+	case !slices.Contains([]string{"heartbeat", "jobs", "schedules", "floor", "api-reads", "reads", "failover", "bench"}, o.scenario):
+		return fmt.Errorf("--scenario must be heartbeat, jobs, schedules, floor, api-reads, reads, failover or bench, not %q", o.scenario)
+	case o.scenario == "failover" && o.failoverInstance == "":
+		return errors.New("--failover-instance is needed for the failover scenario")
+	case o.failoverRunners < 1:
+		return errors.New("--failover-runners must be at least 1")
 	case o.runners < 1 || o.jobRunners < 1:
 		return errors.New("--runners and --job-runners must be at least 1")
 	case o.schedules < 0:
@@ -218,6 +234,15 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return nil
 	case "schedules":
 		return runSchedules(ctx, stdout, api, o)
+	case "failover":
+		rep, err := measureFailover(ctx, api, o)
+		if err != nil {
+			return err
+		}
+		rows := loadgen.CompareToFloor(loadgen.BenchRow{}, []loadgen.BenchRow{loadgen.FailoverRow(rep, failoverInstances)})
+		loadgen.PrintBench(stdout, loadgen.WithSaturation(rows, o.saturated, 0)) // its row counts its jobs not succeeded
+		fmt.Fprintln(stdout, loadgen.FailoverNote(rep))
+		return nil
 	case "bench", "reads":
 		return runBench(ctx, stdout, api, o)
 	}

@@ -36,6 +36,12 @@ type BenchRow struct {
 	// CPUPerOp is every Hub program's CPU (PostgreSQL and Redis too) per
 	// operation, in ms (jobs-e2e row; 0: not measured).
 	CPUPerOp float64 `json:"cpu_ms_per_op,omitempty"`
+	// Max is the slowest sample (failover row: the last job to reach its
+	// runner after the kill; 0: not kept).
+	Max time.Duration `json:"max_ns,omitempty"`
+	// Moved is how many claims the killed instance held and a gateway sent
+	// to another (failover row).
+	Moved  int    `json:"claims_moved,omitempty"`
 	Target   string  `json:"target,omitempty"`
 	Met      string  `json:"met,omitempty"` // "yes", "no", or empty without a target
 }
@@ -77,6 +83,9 @@ var Targets = map[string]Target{
 	"pickup": {"p99 < 50ms with 1,000 idle runners", func(r BenchRow) bool { return r.P99 > 0 && r.P99 < 50*time.Millisecond }},
 	"jobs-e2e": {"≥ 1,000 jobs/s created→succeeded, ≤ 3 CPU-ms per job in all", func(r BenchRow) bool {
 		return r.PerSecond >= 1000 && r.CPUPerOp > 0 && r.CPUPerOp <= JobCPUTarget
+	}},
+	"failover": {"claims of a killed runners instance answered within 5s", func(r BenchRow) bool {
+		return r.Moved > 0 && r.Max > 0 && r.Max < FailoverTarget
 	}},
 	// The schedule-fire row's p50/p99 are the lag from a fire time to its
 	// job's creation; its errors are the fires not made (see SchedulesRows).

@@ -226,3 +226,57 @@ func TestSaturationRow(t *testing.T) {
 		}
 	})
 }
+
+func TestFailoverVerdict(t *testing.T) {
+	rep := FailoverReport{Runners: 200, Moved: 97,
+		Answered: Result{Operation: "failover", Requests: 200, P50: 40 * time.Millisecond, P99: 3200 * time.Millisecond, Max: 3300 * time.Millisecond},
+		Verify:   Verification{Checked: 200, Succeeded: 200}}
+	for _, tc := range []struct {
+		name   string
+		change func(*FailoverReport)
+		errors int
+		met    string
+	}{
+		{"every job within 5 s of the kill meets it", func(*FailoverReport) {}, 0, "yes"},
+		{"the last job 5 s after the kill misses", func(r *FailoverReport) { r.Answered.Max = FailoverTarget }, 0, "no"},
+		{"no claim moved measured nothing", func(r *FailoverReport) { r.Moved = 0 }, 0, "no"},
+		{"a job that never reached its runner misses", func(r *FailoverReport) { r.Answered.Errors, r.Answered.Requests = 1, 201 }, 1, "no"},
+		{"a failed claim misses", func(r *FailoverReport) { r.Errors = map[string]map[string]int{"claim": {"503": 2}} }, 2, "no"},
+		{"a job read back as not succeeded misses", func(r *FailoverReport) { r.Verify.Succeeded, r.Verify.NotSucceeded = 199, 1 }, 1, "no"},
+		{"a failed creation counts once", func(r *FailoverReport) {
+			r.Answered.Errors, r.Errors = 1, map[string]map[string]int{"create": {"503": 1}}
+		}, 1, "no"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := rep
+			tc.change(&r)
+			got := CompareToFloor(BenchRow{}, []BenchRow{FailoverRow(r, 2)})[0]
+			if got.Met != tc.met || got.Errors != tc.errors || got.Load != "kill 1 of 2" ||
+				got.Target != "claims of a killed runners instance answered within 5s" {
+				t.Fatalf("row %+v; want met %q with %d errors", got, tc.met, tc.errors)
+			}
+		})
+	}
+}
+
+func TestSampleSum(t *testing.T) {
+	const text = `# HELP exekra_gateway_claims_sent_again_total Claims sent again.
+# TYPE exekra_gateway_claims_sent_again_total counter
+exekra_gateway_claims_sent_again_total{reason="answer_lost"} 2
+exekra_gateway_claims_sent_again_total{reason="instance_gone",note="a } in a label"} 95
+exekra_gateway_claims_sent_again_total_other 1000
+exekra_gateway_runners_instances 2
+process_cpu_seconds_total 12.5
+`
+	for metric, want := range map[string]float64{
+		"exekra_gateway_claims_sent_again_total": 97,
+		"exekra_gateway_runners_instances":       2,
+		"process_cpu_seconds_total":              12.5,
+		"exekra_gateway":                         0,
+		"not_there":                              0,
+	} {
+		if got := sampleSum(strings.NewReader(text), metric); got != want {
+			t.Errorf("sampleSum(%s) = %v; want %v", metric, got, want)
+		}
+	}
+}

@@ -27,6 +27,9 @@ type Fleet struct {
 	// Stagger spreads the runners' first claims evenly over this span, as
 	// runners that started at different times are (0: all at once).
 	Stagger time.Duration
+	// OneJob stops each runner after its first job, whose result it then
+	// sends on its own: no claim follows one answered.
+	OneJob bool
 
 	waiting    atomic.Int64 // claims sent and not yet answered
 	unfinished atomic.Int64 // claims the busy Hub asked to repeat (not errors)
@@ -121,6 +124,12 @@ func (f *Fleet) loop(ctx context.Context, stop <-chan struct{}, r Runner) {
 		claimID, first, done = runnerclient.NewClaimID(), true, nil // answered: the next claim is a new one
 		if job != nil {
 			done = f.work(ctx, r, job, cached)
+			if f.OneJob {
+				if done != nil {
+					f.complete(ctx, r, done)
+				}
+				return
+			}
 		}
 	}
 }

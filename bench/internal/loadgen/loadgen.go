@@ -168,9 +168,15 @@ func spread(i, n int, span time.Duration) time.Duration {
 	return time.Duration(int64(span) * int64(i) / int64(n))
 }
 
-// CPUSeconds sums process_cpu_seconds_total over s's /metrics URLs, each
-// read with s's bearer token; an answer other than 200 is an error.
+// CPUSeconds sums process_cpu_seconds_total over s's /metrics URLs.
 func CPUSeconds(client *http.Client, s Scrape) (float64, error) {
+	return MetricSum(client, s, "process_cpu_seconds_total")
+}
+
+// MetricSum sums every sample of metric (all its label sets) over s's
+// /metrics URLs, each read with s's bearer token; an answer other than 200
+// is an error. A URL without the metric adds nothing.
+func MetricSum(client *http.Client, s Scrape, metric string) (float64, error) {
 	total := 0.0
 	for _, u := range s.URLs {
 		req, err := http.NewRequest(http.MethodGet, u, nil)
@@ -186,16 +192,38 @@ func CPUSeconds(client *http.Client, s Scrape) (float64, error) {
 			resp.Body.Close()
 			return 0, fmt.Errorf("scrape %s: %s (is --metrics-token-file the Hub's metrics.token_file?)", u, resp.Status)
 		}
-		sc := bufio.NewScanner(resp.Body)
-		for sc.Scan() {
-			if v, ok := strings.CutPrefix(sc.Text(), "process_cpu_seconds_total "); ok {
-				f, _ := strconv.ParseFloat(v, 64)
-				total += f
-			}
-		}
+		total += sampleSum(resp.Body, metric)
 		resp.Body.Close()
 	}
 	return total, nil
+}
+
+// sampleSum sums the samples of metric in a Prometheus text exposition:
+// the lines "metric value" and "metric{labels} value".
+func sampleSum(r io.Reader, metric string) float64 {
+	total := 0.0
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		rest, ok := strings.CutPrefix(sc.Text(), metric)
+		if !ok || rest == "" || rest[0] != ' ' && rest[0] != '{' {
+			continue
+		}
+		if rest[0] == '{' {
+			end := strings.LastIndexByte(rest, '}')
+			if end < 0 {
+				continue
+			}
+			rest = rest[end+1:]
+		}
+		fields := strings.Fields(rest)
+		if len(fields) == 0 {
+			continue
+		}
+		if f, err := strconv.ParseFloat(fields[0], 64); err == nil {
+			total += f
+		}
+	}
+	return total
 }
 
 // Print writes the results as a table and as JSON.

@@ -87,6 +87,7 @@ func (g *gateway) server(ctx context.Context, d *daemon.Deps) (*http.Server, err
 	if err != nil {
 		return nil, err
 	}
+	d.Metrics.MustRegister(instances.Collectors()...)
 	checker := &healthcheck.Checker{NATS: d.NATS, Redis: d.Redis, Started: d.Started, Timeout: 2 * time.Second}
 	api := &httpapi.Server{
 		Log: d.Log, Metrics: d.Metrics, NATS: d.NATS, Health: checker,

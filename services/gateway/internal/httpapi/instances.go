@@ -11,6 +11,7 @@ import (
 
 	"github.com/exekra/hub/libs/contract/runners"
 	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // errInstanceGone ends a claim sent to a runners instance that stopped
@@ -35,9 +36,10 @@ func sendAgain(err error) bool {
 // none known (a previous release's instances, which do not announce), claims
 // go to whichever instance the bus picks.
 type RunnerInstances struct {
-	now  func() time.Time
-	mu   sync.Mutex
-	live map[string]*runnerInstance
+	now       func() time.Time
+	mu        sync.Mutex
+	live      map[string]*runnerInstance
+	sentAgain *prometheus.CounterVec // exekra_gateway_claims_sent_again_total{reason}
 }
 
 // runnerInstance is one live instance: its last announcement, and a context
@@ -59,7 +61,12 @@ func newRunnerInstance(at time.Time, reconnects uint64) *runnerInstance {
 // NewRunnerInstances listens to the announcements on nc and drops the
 // instances whose announcements lapse, until nc closes.
 func NewRunnerInstances(nc *nats.Conn) (*RunnerInstances, error) {
-	ri := &RunnerInstances{now: time.Now, live: map[string]*runnerInstance{}}
+	ri := &RunnerInstances{now: time.Now, live: map[string]*runnerInstance{},
+		sentAgain: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "exekra_gateway_claims_sent_again_total",
+			Help: "Claims sent to another runners instance under the same claim id, by reason: instance_gone (the instance holding it stopped announcing itself, said it stops, or had no responder) or answer_lost (a connection to the bus broke while it waited).",
+		}, []string{"reason"}),
+	}
 	if _, err := nc.Subscribe(runners.SubjectPresence, func(m *nats.Msg) {
 		var p runners.Presence
 		if json.Unmarshal(m.Data, &p) == nil && p.Instance != "" {
@@ -82,6 +89,30 @@ func NewRunnerInstances(nc *nats.Conn) (*RunnerInstances, error) {
 		}
 	}()
 	return ri, nil
+}
+
+// Collectors are the gateway's metrics of the runners instances: the live
+// instances it knows (exekra_gateway_runners_instances) and the claims it
+// sent again (exekra_gateway_claims_sent_again_total).
+func (ri *RunnerInstances) Collectors() []prometheus.Collector {
+	live := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "exekra_gateway_runners_instances",
+		Help: "Runners instances this gateway hears announcing themselves (claims go to one of them by name).",
+	}, func() float64 {
+		ri.mu.Lock()
+		defer ri.mu.Unlock()
+		return float64(len(ri.live))
+	})
+	return []prometheus.Collector{live, ri.sentAgain}
+}
+
+// countSentAgain counts a claim sent again because of err (sendAgain).
+func (ri *RunnerInstances) countSentAgain(err error) {
+	reason := "answer_lost"
+	if errors.Is(err, errInstanceGone) {
+		reason = "instance_gone"
+	}
+	ri.sentAgain.WithLabelValues(reason).Inc()
 }
 
 func (ri *RunnerInstances) heard(p runners.Presence) {

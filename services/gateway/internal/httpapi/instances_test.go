@@ -16,6 +16,7 @@ import (
 	"github.com/exekra/hub/libs/web"
 	"github.com/gin-gonic/gin"
 	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // announce publishes instance's presence on nc every PresenceEvery until stop closes.
@@ -132,6 +133,12 @@ func TestAClaimMovesOnWhenItsInstanceDies(t *testing.T) {
 		if took > 5*time.Second {
 			t.Errorf("the claim moved on after %s; want within 5 s", took)
 		}
+		if n := testutil.ToFloat64(instances.sentAgain.WithLabelValues("instance_gone")); n != 1 {
+			t.Errorf("exekra_gateway_claims_sent_again_total{reason=\"instance_gone\"} = %v; want 1", n)
+		}
+		if n := testutil.CollectAndCount(instances.sentAgain, "exekra_gateway_claims_sent_again_total"); n != 1 {
+			t.Errorf("claims sent again counted under %d reasons; want 1 (instance_gone)", n)
+		}
 	case <-time.After(35 * time.Second):
 		t.Fatal("the claim was not answered after its instance died")
 	}
@@ -152,9 +159,16 @@ func TestRunnerInstancesKeepTheLiveOnes(t *testing.T) {
 	if gone.Err() != nil {
 		t.Fatalf("the context of live instance %s has ended", id)
 	}
+	known := ri.Collectors()[0] // exekra_gateway_runners_instances
+	if n := testutil.ToFloat64(known); n != 2 {
+		t.Errorf("exekra_gateway_runners_instances = %v with a and b heard; want 2", n)
+	}
 	ri.heard(runners.Presence{Instance: "b", Stopping: true})
 	if ri.Alive("b") {
 		t.Error("an instance that said it stops is still alive")
+	}
+	if n := testutil.ToFloat64(known); n != 1 {
+		t.Errorf("exekra_gateway_runners_instances = %v after b said it stops; want 1", n)
 	}
 	now = now.Add(runners.PresenceLapse + time.Millisecond)
 	if ri.Alive("a") {

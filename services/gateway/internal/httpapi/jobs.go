@@ -218,6 +218,7 @@ func (s *Server) claim(ctx context.Context, req runners.ClaimRequest) (runners.C
 		switch {
 		case ctx.Err() == nil && sendAgain(err):
 			s.Log.Info("sending a claim again", "instance", instance, "why", err.Error())
+			s.Instances.countSentAgain(err)
 			req.First = false // its first sending may have given the claim a job
 		case ctx.Err() == nil && errors.Is(err, nats.ErrNoResponders):
 			s.Instances.Forget(instance)
