@@ -42,8 +42,8 @@ type BenchRow struct {
 	// Moved is how many claims the killed instance held and a gateway sent
 	// to another (failover row).
 	Moved  int    `json:"claims_moved,omitempty"`
-	Target   string  `json:"target,omitempty"`
-	Met      string  `json:"met,omitempty"` // "yes", "no", or empty without a target
+	Target string `json:"target,omitempty"`
+	Met    string `json:"met,omitempty"` // "yes", "no", or empty without a target
 }
 
 // BenchRowOf makes a row of a measured result: its successful calls per
