@@ -44,7 +44,7 @@ func (p *process) listenHTTP() error {
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", key, addr, err)
 	}
-	p.ln = ln
+	p.ln = limitConnections(ln, openFilesLimit(), p.log)
 	p.onClose(func() { ln.Close() })
 	if p.spec.HTTP.TLS == nil {
 		return nil

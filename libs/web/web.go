@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"syscall"
 	"strings"
 	"time"
 
@@ -39,6 +40,9 @@ type ErrorDetail struct {
 // WriteError writes err as the envelope with its kind's status. Internal causes
 // are logged here, once, and never shown.
 func WriteError(c *gin.Context, log *slog.Logger, err error) {
+	if errs.KindOf(err) == errs.Internal && outOfFiles(err) {
+		err = errs.Wrap(errs.Unavailable, "the Hub is short of open files right now; try again shortly", err)
+	}
 	kind, msg := errs.Public(err)
 	switch {
 	case kind == errs.Internal:
@@ -53,6 +57,12 @@ func WriteError(c *gin.Context, log *slog.Logger, err error) {
 		c.Header("Retry-After", strconv.FormatInt(max(secs, 1), 10))
 	}
 	c.AbortWithStatusJSON(kind.HTTPStatus(), ErrorBody{ErrorDetail{Code: string(kind), Message: msg}})
+}
+
+// outOfFiles tells whether err is the process (EMFILE) or the system
+// (ENFILE) out of open files: a shortage that passes, not a fault.
+func outOfFiles(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)
 }
 
 // Handler is a gin handler that may fail.

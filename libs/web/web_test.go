@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -80,6 +82,9 @@ func TestWriteErrorWritesTheEnvelope(t *testing.T) {
 		{"a plain error is a generic 500", errors.New("pq: password=hunter2 refused"), 500, "internal", "internal error; see the Hub logs", ""},
 		{"an internal error's cause is hidden", errs.Wrap(errs.Internal, "db exploded", errors.New("hunter2")), 500, "internal", "internal error; see the Hub logs", ""},
 		{"a body the bus cannot carry is a 413, its cause logged", errs.Wrap(errs.PayloadTooLarge, "too large", errors.New("hunter2: 2000000 bytes")), 413, "payload_too_large", "too large", ""},
+		{"a process out of open files is a 503, its cause logged", fmt.Errorf("spool package: %w", &os.PathError{Op: "open", Path: "/tmp/hunter2.zip", Err: syscall.EMFILE}),
+			503, "unavailable", "the Hub is short of open files right now; try again shortly", ""},
+		{"a system out of open files is a 503 too", fmt.Errorf("hunter2: %w", syscall.ENFILE), 503, "unavailable", "the Hub is short of open files right now; try again shortly", ""},
 		{"an unavailable service is a 503, its cause logged", errs.Wrap(errs.Unavailable, "try again", errors.New("hunter2: no responders")), 503, "unavailable", "try again", ""},
 	}
 	for _, tt := range tests {

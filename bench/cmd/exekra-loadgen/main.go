@@ -269,11 +269,20 @@ func measureHeartbeats(ctx context.Context, api *hubclient.Client, o options) (l
 	// Each runner has its own connection, HTTP/2 as the agent's, carrying
 	// its heartbeats and its long-poll claim.
 	sims := make([]loadgen.Runner, len(regs))
+	clients := make([]*http.Client, 0, len(regs))
+	// Runs after the fleet stopped (defers run last first): the next part
+	// starts without these runners' connections held open in the gateway.
+	defer func() {
+		for _, hc := range clients {
+			hc.CloseIdleConnections()
+		}
+	}()
 	for i, reg := range regs {
 		hc, err := runnerClient(o.ca)
 		if err != nil {
 			return loadgen.Result{}, err
 		}
+		clients = append(clients, hc)
 		if sims[i], err = loadgen.NewRunner(o.hub, reg.id, reg.secret, hc, false); err != nil {
 			return loadgen.Result{}, err
 		}
