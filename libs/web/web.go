@@ -12,8 +12,8 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
-	"syscall"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/exekra/hub/libs/caller"

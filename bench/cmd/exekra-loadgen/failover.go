@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"time"
 
 	"github.com/exekra/hub/bench/internal/loadgen"
 	"github.com/exekra/hub/libs/contract/runners"
@@ -22,30 +21,10 @@ const failoverInstances = 2
 // the two, kills that instance outright and measures how soon every runner
 // gets the job created for it.
 func measureFailover(ctx context.Context, api *hubclient.Client, o options) (loadgen.FailoverReport, error) {
-	pkg, err := loadgen.PublishNoop(api, o.pkg, fmt.Sprintf("1.0.%d", time.Now().UnixNano()))
+	jr, err := newJobRunners(api, o, o.failoverRunners, true)
+	defer cleanup(api, jr.regs)
 	if err != nil {
 		return loadgen.FailoverReport{}, err
-	}
-	regs, err := register(api, o.failoverRunners)
-	defer cleanup(api, regs)
-	if err != nil {
-		return loadgen.FailoverReport{}, err
-	}
-	client, err := httpClient(o.ca, o.failoverRunners, 0)
-	if err != nil {
-		return loadgen.FailoverReport{}, err
-	}
-	sims := make([]loadgen.Runner, len(regs))
-	for i, reg := range regs {
-		if sims[i], err = loadgen.NewRunner(o.hub, reg.id, reg.secret, client, true); err != nil {
-			return loadgen.FailoverReport{}, err
-		}
-	}
-	apis := make([]*hubclient.Client, o.clients)
-	for i := range apis {
-		if apis[i], err = hubclient.New(o.hub, o.token, hubclient.Options{CAFile: o.ca, Timeout: time.Minute}); err != nil {
-			return loadgen.FailoverReport{}, err
-		}
 	}
 	instance := exec.Command(o.failoverInstance)
 	instance.Stdout, instance.Stderr = os.Stderr, os.Stderr
@@ -63,9 +42,9 @@ func measureFailover(ctx context.Context, api *hubclient.Client, o options) (loa
 		}
 	}()
 	return loadgen.RunFailover(ctx, loadgen.FailoverConfig{
-		Fleet:     &loadgen.Fleet{Runners: sims, ClaimWait: agentClaimWait, Download: true, Errors: &loadgen.Errors{}},
-		APIs:      apis,
-		Job:       runners.CreateJobRequest{Package: pkg.Name, Version: pkg.Version, Environment: runners.EnvDevelopment},
+		Fleet:     &loadgen.Fleet{Runners: jr.sims, ClaimWait: agentClaimWait, Download: true, Errors: &loadgen.Errors{}},
+		APIs:      jr.apis,
+		Job:       runners.CreateJobRequest{Package: jr.pkg.Name, Version: jr.pkg.Version, Environment: runners.EnvDevelopment},
 		Instances: failoverInstances,
 		Kill:      kill,
 		Metrics:   o.scrape(),

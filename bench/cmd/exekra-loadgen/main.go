@@ -353,37 +353,16 @@ func runJobs(ctx context.Context, stdout io.Writer, api *hubclient.Client, o opt
 
 // measureJobs runs the jobs scenario with o.runners runners.
 func measureJobs(ctx context.Context, api *hubclient.Client, o options) (loadgen.JobsReport, error) {
-	pkg, err := loadgen.PublishNoop(api, o.pkg, fmt.Sprintf("1.0.%d", time.Now().Unix()))
+	jr, err := newJobRunners(api, o, o.runners, o.claimStart)
+	defer cleanup(api, jr.regs)
 	if err != nil {
 		return loadgen.JobsReport{}, err
-	}
-	regs, err := register(api, o.runners)
-	defer cleanup(api, regs)
-	if err != nil {
-		return loadgen.JobsReport{}, err
-	}
-	// No client timeout: each runner call has its own (a claim waits up to --claim-wait).
-	client, err := httpClient(o.ca, o.runners, 0)
-	if err != nil {
-		return loadgen.JobsReport{}, err
-	}
-	sims := make([]loadgen.Runner, len(regs))
-	for i, reg := range regs {
-		if sims[i], err = loadgen.NewRunner(o.hub, reg.id, reg.secret, client, o.claimStart); err != nil {
-			return loadgen.JobsReport{}, err
-		}
-	}
-	apis := make([]*hubclient.Client, o.clients)
-	for i := range apis {
-		if apis[i], err = hubclient.New(o.hub, o.token, hubclient.Options{CAFile: o.ca, Timeout: time.Minute}); err != nil {
-			return loadgen.JobsReport{}, err
-		}
 	}
 	errs := &loadgen.Errors{}
 	rep, err := loadgen.RunJobs(ctx, loadgen.JobsConfig{
-		Fleet:      &loadgen.Fleet{Runners: sims, ClaimWait: o.claimWait, Download: o.download, Errors: errs},
-		APIs:       apis,
-		Job:        runners.CreateJobRequest{Package: pkg.Name, Version: pkg.Version, Environment: runners.EnvDevelopment},
+		Fleet:      &loadgen.Fleet{Runners: jr.sims, ClaimWait: o.claimWait, Download: o.download, Errors: errs},
+		APIs:       jr.apis,
+		Job:        runners.CreateJobRequest{Package: jr.pkg.Name, Version: jr.pkg.Version, Environment: runners.EnvDevelopment},
 		PickupJobs: o.pickupJobs, PickupEvery: o.pickupEvery, Jobs: o.jobs, JobsFor: o.jobsFor,
 		FinishTimeout: o.finish, Metrics: o.scrape(),
 		Tree:        func() map[string]float64 { return treeCPU(o.hubPID) },
@@ -392,6 +371,48 @@ func measureJobs(ctx context.Context, api *hubclient.Client, o options) (loadgen
 	})
 	rep.ClaimStart = o.claimStart
 	return rep, err
+}
+
+// jobRunners is what a part that runs jobs needs: the no-op package, the
+// runners registered for it (cleanup deletes them) as simulated agents
+// sharing one client, and o.clients API clients to create the jobs.
+type jobRunners struct {
+	pkg  runners.Package
+	regs []registered
+	sims []loadgen.Runner
+	apis []*hubclient.Client
+}
+
+// newJobRunners publishes the no-op package and registers n runners whose
+// claims take their jobs up when claimStart; on an error, regs holds the
+// runners registered so far.
+func newJobRunners(api *hubclient.Client, o options, n int, claimStart bool) (jobRunners, error) {
+	var jr jobRunners
+	var err error
+	if jr.pkg, err = loadgen.PublishNoop(api, o.pkg, fmt.Sprintf("1.0.%d", time.Now().UnixNano())); err != nil {
+		return jr, err
+	}
+	if jr.regs, err = register(api, n); err != nil {
+		return jr, err
+	}
+	// No client timeout: each runner call has its own (a claim waits up to its wait).
+	client, err := httpClient(o.ca, n, 0)
+	if err != nil {
+		return jr, err
+	}
+	jr.sims = make([]loadgen.Runner, len(jr.regs))
+	for i, reg := range jr.regs {
+		if jr.sims[i], err = loadgen.NewRunner(o.hub, reg.id, reg.secret, client, claimStart); err != nil {
+			return jr, err
+		}
+	}
+	jr.apis = make([]*hubclient.Client, o.clients)
+	for i := range jr.apis {
+		if jr.apis[i], err = hubclient.New(o.hub, o.token, hubclient.Options{CAFile: o.ca, Timeout: time.Minute}); err != nil {
+			return jr, err
+		}
+	}
+	return jr, nil
 }
 
 // walStats reads PostgreSQL's counters through --database-url (nil without one).
