@@ -134,7 +134,10 @@ func (c *Client) count(subject string, err error) {
 		return
 	}
 	outcome := "ok"
-	if err != nil {
+	switch {
+	case errors.Is(err, context.Canceled):
+		outcome = "canceled" // the caller gave up (its client went away): nothing failed
+	case err != nil:
 		outcome = string(errs.KindOf(err))
 	}
 	c.metrics.NATSRequests.WithLabelValues(subject, outcome).Inc()

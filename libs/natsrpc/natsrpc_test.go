@@ -245,6 +245,9 @@ func TestRequestsAreCounted(t *testing.T) {
 	natsrpc.Call[greeting](ctx, c, subjGreet, greetRequest{Name: "b"})
 	natsrpc.Call[greeting](ctx, c, subjFail, greetRequest{Name: "not found"})
 	natsrpc.Call[greeting](ctx, c, "exekra.nobody.v1.x", greetRequest{})
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	natsrpc.Call[greeting](gone, c, subjGreet, greetRequest{Name: "gone"})
 	tests := []struct {
 		name    string
 		side    string
@@ -255,6 +258,8 @@ func TestRequestsAreCounted(t *testing.T) {
 		{"the client counts successes", "client", subjGreet, "ok", 2},
 		{"the client counts errors by kind", "client", subjFail, "not_found", 1},
 		{"the client counts unanswered calls", "client", "exekra.nobody.v1.x", "unavailable", 1},
+		{"the client counts a call its caller gave up as canceled, not unavailable", "client", subjGreet, "canceled", 1},
+		{"a call given up is no unavailable bus", "client", subjGreet, "unavailable", 0},
 		{"the service counts successes", "service", subjGreet, "ok", 2},
 		{"the service counts errors by kind", "service", subjFail, "not_found", 1},
 	}

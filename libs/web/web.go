@@ -3,6 +3,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,6 +41,14 @@ type ErrorDetail struct {
 // WriteError writes err as the envelope with its kind's status. Internal causes
 // are logged here, once, and never shown.
 func WriteError(c *gin.Context, log *slog.Logger, err error) {
+	if errors.Is(err, context.Canceled) && c.Request.Context().Err() != nil {
+		// The client went away before its answer: nobody reads one, and
+		// the Hub did not fail. Counted and logged as 499 (nginx's "client
+		// closed request"), not as a 503.
+		log.DebugContext(c.Request.Context(), "client went away before its answer", "route", c.FullPath(), "err", err)
+		c.AbortWithStatus(StatusClientClosedRequest)
+		return
+	}
 	if errs.KindOf(err) == errs.Internal && outOfFiles(err) {
 		err = errs.Wrap(errs.Unavailable, "the Hub is short of open files right now; try again shortly", err)
 	}
@@ -58,6 +67,10 @@ func WriteError(c *gin.Context, log *slog.Logger, err error) {
 	}
 	c.AbortWithStatusJSON(kind.HTTPStatus(), ErrorBody{ErrorDetail{Code: string(kind), Message: msg}})
 }
+
+// StatusClientClosedRequest is recorded for a request whose client went
+// away before its answer (nginx's 499); it never reaches a client.
+const StatusClientClosedRequest = 499
 
 // outOfFiles tells whether err is the process (EMFILE) or the system
 // (ENFILE) out of open files: a shortage that passes, not a fault.

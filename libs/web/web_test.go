@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -109,6 +110,36 @@ func TestWriteErrorWritesTheEnvelope(t *testing.T) {
 				t.Errorf("the cause was not logged: %s", logs)
 			}
 		})
+	}
+}
+
+// A request whose client went away is recorded as 499, not as a 503 the
+// Hub's alerts would count; the same error while the client waits is a 503.
+func TestWriteErrorOfAClientGone(t *testing.T) {
+	canceled := errs.Wrap(errs.Unavailable, "the Hub's message bus is unavailable",
+		fmt.Errorf("exekra.runners.v1.runners.get: %w", context.Canceled))
+	reg := metrics.New("gateway")
+	log, logs := newLog()
+	r := gin.New()
+	r.Use(web.Metrics(reg))
+	r.GET("/x", func(c *gin.Context) { web.WriteError(c, log, canceled) })
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	gone := serve(t, r, httptest.NewRequest("GET", "/x", nil).WithContext(ctx))
+	if gone.Code != web.StatusClientClosedRequest || gone.Body.Len() != 0 {
+		t.Errorf("client gone: status %d, body %q; want 499 and no body", gone.Code, gone.Body)
+	}
+	if strings.Contains(logs.String(), "request refused") {
+		t.Errorf("a client gone was logged as refused: %s", logs)
+	}
+	if n := testutil.ToFloat64(reg.HTTPRequests.WithLabelValues("/x", "GET", "499")); n != 1 {
+		t.Errorf("exekra_http_requests_total{code=\"499\"} = %v; want 1", n)
+	}
+
+	waiting := serve(t, r, httptest.NewRequest("GET", "/x", nil))
+	if waiting.Code != http.StatusServiceUnavailable {
+		t.Errorf("client waiting: status %d; want 503", waiting.Code)
 	}
 }
 
