@@ -81,11 +81,12 @@ trap 'stop_hogs; stop' EXIT
 trap 'exit 130' INT TERM
 
 # free_port NAME sets the variable NAME to a TCP port on 127.0.0.1 that
-# nothing listens on, never the same twice in one run (it runs in this shell,
-# not in a $(...) subshell, so that it remembers the ports it gave), from a range away from the pilot's defaults and below
-# the kernel's ephemeral range (net.ipv4.ip_local_port_range), whose ports any
-# outgoing connection (the load generator's 10,000) may take before the Hub
-# binds them.
+# nothing listens on, never the same twice in one run (it runs in this
+# shell, not in a $(...) subshell, so that it remembers the ports it gave),
+# from a range away from the pilot's defaults and below the kernel's
+# ephemeral range (net.ipv4.ip_local_port_range), whose ports any outgoing
+# connection (the load generator's 10,000) may take before the Hub binds
+# them.
 taken=" "
 read -r eph_low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || eph_low=32768
 port_low=20000
