@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -62,6 +63,13 @@ func leaveWork(t *testing.T, h *hub, devTok, opTok, adminTok string, agents []*a
 	for range 4 {
 		w.queued = append(w.queued, startJob(t, h, opTok, "ledger", w.params))
 	}
+	// The audit log fills asynchronously (each service's outbox, relayed):
+	// the chain read below is of a log that holds at least the last job's
+	// creation, so that there is a head to find again after the Hub goes.
+	last := w.queued[len(w.queued)-1]
+	waitFor(t, 30*time.Second, "the audit event of job "+last, func() bool {
+		return len(auditEvents(t, h, adminTok, url.Values{"target": {last}})) > 0
+	})
 	if w.audit = h.as(adminTok).must(http.StatusOK, "GET", "/api/v1/audit/verify", nil); w.audit["ok"] != true {
 		t.Fatalf("audit verify: %v", w.audit)
 	}
