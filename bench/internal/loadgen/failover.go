@@ -145,19 +145,14 @@ func createTargeted(cfg FailoverConfig) ([]string, int) {
 
 // waitGauge waits until the sum of metric over s's URLs is at least want.
 func waitGauge(ctx context.Context, s Scrape, metric string, want float64, within time.Duration) error {
-	deadline := time.Now().Add(within)
-	for {
-		got, err := MetricSum(http.DefaultClient, s, metric)
-		switch {
-		case err == nil && got >= want:
-			return nil
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case time.Now().After(deadline):
-			return fmt.Errorf("%s is %v (%v) after %s; want %v", metric, got, err, within, want)
-		}
-		pause(ctx, 200*time.Millisecond)
-	}
+	var got float64
+	var err error
+	return waitUntil(ctx, within, 200*time.Millisecond, func() bool {
+		got, err = MetricSum(http.DefaultClient, s, metric)
+		return err == nil && got >= want
+	}, func() error {
+		return fmt.Errorf("%s is %v (%v) after %s; want %v", metric, got, err, within, want)
+	})
 }
 
 // FailoverRow is the failover part's row: its p50 and p99 are kill → job

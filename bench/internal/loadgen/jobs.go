@@ -82,15 +82,23 @@ func RunJobs(ctx context.Context, cfg JobsConfig) (JobsReport, error) {
 
 // waitAllWaiting waits until every runner is in a claim.
 func waitAllWaiting(ctx context.Context, f *Fleet, within time.Duration) error {
+	return waitUntil(ctx, within, 10*time.Millisecond, func() bool { return f.Waiting() >= len(f.Runners) }, func() error {
+		return fmt.Errorf("only %d of %d runners are waiting in a claim after %s", f.Waiting(), len(f.Runners), within)
+	})
+}
+
+// waitUntil looks at ok every so often until it holds (nil), ctx ends
+// (ctx's error) or within passes (timedOut's error).
+func waitUntil(ctx context.Context, within, every time.Duration, ok func() bool, timedOut func() error) error {
 	deadline := time.Now().Add(within)
-	for f.Waiting() < len(f.Runners) {
+	for !ok() {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("only %d of %d runners are waiting in a claim after %s", f.Waiting(), len(f.Runners), within)
+			return timedOut()
 		}
-		pause(ctx, 10*time.Millisecond)
+		pause(ctx, every)
 	}
 	return nil
 }
